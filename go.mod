@@ -1,0 +1,10 @@
+module github.com/livedb-go/livedb
+
+go 1.26
+
+require (
+	github.com/google/btree v1.1.3 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	go.etcd.io/bbolt v1.5.0 // indirect
+	golang.org/x/sys v0.45.0 // indirect
+)

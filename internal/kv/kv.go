@@ -1,0 +1,97 @@
+// Package kv is the narrow, byte-oriented ordered key-value interface that
+// livedb's engine runs on. It has two implementations: package bboltkv
+// (durable, one bbolt file) and package memkv (google/btree with
+// copy-on-write clones). A later backend on a shared database server plugs in
+// here, so the interface stays small and knows nothing of documents.
+//
+// Keys are compared with bytes.Compare. Empty keys are not allowed.
+package kv
+
+import "errors"
+
+// ErrClosed is returned by every method of a Store, Snapshot or Iterator used
+// after the Store was closed.
+var ErrClosed = errors.New("kv: store is closed")
+
+// Store is an ordered key-value store. It is safe for concurrent use by
+// multiple goroutines: any number of snapshots may be open while one Commit
+// runs; Commits are serialised by the store.
+type Store interface {
+	// Snapshot returns a consistent read view of the store as of the last
+	// completed Commit. It stays valid, unaffected by later commits, until
+	// Release. A Snapshot is not safe for concurrent use; open one per
+	// goroutine. On bbolt an open snapshot pins the pages it sees, so hold it
+	// only as long as a query runs.
+	Snapshot() (Snapshot, error)
+
+	// Commit applies the batch atomically: after it returns nil, every
+	// snapshot opened afterwards sees all of its operations, and a crash
+	// loses none of them (unless the store was opened without sync). When it
+	// returns an error, none of the operations is applied. Operations apply
+	// in order, so a later Put of a key overrides an earlier Delete of it.
+	// The store does not keep references to the batch's slices after Commit
+	// returns.
+	Commit(b *Batch) error
+
+	// Close waits for a running Commit, then releases the store. Snapshots
+	// still open are invalidated (their methods return ErrClosed; on bbolt
+	// Close waits for them to be released, so release them first). Close is
+	// idempotent.
+	Close() error
+}
+
+// Snapshot is a read view of a Store at one point in time.
+type Snapshot interface {
+	// Get returns the value stored at key and true, or nil and false when
+	// the key is absent. The returned slice is only valid until Release; copy
+	// it to keep it.
+	Get(key []byte) (value []byte, ok bool, err error)
+
+	// Iter returns an iterator over the keys in [start, end): start nil
+	// means from the first key, end nil means to the last key. When reverse
+	// is true the same interval is walked from its highest key down. The
+	// iterator is positioned before its first entry; call Next.
+	Iter(start, end []byte, reverse bool) Iterator
+
+	// Release ends the snapshot. Iterators opened on it become invalid.
+	// Release is idempotent.
+	Release()
+}
+
+// Iterator walks an interval of a Snapshot in key order.
+type Iterator interface {
+	// Next advances to the next entry and reports whether there is one.
+	Next() bool
+	// Key returns the current key, valid until the next call to Next.
+	Key() []byte
+	// Value returns the current value, valid until the next call to Next.
+	Value() []byte
+	// Err returns the error that stopped the iteration, if any.
+	Err() error
+	// Close releases the iterator. It is idempotent.
+	Close()
+}
+
+// Op is one write of a Batch.
+type Op struct {
+	Key    []byte
+	Value  []byte // ignored when Delete is true
+	Delete bool
+}
+
+// Batch is an ordered list of writes applied atomically by Store.Commit.
+type Batch struct {
+	Ops []Op
+}
+
+// Put appends a write of value at key.
+func (b *Batch) Put(key, value []byte) { b.Ops = append(b.Ops, Op{Key: key, Value: value}) }
+
+// Delete appends a deletion of key. Deleting an absent key is not an error.
+func (b *Batch) Delete(key []byte) { b.Ops = append(b.Ops, Op{Key: key, Delete: true}) }
+
+// Len returns the number of operations.
+func (b *Batch) Len() int { return len(b.Ops) }
+
+// Reset empties the batch for reuse.
+func (b *Batch) Reset() { b.Ops = b.Ops[:0] }
