@@ -4,6 +4,34 @@
 // Convex's exact acceptance rules, report failures as *ValidationError with
 // a Convex-style path (".messages[3].author"), and read and write Convex's
 // ValidatorJSON so a schema exported by Convex loads as it is.
+//
+// # Values
+//
+// Validators take Go values in livedb's value model (package
+// internal/value): nil, int64 (Convex's Int64, a JS bigint), float64
+// (Float64, a JS number), bool, string, []byte, []any and map[string]any. As
+// in Convex, Int64 and Float64 never mix: v.Float64() rejects int64(1) and
+// v.Int64() rejects 1.0. A Go integer of another kind (int, int32, uint8,
+// ...) is taken as whichever of the two the validator expects: v.Float64()
+// takes it when its magnitude is at most 2^53, v.Int64() when it fits, and
+// v.Any() as an Int64. Conform returns values in canonical form.
+//
+// # Mistakes in a validator
+//
+// Building a validator never panics. A mistake Convex would reject when the
+// schema is pushed (a record with optional values, a literal of a type Convex
+// has none for, a nil field, a field name that is not an identifier) is
+// recorded in the validator: [Err] reports it as a [*DefinitionError], and
+// every Validate, Conform and MarshalJSON of the validator, or of any
+// validator built from it, returns that error. livedb's schema builder calls
+// Err when a schema is defined.
+//
+// # Schema changes
+//
+// [IsSubset] tells whether documents valid under an old validator are valid
+// under a new one, so they need not be checked again; [HasFieldPath] tells
+// whether a document can contain a field path, to reject indexes on fields a
+// schema can never hold.
 package v
 
 // Validator checks a value against a Convex validator.
@@ -11,19 +39,25 @@ package v
 // Validators are immutable and safe for concurrent use by multiple
 // goroutines.
 type Validator interface {
-	// Validate reports whether value matches the validator. It returns nil or
-	// a *ValidationError. Go values are taken by the rules of livedb's value
-	// model: a Go integer of a kind other than int64 is accepted where the
-	// validator expects a Float64 when it is exactly representable.
+	// Validate reports whether value matches the validator. It returns nil,
+	// a *ValidationError, or the validator's *DefinitionError when it was
+	// built wrongly (see [Err]). Go values are taken by the rules of livedb's
+	// value model: a Go integer of a kind other than int64 is accepted where
+	// the validator expects a Float64 when it is exactly representable.
+	// Without Options, v.ID accepts any well-formed ID.
 	Validate(value any) error
 
 	// Conform validates value and returns it in canonical form: Go integer
 	// kinds become Int64, or Float64 where the validator expects v.Float64;
-	// containers are copied. opts may be nil.
+	// value.ID becomes string; object fields set to value.Undefined are
+	// dropped; containers and byte slices are copied. opts may be nil. The
+	// errors are those of Validate.
 	Conform(value any, opts *Options) (any, error)
 
 	// MarshalJSON returns the validator in Convex's ValidatorJSON form, the
-	// `.json` of a Convex validator, e.g. {"type":"string"}.
+	// `.json` of a Convex validator, e.g. {"type":"string"}, compact, with
+	// members in the order Convex's JavaScript writes them and object fields
+	// sorted. [FromJSON] reads it back.
 	MarshalJSON() ([]byte, error)
 
 	// String prints the validator as Convex does in error messages, e.g.
@@ -48,5 +82,6 @@ type Options struct {
 	TableName func(tableNumber uint32) (name string, ok bool)
 }
 
-// Fields lists the fields of an object validator.
+// Fields lists the fields of an object validator by name. Wrap a field's
+// validator in [Optional] to let the field be absent.
 type Fields map[string]Validator
