@@ -1,0 +1,411 @@
+// Package bboltkv is the durable implementation of [kv.Store]: one bbolt
+// file, one bucket ([BucketName]) holding every key. A snapshot is a bbolt
+// read transaction; a commit is one bbolt write transaction, fsynced before
+// Commit returns unless Options.NoSync is set.
+//
+// # Caveats
+//
+// These come from bbolt and bind the engine above:
+//
+//   - Close waits until every open snapshot is released. Release snapshots
+//     before closing, and never close from a goroutine that holds one.
+//   - A Commit that grows the file beyond the memory map remaps it, and
+//     the remap waits until every open snapshot is released. A goroutine
+//     that waits for a Commit (its own or another's) while it holds a
+//     snapshot can therefore deadlock. The default Options.InitialMmapSize
+//     (1 GiB on 64-bit Unix) makes remaps rare, not impossible: release the
+//     snapshot before waiting for a commit.
+//   - An open snapshot pins the pages it sees; pages freed by later commits
+//     are reused only after it is released, so long snapshots grow the
+//     file. The file never shrinks.
+//   - Only one process may open the file for writing at a time; Open fails
+//     with [ErrLocked] after Options.Timeout rather than waiting forever.
+//   - Slices returned by reads point into the read-only memory map: writing
+//     to them crashes the program.
+package bboltkv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/livedb-go/livedb/internal/kv"
+)
+
+// BucketName is the name of the bbolt bucket that holds every key. A bbolt
+// file without it opens as an empty store; the first Commit creates it.
+const BucketName = "livedb"
+
+// DefaultTimeout is how long Open waits for the file lock when
+// Options.Timeout is not set.
+const DefaultTimeout = time.Second
+
+// DefaultFileMode is the permission of a file created by Open when
+// Options.FileMode is not set.
+const DefaultFileMode os.FileMode = 0o600
+
+// MaxKeySize is the longest key, in bytes, that Commit accepts (bbolt's
+// limit).
+const MaxKeySize = bolt.MaxKeySize
+
+// MaxValueSize is the longest value, in bytes, that Commit accepts (bbolt's
+// limit).
+const MaxValueSize = bolt.MaxValueSize
+
+var bucketName = []byte(BucketName)
+
+// Options configure Open. A nil *Options means all defaults.
+type Options struct {
+	// Timeout is how long Open waits for the file lock held by another
+	// process before it fails with ErrLocked. Zero or negative means
+	// DefaultTimeout; Open never waits forever.
+	Timeout time.Duration
+
+	// NoSync skips the fsync after each commit. A crash of the machine (not
+	// only of the process) may then lose or corrupt committed data: use it
+	// for tests and benchmarks only.
+	NoSync bool
+
+	// ReadOnly opens the file with a shared lock, so that several read-only
+	// processes may open it at once; Commit returns ErrReadOnly. The file
+	// must exist.
+	ReadOnly bool
+
+	// FileMode is the permission of a file that Open creates. Zero means
+	// DefaultFileMode.
+	FileMode os.FileMode
+
+	// InitialMmapSize is the size in bytes of the first memory map of the
+	// file; commits remap (and wait for open snapshots) only when the file
+	// outgrows it. Zero means the default: 1 GiB on 64-bit platforms other
+	// than Windows (address space only: the file does not grow), and
+	// bbolt's minimum elsewhere (on Windows bbolt grows the file to the map
+	// size). Negative means bbolt's minimum (32 KiB, doubling).
+	InitialMmapSize int
+}
+
+// withDefaults returns a copy of o with every zero field set.
+func (o *Options) withDefaults() *Options {
+	out := Options{}
+	if o != nil {
+		out = *o
+	}
+	if out.Timeout <= 0 {
+		out.Timeout = DefaultTimeout
+	}
+	if out.FileMode == 0 {
+		out.FileMode = DefaultFileMode
+	}
+	switch {
+	case out.InitialMmapSize < 0:
+		out.InitialMmapSize = 0
+	case out.InitialMmapSize == 0 && runtime.GOOS != "windows" && strconv.IntSize == 64:
+		out.InitialMmapSize = 1 << 30
+	}
+	return &out
+}
+
+// boltOptions returns bbolt's options for o, opening files through
+// openFile.
+func (o *Options) boltOptions(readOnly bool, openFile func(string, int, os.FileMode) (*os.File, error)) *bolt.Options {
+	return &bolt.Options{
+		Timeout:         o.Timeout,
+		NoSync:          o.NoSync,
+		ReadOnly:        readOnly,
+		InitialMmapSize: o.InitialMmapSize,
+		FreelistType:    bolt.FreelistMapType,
+		NoStatistics:    true,
+		OpenFile:        openFile,
+	}
+}
+
+// Store is a [kv.Store] backed by one bbolt file. It is safe for concurrent
+// use by multiple goroutines; its snapshots and iterators are not.
+type Store struct {
+	path     string
+	db       *bolt.DB
+	readOnly bool
+	closed   atomic.Bool // set once, by Close, under mu and life
+
+	// Lock order: mu, then life.
+	mu   sync.Mutex   // serialises Commit, Check and Close
+	life sync.RWMutex // held shared while a snapshot's transaction begins, so that Close never runs bbolt's Close under a beginning transaction
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ kv.Store = (*Store)(nil)
+
+// Open opens the bbolt file at path, creating it unless opts.ReadOnly is
+// set. An empty (zero-length) file is initialised as a new database, as
+// bbolt does. Open fails with [ErrLocked] when another process holds the
+// file for longer than opts.Timeout, [ErrNotDatabase] when the file is not
+// a bbolt database, and [ErrCorrupt] when it is a damaged one; it never
+// panics on a bad file. A valid bbolt file without the [BucketName] bucket
+// opens as an empty store and is not modified by Open.
+func Open(path string, opts *Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("bboltkv: open: empty path")
+	}
+	o := opts.withDefaults()
+	if !o.ReadOnly {
+		// Validate an existing file read-only first: a read-write open
+		// loads the freelist page, which faults if the file is truncated.
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+			probe, err := openBolt(path, o, true)
+			if err != nil {
+				return nil, err
+			}
+			err = checkSize(probe, path)
+			if cerr := probe.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("bboltkv: open %s: close probe: %w", path, cerr)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	db, err := openBolt(path, o, o.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	if o.ReadOnly {
+		if err := checkSize(db, path); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	return &Store{path: path, db: db, readOnly: o.ReadOnly}, nil
+}
+
+// openBolt runs bolt.Open, turning a panic or a memory fault on a bad file
+// into ErrCorrupt. On a panic bbolt cannot clean up, so openBolt closes the
+// file itself (which drops the lock); the memory map, if any, leaks.
+func openBolt(path string, o *Options, readOnly bool) (db *bolt.DB, err error) {
+	var file *os.File
+	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if file != nil {
+				_ = file.Close()
+			}
+			db, err = nil, panicError(path, "open", r)
+		}
+	}()
+	db, err = bolt.Open(path, o.FileMode, o.boltOptions(readOnly, openFile))
+	if err != nil {
+		return nil, openError(path, o, err)
+	}
+	return db, nil
+}
+
+// checkSize fails with ErrCorrupt when the file is shorter than the pages
+// its meta page accounts for: reading such a file would fault.
+func checkSize(db *bolt.DB, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("bboltkv: open %s: %w", path, err)
+	}
+	tx, err := db.Begin(false)
+	if err != nil {
+		return fmt.Errorf("bboltkv: open %s: %w", path, err)
+	}
+	want := tx.Size()
+	_ = tx.Rollback()
+	if fi.Size() < want {
+		return fmt.Errorf("%w: %s: the file holds %d bytes but its meta page accounts for %d (truncated)",
+			ErrCorrupt, path, fi.Size(), want)
+	}
+	return nil
+}
+
+// Path returns the path the store was opened with.
+func (s *Store) Path() string { return s.path }
+
+// Snapshot begins a bbolt read transaction. See the package caveats: hold it
+// only while a query runs, and release it before waiting for a Commit.
+func (s *Store) Snapshot() (kv.Snapshot, error) {
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if s.closed.Load() {
+		return nil, kv.ErrClosed
+	}
+	tx, err := s.db.Begin(false)
+	switch {
+	case errors.Is(err, berrors.ErrDatabaseNotOpen):
+		return nil, kv.ErrClosed
+	case err != nil:
+		return nil, fmt.Errorf("bboltkv: snapshot of %s: %w", s.path, err)
+	}
+	b, err := s.bucket(tx)
+	if err != nil {
+		_ = tx.Rollback()
+		return nil, err
+	}
+	return &snapshot{s: s, tx: tx, b: b}, nil
+}
+
+// bucket looks BucketName up in tx, which reads the root page: nil when the
+// file has no such bucket, ErrCorrupt when the page is damaged.
+func (s *Store) bucket(tx *bolt.Tx) (b *bolt.Bucket, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, panicError(s.path, "snapshot", r)
+		}
+	}()
+	return tx.Bucket(bucketName), nil
+}
+
+// Commit applies the batch in one bbolt write transaction and, unless the
+// store was opened with NoSync, fsyncs before it returns. It returns
+// [ErrEmptyKey], [ErrKeyTooLarge] or [ErrValueTooLarge] (applying nothing)
+// for an invalid operation, [ErrReadOnly] on a read-only store and
+// [kv.ErrClosed] after Close. An empty batch commits nothing and does not
+// touch the file.
+func (s *Store) Commit(b *kv.Batch) (err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed.Load():
+		return kv.ErrClosed
+	case s.readOnly:
+		return fmt.Errorf("%w: %s", ErrReadOnly, s.path)
+	case b == nil || len(b.Ops) == 0:
+		return nil
+	}
+	if err := validate(b); err != nil {
+		return err
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = panicError(s.path, "commit", r) // bbolt's Update rolled back
+		}
+	}()
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		bkt, err := tx.CreateBucketIfNotExists(bucketName)
+		if err != nil {
+			return err
+		}
+		for i, op := range b.Ops {
+			if op.Delete {
+				err = bkt.Delete(op.Key)
+			} else {
+				err = bkt.Put(op.Key, op.Value)
+			}
+			if err != nil {
+				return fmt.Errorf("op %d: %w", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bboltkv: commit to %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// validate checks every operation of b before the transaction begins.
+func validate(b *kv.Batch) error {
+	for i, op := range b.Ops {
+		switch {
+		case len(op.Key) == 0:
+			return fmt.Errorf("bboltkv: commit: op %d: %w", i, ErrEmptyKey)
+		case len(op.Key) > MaxKeySize:
+			return fmt.Errorf("bboltkv: commit: op %d: %w (%d bytes, max %d)", i, ErrKeyTooLarge, len(op.Key), MaxKeySize)
+		case !op.Delete && int64(len(op.Value)) > MaxValueSize:
+			return fmt.Errorf("bboltkv: commit: op %d: %w (%d bytes, max %d)", i, ErrValueTooLarge, len(op.Value), MaxValueSize)
+		}
+	}
+	return nil
+}
+
+// Check verifies the whole file with bbolt's consistency check (every page
+// reachable once, none both used and free) and returns ErrCorrupt with the
+// findings. It reads every page, so it costs time in proportion to the
+// file, and it blocks commits while it runs.
+func (s *Store) Check() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return kv.ErrClosed
+	}
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		return fmt.Errorf("bboltkv: check %s: %w", s.path, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := s.walk(tx); err != nil {
+		return err
+	}
+	var errs []error
+	for err := range tx.Check() {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s: %w", ErrCorrupt, s.path, errors.Join(errs...))
+	}
+	return nil
+}
+
+// walk visits every entry of every bucket of tx before tx.Check runs.
+// tx.Check reads the pages in a goroutine of its own, where a memory fault
+// on a corrupt page reference would crash the program; walk reads the same
+// pages here, where a fault becomes an ErrCorrupt error.
+func (s *Store) walk(tx *bolt.Tx) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = panicError(s.path, "check", r)
+		}
+	}()
+	var walkBucket func(b *bolt.Bucket)
+	walkBucket = func(b *bolt.Bucket) {
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if v == nil {
+				if nb := b.Bucket(k); nb != nil {
+					walkBucket(nb)
+				}
+			}
+		}
+	}
+	return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+		walkBucket(b)
+		return nil
+	})
+}
+
+// Close waits for a running Commit, marks the store closed (open snapshots
+// return kv.ErrClosed from then on) and closes the file, which waits until
+// every open snapshot is released. Close is idempotent; later calls return
+// the first call's result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.life.Lock()
+		s.closed.Store(true)
+		s.life.Unlock()
+		s.mu.Unlock()
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("bboltkv: close %s: %w", s.path, err)
+		}
+	})
+	return s.closeErr
+}

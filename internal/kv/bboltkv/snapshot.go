@@ -1,0 +1,169 @@
+package bboltkv
+
+import (
+	"bytes"
+	"runtime/debug"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/livedb-go/livedb/internal/kv"
+)
+
+// snapshot is a bbolt read transaction. b is nil when the file has no
+// BucketName bucket yet: the snapshot is then empty.
+type snapshot struct {
+	s        *Store
+	tx       *bolt.Tx
+	b        *bolt.Bucket
+	released bool
+}
+
+// check returns the error that stops every use of the snapshot, if any.
+func (sn *snapshot) check() error {
+	switch {
+	case sn.s.closed.Load():
+		return kv.ErrClosed
+	case sn.released:
+		return ErrReleased
+	}
+	return nil
+}
+
+// Get returns the value at key. The slice points into bbolt's read-only
+// memory map: it is valid until Release and must not be modified.
+func (sn *snapshot) Get(key []byte) (value []byte, ok bool, err error) {
+	if err := sn.check(); err != nil {
+		return nil, false, err
+	}
+	if sn.b == nil || len(key) == 0 {
+		return nil, false, nil
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			value, ok, err = nil, false, panicError(sn.s.path, "get", r)
+		}
+	}()
+	// A cursor rather than Bucket.Get, which cannot tell an empty value
+	// from an absent key.
+	k, v := sn.b.Cursor().Seek(key)
+	if !bytes.Equal(k, key) {
+		return nil, false, nil
+	}
+	return v, true, nil
+}
+
+// Iter returns an iterator over [start, end).
+func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
+	it := &iterator{sn: sn, start: start, end: end, reverse: reverse}
+	switch err := sn.check(); {
+	case err != nil:
+		it.err, it.done = err, true
+	case sn.b == nil, start != nil && end != nil && bytes.Compare(start, end) >= 0:
+		it.done = true
+	default:
+		it.c = sn.b.Cursor()
+	}
+	return it
+}
+
+// Release rolls the read transaction back. It is idempotent.
+func (sn *snapshot) Release() {
+	if sn.released {
+		return
+	}
+	sn.released = true
+	_ = sn.tx.Rollback()
+}
+
+// iterator walks [start, end) with a bbolt cursor. Its keys and values point
+// into the memory map and stay valid until the snapshot is released (longer
+// than the kv contract requires), so nothing is copied.
+type iterator struct {
+	sn         *snapshot
+	c          *bolt.Cursor
+	start, end []byte
+	reverse    bool
+	started    bool
+	done       bool
+	k, v       []byte
+	err        error
+}
+
+// Next advances to the next entry.
+func (it *iterator) Next() (ok bool) {
+	if it.done {
+		it.k, it.v = nil, nil
+		return false
+	}
+	if err := it.sn.check(); err != nil {
+		it.stop(err)
+		return false
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			it.stop(panicError(it.sn.s.path, "iterate", r))
+			ok = false
+		}
+	}()
+	var k, v []byte
+	switch {
+	case !it.started:
+		it.started = true
+		k, v = it.first()
+	case it.reverse:
+		k, v = it.c.Prev()
+	default:
+		k, v = it.c.Next()
+	}
+	if k == nil ||
+		!it.reverse && it.end != nil && bytes.Compare(k, it.end) >= 0 ||
+		it.reverse && it.start != nil && bytes.Compare(k, it.start) < 0 {
+		it.stop(nil)
+		return false
+	}
+	it.k, it.v = k, v
+	return true
+}
+
+// first positions the cursor on the first entry of the walk: the lowest key
+// >= start, or the highest key < end.
+func (it *iterator) first() ([]byte, []byte) {
+	switch {
+	case !it.reverse && it.start == nil:
+		return it.c.First()
+	case !it.reverse:
+		return it.c.Seek(it.start)
+	case it.end == nil:
+		return it.c.Last()
+	}
+	// Seek lands on the lowest key >= end, or past the last key.
+	if k, _ := it.c.Seek(it.end); k == nil {
+		return it.c.Last()
+	}
+	return it.c.Prev()
+}
+
+func (it *iterator) stop(err error) {
+	it.done = true
+	it.err = err
+	it.k, it.v = nil, nil
+	it.c = nil
+}
+
+// Key returns the current key; it must not be modified.
+func (it *iterator) Key() []byte { return it.k }
+
+// Value returns the current value; it must not be modified.
+func (it *iterator) Value() []byte { return it.v }
+
+// Err returns the error that stopped the iteration.
+func (it *iterator) Err() error { return it.err }
+
+// Close releases the iterator. It is idempotent.
+func (it *iterator) Close() {
+	if !it.done {
+		it.stop(nil)
+	}
+}

@@ -1,0 +1,157 @@
+package memkv
+
+import "bytes"
+
+// Chunk sizes of the iterator: the first refill fetches firstChunk entries,
+// each later one twice as many, up to maxChunk. Point-like reads (take 1)
+// stay cheap and long scans re-seek only every maxChunk entries.
+const (
+	firstChunk = 8
+	maxChunk   = 128
+)
+
+// iterator walks [start, end) of a snapshot's tree. google/btree only offers
+// callback iteration, so the iterator pulls entries in chunks: each refill
+// re-seeks the tree from the last key it returned and copies the next few
+// items into buf. The tree is immutable, so re-seeking is exact, and no
+// goroutine is needed.
+//
+// Example, ascending over [b, nil) of {a b c d e} with chunk 2: the first
+// refill seeks b and buffers b, c; the second seeks c, skips c (already
+// returned) and buffers d, e; the third seeks e, skips e and finds nothing.
+type iterator struct {
+	sn         *snapshot
+	start, end []byte
+	reverse    bool
+
+	buf   []item // current chunk
+	pos   int    // index in buf of the current entry, after the first Next
+	chunk int    // size of the next refill
+	want  int    // size of the refill in progress
+	last  []byte // key of the last entry of the previous chunk, nil at first
+	more  bool   // the refill in progress stopped because buf was full
+	done  bool   // no refill is needed any more: the interval is exhausted
+	err   error
+	visit func(item) bool // the refill callback, allocated once
+}
+
+// Next advances to the next entry.
+func (it *iterator) Next() bool {
+	if it.err != nil {
+		return false
+	}
+	if err := it.sn.check(); err != nil {
+		it.fail(err)
+		return false
+	}
+	if it.pos+1 < len(it.buf) {
+		it.pos++
+		return true
+	}
+	if it.done {
+		it.buf = it.buf[:0]
+		return false
+	}
+	it.refill()
+	if len(it.buf) == 0 {
+		it.done = true
+		return false
+	}
+	it.pos = 0
+	return true
+}
+
+// refill loads the next chunk after it.last into buf.
+func (it *iterator) refill() {
+	if len(it.buf) > 0 {
+		it.last = it.buf[len(it.buf)-1].key
+	}
+	if it.visit == nil {
+		it.visit = it.add
+	}
+	it.want = it.chunk
+	if it.chunk < maxChunk {
+		it.chunk *= 2
+	}
+	if cap(it.buf) < it.want {
+		it.buf = make([]item, 0, it.want)
+	}
+	it.buf = it.buf[:0]
+	it.more = false
+	t := it.sn.t
+	switch {
+	case !it.reverse && it.last != nil:
+		t.AscendGreaterOrEqual(item{key: it.last}, it.visit)
+	case !it.reverse && it.start != nil:
+		t.AscendGreaterOrEqual(item{key: it.start}, it.visit)
+	case !it.reverse:
+		t.Ascend(it.visit)
+	case it.last != nil:
+		t.DescendLessOrEqual(item{key: it.last}, it.visit)
+	case it.end != nil:
+		t.DescendLessOrEqual(item{key: it.end}, it.visit)
+	default:
+		t.Descend(it.visit)
+	}
+	if !it.more {
+		it.done = true
+	}
+}
+
+// add is the refill callback: it skips the pivot of the seek when that key
+// was already returned or is the exclusive end, stops at the interval's
+// bound, and stops when the chunk is full.
+func (it *iterator) add(x item) bool {
+	if it.last != nil && bytes.Equal(x.key, it.last) {
+		return true
+	}
+	if it.reverse {
+		if it.end != nil && bytes.Compare(x.key, it.end) >= 0 {
+			return true // the pivot equal to the exclusive end
+		}
+		if it.start != nil && bytes.Compare(x.key, it.start) < 0 {
+			return false
+		}
+	} else if it.end != nil && bytes.Compare(x.key, it.end) >= 0 {
+		return false
+	}
+	it.buf = append(it.buf, x)
+	if len(it.buf) == it.want {
+		it.more = true
+		return false
+	}
+	return true
+}
+
+func (it *iterator) fail(err error) {
+	it.err = err
+	it.done = true
+	it.buf = nil
+}
+
+// Key returns the current key. It is shared with the store and must not be
+// modified.
+func (it *iterator) Key() []byte {
+	if it.pos < len(it.buf) {
+		return it.buf[it.pos].key
+	}
+	return nil
+}
+
+// Value returns the current value. It is shared with the store and must not
+// be modified.
+func (it *iterator) Value() []byte {
+	if it.pos < len(it.buf) {
+		return it.buf[it.pos].value
+	}
+	return nil
+}
+
+// Err returns the error that stopped the iteration.
+func (it *iterator) Err() error { return it.err }
+
+// Close releases the iterator. It is idempotent.
+func (it *iterator) Close() {
+	it.done = true
+	it.buf = nil
+}
