@@ -1,0 +1,219 @@
+package livedb
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/livedb-go/livedb/v"
+)
+
+// catalog is the stored description of the database: which tables exist,
+// their numbers, and which indexes (with their ids) each has. It is
+// immutable once published through DB.cat; a change builds a new one.
+//
+// Table numbers start at 10001 like Convex's user tables and are never
+// reused, so an ID stays valid for as long as the file lives. Index ids start
+// at 1 and are never reused either.
+type catalog struct {
+	tables    map[string]*tableInfo
+	byNumber  map[uint32]*tableInfo
+	nextTable uint32
+	nextIndex uint32
+	schema    *Schema // the schema the catalog was last opened with
+	secret    []byte  // signs cursors, so an altered cursor is refused
+}
+
+// tableInfo describes one table.
+type tableInfo struct {
+	name      string
+	number    uint32
+	validator v.Validator // nil when the table is not in the schema or validation is off
+	byID      *indexInfo
+	byTime    *indexInfo
+	indexes   []*indexInfo // every index: by_id, by_creation_time, then user indexes in definition order
+}
+
+// indexInfo describes one index of a table.
+type indexInfo struct {
+	id     uint32
+	name   string
+	fields []string   // user field paths, dotted; nil for the built-ins
+	paths  [][]string // fields split at dots
+	prefix []byte     // indexPrefix(id)
+	table  *tableInfo
+}
+
+const (
+	indexByID           = "by_id"
+	indexByCreationTime = "by_creation_time"
+	firstUserTable      = 10001
+	catalogVersion      = 1
+)
+
+func (t *tableInfo) index(name string) (*indexInfo, bool) {
+	for _, ix := range t.indexes {
+		if ix.name == name {
+			return ix, true
+		}
+	}
+	return nil, false
+}
+
+// userIndexes returns the indexes other than the two built-ins.
+func (t *tableInfo) userIndexes() []*indexInfo { return t.indexes[2:] }
+
+func newIndexInfo(t *tableInfo, id uint32, name string, fields []string) *indexInfo {
+	ix := &indexInfo{id: id, name: name, fields: fields, prefix: indexPrefix(id), table: t}
+	for _, f := range fields {
+		ix.paths = append(ix.paths, strings.Split(f, "."))
+	}
+	return ix
+}
+
+// fieldNames returns the index's full key columns as Convex prints them.
+func (ix *indexInfo) fieldNames() []string {
+	switch ix.name {
+	case indexByID:
+		return []string{"_id"}
+	case indexByCreationTime:
+		return []string{"_creationTime", "_id"}
+	}
+	return append(slices.Clone(ix.fields), "_creationTime", "_id")
+}
+
+// clone returns a deep copy of c that can be changed and published.
+func (c *catalog) clone() *catalog {
+	out := &catalog{
+		tables:    make(map[string]*tableInfo, len(c.tables)),
+		byNumber:  make(map[uint32]*tableInfo, len(c.tables)),
+		nextTable: c.nextTable,
+		nextIndex: c.nextIndex,
+		schema:    c.schema,
+		secret:    c.secret,
+	}
+	for _, t := range c.tables {
+		nt := &tableInfo{name: t.name, number: t.number, validator: t.validator}
+		for _, ix := range t.indexes {
+			nt.indexes = append(nt.indexes, newIndexInfo(nt, ix.id, ix.name, ix.fields))
+		}
+		nt.byID, nt.byTime = nt.indexes[0], nt.indexes[1]
+		out.tables[nt.name] = nt
+		out.byNumber[nt.number] = nt
+	}
+	return out
+}
+
+// newCatalog returns the catalog of an empty database.
+func newCatalog() *catalog {
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret) // crypto/rand.Read never fails
+	return &catalog{tables: map[string]*tableInfo{}, byNumber: map[uint32]*tableInfo{}, nextTable: firstUserTable, nextIndex: 1, secret: secret}
+}
+
+// addTable creates a table with its two built-in indexes.
+func (c *catalog) addTable(name string) *tableInfo {
+	t := &tableInfo{name: name, number: c.nextTable}
+	c.nextTable++
+	t.byID = newIndexInfo(t, c.allocIndex(), indexByID, nil)
+	t.byTime = newIndexInfo(t, c.allocIndex(), indexByCreationTime, nil)
+	t.indexes = []*indexInfo{t.byID, t.byTime}
+	c.tables[name] = t
+	c.byNumber[t.number] = t
+	return t
+}
+
+func (c *catalog) allocIndex() uint32 {
+	id := c.nextIndex
+	c.nextIndex++
+	return id
+}
+
+// tableName resolves a table number for v.Options.
+func (c *catalog) tableName(n uint32) (string, bool) {
+	t, ok := c.byNumber[n]
+	if !ok {
+		return "", false
+	}
+	return t.name, true
+}
+
+// catalogJSON is the stored form of a catalog.
+type catalogJSON struct {
+	Version   int             `json:"version"`
+	NextTable uint32          `json:"nextTable"`
+	NextIndex uint32          `json:"nextIndex"`
+	Secret    []byte          `json:"secret"`
+	Schema    json.RawMessage `json:"schema,omitempty"`
+	Tables    []tableJSON     `json:"tables"`
+}
+
+type tableJSON struct {
+	Name    string      `json:"name"`
+	Number  uint32      `json:"number"`
+	Indexes []indexJSON `json:"indexes"`
+}
+
+type indexJSON struct {
+	Name   string   `json:"name"`
+	ID     uint32   `json:"id"`
+	Fields []string `json:"fields,omitempty"`
+}
+
+func (c *catalog) marshal() ([]byte, error) {
+	cj := catalogJSON{Version: catalogVersion, NextTable: c.nextTable, NextIndex: c.nextIndex, Secret: c.secret}
+	if c.schema != nil {
+		b, err := c.schema.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("livedb: store schema: %w", err)
+		}
+		cj.Schema = b
+	}
+	for _, t := range c.tables {
+		tj := tableJSON{Name: t.name, Number: t.number}
+		for _, ix := range t.indexes {
+			tj.Indexes = append(tj.Indexes, indexJSON{Name: ix.name, ID: ix.id, Fields: ix.fields})
+		}
+		cj.Tables = append(cj.Tables, tj)
+	}
+	slices.SortFunc(cj.Tables, func(a, b tableJSON) int { return int(a.Number) - int(b.Number) })
+	return json.Marshal(cj)
+}
+
+// unmarshalCatalog reads a stored catalog. Validators are attached later,
+// from the schema the database is opened with.
+func unmarshalCatalog(b []byte) (*catalog, error) {
+	var cj catalogJSON
+	if err := json.Unmarshal(b, &cj); err != nil {
+		return nil, fmt.Errorf("%w: catalog: %w", ErrNotLivedb, err)
+	}
+	if cj.Version != catalogVersion {
+		return nil, fmt.Errorf("%w: catalog version %d, this livedb reads version %d", ErrNotLivedb, cj.Version, catalogVersion)
+	}
+	if len(cj.Secret) < 16 {
+		return nil, fmt.Errorf("%w: catalog lacks its cursor secret", ErrNotLivedb)
+	}
+	c := &catalog{tables: map[string]*tableInfo{}, byNumber: map[uint32]*tableInfo{}, nextTable: cj.NextTable, nextIndex: cj.NextIndex, secret: cj.Secret}
+	for _, tj := range cj.Tables {
+		if len(tj.Indexes) < 2 || tj.Indexes[0].Name != indexByID || tj.Indexes[1].Name != indexByCreationTime {
+			return nil, fmt.Errorf("%w: catalog: table %q lacks its built-in indexes", ErrNotLivedb, tj.Name)
+		}
+		t := &tableInfo{name: tj.Name, number: tj.Number}
+		for _, ij := range tj.Indexes {
+			t.indexes = append(t.indexes, newIndexInfo(t, ij.ID, ij.Name, ij.Fields))
+		}
+		t.byID, t.byTime = t.indexes[0], t.indexes[1]
+		c.tables[t.name] = t
+		c.byNumber[t.number] = t
+	}
+	if len(cj.Schema) > 0 {
+		s, err := SchemaFromJSON(cj.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("%w: stored schema: %w", ErrNotLivedb, err)
+		}
+		c.schema = s
+	}
+	return c, nil
+}

@@ -1,0 +1,322 @@
+package livedb
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/livedb-go/livedb/internal/kv"
+)
+
+// encodeChange encodes a change-feed record: table, id, old document, new
+// document, each length-prefixed (a length of 0 with a zero flag byte marks
+// an absent document).
+func encodeChange(pd *pendingDoc) []byte {
+	b := make([]byte, 0, 16+len(pd.table.name)+len(pd.id)+len(pd.oldEnc)+len(pd.newEnc))
+	b = appendBytes(b, []byte(pd.table.name))
+	b = appendBytes(b, []byte(pd.id))
+	b = appendOptBytes(b, pd.oldEnc)
+	return appendOptBytes(b, pd.newEnc)
+}
+
+func appendBytes(b, p []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	return append(b, p...)
+}
+
+func appendOptBytes(b, p []byte) []byte {
+	if p == nil {
+		return append(b, 0)
+	}
+	return appendBytes(append(b, 1), p)
+}
+
+var errBadChange = errors.New("corrupt change record")
+
+func readBytes(b []byte) ([]byte, []byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, nil, errBadChange
+	}
+	return b[k : k+int(n)], b[k+int(n):], nil
+}
+
+func readOptBytes(b []byte) ([]byte, []byte, error) {
+	if len(b) == 0 {
+		return nil, nil, errBadChange
+	}
+	if b[0] == 0 {
+		return nil, b[1:], nil
+	}
+	return readBytes(b[1:])
+}
+
+// decodeChange reads a change-feed record at key k.
+func decodeChange(k, b []byte) (Change, error) {
+	var c Change
+	if len(k) != 13 || k[0] != tagChange {
+		return c, fmt.Errorf("%w: change key %x", ErrNotLivedb, k)
+	}
+	c.Timestamp = binary.BigEndian.Uint64(k[1:9])
+	c.seq = binary.BigEndian.Uint32(k[9:13])
+	table, rest, err := readBytes(b)
+	if err != nil {
+		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
+	}
+	docID, rest, err := readBytes(rest)
+	if err != nil {
+		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
+	}
+	oldEnc, rest, err := readOptBytes(rest)
+	if err != nil {
+		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
+	}
+	newEnc, _, err := readOptBytes(rest)
+	if err != nil {
+		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
+	}
+	c.Table, c.ID = string(table), ID(docID)
+	if oldEnc != nil {
+		m, err := decodeDoc(oldEnc)
+		if err != nil {
+			return c, err
+		}
+		c.Old = publicDoc(m)
+	}
+	if newEnc != nil {
+		m, err := decodeDoc(newEnc)
+		if err != nil {
+			return c, err
+		}
+		c.New = publicDoc(m)
+	}
+	switch {
+	case c.Old == nil:
+		c.Op = OpInsert
+	case c.New == nil:
+		c.Op = OpDelete
+	default:
+		c.Op = OpUpdate
+	}
+	return c, nil
+}
+
+// pruneEvery is how many commits pass between two prunings of the change
+// feed; pruneMax bounds how many records one commit deletes.
+const (
+	pruneEvery = 256
+	pruneMax   = 4096
+)
+
+// pruneChanges adds to b the deletion of change records older than the
+// retention, a bounded number at a time. Runs in the committer.
+func (db *DB) pruneChanges(b *kv.Batch, now uint64) {
+	if db.opts.ChangeRetention < 0 {
+		return
+	}
+	db.sincePrune++
+	if db.sincePrune < pruneEvery {
+		return
+	}
+	db.sincePrune = 0
+	cutoff := now - uint64(min(db.opts.ChangeRetention, time.Duration(now)))
+	snap, err := db.store.Snapshot()
+	if err != nil {
+		return
+	}
+	defer snap.Release()
+	it := snap.Iter([]byte{tagChange}, changeKey(cutoff, 0), false)
+	defer it.Close()
+	n, last := 0, uint64(0)
+	for n < pruneMax && it.Next() {
+		k := append([]byte(nil), it.Key()...)
+		b.Delete(k)
+		last = binary.BigEndian.Uint64(k[1:9])
+		n++
+	}
+	if n > 0 {
+		// Every change at or before last is gone; later ones are kept.
+		b.Put(keyPrunedThrough, binary.BigEndian.AppendUint64(nil, last))
+	}
+}
+
+// Op is the kind of a change.
+type Op uint8
+
+// The kinds of change.
+const (
+	OpInsert Op = iota + 1
+	OpUpdate
+	OpDelete
+)
+
+// String returns "insert", "update" or "delete".
+func (op Op) String() string {
+	switch op {
+	case OpInsert:
+		return "insert"
+	case OpUpdate:
+		return "update"
+	case OpDelete:
+		return "delete"
+	}
+	return fmt.Sprintf("Op(%d)", uint8(op))
+}
+
+// Change is one committed write, as the change feed delivers it. Old is nil
+// for an insert and New is nil for a delete. All changes of one mutation
+// share its commit Timestamp and come in the order it wrote them.
+type Change struct {
+	Timestamp uint64
+	Op        Op
+	Table     string
+	ID        ID
+	Old       Doc
+	New       Doc
+
+	seq uint32 // position within the commit
+}
+
+// ErrChangesPruned is returned by a change feed asked to start before the
+// oldest change the retention kept: some changes after that point are gone,
+// and the feed never skips them silently.
+var ErrChangesPruned = errors.New("livedb: changes before this timestamp were pruned by the retention")
+
+// ChangeFeed reads the change feed: every committed insert, update and
+// delete, in commit order, optionally of some tables only. It is pulled
+// with Next, which waits for new commits, so a slow reader never holds up a
+// writer and nothing is buffered beyond one batch. The feed is stored in
+// the database (bbolt: on disk) for Options.ChangeRetention, so a reader
+// can stop, and resume after a restart from the last Timestamp it handled.
+//
+// A ChangeFeed is not safe for concurrent use. It holds no goroutine.
+type ChangeFeed struct {
+	db     *DB
+	after  uint64 // position: the next change is at or after (after, seq)
+	seq    int
+	start  uint64 // the timestamp the reader asked to start after
+	tables map[string]bool
+	buf    []Change
+	err    error
+	first  bool
+}
+
+// Changes returns a feed of the changes committed after timestamp after (0
+// means from the oldest change kept), of the given tables (none means all).
+// Use [DB.LastTimestamp] to follow only new changes.
+func (db *DB) Changes(after uint64, tables ...string) *ChangeFeed {
+	f := &ChangeFeed{db: db, start: after, first: true}
+	if after > 0 {
+		f.after = after + 1 // strictly after: skip the whole commit at `after`
+	}
+	if len(tables) > 0 {
+		f.tables = map[string]bool{}
+		for _, t := range tables {
+			f.tables[t] = true
+		}
+	}
+	return f
+}
+
+// LastTimestamp returns the timestamp of the last commit.
+func (db *DB) LastTimestamp() uint64 { return db.lastTS.Load() }
+
+// changeBatch bounds how many change records one read fetches.
+const changeBatch = 256
+
+// Next returns the next change, waiting for one to be committed if needed.
+// It returns ctx's error when ctx is done, ErrClosed when the DB closes, and
+// ErrChangesPruned when the feed would have to skip pruned changes.
+func (f *ChangeFeed) Next(ctx context.Context) (Change, error) {
+	for len(f.buf) == 0 {
+		if f.err != nil {
+			return Change{}, f.err
+		}
+		wait := f.db.commitSignal()
+		if err := f.fill(); err != nil {
+			f.err = err
+			return Change{}, err
+		}
+		if len(f.buf) > 0 {
+			break
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return Change{}, ctx.Err()
+		case <-f.db.closing:
+			return Change{}, ErrClosed
+		}
+	}
+	c := f.buf[0]
+	f.buf = f.buf[1:]
+	f.advance(c.Timestamp, c.seq)
+	return c, nil
+}
+
+// TryNext returns the next change without waiting: ok is false when the
+// feed is caught up.
+func (f *ChangeFeed) TryNext() (c Change, ok bool, err error) {
+	if len(f.buf) == 0 {
+		if f.err != nil {
+			return Change{}, false, f.err
+		}
+		if err := f.fill(); err != nil {
+			f.err = err
+			return Change{}, false, err
+		}
+		if len(f.buf) == 0 {
+			return Change{}, false, nil
+		}
+	}
+	c, err = f.Next(context.Background())
+	return c, err == nil, err
+}
+
+// fill reads the next batch of changes after f.after.
+func (f *ChangeFeed) fill() error {
+	if f.db.isClosed() {
+		return ErrClosed
+	}
+	snap, err := f.db.store.Snapshot()
+	if err != nil {
+		if errors.Is(err, kv.ErrClosed) {
+			return ErrClosed
+		}
+		return err
+	}
+	defer snap.Release()
+	if f.first {
+		f.first = false
+		b, ok, err := snap.Get(keyPrunedThrough)
+		if err != nil {
+			return err
+		}
+		if ok && len(b) == 8 && f.start < binary.BigEndian.Uint64(b) {
+			return fmt.Errorf("%w: asked for changes after %d, the oldest kept is after %d", ErrChangesPruned, f.start, binary.BigEndian.Uint64(b))
+		}
+	}
+	it := snap.Iter(changeKey(f.after, uint32(f.seq)), []byte{tagChange + 1}, false)
+	defer it.Close()
+	for n := 0; n < changeBatch && it.Next(); n++ {
+		c, err := decodeChange(it.Key(), it.Value())
+		if err != nil {
+			return err
+		}
+		if f.tables != nil && !f.tables[c.Table] {
+			f.advance(c.Timestamp, c.seq) // skipped changes still move the position
+			continue
+		}
+		f.buf = append(f.buf, c)
+	}
+	return it.Err()
+}
+
+// advance moves the feed's position past the change (ts, seq), never back.
+func (f *ChangeFeed) advance(ts uint64, seq uint32) {
+	if ts > f.after || ts == f.after && int(seq) >= f.seq {
+		f.after, f.seq = ts, int(seq)+1
+	}
+}

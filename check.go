@@ -1,0 +1,122 @@
+package livedb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrCorrupt is returned by Check when an index and the documents disagree.
+var ErrCorrupt = errors.New("livedb: database is inconsistent")
+
+func errIndexDrift(ix *indexInfo, key []byte) error {
+	return fmt.Errorf("%w: index %s.%s has entry %x for a document that does not exist", ErrCorrupt, ix.table.name, ix.name, key)
+}
+
+// Check verifies, at one snapshot, that every document decodes and has
+// exactly the entries its fields produce in every index of its table, and
+// that every index entry belongs to a document that produces it. It
+// returns nil or an error wrapping ErrCorrupt that lists up to 10 problems.
+// It reads the whole database.
+func (db *DB) Check(ctx context.Context) error {
+	tx, err := db.begin(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.end(tx)
+	var problems []string
+	add := func(format string, args ...any) {
+		if len(problems) < 10 {
+			problems = append(problems, fmt.Sprintf(format, args...))
+		}
+	}
+	for _, t := range tx.cat.tables {
+		if err := checkTable(ctx, tx, t, add); err != nil {
+			return err
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w:\n  %s", ErrCorrupt, strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+func checkTable(ctx context.Context, tx *txn, t *tableInfo, add func(string, ...any)) error {
+	docs := 0
+	err := forEachDoc(tx.snap, t, func(doc map[string]any) error {
+		docs++
+		if docs%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		docID, _ := doc[fieldID].(string)
+		for _, ix := range t.userIndexes() {
+			k := indexKey(ix, doc)
+			got, ok, err := tx.snap.Get(k)
+			switch {
+			case err != nil:
+				return err
+			case !ok:
+				add("table %q document %q: missing entry in index %s", t.name, docID, ix.name)
+			case string(got) != docID:
+				add("table %q document %q: entry in index %s points at %q", t.name, docID, ix.name, got)
+			}
+		}
+		k := indexKey(t.byTime, doc)
+		if got, ok, err := tx.snap.Get(k); err != nil {
+			return err
+		} else if !ok || string(got) != docID {
+			add("table %q document %q: missing entry in index by_creation_time", t.name, docID)
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotLivedb) {
+			add("table %q: %v", t.name, err)
+			return nil
+		}
+		return err
+	}
+	for _, ix := range t.indexes[1:] {
+		n, err := checkEntries(tx, ix, add)
+		if err != nil {
+			return err
+		}
+		if n != docs {
+			add("table %q index %s has %d entries for %d documents", t.name, ix.name, n, docs)
+		}
+	}
+	return nil
+}
+
+// checkEntries verifies that every entry of ix belongs to a document that
+// produces exactly that key, and counts the entries.
+func checkEntries(tx *txn, ix *indexInfo, add func(string, ...any)) (int, error) {
+	it := tx.snap.Iter(ix.prefix, prefixEnd(ix.prefix), false)
+	defer it.Close()
+	n := 0
+	for it.Next() {
+		n++
+		docID := string(it.Value())
+		enc, ok, err := tx.snap.Get(docKey(ix.table, docID))
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			add("table %q index %s: entry for missing document %q", ix.table.name, ix.name, docID)
+			continue
+		}
+		doc, err := decodeDoc(enc)
+		if err != nil {
+			add("table %q document %q: %v", ix.table.name, docID, err)
+			continue
+		}
+		if !bytes.Equal(indexKey(ix, doc), it.Key()) {
+			add("table %q index %s: stale entry for document %q", ix.table.name, ix.name, docID)
+		}
+	}
+	return n, it.Err()
+}

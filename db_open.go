@@ -1,0 +1,264 @@
+package livedb
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/livedb-go/livedb/internal/kv"
+	"github.com/livedb-go/livedb/v"
+)
+
+// SchemaMismatchError is returned by Open when stored documents do not
+// match the schema it was given. It wraps ErrSchemaMismatch. Nothing was
+// written.
+type SchemaMismatchError struct {
+	// Failures lists up to the first 10 offending documents.
+	Failures []DocumentMismatch
+	// Total counts every offending document found.
+	Total int
+}
+
+// DocumentMismatch is one stored document that does not match the schema.
+type DocumentMismatch struct {
+	Table string
+	ID    ID
+	Err   error // usually a *v.ValidationError
+}
+
+func (e *SchemaMismatchError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "livedb: %d stored documents do not match the schema", e.Total)
+	for _, f := range e.Failures {
+		fmt.Fprintf(&b, "\n  Document with ID %q in table %q does not match the schema: %s", string(f.ID), f.Table, f.Err.Error())
+	}
+	if e.Total > len(e.Failures) {
+		fmt.Fprintf(&b, "\n  ... and %d more", e.Total-len(e.Failures))
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrSchemaMismatch.
+func (e *SchemaMismatchError) Unwrap() error { return ErrSchemaMismatch }
+
+const maxMismatches = 10
+
+// load reads the stored catalog and brings it to db.schema, in one storage
+// commit (or none when nothing changed).
+func (db *DB) load() error {
+	snap, err := db.store.Snapshot()
+	if err != nil {
+		return err
+	}
+	defer snap.Release()
+	ts, err := snapshotTS(snap)
+	if err != nil {
+		return err
+	}
+	db.lastTS.Store(ts)
+	b, ok, err := snap.Get(keyCatalog)
+	if err != nil {
+		return err
+	}
+	var old *catalog
+	if ok {
+		if old, err = unmarshalCatalog(b); err != nil {
+			return err
+		}
+	} else {
+		it := snap.Iter(nil, nil, false)
+		nonEmpty := it.Next()
+		it.Close()
+		if nonEmpty {
+			return fmt.Errorf("%w: the file holds data but no livedb catalog", ErrNotLivedb)
+		}
+		old = newCatalog()
+	}
+	if db.useStoredSchema && old.schema != nil {
+		db.schema = old.schema
+	}
+	next, batch, err := db.reconcile(snap, old)
+	if err != nil {
+		return err
+	}
+	if batch.Len() > 0 || !ok {
+		if db.opts.ReadOnly {
+			if !ok {
+				return fmt.Errorf("%w: the file is empty", ErrNotLivedb)
+			}
+			return fmt.Errorf("%w: the schema differs from the stored one; open the database read-write to apply it", ErrReadOnly)
+		}
+		cb, err := next.marshal()
+		if err != nil {
+			return err
+		}
+		batch.Put(keyCatalog, cb)
+		snap.Release() // bbolt: no read transaction may be open while it grows the file
+		if err := db.store.Commit(batch); err != nil {
+			return fmt.Errorf("livedb: apply schema: %w", err)
+		}
+	}
+	db.cat.Store(next)
+	return nil
+}
+
+// reconcile computes the catalog for db.schema from the stored one, and the
+// storage writes that get there: index backfills and drops. It first checks
+// every document of each table whose validator became stricter.
+func (db *DB) reconcile(snap kv.Snapshot, old *catalog) (*catalog, *kv.Batch, error) {
+	s := db.schema
+	next := old.clone()
+	next.schema = s
+	batch := &kv.Batch{}
+	mismatch := &SchemaMismatchError{}
+	for _, name := range s.TableNames() {
+		def, _ := s.Table(name)
+		t, existed := next.tables[name]
+		if !existed {
+			t = next.addTable(name)
+		}
+		if s.Validation() {
+			t.validator = def.Validator()
+		}
+		if existed && s.Validation() && needsRevalidation(old.schema, name, def) {
+			if err := db.revalidate(snap, next, t, mismatch); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if mismatch.Total > 0 {
+		return nil, nil, mismatch
+	}
+	for _, t := range next.tables {
+		var wanted []IndexDefinition
+		if def, ok := s.Table(t.name); ok {
+			wanted = def.Indexes()
+		}
+		if err := db.syncIndexes(snap, next, t, wanted, batch); err != nil {
+			return nil, nil, err
+		}
+	}
+	return next, batch, nil
+}
+
+// needsRevalidation reports whether a table's stored documents must be
+// checked against def: unless the validator they were written under is a
+// subset of the new one (§5.5; see diffTable).
+func needsRevalidation(old *Schema, name string, def *TableDefinition) bool {
+	var od *TableDefinition
+	if old != nil && old.Validation() {
+		od, _ = old.Table(name)
+	}
+	return diffTable(od, def, true).needsRevalidation
+}
+
+// forEachDoc calls fn with every document of t, decoded.
+func forEachDoc(snap kv.Snapshot, t *tableInfo, fn func(doc map[string]any) error) error {
+	it := snap.Iter(t.byID.prefix, prefixEnd(t.byID.prefix), false)
+	defer it.Close()
+	for it.Next() {
+		doc, err := decodeDoc(it.Value())
+		if err != nil {
+			return err
+		}
+		if err := fn(doc); err != nil {
+			return err
+		}
+	}
+	return it.Err()
+}
+
+func (db *DB) revalidate(snap kv.Snapshot, c *catalog, t *tableInfo, mm *SchemaMismatchError) error {
+	db.opts.Logger.Info("livedb: checking documents against the new schema", slog.String("table", t.name))
+	opts := &v.Options{TableName: c.tableName}
+	var n int64
+	return forEachDoc(snap, t, func(doc map[string]any) error {
+		n++
+		if n%1000 == 0 {
+			db.opts.report(Progress{Op: "revalidate", Table: t.name, Done: n, Total: -1})
+		}
+		user := make(map[string]any, len(doc))
+		for k, x := range doc {
+			if k != fieldID && k != fieldCreationTime {
+				user[k] = x
+			}
+		}
+		if _, err := t.validator.Conform(user, opts); err != nil {
+			mm.Total++
+			if len(mm.Failures) < maxMismatches {
+				mm.Failures = append(mm.Failures, DocumentMismatch{Table: t.name, ID: ID(doc[fieldID].(string)), Err: err})
+			}
+		}
+		return nil
+	})
+}
+
+// syncIndexes drops the user indexes of t that are not wanted (by name and
+// fields) and creates and backfills the wanted ones that are missing.
+func (db *DB) syncIndexes(snap kv.Snapshot, c *catalog, t *tableInfo, wanted []IndexDefinition, batch *kv.Batch) error {
+	keep := t.indexes[:2:2]
+	var added []*indexInfo
+	for _, ix := range t.userIndexes() {
+		if slices.ContainsFunc(wanted, func(w IndexDefinition) bool { return w.Name == ix.name && slices.Equal(w.Fields, ix.fields) }) {
+			keep = append(keep, ix)
+			continue
+		}
+		db.opts.Logger.Info("livedb: dropping index", slog.String("table", t.name), slog.String("index", ix.name))
+		if err := deletePrefix(snap, ix.prefix, batch); err != nil {
+			return err
+		}
+	}
+	for _, w := range wanted {
+		if slices.ContainsFunc(keep, func(ix *indexInfo) bool { return ix.name == w.Name }) {
+			continue
+		}
+		ix := newIndexInfo(t, c.allocIndex(), w.Name, slices.Clone(w.Fields))
+		keep = append(keep, ix)
+		added = append(added, ix)
+	}
+	// Keep definition order for user indexes.
+	user := keep[2:]
+	slices.SortStableFunc(user, func(a, b *indexInfo) int {
+		return slices.IndexFunc(wanted, func(w IndexDefinition) bool { return w.Name == a.name }) -
+			slices.IndexFunc(wanted, func(w IndexDefinition) bool { return w.Name == b.name })
+	})
+	t.indexes = keep
+	if len(added) == 0 {
+		return nil
+	}
+	return db.backfill(snap, t, added, batch)
+}
+
+func (db *DB) backfill(snap kv.Snapshot, t *tableInfo, added []*indexInfo, batch *kv.Batch) error {
+	names := make([]string, len(added))
+	for i, ix := range added {
+		names[i] = ix.name
+	}
+	idx := strings.Join(names, ",")
+	var n int64
+	err := forEachDoc(snap, t, func(doc map[string]any) error {
+		if n == 0 {
+			db.opts.Logger.Info("livedb: backfilling index", slog.String("table", t.name), slog.String("index", idx))
+		}
+		for _, ix := range added {
+			batch.Put(indexKey(ix, doc), []byte(doc[fieldID].(string)))
+		}
+		n++
+		if n%1000 == 0 {
+			db.opts.report(Progress{Op: "backfill", Table: t.name, Index: idx, Done: n, Total: -1})
+		}
+		return nil
+	})
+	db.opts.report(Progress{Op: "backfill", Table: t.name, Index: idx, Done: n, Total: n})
+	return err
+}
+
+func deletePrefix(snap kv.Snapshot, prefix []byte, batch *kv.Batch) error {
+	it := snap.Iter(prefix, prefixEnd(prefix), false)
+	defer it.Close()
+	for it.Next() {
+		batch.Delete(append([]byte(nil), it.Key()...))
+	}
+	return it.Err()
+}

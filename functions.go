@@ -1,0 +1,372 @@
+package livedb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/google/btree"
+
+	"github.com/livedb-go/livedb/internal/value"
+	"github.com/livedb-go/livedb/v"
+)
+
+// Errors of functions.
+var (
+	// ErrInternalFunction is returned when a public entry point (such as
+	// [Registry.CallPublic]) is asked to run an internal function.
+	ErrInternalFunction = errors.New("livedb: internal function cannot be called publicly")
+	// ErrUnknownFunction is returned by a Registry for a name it lacks.
+	ErrUnknownFunction = errors.New("livedb: unknown function")
+	// ErrInvalidFunction is returned for a function definition that
+	// cannot be run: no handler, or an args validator that is neither an
+	// object nor any.
+	ErrInvalidFunction = errors.New("livedb: invalid function definition")
+)
+
+// ArgumentError says that a function's arguments do not match its args
+// validator (Convex's ArgumentValidationError). Err is usually a
+// *v.ValidationError with the path.
+type ArgumentError struct {
+	Function string
+	Err      error
+}
+
+func (e *ArgumentError) Error() string {
+	return fmt.Sprintf("livedb: ArgumentValidationError: function %s: %s", e.Function, e.Err.Error())
+}
+
+// Unwrap returns the validation error.
+func (e *ArgumentError) Unwrap() error { return e.Err }
+
+// ReturnsError says that a function's result does not match its returns
+// validator (Convex's ReturnsValidationError).
+type ReturnsError struct {
+	Function string
+	Err      error
+}
+
+func (e *ReturnsError) Error() string {
+	return fmt.Sprintf("livedb: ReturnsValidationError: function %s: %s", e.Function, e.Err.Error())
+}
+
+// Unwrap returns the validation error.
+func (e *ReturnsError) Unwrap() error { return e.Err }
+
+// Identity is the authenticated caller of a function (Convex's
+// UserIdentity). TokenIdentifier is Issuer + "|" + Subject by convention.
+type Identity struct {
+	TokenIdentifier string
+	Subject         string
+	Issuer          string
+	Name            string
+	Email           string
+	// Claims holds any other claims of the caller's token.
+	Claims map[string]any
+}
+
+type identityKey struct{}
+
+// WithIdentity returns a context that carries the caller's identity to the
+// functions run under it.
+func WithIdentity(ctx context.Context, id *Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
+// IdentityFrom returns the identity that ctx carries, or nil.
+func IdentityFrom(ctx context.Context) *Identity {
+	id, _ := ctx.Value(identityKey{}).(*Identity)
+	return id
+}
+
+// Auth returns the caller's identity, or nil when the call is
+// unauthenticated (Convex's ctx.auth.getUserIdentity()).
+func (q *QueryCtx) Auth() *Identity { return IdentityFrom(q.ctx) }
+
+// Auth returns the caller's identity, or nil when the call is
+// unauthenticated.
+func (m *MutationCtx) Auth() *Identity { return IdentityFrom(m.ctx) }
+
+// FunctionDef describes a registered function: Convex's
+// query({args, returns, handler}) in Go. A is the arguments' Go type (a
+// struct with json tags, a map, or Doc) and R the result's.
+type FunctionDef[A, R any] struct {
+	// Name identifies the function in a Registry and in errors, e.g.
+	// "workflows:get".
+	Name string
+	// Args validates the arguments: a v.Object or v.Any; nil means
+	// unvalidated.
+	Args v.Validator
+	// Returns validates the result; nil means unvalidated.
+	Returns v.Validator
+	// Internal marks a function that only trusted code may call: it runs
+	// in-process, but a Registry never serves it to a public caller.
+	Internal bool
+}
+
+// QueryFunction is a validated query: build it with [NewQuery].
+type QueryFunction[A, R any] struct {
+	FunctionDef[A, R]
+	handler func(q *QueryCtx, args A) (R, error)
+}
+
+// MutationFunction is a validated mutation: build it with [NewMutation].
+type MutationFunction[A, R any] struct {
+	FunctionDef[A, R]
+	handler func(m *MutationCtx, args A) (R, error)
+}
+
+// NewQuery defines a query function.
+func NewQuery[A, R any](def FunctionDef[A, R], handler func(q *QueryCtx, args A) (R, error)) *QueryFunction[A, R] {
+	return &QueryFunction[A, R]{FunctionDef: def, handler: handler}
+}
+
+// NewMutation defines a mutation function.
+func NewMutation[A, R any](def FunctionDef[A, R], handler func(m *MutationCtx, args A) (R, error)) *MutationFunction[A, R] {
+	return &MutationFunction[A, R]{FunctionDef: def, handler: handler}
+}
+
+// check validates the definition and the arguments.
+func (d *FunctionDef[A, R]) checkArgs(args A, hasHandler bool) error {
+	if !hasHandler {
+		return fmt.Errorf("%w: function %s has no handler", ErrInvalidFunction, d.Name)
+	}
+	if d.Args == nil {
+		return nil
+	}
+	if k := d.Args.Kind(); k != "object" && k != "any" {
+		return fmt.Errorf("%w: function %s: args validator must be an object or any, not %s", ErrInvalidFunction, d.Name, k)
+	}
+	x, err := ToDoc(args)
+	if err != nil {
+		return &ArgumentError{Function: d.Name, Err: err}
+	}
+	if err := d.Args.Validate(map[string]any(x)); err != nil {
+		return &ArgumentError{Function: d.Name, Err: err}
+	}
+	return nil
+}
+
+func (d *FunctionDef[A, R]) checkResult(r R) error {
+	if d.Returns == nil || d.Returns.Kind() == "any" {
+		return nil
+	}
+	x, err := resultValue(r)
+	if err != nil {
+		return &ReturnsError{Function: d.Name, Err: err}
+	}
+	if err := d.Returns.Validate(x); err != nil {
+		return &ReturnsError{Function: d.Name, Err: err}
+	}
+	return nil
+}
+
+// resultValue turns a Go result into a value for the returns validator.
+func resultValue(r any) (any, error) {
+	switch x := r.(type) {
+	case nil:
+		return nil, nil
+	case Doc:
+		return value.Normalize(map[string]any(x))
+	case []Doc:
+		out := make([]any, len(x))
+		for i, d := range x {
+			out[i] = map[string]any(d)
+		}
+		return value.Normalize(out)
+	}
+	if x, err := value.Normalize(r); err == nil {
+		return x, nil
+	}
+	d, err := ToDoc(r)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any(d), nil
+}
+
+// Call runs the query in its own snapshot, with the identity ctx carries.
+func (f *QueryFunction[A, R]) Call(ctx context.Context, db *DB, args A) (R, error) {
+	var out R
+	err := db.Query(ctx, func(q *QueryCtx) error {
+		var err error
+		out, err = f.Run(q, args)
+		return err
+	})
+	return out, err
+}
+
+// Run runs the query inside another query or mutation's transaction: the
+// same snapshot (and, in a mutation, its pending writes). Convex's
+// ctx.runQuery.
+func (f *QueryFunction[A, R]) Run(q *QueryCtx, args A) (R, error) {
+	var zero R
+	if err := f.checkArgs(args, f.handler != nil); err != nil {
+		return zero, err
+	}
+	r, err := f.handler(q, args)
+	if err != nil {
+		return zero, err
+	}
+	if err := f.checkResult(r); err != nil {
+		return zero, err
+	}
+	return r, nil
+}
+
+// Query returns a read-only context over the mutation's transaction, for
+// running a query function inside a mutation: it sees the mutation's
+// writes so far.
+func (m *MutationCtx) Query() *QueryCtx {
+	return &QueryCtx{DB: &m.DB.Reader, ctx: m.ctx}
+}
+
+// Call runs the mutation as its own transaction (with retries, see
+// [DB.Mutation]), with the identity ctx carries.
+func (f *MutationFunction[A, R]) Call(ctx context.Context, db *DB, args A) (R, error) {
+	var out R
+	err := db.Mutation(ctx, func(m *MutationCtx) error {
+		var err error
+		out, err = f.Run(m, args)
+		return err
+	})
+	return out, err
+}
+
+// Run runs the mutation inside another mutation's transaction as a
+// sub-transaction (Convex's ctx.runMutation): if it fails, its own writes
+// are rolled back and the caller's stay; the error is returned for the
+// caller to handle.
+func (f *MutationFunction[A, R]) Run(m *MutationCtx, args A) (R, error) {
+	var zero R
+	if err := f.checkArgs(args, f.handler != nil); err != nil {
+		return zero, err
+	}
+	tx := m.DB.tx
+	save := tx.savepoint()
+	r, err := f.handler(m, args)
+	if err == nil {
+		err = f.checkResult(r)
+	}
+	if err != nil {
+		tx.rollbackTo(save)
+		return zero, err
+	}
+	return r, nil
+}
+
+// savepoint is the state of a mutation's writes at one moment.
+type savepoint struct {
+	docs         map[string]pendingDoc
+	order        int
+	overlay      map[uint32]*btree.BTreeG[overlayEntry]
+	docsWritten  int
+	bytesWritten int64
+}
+
+func (tx *txn) savepoint() *savepoint {
+	ws := tx.writes
+	sp := &savepoint{docs: make(map[string]pendingDoc, len(ws.docs)), order: len(ws.order), overlay: map[uint32]*btree.BTreeG[overlayEntry]{},
+		docsWritten: tx.docsWritten, bytesWritten: tx.bytesWritten}
+	for k, pd := range ws.docs {
+		sp.docs[k] = *pd
+	}
+	for id, t := range ws.overlay {
+		sp.overlay[id] = t.Clone()
+	}
+	return sp
+}
+
+func (tx *txn) rollbackTo(sp *savepoint) {
+	ws := tx.writes
+	for _, k := range ws.order[sp.order:] {
+		delete(ws.docs, k)
+	}
+	ws.order = ws.order[:sp.order]
+	for k, pd := range sp.docs {
+		*ws.docs[k] = pd
+	}
+	ws.overlay = maps.Clone(sp.overlay)
+	tx.docsWritten, tx.bytesWritten = sp.docsWritten, sp.bytesWritten
+}
+
+// Registry is a set of named functions, the surface a future network
+// server would expose. CallPublic refuses internal functions.
+//
+// A Registry is safe for concurrent use once its functions are added.
+type Registry struct {
+	fns map[string]registered
+}
+
+type registered struct {
+	internal bool
+	call     func(ctx context.Context, db *DB, args Doc) (any, error)
+}
+
+// Registerable is a function that can be added to a Registry: a
+// *QueryFunction or *MutationFunction whose arguments are a Doc.
+type Registerable interface {
+	registration() (name string, r registered)
+}
+
+func (f *QueryFunction[A, R]) registration() (string, registered) {
+	return f.Name, registered{internal: f.Internal, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+		a, err := FromDoc[A](args)
+		if err != nil {
+			return nil, &ArgumentError{Function: f.Name, Err: err}
+		}
+		return f.Call(ctx, db, a)
+	}}
+}
+
+func (f *MutationFunction[A, R]) registration() (string, registered) {
+	return f.Name, registered{internal: f.Internal, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+		a, err := FromDoc[A](args)
+		if err != nil {
+			return nil, &ArgumentError{Function: f.Name, Err: err}
+		}
+		return f.Call(ctx, db, a)
+	}}
+}
+
+// NewRegistry returns a registry of fns. Two functions with one name are
+// an error.
+func NewRegistry(fns ...Registerable) (*Registry, error) {
+	r := &Registry{fns: map[string]registered{}}
+	for _, f := range fns {
+		name, reg := f.registration()
+		if _, dup := r.fns[name]; dup {
+			return nil, fmt.Errorf("%w: function %q registered twice", ErrInvalidFunction, name)
+		}
+		r.fns[name] = reg
+	}
+	return r, nil
+}
+
+// Names returns the names of the public functions, sorted.
+func (r *Registry) Names() []string {
+	var out []string
+	for n, f := range r.fns {
+		if !f.internal {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// CallPublic runs the named function for an untrusted caller: internal
+// functions are refused with ErrInternalFunction, as unknown ones are with
+// ErrUnknownFunction.
+func (r *Registry) CallPublic(ctx context.Context, db *DB, name string, args Doc) (any, error) {
+	f, ok := r.fns[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownFunction, name)
+	}
+	if f.internal {
+		return nil, fmt.Errorf("%w: %q", ErrInternalFunction, name)
+	}
+	return f.call(ctx, db, args)
+}

@@ -1,0 +1,113 @@
+package livedb_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/v"
+)
+
+// agentSchema is the workflows / agentSessions schema most engine tests use.
+func agentSchema() *livedb.Schema {
+	return livedb.DefineSchema(livedb.Tables{
+		"workflows": livedb.DefineTable(v.Object(v.Fields{
+			"task":   v.String(),
+			"status": v.Union(v.Literal("pending"), v.Literal("in_progress"), v.Literal("completed"), v.Literal("failed")),
+			"step":   v.Optional(v.Float64()),
+		})).Index("by_status", "status"),
+		"agentSessions": livedb.DefineTable(v.Object(v.Fields{
+			"workflowId": v.ID("workflows"),
+			"agentType":  v.String(),
+			"status":     v.String(),
+			"attempt":    v.Optional(v.Int64()),
+			"output":     v.Optional(v.String()),
+		})).Index("by_workflow", "workflowId").
+			Index("by_workflow_and_status", "workflowId", "status"),
+	})
+}
+
+// backend opens a database for a test.
+type backend struct {
+	name string
+	open func(t *testing.T, s *livedb.Schema) *livedb.DB
+}
+
+var backends = []backend{
+	{"memory", func(t *testing.T, s *livedb.Schema) *livedb.DB {
+		t.Helper()
+		db, err := livedb.OpenMemory(s)
+		if err != nil {
+			t.Fatalf("OpenMemory: %v", err)
+		}
+		return db
+	}},
+	{"bbolt", func(t *testing.T, s *livedb.Schema) *livedb.DB {
+		t.Helper()
+		db, err := livedb.Open(filepath.Join(t.TempDir(), "test.db"), s, &livedb.Options{NoSync: true})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return db
+	}},
+}
+
+// forEachBackend runs body against a fresh database on every backend; the
+// database is checked for consistency and closed when the test ends.
+func forEachBackend(t *testing.T, s *livedb.Schema, body func(t *testing.T, db *livedb.DB)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			db := b.open(t, s)
+			t.Cleanup(func() { MustCheckClose(t, db) })
+			body(t, db)
+		})
+	}
+}
+
+// MustCheckClose runs Check and closes db, failing the test on error.
+func MustCheckClose(t *testing.T, db *livedb.DB) {
+	t.Helper()
+	if err := db.Check(context.Background()); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// mustMutate runs fn in a mutation and fails the test on error.
+func mustMutate(t *testing.T, db *livedb.DB, fn func(m *livedb.MutationCtx) error) {
+	t.Helper()
+	if err := db.Mutation(context.Background(), fn); err != nil {
+		t.Fatalf("Mutation: %v", err)
+	}
+}
+
+// mustCollect returns every document of a table.
+func mustCollect(t *testing.T, db *livedb.DB, table string) []livedb.Doc {
+	t.Helper()
+	var docs []livedb.Doc
+	err := db.Query(context.Background(), func(q *livedb.QueryCtx) error {
+		var err error
+		docs, err = q.DB.Query(table).Collect()
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Collect %s: %v", table, err)
+	}
+	return docs
+}
+
+// mustInsertWorkflow inserts a workflow and returns its ID.
+func mustInsertWorkflow(t *testing.T, db *livedb.DB, task, status string) livedb.ID {
+	t.Helper()
+	var id livedb.ID
+	mustMutate(t, db, func(m *livedb.MutationCtx) error {
+		var err error
+		id, err = m.DB.Insert("workflows", livedb.Doc{"task": task, "status": status})
+		return err
+	})
+	return id
+}

@@ -1,0 +1,57 @@
+package livedb
+
+import (
+	"encoding/binary"
+
+	"github.com/livedb-go/livedb/internal/value"
+)
+
+// Key layout of the one ordered keyspace (every key starts with a tag byte):
+//
+//	0x00 "catalog"                          JSON catalog: schema, table numbers, index ids
+//	0x00 "ts"                               8-byte big-endian timestamp of the last commit
+//	0x00 "pruned"                           8-byte timestamp of the newest pruned change
+//	0x01 indexID(4) sortkey(fields…, _creationTime, _id)   index entry; value = the _id
+//	0x01 indexID(4) sortkey(_id)            by_id entry; value = the encoded document
+//	0x02 ts(8) seq(4)                       change-feed record
+//
+// Every index entry is its own key, so an index on a low-cardinality field
+// costs one small key per document, never a read-modify-write of a list.
+// Index ids are allocated once and never reused, so a dropped index's keys
+// can be deleted lazily without ever being misread.
+var (
+	keyCatalog = []byte("\x00catalog")
+	keyLastTS  = []byte("\x00ts")
+	// keyPrunedThrough holds the timestamp of the newest change the
+	// retention has deleted: the feed is complete only after it.
+	keyPrunedThrough = []byte("\x00pruned")
+)
+
+const (
+	tagIndex  = 0x01
+	tagChange = 0x02
+)
+
+// indexPrefix returns the prefix of every entry of an index.
+func indexPrefix(indexID uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte{tagIndex}, indexID)
+}
+
+// prefixEnd returns the first key after every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	return value.PrefixSuccessor(p)
+}
+
+// keySuccessor returns the smallest key greater than k.
+func keySuccessor(k []byte) []byte {
+	out := make([]byte, len(k)+1)
+	copy(out, k)
+	return out
+}
+
+func changeKey(ts uint64, seq uint32) []byte {
+	b := make([]byte, 0, 13)
+	b = append(b, tagChange)
+	b = binary.BigEndian.AppendUint64(b, ts)
+	return binary.BigEndian.AppendUint32(b, seq)
+}

@@ -1,0 +1,108 @@
+package livedb
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Options configures a DB. A nil *Options means the defaults of every field.
+type Options struct {
+	// Timeout bounds how long Open waits for the file lock that another
+	// process holds before it fails with ErrLocked. Zero means 1 second; it
+	// never waits forever.
+	Timeout time.Duration
+
+	// NoSync skips the fsync after each commit. It is for tests and bulk
+	// loads that can be redone: a crash may lose acknowledged commits.
+	NoSync bool
+
+	// ReadOnly opens the file without taking the write lock exclusively, so
+	// several read-only processes can share it; every mutation fails.
+	ReadOnly bool
+
+	// Logger receives progress of long operations (index backfill, schema
+	// revalidation). Nil means slog.Default().
+	Logger *slog.Logger
+
+	// Progress, when set, is called during long operations with how far
+	// they got. It must not call back into the DB.
+	Progress func(Progress)
+
+	// MaxRetries is how many times a mutation that hit an optimistic
+	// concurrency conflict is re-run before it fails with ErrConflict. Zero
+	// means Convex's default of 4; a negative value means no retry.
+	MaxRetries int
+
+	// Limits are the per-transaction limits; zero fields take Convex's
+	// defaults (see Limits).
+	Limits Limits
+
+	// ChangeRetention is how long committed changes stay in the change feed.
+	// Zero means 24 hours; a negative value keeps them forever.
+	ChangeRetention time.Duration
+}
+
+// Limits are the per-transaction limits of §2.1 of Convex's semantics. A
+// zero field takes the default given on it.
+type Limits struct {
+	DocumentsRead    int   // default 32,000 (filtered-out documents count)
+	BytesRead        int64 // default 16 MiB
+	ReadIntervals    int   // default 4,096 index ranges and point reads
+	DocumentsWritten int   // default 16,000
+	BytesWritten     int64 // default 16 MiB
+}
+
+// Progress describes how far a long operation got.
+type Progress struct {
+	Op    string // "backfill", "revalidate", "drop index", "export", "import"
+	Table string
+	Index string
+	Done  int64 // documents processed so far
+	Total int64 // documents in all, or -1 when unknown
+}
+
+// withDefaults returns a copy of opts with every zero field set.
+func (opts *Options) withDefaults() Options {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	switch {
+	case o.MaxRetries == 0:
+		o.MaxRetries = 4
+	case o.MaxRetries < 0:
+		o.MaxRetries = 0
+	}
+	if o.ChangeRetention == 0 {
+		o.ChangeRetention = 24 * time.Hour
+	}
+	l := &o.Limits
+	if l.DocumentsRead <= 0 {
+		l.DocumentsRead = 32000
+	}
+	if l.BytesRead <= 0 {
+		l.BytesRead = 16 << 20
+	}
+	if l.ReadIntervals <= 0 {
+		l.ReadIntervals = 4096
+	}
+	if l.DocumentsWritten <= 0 {
+		l.DocumentsWritten = 16000
+	}
+	if l.BytesWritten <= 0 {
+		l.BytesWritten = 16 << 20
+	}
+	return o
+}
+
+func (o *Options) report(p Progress) {
+	if o.Progress != nil {
+		o.Progress(p)
+	}
+}

@@ -1,0 +1,83 @@
+package livedb
+
+import (
+	"bytes"
+	"slices"
+)
+
+// interval is a half-open key interval [start, end) of the keyspace. Index
+// prefixes make every interval lie within one index.
+type interval struct {
+	start, end []byte
+}
+
+func (iv interval) contains(k []byte) bool {
+	return bytes.Compare(k, iv.start) >= 0 && bytes.Compare(k, iv.end) < 0
+}
+
+// readSet records the key intervals a transaction depended on (§7.5): a
+// point for a get, and for a range scan the interval from the range start up
+// to the last row it consumed (or the whole range once exhausted). OCC
+// validation and subscription invalidation both ask whether a committed
+// write's old or new index key lies inside one of these intervals.
+type readSet struct {
+	ivs    []interval
+	sorted bool
+}
+
+func (rs *readSet) add(start, end []byte) {
+	if bytes.Compare(start, end) >= 0 {
+		return
+	}
+	rs.ivs = append(rs.ivs, interval{start: start, end: end})
+	rs.sorted = false
+}
+
+func (rs *readSet) addPoint(k []byte) { rs.add(k, keySuccessor(k)) }
+
+func (rs *readSet) len() int { return len(rs.ivs) }
+
+// normalize sorts and merges overlapping or adjacent intervals.
+func (rs *readSet) normalize() {
+	if rs.sorted {
+		return
+	}
+	slices.SortFunc(rs.ivs, func(a, b interval) int { return bytes.Compare(a.start, b.start) })
+	out := rs.ivs[:0]
+	for _, iv := range rs.ivs {
+		if n := len(out); n > 0 && bytes.Compare(iv.start, out[n-1].end) <= 0 {
+			if bytes.Compare(iv.end, out[n-1].end) > 0 {
+				out[n-1].end = iv.end
+			}
+			continue
+		}
+		out = append(out, iv)
+	}
+	rs.ivs = out
+	rs.sorted = true
+}
+
+// contains reports whether k lies in one of the intervals. The set must be
+// normalized.
+func (rs *readSet) contains(k []byte) bool {
+	i, _ := slices.BinarySearchFunc(rs.ivs, k, func(iv interval, k []byte) int {
+		return bytes.Compare(iv.start, k)
+	})
+	// ivs[i-1] is the last interval starting at or before k, unless ivs[i]
+	// starts exactly at k.
+	if i < len(rs.ivs) && bytes.Equal(rs.ivs[i].start, k) {
+		return true
+	}
+	return i > 0 && rs.ivs[i-1].contains(k)
+}
+
+// overlaps reports whether any of keys lies in the set. The set must be
+// normalized.
+func (rs *readSet) overlapsAny(keys [][]byte) ([]byte, bool) {
+	for _, k := range keys {
+		if k != nil && rs.contains(k) {
+			return k, true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,359 @@
+package livedb
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/btree"
+
+	"github.com/livedb-go/livedb/internal/id"
+	"github.com/livedb-go/livedb/internal/value"
+	"github.com/livedb-go/livedb/v"
+)
+
+// pendingDoc is one document written by a mutation. Its keys are full keys
+// (index prefix included), one per index of the table, in t.indexes order.
+type pendingDoc struct {
+	table   *tableInfo
+	id      string
+	oldEnc  []byte   // the version in the snapshot; nil when inserted here
+	oldKeys [][]byte // index keys of oldEnc; nil when inserted here
+	newEnc  []byte   // the current version; nil when deleted
+	newKeys [][]byte // index keys of newEnc; nil when deleted
+}
+
+// overlayEntry is an index entry written by a mutation: present (pointing
+// at id) or deleted. Scans merge it over the snapshot, overlay winning.
+type overlayEntry struct {
+	key     []byte
+	id      string
+	deleted bool
+}
+
+func overlayLess(a, b overlayEntry) bool { return bytes.Compare(a.key, b.key) < 0 }
+
+// writeSet is a mutation's write buffer.
+type writeSet struct {
+	docs    map[string]*pendingDoc
+	order   []string // first-write order, for a deterministic commit
+	overlay map[uint32]*btree.BTreeG[overlayEntry]
+}
+
+func newWriteSet() *writeSet {
+	return &writeSet{docs: map[string]*pendingDoc{}, overlay: map[uint32]*btree.BTreeG[overlayEntry]{}}
+}
+
+func (ws *writeSet) overlayOf(indexID uint32) *btree.BTreeG[overlayEntry] {
+	t := ws.overlay[indexID]
+	if t == nil {
+		t = btree.NewG(16, overlayLess)
+		ws.overlay[indexID] = t
+	}
+	return t
+}
+
+// fieldValue follows a field path through objects; anything else on the way
+// yields Undefined (§2.2).
+func fieldValue(doc map[string]any, path []string) any {
+	var cur any = doc
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return value.Undefined
+		}
+		if cur, ok = m[p]; !ok {
+			return value.Undefined
+		}
+	}
+	return cur
+}
+
+// indexKey returns the full key of doc in index ix.
+func indexKey(ix *indexInfo, doc map[string]any) []byte {
+	k := append(make([]byte, 0, 64), ix.prefix...)
+	docID := doc[fieldID]
+	if ix == ix.table.byID {
+		return value.AppendKey(k, docID)
+	}
+	for _, p := range ix.paths {
+		k = value.AppendKey(k, fieldValue(doc, p))
+	}
+	k = value.AppendKey(k, doc[fieldCreationTime])
+	return value.AppendKey(k, docID)
+}
+
+func indexKeys(t *tableInfo, doc map[string]any) [][]byte {
+	keys := make([][]byte, len(t.indexes))
+	for i, ix := range t.indexes {
+		keys[i] = indexKey(ix, doc)
+	}
+	return keys
+}
+
+// Writer is the read and write access of a mutation: Convex's ctx.db in a
+// mutation. Its writes are buffered, seen by its own reads, and committed
+// atomically when the mutation's function returns nil. It is only valid
+// inside that function and is not safe for concurrent use.
+type Writer struct {
+	Reader
+}
+
+// Insert adds a document to table and returns its new ID. The table is
+// created if it does not exist yet (a table absent from the schema takes
+// any document). doc must not contain _id or _creationTime; they are
+// assigned. A document that fails validation is refused with a
+// *DocumentError and nothing is written.
+func (w *Writer) Insert(table string, doc Doc) (ID, error) {
+	tx := w.tx
+	if err := tx.checkUsable(); err != nil {
+		return "", err
+	}
+	fail := func(kind, err error) (ID, error) {
+		return "", &DocumentError{Op: "insert", Table: table, Kind: kind, Err: err}
+	}
+	if err := checkTableName(table); err != nil {
+		return fail(ErrInvalidTable, err)
+	}
+	for _, f := range []string{fieldID, fieldCreationTime} {
+		if _, ok := doc[f]; ok {
+			return fail(ErrInvalidDocument, fmt.Errorf("field %s is assigned by the database and cannot be given to insert", f))
+		}
+	}
+	t, err := tx.db.tableForWrite(tx, table)
+	if err != nil {
+		return fail(ErrInvalidTable, err)
+	}
+	m, kind, err := tx.conform(t, map[string]any(doc))
+	if err != nil {
+		return fail(kind, err)
+	}
+	newID, err := id.New(t.number, timeNow(), rand.Reader)
+	if err != nil {
+		return fail(ErrInvalidDocument, err)
+	}
+	m[fieldID] = newID
+	m[fieldCreationTime] = tx.nextCreationTime()
+	if err := value.CheckDocument(m); err != nil {
+		return fail(ErrInvalidDocument, err)
+	}
+	if err := tx.stage(t, newID, nil, m); err != nil {
+		return "", err
+	}
+	return ID(newID), nil
+}
+
+// Patch shallowly merges fields into the document: new fields are added,
+// existing ones overwritten, and a field set to [Undefined] is removed.
+// Nested objects are replaced whole. _id and _creationTime may appear only
+// with the document's current values. The result is validated like an
+// insert; a patch that changes nothing is not a write.
+func (w *Writer) Patch(docID ID, fields Doc) error {
+	return w.tx.update("patch", docID, func(cur map[string]any) (map[string]any, error) {
+		out := make(map[string]any, len(cur)+len(fields))
+		for k, x := range cur {
+			out[k] = x
+		}
+		for k, x := range fields {
+			if k == fieldID || k == fieldCreationTime {
+				if !value.Equal(x, cur[k]) {
+					return nil, fmt.Errorf("field %s %s does not match the document's %s", k, value.Format(x), value.Format(cur[k]))
+				}
+				continue
+			}
+			if value.IsUndefined(x) {
+				delete(out, k)
+				continue
+			}
+			out[k] = x
+		}
+		return out, nil
+	})
+}
+
+// Replace replaces every field of the document but _id and _creationTime,
+// which doc may contain only with their current values. The result is
+// validated like an insert; a replace that changes nothing is not a write.
+func (w *Writer) Replace(docID ID, doc Doc) error {
+	return w.tx.update("replace", docID, func(cur map[string]any) (map[string]any, error) {
+		out := make(map[string]any, len(doc)+2)
+		for k, x := range doc {
+			if k == fieldID || k == fieldCreationTime {
+				if !value.Equal(x, cur[k]) {
+					return nil, fmt.Errorf("field %s %s does not match the document's %s", k, value.Format(x), value.Format(cur[k]))
+				}
+				continue
+			}
+			out[k] = x
+		}
+		out[fieldID], out[fieldCreationTime] = cur[fieldID], cur[fieldCreationTime]
+		return out, nil
+	})
+}
+
+// Delete removes the document. Deleting a document that does not exist is
+// an error wrapping ErrNotFound.
+func (w *Writer) Delete(docID ID) error {
+	tx := w.tx
+	t, cur, err := tx.current("delete", docID)
+	if err != nil {
+		return err
+	}
+	return tx.stage(t, cur[fieldID].(string), cur, nil)
+}
+
+// current loads the document a write applies to, recording the read.
+func (tx *txn) current(op string, docID ID) (*tableInfo, map[string]any, error) {
+	if err := tx.checkUsable(); err != nil {
+		return nil, nil, err
+	}
+	t, ok, err := tx.resolveID(docID)
+	if err != nil {
+		return nil, nil, &DocumentError{Op: op, ID: docID, Kind: ErrInvalidID, Err: unwrapKind(err, ErrInvalidID)}
+	}
+	missing := &DocumentError{Op: op, ID: docID, Kind: ErrNotFound}
+	if !ok {
+		return nil, nil, missing
+	}
+	missing.Table = t.name
+	k := docKey(t, string(docID))
+	if err := tx.recordRead(k, keySuccessor(k)); err != nil {
+		return nil, nil, err
+	}
+	enc, ok, err := tx.loadEncoded(t, string(docID))
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, missing
+	}
+	if err := tx.countRead(len(enc)); err != nil {
+		return nil, nil, err
+	}
+	cur, err := decodeDoc(enc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, cur, nil
+}
+
+// update runs a patch or replace: load, apply, validate, stage.
+func (tx *txn) update(op string, docID ID, apply func(cur map[string]any) (map[string]any, error)) error {
+	t, cur, err := tx.current(op, docID)
+	if err != nil {
+		return err
+	}
+	fail := func(kind, err error) error {
+		return &DocumentError{Op: op, Table: t.name, ID: docID, Kind: kind, Err: err}
+	}
+	next, err := apply(cur)
+	if err != nil {
+		return fail(ErrInvalidDocument, err)
+	}
+	sys := [2]any{next[fieldID], next[fieldCreationTime]}
+	delete(next, fieldID)
+	delete(next, fieldCreationTime)
+	m, kind, err := tx.conform(t, next)
+	if err != nil {
+		return fail(kind, err)
+	}
+	m[fieldID], m[fieldCreationTime] = sys[0], sys[1]
+	if err := value.CheckDocument(m); err != nil {
+		return fail(ErrInvalidDocument, err)
+	}
+	if value.Equal(m, cur) {
+		return nil // not a write (§6)
+	}
+	return tx.stage(t, sys[0].(string), cur, m)
+}
+
+// conform validates the user fields of a document (no system fields) and
+// returns them in canonical form.
+func (tx *txn) conform(t *tableInfo, doc map[string]any) (map[string]any, error, error) {
+	if tx.writes == nil {
+		return nil, ErrReadOnly, nil
+	}
+	for k := range doc {
+		if strings.HasPrefix(k, "_") {
+			return nil, ErrInvalidDocument, fmt.Errorf("field %q starts with an underscore, which is only allowed for system fields like '_id'", k)
+		}
+	}
+	var x any
+	var err error
+	if t.validator != nil {
+		x, err = t.validator.Conform(doc, &v.Options{TableName: tx.cat.tableName})
+		if err != nil {
+			return nil, ErrSchemaEnforcement, err
+		}
+	} else {
+		x, err = value.Normalize(doc)
+		if err != nil {
+			return nil, ErrInvalidDocument, err
+		}
+	}
+	m, ok := x.(map[string]any)
+	if !ok {
+		return nil, ErrInvalidDocument, errors.New("value must be an object")
+	}
+	return m, nil, nil
+}
+
+// stage records a write of document docID from prev (the version this
+// transaction saw; nil for an insert) to next (nil for a delete), and
+// updates the index overlay.
+func (tx *txn) stage(t *tableInfo, docID string, prev, next map[string]any) error {
+	ws := tx.writes
+	if ws == nil {
+		return ErrReadOnly
+	}
+	pd, seen := ws.docs[docID]
+	if !seen {
+		pd = &pendingDoc{table: t, id: docID}
+		if prev != nil {
+			pd.oldEnc = value.Encode(prev)
+			pd.oldKeys = indexKeys(t, prev)
+		}
+		ws.docs[docID] = pd
+		ws.order = append(ws.order, docID)
+		tx.docsWritten++
+		if tx.docsWritten > tx.limits.DocumentsWritten {
+			return &LimitError{Limit: "documents written", Max: int64(tx.limits.DocumentsWritten)}
+		}
+	}
+	prevKeys := pd.newKeys
+	if !seen {
+		prevKeys = pd.oldKeys
+	}
+	pd.newEnc, pd.newKeys = nil, nil
+	if next != nil {
+		pd.newEnc = value.Encode(next)
+		pd.newKeys = indexKeys(t, next)
+		tx.bytesWritten += int64(len(pd.newEnc))
+		if tx.bytesWritten > tx.limits.BytesWritten {
+			return &LimitError{Limit: "bytes written", Max: tx.limits.BytesWritten}
+		}
+	}
+	for i, ix := range t.indexes {
+		ov := ws.overlayOf(ix.id)
+		if prevKeys != nil {
+			ov.ReplaceOrInsert(overlayEntry{key: prevKeys[i], id: docID, deleted: true})
+		}
+		if pd.newKeys != nil {
+			ov.ReplaceOrInsert(overlayEntry{key: pd.newKeys[i], id: docID})
+		}
+	}
+	return nil
+}
+
+// checkTableName applies Convex's table-name rules.
+func checkTableName(name string) error {
+	if err := value.CheckIdentifier(name); err != nil {
+		return err
+	}
+	if strings.HasPrefix(name, "_") {
+		return fmt.Errorf("invalid table name %s starts with metadata prefix '_'", name)
+	}
+	return nil
+}
