@@ -1,0 +1,278 @@
+package livedb
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+)
+
+// ErrInvalidCursor is returned by Paginate for a cursor that another query
+// produced, or that was altered (Convex's InvalidCursor).
+var ErrInvalidCursor = errors.New("livedb: invalid cursor")
+
+// PageStatus says whether a page should be split; see [PaginationResult].
+type PageStatus string
+
+// The page statuses of §7.4.
+const (
+	// SplitRecommended: the page read more than ¾ of a limit, or holds more
+	// than 6,144 documents.
+	SplitRecommended PageStatus = "SplitRecommended"
+	// SplitRequired: the page stopped early at MaximumRowsRead,
+	// MaximumBytesRead or a transaction read limit.
+	SplitRequired PageStatus = "SplitRequired"
+)
+
+// PaginationOptions are the arguments of [Query.Paginate], as Convex's
+// paginationOpts.
+type PaginationOptions struct {
+	// NumItems is how many documents the page should hold, 1 to 32,000
+	// (after filters).
+	NumItems int
+	// Cursor is where the page starts: "" for the beginning, else a
+	// ContinueCursor or SplitCursor of the same query.
+	Cursor string
+	// EndCursor, when set, makes the page hold everything in
+	// (Cursor, EndCursor], ignoring NumItems and the maximums.
+	EndCursor string
+	// MaximumRowsRead bounds the rows the page scans (before filters); 0
+	// means no bound beyond the transaction's limits.
+	MaximumRowsRead int
+	// MaximumBytesRead bounds the bytes the page scans; 0 means none.
+	MaximumBytesRead int64
+}
+
+// PaginationResult is one page of a query.
+type PaginationResult struct {
+	Page []Doc
+	// IsDone is true only when the scan ran off the end of the range: a
+	// full page that ends exactly at the last document has IsDone false,
+	// and the next page is empty with IsDone true (as in Convex).
+	IsDone bool
+	// ContinueCursor is where the next page starts.
+	ContinueCursor string
+	// SplitCursor, when set, is a cursor after the middle row scanned, for
+	// splitting the page into (Cursor, SplitCursor] and (SplitCursor,
+	// ContinueCursor].
+	SplitCursor string
+	// PageStatus is "" or a reason to split the page.
+	PageStatus PageStatus
+}
+
+const (
+	maxPageItems      = 32000
+	splitRecommendLen = 6144
+	cursorVersion     = 1
+	cursorMACLen      = 12
+	cursorKindAfter   = 1
+	cursorKindEnd     = 2
+)
+
+// cursor is a decoded pagination cursor: a position in the query's key
+// space, "after key" or "end".
+type cursor struct {
+	end bool
+	key []byte
+}
+
+// fingerprint identifies a query for its cursors.
+func (q *Query) fingerprint() []byte {
+	h := sha256.Sum256([]byte(q.describe()))
+	return h[:8]
+}
+
+// encodeCursor writes version, kind, fingerprint and key, then a MAC made
+// with the database's secret, as URL-safe base64.
+func (q *Query) encodeCursor(c cursor) string {
+	b := []byte{cursorVersion, cursorKindAfter}
+	if c.end {
+		b[1] = cursorKindEnd
+	}
+	b = append(b, q.fingerprint()...)
+	b = append(b, c.key...)
+	m := hmac.New(sha256.New, q.tx.cat.secret)
+	m.Write(b)
+	b = m.Sum(b)[:len(b)+cursorMACLen]
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (q *Query) decodeCursor(s string) (cursor, error) {
+	bad := func(why string) (cursor, error) {
+		return cursor{}, fmt.Errorf("%w: %s", ErrInvalidCursor, why)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 2+8+cursorMACLen {
+		return bad("not a livedb cursor")
+	}
+	body, mac := b[:len(b)-cursorMACLen], b[len(b)-cursorMACLen:]
+	m := hmac.New(sha256.New, q.tx.cat.secret)
+	m.Write(body)
+	if !hmac.Equal(m.Sum(nil)[:cursorMACLen], mac) {
+		return bad("the cursor was altered, or comes from another database")
+	}
+	if body[0] != cursorVersion || (body[1] != cursorKindAfter && body[1] != cursorKindEnd) {
+		return bad("unknown cursor version")
+	}
+	if !bytes.Equal(body[2:10], q.fingerprint()) {
+		return bad("tried to run a query starting from a cursor, but it looks like this cursor is from a different query")
+	}
+	return cursor{end: body[1] == cursorKindEnd, key: body[10:]}, nil
+}
+
+// Paginate returns one page of the query's results (§7.4). Cursors are
+// opaque strings bound to this query (table, index, range, order and
+// filters) and to this database; they point at a key, not at a document,
+// so deleting the document a cursor stopped at does not break it.
+//
+// Unlike Convex, livedb allows several paginated queries in one function:
+// Convex forbids them because its reactive "query journal" keeps one page
+// end per function; livedb's subscriptions keep one page end per Paginate
+// call, in call order, so the restriction is not needed.
+func (q *Query) Paginate(opts PaginationOptions) (PaginationResult, error) {
+	var res PaginationResult
+	switch {
+	case opts.NumItems < 0:
+		return res, fmt.Errorf("%w: NumItems must be a positive number, got %d", ErrInvalidQuery, opts.NumItems)
+	case opts.NumItems == 0 && opts.EndCursor == "":
+		return res, fmt.Errorf("%w: must request at least 1 document while paginating", ErrInvalidQuery)
+	case opts.NumItems > maxPageItems:
+		return res, fmt.Errorf("%w: NumItems %d is too large (maximum %d)", ErrInvalidQuery, opts.NumItems, maxPageItems)
+	case opts.MaximumRowsRead < 0 || opts.MaximumBytesRead < 0:
+		return res, fmt.Errorf("%w: MaximumRowsRead and MaximumBytesRead must be positive", ErrInvalidQuery)
+	}
+	cr, err := q.plan()
+	if err != nil {
+		return res, err
+	}
+	call := q.tx.paginateCalls
+	q.tx.paginateCalls++
+	if opts.EndCursor == "" && call < len(q.tx.journalIn) {
+		opts.EndCursor = q.tx.journalIn[call] // a subscription keeps its page end (§7.4)
+	}
+	if opts.Cursor != "" {
+		c, err := q.decodeCursor(opts.Cursor)
+		if err != nil {
+			return res, err
+		}
+		if c.end {
+			cr.start = cr.end // empty range
+		} else if q.order == Desc {
+			cr.end = minKey(cr.end, c.key)
+		} else {
+			cr.start = maxKey(cr.start, keySuccessor(c.key))
+		}
+	}
+	bounded := opts.EndCursor != ""
+	var endC cursor
+	if bounded {
+		if endC, err = q.decodeCursor(opts.EndCursor); err != nil {
+			return res, err
+		}
+		if !endC.end {
+			if q.order == Desc {
+				cr.start = maxKey(cr.start, endC.key)
+			} else {
+				cr.end = minKey(cr.end, keySuccessor(endC.key))
+			}
+		}
+	}
+	res, err = q.page(cr, opts, bounded)
+	if err != nil {
+		return res, err
+	}
+	if bounded {
+		res.ContinueCursor = opts.EndCursor
+		res.IsDone = endC.end
+	}
+	q.tx.journalOut = append(q.tx.journalOut, res.ContinueCursor)
+	return res, nil
+}
+
+func minKey(a, b []byte) []byte {
+	if bytes.Compare(a, b) <= 0 {
+		return a
+	}
+	return b
+}
+
+func maxKey(a, b []byte) []byte {
+	if bytes.Compare(a, b) >= 0 {
+		return a
+	}
+	return b
+}
+
+// page scans cr for one page.
+func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (PaginationResult, error) {
+	res := PaginationResult{Page: []Doc{}}
+	if q.t == nil || bytes.Compare(cr.start, cr.end) >= 0 {
+		res.IsDone = true
+		res.ContinueCursor = q.encodeCursor(cursor{end: true})
+		return res, nil
+	}
+	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
+	limits := q.tx.limits
+	maxRows, maxBytes := opts.MaximumRowsRead, opts.MaximumBytesRead
+	var rows int
+	var bytesRead int64
+	var keys [][]byte
+	for bounded || len(res.Page) < opts.NumItems {
+		if !bounded && rows > 0 && (maxRows > 0 && rows >= maxRows ||
+			maxBytes > 0 && bytesRead >= maxBytes ||
+			q.tx.docsRead >= limits.DocumentsRead || q.tx.bytesRead >= limits.BytesRead) {
+			res.PageStatus = SplitRequired
+			break
+		}
+		before := q.tx.bytesRead
+		key, doc, ok, err := s.next()
+		if err != nil {
+			s.close()
+			return res, err
+		}
+		if !ok {
+			break
+		}
+		rows++
+		bytesRead += q.tx.bytesRead - before
+		keys = append(keys, key)
+		pass, err := q.keep(doc)
+		if err != nil {
+			s.close()
+			return res, err
+		}
+		if pass {
+			res.Page = append(res.Page, publicDoc(doc))
+		}
+	}
+	if err := s.close(); err != nil {
+		return res, err
+	}
+	switch {
+	case s.exhausted:
+		res.IsDone = true
+		res.ContinueCursor = q.encodeCursor(cursor{end: true})
+	default:
+		res.ContinueCursor = q.encodeCursor(cursor{key: s.lastKey})
+	}
+	if res.PageStatus == "" && !bounded && splitRecommended(rows, bytesRead, len(res.Page), opts, limits) {
+		res.PageStatus = SplitRecommended
+	}
+	if len(keys) > 2 {
+		res.SplitCursor = q.encodeCursor(cursor{key: keys[(len(keys)-1)/2]})
+	}
+	return res, nil
+}
+
+func splitRecommended(rows int, bytesRead int64, items int, opts PaginationOptions, l *Limits) bool {
+	maxRows, maxBytes := int64(l.DocumentsRead), l.BytesRead
+	if opts.MaximumRowsRead > 0 {
+		maxRows = int64(opts.MaximumRowsRead)
+	}
+	if opts.MaximumBytesRead > 0 {
+		maxBytes = opts.MaximumBytesRead
+	}
+	return int64(rows)*4 > maxRows*3 || bytesRead*4 > maxBytes*3 || items > splitRecommendLen
+}

@@ -1,0 +1,314 @@
+package livedb
+
+import (
+	"fmt"
+	"iter"
+	"strings"
+)
+
+// Order is the direction of a query's scan.
+type Order int
+
+// The orders. Asc is the default.
+const (
+	Asc Order = iota
+	Desc
+)
+
+// String returns "asc" or "desc".
+func (o Order) String() string {
+	if o == Desc {
+		return "desc"
+	}
+	return "asc"
+}
+
+// Query is a query on one table, built with [Reader.Query] and run by one
+// of its terminal methods (Collect, Take, First, Unique, All, Paginate).
+// Without WithIndex it scans the table's by_creation_time index. Filters
+// run after the index scan: every document they look at counts toward the
+// transaction's read limits and read set, so prefer index ranges.
+//
+// A Query belongs to its transaction and is run once; building methods
+// return the same *Query. Building mistakes are reported by the terminal
+// method.
+type Query struct {
+	tx       *txn
+	table    string
+	t        *tableInfo // nil when the table does not exist
+	ix       *indexInfo
+	rng      IndexRange
+	order    Order
+	orderSet bool
+	filters  []Expr
+	preds    []func(Doc) (bool, error)
+	err      error
+	used     bool
+}
+
+// Query starts a query on table.
+func (r *Reader) Query(table string) *Query {
+	q := &Query{tx: r.tx, table: table}
+	if err := checkTableName(table); err != nil {
+		q.err = &DocumentError{Op: "query", Table: table, Kind: ErrInvalidTable, Err: err}
+		return q
+	}
+	q.t = r.tx.cat.tables[table]
+	if q.t != nil {
+		q.ix = q.t.byTime
+	}
+	return q
+}
+
+func (q *Query) fail(format string, args ...any) {
+	if q.err == nil {
+		q.err = fmt.Errorf("%w: %s", ErrInvalidQuery, fmt.Sprintf(format, args...))
+	}
+}
+
+// WithIndex makes the query scan the named index, restricted by the range
+// that rng builds (nil means the whole index): for example
+//
+//	q.WithIndex("by_workflow_and_status", func(r livedb.IndexRange) livedb.IndexRange {
+//		return r.Eq("workflowId", wf).Eq("status", "running")
+//	})
+//
+// "by_id" and "by_creation_time" exist on every table. An unknown index
+// gives ErrIndexNotFound, a range that breaks the grammar an
+// *IndexRangeError.
+func (q *Query) WithIndex(name string, rng func(IndexRange) IndexRange) *Query {
+	if q.err != nil {
+		return q
+	}
+	if q.ix != nil && q.ix != q.t.byTime || len(q.rng.terms) > 0 {
+		q.fail("WithIndex may be called once")
+		return q
+	}
+	var ix *indexInfo
+	if q.t != nil {
+		ix, _ = q.t.index(name)
+	}
+	if ix == nil {
+		q.err = fmt.Errorf("%w: Index %s.%s not found", ErrIndexNotFound, q.table, name)
+		return q
+	}
+	q.ix = ix
+	if rng != nil {
+		q.rng = rng(IndexRange{})
+	}
+	return q
+}
+
+// Order sets the direction of the scan; it may be set once. Desc walks the
+// index backwards, so ties on _creationTime are broken by _id, reversed.
+func (q *Query) Order(o Order) *Query {
+	if q.orderSet {
+		q.fail("queries may only specify order at most once")
+	}
+	q.order, q.orderSet = o, true
+	return q
+}
+
+// Filter keeps the documents for which the expression that build returns
+// evaluates to true, as Convex's .filter(q => ...). An expression that
+// does not evaluate to a Boolean is an error (*EvalError).
+func (q *Query) Filter(build func(f FilterBuilder) Expr) *Query {
+	q.filters = append(q.filters, build(FilterBuilder{}))
+	return q
+}
+
+// FilterFunc keeps the documents for which keep returns true. It runs after
+// the index scan, like Filter; an error it returns ends the query. keep
+// must not keep the document it is given.
+func (q *Query) FilterFunc(keep func(d Doc) (bool, error)) *Query {
+	q.preds = append(q.preds, keep)
+	return q
+}
+
+// plan validates the query and returns its key interval.
+func (q *Query) plan() (compiledRange, error) {
+	if q.err != nil {
+		return compiledRange{}, q.err
+	}
+	if q.used {
+		return compiledRange{}, fmt.Errorf("%w: a query can only be run once", ErrInvalidQuery)
+	}
+	q.used = true
+	if err := q.tx.checkUsable(); err != nil {
+		return compiledRange{}, err
+	}
+	if q.t == nil {
+		return compiledRange{}, nil // a table that does not exist yet is empty
+	}
+	return q.rng.compile(q.ix, q.t.validator)
+}
+
+// keep applies the filters to a row.
+func (q *Query) keep(doc map[string]any) (bool, error) {
+	for _, f := range q.filters {
+		ok, err := evalFilter(f, doc)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	for _, p := range q.preds {
+		ok, err := p(publicDoc(copyDoc(doc)))
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// copyDoc makes a shallow copy so a predicate cannot change the row.
+func copyDoc(doc map[string]any) map[string]any {
+	out := make(map[string]any, len(doc))
+	for k, x := range doc {
+		out[k] = x
+	}
+	return out
+}
+
+// rows runs the scan over cr and yields the rows that pass the filters,
+// with their keys. The scanner is returned for the caller to close.
+func (q *Query) rows(cr compiledRange) (*scanner, func(yield func([]byte, map[string]any, error) bool)) {
+	if q.t == nil {
+		return nil, func(func([]byte, map[string]any, error) bool) {}
+	}
+	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
+	return s, func(yield func([]byte, map[string]any, error) bool) {
+		for {
+			key, doc, ok, err := s.next()
+			if err != nil {
+				yield(nil, nil, err)
+				return
+			}
+			if !ok {
+				return
+			}
+			pass, err := q.keep(doc)
+			if err != nil {
+				yield(nil, nil, err)
+				return
+			}
+			if pass && !yield(key, doc, nil) {
+				return
+			}
+		}
+	}
+}
+
+// All returns an iterator over the query's results, reading lazily: rows
+// are read from the index as the loop asks for them, so breaking out early
+// reads (and depends on) only what was consumed. An error ends the
+// iteration as its last pair.
+func (q *Query) All() iter.Seq2[Doc, error] {
+	return func(yield func(Doc, error) bool) {
+		cr, err := q.plan()
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		s, rows := q.rows(cr)
+		var failed error
+		stopped := false
+		rows(func(_ []byte, doc map[string]any, err error) bool {
+			if err != nil {
+				failed = err
+				return false
+			}
+			if !yield(publicDoc(doc), nil) {
+				stopped = true
+				return false
+			}
+			return true
+		})
+		if s != nil {
+			if err := s.close(); err != nil && failed == nil {
+				failed = err
+			}
+		}
+		if failed != nil && !stopped {
+			yield(nil, failed)
+		}
+	}
+}
+
+// Take returns the first n results (n ≥ 0).
+func (q *Query) Take(n int) ([]Doc, error) {
+	if n < 0 {
+		q.fail("take(n) needs a non-negative integer, got %d", n)
+	}
+	return q.collect(n)
+}
+
+// Collect returns every result. A scan larger than the transaction's read
+// limits fails with a *LimitError: paginate, or use a narrower index range.
+func (q *Query) Collect() ([]Doc, error) { return q.collect(-1) }
+
+// First returns the first result and true, or false when there is none.
+func (q *Query) First() (Doc, bool, error) {
+	docs, err := q.collect(1)
+	if err != nil || len(docs) == 0 {
+		return nil, false, err
+	}
+	return docs[0], true, nil
+}
+
+// Unique returns the single result and true, false when there is none, and
+// an error wrapping ErrInvalidQuery naming two of the IDs when there are
+// more.
+func (q *Query) Unique() (Doc, bool, error) {
+	docs, err := q.collect(2)
+	switch {
+	case err != nil || len(docs) == 0:
+		return nil, false, err
+	case len(docs) > 1:
+		return nil, false, fmt.Errorf("%w: unique() query returned more than one result from table %s:\n [%s, %s, ...]", ErrInvalidQuery, q.table, string(docs[0].ID()), string(docs[1].ID()))
+	}
+	return docs[0], true, nil
+}
+
+// collect reads up to n results (all when n < 0).
+func (q *Query) collect(n int) ([]Doc, error) {
+	cr, err := q.plan()
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	s, rows := q.rows(cr)
+	var out []Doc
+	var failed error
+	rows(func(_ []byte, doc map[string]any, err error) bool {
+		if err != nil {
+			failed = err
+			return false
+		}
+		out = append(out, publicDoc(doc))
+		return n < 0 || len(out) < n
+	})
+	if s != nil {
+		if err := s.close(); err != nil && failed == nil {
+			failed = err
+		}
+	}
+	if failed != nil {
+		return nil, failed
+	}
+	return out, nil
+}
+
+// describe prints the query for fingerprints and messages.
+func (q *Query) describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|", q.table)
+	if q.ix != nil {
+		b.WriteString(q.ix.name)
+	}
+	fmt.Fprintf(&b, "|%s|%s", q.rng.String(), q.order)
+	for _, f := range q.filters {
+		b.WriteString("|")
+		b.WriteString(f.String())
+	}
+	fmt.Fprintf(&b, "|preds=%d", len(q.preds))
+	return b.String()
+}

@@ -1,0 +1,229 @@
+package livedb
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/livedb-go/livedb/internal/value"
+	"github.com/livedb-go/livedb/v"
+)
+
+// Errors of queries.
+var (
+	// ErrIndexNotFound is returned by a query on an index (or a table) that
+	// does not exist (Convex's IndexNotFoundError).
+	ErrIndexNotFound = errors.New("livedb: index not found")
+	// ErrInvalidIndexRange is returned for an index range that breaks the
+	// grammar of WithIndex; see *IndexRangeError.
+	ErrInvalidIndexRange = errors.New("livedb: invalid index range")
+	// ErrInvalidQuery is returned for a query used wrongly: run twice, order
+	// set twice, a negative Take, bad pagination options.
+	ErrInvalidQuery = errors.New("livedb: invalid query")
+)
+
+// IndexRangeError says how an index range breaks the grammar of §7.2. It
+// wraps ErrInvalidIndexRange.
+type IndexRangeError struct {
+	Table  string
+	Index  string
+	Fields []string // the index's key columns, _creationTime and _id included
+	Field  string   // the offending field
+	Reason string
+}
+
+func (e *IndexRangeError) Error() string {
+	return fmt.Sprintf("livedb: invalid index range on %s.%s (fields [%s]): %s", e.Table, e.Index, strings.Join(e.Fields, ", "), e.Reason)
+}
+
+// Unwrap returns ErrInvalidIndexRange.
+func (e *IndexRangeError) Unwrap() error { return ErrInvalidIndexRange }
+
+type rangeOp uint8
+
+const (
+	rangeEq rangeOp = iota
+	rangeGt
+	rangeGte
+	rangeLt
+	rangeLte
+)
+
+var rangeOpNames = [...]string{"eq", "gt", "gte", "lt", "lte"}
+
+type rangeTerm struct {
+	op    rangeOp
+	field string
+	value any
+}
+
+// IndexRange is an index range expression, built in the function given to
+// [Query.WithIndex]: zero or more Eq on the index's fields in order, then
+// at most one lower bound (Gt or Gte) and one upper bound (Lt or Lte) on the
+// next field. The trailing columns _creationTime and _id can be used as
+// fields. A value may be [Undefined] to match documents lacking the field.
+//
+// IndexRange is a value: each method returns a new range.
+type IndexRange struct {
+	terms []rangeTerm
+}
+
+func (r IndexRange) with(op rangeOp, field string, x any) IndexRange {
+	return IndexRange{terms: append(slices.Clip(r.terms), rangeTerm{op: op, field: field, value: x})}
+}
+
+// Eq restricts field to be equal to x.
+func (r IndexRange) Eq(field string, x any) IndexRange { return r.with(rangeEq, field, x) }
+
+// Gt restricts field to be greater than x (by Convex's total order).
+func (r IndexRange) Gt(field string, x any) IndexRange { return r.with(rangeGt, field, x) }
+
+// Gte restricts field to be greater than or equal to x.
+func (r IndexRange) Gte(field string, x any) IndexRange { return r.with(rangeGte, field, x) }
+
+// Lt restricts field to be less than x.
+func (r IndexRange) Lt(field string, x any) IndexRange { return r.with(rangeLt, field, x) }
+
+// Lte restricts field to be less than or equal to x.
+func (r IndexRange) Lte(field string, x any) IndexRange { return r.with(rangeLte, field, x) }
+
+// String prints the range as Convex's builder calls, e.g.
+// `eq("workflowId", "j57…").gt("_creationTime", 5.0)`.
+func (r IndexRange) String() string {
+	parts := make([]string, len(r.terms))
+	for i, t := range r.terms {
+		parts[i] = fmt.Sprintf("%s(%q, %s)", rangeOpNames[t.op], t.field, value.Format(t.value))
+	}
+	return strings.Join(parts, ".")
+}
+
+// compiledRange is an index range as a key interval [start, end).
+type compiledRange struct {
+	start, end []byte
+}
+
+// compile checks the range against the index and turns it into a key
+// interval (§7.2): equalities sorted by index position then the inequality
+// field must be a prefix of the index's columns.
+func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error) {
+	cols := ix.fieldNames()
+	fail := func(field, format string, args ...any) (compiledRange, error) {
+		return compiledRange{}, &IndexRangeError{Table: ix.table.name, Index: ix.name, Fields: cols, Field: field, Reason: fmt.Sprintf(format, args...)}
+	}
+	eqs := map[string]any{}
+	var lower, upper *rangeTerm
+	for i := range r.terms {
+		t := &r.terms[i]
+		x, err := rangeValue(tv, t.field, t.value)
+		if err != nil {
+			return fail(t.field, "value for %q: %v", t.field, err)
+		}
+		t.value = x
+		switch t.op {
+		case rangeEq:
+			if _, dup := eqs[t.field]; dup {
+				return fail(t.field, "already defined equality bound in index range; can't add %q == %s", t.field, value.Format(x))
+			}
+			eqs[t.field] = x
+		case rangeGt, rangeGte:
+			if lower != nil {
+				return fail(t.field, "already defined lower bound in index range; can't add %s(%q)", rangeOpNames[t.op], t.field)
+			}
+			lower = t
+		default:
+			if upper != nil {
+				return fail(t.field, "already defined upper bound in index range; can't add %s(%q)", rangeOpNames[t.op], t.field)
+			}
+			upper = t
+		}
+	}
+	ineq := ""
+	for _, b := range []*rangeTerm{lower, upper} {
+		if b == nil {
+			continue
+		}
+		if ineq != "" && b.field != ineq {
+			return fail(b.field, "upper and lower bounds must be on the same field; found %q and %q", ineq, b.field)
+		}
+		if _, ok := eqs[b.field]; ok {
+			return fail(b.field, "field %q has both an equality and a range bound", b.field)
+		}
+		ineq = b.field
+	}
+	used := make([]string, 0, len(eqs)+1)
+	for f := range eqs {
+		if !slices.Contains(cols, f) {
+			return fail(f, "the index has no field %q", f)
+		}
+		used = append(used, f)
+	}
+	slices.SortFunc(used, func(a, b string) int { return slices.Index(cols, a) - slices.Index(cols, b) })
+	if ineq != "" {
+		if !slices.Contains(cols, ineq) {
+			return fail(ineq, "the index has no field %q", ineq)
+		}
+		used = append(used, ineq)
+	}
+	for i, f := range used {
+		if cols[i] != f {
+			return fail(f, "the query didn't use the index fields in order; query fields [%s], first incorrect field %q (expected %q)", strings.Join(used, ", "), f, cols[i])
+		}
+	}
+	prefix := slices.Clone(ix.prefix)
+	for _, f := range used[:len(eqs)] {
+		prefix = value.AppendKey(prefix, eqs[f])
+	}
+	cr := compiledRange{start: prefix, end: prefixEnd(prefix)}
+	if lower != nil {
+		k := value.AppendKey(slices.Clone(prefix), lower.value)
+		if lower.op == rangeGt {
+			k = prefixEnd(k)
+		}
+		cr.start = k
+	}
+	if upper != nil {
+		k := value.AppendKey(slices.Clone(prefix), upper.value)
+		if upper.op == rangeLte {
+			k = prefixEnd(k)
+		}
+		cr.end = k
+	}
+	return cr, nil
+}
+
+// rangeValue normalises a range value: system fields and fields whose
+// validator expects a Float64 take Go integers as float64, the rest as
+// value.Normalize does.
+func rangeValue(tv v.Validator, field string, x any) (any, error) {
+	if value.IsUndefined(x) {
+		return x, nil
+	}
+	switch field {
+	case fieldCreationTime:
+		return v.Float64().Conform(x, nil)
+	case fieldID:
+		return v.String().Conform(x, nil)
+	}
+	if fv := fieldValidator(tv, strings.Split(field, ".")); fv != nil {
+		if y, err := fv.Conform(x, nil); err == nil {
+			return y, nil
+		}
+	}
+	return value.Normalize(x)
+}
+
+// fieldValidator finds the validator of a field path through object
+// validators, or nil.
+func fieldValidator(tv v.Validator, path []string) v.Validator {
+	for _, p := range path {
+		ov, ok := tv.(*v.ObjectValidator)
+		if !ok {
+			return nil
+		}
+		if tv, ok = ov.Fields()[p]; !ok {
+			return nil
+		}
+	}
+	return tv
+}
