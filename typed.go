@@ -1,0 +1,428 @@
+package livedb
+
+import (
+	"fmt"
+	"iter"
+	"reflect"
+	"slices"
+
+	"github.com/livedb-go/livedb/internal/value"
+)
+
+// Ref is a typed document ID, Convex's Id<"table">: the ID of a document
+// read as a T. [Table.Insert] returns one, struct fields of type Ref[T]
+// hold one, and a Table[T]'s methods take only a Ref[T], so passing the ID
+// of an agent session where a workflow's is expected does not compile.
+// (A conversion such as Ref[Workflow](id) bypasses that check; the
+// Table's methods still refuse an ID of another table at run time.)
+//
+// As a value a Ref is a string. Convert it with [Ref.ID] where the untyped
+// API wants an ID, including in [FilterBuilder] expressions; a
+// [TypedQuery]'s index ranges take a Ref as it is.
+type Ref[T any] string
+
+// ID returns the reference as an untyped ID.
+func (r Ref[T]) ID() ID { return ID(r) }
+
+// Table is typed access to one table: it reads documents as values of T
+// and writes values of T as documents, by the struct mapping described on
+// [ToDoc] and [FromDoc] (field names from `json` tags). T is a struct or a
+// pointer to a struct. The table's schema validator still checks every
+// write: a T that does not match is refused with the engine's
+// *DocumentError wrapping ErrSchemaEnforcement, and nothing is written.
+//
+// A Table holds no database state: declare it once, as a package variable,
+// and use it with the *Reader or *Writer of any transaction of any DB.
+// A Table is immutable and safe for concurrent use.
+type Table[T any] struct {
+	name string
+	typ  reflect.Type // T
+	err  error        // why T or name cannot be used; returned by every method
+}
+
+// NewTable returns typed access to the table name, as T. A name that is
+// not a valid table name, or a T that is not a struct (or pointer to a
+// struct) whose fields can all be mapped (no channels, functions, complex
+// numbers, maps with non-string keys, time.Time, clashing field names), is
+// not a panic: every method of the returned Table reports it.
+func NewTable[T any](name string) *Table[T] {
+	t := &Table[T]{name: name, typ: reflect.TypeFor[T]()}
+	if err := checkTableName(name); err != nil {
+		t.err = fmt.Errorf("%w: NewTable(%q): %w", ErrInvalidTable, name, err)
+		return t
+	}
+	st := t.typ
+	if st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	if st.Kind() != reflect.Struct || st == codecTimeType {
+		t.err = &CodecError{Op: "type", Table: name, Reason: fmt.Sprintf("a Table's type must be a struct or a pointer to a struct, not %s", t.typ)}
+		return t
+	}
+	if err := codecCheckType(st, map[reflect.Type]bool{}); err != nil {
+		t.err = codecRooted(err, st, name, "")
+	}
+	return t
+}
+
+// Name returns the table's name.
+func (t *Table[T]) Name() string { return t.name }
+
+// Err returns the reason the Table cannot be used (a bad name or type T),
+// or nil. Every other method returns it too.
+func (t *Table[T]) Err() error { return t.err }
+
+// encode converts x to the fields of a document of this table.
+func (t *Table[T]) encode(x T, docID ID) (Doc, error) {
+	rv := reflect.ValueOf(&x).Elem()
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return nil, &CodecError{Op: "encode", Table: t.name, ID: docID, Field: codecTypeLabel(t.typ), Reason: "nil value"}
+		}
+		rv = rv.Elem()
+	}
+	m, err := codecEncodeStruct(rv, true, 0)
+	if err != nil {
+		return nil, codecRooted(err, rv.Type(), t.name, docID)
+	}
+	return Doc(m), nil
+}
+
+// decode converts a document of this table to a T.
+func (t *Table[T]) decode(d Doc) (T, error) {
+	var out T
+	err := codecDecodeDoc(d, reflect.ValueOf(&out).Elem(), t.name)
+	return out, err
+}
+
+// checkRef checks that id is an ID of this table. exists is false when the
+// ID's table does not exist (yet), so that no document can have it.
+func (t *Table[T]) checkRef(r *Reader, op string, id Ref[T]) (exists bool, err error) {
+	if t.err != nil {
+		return false, t.err
+	}
+	if r == nil || r.tx == nil {
+		return false, fmt.Errorf("livedb: %s in table %q: nil Reader or Writer", op, t.name)
+	}
+	ti, ok, err := r.tx.resolveID(ID(id))
+	switch {
+	case err != nil:
+		return false, &DocumentError{Op: op, Table: t.name, ID: ID(id), Kind: ErrInvalidID, Err: unwrapKind(err, ErrInvalidID)}
+	case !ok:
+		return false, nil
+	case ti.name != t.name:
+		return false, &DocumentError{Op: op, Table: t.name, ID: ID(id), Kind: ErrInvalidID,
+			Err: fmt.Errorf("expected to be an Id<%q>, got Id<%q> instead", t.name, ti.name)}
+	}
+	return true, nil
+}
+
+// Insert writes x as a new document and returns its reference. Fields of x
+// tagged "_id" and "_creationTime" are ignored: the database assigns them.
+// A value that cannot be mapped is a *CodecError; one that the schema
+// refuses is the engine's *DocumentError. Either way nothing is written.
+func (t *Table[T]) Insert(w *Writer, x T) (Ref[T], error) {
+	if t.err != nil {
+		return "", t.err
+	}
+	if w == nil || w.tx == nil {
+		return "", fmt.Errorf("livedb: insert into table %q: nil Writer", t.name)
+	}
+	doc, err := t.encode(x, "")
+	if err != nil {
+		return "", err
+	}
+	id, err := w.Insert(t.name, doc)
+	return Ref[T](id), err
+}
+
+// Get reads the document id as a T, and reports false (with T's zero
+// value) when it does not exist. An ID of another table is an error
+// wrapping ErrInvalidID; a document that does not fit T is a *CodecError
+// naming the field.
+func (t *Table[T]) Get(r *Reader, id Ref[T]) (T, bool, error) {
+	var zero T
+	exists, err := t.checkRef(r, "get", id)
+	if err != nil || !exists {
+		return zero, false, err
+	}
+	d, ok, err := r.Get(ID(id))
+	if err != nil || !ok {
+		return zero, false, err
+	}
+	x, err := t.decode(d)
+	if err != nil {
+		return zero, false, err
+	}
+	return x, true, nil
+}
+
+// Replace replaces every field of the document id with those of x, keeping
+// its _id and _creationTime (fields of x tagged with them are ignored).
+// Like [Writer.Replace], a replace that changes nothing is not a write.
+func (t *Table[T]) Replace(w *Writer, id Ref[T], x T) error {
+	if err := t.checkWriter(w, "replace", id); err != nil {
+		return err
+	}
+	doc, err := t.encode(x, ID(id))
+	if err != nil {
+		return err
+	}
+	return w.Replace(ID(id), doc)
+}
+
+// Patch shallowly merges fields into the document id, as [Writer.Patch]:
+// fields are document field names, a value of [Undefined] (or a nil
+// pointer) removes the field. Values are converted as struct fields are,
+// so they may be Refs, structs and Go integers.
+func (t *Table[T]) Patch(w *Writer, id Ref[T], fields Doc) error {
+	if err := t.checkWriter(w, "patch", id); err != nil {
+		return err
+	}
+	conv := make(Doc, len(fields))
+	for k, x := range fields {
+		if value.IsUndefined(x) {
+			conv[k] = x
+			continue
+		}
+		y, present, err := codecEncode(reflect.ValueOf(x), 0)
+		if err != nil {
+			return codecRooted(codecWithin(err, "."+k, "["+fmt.Sprintf("%q", k)+"]"), reflect.TypeFor[Doc](), t.name, ID(id))
+		}
+		if !present {
+			y = Undefined
+		}
+		conv[k] = y
+	}
+	return w.Patch(ID(id), conv)
+}
+
+// Delete removes the document id. Deleting a document that does not exist
+// is an error wrapping ErrNotFound.
+func (t *Table[T]) Delete(w *Writer, id Ref[T]) error {
+	if err := t.checkWriter(w, "delete", id); err != nil {
+		return err
+	}
+	return w.Delete(ID(id))
+}
+
+// checkWriter checks the Table, the Writer and the reference before a
+// write. A reference to a table that does not exist is left for the
+// Writer to report as not found.
+func (t *Table[T]) checkWriter(w *Writer, op string, id Ref[T]) error {
+	if w == nil {
+		return fmt.Errorf("livedb: %s in table %q: nil Writer", op, t.name)
+	}
+	_, err := t.checkRef(&w.Reader, op, id)
+	return err
+}
+
+// Query starts a query on the table whose results are read as T; it has
+// the builder methods of [Query].
+func (t *Table[T]) Query(r *Reader) *TypedQuery[T] {
+	tq := &TypedQuery[T]{t: t, err: t.err}
+	switch {
+	case tq.err != nil:
+	case r == nil || r.tx == nil:
+		tq.err = fmt.Errorf("livedb: query of table %q: nil Reader", t.name)
+	default:
+		tq.q = r.Query(t.name)
+	}
+	return tq
+}
+
+// TypedQuery is a [Query] whose results are read as T, built with
+// [Table.Query]. Building methods return the same *TypedQuery; mistakes are
+// reported by the terminal method (Collect, Take, First, Unique, All,
+// Paginate). Like a Query, it belongs to its transaction and runs once.
+type TypedQuery[T any] struct {
+	t   *Table[T]
+	q   *Query // nil when err is set
+	err error
+}
+
+// WithIndex makes the query scan the named index, restricted by the range
+// that rng builds, as [Query.WithIndex]. Range values may be Refs and
+// other Go values that [ToDoc] maps (structs, named string types).
+func (tq *TypedQuery[T]) WithIndex(name string, rng func(IndexRange) IndexRange) *TypedQuery[T] {
+	if tq.q == nil {
+		return tq
+	}
+	var wrapped func(IndexRange) IndexRange
+	if rng != nil {
+		wrapped = func(r IndexRange) IndexRange { return plainRange(rng(r)) }
+	}
+	tq.q.WithIndex(name, wrapped)
+	return tq
+}
+
+// plainRange converts range values that the engine does not take as they
+// are (a Ref, a struct) by the struct mapping. Values the engine takes,
+// Go integers among them, are left for the index field's validator to
+// type.
+func plainRange(r IndexRange) IndexRange {
+	r.terms = slices.Clone(r.terms)
+	for i, term := range r.terms {
+		if _, canonical := value.KindOf(term.value); canonical {
+			continue
+		}
+		if _, isInt := value.IsGoInt(term.value); isInt {
+			continue
+		}
+		if x, present, err := codecEncode(reflect.ValueOf(term.value), 0); err == nil && present {
+			r.terms[i].value = x
+		}
+	}
+	return r
+}
+
+// Order sets the direction of the scan, as [Query.Order].
+func (tq *TypedQuery[T]) Order(o Order) *TypedQuery[T] {
+	if tq.q != nil {
+		tq.q.Order(o)
+	}
+	return tq
+}
+
+// Filter keeps the documents for which the expression is true, as
+// [Query.Filter]. Expressions see documents, not T: use document field
+// names, and Ref.ID() for references.
+func (tq *TypedQuery[T]) Filter(build func(f FilterBuilder) Expr) *TypedQuery[T] {
+	if tq.q != nil {
+		tq.q.Filter(build)
+	}
+	return tq
+}
+
+// FilterFunc keeps the documents for which keep returns true, as
+// [Query.FilterFunc]; keep sees the document, before it is read as T.
+func (tq *TypedQuery[T]) FilterFunc(keep func(d Doc) (bool, error)) *TypedQuery[T] {
+	if tq.q != nil {
+		tq.q.FilterFunc(keep)
+	}
+	return tq
+}
+
+// decodeAll reads documents as T.
+func (tq *TypedQuery[T]) decodeAll(docs []Doc, err error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(docs))
+	for i, d := range docs {
+		if out[i], err = tq.t.decode(d); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Collect returns every result, as [Query.Collect].
+func (tq *TypedQuery[T]) Collect() ([]T, error) {
+	if tq.err != nil {
+		return nil, tq.err
+	}
+	return tq.decodeAll(tq.q.Collect())
+}
+
+// Take returns the first n results, as [Query.Take].
+func (tq *TypedQuery[T]) Take(n int) ([]T, error) {
+	if tq.err != nil {
+		return nil, tq.err
+	}
+	return tq.decodeAll(tq.q.Take(n))
+}
+
+// First returns the first result and true, or false when there is none.
+func (tq *TypedQuery[T]) First() (T, bool, error) {
+	return tq.one(func() (Doc, bool, error) { return tq.q.First() })
+}
+
+// Unique returns the single result and true, false when there is none, and
+// an error wrapping ErrInvalidQuery when there are more, as [Query.Unique].
+func (tq *TypedQuery[T]) Unique() (T, bool, error) {
+	return tq.one(func() (Doc, bool, error) { return tq.q.Unique() })
+}
+
+func (tq *TypedQuery[T]) one(run func() (Doc, bool, error)) (T, bool, error) {
+	var zero T
+	if tq.err != nil {
+		return zero, false, tq.err
+	}
+	d, ok, err := run()
+	if err != nil || !ok {
+		return zero, false, err
+	}
+	x, err := tq.t.decode(d)
+	if err != nil {
+		return zero, false, err
+	}
+	return x, true, nil
+}
+
+// All returns an iterator over the results read as T, reading lazily as
+// [Query.All] does. An error, including a document that does not fit T,
+// ends the iteration as its last pair.
+func (tq *TypedQuery[T]) All() iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		if tq.err != nil {
+			yield(zero, tq.err)
+			return
+		}
+		for d, err := range tq.q.All() {
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			x, err := tq.t.decode(d)
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(x, nil) {
+				return
+			}
+		}
+	}
+}
+
+// TypedPage is one page of a [TypedQuery]: [PaginationResult] with the
+// documents read as T.
+type TypedPage[T any] struct {
+	// Page holds the page's documents.
+	Page []T
+	// IsDone is true only when the scan ran off the end of the range; see
+	// [PaginationResult].
+	IsDone bool
+	// ContinueCursor is where the next page starts.
+	ContinueCursor string
+	// SplitCursor, when set, is a cursor to split the page at.
+	SplitCursor string
+	// PageStatus is "" or a reason to split the page.
+	PageStatus PageStatus
+}
+
+// Paginate returns one page of the results, as [Query.Paginate]. Cursors
+// are those of the untyped query: a cursor of a TypedQuery continues the
+// same query built on the Query API, and the other way round.
+func (tq *TypedQuery[T]) Paginate(opts PaginationOptions) (TypedPage[T], error) {
+	if tq.err != nil {
+		return TypedPage[T]{}, tq.err
+	}
+	res, err := tq.q.Paginate(opts)
+	if err != nil {
+		return TypedPage[T]{}, err
+	}
+	page, err := tq.decodeAll(res.Page, nil)
+	if err != nil {
+		return TypedPage[T]{}, err
+	}
+	return TypedPage[T]{
+		Page:           page,
+		IsDone:         res.IsDone,
+		ContinueCursor: res.ContinueCursor,
+		SplitCursor:    res.SplitCursor,
+		PageStatus:     res.PageStatus,
+	}, nil
+}
