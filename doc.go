@@ -1,6 +1,48 @@
 // Package livedb gives Go programs Convex's data model in-process: schemas
-// built with the [github.com/livedb-go/livedb/v] validator builder, documents
-// with _id and _creationTime, indexes with Convex's exact ordering,
-// serializable mutations, cursor pagination and reactive subscriptions, stored
-// durably in one bbolt file or in memory for tests.
+// built with the [github.com/livedb-go/livedb/v] validator builder,
+// documents with _id and _creationTime, indexes with Convex's exact
+// ordering, serializable mutations, cursor pagination and reactive
+// subscriptions, stored durably in one bbolt file ([Open]) or in memory for
+// tests ([OpenMemory]), on one engine.
+//
+// # Basics
+//
+// A [Schema] lists tables, each with a validator and indexes. [DB.Mutation]
+// runs a function that reads a snapshot and buffers writes (its own reads
+// see them), then commits atomically; [DB.Query] runs a function against one
+// snapshot. Inside them, ctx.DB is Convex's ctx.db: Get, Insert, Patch,
+// Replace, Delete and Query, whose builder offers WithIndex ranges, Order,
+// Filter and the terminals Collect, Take, First, Unique, All and Paginate.
+// [Subscribe] re-runs a query function after every commit that writes inside
+// what it read, and [DB.Changes] is the ordered, persisted change feed.
+// [Table] gives typed access through Go structs.
+//
+// # Numbers
+//
+// Convex has two number types, Int64 and Float64, and never mixes them: an
+// index or filter on 1 (Float64) does not match int64(1). Go's int64 is
+// always Int64 and float64 always Float64. Go's other integer kinds (int,
+// int32, uint8, ...) are taken as the validator expects: as Float64 where it
+// says v.Float64 (when exactly representable, |n| <= 2^53; larger values are
+// refused, never rounded), and as Int64 everywhere else, including tables
+// without a schema. uint64 values above the int64 range are refused.
+// float32 becomes Float64.
+//
+// # Concurrency
+//
+// A DB is safe for concurrent use by multiple goroutines. Mutations run
+// concurrently under optimistic concurrency control: at commit, a mutation
+// conflicts when a commit after its snapshot wrote inside an interval it
+// read, and is then re-run (see [Options.MaxRetries]). Commits are written
+// in groups, one storage commit and one fsync for many mutations. The
+// contexts handed to query and mutation functions belong to the goroutine
+// running the function.
+//
+// # Caveats
+//
+// bbolt allows one writing process per file: [Open] fails with [ErrLocked]
+// after [Options.Timeout] instead of waiting forever. A query function must
+// not call [DB.Mutation] on the same DB: the commit may wait for the query's
+// snapshot to end. Mutation functions may run more than once, so they must
+// not have effects outside the database that are unsafe to repeat.
 package livedb

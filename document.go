@@ -88,6 +88,12 @@ func (e *DocumentError) Unwrap() []error {
 	return []error{e.Kind, e.Err}
 }
 
+// withOp fills in where the error happened and returns e.
+func (e *DocumentError) withOp(op, table string, id ID) *DocumentError {
+	e.Op, e.Table, e.ID = op, table, id
+	return e
+}
+
 // publicDoc turns a decoded canonical document into the Doc a caller gets.
 func publicDoc(m map[string]any) Doc {
 	if s, ok := m[fieldID].(string); ok {

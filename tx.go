@@ -43,6 +43,9 @@ func (tx *txn) checkUsable() error {
 	if tx.done {
 		return ErrTxDone
 	}
+	if tx.db.isClosed() {
+		return ErrClosed
+	}
 	if err := tx.ctx.Err(); err != nil {
 		return err
 	}

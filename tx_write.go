@@ -126,9 +126,9 @@ func (w *Writer) Insert(table string, doc Doc) (ID, error) {
 	if err != nil {
 		return fail(ErrInvalidTable, err)
 	}
-	m, kind, err := tx.conform(t, map[string]any(doc))
-	if err != nil {
-		return fail(kind, err)
+	m, cerr := tx.conform(t, map[string]any(doc))
+	if cerr != nil {
+		return "", cerr.withOp("insert", table, "")
 	}
 	newID, err := id.New(t.number, timeNow(), rand.Reader)
 	if err != nil {
@@ -255,9 +255,9 @@ func (tx *txn) update(op string, docID ID, apply func(cur map[string]any) (map[s
 	sys := [2]any{next[fieldID], next[fieldCreationTime]}
 	delete(next, fieldID)
 	delete(next, fieldCreationTime)
-	m, kind, err := tx.conform(t, next)
-	if err != nil {
-		return fail(kind, err)
+	m, cerr := tx.conform(t, next)
+	if cerr != nil {
+		return cerr.withOp(op, t.name, docID)
 	}
 	m[fieldID], m[fieldCreationTime] = sys[0], sys[1]
 	if err := value.CheckDocument(m); err != nil {
@@ -270,14 +270,15 @@ func (tx *txn) update(op string, docID ID, apply func(cur map[string]any) (map[s
 }
 
 // conform validates the user fields of a document (no system fields) and
-// returns them in canonical form.
-func (tx *txn) conform(t *tableInfo, doc map[string]any) (map[string]any, error, error) {
+// returns them in canonical form. The error's Op, Table and ID are left for
+// the caller to fill in.
+func (tx *txn) conform(t *tableInfo, doc map[string]any) (map[string]any, *DocumentError) {
 	if tx.writes == nil {
-		return nil, ErrReadOnly, nil
+		return nil, &DocumentError{Kind: ErrReadOnly}
 	}
 	for k := range doc {
 		if strings.HasPrefix(k, "_") {
-			return nil, ErrInvalidDocument, fmt.Errorf("field %q starts with an underscore, which is only allowed for system fields like '_id'", k)
+			return nil, &DocumentError{Kind: ErrInvalidDocument, Err: fmt.Errorf("field %q starts with an underscore, which is only allowed for system fields like '_id'", k)}
 		}
 	}
 	var x any
@@ -285,19 +286,19 @@ func (tx *txn) conform(t *tableInfo, doc map[string]any) (map[string]any, error,
 	if t.validator != nil {
 		x, err = t.validator.Conform(doc, &v.Options{TableName: tx.cat.tableName})
 		if err != nil {
-			return nil, ErrSchemaEnforcement, err
+			return nil, &DocumentError{Kind: ErrSchemaEnforcement, Err: err}
 		}
 	} else {
 		x, err = value.Normalize(doc)
 		if err != nil {
-			return nil, ErrInvalidDocument, err
+			return nil, &DocumentError{Kind: ErrInvalidDocument, Err: err}
 		}
 	}
 	m, ok := x.(map[string]any)
 	if !ok {
-		return nil, ErrInvalidDocument, errors.New("value must be an object")
+		return nil, &DocumentError{Kind: ErrInvalidDocument, Err: errors.New("value must be an object")}
 	}
-	return m, nil, nil
+	return m, nil
 }
 
 // stage records a write of document docID from prev (the version this
