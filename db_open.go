@@ -27,6 +27,7 @@ type DocumentMismatch struct {
 	Err   error // usually a *v.ValidationError
 }
 
+// Error describes the failure.
 func (e *SchemaMismatchError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "livedb: %d stored documents do not match the schema", e.Total)

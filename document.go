@@ -61,6 +61,7 @@ type DocumentError struct {
 	Err   error // the cause; may be nil
 }
 
+// Error describes the failure.
 func (e *DocumentError) Error() string {
 	var b strings.Builder
 	b.WriteString("livedb: ")

@@ -62,6 +62,7 @@ type ConflictError struct {
 	Retries int    // how many times the mutation was re-run
 }
 
+// Error describes the failure.
 func (e *ConflictError) Error() string {
 	return fmt.Sprintf("livedb: documents read from or written to the %q table changed while this mutation was being run and on every subsequent retry (%d); another mutation changed the document with ID %q", e.Table, e.Retries, e.ID)
 }
@@ -75,6 +76,7 @@ type LimitError struct {
 	Max   int64
 }
 
+// Error describes the failure.
 func (e *LimitError) Error() string {
 	hint := ""
 	switch e.Limit {

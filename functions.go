@@ -34,6 +34,7 @@ type ArgumentError struct {
 	Err      error
 }
 
+// Error describes the failure.
 func (e *ArgumentError) Error() string {
 	return fmt.Sprintf("livedb: ArgumentValidationError: function %s: %s", e.Function, e.Err.Error())
 }
@@ -48,6 +49,7 @@ type ReturnsError struct {
 	Err      error
 }
 
+// Error describes the failure.
 func (e *ReturnsError) Error() string {
 	return fmt.Sprintf("livedb: ReturnsValidationError: function %s: %s", e.Function, e.Err.Error())
 }

@@ -33,6 +33,7 @@ type IndexRangeError struct {
 	Reason string
 }
 
+// Error describes the failure.
 func (e *IndexRangeError) Error() string {
 	return fmt.Sprintf("livedb: invalid index range on %s.%s (fields [%s]): %s", e.Table, e.Index, strings.Join(e.Fields, ", "), e.Reason)
 }

@@ -214,6 +214,7 @@ type NotValueError struct {
 	Reason string
 }
 
+// Error describes the failure.
 func (e *NotValueError) Error() string {
 	if e.Path == "" {
 		return e.Reason
