@@ -186,7 +186,8 @@ func asString(x any) string {
 }
 
 func compareObjects(x, y map[string]any) int {
-	kx, ky := SortedKeys(x), SortedKeys(y)
+	var bx, by [16]string // small objects sort their keys without allocating
+	kx, ky := appendSortedKeys(bx[:0], x), appendSortedKeys(by[:0], y)
 	for i := 0; i < len(kx) && i < len(ky); i++ {
 		if c := cmp.Compare(kx[i], ky[i]); c != 0 {
 			return c
@@ -200,7 +201,10 @@ func compareObjects(x, y map[string]any) int {
 
 // SortedKeys returns the keys of an object in UTF-8 byte order.
 func SortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
+	return appendSortedKeys(make([]string, 0, len(m)), m)
+}
+
+func appendSortedKeys(keys []string, m map[string]any) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
