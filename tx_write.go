@@ -139,7 +139,7 @@ func (w *Writer) Insert(table string, doc Doc) (ID, error) {
 	if err := value.CheckDocument(m); err != nil {
 		return fail(ErrInvalidDocument, err)
 	}
-	if err := tx.stage(t, newID, nil, m); err != nil {
+	if err := tx.stage(t, newID, nil, nil, m); err != nil {
 		return "", err
 	}
 	return ID(newID), nil
@@ -197,51 +197,53 @@ func (w *Writer) Replace(docID ID, doc Doc) error {
 // an error wrapping ErrNotFound.
 func (w *Writer) Delete(docID ID) error {
 	tx := w.tx
-	t, cur, err := tx.current("delete", docID)
+	t, cur, enc, err := tx.current("delete", docID)
 	if err != nil {
 		return err
 	}
-	return tx.stage(t, cur[fieldID].(string), cur, nil)
+	return tx.stage(t, cur[fieldID].(string), enc, cur, nil)
 }
 
-// current loads the document a write applies to, recording the read.
-func (tx *txn) current(op string, docID ID) (*tableInfo, map[string]any, error) {
+// current loads the document a write applies to, recording the read. It
+// returns the decoded document and its encoding (which may point into the
+// snapshot: valid only while the snapshot is).
+func (tx *txn) current(op string, docID ID) (*tableInfo, map[string]any, []byte, error) {
 	if err := tx.checkUsable(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	t, ok, err := tx.resolveID(docID)
 	if err != nil {
-		return nil, nil, &DocumentError{Op: op, ID: docID, Kind: ErrInvalidID, Err: unwrapKind(err, ErrInvalidID)}
+		return nil, nil, nil, &DocumentError{Op: op, ID: docID, Kind: ErrInvalidID, Err: unwrapKind(err, ErrInvalidID)}
 	}
 	missing := &DocumentError{Op: op, ID: docID, Kind: ErrNotFound}
 	if !ok {
-		return nil, nil, missing
+		return nil, nil, nil, missing
 	}
 	missing.Table = t.name
 	k := docKey(t, string(docID))
 	if err := tx.recordRead(k, keySuccessor(k)); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	enc, ok, err := tx.loadEncoded(t, string(docID))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if !ok {
-		return nil, nil, missing
+		return nil, nil, nil, missing
 	}
 	if err := tx.countRead(len(enc)); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cur, err := decodeDoc(enc)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return t, cur, nil
+	return t, cur, enc, nil
 }
 
 // update runs a patch or replace: load, apply, validate, stage.
 func (tx *txn) update(op string, docID ID, apply func(cur map[string]any) (map[string]any, error)) error {
-	t, cur, err := tx.current(op, docID)
+	t, cur, enc, err := tx.current(op, docID)
 	if err != nil {
 		return err
 	}
@@ -266,7 +268,7 @@ func (tx *txn) update(op string, docID ID, apply func(cur map[string]any) (map[s
 	if value.Equal(m, cur) {
 		return nil // not a write (§6)
 	}
-	return tx.stage(t, sys[0].(string), cur, m)
+	return tx.stage(t, sys[0].(string), enc, cur, m)
 }
 
 // conform validates the user fields of a document (no system fields) and
@@ -302,9 +304,9 @@ func (tx *txn) conform(t *tableInfo, doc map[string]any) (map[string]any, *Docum
 }
 
 // stage records a write of document docID from prev (the version this
-// transaction saw; nil for an insert) to next (nil for a delete), and
-// updates the index overlay.
-func (tx *txn) stage(t *tableInfo, docID string, prev, next map[string]any) error {
+// transaction saw, encoded as prevEnc; nil for an insert) to next (nil for a
+// delete), and updates the index overlay.
+func (tx *txn) stage(t *tableInfo, docID string, prevEnc []byte, prev, next map[string]any) error {
 	ws := tx.writes
 	if ws == nil {
 		return ErrReadOnly
@@ -313,7 +315,7 @@ func (tx *txn) stage(t *tableInfo, docID string, prev, next map[string]any) erro
 	if !seen {
 		pd = &pendingDoc{table: t, id: docID}
 		if prev != nil {
-			pd.oldEnc = value.Encode(prev)
+			pd.oldEnc = bytes.Clone(prevEnc) // the snapshot ends before the commit
 			pd.oldKeys = indexKeys(t, prev)
 		}
 		ws.docs[docID] = pd
