@@ -1,13 +1,11 @@
 package livedb
 
 import (
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
 
+	"github.com/livedb-go/livedb/internal/convexjson"
 	"github.com/livedb-go/livedb/internal/value"
 )
 
@@ -593,105 +591,20 @@ func writeExprJSON(b *strings.Builder, e Expr) {
 // (§1.6), as the JS client's convexOrUndefinedToJson does, with object keys
 // sorted.
 func writeConvexJSON(b *strings.Builder, x any) {
-	switch t := x.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		if t {
-			b.WriteString("true")
-		} else {
-			b.WriteString("false")
-		}
-	case int64:
-		var buf [8]byte
-		binary.LittleEndian.PutUint64(buf[:], uint64(t))
-		b.WriteString(`{"$integer":"`)
-		b.WriteString(base64.StdEncoding.EncodeToString(buf[:]))
-		b.WriteString(`"}`)
-	case float64:
-		writeJSONFloat(b, t)
-	case string:
-		writeJSONString(b, t)
-	case value.ID:
-		writeJSONString(b, string(t))
-	case []byte:
-		b.WriteString(`{"$bytes":"`)
-		b.WriteString(base64.StdEncoding.EncodeToString(t))
-		b.WriteString(`"}`)
-	case []any:
-		b.WriteByte('[')
-		for i, e := range t {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeConvexJSON(b, e)
-		}
-		b.WriteByte(']')
-	case map[string]any:
-		b.WriteByte('{')
-		for i, k := range value.SortedKeys(t) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSONString(b, k)
-			b.WriteByte(':')
-			writeConvexJSON(b, t[k])
-		}
-		b.WriteByte('}')
-	default:
-		if value.IsUndefined(x) {
-			b.WriteString(`{"$undefined":null}`)
-			return
-		}
-		fmt.Fprintf(b, `{"$unsupported":%q}`, fmt.Sprintf("%T", x)) // not reached: literals are canonical
-	}
-}
-
-// writeJSONFloat writes a finite Float64 other than -0 as a JSON number
-// formatted as JavaScript does, and the others as {"$float": base64 of the
-// little-endian bits}.
-func writeJSONFloat(b *strings.Builder, f float64) {
-	if math.IsNaN(f) || math.IsInf(f, 0) || (f == 0 && math.Signbit(f)) {
-		var buf [8]byte
-		binary.LittleEndian.PutUint64(buf[:], math.Float64bits(f))
-		b.WriteString(`{"$float":"`)
-		b.WriteString(base64.StdEncoding.EncodeToString(buf[:]))
-		b.WriteString(`"}`)
+	if value.IsUndefined(x) {
+		b.WriteString(`{"$undefined":null}`)
 		return
 	}
-	// encoding/json formats float64 as ES6 Number.prototype.toString does.
-	out, _ := json.Marshal(f) // cannot fail for a finite float
+	out, err := convexjson.Encode(x)
+	if err != nil { // not reached: literals are canonical
+		writeJSONString(b, err.Error())
+		return
+	}
 	b.Write(out)
 }
 
 // writeJSONString writes s as a JSON string, escaped as JavaScript's
-// JSON.stringify does: quote, backslash and control characters only.
+// JSON.stringify does.
 func writeJSONString(b *strings.Builder, s string) {
-	const hex = "0123456789abcdef"
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c >= 0x20:
-			b.WriteByte(c)
-		case c == '\b':
-			b.WriteString(`\b`)
-		case c == '\f':
-			b.WriteString(`\f`)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		default:
-			b.WriteString(`\u00`)
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xF])
-		}
-	}
-	b.WriteByte('"')
+	b.Write(convexjson.AppendString(nil, s))
 }

@@ -2,17 +2,15 @@ package v
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/livedb-go/livedb/internal/convexjson"
 )
 
 // This file reads and writes Convex's ValidatorJSON, the `.json` of a Convex
@@ -127,70 +125,17 @@ func appendFieldJSON(dst []byte, val Validator, optional bool) ([]byte, error) {
 // appendLiteralJSON appends a literal in Convex's JSON, as convexToJson
 // writes it.
 func appendLiteralJSON(dst []byte, x any) []byte {
-	switch t := x.(type) {
-	case string:
-		return appendJSONString(dst, t)
-	case bool:
-		return strconv.AppendBool(dst, t)
-	case int64:
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], uint64(t))
-		dst = append(dst, `{"$integer":"`...)
-		dst = base64.StdEncoding.AppendEncode(dst, b[:])
-		return append(dst, `"}`...)
-	case float64:
-		if math.IsNaN(t) || math.IsInf(t, 0) || (t == 0 && math.Signbit(t)) {
-			var b [8]byte
-			binary.LittleEndian.PutUint64(b[:], math.Float64bits(t))
-			dst = append(dst, `{"$float":"`...)
-			dst = base64.StdEncoding.AppendEncode(dst, b[:])
-			return append(dst, `"}`...)
-		}
-		// encoding/json writes numbers as JavaScript's JSON.stringify does.
-		b, _ := json.Marshal(t)
-		return append(dst, b...)
+	b, err := convexjson.Encode(x)
+	if err != nil { // not reached: literals are checked when built
+		return append(dst, "null"...)
 	}
-	return append(dst, "null"...)
+	return append(dst, b...)
 }
 
 // appendJSONString appends s as a JSON string, escaping as JSON.stringify
-// and serde_json do: quotes, backslashes and control characters only.
-// Invalid UTF-8 becomes U+FFFD.
+// and serde_json do.
 func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			dst = utf8.AppendRune(dst, r) // RuneError for a bad byte
-			i += size
-			continue
-		}
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-		}
-		i++
-	}
-	return append(dst, '"')
+	return convexjson.AppendString(dst, s)
 }
 
 // FromJSON parses Convex's ValidatorJSON, such as the "documentType" of a
@@ -433,49 +378,17 @@ func (p *jsonParser) field(raw any, path string) (Validator, error) {
 // literalFromJSON decodes the "value" of a literal validator, in Convex's
 // JSON, into a string, bool, float64 or int64.
 func literalFromJSON(raw any) (any, error) {
-	switch t := raw.(type) {
-	case string, bool:
-		return t, nil
-	case json.Number:
-		f, err := strconv.ParseFloat(string(t), 64)
-		if err != nil || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("the literal number %s is not a finite float64", t)
-		}
-		return f, nil
-	case map[string]any:
-		if len(t) == 1 {
-			if s, ok := t["$integer"].(string); ok {
-				b, err := decodeBase64Word(s)
-				if err != nil {
-					return nil, fmt.Errorf("malformed $integer %q: %w", s, err)
-				}
-				return int64(binary.LittleEndian.Uint64(b)), nil
-			}
-			if s, ok := t["$float"].(string); ok {
-				b, err := decodeBase64Word(s)
-				if err != nil {
-					return nil, fmt.Errorf("malformed $float %q: %w", s, err)
-				}
-				f := math.Float64frombits(binary.LittleEndian.Uint64(b))
-				if !math.IsNaN(f) && !math.IsInf(f, 0) && !(f == 0 && math.Signbit(f)) {
-					return nil, fmt.Errorf("Float %v should be encoded as a number", f)
-				}
-				return f, nil
-			}
-		}
-	}
-	return nil, fmt.Errorf("a literal must be a string, number, boolean or $integer, not %s", jsonKind(raw))
-}
-
-// decodeBase64Word decodes the standard, padded base64 of exactly 8 bytes,
-// accepting only the canonical spelling.
-func decodeBase64Word(s string) ([]byte, error) {
-	b, err := base64.StdEncoding.Strict().DecodeString(s)
+	b, err := json.Marshal(raw) // json.Number keeps the number's text
 	if err != nil {
 		return nil, err
 	}
-	if len(b) != 8 {
-		return nil, fmt.Errorf("%d bytes, want 8", len(b))
+	x, err := convexjson.Decode(b)
+	if err != nil {
+		return nil, err
 	}
-	return b, nil
+	switch x.(type) {
+	case string, bool, int64, float64:
+		return x, nil
+	}
+	return nil, fmt.Errorf("a literal must be a string, number, boolean or $integer, not %s", jsonKind(raw))
 }

@@ -34,6 +34,9 @@
 package convexjson
 
 import (
+	"strings"
+	"unicode/utf8"
+
 	"github.com/livedb-go/livedb/internal/value"
 )
 
@@ -103,4 +106,14 @@ func EncodeExport(x any) ([]byte, error) {
 // special form ($integer, $float, $bytes).
 func DecodeExport(b []byte) (any, error) {
 	return decode(b, opDecodeExport, true, false)
+}
+
+// AppendString appends s as a JSON string escaped as JavaScript's
+// JSON.stringify does. Invalid UTF-8 bytes are written as U+FFFD, so the
+// output is always valid JSON; use it for names and messages, not values.
+func AppendString(dst []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return appendQuoted(dst, s)
 }
