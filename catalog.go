@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/livedb-go/livedb/internal/value"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -131,6 +132,38 @@ func (c *catalog) allocIndex() uint32 {
 	return id
 }
 
+// validate checks a catalog read from a file: names valid and unique,
+// table numbers and index ids unique and below the next ones to hand out.
+func (c *catalog) validate() error {
+	ids := map[uint32]bool{}
+	for _, t := range c.tables {
+		if err := checkTableName(t.name); err != nil {
+			return fmt.Errorf("table %q: %w", t.name, err)
+		}
+		if t.number < firstUserTable || t.number >= c.nextTable {
+			return fmt.Errorf("table %q has number %d outside [%d, %d)", t.name, t.number, firstUserTable, c.nextTable)
+		}
+		names := map[string]bool{}
+		for _, ix := range t.indexes {
+			if ix.id == 0 || ix.id >= c.nextIndex || ids[ix.id] {
+				return fmt.Errorf("table %q index %q has a bad or repeated id %d", t.name, ix.name, ix.id)
+			}
+			if names[ix.name] {
+				return fmt.Errorf("table %q has two indexes named %q", t.name, ix.name)
+			}
+			ids[ix.id], names[ix.name] = true, true
+			for _, p := range ix.paths {
+				for _, part := range p {
+					if err := value.CheckIdentifier(part); err != nil {
+						return fmt.Errorf("table %q index %q: %w", t.name, ix.name, err)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // tableName resolves a table number for v.Options.
 func (c *catalog) tableName(n uint32) (string, bool) {
 	t, ok := c.byNumber[n]
@@ -200,6 +233,12 @@ func unmarshalCatalog(b []byte) (*catalog, error) {
 		if len(tj.Indexes) < 2 || tj.Indexes[0].Name != indexByID || tj.Indexes[1].Name != indexByCreationTime {
 			return nil, fmt.Errorf("%w: catalog: table %q lacks its built-in indexes", ErrNotLivedb, tj.Name)
 		}
+		if _, dup := c.tables[tj.Name]; dup {
+			return nil, fmt.Errorf("%w: catalog: table %q listed twice", ErrNotLivedb, tj.Name)
+		}
+		if other, dup := c.byNumber[tj.Number]; dup {
+			return nil, fmt.Errorf("%w: catalog: tables %q and %q share number %d", ErrNotLivedb, other.name, tj.Name, tj.Number)
+		}
 		t := &tableInfo{name: tj.Name, number: tj.Number}
 		for _, ij := range tj.Indexes {
 			t.indexes = append(t.indexes, newIndexInfo(t, ij.ID, ij.Name, ij.Fields))
@@ -207,6 +246,9 @@ func unmarshalCatalog(b []byte) (*catalog, error) {
 		t.byID, t.byTime = t.indexes[0], t.indexes[1]
 		c.tables[t.name] = t
 		c.byNumber[t.number] = t
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("%w: catalog: %w", ErrNotLivedb, err)
 	}
 	if len(cj.Schema) > 0 {
 		s, err := SchemaFromJSON(cj.Schema)

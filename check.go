@@ -20,7 +20,8 @@ func errIndexDrift(ix *indexInfo, key []byte) error {
 // that every index entry belongs to a document that produces it. It
 // returns nil or an error wrapping ErrCorrupt that lists up to 10 problems.
 // It reads the whole database.
-func (db *DB) Check(ctx context.Context) error {
+func (db *DB) Check(ctx context.Context) (err error) {
+	defer catchFault(&err, guardFaults())
 	tx, err := db.begin(ctx, false)
 	if err != nil {
 		return err
@@ -58,7 +59,7 @@ func checkTable(ctx context.Context, tx *txn, t *tableInfo, add func(string, ...
 			got, ok, err := tx.snap.Get(k)
 			switch {
 			case err != nil:
-				return err
+				return storeErr(err)
 			case !ok:
 				add("table %q document %q: missing entry in index %s", t.name, docID, ix.name)
 			case string(got) != docID:
@@ -67,18 +68,18 @@ func checkTable(ctx context.Context, tx *txn, t *tableInfo, add func(string, ...
 		}
 		k := indexKey(t.byTime, doc)
 		if got, ok, err := tx.snap.Get(k); err != nil {
-			return err
+			return storeErr(err)
 		} else if !ok || string(got) != docID {
 			add("table %q document %q: missing entry in index by_creation_time", t.name, docID)
 		}
 		return nil
 	})
 	if err != nil {
-		if errors.Is(err, ErrNotLivedb) {
+		if errors.Is(err, ErrCorrupt) {
 			add("table %q: %v", t.name, err)
 			return nil
 		}
-		return err
+		return storeErr(err)
 	}
 	for _, ix := range t.indexes[1:] {
 		n, err := checkEntries(tx, ix, add)
@@ -103,7 +104,7 @@ func checkEntries(tx *txn, ix *indexInfo, add func(string, ...any)) (int, error)
 		docID := string(it.Value())
 		enc, ok, err := tx.snap.Get(docKey(ix.table, docID))
 		if err != nil {
-			return n, err
+			return n, storeErr(err)
 		}
 		if !ok {
 			add("table %q index %s: entry for missing document %q", ix.table.name, ix.name, docID)
@@ -118,5 +119,5 @@ func checkEntries(tx *txn, ix *indexInfo, add func(string, ...any)) (int, error)
 			add("table %q index %s: stale entry for document %q", ix.table.name, ix.name, docID)
 		}
 	}
-	return n, it.Err()
+	return n, storeErr(it.Err())
 }

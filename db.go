@@ -194,10 +194,7 @@ func (db *DB) begin(ctx context.Context, writable bool) (*txn, error) {
 	defer db.activeMu.Unlock()
 	snap, err := db.store.Snapshot()
 	if err != nil {
-		if errors.Is(err, kv.ErrClosed) {
-			return nil, ErrClosed
-		}
-		return nil, err
+		return nil, storeErr(err)
 	}
 	ts, err := snapshotTS(snap)
 	if err != nil {
@@ -216,7 +213,7 @@ func (db *DB) begin(ctx context.Context, writable bool) (*txn, error) {
 func snapshotTS(snap kv.Snapshot) (uint64, error) {
 	b, ok, err := snap.Get(keyLastTS)
 	if err != nil || !ok {
-		return 0, err
+		return 0, storeErr(err)
 	}
 	if len(b) != 8 {
 		return 0, fmt.Errorf("%w: bad timestamp record", ErrNotLivedb)

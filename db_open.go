@@ -50,7 +50,7 @@ const maxMismatches = 10
 func (db *DB) load() error {
 	snap, err := db.store.Snapshot()
 	if err != nil {
-		return err
+		return storeErr(err)
 	}
 	defer snap.Release()
 	ts, err := snapshotTS(snap)
@@ -60,7 +60,7 @@ func (db *DB) load() error {
 	db.lastTS.Store(ts)
 	b, ok, err := snap.Get(keyCatalog)
 	if err != nil {
-		return err
+		return storeErr(err)
 	}
 	var old *catalog
 	if ok {
@@ -71,6 +71,11 @@ func (db *DB) load() error {
 		it := snap.Iter(nil, nil, false)
 		nonEmpty := it.Next()
 		it.Close()
+		if f, ok := db.store.(interface{ HasForeignBuckets() (bool, error) }); ok && !nonEmpty {
+			if nonEmpty, err = f.HasForeignBuckets(); err != nil {
+				return storeErr(err)
+			}
+		}
 		if nonEmpty {
 			return fmt.Errorf("%w: the file holds data but no livedb catalog", ErrNotLivedb)
 		}
@@ -167,7 +172,7 @@ func forEachDoc(snap kv.Snapshot, t *tableInfo, fn func(doc map[string]any) erro
 			return err
 		}
 	}
-	return it.Err()
+	return storeErr(it.Err())
 }
 
 func (db *DB) revalidate(snap kv.Snapshot, c *catalog, t *tableInfo, mm *SchemaMismatchError) error {
@@ -261,5 +266,5 @@ func deletePrefix(snap kv.Snapshot, prefix []byte, batch *kv.Batch) error {
 	for it.Next() {
 		batch.Delete(append([]byte(nil), it.Key()...))
 	}
-	return it.Err()
+	return storeErr(it.Err())
 }

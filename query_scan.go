@@ -62,7 +62,7 @@ func (s *scanner) fillSnap() error {
 	}
 	if !s.it.Next() {
 		s.snapDone = true
-		return s.it.Err()
+		return storeErr(s.it.Err())
 	}
 	s.snapKey = append([]byte(nil), s.it.Key()...)
 	s.snapVal = s.it.Value()
@@ -71,6 +71,7 @@ func (s *scanner) fillSnap() error {
 
 // next returns the next row's key and document, or ok == false at the end.
 func (s *scanner) next() (key []byte, doc map[string]any, ok bool, err error) {
+	defer catchFault(&err, guardFaults())
 	for {
 		if err := s.tx.checkUsable(); err != nil {
 			return nil, nil, false, err

@@ -103,13 +103,14 @@ func (tx *txn) loadEncoded(t *tableInfo, docID string) ([]byte, bool, error) {
 	}
 	b, ok, err := tx.snap.Get(docKey(t, docID))
 	if err != nil || !ok {
-		return nil, false, err
+		return nil, false, storeErr(err)
 	}
 	return b, true, nil
 }
 
 // get reads a document by ID, recording the point read.
-func (tx *txn) get(docID ID) (Doc, bool, error) {
+func (tx *txn) get(docID ID) (_ Doc, _ bool, err error) {
+	defer catchFault(&err, guardFaults())
 	if err := tx.checkUsable(); err != nil {
 		return nil, false, err
 	}
@@ -138,15 +139,21 @@ func (tx *txn) get(docID ID) (Doc, bool, error) {
 	return publicDoc(m), true, nil
 }
 
-// decodeDoc decodes a stored document.
+// decodeDoc decodes a stored document and checks its system fields.
 func decodeDoc(enc []byte) (map[string]any, error) {
 	x, err := value.Decode(enc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: corrupt document: %w", ErrNotLivedb, err)
+		return nil, fmt.Errorf("%w: corrupt document: %w", ErrCorrupt, err)
 	}
 	m, ok := x.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%w: corrupt document: not an object", ErrNotLivedb)
+		return nil, fmt.Errorf("%w: corrupt document: not an object", ErrCorrupt)
+	}
+	if _, ok := m[fieldID].(string); !ok {
+		return nil, fmt.Errorf("%w: corrupt document: no string _id", ErrCorrupt)
+	}
+	if _, ok := m[fieldCreationTime].(float64); !ok {
+		return nil, fmt.Errorf("%w: corrupt document %v: no float64 _creationTime", ErrCorrupt, m[fieldID])
 	}
 	return m, nil
 }

@@ -207,7 +207,8 @@ func (w *Writer) Delete(docID ID) error {
 // current loads the document a write applies to, recording the read. It
 // returns the decoded document and its encoding (which may point into the
 // snapshot: valid only while the snapshot is).
-func (tx *txn) current(op string, docID ID) (*tableInfo, map[string]any, []byte, error) {
+func (tx *txn) current(op string, docID ID) (_ *tableInfo, _ map[string]any, _ []byte, err error) {
+	defer catchFault(&err, guardFaults())
 	if err := tx.checkUsable(); err != nil {
 		return nil, nil, nil, err
 	}

@@ -234,6 +234,27 @@ func checkSize(db *bolt.DB, path string) error {
 	return nil
 }
 
+// HasForeignBuckets reports whether the file holds buckets other than
+// [BucketName]: data of another application, which a caller that finds none
+// of its own data should not adopt.
+func (s *Store) HasForeignBuckets() (found bool, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			found, err = false, panicError(s.path, "list buckets", r)
+		}
+	}()
+	err = s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if string(name) != BucketName {
+				found = true
+			}
+			return nil
+		})
+	})
+	return found, err
+}
+
 // Path returns the path the store was opened with.
 func (s *Store) Path() string { return s.path }
 

@@ -3,6 +3,7 @@ package bboltkv
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -65,6 +66,10 @@ func openError(path string, o *Options, err error) error {
 		return fmt.Errorf("%w: %s: %w", ErrCorrupt, path, err)
 	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrNotDatabase), errors.Is(err, ErrLocked):
 		return err
+	case strings.Contains(err.Error(), "file size too small"):
+		// bbolt's check of a file shorter than its two meta pages has no
+		// sentinel error.
+		return fmt.Errorf("%w: %s: %w", ErrNotDatabase, path, err)
 	}
 	return fmt.Errorf("bboltkv: open %s: %w", path, err)
 }
