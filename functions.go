@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 
 	"github.com/google/btree"
 
-	"github.com/livedb-go/livedb/internal/value"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -130,8 +130,9 @@ func NewMutation[A, R any](def FunctionDef[A, R], handler func(m *MutationCtx, a
 	return &MutationFunction[A, R]{FunctionDef: def, handler: handler}
 }
 
-// check validates the definition and the arguments.
-func (d *FunctionDef[A, R]) checkArgs(args A, hasHandler bool) error {
+// checkArgs validates the definition and the arguments. opts resolves the
+// table of an ID, so that v.ID("t") accepts only IDs of table t.
+func (d *FunctionDef[A, R]) checkArgs(args A, hasHandler bool, opts *v.Options) error {
 	if !hasHandler {
 		return fmt.Errorf("%w: function %s has no handler", ErrInvalidFunction, d.Name)
 	}
@@ -145,13 +146,34 @@ func (d *FunctionDef[A, R]) checkArgs(args A, hasHandler bool) error {
 	if err != nil {
 		return &ArgumentError{Function: d.Name, Err: err}
 	}
-	if err := d.Args.Validate(map[string]any(x)); err != nil {
+	if _, err := d.Args.Conform(map[string]any(x), opts); err != nil {
 		return &ArgumentError{Function: d.Name, Err: err}
 	}
 	return nil
 }
 
-func (d *FunctionDef[A, R]) checkResult(r R) error {
+// checkDoc validates arguments in document form, before a Registry decodes
+// them into A, so that a caller's mistake is reported with its validation
+// path rather than as a decoding error. A bad definition is left for
+// checkArgs to report.
+func (d *FunctionDef[A, R]) checkDoc(args Doc) error {
+	if d.Args == nil {
+		return nil
+	}
+	if k := d.Args.Kind(); k != "object" && k != "any" {
+		return nil
+	}
+	if args == nil {
+		args = Doc{}
+	}
+	if err := d.Args.Validate(map[string]any(args)); err != nil {
+		return &ArgumentError{Function: d.Name, Err: err}
+	}
+	return nil
+}
+
+// checkResult validates the result; opts is as for checkArgs.
+func (d *FunctionDef[A, R]) checkResult(r R, opts *v.Options) error {
 	if d.Returns == nil || d.Returns.Kind() == "any" {
 		return nil
 	}
@@ -159,34 +181,30 @@ func (d *FunctionDef[A, R]) checkResult(r R) error {
 	if err != nil {
 		return &ReturnsError{Function: d.Name, Err: err}
 	}
-	if err := d.Returns.Validate(x); err != nil {
+	if _, err := d.Returns.Conform(x, opts); err != nil {
 		return &ReturnsError{Function: d.Name, Err: err}
 	}
 	return nil
 }
 
-// resultValue turns a Go result into a value for the returns validator.
+// resultValue turns a Go result into a value for the returns validator, by
+// the mapping of ToDoc: Go integers keep their kind, so the validator takes
+// them as Float64 or Int64 as it expects; Refs and IDs are strings; structs
+// and slices of them are objects and arrays; a nil pointer is null.
 func resultValue(r any) (any, error) {
-	switch x := r.(type) {
-	case nil:
-		return nil, nil
-	case Doc:
-		return value.Normalize(map[string]any(x))
-	case []Doc:
-		out := make([]any, len(x))
-		for i, d := range x {
-			out[i] = map[string]any(d)
-		}
-		return value.Normalize(out)
-	}
-	if x, err := value.Normalize(r); err == nil {
-		return x, nil
-	}
-	d, err := ToDoc(r)
+	x, present, err := codecEncode(reflect.ValueOf(r), 0)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any(d), nil
+	if !present {
+		return nil, nil
+	}
+	return x, nil
+}
+
+// validationOptions resolves the tables of IDs for a transaction.
+func validationOptions(tx *txn) *v.Options {
+	return &v.Options{TableName: tx.cat.tableName}
 }
 
 // Call runs the query in its own snapshot, with the identity ctx carries.
@@ -205,14 +223,15 @@ func (f *QueryFunction[A, R]) Call(ctx context.Context, db *DB, args A) (R, erro
 // ctx.runQuery.
 func (f *QueryFunction[A, R]) Run(q *QueryCtx, args A) (R, error) {
 	var zero R
-	if err := f.checkArgs(args, f.handler != nil); err != nil {
+	opts := validationOptions(q.DB.tx)
+	if err := f.checkArgs(args, f.handler != nil, opts); err != nil {
 		return zero, err
 	}
 	r, err := f.handler(q, args)
 	if err != nil {
 		return zero, err
 	}
-	if err := f.checkResult(r); err != nil {
+	if err := f.checkResult(r, opts); err != nil {
 		return zero, err
 	}
 	return r, nil
@@ -243,14 +262,14 @@ func (f *MutationFunction[A, R]) Call(ctx context.Context, db *DB, args A) (R, e
 // caller to handle.
 func (f *MutationFunction[A, R]) Run(m *MutationCtx, args A) (R, error) {
 	var zero R
-	if err := f.checkArgs(args, f.handler != nil); err != nil {
+	tx := m.DB.tx
+	if err := f.checkArgs(args, f.handler != nil, validationOptions(tx)); err != nil {
 		return zero, err
 	}
-	tx := m.DB.tx
 	save := tx.savepoint()
 	r, err := f.handler(m, args)
 	if err == nil {
-		err = f.checkResult(r)
+		err = f.checkResult(r, validationOptions(tx))
 	}
 	if err != nil {
 		tx.rollbackTo(save)
@@ -315,6 +334,9 @@ type Registerable interface {
 
 func (f *QueryFunction[A, R]) registration() (string, registered) {
 	return f.Name, registered{internal: f.Internal, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+		if err := f.checkDoc(args); err != nil {
+			return nil, err
+		}
 		a, err := FromDoc[A](args)
 		if err != nil {
 			return nil, &ArgumentError{Function: f.Name, Err: err}
@@ -325,6 +347,9 @@ func (f *QueryFunction[A, R]) registration() (string, registered) {
 
 func (f *MutationFunction[A, R]) registration() (string, registered) {
 	return f.Name, registered{internal: f.Internal, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+		if err := f.checkDoc(args); err != nil {
+			return nil, err
+		}
 		a, err := FromDoc[A](args)
 		if err != nil {
 			return nil, &ArgumentError{Function: f.Name, Err: err}

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/model"
+)
+
+// summary is the parsed last line of a run.
+type summary struct {
+	completed, total, failed, sessions, reworks, mutations, retries int
+}
+
+var summaryRE = regexp.MustCompile(`(?m)^summary: workflows completed (\d+)/(\d+), failed (\d+); sessions run (\d+); reworks (\d+); mutations (\d+); conflicts retried (\d+); time \S+$`)
+
+// mustRun runs the orchestrator with args and returns its output and
+// summary.
+func mustRun(t *testing.T, args ...string) (string, summary) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(context.Background(), args, &out)
+	require.NoError(t, err, out.String())
+	m := summaryRE.FindStringSubmatch(out.String())
+	require.NotNil(t, m, "no summary in:\n%s", out.String())
+	n := make([]int, len(m)-1)
+	for i := range n {
+		n[i], _ = strconv.Atoi(m[i+1])
+	}
+	return out.String(), summary{n[0], n[1], n[2], n[3], n[4], n[5], n[6]}
+}
+
+// state is what a database file holds, by task.
+type state map[string]workflowState
+
+type workflowState struct {
+	status  model.WorkflowStatus
+	steps   string // e.g. "P C R C R"
+	reworks int
+}
+
+// mustState reads the workflows of the file, checking its consistency and
+// that no session is left open in a finished workflow.
+func mustState(t *testing.T, path string) state {
+	t.Helper()
+	db, err := livedb.Open(path, model.Schema(), nil)
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, db.Check(context.Background()))
+	ps, err := model.Internal.ListProgress.Call(context.Background(), db, model.OwnerArgs{Owner: owner.TokenIdentifier})
+	require.NoError(t, err)
+	st := state{}
+	for _, p := range ps {
+		var steps []string
+		for _, s := range p.Sessions {
+			steps = append(steps, strings.ToUpper(string(s.AgentType[:1])))
+			if p.Status.Finished() {
+				assert.NotContains(t, []model.SessionStatus{model.SessionPending, model.SessionRunning}, s.Status, "%s: open session in a finished workflow", p.Task)
+			}
+			assert.NotEqual(t, model.SessionRunning, s.Status, "%s: a session is left running", p.Task)
+		}
+		_, dup := st[p.Task]
+		require.False(t, dup, "task %q twice", p.Task)
+		st[p.Task] = workflowState{status: p.Status, steps: strings.Join(steps, " "), reworks: p.Reworks}
+	}
+	return st
+}
+
+// validSteps matches the session history of a workflow: one planner, then
+// coder and reviewer rounds.
+var validSteps = regexp.MustCompile(`^P( C( R( C R)*)?)?$`)
+
+func smallArgs(path string, extra ...string) []string {
+	return append([]string{"-db", path, "-workflows", "3", "-agents", "2", "-work", "1ms", "-seed", "5", "-rework", "0.5"}, extra...)
+}
+
+func TestRun_Completes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "orchestrator.db")
+	out, sum := mustRun(t, smallArgs(path)...)
+	assert.Contains(t, out, "created 3 workflows in "+path)
+	assert.Equal(t, 3, sum.total)
+	assert.Equal(t, 3, sum.completed+sum.failed, "every workflow is finished")
+	assert.GreaterOrEqual(t, sum.mutations, sum.sessions*2, "a claim and a completion per session")
+
+	st := mustState(t, path)
+	require.Len(t, st, 3)
+	sessions, reworks := 0, 0
+	for task, w := range st {
+		assert.True(t, w.status.Finished(), task)
+		assert.Regexp(t, validSteps, w.steps, task)
+		sessions += len(strings.Fields(w.steps))
+		reworks += w.reworks
+		assert.Regexp(t, `#\d `+regexp.QuoteMeta(task[:20])+`.* `+string(w.status)+` `, out, "a progress line shows the final state")
+	}
+	assert.Equal(t, sessions, sum.sessions, "sessions run")
+	assert.Equal(t, reworks, sum.reworks)
+}
+
+func TestRun_ResumeDoesNotDuplicate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "orchestrator.db")
+
+	out, sum := mustRun(t, smallArgs(path, "-stop-after", "2")...)
+	assert.Contains(t, out, "created 3 workflows")
+	assert.Contains(t, out, "stopped after 2 sessions")
+	assert.Less(t, sum.completed+sum.failed, 3, "the first run leaves work")
+	before := mustState(t, path)
+	require.Len(t, before, 3)
+
+	// A run that died left a session running: the next run requeues it.
+	db, err := livedb.Open(path, model.Schema(), nil)
+	require.NoError(t, err)
+	s, err := model.Internal.ClaimSession.Call(context.Background(), db, model.ClaimArgs{AgentType: model.Coder, AgentID: "crashed"})
+	if err == nil && s == nil {
+		s, err = model.Internal.ClaimSession.Call(context.Background(), db, model.ClaimArgs{AgentType: model.Planner, AgentID: "crashed"})
+	}
+	require.NoError(t, err)
+	require.NotNil(t, s, "a session is pending")
+	require.NoError(t, db.Close())
+
+	out, sum = mustRun(t, smallArgs(path)...)
+	assert.Contains(t, out, "requeued 1 sessions that a previous run left running")
+	assert.Regexp(t, `resuming [1-3] unfinished workflows from `, out)
+	assert.NotRegexp(t, `created \d+ workflows`, out)
+	after := mustState(t, path)
+	require.Len(t, after, 3, "no workflow was created twice")
+	for task, w := range after {
+		assert.True(t, w.status.Finished(), task)
+		assert.Regexp(t, validSteps, w.steps, "%s: no session duplicated", task)
+	}
+	assert.Equal(t, 3, sum.completed+sum.failed)
+
+	// The outcome is the one of an uninterrupted run with the same seed.
+	other := filepath.Join(dir, "straight.db")
+	mustRun(t, smallArgs(other)...)
+	assert.Equal(t, mustState(t, other), after, "verdicts depend on the seed only")
+
+	// Once everything is finished, a new run starts new workflows.
+	out, sum = mustRun(t, smallArgs(path, "-workflows", "2")...)
+	assert.Contains(t, out, "all 3 workflows in "+path+" are finished; created 2 workflows")
+	assert.Equal(t, 2, sum.total)
+	assert.Len(t, mustState(t, path), 5)
+}
+
+func TestRun_SeedChangesOutcome(t *testing.T) {
+	dir := t.TempDir()
+	outcomes := map[string]bool{}
+	for _, seed := range []string{"1", "2", "3", "4"} {
+		path := filepath.Join(dir, "seed"+seed+".db")
+		mustRun(t, smallArgs(path, "-seed", seed)...)
+		var b strings.Builder
+		for _, task := range tasks[:3] {
+			b.WriteString(mustState(t, path)[task].steps + "|")
+		}
+		outcomes[b.String()] = true
+	}
+	assert.Greater(t, len(outcomes), 1, "the reviewer's verdicts vary with the seed")
+}
+
+func TestRun_Flags(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-workflows", "0"}, "-workflows and -agents must be at least 1"},
+		{[]string{"-agents", "0"}, "-workflows and -agents must be at least 1"},
+		{[]string{"-rework", "1"}, "-rework must be in [0, 1)"},
+		{[]string{"-work", "-1s"}, "-work must not be negative"},
+		{[]string{"-max-iterations", "0"}, "-max-iterations must be at least 1"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"-nope"}, "flag provided but not defined: -nope"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "x.db")
+			var out bytes.Buffer
+			err := run(context.Background(), append(tc.args, "-db", path), &out)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NoFileExists(t, path, "nothing is created on a bad command line")
+		})
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-h"}, &out)
+	require.True(t, errors.Is(err, flag.ErrHelp))
+	assert.Contains(t, out.String(), "-stop-after")
+}
+
+// cancelWriter cancels a context when the output first shows a workflow
+// with a running session.
+type cancelWriter struct {
+	bytes.Buffer
+	cancel context.CancelFunc
+}
+
+func (w *cancelWriter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("▶")) {
+		w.cancel()
+	}
+	return w.Buffer.Write(p)
+}
+
+func TestRun_Interrupted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "orchestrator.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelWriter{cancel: cancel}
+	require.NoError(t, run(ctx, smallArgs(path, "-work", "50ms"), out))
+	assert.Contains(t, out.String(), "interrupted: ")
+	assert.Contains(t, out.String(), "run again to resume them")
+	st := mustState(t, path) // checks that no session was left running
+	assert.Len(t, st, 3, "the workflows were created before the interruption")
+
+	// Interrupted before it starts, a run fails with the context's error.
+	var buf bytes.Buffer
+	err := run(ctx, smallArgs(filepath.Join(t.TempDir(), "x.db")), &buf)
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestTaskName_Unique(t *testing.T) {
+	seen := map[string]bool{}
+	for i := range 3 * len(tasks) {
+		name := taskName(i)
+		assert.False(t, seen[name], name)
+		seen[name] = true
+	}
+}

@@ -1,0 +1,352 @@
+package livedb_test
+
+// The code snippets of README.md, compiled and run. Each snippet appears
+// here verbatim (up to indentation) between "README:" comments, and
+// TestReadme_SnippetsAreTested fails when a ```go block of README.md is
+// missing here, so the README cannot drift from code that compiles.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
+	"github.com/livedb-go/livedb/model"
+	"github.com/livedb-go/livedb/v"
+)
+
+func TestReadme_Tour(t *testing.T) {
+	t.Chdir(t.TempDir()) // the README opens state.db in the working directory
+	require.NoError(t, readmeTour(t, context.Background()))
+}
+
+// readmeTour runs the README's tour in order; t checks what the snippets
+// leave behind.
+func readmeTour(t *testing.T, ctx context.Context) error {
+	// README: schema
+	schema := livedb.DefineSchema(livedb.Tables{
+		"workflows": livedb.DefineTable(v.Object(v.Fields{
+			"task":   v.String(),
+			"status": v.Union(v.Literal("pending"), v.Literal("in_progress"), v.Literal("completed")),
+		})).Index("by_status", "status"),
+		"agentSessions": livedb.DefineTable(v.Object(v.Fields{
+			"workflowId": v.ID("workflows"),
+			"agentType":  v.String(),
+			"status":     v.String(),
+			"output":     v.Optional(v.String()),
+		})).Index("by_workflow_and_status", "workflowId", "status"),
+	})
+	db, err := livedb.Open("state.db", schema, nil) // livedb.OpenMemory(schema) for tests
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	// README: mutation
+	var wf livedb.ID
+	err = db.Mutation(ctx, func(m *livedb.MutationCtx) error {
+		var err error
+		wf, err = m.DB.Insert("workflows", livedb.Doc{"task": "ship it", "status": "pending"})
+		if err != nil {
+			return err
+		}
+		_, err = m.DB.Insert("agentSessions", livedb.Doc{
+			"workflowId": wf, "agentType": "planner", "status": "running",
+		})
+		if err != nil {
+			return err
+		}
+		return m.DB.Patch(wf, livedb.Doc{"status": "in_progress"})
+	})
+	// (end)
+	if err != nil {
+		return err
+	}
+
+	// README: query
+	var running []livedb.Doc
+	err = db.Query(ctx, func(q *livedb.QueryCtx) error {
+		var err error
+		running, err = q.DB.Query("agentSessions").
+			WithIndex("by_workflow_and_status", func(r livedb.IndexRange) livedb.IndexRange {
+				return r.Eq("workflowId", wf).Eq("status", "running")
+			}).
+			Order(livedb.Desc).
+			Take(10)
+		return err
+	})
+	// (end)
+	if err != nil {
+		return err
+	}
+	assert.Len(t, running, 1)
+
+	{
+		// README: paginate
+		opts := livedb.PaginationOptions{NumItems: 20}
+		for {
+			var page livedb.PaginationResult
+			err := db.Query(ctx, func(q *livedb.QueryCtx) (err error) {
+				page, err = q.DB.Query("agentSessions").Paginate(opts)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			for _, s := range page.Page {
+				fmt.Println(s["agentType"], s["status"])
+			}
+			if page.IsDone {
+				break
+			}
+			opts.Cursor = page.ContinueCursor
+		}
+		// (end)
+	}
+
+	// The workflow completes while the subscription below watches.
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Mutation(ctx, func(m *livedb.MutationCtx) error {
+			return m.DB.Patch(wf, livedb.Doc{"status": "completed"})
+		})
+	}()
+	{
+		// README: subscribe
+		sub, err := livedb.Subscribe(ctx, db, func(q *livedb.QueryCtx) (int, error) {
+			docs, err := q.DB.Query("workflows").
+				WithIndex("by_status", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("status", "in_progress") }).
+				Collect()
+			return len(docs), err
+		})
+		if err != nil {
+			return err
+		}
+		defer sub.Close()
+		for u := range sub.Updates() { // the result now, then after every commit that changes it
+			if u.Err != nil {
+				return u.Err
+			}
+			fmt.Println("workflows in progress:", u.Value)
+			if u.Value == 0 {
+				break
+			}
+		}
+		// (end)
+	}
+	if err := <-done; err != nil {
+		return err
+	}
+
+	{
+		// README: typed
+		type Workflow struct {
+			ID     livedb.Ref[Workflow] `json:"_id"`
+			Task   string               `json:"task"`
+			Status string               `json:"status"`
+		}
+		type AgentSession struct {
+			ID         livedb.Ref[AgentSession] `json:"_id"`
+			WorkflowID livedb.Ref[Workflow]     `json:"workflowId"` // only a workflow's ID fits
+			AgentType  string                   `json:"agentType"`
+			Status     string                   `json:"status"`
+			Output     *string                  `json:"output"` // v.Optional: nil is absent
+		}
+		workflows := livedb.NewTable[Workflow]("workflows")
+		sessions := livedb.NewTable[AgentSession]("agentSessions")
+
+		var w livedb.Ref[Workflow]
+		err = db.Mutation(ctx, func(m *livedb.MutationCtx) error {
+			var err error
+			if w, err = workflows.Insert(m.DB, Workflow{Task: "typed", Status: "pending"}); err != nil {
+				return err
+			}
+			_, err = sessions.Insert(m.DB, AgentSession{WorkflowID: w, AgentType: "coder", Status: "running"})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		err = db.Query(ctx, func(q *livedb.QueryCtx) error {
+			coding, err := sessions.Query(q.DB).
+				WithIndex("by_workflow_and_status", func(r livedb.IndexRange) livedb.IndexRange {
+					return r.Eq("workflowId", w).Eq("status", "running")
+				}).
+				Collect()
+			for _, s := range coding {
+				fmt.Println(s.AgentType, s.WorkflowID == w, s.Output == nil) // coder true true
+			}
+			return err
+		})
+		// (end)
+		if err != nil {
+			return err
+		}
+	}
+
+	{
+		// README: functions
+		type createArgs struct {
+			Task string `json:"task"`
+		}
+		createWorkflow := livedb.NewMutation(livedb.FunctionDef[createArgs, livedb.ID]{
+			Name:    "workflows:create",
+			Args:    v.Object(v.Fields{"task": v.String()}),
+			Returns: v.ID("workflows"),
+		}, func(m *livedb.MutationCtx, args createArgs) (livedb.ID, error) {
+			if m.Auth() == nil {
+				return "", errors.New("workflows:create: not authenticated")
+			}
+			return m.DB.Insert("workflows", livedb.Doc{"task": args.Task, "status": "pending"})
+		})
+
+		alice := livedb.WithIdentity(ctx, &livedb.Identity{
+			TokenIdentifier: "https://auth.example|alice", Issuer: "https://auth.example", Subject: "alice",
+		})
+		id, err := createWorkflow.Call(alice, db, createArgs{Task: "write the README"})
+		if err != nil {
+			return err
+		}
+		fmt.Println("created", id)
+
+		// A registry serves functions by name to untrusted callers: arguments
+		// arrive as documents and are validated; internal functions are refused.
+		reg, err := livedb.NewRegistry(createWorkflow)
+		if err != nil {
+			return err
+		}
+		_, err = reg.CallPublic(alice, db, "workflows:create", livedb.Doc{"task": 42.0})
+		var argErr *livedb.ArgumentError
+		fmt.Println(errors.As(err, &argErr)) // true: Value does not match validator. Path: .task
+		// (end)
+		assert.True(t, errors.As(err, &argErr))
+	}
+
+	{
+		// README: changes
+		feed := db.Changes(0, "agentSessions") // 0: from the oldest change kept
+		for {
+			c, ok, err := feed.TryNext()
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break // caught up; feed.Next(ctx) would wait for the next commit
+			}
+			fmt.Println(c.Timestamp, c.Op, c.Table, c.ID)
+		}
+		// (end)
+	}
+	return nil
+}
+
+func TestReadme_Model(t *testing.T) {
+	ctx := context.Background()
+	// README: livedbtest
+	db := livedbtest.New(t, model.Schema()) // in memory; Check and Close run when the test ends
+	// (end)
+	require.NoError(t, readmeModel(ctx, db))
+	ps, err := model.Internal.ListProgress.Call(ctx, db, model.OwnerArgs{Owner: "https://auth.example|alice"})
+	require.NoError(t, err)
+	require.Len(t, ps, 1)
+	assert.Equal(t, model.Coder, ps[0].CurrentStep, "the planner's work was completed")
+}
+
+func readmeModel(ctx context.Context, db *livedb.DB) error {
+	// README: model
+	alice := livedb.WithIdentity(ctx, &livedb.Identity{TokenIdentifier: "https://auth.example|alice"})
+	wf, err := model.API.CreateWorkflow.Call(alice, db, model.NewWorkflowArgs{Task: "add a cache"})
+	if err != nil {
+		return err
+	}
+
+	// An agent's loop: claim a pending session of its type, work, complete it.
+	s, err := model.Internal.ClaimSession.Call(ctx, db, model.ClaimArgs{AgentType: model.Planner, AgentID: "planner-1"})
+	if err != nil || s == nil {
+		return err // s == nil: nothing to do
+	}
+	_, err = model.Internal.CompleteSession.Call(ctx, db, model.CompleteArgs{SessionID: s.ID, Output: "plan: ..."})
+	if err != nil {
+		return err
+	}
+
+	p, err := model.API.WorkflowProgress.Call(alice, db, model.WorkflowArgs{WorkflowID: wf})
+	if err != nil {
+		return err
+	}
+	fmt.Println(p.Status, p.CurrentStep) // in_progress coder
+	// (end)
+	return nil
+}
+
+// TestReadme_SnippetsAreTested checks that every ```go block of README.md
+// appears in this file, so that every snippet the README shows compiles
+// and runs.
+func TestReadme_SnippetsAreTested(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	self, err := os.ReadFile("readme_test.go")
+	require.NoError(t, err)
+	blocks := readmeGoBlocks(string(readme))
+	require.GreaterOrEqual(t, len(blocks), 8, "the README shows the tour")
+	source := "\n" + strings.Join(readmeNormalize(string(self)), "\n") + "\n"
+	for _, b := range blocks {
+		want := "\n" + strings.Join(readmeNormalize(b), "\n") + "\n"
+		assert.Contains(t, source, want, "README snippet not tested in readme_test.go:\n%s", b)
+	}
+
+	// The test command of the README is exactly the one CI runs.
+	ci, err := os.ReadFile(".ci/run")
+	require.NoError(t, err)
+	assert.Contains(t, string(ci), "\ngo test -race ./...\n")
+	assert.Contains(t, string(readme), "go test -race ./...")
+	assert.Contains(t, string(readme), "go run ./examples/orchestrator")
+}
+
+// readmeGoBlocks returns the contents of the ```go fences of a Markdown
+// text.
+func readmeGoBlocks(md string) []string {
+	var blocks []string
+	var cur []string
+	in := false
+	sc := bufio.NewScanner(strings.NewReader(md))
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case !in && strings.TrimSpace(line) == "```go":
+			in, cur = true, nil
+		case in && strings.TrimSpace(line) == "```":
+			in = false
+			blocks = append(blocks, strings.Join(cur, "\n"))
+		case in:
+			cur = append(cur, line)
+		}
+	}
+	return blocks
+}
+
+// readmeNormalize returns the non-blank lines of s without their
+// indentation.
+func readmeNormalize(s string) []string {
+	var out []string
+	for line := range strings.SplitSeq(s, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+func TestReadmeGoBlocks(t *testing.T) {
+	md := "text\n```go\nx := 1\n\n\ty := 2\n```\n```sh\nls\n```\n```go\nz\n```\n"
+	assert.Equal(t, []string{"x := 1\n\n\ty := 2", "z"}, readmeGoBlocks(md))
+	assert.Equal(t, []string{"x := 1", "y := 2"}, readmeNormalize("x := 1\n\n\ty := 2"))
+}
