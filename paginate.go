@@ -103,7 +103,9 @@ func (q *Query) decodeCursor(s string) (cursor, error) {
 	bad := func(why string) (cursor, error) {
 		return cursor{}, fmt.Errorf("%w: %s", ErrInvalidCursor, why)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	// Strict: the unused bits of the last character must be zero, so that
+	// every change to the string is refused, not just most of them.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) < 2+8+cursorMACLen {
 		return bad("not a livedb cursor")
 	}

@@ -176,21 +176,36 @@ func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error
 		prefix = value.AppendKey(prefix, eqs[f])
 	}
 	cr := compiledRange{start: prefix, end: prefixEnd(prefix)}
+	if len(eqs) > 0 {
+		cr.end = afterValues(prefix)
+	}
 	if lower != nil {
 		k := value.AppendKey(slices.Clone(prefix), lower.value)
 		if lower.op == rangeGt {
-			k = prefixEnd(k)
+			k = afterValues(k)
 		}
 		cr.start = k
 	}
 	if upper != nil {
 		k := value.AppendKey(slices.Clone(prefix), upper.value)
 		if upper.op == rangeLte {
-			k = prefixEnd(k)
+			k = afterValues(k)
 		}
 		cr.end = k
 	}
 	return cr, nil
+}
+
+// afterValues returns the first key after every key that starts with the
+// complete values encoded in k, followed by more columns. It is k + 0xFF,
+// not prefixEnd(k): a string or bytes key ends with the terminator 0x00,
+// and a longer string that continues with a NUL is encoded as the same
+// bytes followed by the escape 0xFF ("run" is 'run' 00, "run\x00x" is
+// 'run' 00 FF 'x' 00), so prefixEnd would take "run\x00x" for a key
+// starting with "run". The columns that follow a complete value start with
+// a tag byte, and every tag is below 0xFF.
+func afterValues(k []byte) []byte {
+	return append(k[:len(k):len(k)], 0xFF)
 }
 
 // rangeValue normalises a range value: system fields and fields whose
