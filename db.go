@@ -92,7 +92,7 @@ func Open(path string, schema *Schema, opts *Options) (*DB, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, bboltkv.ErrLocked):
-			return nil, fmt.Errorf("%w: %s (waited %v; bbolt allows one writing process per file, open it with Options.ReadOnly to read it alongside)", ErrLocked, path, o.Timeout)
+			return nil, fmt.Errorf("%w: %s (waited %v; bbolt lets one process at a time open a file that is being written, even read-only: stop that process or wait for it, or raise Options.Timeout)", ErrLocked, path, o.Timeout)
 		case errors.Is(err, bboltkv.ErrNotDatabase), errors.Is(err, bboltkv.ErrCorrupt):
 			return nil, fmt.Errorf("%w: %s: %w", ErrNotLivedb, path, err)
 		}
@@ -230,6 +230,7 @@ func (db *DB) end(tx *txn) {
 		if db.active[tx.ts]--; db.active[tx.ts] <= 0 {
 			delete(db.active, tx.ts)
 		}
+		db.trimLogLocked() // the log may hold records only this one needed
 		db.activeMu.Unlock()
 	}
 }
