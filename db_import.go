@@ -1,0 +1,716 @@
+package livedb
+
+// Engine hooks of export and import. Export reads one snapshot without the
+// per-transaction read limits; import writes documents with the _id,
+// _creationTime and table numbers they carry, which no user mutation can.
+//
+// An import commits in two steps, both under the engine's own rules:
+//
+//  1. When the import adds tables or gives an existing table the number its
+//     documents carry (a replace of a table that Convex numbered
+//     differently), the new catalog is committed and published first, as
+//     implicit table creation does. Until step 2 commits, a renumbered
+//     table's old documents do not resolve by ID.
+//  2. Every document write (deletes of a replaced table, inserts) goes
+//     through the committer as one mutation that bypasses the
+//     per-transaction limits: one storage commit, one timestamp, a
+//     change-feed record per document, subscriptions woken, and OCC against
+//     concurrent writers to the same tables (the import reads each table's
+//     whole by_id range, so a concurrent write there makes it retry).
+//
+// When step 2 fails, step 1 is undone for the tables that are still as the
+// import left them. A crash between the steps leaves step 1 only: the
+// tables exist (renumbered, empty or with their old documents) and running
+// the import again completes it.
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/livedb-go/livedb/internal/id"
+	"github.com/livedb-go/livedb/internal/kv"
+	"github.com/livedb-go/livedb/internal/value"
+	"github.com/livedb-go/livedb/v"
+)
+
+// exportView is one snapshot of the database read without limits.
+type exportView struct {
+	db *DB
+	tx *txn
+}
+
+// beginExport opens a snapshot for an export. Close it with end.
+func (db *DB) beginExport(ctx context.Context) (*exportView, error) {
+	tx, err := db.begin(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	return &exportView{db: db, tx: tx}, nil
+}
+
+func (ev *exportView) end() { ev.db.end(ev.tx) }
+
+// schema returns the schema the snapshot's catalog was opened with, or nil.
+func (ev *exportView) schema() *Schema { return ev.tx.cat.schema }
+
+// timestamp returns the commit timestamp of the snapshot.
+func (ev *exportView) timestamp() uint64 { return ev.tx.ts }
+
+// exportTable is a table as an export sees it.
+type exportTable struct {
+	name    string
+	number  uint32
+	indexes []IndexDefinition
+	t       *tableInfo
+}
+
+// tables returns the snapshot's tables sorted by table number.
+func (ev *exportView) tables() []exportTable {
+	out := make([]exportTable, 0, len(ev.tx.cat.tables))
+	for _, t := range ev.tx.cat.tables {
+		et := exportTable{name: t.name, number: t.number, t: t}
+		for _, ix := range t.userIndexes() {
+			et.indexes = append(et.indexes, IndexDefinition{Name: ix.name, Fields: slices.Clone(ix.fields)})
+		}
+		out = append(out, et)
+	}
+	slices.SortFunc(out, func(a, b exportTable) int { return cmpUint32(a.number, b.number) })
+	return out
+}
+
+func cmpUint32(a, b uint32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// count returns the number of documents of a table, walking the keys of
+// its by_creation_time index (no document is decoded).
+func (ev *exportView) count(ctx context.Context, et exportTable) (int64, error) {
+	p := et.t.byTime.prefix
+	it := ev.tx.snap.Iter(p, prefixEnd(p), false)
+	defer it.Close()
+	var n int64
+	for it.Next() {
+		n++
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, it.Err()
+}
+
+// forEach calls fn with every document of a table in by_id order (the
+// order of the _id strings). The document is fn's to keep.
+func (ev *exportView) forEach(ctx context.Context, et exportTable, fn func(doc map[string]any) error) error {
+	n := 0
+	return forEachDoc(ev.tx.snap, et.t, func(doc map[string]any) error {
+		if n++; n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return fn(doc)
+	})
+}
+
+// importJob is one import: its tables in the order they are written, and
+// what happens to the documents they already hold.
+type importJob struct {
+	mode   ImportMode
+	tables []*importTable
+	report func(Progress)
+	// hasProgress says that the caller asked for progress, so counting
+	// documents ahead is worth it.
+	hasProgress bool
+	// now is the _creationTime given to documents without one, advanced by
+	// one ulp per document as an insert does.
+	now float64
+}
+
+// importTable is one table of an import.
+type importTable struct {
+	name   string
+	file   string // the file its documents come from, for messages
+	number uint32 // the number the import gives it; 0 while unknown
+	src    importSource
+	docs   []importDoc
+	lines  map[string]int // _id → line, to find duplicates
+	t      *tableInfo     // in the planned catalog
+}
+
+// importDoc is one validated document, encoded as it will be stored.
+type importDoc struct {
+	id   string
+	line int
+	enc  []byte
+}
+
+// importCatalogChange records what the import changed in the catalog, to
+// undo it when the documents cannot be committed.
+type importCatalogChange struct {
+	added      []string          // tables created by the import
+	renumbered map[string]uint32 // table → its number before the import
+}
+
+func (c *importCatalogChange) empty() bool { return len(c.added) == 0 && len(c.renumbered) == 0 }
+
+// runImport validates every document of job and commits them: the catalog
+// first when it changes, then the documents as one commit. Nothing is
+// written when a document is bad.
+func (db *DB) runImport(ctx context.Context, job *importJob) error {
+	if db.isClosed() {
+		return ErrClosed
+	}
+	if db.opts.ReadOnly {
+		return fmt.Errorf("%w: the database was opened read-only", ErrReadOnly)
+	}
+	change, err := db.importPrepare(ctx, job)
+	if err != nil {
+		return err
+	}
+	if err := db.importCommit(ctx, job); err != nil {
+		if !change.empty() {
+			if rerr := db.importUndo(change); rerr != nil {
+				return fmt.Errorf("%w (and undoing the catalog change failed: %w)", err, rerr)
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// importPrepare plans the catalog, validates every document against it,
+// and publishes it when it changed. It holds catMu throughout, so that no
+// other catalog change (implicit table creation) slips in between.
+func (db *DB) importPrepare(ctx context.Context, job *importJob) (*importCatalogChange, error) {
+	db.catMu.Lock()
+	defer db.catMu.Unlock()
+	base := db.cat.Load()
+	snap, err := db.store.Snapshot()
+	if err != nil {
+		if errors.Is(err, kv.ErrClosed) {
+			return nil, ErrClosed
+		}
+		return nil, err
+	}
+	next, change, err := importPlanCatalog(base, snap, job)
+	snap.Release()
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range job.tables {
+		it.t = next.tables[it.name]
+		if err := importReadTable(ctx, next, it, job); err != nil {
+			return nil, err
+		}
+	}
+	if !change.empty() {
+		if err := db.storeCatalog(next); err != nil {
+			return nil, fmt.Errorf("livedb: import: store catalog: %w", err)
+		}
+	}
+	return change, nil
+}
+
+// importPlanCatalog returns base with the import's tables added or
+// renumbered to the numbers the import gives them, and what changed. A
+// table number that another table of the database keeps is an error, as is
+// renumbering a table whose documents an append keeps.
+func importPlanCatalog(base *catalog, snap kv.Snapshot, job *importJob) (*catalog, *importCatalogChange, error) {
+	next := base.clone()
+	change := &importCatalogChange{renumbered: map[string]uint32{}}
+	imported := map[string]*importTable{}
+	for _, it := range job.tables {
+		imported[it.name] = it
+	}
+	owner := map[uint32]string{} // number → table in the final catalog
+	for _, t := range next.tables {
+		if imported[t.name] == nil {
+			owner[t.number] = t.name
+		}
+	}
+	// Tables whose number the import does not say keep theirs when it is
+	// free; a number the import gives to another table is taken from them.
+	for _, it := range job.tables {
+		if it.number == 0 {
+			continue
+		}
+		if other, ok := owner[it.number]; ok {
+			if imported[other] != nil {
+				return nil, nil, &ImportError{File: it.file, Table: it.name, Kind: ErrImportFormat,
+					Err: fmt.Errorf("tables %q and %q both have table number %d", other, it.name, it.number)}
+			}
+			return nil, nil, &ImportError{File: it.file, Table: it.name, Kind: ErrTableNumber,
+				Err: fmt.Errorf("the import gives table %q the number %d, which this database's table %q has; import into a fresh database, or include %q in a replace", it.name, it.number, other, other)}
+		}
+		owner[it.number] = it.name
+	}
+	for _, it := range job.tables {
+		if it.number != 0 {
+			continue
+		}
+		if t, ok := next.tables[it.name]; ok && owner[t.number] == "" {
+			it.number = t.number
+			owner[it.number] = it.name
+		}
+	}
+	for _, it := range job.tables {
+		if it.number != 0 {
+			continue
+		}
+		n := next.nextTable
+		for owner[n] != "" {
+			n++
+		}
+		it.number = n
+		owner[n] = it.name
+	}
+	for _, it := range job.tables {
+		t, ok := next.tables[it.name]
+		switch {
+		case !ok:
+			importAddTable(next, it.name, it.number)
+			change.added = append(change.added, it.name)
+		case t.number != it.number:
+			empty, err := tableEmptyAt(snap, t)
+			if err != nil {
+				return nil, nil, err
+			}
+			if job.mode == ImportAppend && !empty {
+				return nil, nil, &ImportError{File: it.file, Table: it.name, Kind: ErrTableNumber,
+					Err: fmt.Errorf("table %q has number %d in this database but %d in the import, so the imported IDs would not be valid here; append needs the same number (use replace, or import into a fresh database)", it.name, t.number, it.number)}
+			}
+			change.renumbered[it.name] = t.number
+			t.number = it.number
+		}
+		if job.mode == ImportRequireEmpty && ok {
+			empty, err := tableEmptyAt(snap, next.tables[it.name])
+			if err != nil {
+				return nil, nil, err
+			}
+			if !empty {
+				return nil, nil, importNotEmpty(it)
+			}
+		}
+	}
+	next.byNumber = make(map[uint32]*tableInfo, len(next.tables))
+	for _, t := range next.tables {
+		next.byNumber[t.number] = t
+		next.nextTable = max(next.nextTable, t.number+1)
+	}
+	return next, change, nil
+}
+
+func importNotEmpty(it *importTable) error {
+	return &ImportError{File: it.file, Table: it.name, Kind: ErrTableNotEmpty,
+		Err: fmt.Errorf("table %q already has documents; import it in replace or append mode", it.name)}
+}
+
+// importAddTable adds a table with a given number to c.
+func importAddTable(c *catalog, name string, number uint32) *tableInfo {
+	t := &tableInfo{name: name, number: number}
+	t.byID = newIndexInfo(t, c.allocIndex(), indexByID, nil)
+	t.byTime = newIndexInfo(t, c.allocIndex(), indexByCreationTime, nil)
+	t.indexes = []*indexInfo{t.byID, t.byTime}
+	c.tables[name] = t
+	c.byNumber[number] = t
+	c.nextTable = max(c.nextTable, number+1)
+	return t
+}
+
+// tableEmptyAt reports whether t has no document in snap.
+func tableEmptyAt(snap kv.Snapshot, t *tableInfo) (bool, error) {
+	it := snap.Iter(t.byID.prefix, prefixEnd(t.byID.prefix), false)
+	defer it.Close()
+	if it.Next() {
+		return false, nil
+	}
+	return true, it.Err()
+}
+
+// importReadTable reads, checks and encodes every document of one table.
+func importReadTable(ctx context.Context, c *catalog, it *importTable, job *importJob) error {
+	it.lines = map[string]int{}
+	var done int64
+	total := it.src.total()
+	for {
+		raw, line, err := it.src.next()
+		if err != nil {
+			return &ImportError{File: it.file, Line: line, Table: it.name, Kind: ErrImportFormat, Err: err}
+		}
+		if raw == nil {
+			break
+		}
+		x, err := it.src.decode(raw)
+		if err != nil {
+			return importDocError(it, line, "", ErrImportFormat, err)
+		}
+		d, kind, err := importConform(c, it.t, x, job)
+		if err != nil {
+			return importDocError(it, line, d.id, kind, err)
+		}
+		if first, dup := it.lines[d.id]; dup {
+			return importDocError(it, line, d.id, ErrDuplicateID, fmt.Errorf("_id %q already appears on line %d", d.id, first))
+		}
+		d.line = line
+		it.lines[d.id] = line
+		it.docs = append(it.docs, d)
+		if done++; done%1000 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			job.report(Progress{Op: "import", Table: it.name, Done: done, Total: total})
+		}
+	}
+	job.report(Progress{Op: "import", Table: it.name, Done: done, Total: max(total, done)})
+	return nil
+}
+
+func importDocError(it *importTable, line int, docID string, kind, err error) error {
+	return &ImportError{File: it.file, Line: line, Table: it.name, ID: ID(docID), Path: errorPath(err), Kind: kind, Err: err}
+}
+
+// importConform checks one decoded document of table t: its system fields
+// (kept when present, assigned when absent), its fields against the
+// table's validator, and the document limits. It returns the document
+// encoded as stored.
+func importConform(c *catalog, t *tableInfo, x any, job *importJob) (importDoc, error, error) {
+	var d importDoc
+	doc, ok := x.(map[string]any)
+	if !ok {
+		k, _ := value.KindOf(x)
+		return d, ErrImportFormat, fmt.Errorf("a document must be an object, not %s", k)
+	}
+	user := make(map[string]any, len(doc))
+	for k, x := range doc {
+		if k == fieldID || k == fieldCreationTime {
+			continue
+		}
+		if strings.HasPrefix(k, "_") {
+			return d, ErrInvalidDocument, &importFieldError{path: "." + k, msg: fmt.Sprintf("field %q starts with an underscore, which is only allowed for system fields like '_id'", k)}
+		}
+		user[k] = x
+	}
+	docID, kind, err := importID(c, t, doc[fieldID])
+	d.id = docID
+	if err != nil {
+		return d, kind, err
+	}
+	ct, err := importCreationTime(doc, job)
+	if err != nil {
+		return d, ErrInvalidDocument, err
+	}
+	var m map[string]any
+	if t.validator != nil {
+		y, err := t.validator.Conform(user, &v.Options{TableName: c.tableName})
+		if err != nil {
+			return d, ErrSchemaEnforcement, err
+		}
+		m, _ = y.(map[string]any)
+	} else {
+		y, err := value.Normalize(user)
+		if err != nil {
+			return d, ErrInvalidDocument, err
+		}
+		m, _ = y.(map[string]any)
+	}
+	if m == nil {
+		return d, ErrInvalidDocument, errors.New("the document is not an object")
+	}
+	m[fieldID], m[fieldCreationTime] = docID, ct
+	if err := value.CheckDocument(m); err != nil {
+		return d, ErrInvalidDocument, err
+	}
+	d.enc = value.Encode(m)
+	return d, nil, nil
+}
+
+// importID checks a document's _id, or makes one when it has none.
+func importID(c *catalog, t *tableInfo, x any) (string, error, error) {
+	if x == nil {
+		s, err := id.New(t.number, timeNow(), crand.Reader)
+		if err != nil {
+			return "", ErrInvalidDocument, err
+		}
+		return s, nil, nil
+	}
+	s, ok := x.(string)
+	if !ok {
+		k, _ := value.KindOf(x)
+		return "", ErrInvalidID, &importFieldError{path: "._id", msg: fmt.Sprintf("_id must be a string, not %s", k)}
+	}
+	n, _, err := id.Decode(s)
+	if err != nil {
+		return s, ErrInvalidID, &importFieldError{path: "._id", msg: err.Error(), err: err}
+	}
+	if n != t.number {
+		owner := ""
+		if o, ok := c.byNumber[n]; ok {
+			owner = fmt.Sprintf(" (table %q)", o.name)
+		}
+		return s, ErrInvalidID, &importFieldError{path: "._id", msg: fmt.Sprintf("_id %q has table number %d%s, but table %q has number %d here", s, n, owner, t.name, t.number)}
+	}
+	return s, nil, nil
+}
+
+// importCreationTime checks a document's _creationTime (a float64 of
+// milliseconds, finite, > 0, < 2^53), or assigns one when it has none.
+func importCreationTime(doc map[string]any, job *importJob) (float64, error) {
+	x, ok := doc[fieldCreationTime]
+	if !ok {
+		if job.now == 0 {
+			job.now = float64(timeNow().UnixNano()) / 1e6
+		}
+		ct := job.now
+		job.now = math.Nextafter(ct, math.Inf(1))
+		return ct, nil
+	}
+	f, ok := x.(float64)
+	if !ok {
+		k, _ := value.KindOf(x)
+		return 0, &importFieldError{path: "._creationTime", msg: fmt.Sprintf("_creationTime must be a float64 of milliseconds (written with a '.' or an exponent in export JSON), not %s %s", k, value.Format(x))}
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f >= 1<<53 {
+		return 0, &importFieldError{path: "._creationTime", msg: fmt.Sprintf("_creationTime %s is not a time: it must be finite, > 0 and < 2^53", value.Format(f))}
+	}
+	return f, nil
+}
+
+// importFieldError is a problem with one field of an imported document.
+type importFieldError struct {
+	path string
+	msg  string
+	err  error
+}
+
+func (e *importFieldError) Error() string { return e.msg + " (at path " + e.path + ")" }
+func (e *importFieldError) Unwrap() error { return e.err }
+
+// importCommit writes the documents of job as one commit, retrying on OCC
+// conflicts like a mutation.
+func (db *DB) importCommit(ctx context.Context, job *importJob) error {
+	backoff := time.Millisecond
+	for attempt := 0; ; attempt++ {
+		pd, err := db.importOnce(ctx, job)
+		if err != errConflict {
+			return err
+		}
+		if attempt >= db.opts.MaxRetries {
+			return &ConflictError{Table: pd.table.name, ID: ID(pd.id), Retries: attempt}
+		}
+		t := time.NewTimer(backoff/2 + time.Duration(rand.Int64N(int64(backoff))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-db.closing:
+			t.Stop()
+			return ErrClosed
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 100*time.Millisecond)
+	}
+}
+
+// importOnce builds the import's writes on a fresh snapshot and submits
+// them to the committer. On a conflict it returns errConflict and the
+// write that caused it.
+func (db *DB) importOnce(ctx context.Context, job *importJob) (*pendingDoc, error) {
+	tx, err := db.begin(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	ended := false
+	defer func() {
+		if !ended {
+			db.end(tx)
+		}
+	}()
+	for _, it := range job.tables {
+		if err := importStage(tx, job.mode, it); err != nil {
+			return nil, err
+		}
+	}
+	ws := tx.writes
+	ws.order = slices.DeleteFunc(ws.order, func(docID string) bool {
+		pd := ws.docs[docID]
+		if pd.newEnc != nil && bytes.Equal(pd.oldEnc, pd.newEnc) {
+			delete(ws.docs, docID) // an unchanged document is not a write
+			return true
+		}
+		return false
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(ws.order) == 0 {
+		return nil, nil
+	}
+	tx.done = true
+	tx.snap.Release() // do not pin pages while waiting for the commit
+	res := db.submit(tx)
+	ended = true
+	db.end(tx)
+	// The commit record of an import holds every document it wrote; the
+	// committer kept it for this transaction's own snapshot, now ended.
+	db.activeMu.Lock()
+	db.trimLogLocked()
+	db.activeMu.Unlock()
+	if res.err == errConflict {
+		return res.conflict, errConflict
+	}
+	return nil, res.err
+}
+
+// importStage adds one table's writes to tx: the deletes of a replace, then
+// the imported documents. The table's whole by_id range is read, so any
+// concurrent write to the table conflicts.
+func importStage(tx *txn, mode ImportMode, it *importTable) error {
+	t := tx.cat.tables[it.name]
+	if t == nil || t.number != it.number {
+		return fmt.Errorf("livedb: import: table %q changed while it was being imported", it.name)
+	}
+	ws := tx.writes
+	tx.reads.add(t.byID.prefix, prefixEnd(t.byID.prefix))
+	iter := tx.snap.Iter(t.byID.prefix, prefixEnd(t.byID.prefix), false)
+	for iter.Next() {
+		if mode == ImportRequireEmpty {
+			iter.Close()
+			return importNotEmpty(it)
+		}
+		if mode == ImportAppend {
+			break
+		}
+		enc := bytes.Clone(iter.Value())
+		doc, err := decodeDoc(enc)
+		if err != nil {
+			iter.Close()
+			return err
+		}
+		docID, _ := doc[fieldID].(string)
+		ws.docs[docID] = &pendingDoc{table: t, id: docID, oldEnc: enc, oldKeys: indexKeys(t, doc)}
+		ws.order = append(ws.order, docID)
+	}
+	iter.Close()
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	for _, d := range it.docs {
+		pd, ok := ws.docs[d.id]
+		if !ok {
+			if mode == ImportAppend {
+				if _, exists, err := tx.snap.Get(docKey(t, d.id)); err != nil {
+					return err
+				} else if exists {
+					return &ImportError{File: it.file, Line: d.line, Table: it.name, ID: ID(d.id), Path: "._id", Kind: ErrDuplicateID,
+						Err: fmt.Errorf("a document with _id %q already exists in table %q", d.id, it.name)}
+				}
+			}
+			pd = &pendingDoc{table: t, id: d.id}
+			ws.docs[d.id] = pd
+			ws.order = append(ws.order, d.id)
+		}
+		doc, err := decodeDoc(d.enc)
+		if err != nil {
+			return err
+		}
+		pd.newEnc, pd.newKeys = d.enc, indexKeys(t, doc)
+	}
+	return nil
+}
+
+// importUndo reverts the catalog change of an import whose documents were
+// not committed, for each table still as the import left it: an added
+// table that is still empty is removed, and a renumbered table that holds
+// no document of its new number gets its old number back.
+func (db *DB) importUndo(change *importCatalogChange) error {
+	db.catMu.Lock()
+	defer db.catMu.Unlock()
+	snap, err := db.store.Snapshot()
+	if err != nil {
+		return err
+	}
+	next := db.cat.Load().clone()
+	changed := false
+	for _, name := range change.added {
+		t, ok := next.tables[name]
+		if !ok {
+			continue
+		}
+		empty, err := tableEmptyAt(snap, t)
+		if err != nil {
+			snap.Release()
+			return err
+		}
+		if empty {
+			delete(next.tables, name)
+			delete(next.byNumber, t.number)
+			changed = true
+		}
+	}
+	// Renumbered tables go back together (two tables may have swapped
+	// numbers), each only when no document of its new number exists.
+	var back []*tableInfo
+	for name := range change.renumbered {
+		t, ok := next.tables[name]
+		if !ok {
+			continue
+		}
+		used, err := tableHasNumber(snap, t, t.number)
+		if err != nil {
+			snap.Release()
+			return err
+		}
+		if !used {
+			back = append(back, t)
+			delete(next.byNumber, t.number)
+		}
+	}
+	for _, t := range back {
+		if old := change.renumbered[t.name]; next.byNumber[old] == nil {
+			t.number = old
+			changed = true
+		}
+		next.byNumber[t.number] = t
+	}
+	snap.Release() // bbolt: release before committing
+	if !changed {
+		return nil
+	}
+	return db.storeCatalog(next)
+}
+
+// tableHasNumber reports whether a document of t has an _id of table
+// number n.
+func tableHasNumber(snap kv.Snapshot, t *tableInfo, n uint32) (bool, error) {
+	found := false
+	errFound := errors.New("found")
+	err := forEachDoc(snap, t, func(doc map[string]any) error {
+		if s, ok := doc[fieldID].(string); ok {
+			if m, ok := id.TableNumber(s); ok && m == n {
+				found = true
+				return errFound
+			}
+		}
+		return nil
+	})
+	if err != nil && err != errFound {
+		return false, err
+	}
+	return found, nil
+}
