@@ -111,7 +111,10 @@ const (
 )
 
 // pruneChanges adds to b the deletion of change records older than the
-// retention, a bounded number at a time. Runs in the committer.
+// retention, about pruneMax at a time, whole commits only: after it, every
+// change at or before the timestamp recorded at keyPrunedThrough is gone
+// and every later one is kept, which is what a feed checks to never skip
+// pruned changes silently. Runs in the committer.
 func (db *DB) pruneChanges(b *kv.Batch, now uint64) {
 	if db.opts.ChangeRetention < 0 {
 		return
@@ -130,10 +133,14 @@ func (db *DB) pruneChanges(b *kv.Batch, now uint64) {
 	it := snap.Iter([]byte{tagChange}, changeKey(cutoff, 0), false)
 	defer it.Close()
 	n, last := 0, uint64(0)
-	for n < pruneMax && it.Next() {
-		k := append([]byte(nil), it.Key()...)
-		b.Delete(k)
-		last = binary.BigEndian.Uint64(k[1:9])
+	for it.Next() {
+		k := it.Key()
+		ts := binary.BigEndian.Uint64(k[1:9])
+		if n >= pruneMax && ts != last {
+			break // never split a commit: its remaining changes would be skipped
+		}
+		b.Delete(append([]byte(nil), k...))
+		last = ts
 		n++
 	}
 	if n > 0 {
@@ -191,23 +198,29 @@ var ErrChangesPruned = errors.New("livedb: changes before this timestamp were pr
 // the database (bbolt: on disk) for Options.ChangeRetention, so a reader
 // can stop, and resume after a restart from the last Timestamp it handled.
 //
+// A reader that falls behind the retention (the changes it has not read
+// yet are pruned) gets ErrChangesPruned from Next, never a silent gap.
+//
 // A ChangeFeed is not safe for concurrent use. It holds no goroutine.
 type ChangeFeed struct {
-	db     *DB
-	after  uint64 // position: the next change is at or after (after, seq)
-	seq    int
-	start  uint64 // the timestamp the reader asked to start after
-	tables map[string]bool
-	buf    []Change
-	err    error
-	first  bool
+	db    *DB
+	after uint64 // position: the next change is at or after (after, seq)
+	seq   int
+	// through is how far the feed has read the stored changes: every
+	// change at or before it has been returned, buffered or skipped. A
+	// pruning past it would make the feed skip changes.
+	through uint64
+	tables  map[string]bool
+	buf     []Change
+	err     error
+	oldest  bool // the feed starts from the oldest change kept
 }
 
 // Changes returns a feed of the changes committed after timestamp after (0
 // means from the oldest change kept), of the given tables (none means all).
 // Use [DB.LastTimestamp] to follow only new changes.
 func (db *DB) Changes(after uint64, tables ...string) *ChangeFeed {
-	f := &ChangeFeed{db: db, start: after, first: true}
+	f := &ChangeFeed{db: db, through: after, oldest: after == 0}
 	if after > 0 {
 		f.after = after + 1 // strictly after: skip the whole commit at `after`
 	}
@@ -228,19 +241,27 @@ const changeBatch = 256
 
 // Next returns the next change, waiting for one to be committed if needed.
 // It returns ctx's error when ctx is done, ErrClosed when the DB closes, and
-// ErrChangesPruned when the feed would have to skip pruned changes.
+// ErrChangesPruned when the feed would have to skip pruned changes (then
+// and after ErrClosed, every later call returns the same error).
 func (f *ChangeFeed) Next(ctx context.Context) (Change, error) {
 	for len(f.buf) == 0 {
 		if f.err != nil {
 			return Change{}, f.err
 		}
 		wait := f.db.commitSignal()
-		if err := f.fill(); err != nil {
+		more, err := f.fill()
+		if err != nil {
 			f.err = err
 			return Change{}, err
 		}
 		if len(f.buf) > 0 {
 			break
+		}
+		if more { // a batch of changes of other tables: read on
+			if err := ctx.Err(); err != nil {
+				return Change{}, err
+			}
+			continue
 		}
 		select {
 		case <-wait:
@@ -259,15 +280,16 @@ func (f *ChangeFeed) Next(ctx context.Context) (Change, error) {
 // TryNext returns the next change without waiting: ok is false when the
 // feed is caught up.
 func (f *ChangeFeed) TryNext() (c Change, ok bool, err error) {
-	if len(f.buf) == 0 {
+	for len(f.buf) == 0 {
 		if f.err != nil {
 			return Change{}, false, f.err
 		}
-		if err := f.fill(); err != nil {
+		more, err := f.fill()
+		if err != nil {
 			f.err = err
 			return Change{}, false, err
 		}
-		if len(f.buf) == 0 {
+		if len(f.buf) == 0 && !more {
 			return Change{}, false, nil
 		}
 	}
@@ -275,43 +297,71 @@ func (f *ChangeFeed) TryNext() (c Change, ok bool, err error) {
 	return c, err == nil, err
 }
 
-// fill reads the next batch of changes after f.after.
-func (f *ChangeFeed) fill() error {
+// fill reads the next batch of changes after f.after into f.buf. more
+// reports that it stopped at the batch size, before the end of the feed
+// (f.buf may still be empty when the feed is filtered).
+func (f *ChangeFeed) fill() (more bool, err error) {
+	defer catchFault(&err, guardFaults())
 	if f.db.isClosed() {
-		return ErrClosed
+		return false, ErrClosed
 	}
 	snap, err := f.db.store.Snapshot()
 	if err != nil {
-		if errors.Is(err, kv.ErrClosed) {
-			return ErrClosed
-		}
-		return err
+		return false, storeErr(err)
 	}
 	defer snap.Release()
-	if f.first {
-		f.first = false
-		b, ok, err := snap.Get(keyPrunedThrough)
-		if err != nil {
-			return err
-		}
-		if ok && len(b) == 8 && f.start < binary.BigEndian.Uint64(b) {
-			return fmt.Errorf("%w: asked for changes after %d, the oldest kept is after %d", ErrChangesPruned, f.start, binary.BigEndian.Uint64(b))
-		}
+	pruned, err := prunedThrough(snap)
+	if err != nil {
+		return false, err
+	}
+	if f.oldest {
+		f.oldest = false
+		f.through = max(f.through, pruned)
+	}
+	if pruned > f.through {
+		return false, fmt.Errorf("%w: the feed has read the changes through %d, the retention dropped those through %d", ErrChangesPruned, f.through, pruned)
+	}
+	snapTS, err := snapshotTS(snap)
+	if err != nil {
+		return false, err
 	}
 	it := snap.Iter(changeKey(f.after, uint32(f.seq)), []byte{tagChange + 1}, false)
 	defer it.Close()
-	for n := 0; n < changeBatch && it.Next(); n++ {
+	n := 0
+	for ; n < changeBatch && it.Next(); n++ {
 		c, err := decodeChange(it.Key(), it.Value())
 		if err != nil {
-			return err
+			return false, err
 		}
+		// Every change before this commit has been read.
+		f.through = max(f.through, c.Timestamp-1)
 		if f.tables != nil && !f.tables[c.Table] {
 			f.advance(c.Timestamp, c.seq) // skipped changes still move the position
 			continue
 		}
 		f.buf = append(f.buf, c)
 	}
-	return it.Err()
+	if err := it.Err(); err != nil {
+		return false, storeErr(err)
+	}
+	if n == changeBatch {
+		return true, nil
+	}
+	f.through = max(f.through, snapTS) // read to the end of the snapshot
+	return false, nil
+}
+
+// prunedThrough returns the timestamp through which the retention deleted
+// the change feed (0 when it never did).
+func prunedThrough(snap kv.Snapshot) (uint64, error) {
+	b, ok, err := snap.Get(keyPrunedThrough)
+	if err != nil || !ok {
+		return 0, storeErr(err)
+	}
+	if len(b) != 8 {
+		return 0, fmt.Errorf("%w: bad pruned-changes record", ErrNotLivedb)
+	}
+	return binary.BigEndian.Uint64(b), nil
 }
 
 // advance moves the feed's position past the change (ts, seq), never back.

@@ -3,6 +3,7 @@ package livedb
 import (
 	"encoding/binary"
 	"errors"
+	"time"
 
 	"github.com/livedb-go/livedb/internal/kv"
 )
@@ -40,28 +41,95 @@ const maxGroup = 256
 // its own timestamp.
 //
 // Order of effects for a group: storage commit, publish the commit records
-// (OCC log, last timestamp), wake subscriptions, then answer the callers.
+// (OCC log, last timestamp), wake subscriptions, then answer the callers
+// (conflicting ones last).
 func (db *DB) committer() {
 	defer db.wg.Done()
-	var group []*commitReq
+	var g grouper
 	for {
 		select {
 		case req := <-db.commitCh:
-			group = append(group[:0], req)
-		drain:
-			for len(group) < maxGroup {
-				select {
-				case r := <-db.commitCh:
-					group = append(group, r)
-				default:
-					break drain
-				}
-			}
+			group := g.gather(db, req)
+			start := time.Now()
 			db.commitGroup(group)
+			g.lastDur = time.Since(start)
+			clear(group) // do not keep the last group's writes alive
 		case <-db.closing:
 			return // submit gives up on a send once closing is closed
 		}
 	}
+}
+
+// commitDelayMax bounds how long the committer waits for running
+// mutations to join a group.
+const commitDelayMax = 2 * time.Millisecond
+
+// grouper gathers the requests of one group commit. It takes every request
+// already queued and then, when other mutations are running (registered as
+// active, not queued yet), waits a little for theirs: at most half the last
+// storage commit's duration and at most commitDelayMax, as PostgreSQL's
+// commit_delay does. Without the wait, writers that each wait for their
+// commit split into two alternating half groups, one syncing while the
+// other runs. A wait that gains nothing makes the next ones rarer (1, 3, 7,
+// ... 63 groups without waiting), so that long-running mutations do not
+// delay every commit. Used by the committer only.
+type grouper struct {
+	group   []*commitReq
+	lastDur time.Duration // how long the last storage commit took
+	skip    int           // groups left to gather without waiting
+	misses  int           // waits in a row that gained nothing
+}
+
+// gather returns the group that starts with first.
+func (g *grouper) gather(db *DB, first *commitReq) []*commitReq {
+	g.group = append(g.group[:0], first)
+	for len(g.group) < maxGroup {
+		select {
+		case r := <-db.commitCh:
+			g.group = append(g.group, r)
+		default:
+			return g.wait(db)
+		}
+	}
+	return g.group
+}
+
+// wait waits for the running mutations' requests, unless skipping.
+func (g *grouper) wait(db *DB) []*commitReq {
+	if g.skip > 0 || g.lastDur == 0 {
+		g.skip = max(g.skip-1, 0)
+		return g.group
+	}
+	db.activeMu.Lock()
+	running := 0
+	for _, n := range db.active {
+		running += n // every queued request's mutation is still registered
+	}
+	db.activeMu.Unlock()
+	if running <= len(g.group) {
+		return g.group
+	}
+	n := len(g.group)
+	t := time.NewTimer(min(g.lastDur/2, commitDelayMax))
+	defer t.Stop()
+wait:
+	for len(g.group) < running && len(g.group) < maxGroup {
+		select {
+		case r := <-db.commitCh:
+			g.group = append(g.group, r)
+		case <-t.C:
+			break wait
+		case <-db.closing:
+			break wait
+		}
+	}
+	if len(g.group) > n {
+		g.misses = 0
+	} else {
+		g.misses = min(g.misses+1, 6)
+		g.skip = 1<<g.misses - 1
+	}
+	return g.group
 }
 
 func (db *DB) commitGroup(group []*commitReq) {
@@ -69,15 +137,25 @@ func (db *DB) commitGroup(group []*commitReq) {
 	log := db.log
 	db.activeMu.Unlock()
 
-	var accepted []*commitReq
+	var accepted, conflicted []*commitReq
+	var conflicts []*pendingDoc
 	var records []*commitRecord
 	var batch kv.Batch
 	ts := db.lastTS.Load()
+	// Conflicting mutations are answered after the group's commit, so that
+	// their retry reads a snapshot with the writes they conflicted with
+	// instead of conflicting with them again.
+	defer func() {
+		for i, req := range conflicted {
+			req.done <- commitResult{err: errConflict, conflict: conflicts[i]}
+		}
+	}()
 	for _, req := range group {
 		tx := req.tx
 		tx.reads.normalize()
 		if pd := conflictIn(&tx.reads, tx.ts, log, records); pd != nil {
-			req.done <- commitResult{err: errConflict, conflict: pd}
+			conflicted = append(conflicted, req)
+			conflicts = append(conflicts, pd)
 			continue
 		}
 		ts = max(ts+1, uint64(timeNow().UnixNano()))

@@ -3,6 +3,7 @@ package livedb
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"reflect"
 	"slices"
 	"sync"
@@ -13,6 +14,9 @@ import (
 // its error) at commit Timestamp. Every commit up to and including
 // Timestamp is reflected; compare it with a mutation's timestamp (from
 // [DB.MutationTS]) to know whether the mutation is visible.
+//
+// Value is shared with the subscription, which compares it with the next
+// result to skip equal ones: read it, do not modify it.
 type Update[T any] struct {
 	Value     T
 	Err       error
@@ -57,9 +61,16 @@ func (s *Subscription[T]) Reruns() int64 { return s.state.reruns.Load() }
 // keep the page ends of the first run (§7.4): re-runs return the same span
 // of the index, grown or shrunk by the writes inside it.
 //
-// fn runs on the DB's subscription goroutine after the first time; it must
-// be quick and must not call Mutation. The subscription ends when ctx is
-// done, on Close, or when the DB closes.
+// An error of fn is delivered as an update (Update.Err), and the
+// subscription goes on: a later commit in its read set re-runs it. The
+// first run happens in Subscribe, on the caller's goroutine (a panic there
+// propagates, as in [DB.Query]); later runs happen on the DB's subscription
+// goroutine, where a panic is delivered as an error. fn must be quick, and
+// must not call Mutation (on bbolt the commit may wait for fn's snapshot)
+// or the DB's Close (which waits for that goroutine).
+//
+// The subscription ends when ctx is done, on Close, or when the DB closes;
+// a run in progress when ctx is done delivers nothing.
 func Subscribe[T any](ctx context.Context, db *DB, fn func(q *QueryCtx) (T, error)) (*Subscription[T], error) {
 	s := &Subscription[T]{ch: make(chan Update[T], 1)}
 	st := &subState{
@@ -112,11 +123,13 @@ type subState struct {
 	run     func(q *QueryCtx) (any, error)
 	deliver func(x any, err error, ts uint64)
 	closeCh func()
-	stop    func() bool // unregisters the context callback
 
 	// Guarded by mgr.mu.
-	reads   readSet
-	ts      uint64
+	stop    func() bool // unregisters the context callback
+	reads   readSet     // normalized
+	gen     uint32      // bumped whenever reads change; tags reads' entries in mgr.ivs
+	indexed bool        // reads (as of gen) are in mgr.ivs; else st is in mgr.fresh
+	ts      uint64      // the snapshot the last run read
 	journal []string
 	last    any
 	lastErr error
@@ -125,17 +138,30 @@ type subState struct {
 	reruns atomic.Int64
 }
 
-// subInterval is one read interval of one subscription.
+// subInterval is one read interval of one subscription, as of the
+// subscription's read-set generation gen.
 type subInterval struct {
 	interval
 	sub *subState
+	gen uint32
 }
 
 // subManager re-runs invalidated subscriptions. notify is called by the
 // committer after each storage commit, in commit order; one goroutine
 // matches the commits' index keys against every subscription's read set
-// (an interval index sorted by start with a running maximum of ends) and
-// re-runs the matched ones at one new snapshot.
+// and re-runs the matched ones at one new snapshot.
+//
+// The read sets are indexed in two parts. ivs holds the intervals of most
+// subscriptions, sorted by start, as an implicit balanced search tree (the
+// node of ivs[lo:hi] is its middle element) whose maxEnd[i] is the largest
+// end in the subtree rooted at i: a key is stabbed in O(log n + matches).
+// Subscriptions added since the last build, or whose read set changed, are
+// in fresh and are checked one by one; their old entries in ivs are stale
+// (their generation no longer matches, or the subscription is removed) and
+// skipped. ivs is rebuilt when fresh or the stale entries grow past a
+// fraction of it, so a change costs amortized O(√n log n), not a rebuild
+// of the whole index per commit. A re-run that reads the same intervals as
+// before (the usual case) changes nothing.
 type subManager struct {
 	db   *DB
 	wake chan struct{}
@@ -145,47 +171,95 @@ type subManager struct {
 	subs    map[*subState]struct{}
 	pending []*commitRecord
 	forced  []*subState
-	ivs     []subInterval // sorted by start; rebuilt when dirty
-	maxEnd  [][]byte      // maxEnd[i] = max end of ivs[:i+1]
-	dirty   bool
+	ivs     []subInterval
+	maxEnd  [][]byte
+	stale   int                    // entries of ivs that no longer count
+	fresh   map[*subState]struct{} // subscriptions whose reads are not in ivs
 	closed  bool
 }
 
 func newSubManager(db *DB) *subManager {
-	m := &subManager{db: db, wake: make(chan struct{}, 1), subs: map[*subState]struct{}{}}
+	m := &subManager{
+		db:    db,
+		wake:  make(chan struct{}, 1),
+		subs:  map[*subState]struct{}{},
+		fresh: map[*subState]struct{}{},
+	}
 	m.wg.Add(1)
 	go m.loop()
 	return m
 }
 
-// add runs a new subscription for the first time and registers it.
+// add runs a new subscription for the first time, delivers the result and
+// registers the subscription. The first result is delivered before the
+// subscription is registered, so that no re-run can deliver a newer result
+// before it (and then be replaced by it). A commit after the first run's
+// snapshot that the manager matched before the registration is caught by
+// a forced re-run.
 func (m *subManager) add(st *subState) error {
-	tx, err := m.db.begin(st.ctx, false)
+	x, runErr, tx, err := m.firstRun(st)
 	if err != nil {
 		return err
 	}
-	x, runErr := st.run(&QueryCtx{DB: &Reader{tx: tx}, ctx: st.ctx})
-	m.db.end(tx)
-	tx.reads.normalize()
+	st.deliver(x, runErr, tx.ts)
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
 		return ErrClosed
 	}
-	st.reads, st.ts, st.journal = tx.reads, tx.ts, tx.journalOut
+	st.ts, st.journal = tx.ts, tx.journalOut
 	st.last, st.lastErr = x, runErr
 	m.subs[st] = struct{}{}
-	m.dirty = true
+	m.setReadsLocked(st, tx.reads)
 	if m.db.lastTS.Load() > st.ts {
 		// A commit after our snapshot may have been matched before we
 		// registered: re-run once to be sure not to miss it.
 		m.forced = append(m.forced, st)
 	}
-	m.mu.Unlock()
-	st.deliver(x, runErr, tx.ts)
+	// The callback runs on a goroutine of its own, so registering it under
+	// the lock cannot deadlock even when ctx is already done.
 	st.stop = context.AfterFunc(st.ctx, func() { m.remove(st) })
+	m.mu.Unlock()
 	m.kick()
+	if h := testHookRegistered.Load(); h != nil {
+		(*h)()
+	}
 	return nil
+}
+
+// testHookRegistered, when a test sets it, runs at the end of add, after
+// the subscription is registered, before Subscribe returns.
+var testHookRegistered atomic.Pointer[func()]
+
+// firstRun runs a new subscription's query on a fresh snapshot. A panic of
+// the query propagates to the caller of Subscribe, after the snapshot is
+// released.
+func (m *subManager) firstRun(st *subState) (x any, runErr error, tx *txn, err error) {
+	tx, err = m.db.begin(st.ctx, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer m.db.end(tx)
+	x, runErr = st.run(&QueryCtx{DB: &Reader{tx: tx}, ctx: st.ctx})
+	tx.reads.normalize()
+	return x, runErr, tx, nil
+}
+
+// setReadsLocked gives st a new read set, keeping the index entries when
+// the intervals did not change. Caller holds m.mu.
+func (m *subManager) setReadsLocked(st *subState, rs readSet) {
+	if st.indexed && slices.EqualFunc(st.reads.ivs, rs.ivs, func(a, b interval) bool {
+		return bytes.Equal(a.start, b.start) && bytes.Equal(a.end, b.end)
+	}) {
+		return
+	}
+	if st.indexed {
+		m.stale += len(st.reads.ivs)
+		st.indexed = false
+	}
+	st.gen++
+	st.reads = rs
+	m.fresh[st] = struct{}{}
 }
 
 func (m *subManager) remove(st *subState) {
@@ -196,10 +270,14 @@ func (m *subManager) remove(st *subState) {
 	}
 	st.removed = true
 	delete(m.subs, st)
-	m.dirty = true
+	delete(m.fresh, st)
+	if st.indexed {
+		m.stale += len(st.reads.ivs)
+	}
+	stop := st.stop
 	m.mu.Unlock()
-	if st.stop != nil {
-		st.stop()
+	if stop != nil {
+		stop()
 	}
 	st.closeCh()
 }
@@ -224,7 +302,8 @@ func (m *subManager) notify(recs []*commitRecord) {
 	m.kick()
 }
 
-// close ends every subscription and stops the manager's goroutine.
+// close ends every subscription and stops the manager's goroutine, after
+// the re-run in progress, if any.
 func (m *subManager) close() {
 	m.mu.Lock()
 	m.closed = true
@@ -264,24 +343,69 @@ func (m *subManager) loop() {
 	}
 }
 
-// rebuildLocked rebuilds the interval index.
+// needRebuildLocked reports whether the fresh or stale parts have grown
+// enough to rebuild ivs: beyond about √n fresh subscriptions, or half of
+// the entries stale.
+func (m *subManager) needRebuildLocked() bool {
+	n := len(m.ivs)
+	limit := 16
+	for limit*limit < n {
+		limit *= 2
+	}
+	return len(m.fresh) > limit || m.stale > 16+n/2
+}
+
+// rebuildLocked rebuilds the interval index from every subscription.
 func (m *subManager) rebuildLocked() {
 	m.ivs = m.ivs[:0]
 	for st := range m.subs {
 		for _, iv := range st.reads.ivs {
-			m.ivs = append(m.ivs, subInterval{interval: iv, sub: st})
+			m.ivs = append(m.ivs, subInterval{interval: iv, sub: st, gen: st.gen})
 		}
+		st.indexed = true
 	}
+	clear(m.fresh)
+	m.stale = 0
 	slices.SortFunc(m.ivs, func(a, b subInterval) int { return bytes.Compare(a.start, b.start) })
-	m.maxEnd = m.maxEnd[:0]
-	var cur []byte
-	for _, iv := range m.ivs {
-		if bytes.Compare(iv.end, cur) > 0 {
-			cur = iv.end
-		}
-		m.maxEnd = append(m.maxEnd, cur)
+	m.maxEnd = slices.Grow(m.maxEnd[:0], len(m.ivs))[:len(m.ivs)]
+	m.buildMaxEnd(0, len(m.ivs))
+}
+
+// buildMaxEnd fills maxEnd for the subtree of ivs[lo:hi] and returns its
+// largest end (nil when empty).
+func (m *subManager) buildMaxEnd(lo, hi int) []byte {
+	if lo >= hi {
+		return nil
 	}
-	m.dirty = false
+	mid := int(uint(lo+hi) >> 1)
+	best := m.ivs[mid].end
+	for _, e := range [2][]byte{m.buildMaxEnd(lo, mid), m.buildMaxEnd(mid+1, hi)} {
+		if bytes.Compare(e, best) > 0 {
+			best = e
+		}
+	}
+	m.maxEnd[mid] = best
+	return best
+}
+
+// stabLocked calls hit with every current entry of ivs[lo:hi] whose
+// interval contains k.
+func (m *subManager) stabLocked(lo, hi int, k []byte, hit func(*subState)) {
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if bytes.Compare(m.maxEnd[mid], k) <= 0 {
+			return // every interval of this subtree ends at or before k
+		}
+		m.stabLocked(lo, mid, k, hit)
+		iv := &m.ivs[mid]
+		if bytes.Compare(iv.start, k) > 0 {
+			return // the right subtree starts after k too
+		}
+		if bytes.Compare(k, iv.end) < 0 && iv.gen == iv.sub.gen && !iv.sub.removed {
+			hit(iv.sub)
+		}
+		lo = mid + 1
+	}
 }
 
 // matchLocked returns the subscriptions that a key of recs invalidates:
@@ -291,36 +415,40 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 	if len(recs) == 0 || len(m.subs) == 0 {
 		return nil
 	}
-	if m.dirty {
+	if m.needRebuildLocked() {
 		m.rebuildLocked()
 	}
 	hit := map[*subState]struct{}{}
 	var out []*subState
-	stab := func(k []byte, ts uint64) {
-		i, _ := slices.BinarySearchFunc(m.ivs, k, func(iv subInterval, k []byte) int {
-			if bytes.Compare(iv.start, k) <= 0 {
-				return -1
-			}
-			return 1
-		})
-		for j := i - 1; j >= 0 && bytes.Compare(m.maxEnd[j], k) > 0; j-- {
-			iv := m.ivs[j]
-			if iv.sub.ts >= ts || !iv.contains(k) {
-				continue
-			}
-			if _, ok := hit[iv.sub]; !ok {
-				hit[iv.sub] = struct{}{}
-				out = append(out, iv.sub)
+	var ts uint64
+	add := func(st *subState) {
+		if st.ts >= ts {
+			return // its last run already saw this commit
+		}
+		if _, ok := hit[st]; !ok {
+			hit[st] = struct{}{}
+			out = append(out, st)
+		}
+	}
+	stab := func(k []byte) {
+		if k == nil {
+			return
+		}
+		m.stabLocked(0, len(m.ivs), k, add)
+		for st := range m.fresh {
+			if st.reads.contains(k) {
+				add(st)
 			}
 		}
 	}
 	for _, rec := range recs {
+		ts = rec.ts
 		for _, pd := range rec.writes {
 			for _, k := range pd.oldKeys {
-				stab(k, rec.ts)
+				stab(k)
 			}
 			for _, k := range pd.newKeys {
-				stab(k, rec.ts)
+				stab(k)
 			}
 		}
 	}
@@ -349,16 +477,25 @@ func (m *subManager) rerun(subs []*subState) {
 			continue
 		}
 		tx := &txn{db: db, ctx: st.ctx, snap: snap, ts: ts, cat: cat, limits: &db.opts.Limits, journalIn: journal}
-		x, runErr := st.run(&QueryCtx{DB: &Reader{tx: tx}, ctx: st.ctx})
+		x, runErr := runRecovered(st, tx)
 		tx.done = true
 		tx.reads.normalize()
 		st.reruns.Add(1)
+		if st.ctx.Err() != nil {
+			// Cancelled during the run: its result (likely the context's
+			// error) is not news, and the subscription is ending.
+			continue
+		}
 		m.mu.Lock()
-		st.reads, st.ts = tx.reads, ts
+		if st.removed { // closed during the run
+			m.mu.Unlock()
+			continue
+		}
+		m.setReadsLocked(st, tx.reads)
+		st.ts = ts
 		if len(journal) == 0 {
 			st.journal = tx.journalOut
 		}
-		m.dirty = true
 		same := sameResult(st.last, st.lastErr, x, runErr)
 		st.last, st.lastErr = x, runErr
 		m.mu.Unlock()
@@ -366,6 +503,18 @@ func (m *subManager) rerun(subs []*subState) {
 			st.deliver(x, runErr, ts)
 		}
 	}
+}
+
+// runRecovered re-runs a subscription's query on the manager's goroutine,
+// turning a panic into an error: the subscriber gets it as an update, and
+// the other subscriptions go on.
+func runRecovered(st *subState, tx *txn) (x any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			x, err = nil, fmt.Errorf("livedb: subscription query panicked: %v", r)
+		}
+	}()
+	return st.run(&QueryCtx{DB: &Reader{tx: tx}, ctx: tx.ctx})
 }
 
 func sameResult(a any, aErr error, b any, bErr error) bool {
