@@ -1,0 +1,641 @@
+package livedb_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/kv"
+	"github.com/livedb-go/livedb/internal/kv/bboltkv"
+	"github.com/livedb-go/livedb/internal/value"
+)
+
+// Corrupted files: every damage gives a clear error (ErrNotLivedb at Open,
+// ErrCorrupt at Check, one of the two on a read) and never a panic. The
+// white-box cases change keys through the kv layer, behind the engine's
+// back; they rely on the key layout of keys.go: "\x00catalog" holds the
+// catalog JSON, an index entry is 0x01, the index id (4 bytes big-endian)
+// and the sort key of its columns.
+
+const corruptDocs = 150
+
+// mustLivedbFile writes a closed livedb file with workflows and sessions
+// and returns its path and bytes.
+func mustLivedbFile(t *testing.T) (string, []byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "orig.db")
+	db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	statuses := []string{"pending", "in_progress", "completed", "failed"}
+	mustMutate(t, db, func(m *livedb.MutationCtx) error {
+		for i := range corruptDocs {
+			wf, err := m.DB.Insert("workflows", livedb.Doc{"task": fmt.Sprintf("task %d %s", i, strings.Repeat("x", i%50)), "status": statuses[i%4]})
+			if err != nil {
+				return err
+			}
+			if _, err := m.DB.Insert("agentSessions", livedb.Doc{"workflowId": wf, "agentType": "coder", "status": "running"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	MustCheckClose(t, db)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// bbolt grows the file ahead of its use: keep the pages in use.
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	tx, err := bdb.Begin(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	return path, data[:tx.Size()]
+}
+
+// writeTemp writes data to a new file and returns its path.
+func writeTemp(t *testing.T, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bad.db")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// corruptOutcome opens a damaged file and reads it every way. It returns
+// where the damage was reported ("open", "check", "read") or "" when
+// everything succeeded, and fails the test on an error that is neither
+// ErrNotLivedb nor ErrCorrupt.
+func corruptOutcome(t *testing.T, path string) string {
+	t.Helper()
+	db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true, Timeout: 100 * time.Millisecond})
+	if err != nil {
+		if !errors.Is(err, livedb.ErrNotLivedb) {
+			t.Fatalf("Open: %v does not wrap ErrNotLivedb", err)
+		}
+		return "open"
+	}
+	defer func() {
+		if err := db.Close(); err != nil && !errors.Is(err, livedb.ErrCorrupt) && !errors.Is(err, livedb.ErrNotLivedb) {
+			t.Errorf("Close: %v", err)
+		}
+	}()
+	ctx := context.Background()
+	outcome := ""
+	if err := db.Check(ctx); err != nil {
+		if !errors.Is(err, livedb.ErrCorrupt) && !errors.Is(err, livedb.ErrNotLivedb) {
+			t.Fatalf("Check: %v wraps neither ErrCorrupt nor ErrNotLivedb", err)
+		}
+		outcome = "check"
+	}
+	readErr := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, livedb.ErrCorrupt) && !errors.Is(err, livedb.ErrNotLivedb) {
+			t.Fatalf("%s: %v wraps neither ErrCorrupt nor ErrNotLivedb", what, err)
+		}
+		if outcome == "" {
+			outcome = "read"
+		}
+	}
+	err = db.Query(ctx, func(q *livedb.QueryCtx) error {
+		for _, table := range []string{"workflows", "agentSessions"} {
+			docs, err := q.DB.Query(table).Order(livedb.Desc).Collect()
+			readErr("collect "+table, err)
+			for _, d := range docs {
+				_, _, err := q.DB.Get(d.ID())
+				readErr("get", err)
+			}
+		}
+		_, err := q.DB.Query("workflows").WithIndex("by_status", func(r livedb.IndexRange) livedb.IndexRange {
+			return r.Eq("status", "failed")
+		}).Collect()
+		readErr("by_status", err)
+		return nil
+	})
+	readErr("query", err)
+	feed := db.Changes(0)
+	for {
+		_, ok, err := feed.TryNext()
+		if err != nil {
+			readErr("changes", err)
+			break
+		}
+		if !ok {
+			break
+		}
+	}
+	return outcome
+}
+
+func TestOpen_RandomBytes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, size := range []int{1, 100, 4095, 4096, 8192, 16384, 1 << 16} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			data := make([]byte, size)
+			for i := range data {
+				data[i] = byte(rng.Uint32())
+			}
+			if got := corruptOutcome(t, writeTemp(t, data)); got != "open" {
+				t.Fatalf("a file of %d random bytes was not refused at Open (outcome %q)", size, got)
+			}
+		})
+	}
+}
+
+func TestOpen_TruncatedFile(t *testing.T) {
+	_, data := mustLivedbFile(t)
+	page := os.Getpagesize()
+	for _, size := range []int{1, 100, page, 2*page + 10, 3 * page, len(data) / 2, len(data) - page, len(data) - 1} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			if got := corruptOutcome(t, writeTemp(t, data[:size])); got != "open" {
+				t.Fatalf("a file truncated to %d of %d bytes was not refused at Open (outcome %q)", size, len(data), got)
+			}
+		})
+	}
+}
+
+// Environment of the child processes of TestOpen_AlteredPages.
+const (
+	alteredChildEnv = "LIVEDB_ALTERED_CHILD" // the base file's path
+	alteredFromEnv  = "LIVEDB_ALTERED_FROM"  // the first case to run
+)
+
+// alteredPagesCI is how many pages the default run damages.
+const alteredPagesCI = 14
+
+// alteredCase is one damaged copy of the base file.
+type alteredCase struct {
+	name string
+	data []byte
+}
+
+// alteredCases damages pages past the two meta pages, one at a time:
+// zeroed, random bytes, or 8 flipped bytes. The same base gives the same
+// cases. CI damages alteredPagesCI pages chosen at random;
+// LIVEDB_CORRUPT_ALL=1 damages every page.
+func alteredCases(base []byte) []alteredCase {
+	page := os.Getpagesize()
+	rng := rand.New(rand.NewPCG(11, 13))
+	pages := make([]int, 0, len(base)/page)
+	for p := 2; p < len(base)/page; p++ {
+		pages = append(pages, p)
+	}
+	if os.Getenv("LIVEDB_CORRUPT_ALL") == "" && len(pages) > alteredPagesCI {
+		rng.Shuffle(len(pages), func(i, j int) { pages[i], pages[j] = pages[j], pages[i] })
+		pages = pages[:alteredPagesCI]
+		slices.Sort(pages)
+	}
+	var out []alteredCase
+	for _, p := range pages {
+		for _, mode := range []string{"zero", "random", "flip"} {
+			bad := append([]byte(nil), base...)
+			pg := bad[p*page : (p+1)*page]
+			switch mode {
+			case "zero":
+				clear(pg)
+			case "random":
+				for i := range pg {
+					pg[i] = byte(rng.Uint32())
+				}
+			case "flip":
+				for range 8 {
+					pg[rng.IntN(page)] ^= byte(1 + rng.IntN(255))
+				}
+			}
+			out = append(out, alteredCase{fmt.Sprintf("page%d/%s", p, mode), bad})
+		}
+	}
+	return out
+}
+
+// TestOpen_AlteredPages damages the pages of a real livedb file one at a
+// time and reads each result every way (Open, Check, scans, gets, the
+// change feed). bbolt keeps no checksum of data pages, so a flipped byte
+// inside a document's value can go unnoticed; the test requires, for every
+// case, a clear error (ErrNotLivedb or ErrCorrupt) or a clean read, and
+// never a panic or a crash. Because a memory fault on a bad page is fatal
+// to the process, the cases run in child processes: a child that crashes
+// is recorded and a new one resumes after the crashing case.
+func TestOpen_AlteredPages(t *testing.T) {
+	if base := os.Getenv(alteredChildEnv); base != "" {
+		alteredChild(t, base)
+		return
+	}
+	basePath, base := mustLivedbFile(t)
+	if err := os.WriteFile(basePath, base, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	total := len(alteredCases(base))
+	if total < 12 {
+		t.Fatalf("only %d cases: the base file is too small", total)
+	}
+	counts := map[string]int{}
+	var crashes, failures []string
+	for from := 0; from < total; {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestOpen_AlteredPages$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), alteredChildEnv+"="+basePath, alteredFromEnv+"="+strconv.Itoa(from))
+		out, _ := cmd.CombinedOutput()
+		last, crash, frames := from-1, "", 0
+		for _, line := range strings.Split(string(out), "\n") {
+			line = strings.TrimSpace(line)
+			var n int
+			var name, outcome string
+			if _, err := fmt.Sscanf(line, "altered-case %d %s %s", &n, &name, &outcome); err == nil {
+				last = n
+				if outcome != "start" {
+					counts[strings.SplitN(name, "/", 2)[1]+":"+outcome]++
+				}
+				continue
+			}
+			switch {
+			case strings.HasPrefix(line, "corrupt_test.go:"):
+				failures = append(failures, line)
+			case strings.HasPrefix(line, "fatal error:") || strings.HasPrefix(line, "panic:") || strings.HasPrefix(line, "[signal"):
+				crash += " " + line
+			case crash != "" && frames < 3 && strings.HasPrefix(line, "github.com/livedb-go/livedb"):
+				crash += " <- " + line[strings.LastIndex(line, "/")+1:]
+				frames++
+			}
+		}
+		if crash == "" {
+			if !strings.Contains(string(out), "altered-done") {
+				t.Fatalf("the child stopped after case %d without a crash message:\n%s", last, corruptTail(out, 40))
+			}
+			break
+		}
+		crashes = append(crashes, fmt.Sprintf("case %d:%s", last, crash))
+		from = last + 1
+	}
+	t.Logf("outcomes of %d damaged copies: %v", total, counts)
+	if len(crashes) > 0 {
+		t.Errorf("%d of %d damaged copies crashed the process:\n  %s", len(crashes), total, strings.Join(crashes, "\n  "))
+	}
+	if len(failures) > 0 {
+		t.Errorf("%d failures, the first ones:\n  %s", len(failures), strings.Join(failures[:min(len(failures), 12)], "\n  "))
+	}
+	noticed := counts["random:open"] + counts["random:check"] + counts["random:read"]
+	if len(crashes) == 0 && noticed == 0 {
+		t.Errorf("no page of random bytes was noticed: %v", counts)
+	}
+}
+
+// alteredChild runs the cases from LIVEDB_ALTERED_FROM on, printing a
+// marker before and after each so that the parent knows where a crash
+// happened.
+func alteredChild(t *testing.T, basePath string) {
+	base, err := os.ReadFile(basePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := strconv.Atoi(os.Getenv(alteredFromEnv))
+	cases := alteredCases(base)
+	for i := from; i < len(cases); i++ {
+		c := cases[i]
+		fmt.Printf("altered-case %d %s start\n", i, c.name)
+		outcome := "?"
+		t.Run(c.name, func(t *testing.T) {
+			outcome = corruptOutcome(t, writeTemp(t, c.data))
+		})
+		if outcome == "" {
+			outcome = "unnoticed"
+		}
+		fmt.Printf("altered-case %d %s %s\n", i, c.name, outcome)
+	}
+	fmt.Println("altered-done")
+}
+
+// corruptTail returns the last n lines of out.
+func corruptTail(out []byte, n int) string {
+	lines := strings.Split(string(out), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestOpen_BboltFileWithoutCatalog: bbolt files that livedb did not write.
+func TestOpen_BboltFileWithoutCatalog(t *testing.T) {
+	tests := []struct {
+		name string
+		fill func(tx *bolt.Tx) error
+	}{
+		{"another application's buckets", func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucket([]byte("sessions"))
+			if err != nil {
+				return err
+			}
+			return b.Put([]byte("user:1"), []byte(`{"name":"ann"}`))
+		}},
+		{"livedb bucket without catalog", func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucket([]byte(bboltkv.BucketName))
+			if err != nil {
+				return err
+			}
+			return b.Put([]byte("\x01\x00\x00\x00\x01key"), []byte("value"))
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "other.db")
+			bdb, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := bdb.Update(tc.fill); err != nil {
+				t.Fatal(err)
+			}
+			if err := bdb.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db, err := livedb.Open(path, agentSchema(), nil)
+			if err == nil {
+				_ = db.Close()
+				t.Fatal("Open adopted a bbolt file that holds data but no livedb catalog")
+			}
+			if !errors.Is(err, livedb.ErrNotLivedb) {
+				t.Fatalf("Open: %v does not wrap ErrNotLivedb", err)
+			}
+		})
+	}
+}
+
+// withKV opens a closed livedb file at the kv layer, lets fn read it and
+// fill a batch, and commits the batch.
+func withKV(t *testing.T, path string, fn func(snap kv.Snapshot, b *kv.Batch)) {
+	t.Helper()
+	s, err := bboltkv.Open(path, &bboltkv.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b kv.Batch
+	fn(snap, &b)
+	snap.Release()
+	if err := s.Commit(&b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var keyCatalog = []byte("\x00catalog")
+
+// storedCatalog is the part of the stored catalog JSON the tests need.
+type storedCatalog struct {
+	Tables []struct {
+		Name    string `json:"name"`
+		Number  uint32 `json:"number"`
+		Indexes []struct {
+			Name string `json:"name"`
+			ID   uint32 `json:"id"`
+		} `json:"indexes"`
+	} `json:"tables"`
+}
+
+// indexPrefixOf returns the key prefix of an index, read from the catalog.
+func indexPrefixOf(t *testing.T, snap kv.Snapshot, table, index string) []byte {
+	t.Helper()
+	b, ok, err := snap.Get(keyCatalog)
+	if err != nil || !ok {
+		t.Fatalf("catalog: ok=%v err=%v", ok, err)
+	}
+	var c storedCatalog
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range c.Tables {
+		for _, ix := range tb.Indexes {
+			if tb.Name == table && ix.Name == index {
+				return []byte{0x01, byte(ix.ID >> 24), byte(ix.ID >> 16), byte(ix.ID >> 8), byte(ix.ID)}
+			}
+		}
+	}
+	t.Fatalf("no index %s.%s in the catalog", table, index)
+	return nil
+}
+
+// firstKey returns a copy of the first key with prefix p, and its value.
+func firstKey(t *testing.T, snap kv.Snapshot, p []byte) ([]byte, []byte) {
+	t.Helper()
+	return nthKey(t, snap, p, 0)
+}
+
+// nthKey returns a copy of the n-th key (from 0) with prefix p, and its
+// value.
+func nthKey(t *testing.T, snap kv.Snapshot, p []byte, n int) ([]byte, []byte) {
+	t.Helper()
+	it := snap.Iter(p, value.PrefixSuccessor(p), false)
+	defer it.Close()
+	for i := 0; it.Next(); i++ {
+		if i == n {
+			return append([]byte(nil), it.Key()...), append([]byte(nil), it.Value()...)
+		}
+	}
+	t.Fatalf("fewer than %d keys with prefix %x (err %v)", n+1, p, it.Err())
+	return nil, nil
+}
+
+func copyFile(t *testing.T, data []byte) string { return writeTemp(t, data) }
+
+func TestOpen_GarbledCatalog(t *testing.T) {
+	_, data := mustLivedbFile(t)
+	var orig map[string]any
+	withKV(t, copyFile(t, data), func(snap kv.Snapshot, _ *kv.Batch) {
+		b, _, err := snap.Get(keyCatalog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &orig); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// edit returns the catalog JSON with one change.
+	edit := func(change func(c map[string]any)) []byte {
+		var c map[string]any
+		b, _ := json.Marshal(orig)
+		_ = json.Unmarshal(b, &c)
+		change(c)
+		out, _ := json.Marshal(c)
+		return out
+	}
+	tables := func(c map[string]any) []any { return c["tables"].([]any) }
+	tests := []struct {
+		name    string
+		catalog []byte
+	}{
+		{"not JSON", []byte("\x00\x01garbage{")},
+		{"empty", []byte{}},
+		{"JSON null", []byte("null")},
+		{"truncated JSON", func() []byte { b := edit(func(map[string]any) {}); return b[:len(b)/2] }()},
+		{"wrong version", edit(func(c map[string]any) { c["version"] = 99 })},
+		{"no secret", edit(func(c map[string]any) { delete(c, "secret") })},
+		{"table without indexes", edit(func(c map[string]any) { tables(c)[0].(map[string]any)["indexes"] = []any{} })},
+		{"stored schema garbage", edit(func(c map[string]any) { c["schema"] = map[string]any{"tables": "nope"} })},
+		{"tables not a list", edit(func(c map[string]any) { c["tables"] = "workflows" })},
+		{"two tables with one number", edit(func(c map[string]any) {
+			ts := tables(c)
+			ts[1].(map[string]any)["number"] = ts[0].(map[string]any)["number"]
+		})},
+		{"two indexes with one id", edit(func(c map[string]any) {
+			ts := tables(c)
+			a := ts[0].(map[string]any)["indexes"].([]any)
+			b := ts[1].(map[string]any)["indexes"].([]any)
+			b[0].(map[string]any)["id"] = a[0].(map[string]any)["id"]
+		})},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := copyFile(t, data)
+			withKV(t, path, func(_ kv.Snapshot, b *kv.Batch) {
+				if len(tc.catalog) == 0 {
+					b.Delete(keyCatalog)
+					return
+				}
+				b.Put(keyCatalog, tc.catalog)
+			})
+			if got := corruptOutcome(t, path); got == "" {
+				t.Fatalf("a catalog garbled as %q went unnoticed", tc.name)
+			}
+		})
+	}
+}
+
+// TestDB_Check_IndexDrift changes index entries behind the engine's back.
+func TestDB_Check_IndexDrift(t *testing.T) {
+	_, data := mustLivedbFile(t)
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, snap kv.Snapshot, b *kv.Batch)
+		want   string // in Check's message
+	}{
+		{"index entry deleted", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
+			k, _ := firstKey(t, snap, indexPrefixOf(t, snap, "workflows", "by_status"))
+			b.Delete(k)
+		}, "missing entry in index by_status"},
+		{"creation-time entry deleted", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
+			k, _ := firstKey(t, snap, indexPrefixOf(t, snap, "agentSessions", "by_creation_time"))
+			b.Delete(k)
+		}, "by_creation_time"},
+		{"document deleted, entries kept", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
+			k, _ := firstKey(t, snap, indexPrefixOf(t, snap, "workflows", "by_id"))
+			b.Delete(k)
+		}, "entry for missing document"},
+		{"entry points at another document", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
+			p := indexPrefixOf(t, snap, "agentSessions", "by_workflow")
+			k, _ := nthKey(t, snap, p, 0)
+			_, other := nthKey(t, snap, p, 1)
+			b.Put(k, other)
+		}, "agentSessions"},
+		{"document changed, index not", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
+			k, v := firstKey(t, snap, indexPrefixOf(t, snap, "workflows", "by_id"))
+			x, err := value.Decode(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := x.(map[string]any)
+			if doc["status"] == "failed" {
+				doc["status"] = "pending"
+			} else {
+				doc["status"] = "failed"
+			}
+			b.Put(k, value.Encode(doc))
+		}, "by_status"},
+		{"document bytes garbled", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
+			k, _ := firstKey(t, snap, indexPrefixOf(t, snap, "workflows", "by_id"))
+			b.Put(k, []byte{0xde, 0xad, 0xbe, 0xef})
+		}, "workflows"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := copyFile(t, data)
+			withKV(t, path, func(snap kv.Snapshot, b *kv.Batch) { tc.damage(t, snap, b) })
+			db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer db.Close()
+			err = db.Check(context.Background())
+			if !errors.Is(err, livedb.ErrCorrupt) {
+				t.Fatalf("Check = %v, want ErrCorrupt", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Check = %q, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestWriter_Patch_StoredDocumentWithoutID: a stored document that decodes
+// but lacks a string _id (a damaged file) must make writes to it fail with
+// an error, not panic.
+func TestWriter_Patch_StoredDocumentWithoutID(t *testing.T) {
+	_, data := mustLivedbFile(t)
+	writes := map[string]func(w *livedb.Writer, id livedb.ID) error{
+		"patch": func(w *livedb.Writer, id livedb.ID) error { return w.Patch(id, livedb.Doc{"status": "failed"}) },
+		"replace": func(w *livedb.Writer, id livedb.ID) error {
+			return w.Replace(id, livedb.Doc{"task": "t", "status": "failed"})
+		},
+		"delete": func(w *livedb.Writer, id livedb.ID) error { return w.Delete(id) },
+	}
+	for name, write := range writes {
+		t.Run(name, func(t *testing.T) {
+			path := copyFile(t, data)
+			var id livedb.ID
+			withKV(t, path, func(snap kv.Snapshot, b *kv.Batch) {
+				k, v := firstKey(t, snap, indexPrefixOf(t, snap, "workflows", "by_id"))
+				x, err := value.Decode(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				doc := x.(map[string]any)
+				id = livedb.ID(doc["_id"].(string))
+				delete(doc, "_id")
+				b.Put(k, value.Encode(doc))
+			})
+			db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer db.Close()
+			err = func() (err error) {
+				defer func() {
+					if r := recover(); r != nil {
+						err = fmt.Errorf("panic: %v", r)
+					}
+				}()
+				return db.Mutation(context.Background(), func(m *livedb.MutationCtx) error { return write(m.DB, id) })
+			}()
+			if err == nil || strings.HasPrefix(err.Error(), "panic:") {
+				t.Fatalf("%s of a stored document without _id: %v, want an error wrapping ErrNotLivedb or ErrCorrupt", name, err)
+			}
+			if !errors.Is(err, livedb.ErrNotLivedb) && !errors.Is(err, livedb.ErrCorrupt) {
+				t.Fatalf("%s: %v wraps neither ErrNotLivedb nor ErrCorrupt", name, err)
+			}
+		})
+	}
+}

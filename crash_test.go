@@ -1,0 +1,585 @@
+package livedb_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/v"
+)
+
+// The crash harness: TestDB_Mutation_CrashRecovery re-executes the test
+// binary as a child process (the same test, gated by crashChildEnv) that
+// runs concurrent mutations on a bbolt file with fsync on and prints every
+// acknowledged commit. The parent kills the child with SIGKILL at a random
+// moment, reopens the file and checks that nothing acknowledged was lost,
+// that no mutation is half visible, that Check passes, and that the change
+// feed replays to exactly the stored state.
+//
+// The default run does crashDefaultRounds rounds; LIVEDB_CRASH_ROUNDS=200
+// or -crash.rounds=200 runs the long one. LIVEDB_CRASH_SEED or -crash.seed
+// replays a run.
+
+var (
+	crashRoundsFlag = flag.Int("crash.rounds", 0, "kill rounds of TestDB_Mutation_CrashRecovery (0: LIVEDB_CRASH_ROUNDS or 5)")
+	crashSeedFlag   = flag.Uint64("crash.seed", 0, "seed of TestDB_Mutation_CrashRecovery (0: LIVEDB_CRASH_SEED or random)")
+)
+
+const (
+	crashChildEnv      = "LIVEDB_CRASH_CHILD" // set in the child: the database path
+	crashDefaultRounds = 5
+	crashWriters       = 4 // mutating goroutines in the child
+	crashBatchDocs     = 3 // documents each batch inserts, all or none
+	crashChildLifetime = 60 * time.Second
+)
+
+// crashSchema: items are written in batches of crashBatchDocs; each writer
+// keeps a counter document holding the last batch it inserted, updated in
+// the same mutation.
+func crashSchema() *livedb.Schema {
+	return livedb.DefineSchema(livedb.Tables{
+		"items": livedb.DefineTable(v.Object(v.Fields{
+			"batch":  v.Int64(),
+			"part":   v.Int64(),
+			"writer": v.Int64(),
+			"pad":    v.String(),
+		})).Index("by_batch", "batch").Index("by_writer", "writer", "batch"),
+		"counters": livedb.DefineTable(v.Object(v.Fields{
+			"writer": v.Int64(),
+			"last":   v.Int64(),
+			"count":  v.Int64(),
+		})).Index("by_writer", "writer"),
+	})
+}
+
+func crashOptions() *livedb.Options {
+	// fsync on; keep every change so the feed can be replayed in full.
+	return &livedb.Options{ChangeRetention: -1, Timeout: 10 * time.Second}
+}
+
+func crashIntSetting(flagVal int, env string, def int) int {
+	if flagVal > 0 {
+		return flagVal
+	}
+	if s := os.Getenv(env); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return n
+		}
+	}
+	return def
+}
+
+func TestDB_Mutation_CrashRecovery(t *testing.T) {
+	if path := os.Getenv(crashChildEnv); path != "" {
+		crashChild(t, path)
+		return
+	}
+	rounds := crashIntSetting(*crashRoundsFlag, "LIVEDB_CRASH_ROUNDS", crashDefaultRounds)
+	seed := *crashSeedFlag
+	if seed == 0 {
+		seed, _ = strconv.ParseUint(os.Getenv("LIVEDB_CRASH_SEED"), 10, 64)
+	}
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("crash harness: %d rounds, seed %d (replay with -crash.seed=%d)", rounds, seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 0x6c69766564627))
+	path := filepath.Join(t.TempDir(), "crash.db")
+	h := &crashHistory{}
+	start := time.Now()
+	killedBusy := 0
+	for round := 1; round <= rounds; round++ {
+		// Mostly kill once the child is mutating; sometimes while it opens.
+		early := rng.IntN(10) == 0
+		delay := 20*time.Millisecond + time.Duration(rng.Int64N(int64(250*time.Millisecond)))
+		if !early && rng.IntN(4) == 0 {
+			delay = time.Duration(rng.Int64N(int64(600 * time.Millisecond)))
+		}
+		acks, err := runCrashChild(t, path, round, rng.Uint64(), early, delay)
+		if err != nil {
+			t.Fatalf("round %d (seed %d): %v", round, seed, err)
+		}
+		if len(acks.inserted) > 0 {
+			killedBusy++
+		}
+		h.add(acks)
+		if err := verifyCrashFile(path, h); err != nil {
+			t.Fatalf("round %d (seed %d, kill after %v, early=%v): %v", round, seed, delay, early, err)
+		}
+	}
+	if h.acked() == 0 {
+		t.Fatalf("no child acknowledged a commit in %d rounds: the harness tested nothing", rounds)
+	}
+	t.Logf("crash harness: %d rounds (%d killed while committing), %d acknowledged batches, %d acknowledged deletes, all intact; %v",
+		rounds, killedBusy, h.acked(), len(h.deleted), time.Since(start).Round(time.Millisecond))
+}
+
+// crashAcks is what one child acknowledged.
+type crashAcks struct {
+	inserted   map[int64]uint64 // batch -> commit timestamp
+	deleted    map[int64]uint64 // batch -> commit timestamp of its delete
+	delStarted map[int64]bool   // batches the child tried to delete
+}
+
+// crashHistory accumulates the acknowledgements of every round.
+type crashHistory struct {
+	inserted   map[int64]uint64
+	deleted    map[int64]uint64
+	delStarted map[int64]bool
+}
+
+func (h *crashHistory) add(a *crashAcks) {
+	if h.inserted == nil {
+		h.inserted, h.deleted, h.delStarted = map[int64]uint64{}, map[int64]uint64{}, map[int64]bool{}
+	}
+	for b, ts := range a.inserted {
+		h.inserted[b] = ts
+	}
+	for b, ts := range a.deleted {
+		h.deleted[b] = ts
+	}
+	for b := range a.delStarted {
+		h.delStarted[b] = true
+	}
+}
+
+func (h *crashHistory) acked() int { return len(h.inserted) }
+
+// runCrashChild runs one child until it is killed and returns what it
+// acknowledged. With early set, the kill comes delay after the start
+// (possibly during Open); otherwise delay after the child said it opened
+// the database.
+func runCrashChild(t *testing.T, path string, round int, seed uint64, early bool, delay time.Duration) (*crashAcks, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), crashChildLifetime)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestDB_Mutation_CrashRecovery$", "-test.count=1")
+	cmd.Env = append(os.Environ(),
+		crashChildEnv+"="+path,
+		"LIVEDB_CRASH_ROUND="+strconv.Itoa(round),
+		"LIVEDB_CRASH_CHILD_SEED="+strconv.FormatUint(seed, 10),
+		"GOMAXPROCS=2",
+	)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	acks := &crashAcks{inserted: map[int64]uint64{}, deleted: map[int64]uint64{}, delStarted: map[int64]bool{}}
+	ready := make(chan struct{})
+	var parseErr error
+	var readDone sync.WaitGroup
+	readDone.Add(1)
+	go func() {
+		defer readDone.Done()
+		parseErr = parseCrashOutput(out, acks, ready)
+	}()
+	timer := time.NewTimer(delay)
+	if !early {
+		select {
+		case <-ready:
+			timer.Reset(delay)
+		case <-ctx.Done():
+		}
+	}
+	<-timer.C
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	readDone.Wait()
+	werr := cmd.Wait()
+	if parseErr != nil {
+		return nil, fmt.Errorf("%w; stderr:\n%s", parseErr, stderr.String())
+	}
+	var exit *exec.ExitError
+	if !errors.As(werr, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		return nil, fmt.Errorf("child did not die of SIGKILL (%v); stderr:\n%s", werr, stderr.String())
+	}
+	return acks, nil
+}
+
+// parseCrashOutput reads the child's lines: "ready", "ins <batch> <ts>",
+// "delstart <batch>", "del <batch> <ts>", "fail <message>". Lines of the
+// test framework are ignored. A line cut by the kill is ignored too: every
+// protocol line is written with one write(2), so a cut line was not
+// acknowledged.
+func parseCrashOutput(r io.Reader, acks *crashAcks, ready chan struct{}) error {
+	sc := bufio.NewScanner(r)
+	readyClosed := false
+	var failure error
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "ready":
+			if !readyClosed {
+				close(ready)
+				readyClosed = true
+			}
+		case "ins", "del":
+			if len(f) != 3 {
+				continue
+			}
+			b, err1 := strconv.ParseInt(f[1], 10, 64)
+			ts, err2 := strconv.ParseUint(f[2], 10, 64)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			if f[0] == "ins" {
+				acks.inserted[b] = ts
+			} else {
+				acks.deleted[b] = ts
+			}
+		case "delstart":
+			if len(f) == 2 {
+				if b, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+					acks.delStarted[b] = true
+				}
+			}
+		case "fail":
+			if failure == nil {
+				failure = fmt.Errorf("child failed: %s", sc.Text())
+			}
+		}
+	}
+	if !readyClosed {
+		close(ready)
+	}
+	return failure
+}
+
+// crashChild is the child's body: open, then mutate from crashWriters
+// goroutines until killed. It prints one protocol line per acknowledged
+// commit, each with a single write.
+func crashChild(t *testing.T, path string) {
+	round, _ := strconv.ParseInt(os.Getenv("LIVEDB_CRASH_ROUND"), 10, 64)
+	seed, _ := strconv.ParseUint(os.Getenv("LIVEDB_CRASH_CHILD_SEED"), 10, 64)
+	var outMu sync.Mutex
+	say := func(format string, args ...any) {
+		line := fmt.Sprintf(format, args...) + "\n"
+		outMu.Lock()
+		_, _ = os.Stdout.WriteString(line) // os.Stdout is unbuffered: one write(2)
+		outMu.Unlock()
+	}
+	db, err := livedb.Open(path, crashSchema(), crashOptions())
+	if err != nil {
+		say("fail open: %v", err)
+		t.Fatalf("open: %v", err)
+	}
+	say("ready")
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := range crashWriters {
+		wg.Go(func() {
+			writer := round*crashWriters + int64(w)
+			rng := rand.New(rand.NewPCG(seed, uint64(w)))
+			var counterID livedb.ID
+			var mine []int64 // batches inserted and not deleted
+			for seq := int64(1); ; {
+				if len(mine) > 0 && rng.IntN(5) == 0 {
+					i := rng.IntN(len(mine))
+					b := mine[i]
+					mine = slices.Delete(mine, i, i+1)
+					say("delstart %d", b)
+					ts, err := db.MutationTS(ctx, func(m *livedb.MutationCtx) error { return crashDeleteBatch(m, b) })
+					if err != nil {
+						say("fail delete %d: %v", b, err)
+						return
+					}
+					say("del %d %d", b, ts)
+					continue
+				}
+				batch := writer<<32 | seq
+				pad := strings.Repeat("x", rng.IntN(2000))
+				var newCounter livedb.ID
+				ts, err := db.MutationTS(ctx, func(m *livedb.MutationCtx) error {
+					var err error
+					newCounter, err = crashInsertBatch(m, counterID, writer, batch, pad)
+					return err
+				})
+				if err != nil {
+					say("fail insert %d: %v", batch, err)
+					return
+				}
+				counterID = newCounter
+				seq++
+				mine = append(mine, batch)
+				say("ins %d %d", batch, ts)
+			}
+		})
+	}
+	// The parent kills the child; this bound only stops an orphan.
+	time.Sleep(crashChildLifetime)
+	say("fail the parent never killed the child")
+	os.Exit(3)
+}
+
+// crashInsertBatch inserts the batch's documents and inserts or updates
+// the writer's counter; it returns the counter's ID.
+func crashInsertBatch(m *livedb.MutationCtx, counterID livedb.ID, writer, batch int64, pad string) (livedb.ID, error) {
+	for part := range int64(crashBatchDocs) {
+		if _, err := m.DB.Insert("items", livedb.Doc{"batch": batch, "part": part, "writer": writer, "pad": pad}); err != nil {
+			return "", err
+		}
+	}
+	if counterID == "" {
+		return m.DB.Insert("counters", livedb.Doc{"writer": writer, "last": batch, "count": int64(1)})
+	}
+	c, ok, err := m.DB.Get(counterID)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("counter %s: %w", counterID, err)
+	case !ok:
+		return "", fmt.Errorf("counter %s was committed but is not found", counterID)
+	}
+	return counterID, m.DB.Patch(counterID, livedb.Doc{"last": batch, "count": c["count"].(int64) + 1})
+}
+
+func crashDeleteBatch(m *livedb.MutationCtx, batch int64) error {
+	docs, err := m.DB.Query("items").WithIndex("by_batch", func(r livedb.IndexRange) livedb.IndexRange {
+		return r.Eq("batch", batch)
+	}).Collect()
+	if err != nil {
+		return err
+	}
+	if len(docs) != crashBatchDocs {
+		return fmt.Errorf("batch %d has %d documents before its delete", batch, len(docs))
+	}
+	for _, d := range docs {
+		if err := m.DB.Delete(d.ID()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verifyCrashFile reopens the file and checks it against every
+// acknowledgement so far.
+func verifyCrashFile(path string, h *crashHistory) (err error) {
+	db, err := livedb.Open(path, crashSchema(), crashOptions())
+	if err != nil {
+		return fmt.Errorf("reopen: %w", err)
+	}
+	defer func() {
+		if cerr := db.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close: %w", cerr)
+		}
+	}()
+	ctx := context.Background()
+	if err := db.Check(ctx); err != nil {
+		return fmt.Errorf("Check: %w", err)
+	}
+	var items, counters []livedb.Doc
+	err = db.Query(ctx, func(q *livedb.QueryCtx) error {
+		var err error
+		if items, err = q.DB.Query("items").Collect(); err != nil {
+			return err
+		}
+		counters, err = q.DB.Query("counters").Collect()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// All or none: every batch present has all its parts.
+	parts := map[int64][]int64{}
+	lastOf := map[int64]int64{} // writer -> highest batch inserted (present or not)
+	for _, d := range items {
+		b := d["batch"].(int64)
+		parts[b] = append(parts[b], d["part"].(int64))
+	}
+	for b, ps := range parts {
+		slices.Sort(ps)
+		if !slices.Equal(ps, []int64{0, 1, 2}) {
+			return fmt.Errorf("batch %d is partly visible: parts %v", b, ps)
+		}
+	}
+	// Every acknowledged insert is present unless a delete of it was tried;
+	// every acknowledged delete is gone.
+	for b := range h.inserted {
+		_, present := parts[b]
+		switch {
+		case h.deleted[b] != 0:
+			if present {
+				return fmt.Errorf("batch %d: its delete was acknowledged but it is present", b)
+			}
+		case !h.delStarted[b] && !present:
+			return fmt.Errorf("acknowledged batch %d is lost", b)
+		}
+	}
+	// Counters move with their batches: each counter's last is the highest
+	// batch its writer committed, which is at least every acknowledged one.
+	for b := range h.inserted {
+		w := b >> 32
+		lastOf[w] = max(lastOf[w], b)
+	}
+	for _, c := range counters {
+		w, last := c["writer"].(int64), c["last"].(int64)
+		if last < lastOf[w] {
+			return fmt.Errorf("counter of writer %d says last batch %d, but batch %d was acknowledged", w, last, lastOf[w])
+		}
+		if last>>32 != w || last&0xffffffff != c["count"].(int64) {
+			return fmt.Errorf("counter of writer %d is inconsistent: last %d count %d", w, last, c["count"].(int64))
+		}
+		delete(lastOf, w)
+	}
+	if len(lastOf) > 0 {
+		return fmt.Errorf("writers with acknowledged batches but no counter (writer: last batch): %v", lastOf)
+	}
+	return verifyCrashFeed(ctx, db, h, items, counters)
+}
+
+// verifyCrashFeed replays the change feed from the start and checks that
+// it has every acknowledged commit at its timestamp, in commit order, that
+// each commit is a whole mutation, and that the replay gives exactly the
+// stored documents (no gap, nothing extra).
+func verifyCrashFeed(ctx context.Context, db *livedb.DB, h *crashHistory, items, counters []livedb.Doc) error {
+	feed := db.Changes(0)
+	state := map[livedb.ID]livedb.Doc{}
+	byTS := map[uint64][]livedb.Change{}
+	var order []uint64
+	for {
+		c, ok, err := feed.TryNext()
+		if err != nil {
+			return fmt.Errorf("change feed: %w", err)
+		}
+		if !ok {
+			break
+		}
+		if n := len(order); n == 0 || order[n-1] != c.Timestamp {
+			if n > 0 && c.Timestamp < order[n-1] {
+				return fmt.Errorf("change feed goes back in time: %d after %d", c.Timestamp, order[n-1])
+			}
+			order = append(order, c.Timestamp)
+		}
+		byTS[c.Timestamp] = append(byTS[c.Timestamp], c)
+		switch c.Op {
+		case livedb.OpInsert:
+			if _, dup := state[c.ID]; dup {
+				return fmt.Errorf("change feed inserts %s twice", c.ID)
+			}
+			state[c.ID] = c.New
+		case livedb.OpUpdate:
+			if !docsEqual(state[c.ID], c.Old) {
+				return fmt.Errorf("change feed updates %s from %v, but the replay has %v", c.ID, c.Old, state[c.ID])
+			}
+			state[c.ID] = c.New
+		case livedb.OpDelete:
+			if !docsEqual(state[c.ID], c.Old) {
+				return fmt.Errorf("change feed deletes %s as %v, but the replay has %v", c.ID, c.Old, state[c.ID])
+			}
+			delete(state, c.ID)
+		}
+	}
+	if last := db.LastTimestamp(); len(order) > 0 && order[len(order)-1] > last {
+		return fmt.Errorf("change feed has timestamp %d after the last commit %d", order[len(order)-1], last)
+	}
+	// Each commit is one whole mutation.
+	for ts, cs := range byTS {
+		if err := crashCommitShape(cs); err != nil {
+			return fmt.Errorf("commit at %d: %w", ts, err)
+		}
+	}
+	// Every acknowledged commit is in the feed at its timestamp.
+	for b, ts := range h.inserted {
+		if batchOf(byTS[ts]) != b {
+			return fmt.Errorf("acknowledged insert of batch %d at %d is not in the change feed", b, ts)
+		}
+	}
+	for b, ts := range h.deleted {
+		cs := byTS[ts]
+		if batchOf(cs) != b || cs[0].Op != livedb.OpDelete {
+			return fmt.Errorf("acknowledged delete of batch %d at %d is not in the change feed", b, ts)
+		}
+	}
+	// The replay is the stored state.
+	stored := append(slices.Clone(items), counters...)
+	if len(stored) != len(state) {
+		return fmt.Errorf("the change feed replays to %d documents, the database holds %d", len(state), len(stored))
+	}
+	for _, d := range stored {
+		if !docsEqual(state[d.ID()], d) {
+			return fmt.Errorf("document %s is %v, the change feed replays it as %v", d.ID(), d, state[d.ID()])
+		}
+	}
+	return nil
+}
+
+// crashCommitShape checks that a commit's changes are one mutation of the
+// child: crashBatchDocs item inserts and a counter insert or update, or
+// crashBatchDocs item deletes, all of one batch.
+func crashCommitShape(cs []livedb.Change) error {
+	b := batchOf(cs)
+	var ins, del, ctr int
+	for _, c := range cs {
+		switch {
+		case c.Table == "counters" && c.Op != livedb.OpDelete:
+			ctr++
+			if c.New["last"].(int64) != b {
+				return fmt.Errorf("counter set to batch %d in the commit of batch %d", c.New["last"].(int64), b)
+			}
+		case c.Table == "items" && c.Op == livedb.OpInsert && c.New["batch"].(int64) == b:
+			ins++
+		case c.Table == "items" && c.Op == livedb.OpDelete && c.Old["batch"].(int64) == b:
+			del++
+		default:
+			return fmt.Errorf("unexpected change %v %s %s", c.Op, c.Table, c.ID)
+		}
+	}
+	if !(ins == crashBatchDocs && ctr == 1 && del == 0 || del == crashBatchDocs && ins == 0 && ctr == 0) {
+		return fmt.Errorf("partial mutation: %d inserts, %d counter writes, %d deletes", ins, ctr, del)
+	}
+	return nil
+}
+
+// batchOf returns the batch of a commit's first item change, or -1.
+func batchOf(cs []livedb.Change) int64 {
+	for _, c := range cs {
+		if c.Table != "items" {
+			continue
+		}
+		if c.New != nil {
+			return c.New["batch"].(int64)
+		}
+		return c.Old["batch"].(int64)
+	}
+	return -1
+}
+
+// docsEqual compares two documents by Convex equality.
+func docsEqual(a, b livedb.Doc) bool {
+	if (a == nil) != (b == nil) || len(a) != len(b) {
+		return false
+	}
+	return livedb.Equal(plainDoc(a), plainDoc(b))
+}
+
+// plainDoc turns a Doc into a canonical map (_id as a string).
+func plainDoc(d livedb.Doc) map[string]any {
+	m := make(map[string]any, len(d))
+	for k, x := range d {
+		if id, ok := x.(livedb.ID); ok {
+			x = string(id)
+		}
+		m[k] = x
+	}
+	return m
+}
