@@ -89,12 +89,17 @@ func rxForEachBackend(t *testing.T, opts livedb.Options, body func(t *testing.T,
 	}
 }
 
-// rxSeed returns a random seed and logs it, so that a failure can be
-// replayed by pinning the seed.
+// rxSeed returns a random seed and logs it; LIVEDB_SEED="s1,s2" pins it to
+// replay a failure.
 func rxSeed(t *testing.T) (uint64, uint64) {
 	t.Helper()
 	s1, s2 := rand.Uint64(), rand.Uint64()
-	t.Logf("seed: %d, %d", s1, s2)
+	if env := os.Getenv("LIVEDB_SEED"); env != "" {
+		if _, err := fmt.Sscanf(env, "%d,%d", &s1, &s2); err != nil {
+			t.Fatalf("LIVEDB_SEED=%q: want two integers separated by a comma: %v", env, err)
+		}
+	}
+	t.Logf("seed: LIVEDB_SEED=%d,%d", s1, s2)
 	return s1, s2
 }
 
