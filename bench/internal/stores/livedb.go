@@ -1,0 +1,192 @@
+package stores
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/bench/internal/workload"
+	"github.com/livedb-go/livedb/v"
+)
+
+const lvTable = "agentSessions"
+
+// lvSchema is the workload's schema in livedb: every field validated,
+// the three indexes of the workload.
+func lvSchema() *livedb.Schema {
+	return livedb.DefineSchema(livedb.Tables{
+		lvTable: livedb.DefineTable(v.Object(v.Fields{
+			"workflowId": v.String(),
+			"status":     v.String(),
+			"agentType":  v.String(),
+			"startedAt":  v.Int64(),
+			"input":      v.String(),
+			"output":     v.String(),
+		})).Index("by_workflow", "workflowId").
+			Index("by_status", "status").
+			Index("by_workflow_and_status", "workflowId", "status"),
+	})
+}
+
+// lvStore runs the workload on livedb, with the map API (livedb.Doc).
+type lvStore struct {
+	db  *livedb.DB
+	ctx context.Context
+
+	mu   sync.Mutex
+	subs []*livedb.Subscription[int]
+}
+
+func openLivedbBolt(path string, noSync bool) (*lvStore, error) {
+	db, err := livedb.Open(path, lvSchema(), &livedb.Options{NoSync: noSync})
+	if err != nil {
+		return nil, err
+	}
+	return &lvStore{db: db, ctx: context.Background()}, nil
+}
+
+func openLivedbMemory() (*lvStore, error) {
+	db, err := livedb.OpenMemory(lvSchema())
+	if err != nil {
+		return nil, err
+	}
+	return &lvStore{db: db, ctx: context.Background()}, nil
+}
+
+func lvDoc(s workload.Session) livedb.Doc {
+	return livedb.Doc{
+		"workflowId": s.WorkflowID,
+		"status":     s.Status,
+		"agentType":  s.AgentType,
+		"startedAt":  s.StartedAt,
+		"input":      s.Input,
+		"output":     s.Output,
+	}
+}
+
+func (s *lvStore) InsertBatch(docs []workload.Session) ([]string, error) {
+	var ids []string
+	err := s.db.Mutation(s.ctx, func(m *livedb.MutationCtx) error {
+		ids = ids[:0]
+		for _, d := range docs {
+			id, err := m.DB.Insert(lvTable, lvDoc(d))
+			if err != nil {
+				return err
+			}
+			ids = append(ids, string(id))
+		}
+		return nil
+	})
+	return ids, err
+}
+
+func (s *lvStore) Insert(doc workload.Session) (string, error) {
+	var id livedb.ID
+	err := s.db.Mutation(s.ctx, func(m *livedb.MutationCtx) (err error) {
+		id, err = m.DB.Insert(lvTable, lvDoc(doc))
+		return err
+	})
+	return string(id), err
+}
+
+func (s *lvStore) Get(id string) (string, error) {
+	var wf string
+	err := s.db.Query(s.ctx, func(q *livedb.QueryCtx) error {
+		d, ok, err := q.DB.Get(livedb.ID(id))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("livedb: %s not found", id)
+		}
+		wf, _ = d["workflowId"].(string)
+		return nil
+	})
+	return wf, err
+}
+
+func lvRunning(q *livedb.QueryCtx, wf string) ([]livedb.Doc, error) {
+	return q.DB.Query(lvTable).WithIndex("by_workflow_and_status", func(r livedb.IndexRange) livedb.IndexRange {
+		return r.Eq("workflowId", wf).Eq("status", workload.StatusRunning)
+	}).Collect()
+}
+
+func (s *lvStore) Running(wf string) (int, error) {
+	var n int
+	err := s.db.Query(s.ctx, func(q *livedb.QueryCtx) error {
+		docs, err := lvRunning(q, wf)
+		n = len(docs)
+		return err
+	})
+	return n, err
+}
+
+func (s *lvStore) page(rng func(livedb.IndexRange) livedb.IndexRange, after workload.Cursor, n int) (int, workload.Cursor, error) {
+	cur, _ := after.(string)
+	var res livedb.PaginationResult
+	err := s.db.Query(s.ctx, func(q *livedb.QueryCtx) (err error) {
+		res, err = q.DB.Query(lvTable).WithIndex("by_workflow", rng).Paginate(livedb.PaginationOptions{NumItems: n, Cursor: cur})
+		return err
+	})
+	return len(res.Page), res.ContinueCursor, err
+}
+
+func (s *lvStore) PageWorkflow(wf string, after workload.Cursor, n int) (int, workload.Cursor, error) {
+	return s.page(func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("workflowId", wf) }, after, n)
+}
+
+func (s *lvStore) PageAll(after workload.Cursor, n int) (int, workload.Cursor, error) {
+	return s.page(nil, after, n)
+}
+
+func (s *lvStore) set(id, field, val string) error {
+	return s.db.Mutation(s.ctx, func(m *livedb.MutationCtx) error {
+		if _, ok, err := m.DB.Get(livedb.ID(id)); err != nil || !ok {
+			return fmt.Errorf("livedb: get %s: found %v: %v", id, ok, err)
+		}
+		return m.DB.Patch(livedb.ID(id), livedb.Doc{field: val})
+	})
+}
+
+func (s *lvStore) SetStatus(id, status string) error { return s.set(id, "status", status) }
+
+func (s *lvStore) SetOutput(id, output string) error { return s.set(id, "output", output) }
+
+func (s *lvStore) Close() error { return s.db.Close() }
+
+// Watch subscribes with livedb.Subscribe. Without onResult no goroutine is
+// started: livedb re-runs the subscription on its own goroutine and keeps
+// the newest result in the channel.
+func (s *lvStore) Watch(wf string, onResult func(n int)) (func(), error) {
+	sub, err := livedb.Subscribe(s.ctx, s.db, func(q *livedb.QueryCtx) (int, error) {
+		docs, err := lvRunning(q, wf)
+		return len(docs), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.subs = append(s.subs, sub)
+	s.mu.Unlock()
+	if onResult != nil {
+		go func() {
+			for u := range sub.Updates() {
+				if u.Err == nil {
+					onResult(u.Value)
+				}
+			}
+		}()
+	}
+	return sub.Close, nil
+}
+
+func (s *lvStore) Reruns() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, sub := range s.subs {
+		n += sub.Reruns()
+	}
+	return n
+}
