@@ -73,8 +73,8 @@ func mustLivedbFile(t *testing.T) (string, []byte) {
 	return path, data[:tx.Size()]
 }
 
-// writeTemp writes data to a new file and returns its path.
-func writeTemp(t *testing.T, data []byte) string {
+// corruptWriteTemp writes data to a new file and returns its path.
+func corruptWriteTemp(t *testing.T, data []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "bad.db")
 	if err := os.WriteFile(path, data, 0o600); err != nil {
@@ -159,7 +159,7 @@ func TestOpen_RandomBytes(t *testing.T) {
 			for i := range data {
 				data[i] = byte(rng.Uint32())
 			}
-			if got := corruptOutcome(t, writeTemp(t, data)); got != "open" {
+			if got := corruptOutcome(t, corruptWriteTemp(t, data)); got != "open" {
 				t.Fatalf("a file of %d random bytes was not refused at Open (outcome %q)", size, got)
 			}
 		})
@@ -171,7 +171,7 @@ func TestOpen_TruncatedFile(t *testing.T) {
 	page := os.Getpagesize()
 	for _, size := range []int{1, 100, page, 2*page + 10, 3 * page, len(data) / 2, len(data) - page, len(data) - 1} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
-			if got := corruptOutcome(t, writeTemp(t, data[:size])); got != "open" {
+			if got := corruptOutcome(t, corruptWriteTemp(t, data[:size])); got != "open" {
 				t.Fatalf("a file truncated to %d of %d bytes was not refused at Open (outcome %q)", size, len(data), got)
 			}
 		})
@@ -318,7 +318,7 @@ func alteredChild(t *testing.T, basePath string) {
 		fmt.Printf("altered-case %d %s start\n", i, c.name)
 		outcome := "?"
 		t.Run(c.name, func(t *testing.T) {
-			outcome = corruptOutcome(t, writeTemp(t, c.data))
+			outcome = corruptOutcome(t, corruptWriteTemp(t, c.data))
 		})
 		if outcome == "" {
 			outcome = "unnoticed"
@@ -380,9 +380,9 @@ func TestOpen_BboltFileWithoutCatalog(t *testing.T) {
 	}
 }
 
-// withKV opens a closed livedb file at the kv layer, lets fn read it and
+// mustEditKV opens a closed livedb file at the kv layer, lets fn read it and
 // fill a batch, and commits the batch.
-func withKV(t *testing.T, path string, fn func(snap kv.Snapshot, b *kv.Batch)) {
+func mustEditKV(t *testing.T, path string, fn func(snap kv.Snapshot, b *kv.Batch)) {
 	t.Helper()
 	s, err := bboltkv.Open(path, &bboltkv.Options{NoSync: true})
 	if err != nil {
@@ -403,10 +403,10 @@ func withKV(t *testing.T, path string, fn func(snap kv.Snapshot, b *kv.Batch)) {
 	}
 }
 
-var keyCatalog = []byte("\x00catalog")
+var corruptKeyCatalog = []byte("\x00catalog")
 
-// storedCatalog is the part of the stored catalog JSON the tests need.
-type storedCatalog struct {
+// corruptCatalog is the part of the stored catalog JSON the tests need.
+type corruptCatalog struct {
 	Tables []struct {
 		Name    string `json:"name"`
 		Number  uint32 `json:"number"`
@@ -417,14 +417,14 @@ type storedCatalog struct {
 	} `json:"tables"`
 }
 
-// indexPrefixOf returns the key prefix of an index, read from the catalog.
-func indexPrefixOf(t *testing.T, snap kv.Snapshot, table, index string) []byte {
+// corruptIndexPrefix returns the key prefix of an index, read from the catalog.
+func corruptIndexPrefix(t *testing.T, snap kv.Snapshot, table, index string) []byte {
 	t.Helper()
-	b, ok, err := snap.Get(keyCatalog)
+	b, ok, err := snap.Get(corruptKeyCatalog)
 	if err != nil || !ok {
 		t.Fatalf("catalog: ok=%v err=%v", ok, err)
 	}
-	var c storedCatalog
+	var c corruptCatalog
 	if err := json.Unmarshal(b, &c); err != nil {
 		t.Fatal(err)
 	}
@@ -439,15 +439,15 @@ func indexPrefixOf(t *testing.T, snap kv.Snapshot, table, index string) []byte {
 	return nil
 }
 
-// firstKey returns a copy of the first key with prefix p, and its value.
-func firstKey(t *testing.T, snap kv.Snapshot, p []byte) ([]byte, []byte) {
+// kvFirstKey returns a copy of the first key with prefix p, and its value.
+func kvFirstKey(t *testing.T, snap kv.Snapshot, p []byte) ([]byte, []byte) {
 	t.Helper()
-	return nthKey(t, snap, p, 0)
+	return kvNthKey(t, snap, p, 0)
 }
 
-// nthKey returns a copy of the n-th key (from 0) with prefix p, and its
+// kvNthKey returns a copy of the n-th key (from 0) with prefix p, and its
 // value.
-func nthKey(t *testing.T, snap kv.Snapshot, p []byte, n int) ([]byte, []byte) {
+func kvNthKey(t *testing.T, snap kv.Snapshot, p []byte, n int) ([]byte, []byte) {
 	t.Helper()
 	it := snap.Iter(p, value.PrefixSuccessor(p), false)
 	defer it.Close()
@@ -460,13 +460,13 @@ func nthKey(t *testing.T, snap kv.Snapshot, p []byte, n int) ([]byte, []byte) {
 	return nil, nil
 }
 
-func copyFile(t *testing.T, data []byte) string { return writeTemp(t, data) }
+func corruptCopy(t *testing.T, data []byte) string { return corruptWriteTemp(t, data) }
 
 func TestOpen_GarbledCatalog(t *testing.T) {
 	_, data := mustLivedbFile(t)
 	var orig map[string]any
-	withKV(t, copyFile(t, data), func(snap kv.Snapshot, _ *kv.Batch) {
-		b, _, err := snap.Get(keyCatalog)
+	mustEditKV(t, corruptCopy(t, data), func(snap kv.Snapshot, _ *kv.Batch) {
+		b, _, err := snap.Get(corruptKeyCatalog)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -510,13 +510,13 @@ func TestOpen_GarbledCatalog(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := copyFile(t, data)
-			withKV(t, path, func(_ kv.Snapshot, b *kv.Batch) {
+			path := corruptCopy(t, data)
+			mustEditKV(t, path, func(_ kv.Snapshot, b *kv.Batch) {
 				if len(tc.catalog) == 0 {
-					b.Delete(keyCatalog)
+					b.Delete(corruptKeyCatalog)
 					return
 				}
-				b.Put(keyCatalog, tc.catalog)
+				b.Put(corruptKeyCatalog, tc.catalog)
 			})
 			if got := corruptOutcome(t, path); got == "" {
 				t.Fatalf("a catalog garbled as %q went unnoticed", tc.name)
@@ -534,25 +534,25 @@ func TestDB_Check_IndexDrift(t *testing.T) {
 		want   string // in Check's message
 	}{
 		{"index entry deleted", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
-			k, _ := firstKey(t, snap, indexPrefixOf(t, snap, "workflows", "by_status"))
+			k, _ := kvFirstKey(t, snap, corruptIndexPrefix(t, snap, "workflows", "by_status"))
 			b.Delete(k)
 		}, "missing entry in index by_status"},
 		{"creation-time entry deleted", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
-			k, _ := firstKey(t, snap, indexPrefixOf(t, snap, "agentSessions", "by_creation_time"))
+			k, _ := kvFirstKey(t, snap, corruptIndexPrefix(t, snap, "agentSessions", "by_creation_time"))
 			b.Delete(k)
 		}, "by_creation_time"},
 		{"document deleted, entries kept", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
-			k, _ := firstKey(t, snap, indexPrefixOf(t, snap, "workflows", "by_id"))
+			k, _ := kvFirstKey(t, snap, corruptIndexPrefix(t, snap, "workflows", "by_id"))
 			b.Delete(k)
 		}, "entry for missing document"},
 		{"entry points at another document", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
-			p := indexPrefixOf(t, snap, "agentSessions", "by_workflow")
-			k, _ := nthKey(t, snap, p, 0)
-			_, other := nthKey(t, snap, p, 1)
+			p := corruptIndexPrefix(t, snap, "agentSessions", "by_workflow")
+			k, _ := kvNthKey(t, snap, p, 0)
+			_, other := kvNthKey(t, snap, p, 1)
 			b.Put(k, other)
 		}, "agentSessions"},
 		{"document changed, index not", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
-			k, v := firstKey(t, snap, indexPrefixOf(t, snap, "workflows", "by_id"))
+			k, v := kvFirstKey(t, snap, corruptIndexPrefix(t, snap, "workflows", "by_id"))
 			x, err := value.Decode(v)
 			if err != nil {
 				t.Fatal(err)
@@ -566,14 +566,14 @@ func TestDB_Check_IndexDrift(t *testing.T) {
 			b.Put(k, value.Encode(doc))
 		}, "by_status"},
 		{"document bytes garbled", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
-			k, _ := firstKey(t, snap, indexPrefixOf(t, snap, "workflows", "by_id"))
+			k, _ := kvFirstKey(t, snap, corruptIndexPrefix(t, snap, "workflows", "by_id"))
 			b.Put(k, []byte{0xde, 0xad, 0xbe, 0xef})
 		}, "workflows"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := copyFile(t, data)
-			withKV(t, path, func(snap kv.Snapshot, b *kv.Batch) { tc.damage(t, snap, b) })
+			path := corruptCopy(t, data)
+			mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) { tc.damage(t, snap, b) })
 			db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
 			if err != nil {
 				t.Fatalf("Open: %v", err)
@@ -604,10 +604,10 @@ func TestWriter_Patch_StoredDocumentWithoutID(t *testing.T) {
 	}
 	for name, write := range writes {
 		t.Run(name, func(t *testing.T) {
-			path := copyFile(t, data)
+			path := corruptCopy(t, data)
 			var id livedb.ID
-			withKV(t, path, func(snap kv.Snapshot, b *kv.Batch) {
-				k, v := firstKey(t, snap, indexPrefixOf(t, snap, "workflows", "by_id"))
+			mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) {
+				k, v := kvFirstKey(t, snap, corruptIndexPrefix(t, snap, "workflows", "by_id"))
 				x, err := value.Decode(v)
 				if err != nil {
 					t.Fatal(err)

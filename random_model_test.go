@@ -248,11 +248,11 @@ func (op *mOp) String() string {
 	var b strings.Builder
 	switch op.kind {
 	case mInsert:
-		fmt.Fprintf(&b, "insert %s", fmtFields(op.fields))
+		fmt.Fprintf(&b, "insert %s", modelFmtFields(op.fields))
 	case mPatch:
-		fmt.Fprintf(&b, "patch #%d %s", op.ref, fmtFields(op.fields))
+		fmt.Fprintf(&b, "patch #%d %s", op.ref, modelFmtFields(op.fields))
 	case mReplace:
-		fmt.Fprintf(&b, "replace #%d %s", op.ref, fmtFields(op.fields))
+		fmt.Fprintf(&b, "replace #%d %s", op.ref, modelFmtFields(op.fields))
 	case mDelete:
 		fmt.Fprintf(&b, "delete #%d", op.ref)
 	case mGet:
@@ -294,13 +294,13 @@ func (q *modelQuery) String() string {
 	fmt.Fprintf(&b, "query %s", q.index)
 	cols := modelIndexCols[q.index]
 	for i, x := range q.eqs {
-		fmt.Fprintf(&b, ".eq(%s, %s)", cols[i], fmtVal(x))
+		fmt.Fprintf(&b, ".eq(%s, %s)", cols[i], modelFmtVal(x))
 	}
 	if q.lower != nil {
-		fmt.Fprintf(&b, ".%s(%s, %s)", map[bool]string{true: "gt", false: "gte"}[q.lower.strict], cols[len(q.eqs)], fmtVal(q.lower.x))
+		fmt.Fprintf(&b, ".%s(%s, %s)", map[bool]string{true: "gt", false: "gte"}[q.lower.strict], cols[len(q.eqs)], modelFmtVal(q.lower.x))
 	}
 	if q.upper != nil {
-		fmt.Fprintf(&b, ".%s(%s, %s)", map[bool]string{true: "lt", false: "lte"}[q.upper.strict], cols[len(q.eqs)], fmtVal(q.upper.x))
+		fmt.Fprintf(&b, ".%s(%s, %s)", map[bool]string{true: "lt", false: "lte"}[q.upper.strict], cols[len(q.eqs)], modelFmtVal(q.upper.x))
 	}
 	if q.desc {
 		b.WriteString(" desc")
@@ -337,10 +337,10 @@ func (f *mFilter) String() string {
 		}
 		return f.op + "(" + strings.Join(parts, ", ") + ")"
 	}
-	return fmt.Sprintf("%s(%s, %s)", f.op, f.field, fmtVal(f.lit))
+	return fmt.Sprintf("%s(%s, %s)", f.op, f.field, modelFmtVal(f.lit))
 }
 
-func fmtVal(x any) string {
+func modelFmtVal(x any) string {
 	if x == livedb.Undefined {
 		return "undefined"
 	}
@@ -351,11 +351,11 @@ func fmtVal(x any) string {
 	return string(b)
 }
 
-func fmtFields(m map[string]any) string {
+func modelFmtFields(m map[string]any) string {
 	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k + ":" + fmtVal(m[k])
+		parts[i] = k + ":" + modelFmtVal(m[k])
 	}
 	return "{" + strings.Join(parts, " ") + "}"
 }
@@ -395,7 +395,7 @@ func (g *modelGen) value() any {
 		}
 		return modelStrings[r.IntN(len(modelStrings))]
 	case 8:
-		return bytesClone(modelBytes[r.IntN(len(modelBytes))])
+		return modelBytesClone(modelBytes[r.IntN(len(modelBytes))])
 	case 9:
 		return [][]any{{}, {int64(1)}, {int64(1), "a"}, {"a"}}[r.IntN(4)]
 	case 10:
@@ -431,7 +431,7 @@ func (g *modelGen) bound(col string, run *modelRun) any {
 	return g.value()
 }
 
-func bytesClone(b []byte) []byte { return append([]byte{}, b...) }
+func modelBytesClone(b []byte) []byte { return append([]byte{}, b...) }
 
 func (g *modelGen) fields(patch bool) map[string]any {
 	r := g.rng
@@ -629,13 +629,13 @@ type modelRun struct {
 	stats *modelStats
 }
 
-// divergence is a difference between the database and the model.
-type divergence struct{ msg string }
+// modelDivergence is a difference between the database and the model.
+type modelDivergence struct{ msg string }
 
-func (d *divergence) Error() string { return d.msg }
+func (d *modelDivergence) Error() string { return d.msg }
 
-func diverge(format string, args ...any) error {
-	return &divergence{msg: fmt.Sprintf(format, args...)}
+func modelDiverge(format string, args ...any) error {
+	return &modelDivergence{msg: fmt.Sprintf(format, args...)}
 }
 
 var errModelAbort = errors.New("model: abort this mutation")
@@ -732,18 +732,18 @@ func (run *modelRun) checkAll() error {
 		return err
 	})
 	if err != nil {
-		return diverge("collect: %v", err)
+		return modelDiverge("collect: %v", err)
 	}
 	if len(got) != len(run.docs) {
-		return diverge("table has %d documents, the model %d", len(got), len(run.docs))
+		return modelDiverge("table has %d documents, the model %d", len(got), len(run.docs))
 	}
 	for _, d := range got {
-		if !docsEqual(d, livedb.Doc(run.docs[string(d.ID())])) {
-			return diverge("document %s is %s, the model has %s", d.ID(), fmtFields(plainDoc(d)), fmtFields(run.docs[string(d.ID())]))
+		if !relDocsEqual(d, livedb.Doc(run.docs[string(d.ID())])) {
+			return modelDiverge("document %s is %s, the model has %s", d.ID(), modelFmtFields(relPlainDoc(d)), modelFmtFields(run.docs[string(d.ID())]))
 		}
 	}
 	if err := run.db.Check(ctx); err != nil {
-		return diverge("Check: %v", err)
+		return modelDiverge("Check: %v", err)
 	}
 	return nil
 }
@@ -791,11 +791,11 @@ func (run *modelRun) apply(op *mOp) error {
 	case abort && errors.Is(err, errModelAbort):
 		return nil
 	case err != nil:
-		var d *divergence
+		var d *modelDivergence
 		if errors.As(err, &d) {
 			return err
 		}
-		return diverge("mutation failed: %v", err)
+		return modelDiverge("mutation failed: %v", err)
 	}
 	run.docs = work
 	return nil
@@ -816,27 +816,27 @@ func (run *modelRun) step(tx *mTx, op *mOp) error {
 		}
 		return run.query(tx, op.q)
 	}
-	return diverge("op %v inside a transaction", op.kind)
+	return modelDiverge("op %v inside a transaction", op.kind)
 }
 
 func (run *modelRun) insert(tx *mTx, op *mOp) error {
 	id, err := tx.w.Insert(modelTable, livedb.Doc(maps.Clone(op.fields)))
 	if err != nil {
-		return diverge("insert: %v", err)
+		return modelDiverge("insert: %v", err)
 	}
 	run.ids = append(run.ids, id)
 	got, ok, err := tx.r.Get(id)
 	if err != nil || !ok {
-		return diverge("get after insert of %s: ok=%v err=%v", id, ok, err)
+		return modelDiverge("get after insert of %s: ok=%v err=%v", id, ok, err)
 	}
 	ct, isFloat := got["_creationTime"].(float64)
 	if !isFloat {
-		return diverge("inserted %s has _creationTime %#v", id, got["_creationTime"])
+		return modelDiverge("inserted %s has _creationTime %#v", id, got["_creationTime"])
 	}
 	want := maps.Clone(op.fields)
 	want["_id"], want["_creationTime"] = string(id), ct
-	if !docsEqual(got, livedb.Doc(want)) {
-		return diverge("inserted %s reads back as %s, want %s", id, fmtFields(plainDoc(got)), fmtFields(want))
+	if !relDocsEqual(got, livedb.Doc(want)) {
+		return modelDiverge("inserted %s reads back as %s, want %s", id, modelFmtFields(relPlainDoc(got)), modelFmtFields(want))
 	}
 	tx.docs[string(id)] = want
 	run.stats.writes++
@@ -860,13 +860,13 @@ func (run *modelRun) update(tx *mTx, op *mOp) error {
 	cur, exists := tx.docs[string(id)]
 	if !exists {
 		if !errors.Is(err, livedb.ErrNotFound) {
-			return diverge("%s of missing document %s: got %v, want ErrNotFound", op, id, err)
+			return modelDiverge("%s of missing document %s: got %v, want ErrNotFound", op, id, err)
 		}
 		run.stats.notFound++
 		return nil
 	}
 	if err != nil {
-		return diverge("%s of %s: %v", op, id, err)
+		return modelDiverge("%s of %s: %v", op, id, err)
 	}
 	run.stats.writes++
 	var next map[string]any
@@ -895,7 +895,7 @@ func (run *modelRun) get(tx *mTx, op *mOp) error {
 	if op.badID != "" {
 		_, ok, err := tx.r.Get(livedb.ID(op.badID))
 		if ok || !errors.Is(err, livedb.ErrInvalidID) {
-			return diverge("get(%q): ok=%v err=%v, want ErrInvalidID", op.badID, ok, err)
+			return modelDiverge("get(%q): ok=%v err=%v, want ErrInvalidID", op.badID, ok, err)
 		}
 		return nil
 	}
@@ -905,14 +905,14 @@ func (run *modelRun) get(tx *mTx, op *mOp) error {
 	}
 	got, ok, err := tx.r.Get(id)
 	if err != nil {
-		return diverge("get %s: %v", id, err)
+		return modelDiverge("get %s: %v", id, err)
 	}
 	want, exists := tx.docs[string(id)]
 	switch {
 	case ok != exists:
-		return diverge("get %s: found=%v, the model has it=%v", id, ok, exists)
-	case ok && !docsEqual(got, livedb.Doc(want)):
-		return diverge("get %s = %s, the model has %s", id, fmtFields(plainDoc(got)), fmtFields(want))
+		return modelDiverge("get %s: found=%v, the model has it=%v", id, ok, exists)
+	case ok && !relDocsEqual(got, livedb.Doc(want)):
+		return modelDiverge("get %s = %s, the model has %s", id, modelFmtFields(relPlainDoc(got)), modelFmtFields(want))
 	}
 	return nil
 }
@@ -951,12 +951,12 @@ func (q *modelQuery) build(r *livedb.Reader) *livedb.Query {
 		dq = dq.Filter(func(f livedb.FilterBuilder) livedb.Expr { return q.filter.build(f) })
 	}
 	if q.pred {
-		dq = dq.FilterFunc(func(d livedb.Doc) (bool, error) { return predKeep(string(d.ID())), nil })
+		dq = dq.FilterFunc(func(d livedb.Doc) (bool, error) { return modelPredKeep(string(d.ID())), nil })
 	}
 	return dq
 }
 
-func predKeep(id string) bool { return id != "" && id[len(id)-1] < 'm' }
+func modelPredKeep(id string) bool { return id != "" && id[len(id)-1] < 'm' }
 
 func (f *mFilter) build(fb livedb.FilterBuilder) livedb.Expr {
 	switch f.op {
@@ -1012,7 +1012,7 @@ func modelField(d map[string]any, col string) any {
 	return cur
 }
 
-func compareTuples(a, b []any) int {
+func modelCompareTuples(a, b []any) int {
 	for i := range a {
 		if c := livedb.Compare(a[i], b[i]); c != 0 {
 			return c
@@ -1035,7 +1035,7 @@ func (q *modelQuery) rows(docs map[string]map[string]any) []mRow {
 			out = append(out, mRow{doc: d, tuple: t})
 		}
 	}
-	slices.SortFunc(out, func(a, b mRow) int { return compareTuples(a.tuple, b.tuple) })
+	slices.SortFunc(out, func(a, b mRow) int { return modelCompareTuples(a.tuple, b.tuple) })
 	if q.desc {
 		slices.Reverse(out)
 	}
@@ -1071,7 +1071,7 @@ func (q *modelQuery) keep(d map[string]any) bool {
 	if q.filter != nil && !q.filter.eval(d) {
 		return false
 	}
-	return !q.pred || predKeep(d["_id"].(string))
+	return !q.pred || modelPredKeep(d["_id"].(string))
 }
 
 func (f *mFilter) eval(d map[string]any) bool {
@@ -1110,19 +1110,19 @@ func (q *modelQuery) expected(docs map[string]map[string]any) []map[string]any {
 	return out
 }
 
-func sameDocs(what string, got []livedb.Doc, want []map[string]any) error {
+func modelSameDocs(what string, got []livedb.Doc, want []map[string]any) error {
 	if len(got) != len(want) {
-		return diverge("%s: got %d documents %v, the model %d %v", what, len(got), docIDs(got), len(want), modelIDs(want))
+		return modelDiverge("%s: got %d documents %v, the model %d %v", what, len(got), modelDocIDs(got), len(want), modelIDs(want))
 	}
 	for i := range got {
-		if !docsEqual(got[i], livedb.Doc(want[i])) {
-			return diverge("%s: row %d is %s, the model has %s (got %v, want %v)", what, i, fmtFields(plainDoc(got[i])), fmtFields(want[i]), docIDs(got), modelIDs(want))
+		if !relDocsEqual(got[i], livedb.Doc(want[i])) {
+			return modelDiverge("%s: row %d is %s, the model has %s (got %v, want %v)", what, i, modelFmtFields(relPlainDoc(got[i])), modelFmtFields(want[i]), modelDocIDs(got), modelIDs(want))
 		}
 	}
 	return nil
 }
 
-func docIDs(ds []livedb.Doc) []string {
+func modelDocIDs(ds []livedb.Doc) []string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
 		out[i] = string(d.ID())[26:]
@@ -1162,7 +1162,7 @@ func (run *modelRun) query(tx *mTx, q *modelQuery) error {
 		d, ok, e := dq.Unique()
 		if len(want) > 1 {
 			if !errors.Is(e, livedb.ErrInvalidQuery) || ok {
-				return diverge("%s: %d results, Unique gave ok=%v err=%v, want ErrInvalidQuery", q, len(want), ok, e)
+				return modelDiverge("%s: %d results, Unique gave ok=%v err=%v, want ErrInvalidQuery", q, len(want), ok, e)
 			}
 			return nil
 		}
@@ -1184,10 +1184,10 @@ func (run *modelRun) query(tx *mTx, q *modelQuery) error {
 		want = want[:min(q.n, len(want))]
 	}
 	if err != nil {
-		return diverge("%s: %v", q, err)
+		return modelDiverge("%s: %v", q, err)
 	}
 	run.stats.rows += len(got)
-	return sameDocs(q.String(), got, want)
+	return modelSameDocs(q.String(), got, want)
 }
 
 // mPos is a pagination position in the model: before everything, after
@@ -1205,7 +1205,7 @@ func (q *modelQuery) modelPage(docs map[string]map[string]any, from mPos, to *mP
 	}
 	all := q.rows(docs)
 	after := func(t []any, p []any) bool { // t comes after p in scan order
-		c := compareTuples(t, p)
+		c := modelCompareTuples(t, p)
 		if q.desc {
 			return c < 0
 		}
@@ -1278,7 +1278,7 @@ func (run *modelRun) paginate(op *mOp, tx *mTx) error {
 	pos, cursor := mPos{}, ""
 	for n := 0; ; n++ {
 		if n > 500 {
-			return diverge("%s: more than 500 pages", q)
+			return modelDiverge("%s: more than 500 pages", q)
 		}
 		var res livedb.PaginationResult
 		var want []map[string]any
@@ -1290,15 +1290,15 @@ func (run *modelRun) paginate(op *mOp, tx *mTx) error {
 			res, err = q.build(tx.r).Paginate(livedb.PaginationOptions{NumItems: q.n, Cursor: cursor, MaximumRowsRead: q.maxRows})
 			want, next, status, scanned = q.modelPage(tx.docs, pos, nil)
 			if err != nil {
-				return diverge("%s: page %d: %v", q, n, err)
+				return modelDiverge("%s: page %d: %v", q, n, err)
 			}
 			run.stats.pages++
 			run.stats.rows += len(res.Page)
-			if err := sameDocs(fmt.Sprintf("%s: page %d", q, n), res.Page, want); err != nil {
+			if err := modelSameDocs(fmt.Sprintf("%s: page %d", q, n), res.Page, want); err != nil {
 				return err
 			}
 			if res.IsDone != next.end || res.PageStatus != status {
-				return diverge("%s: page %d: IsDone=%v PageStatus=%q, the model: %v %q", q, n, res.IsDone, res.PageStatus, next.end, status)
+				return modelDiverge("%s: page %d: IsDone=%v PageStatus=%q, the model: %v %q", q, n, res.IsDone, res.PageStatus, next.end, status)
 			}
 			if q.checkSplit {
 				return run.checkSplit(tx, q, cursor, pos, res, scanned)
@@ -1334,14 +1334,14 @@ func (run *modelRun) paginate(op *mOp, tx *mTx) error {
 	return read(func(tx *mTx) error {
 		res, err := q.build(tx.r).Paginate(livedb.PaginationOptions{NumItems: q.n, Cursor: p.cursor, EndCursor: p.contin, MaximumRowsRead: q.maxRows})
 		if err != nil {
-			return diverge("%s: refetch: %v", q, err)
+			return modelDiverge("%s: refetch: %v", q, err)
 		}
 		want, _, _, _ := q.modelPage(tx.docs, p.from, &p.to)
-		if err := sameDocs(q.String()+": refetch", res.Page, want); err != nil {
+		if err := modelSameDocs(q.String()+": refetch", res.Page, want); err != nil {
 			return err
 		}
 		if res.ContinueCursor != p.contin || res.IsDone != p.to.end {
-			return diverge("%s: refetch: ContinueCursor or IsDone changed (IsDone %v, want %v)", q, res.IsDone, p.to.end)
+			return modelDiverge("%s: refetch: ContinueCursor or IsDone changed (IsDone %v, want %v)", q, res.IsDone, p.to.end)
 		}
 		return nil
 	})
@@ -1352,24 +1352,24 @@ func (run *modelRun) paginate(op *mOp, tx *mTx) error {
 func (run *modelRun) checkSplit(tx *mTx, q *modelQuery, cursor string, pos mPos, res livedb.PaginationResult, scanned [][]any) error {
 	if len(scanned) <= 2 {
 		if res.SplitCursor != "" {
-			return diverge("%s: SplitCursor on a page of %d rows", q, len(scanned))
+			return modelDiverge("%s: SplitCursor on a page of %d rows", q, len(scanned))
 		}
 		return nil
 	}
 	if res.SplitCursor == "" {
-		return diverge("%s: no SplitCursor on a page of %d rows", q, len(scanned))
+		return modelDiverge("%s: no SplitCursor on a page of %d rows", q, len(scanned))
 	}
 	mid := mPos{tuple: scanned[(len(scanned)-1)/2]}
 	got, err := q.build(tx.r).Paginate(livedb.PaginationOptions{NumItems: q.n, Cursor: cursor, EndCursor: res.SplitCursor})
 	if err != nil {
-		return diverge("%s: first half by SplitCursor: %v", q, err)
+		return modelDiverge("%s: first half by SplitCursor: %v", q, err)
 	}
 	want, _, _, _ := q.modelPage(tx.docs, pos, &mid)
-	if err := sameDocs(q.String()+": first half by SplitCursor", got.Page, want); err != nil {
+	if err := modelSameDocs(q.String()+": first half by SplitCursor", got.Page, want); err != nil {
 		return err
 	}
 	if got.IsDone {
-		return diverge("%s: first half by SplitCursor says IsDone", q)
+		return modelDiverge("%s: first half by SplitCursor says IsDone", q)
 	}
 	return nil
 }
