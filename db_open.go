@@ -148,17 +148,6 @@ func (db *DB) reconcile(snap kv.Snapshot, old *catalog) (*catalog, *kv.Batch, er
 	return next, batch, nil
 }
 
-// needsRevalidation reports whether a table's stored documents must be
-// checked against def: unless the validator they were written under is a
-// subset of the new one (§5.5; see diffTable).
-func needsRevalidation(old *Schema, name string, def *TableDefinition) bool {
-	var od *TableDefinition
-	if old != nil && old.Validation() {
-		od, _ = old.Table(name)
-	}
-	return diffTable(od, def, true).needsRevalidation
-}
-
 // forEachDoc calls fn with every document of t, decoded.
 func forEachDoc(snap kv.Snapshot, t *tableInfo, fn func(doc map[string]any) error) error {
 	it := snap.Iter(t.byID.prefix, prefixEnd(t.byID.prefix), false)
