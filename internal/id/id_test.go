@@ -2,6 +2,7 @@ package id_test
 
 import (
 	"bytes"
+	crand "crypto/rand"
 	"errors"
 	"io"
 	"math"
@@ -148,8 +149,8 @@ func TestTableNumber_Valid(t *testing.T) {
 }
 
 func TestNew_InternalIDLayout(t *testing.T) {
-	random := bytes.Repeat([]byte{0xAB}, 14)
-	now := time.Date(2024, 3, 1, 23, 59, 59, 0, time.UTC)
+	random := bytes.Repeat([]byte{0xAB}, id.RandomLen)
+	now := time.Date(2024, 3, 1, 23, 59, 59, 123_000_000, time.UTC)
 	s, err := id.New(id.FirstUserTableNumber, now, bytes.NewReader(random))
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -161,8 +162,12 @@ func TestNew_InternalIDLayout(t *testing.T) {
 	if table != id.FirstUserTableNumber {
 		t.Errorf("table = %d, want %d", table, id.FirstUserTableNumber)
 	}
-	if !bytes.Equal(internal[:14], random) {
-		t.Errorf("random part = %x, want %x", internal[:14], random)
+	// 1709337599123 ms = 0x018dfc75dc93
+	if want := []byte{0x01, 0x8d, 0xfc, 0x75, 0xdc, 0x93}; !bytes.Equal(internal[:6], want) {
+		t.Errorf("time part = %x, want %x", internal[:6], want)
+	}
+	if !bytes.Equal(internal[6:14], random) {
+		t.Errorf("random part = %x, want %x", internal[6:14], random)
 	}
 	wantDays := uint16(now.Unix() / 86400) // 19783
 	if got := uint16(internal[14])<<8 | uint16(internal[15]); got != wantDays || got != 19783 {
@@ -172,7 +177,7 @@ func TestNew_InternalIDLayout(t *testing.T) {
 
 func TestNew_Errors(t *testing.T) {
 	now := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-	enough := func() io.Reader { return bytes.NewReader(make([]byte, 14)) }
+	enough := func() io.Reader { return bytes.NewReader(make([]byte, id.RandomLen)) }
 	tests := []struct {
 		name    string
 		table   uint32
@@ -182,7 +187,7 @@ func TestNew_Errors(t *testing.T) {
 		wantMsg string
 	}{
 		{"table 0", 0, now, enough(), id.ErrInvalidTableNumber, "id: new ID: invalid table number"},
-		{"short reader", 1, now, bytes.NewReader(make([]byte, 13)), io.ErrUnexpectedEOF, "id: new ID: read random bytes: unexpected EOF"},
+		{"short reader", 1, now, bytes.NewReader(make([]byte, id.RandomLen-1)), io.ErrUnexpectedEOF, "id: new ID: read random bytes: unexpected EOF"},
 		{"before epoch", 1, time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), enough(), nil, "id: new ID: time 1969-12-31T00:00:00Z is outside 1970 to 2149"},
 		{"after 2149", 1, time.Date(2150, 1, 1, 0, 0, 0, 0, time.UTC), enough(), nil, "id: new ID: time 2150-01-01T00:00:00Z is outside 1970 to 2149"},
 	}
@@ -204,12 +209,30 @@ func TestNew_Errors(t *testing.T) {
 
 func TestNew_LastDay(t *testing.T) {
 	last := time.Unix(0xFFFF*86400+86399, 0)
-	s, err := id.New(1, last, bytes.NewReader(make([]byte, 14)))
+	s, err := id.New(1, last, bytes.NewReader(make([]byte, id.RandomLen)))
 	if err != nil {
 		t.Fatalf("New(%s): %v", last, err)
 	}
 	_, internal, err := id.Decode(s)
 	if err != nil || internal[14] != 0xFF || internal[15] != 0xFF {
 		t.Fatalf("Decode(%q) = %x, %v; want day 0xFFFF", s, internal, err)
+	}
+}
+
+// IDs made at later milliseconds sort after earlier ones, whatever their
+// random bytes: a table's by_id index grows at its end.
+func TestNew_SortsByTime(t *testing.T) {
+	start := time.Date(2026, 11, 26, 4, 0, 0, 0, time.UTC)
+	prev := ""
+	for i := range 2000 {
+		now := start.Add(time.Duration(i) * time.Millisecond)
+		s, err := id.New(id.FirstUserTableNumber, now, crand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s <= prev {
+			t.Fatalf("ID %d %q at %s sorts before or equal to %q", i, s, now, prev)
+		}
+		prev = s
 	}
 }
