@@ -65,6 +65,9 @@ const MaxValueSize = bolt.MaxValueSize
 
 var bucketName = []byte(BucketName)
 
+// fillPercent is where bbolt splits the pages of the bucket (see Commit).
+const fillPercent = 0.9
+
 // Options configure Open. A nil *Options means all defaults.
 type Options struct {
 	// Timeout is how long Open waits for the file lock held by another
@@ -332,6 +335,13 @@ func (s *Store) Commit(b *kv.Batch) (err error) {
 		if err != nil {
 			return err
 		}
+		// Most of livedb's writes land at the end of a key range: by_id
+		// (IDs start with the time), by_creation_time, the change feed and
+		// the timestamp keys. bbolt splits a node at FillPercent, so the 0.5
+		// default leaves every appended page half empty for good; at 0.9 a
+		// 100,000-document load makes a 230 MB file instead of 401 MB, at
+		// the same speed. Pages of the randomly written indexes still split.
+		bkt.FillPercent = fillPercent
 		for i, op := range ops {
 			if op.Delete {
 				err = bkt.Delete(op.Key)
