@@ -212,6 +212,9 @@ func (db *DB) begin(ctx context.Context, writable bool) (*txn, error) {
 // snapshotTS reads the timestamp of the last commit a snapshot contains.
 func snapshotTS(snap kv.Snapshot) (uint64, error) {
 	b, ok, err := snap.Get(keyLastTS)
+	if err == nil && !ok {
+		b, ok, err = snap.Get(keyLastTSBefore)
+	}
 	if err != nil || !ok {
 		return 0, storeErr(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -440,4 +441,40 @@ func TestOpen_LockedByAnotherProcess(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, livedb.ErrLocked)
 	assert.Contains(t, err.Error(), "locked by another process")
+}
+
+// A file that keeps the last commit's timestamp at the key used before it
+// moved next to the change feed opens with that timestamp, and later
+// commits are stamped after it.
+func TestOpen_LastTimestampAtFormerKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
+	require.NoError(t, err)
+	mustInsertWorkflow(t, db, "a", "in_progress")
+	first := db.LastTimestamp()
+	require.NoError(t, db.Close())
+
+	mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) {
+		v, ok, err := snap.Get([]byte{0x03})
+		require.NoError(t, err)
+		require.True(t, ok, "no timestamp at key 0x03")
+		b.Delete([]byte{0x03})
+		b.Put([]byte("\x00ts"), v)
+	})
+
+	db, err = livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
+	require.NoError(t, err)
+	assert.Equal(t, first, db.LastTimestamp())
+	ts, err := db.MutationTS(context.Background(), func(m *livedb.MutationCtx) error {
+		_, err := m.DB.Insert("workflows", livedb.Doc{"task": "b", "status": "in_progress"})
+		return err
+	})
+	require.NoError(t, err)
+	assert.Greater(t, ts, first)
+	MustCheckClose(t, db)
+
+	db, err = livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
+	require.NoError(t, err)
+	defer MustCheckClose(t, db)
+	assert.Equal(t, ts, db.LastTimestamp())
 }
