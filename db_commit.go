@@ -41,8 +41,8 @@ const maxGroup = 256
 // its own timestamp.
 //
 // Order of effects for a group: storage commit, publish the commit records
-// (OCC log, last timestamp), wake subscriptions, then answer the callers
-// (conflicting ones last).
+// (OCC log, last timestamp), answer the callers, wake the subscriptions,
+// then answer the conflicting callers.
 func (db *DB) committer() {
 	defer db.wg.Done()
 	var g grouper
@@ -187,10 +187,15 @@ func (db *DB) commitGroup(group []*commitReq) {
 	db.activeMu.Unlock()
 	db.lastTS.Store(ts)
 	db.signalCommit()
-	db.subs.notify(records)
 	for i, req := range accepted {
 		req.done <- commitResult{ts: records[i].ts}
 	}
+	// The subscription manager is woken last: the goroutine readied last
+	// runs next on this P once the committer blocks, while the others are
+	// taken by idle Ps. Woken before the callers, the manager waited for
+	// them (BenchmarkSubscriptionLatency, bbolt: 107 µs from the commit to
+	// the manager's wake-up, 15 µs this way).
+	db.subs.notify(records)
 }
 
 // conflictIn returns a write committed after snapshot ts (in the log or

@@ -3,7 +3,9 @@ package livedb
 import (
 	"bytes"
 	"context"
+	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -157,5 +159,81 @@ func TestSubManager_MatchLocked_Model(t *testing.T) {
 				t.Fatalf("step %d: after a match %d subscriptions are fresh and %d of %d entries stale", step, f, m.stale, len(m.ivs))
 			}
 		}
+	}
+}
+
+// sameValue decides whether a re-run's result is news. It must agree with
+// reflect.DeepEqual on documents and the values in them, except for floats,
+// which it compares by their bits.
+func TestSameValue(t *testing.T) {
+	doc := func(status string) Doc {
+		return Doc{"_id": "a", "_creationTime": 1.5, "status": status, "n": int64(3),
+			"tags": []any{"x", int64(1), nil}, "meta": map[string]any{"ok": true, "b": []byte{1}}}
+	}
+	type pair struct{ A, B int }
+	nan := math.NaN()
+	tests := []struct {
+		name string
+		a, b any
+		want bool
+	}{
+		{"equal documents", doc("running"), doc("running"), true},
+		{"a field differs", doc("running"), doc("done"), false},
+		{"pages of documents", []Doc{doc("a"), doc("b")}, []Doc{doc("a"), doc("b")}, true},
+		{"pages differ in order", []Doc{doc("a"), doc("b")}, []Doc{doc("b"), doc("a")}, false},
+		{"pages differ in length", []Doc{doc("a")}, []Doc{doc("a"), doc("a")}, false},
+		{"nil page and empty page", []Doc(nil), []Doc{}, false},
+		{"missing key", Doc{"a": int64(1)}, Doc{"b": int64(1)}, false},
+		{"nil value and missing key", Doc{"a": nil}, Doc{"b": nil}, false},
+		{"int64 and float64", int64(1), float64(1), false},
+		{"NaN is NaN", nan, nan, true},
+		{"-0 and 0", math.Copysign(0, -1), 0.0, false},
+		{"bytes", []byte{1, 2}, []byte{1, 2}, true},
+		{"bytes differ", []byte{1, 2}, []byte{1, 3}, false},
+		{"nested array differs", []any{[]any{int64(1)}}, []any{[]any{int64(2)}}, false},
+		{"Doc and map", Doc{"a": true}, map[string]any{"a": true}, false},
+		{"nil and nil", nil, nil, true},
+		{"nil and document", nil, doc("a"), false},
+		{"other types: structs", pair{1, 2}, pair{1, 2}, true},
+		{"other types: structs differ", pair{1, 2}, pair{1, 3}, false},
+		{"other types: int", 7, 7, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sameValue(tc.a, tc.b); got != tc.want {
+				t.Errorf("sameValue(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
+			}
+			if got := sameValue(tc.b, tc.a); got != tc.want {
+				t.Errorf("sameValue(%v, %v) (swapped) = %v, want %v", tc.b, tc.a, got, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkSameValue compares a page of ten 430-byte documents with an
+// equal one, as a re-run whose result did not change does.
+func BenchmarkSameValue(b *testing.B) {
+	page := func() []Doc {
+		var out []Doc
+		for i := range 10 {
+			out = append(out, Doc{"_id": "j57038gp4d441pjknxj0ndjk7s8jyn2d", "_creationTime": 1.7e12 + float64(i),
+				"workflowId": "wf-000000000000000000000000000012", "status": "running", "agentType": "coder",
+				"startedAt": int64(i), "input": string(bytes.Repeat([]byte("i"), 170)), "output": string(bytes.Repeat([]byte("o"), 120))})
+		}
+		return out
+	}
+	x, y := page(), page()
+	for _, c := range []struct {
+		name string
+		eq   func(a, b any) bool
+	}{{"sameValue", sameValue}, {"reflect.DeepEqual", reflect.DeepEqual}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if !c.eq(x, y) {
+					b.Fatal("equal pages compared unequal")
+				}
+			}
+		})
 	}
 }
