@@ -478,3 +478,41 @@ func TestOpen_LastTimestampAtFormerKey(t *testing.T) {
 	defer MustCheckClose(t, db)
 	assert.Equal(t, ts, db.LastTimestamp())
 }
+
+// A mutation's queries see its own writes however writes and queries
+// interleave: the index overlay is built lazily, at the first scan after
+// a write, and later writes must still reach it.
+func TestDB_Mutation_SeesOwnWritesBetweenQueries(t *testing.T) {
+	forEachBackend(t, agentSchema(), func(t *testing.T, db *livedb.DB) {
+		existing := mustInsertWorkflow(t, db, "existing", "pending")
+		tasksWith := func(m *livedb.MutationCtx, status string) []string {
+			t.Helper()
+			docs, err := m.DB.Query("workflows").WithIndex("by_status", func(r livedb.IndexRange) livedb.IndexRange {
+				return r.Eq("status", status)
+			}).Collect()
+			require.NoError(t, err)
+			var out []string
+			for _, d := range docs {
+				out = append(out, d["task"].(string))
+			}
+			return out
+		}
+		mustMutate(t, db, func(m *livedb.MutationCtx) error {
+			a, err := m.DB.Insert("workflows", livedb.Doc{"task": "a", "status": "pending"})
+			require.NoError(t, err)
+			assert.Equal(t, []string{"existing", "a"}, tasksWith(m, "pending"))
+			require.NoError(t, m.DB.Patch(a, livedb.Doc{"status": "in_progress"}))
+			_, err = m.DB.Insert("workflows", livedb.Doc{"task": "b", "status": "pending"})
+			require.NoError(t, err)
+			assert.Equal(t, []string{"existing", "b"}, tasksWith(m, "pending"))
+			assert.Equal(t, []string{"a"}, tasksWith(m, "in_progress"))
+			require.NoError(t, m.DB.Delete(existing))
+			require.NoError(t, m.DB.Patch(a, livedb.Doc{"status": "pending"}))
+			assert.Equal(t, []string{"a", "b"}, tasksWith(m, "pending"))
+			assert.Empty(t, tasksWith(m, "in_progress"))
+			return nil
+		})
+		docs := mustCollect(t, db, "workflows")
+		require.Len(t, docs, 2)
+	})
+}

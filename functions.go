@@ -289,6 +289,7 @@ type savepoint struct {
 
 func (tx *txn) savepoint() *savepoint {
 	ws := tx.writes
+	ws.flushStaged() // the savepoint's overlay is the trees alone
 	sp := &savepoint{docs: make(map[string]pendingDoc, len(ws.docs)), order: len(ws.order), overlay: map[uint32]*btree.BTreeG[overlayEntry]{},
 		docsWritten: tx.docsWritten, bytesWritten: tx.bytesWritten}
 	for k, pd := range ws.docs {
@@ -310,6 +311,8 @@ func (tx *txn) rollbackTo(sp *savepoint) {
 		*ws.docs[k] = pd
 	}
 	ws.overlay = maps.Clone(sp.overlay)
+	clear(ws.staged)
+	ws.staged = ws.staged[:0] // staged after the savepoint: rolled back
 	tx.docsWritten, tx.bytesWritten = sp.docsWritten, sp.bytesWritten
 }
 

@@ -34,7 +34,7 @@ func (tx *txn) newScanner(ix *indexInfo, start, end []byte, reverse bool) *scann
 	s := &scanner{tx: tx, ix: ix, start: start, end: end, reverse: reverse}
 	s.it = tx.snap.Iter(start, end, reverse)
 	if tx.writes != nil {
-		if ov := tx.writes.overlay[ix.id]; ov != nil {
+		if ov := tx.writes.indexOverlay(ix.id); ov != nil {
 			ov.AscendRange(overlayEntry{key: start}, overlayEntry{key: end}, func(e overlayEntry) bool {
 				s.ov = append(s.ov, e)
 				return true
