@@ -1,6 +1,7 @@
 package livedb
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -46,8 +47,19 @@ func (e *SchemaMismatchError) Unwrap() error { return ErrSchemaMismatch }
 const maxMismatches = 10
 
 // load reads the stored catalog and brings it to db.schema, in one storage
-// commit (or none when nothing changed).
+// commit (or none when nothing changed). A damaged file gives an error that
+// wraps both ErrNotLivedb, as every Open of a file it cannot use, and
+// ErrCorrupt.
 func (db *DB) load() error {
+	err := db.loadCatalog()
+	if errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNotLivedb) {
+		err = fmt.Errorf("%w: %w", ErrNotLivedb, err)
+	}
+	return err
+}
+
+// loadCatalog is load without the mapping of its errors.
+func (db *DB) loadCatalog() error {
 	snap, err := db.store.Snapshot()
 	if err != nil {
 		return storeErr(err)
