@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -456,9 +457,32 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 	return out
 }
 
-// rerun runs the invalidated subscriptions at one snapshot and delivers
-// the results that changed.
+// rerun re-runs the invalidated subscriptions and delivers the results
+// that changed. Several are shared among up to GOMAXPROCS goroutines, each
+// with a snapshot of its own (a bbolt read transaction serves one goroutine
+// at a time): the ten subscriptions a commit invalidates among 10,000 wait
+// for each other half as long on 2 cores. A worker's snapshot may hold a
+// commit newer than the ones that invalidated the subscriptions; the
+// subscription's ts then says so, and matchLocked does not re-run it for
+// that commit again.
 func (m *subManager) rerun(subs []*subState) {
+	workers := min(runtime.GOMAXPROCS(0), len(subs))
+	if workers <= 1 {
+		m.rerunFrom(subs, new(atomic.Int64))
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(func() { m.rerunFrom(subs, &next) })
+	}
+	m.rerunFrom(subs, &next)
+	wg.Wait()
+}
+
+// rerunFrom re-runs subs[next], subs[next+1], ... at one snapshot until
+// next passes the end; next is shared with the other workers.
+func (m *subManager) rerunFrom(subs []*subState, next *atomic.Int64) {
 	db := m.db
 	snap, err := db.store.Snapshot()
 	if err != nil {
@@ -470,7 +494,12 @@ func (m *subManager) rerun(subs []*subState) {
 		return
 	}
 	cat := db.cat.Load()
-	for _, st := range subs {
+	for {
+		i := next.Add(1) - 1
+		if i >= int64(len(subs)) {
+			return
+		}
+		st := subs[i]
 		m.mu.Lock()
 		removed, journal := st.removed, st.journal
 		m.mu.Unlock()
@@ -497,10 +526,11 @@ func (m *subManager) rerun(subs []*subState) {
 		if len(journal) == 0 {
 			st.journal = tx.journalOut
 		}
-		same := sameResult(st.last, st.lastErr, x, runErr)
+		last, lastErr := st.last, st.lastErr
 		st.last, st.lastErr = x, runErr
 		m.mu.Unlock()
-		if !same {
+		// Only this re-run touches st.last now: compare outside the lock.
+		if !sameResult(last, lastErr, x, runErr) {
 			st.deliver(x, runErr, ts)
 		}
 	}
