@@ -34,7 +34,8 @@ type Update[T any] struct {
 // a newer result replaces an unread older one, so a slow reader always gets
 // the newest result, memory stays bounded and writers never wait for
 // readers. Subscriptions do not own goroutines: one goroutine of the DB
-// re-runs every invalidated subscription at one common snapshot, so
+// matches commits against every subscription, and the invalidated ones
+// re-run on at most GOMAXPROCS goroutines that end with the re-run, so
 // thousands of subscriptions cost no more goroutines than one.
 //
 // A Subscription is safe for concurrent use.
@@ -151,7 +152,7 @@ type subInterval struct {
 // subManager re-runs invalidated subscriptions. notify is called by the
 // committer after each storage commit, in commit order; one goroutine
 // matches the commits' index keys against every subscription's read set
-// and re-runs the matched ones at one new snapshot.
+// and re-runs the matched ones on new snapshots (see rerun).
 //
 // The read sets are indexed in two parts. ivs holds the intervals of most
 // subscriptions, sorted by start, as an implicit balanced search tree (the
