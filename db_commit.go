@@ -226,6 +226,7 @@ func conflictIn(rs *readSet, snapTS uint64, log, group []*commitRecord) *pending
 // writeBatch adds a pending document's storage writes: the by_id entry
 // holds the document, every other index entry holds the _id.
 func writeBatch(b *kv.Batch, pd *pendingDoc) {
+	var id []byte // the value of every entry but by_id's, shared
 	for i, ix := range pd.table.indexes {
 		var oldK, newK []byte
 		if pd.oldKeys != nil {
@@ -243,7 +244,10 @@ func writeBatch(b *kv.Batch, pd *pendingDoc) {
 		if ix == pd.table.byID {
 			b.Put(newK, pd.newEnc)
 		} else if oldK == nil || string(oldK) != string(newK) {
-			b.Put(newK, []byte(pd.id))
+			if id == nil {
+				id = []byte(pd.id)
+			}
+			b.Put(newK, id)
 		}
 	}
 }

@@ -100,7 +100,12 @@ func fieldValue(doc map[string]any, path []string) any {
 
 // indexKey returns the full key of doc in index ix.
 func indexKey(ix *indexInfo, doc map[string]any) []byte {
-	k := append(make([]byte, 0, 64), ix.prefix...)
+	return appendIndexKey(make([]byte, 0, 64), ix, doc)
+}
+
+// appendIndexKey appends the full key of doc in index ix to k.
+func appendIndexKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
+	k = append(k, ix.prefix...)
 	docID := doc[fieldID]
 	if ix == ix.table.byID {
 		return value.AppendKey(k, docID)
@@ -112,10 +117,21 @@ func indexKey(ix *indexInfo, doc map[string]any) []byte {
 	return value.AppendKey(k, docID)
 }
 
+// indexKeys returns doc's key in every index of t, in t.indexes order. The
+// keys share one allocation; each is capped at its length, so appending to
+// one never writes into the next.
 func indexKeys(t *tableInfo, doc map[string]any) [][]byte {
 	keys := make([][]byte, len(t.indexes))
+	ends := make([]int, len(t.indexes))
+	buf := make([]byte, 0, 96*len(t.indexes))
 	for i, ix := range t.indexes {
-		keys[i] = indexKey(ix, doc)
+		buf = appendIndexKey(buf, ix, doc)
+		ends[i] = len(buf)
+	}
+	start := 0
+	for i, end := range ends {
+		keys[i] = buf[start:end:end]
+		start = end
 	}
 	return keys
 }
