@@ -24,7 +24,11 @@ type catalog struct {
 	nextTable uint32
 	nextIndex uint32
 	schema    *Schema // the schema the catalog was last opened with
-	secret    []byte  // signs cursors, so an altered cursor is refused
+	// schemaJSON is nil or schema's stored form (schemaJSON): the bytes
+	// read from the file, kept so that an Open with the same schema
+	// neither parses them nor marshals the schema twice.
+	schemaJSON json.RawMessage
+	secret     []byte // signs cursors, so an altered cursor is refused
 }
 
 // tableInfo describes one table.
@@ -88,12 +92,13 @@ func (ix *indexInfo) fieldNames() []string {
 // clone returns a deep copy of c that can be changed and published.
 func (c *catalog) clone() *catalog {
 	out := &catalog{
-		tables:    make(map[string]*tableInfo, len(c.tables)),
-		byNumber:  make(map[uint32]*tableInfo, len(c.tables)),
-		nextTable: c.nextTable,
-		nextIndex: c.nextIndex,
-		schema:    c.schema,
-		secret:    c.secret,
+		tables:     make(map[string]*tableInfo, len(c.tables)),
+		byNumber:   make(map[uint32]*tableInfo, len(c.tables)),
+		nextTable:  c.nextTable,
+		nextIndex:  c.nextIndex,
+		schema:     c.schema,
+		schemaJSON: c.schemaJSON,
+		secret:     c.secret,
 	}
 	for _, t := range c.tables {
 		nt := &tableInfo{name: t.name, number: t.number, validator: t.validator}
@@ -196,11 +201,11 @@ type indexJSON struct {
 }
 
 func (c *catalog) marshal() ([]byte, error) {
-	cj := catalogJSON{Version: catalogVersion, NextTable: c.nextTable, NextIndex: c.nextIndex, Secret: c.secret}
-	if c.schema != nil {
-		b, err := c.schema.MarshalJSON()
+	cj := catalogJSON{Version: catalogVersion, NextTable: c.nextTable, NextIndex: c.nextIndex, Secret: c.secret, Schema: c.schemaJSON}
+	if c.schema != nil && c.schemaJSON == nil {
+		b, err := schemaJSON(c.schema)
 		if err != nil {
-			return nil, fmt.Errorf("livedb: store schema: %w", err)
+			return nil, err
 		}
 		cj.Schema = b
 	}
@@ -215,7 +220,8 @@ func (c *catalog) marshal() ([]byte, error) {
 	return json.Marshal(cj)
 }
 
-// unmarshalCatalog reads a stored catalog. Validators are attached later,
+// unmarshalCatalog reads a stored catalog. Its schema is kept as stored
+// JSON (schemaJSON), for DB.resolveSchema; validators are attached later,
 // from the schema the database is opened with.
 func unmarshalCatalog(b []byte) (*catalog, error) {
 	var cj catalogJSON
@@ -251,11 +257,21 @@ func unmarshalCatalog(b []byte) (*catalog, error) {
 		return nil, fmt.Errorf("%w: catalog: %w", ErrNotLivedb, err)
 	}
 	if len(cj.Schema) > 0 {
-		s, err := SchemaFromJSON(cj.Schema)
-		if err != nil {
-			return nil, fmt.Errorf("%w: stored schema: %w", ErrNotLivedb, err)
-		}
-		c.schema = s
+		c.schemaJSON = cj.Schema
 	}
 	return c, nil
+}
+
+// schemaJSON returns s in the form a catalog stores it: its JSON as
+// json.Marshal embeds it (compacted, <, > and & escaped), so that the bytes
+// read back from a stored catalog compare equal to it.
+func schemaJSON(s *Schema) (json.RawMessage, error) {
+	b, err := s.MarshalJSON()
+	if err == nil {
+		b, err = json.Marshal(json.RawMessage(b))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("livedb: store schema: %w", err)
+	}
+	return b, nil
 }

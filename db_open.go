@@ -1,6 +1,7 @@
 package livedb
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,8 +76,12 @@ func (db *DB) loadCatalog() error {
 		return storeErr(err)
 	}
 	var old *catalog
+	same := false // the stored schema is db.schema's
 	if ok {
 		if old, err = unmarshalCatalog(b); err != nil {
+			return err
+		}
+		if same, err = db.resolveSchema(old); err != nil {
 			return err
 		}
 	} else {
@@ -96,21 +101,28 @@ func (db *DB) loadCatalog() error {
 	if db.useStoredSchema && old.schema != nil {
 		db.schema = old.schema
 	}
-	next, batch, err := db.reconcile(snap, old)
+	next, batch, err := db.reconcile(snap, old, same)
 	if err != nil {
 		return err
 	}
-	if batch.Len() > 0 || !ok {
-		if db.opts.ReadOnly {
-			if !ok {
-				return fmt.Errorf("%w: the file is empty", ErrNotLivedb)
-			}
+	if db.opts.ReadOnly {
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: the file is empty", ErrNotLivedb)
+		case batch.Len() > 0:
 			return fmt.Errorf("%w: the schema differs from the stored one; open the database read-write to apply it", ErrReadOnly)
 		}
-		cb, err := next.marshal()
-		if err != nil {
-			return err
-		}
+		db.cat.Store(next)
+		return nil
+	}
+	cb, err := next.marshal()
+	if err != nil {
+		return err
+	}
+	// The catalog is stored whenever it changed, even without index work:
+	// a new table's number, and the schema the documents were checked
+	// against, which the next Open compares its schema with.
+	if batch.Len() > 0 || !bytes.Equal(cb, b) {
 		batch.Put(keyCatalog, cb)
 		snap.Release() // bbolt: no read transaction may be open while it grows the file
 		if err := db.store.Commit(batch); err != nil {
@@ -121,13 +133,45 @@ func (db *DB) loadCatalog() error {
 	return nil
 }
 
+// resolveSchema sets c.schema, the schema the stored documents were
+// written under, from c's stored JSON. When db.schema's stored form is the
+// same bytes, c takes db.schema as it is, without parsing, and same is true;
+// then no document needs checking and nothing needs writing for the schema.
+func (db *DB) resolveSchema(c *catalog) (same bool, err error) {
+	if len(c.schemaJSON) == 0 {
+		return false, nil
+	}
+	if !db.useStoredSchema {
+		cur, err := schemaJSON(db.schema)
+		if err != nil {
+			return false, err
+		}
+		if bytes.Equal(cur, c.schemaJSON) {
+			c.schema = db.schema
+			return true, nil
+		}
+	}
+	s, err := SchemaFromJSON(c.schemaJSON)
+	if err != nil {
+		return false, fmt.Errorf("%w: stored schema: %w", ErrNotLivedb, err)
+	}
+	c.schema = s
+	if !db.useStoredSchema {
+		c.schemaJSON = nil // not db.schema's: reconcile replaces the schema
+	}
+	return db.useStoredSchema, nil
+}
+
 // reconcile computes the catalog for db.schema from the stored one, and the
-// storage writes that get there: index backfills and drops. It first checks
-// every document of each table whose validator became stricter.
-func (db *DB) reconcile(snap kv.Snapshot, old *catalog) (*catalog, *kv.Batch, error) {
+// storage writes that get there: index backfills and drops. Unless same
+// (the stored schema is db.schema), it first checks every document of each
+// table whose validator became stricter.
+func (db *DB) reconcile(snap kv.Snapshot, old *catalog, same bool) (*catalog, *kv.Batch, error) {
 	s := db.schema
 	next := old.clone()
-	next.schema = s
+	if next.schema != s {
+		next.schema, next.schemaJSON = s, nil
+	}
 	batch := &kv.Batch{}
 	mismatch := &SchemaMismatchError{}
 	for _, name := range s.TableNames() {
@@ -139,7 +183,7 @@ func (db *DB) reconcile(snap kv.Snapshot, old *catalog) (*catalog, *kv.Batch, er
 		if s.Validation() {
 			t.validator = def.Validator()
 		}
-		if existed && s.Validation() && needsRevalidation(old.schema, name, def) {
+		if existed && !same && s.Validation() && needsRevalidation(old.schema, name, def) {
 			if err := db.revalidate(snap, next, t, mismatch); err != nil {
 				return nil, nil, err
 			}
