@@ -161,6 +161,13 @@ func appendEscaped(dst []byte, s string) []byte {
 	return append(append(dst, s...), keyTerminator)
 }
 
+// AppendStringKey appends the sort key of the String value s, as
+// AppendKey(dst, s) does, without converting s to an interface (so a
+// caller's string(b) of a short b need not allocate).
+func AppendStringKey(dst []byte, s string) []byte {
+	return appendEscaped(append(dst, tagString), s)
+}
+
 // appendEscapedBytes is appendEscaped for a byte slice.
 func appendEscapedBytes(dst []byte, s []byte) []byte {
 	for {
