@@ -7,7 +7,10 @@
 // Keys are compared with bytes.Compare. Empty keys are not allowed.
 package kv
 
-import "errors"
+import (
+	"errors"
+	"sync/atomic"
+)
 
 // ErrClosed is returned by every method of a Store, Snapshot or Iterator used
 // after the Store was closed.
@@ -95,3 +98,74 @@ func (b *Batch) Len() int { return len(b.Ops) }
 
 // Reset empties the batch for reuse.
 func (b *Batch) Reset() { b.Ops = b.Ops[:0] }
+
+// Memo is a slot attached to one committed version of one key's value, in a
+// store that keeps committed values as immutable in-memory objects (memkv).
+// A reader may keep there something derived from the value (livedb keeps
+// the decoded document), for every later reader of the same version. The
+// version's bytes never change, so neither does what is derived from them;
+// what is stored must not be modified afterwards.
+//
+// A Memo also knows the commits between which its version was current, so
+// that a reader that holds a Memo it reached some other way (from the memo
+// of another key) can ask [MemoSnapshot.Current] whether the version is the
+// one its snapshot sees.
+type Memo struct {
+	born uint64        // sequence of the commit that wrote the version
+	dead atomic.Uint64 // sequence of the commit that replaced or deleted it; 0 while current
+	x    atomic.Value
+}
+
+// NewMemo returns the memo of a version written by commit number born.
+func NewMemo(born uint64) *Memo { return &Memo{born: born} }
+
+// Born returns the number of the commit that wrote the version.
+func (m *Memo) Born() uint64 { return m.born }
+
+// Init sets up a memo embedded in another value, as NewMemo does.
+func (m *Memo) Init(born uint64) { m.born = born }
+
+// Supersede records that commit number seq replaced or deleted the
+// version. Only the store's writer calls it.
+func (m *Memo) Supersede(seq uint64) { m.dead.Store(seq) }
+
+// CurrentAt reports whether the version is the one a snapshot taken after
+// commit number seq (and before the next) sees.
+func (m *Memo) CurrentAt(seq uint64) bool {
+	if m.born > seq {
+		return false
+	}
+	d := m.dead.Load()
+	return d == 0 || d > seq
+}
+
+// Load returns what was stored, or nil.
+func (m *Memo) Load() any { return m.x.Load() }
+
+// Store keeps x, which must not be nil, for later readers of the version.
+// Concurrent readers may both store; each must store something equivalent,
+// and the last one stays. As with [atomic.Value], every Store to one Memo
+// must use the same concrete type (it panics otherwise): keep one type per
+// kind of key. A pointer is stored without allocating.
+func (m *Memo) Store(x any) { m.x.Store(x) }
+
+// MemoSnapshot is implemented by the snapshots of stores that have a [Memo]
+// per committed version (memkv). Callers find it with a type assertion and
+// fall back to [Snapshot] without it.
+type MemoSnapshot interface {
+	Snapshot
+	// GetMemo is Get that also returns the memo of the version found.
+	GetMemo(key []byte) (value []byte, memo *Memo, ok bool, err error)
+	// Current reports whether m is the memo of the version of its key that
+	// this snapshot sees.
+	Current(m *Memo) bool
+}
+
+// MemoIterator is implemented by the iterators of a [MemoSnapshot]. Their
+// keys and values stay valid and unchanged for as long as the store is
+// open (not only until the next call to Next).
+type MemoIterator interface {
+	Iterator
+	// Memo returns the memo of the current entry's version.
+	Memo() *Memo
+}

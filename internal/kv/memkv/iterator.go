@@ -1,12 +1,18 @@
 package memkv
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/livedb-go/livedb/internal/kv"
+)
 
 // Chunk sizes of the iterator: the first refill fetches firstChunk entries,
-// each later one twice as many, up to maxChunk. Point-like reads (take 1)
-// stay cheap and long scans re-seek only every maxChunk entries.
+// each later one twice as many, up to maxChunk. Every refill is a descent
+// of the tree, which costs far more than buffering a few more entries, so
+// the first chunk holds a typical page (20 rows) or small result in one
+// descent; long scans re-seek only every maxChunk entries.
 const (
-	firstChunk = 8
+	firstChunk = 24
 	maxChunk   = 128
 )
 
@@ -32,7 +38,8 @@ type iterator struct {
 	more  bool   // the refill in progress stopped because buf was full
 	done  bool   // no refill is needed any more: the interval is exhausted
 	err   error
-	visit func(item) bool // the refill callback, allocated once
+	visit func(item) bool  // the refill callback, allocated once
+	first [firstChunk]item // buf of the first refill, allocated with the iterator
 }
 
 // Next advances to the next entry.
@@ -73,7 +80,10 @@ func (it *iterator) refill() {
 	if it.chunk < maxChunk {
 		it.chunk *= 2
 	}
-	if cap(it.buf) < it.want {
+	switch {
+	case it.buf == nil && it.want <= len(it.first):
+		it.buf = it.first[:0]
+	case cap(it.buf) < it.want:
 		it.buf = make([]item, 0, it.want)
 	}
 	it.buf = it.buf[:0]
@@ -142,7 +152,16 @@ func (it *iterator) Key() []byte {
 // be modified.
 func (it *iterator) Value() []byte {
 	if it.pos < len(it.buf) {
-		return it.buf[it.pos].value
+		return it.buf[it.pos].e.value
+	}
+	return nil
+}
+
+// Memo returns the memo of the current entry's version, nil when there is
+// no current entry.
+func (it *iterator) Memo() *kv.Memo {
+	if it.pos < len(it.buf) {
+		return &it.buf[it.pos].e.memo
 	}
 	return nil
 }

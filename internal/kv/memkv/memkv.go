@@ -26,11 +26,19 @@ const MaxKeySize = 32768
 // degree is the B-tree degree: nodes hold up to 2*degree-1 items.
 const degree = 32
 
-// item is one entry of the tree. key and value are owned by the tree and are
-// never modified after insertion; they are usually one allocation (value
-// follows key in the same array).
+// item is one entry of the tree. key and the entry's value are owned by the
+// tree and are never modified after insertion; they are one allocation
+// (value follows key in the same array). The entry is shared by every tree
+// that holds the item, so its memo outlives copy-on-write node copies.
 type item struct {
-	key, value []byte
+	key []byte
+	e   *entry
+}
+
+// entry is one committed version of a key's value, with its memo.
+type entry struct {
+	value []byte
+	memo  kv.Memo
 }
 
 func lessItem(a, b item) bool { return bytes.Compare(a.key, b.key) < 0 }
@@ -52,19 +60,43 @@ func lessItem(a, b item) bool { return bytes.Compare(a.key, b.key) < 0 }
 // shared with T1 and removes a from the copy. S still sees a and b; commit
 // 2 publishes T2 = w.Clone(), which holds only b.
 type Store struct {
-	cur    atomic.Pointer[btree.BTreeG[item]] // the last committed tree; read-only
+	cur    atomic.Pointer[published] // the last committed tree; read-only
 	closed atomic.Bool
 
-	mu sync.Mutex          // serialises Commit and Close
-	w  *btree.BTreeG[item] // guarded by mu; the writer's private tree
+	mu  sync.Mutex          // serialises Commit and Close
+	w   *btree.BTreeG[item] // guarded by mu; the writer's private tree
+	seq uint64              // guarded by mu; number of the last commit
+
+	// hints maps a key that Get found to the newest version of it a
+	// reader has found, so that the next Get of the key usually skips the
+	// descent of the tree (bytes.Compare of long shared prefixes at every
+	// level). A hint is only used when its version is current at the
+	// reader's snapshot (kv.Memo.CurrentAt); any version current at a
+	// snapshot is the one the tree holds, so a stale hint costs a descent,
+	// never a wrong answer. Commit moves the hint of a key it writes to the
+	// new version (deletes it with the key), so hints hold no dead
+	// versions; a reader replaces a hint older than what it found.
+	hintMu sync.RWMutex
+	hints  map[string]*entry
 }
 
-var _ kv.Store = (*Store)(nil)
+// published is a committed tree and the number of the commit that made it.
+// Every version in t has memo.CurrentAt(seq).
+type published struct {
+	t   *btree.BTreeG[item]
+	seq uint64
+}
+
+var (
+	_ kv.Store        = (*Store)(nil)
+	_ kv.MemoSnapshot = (*snapshot)(nil)
+	_ kv.MemoIterator = (*iterator)(nil)
+)
 
 // New returns an empty in-memory store.
 func New() *Store {
-	s := &Store{w: btree.NewG(degree, lessItem)}
-	s.cur.Store(s.w.Clone())
+	s := &Store{w: btree.NewG(degree, lessItem), hints: map[string]*entry{}}
+	s.cur.Store(&published{t: s.w.Clone()})
 	return s
 }
 
@@ -73,7 +105,11 @@ func (s *Store) Snapshot() (kv.Snapshot, error) {
 	if s.closed.Load() {
 		return nil, kv.ErrClosed
 	}
-	return &snapshot{s: s, t: s.cur.Load()}, nil
+	p := s.cur.Load()
+	if p == nil {
+		return nil, kv.ErrClosed
+	}
+	return &snapshot{s: s, t: p.t, seq: p.seq}, nil
 }
 
 // Commit applies the batch atomically. The keys and values are copied, so
@@ -92,14 +128,33 @@ func (s *Store) Commit(b *kv.Batch) error {
 	if err := validate(b); err != nil {
 		return err
 	}
+	seq := s.seq + 1
+	s.hintMu.Lock()
 	for _, op := range b.Ops {
+		var old, nu item
+		var found bool
 		if op.Delete {
-			s.w.Delete(item{key: op.Key})
-			continue
+			old, found = s.w.Delete(item{key: op.Key})
+		} else {
+			nu = newItem(op.Key, op.Value, seq)
+			old, found = s.w.ReplaceOrInsert(nu)
 		}
-		s.w.ReplaceOrInsert(newItem(op.Key, op.Value))
+		if found {
+			old.e.memo.Supersede(seq)
+		}
+		// A hint moves to the new version (or goes with the key), so that
+		// hints never keep a replaced or deleted version alive.
+		if _, hinted := s.hints[string(op.Key)]; hinted {
+			if op.Delete {
+				delete(s.hints, string(op.Key))
+			} else {
+				s.hints[string(op.Key)] = nu.e
+			}
+		}
 	}
-	s.cur.Store(s.w.Clone())
+	s.hintMu.Unlock()
+	s.seq = seq
+	s.cur.Store(&published{t: s.w.Clone(), seq: seq})
 	return nil
 }
 
@@ -116,12 +171,59 @@ func validate(b *kv.Batch) error {
 	return nil
 }
 
-// newItem copies key and value into one new array.
-func newItem(key, value []byte) item {
-	buf := make([]byte, len(key)+len(value))
-	n := copy(buf, key)
-	copy(buf[n:], value)
-	return item{key: buf[:n:n], value: buf[n:]}
+// newItem copies key and value into one new array, as a version written by
+// commit number seq. Small entries are one allocation, the entry followed by
+// its bytes, so that a scan that reads an item's key finds its memo in the
+// same or the next cache line; larger ones are two.
+func newItem(key, value []byte, seq uint64) item {
+	n := len(key) + len(value)
+	var e *entry
+	var buf []byte
+	switch {
+	case n <= 72:
+		x := new(struct {
+			entry
+			b [72]byte
+		})
+		e, buf = &x.entry, x.b[:n:n]
+	case n <= 136:
+		x := new(struct {
+			entry
+			b [136]byte
+		})
+		e, buf = &x.entry, x.b[:n:n]
+	case n <= 200:
+		x := new(struct {
+			entry
+			b [200]byte
+		})
+		e, buf = &x.entry, x.b[:n:n]
+	case n <= 328:
+		x := new(struct {
+			entry
+			b [328]byte
+		})
+		e, buf = &x.entry, x.b[:n:n]
+	case n <= 456:
+		x := new(struct {
+			entry
+			b [456]byte
+		})
+		e, buf = &x.entry, x.b[:n:n]
+	case n <= 584:
+		x := new(struct {
+			entry
+			b [584]byte
+		})
+		e, buf = &x.entry, x.b[:n:n]
+	default:
+		e, buf = new(entry), make([]byte, n)
+	}
+	k := copy(buf, key)
+	copy(buf[k:], value)
+	e.value = buf[k:]
+	e.memo.Init(seq)
+	return item{key: buf[:k:k], e: e}
 }
 
 // Close waits for a running Commit and releases the store. Snapshots still
@@ -135,6 +237,9 @@ func (s *Store) Close() error {
 	}
 	s.w = nil
 	s.cur.Store(nil)
+	s.hintMu.Lock()
+	s.hints = nil
+	s.hintMu.Unlock()
 	return nil
 }
 
@@ -144,6 +249,7 @@ func (s *Store) Close() error {
 type snapshot struct {
 	s        *Store
 	t        *btree.BTreeG[item]
+	seq      uint64 // the commit t is the result of
 	released bool
 }
 
@@ -164,12 +270,61 @@ func (sn *snapshot) Get(key []byte) ([]byte, bool, error) {
 	if err := sn.check(); err != nil {
 		return nil, false, err
 	}
-	it, ok := sn.t.Get(item{key: key})
-	if !ok {
+	e := sn.lookup(key)
+	if e == nil {
 		return nil, false, nil
 	}
-	return it.value, true, nil
+	return e.value, true, nil
 }
+
+// GetMemo is Get that also returns the memo of the version found.
+func (sn *snapshot) GetMemo(key []byte) ([]byte, *kv.Memo, bool, error) {
+	if err := sn.check(); err != nil {
+		return nil, nil, false, err
+	}
+	e := sn.lookup(key)
+	if e == nil {
+		return nil, nil, false, nil
+	}
+	return e.value, &e.memo, true, nil
+}
+
+// lookup finds the version of key this snapshot sees, or nil: from the
+// store's hints when the hinted version is current here, else by a descent
+// of the tree, which then updates the hint.
+func (sn *snapshot) lookup(key []byte) *entry {
+	s := sn.s
+	s.hintMu.RLock()
+	h := s.hints[string(key)]
+	s.hintMu.RUnlock()
+	if h != nil && h.memo.CurrentAt(sn.seq) {
+		return h
+	}
+	it, ok := sn.t.Get(item{key: key})
+	switch {
+	case ok && (h == nil || it.e.memo.Born() > h.memo.Born()):
+		s.hintMu.Lock()
+		if cur := s.hints[string(key)]; s.hints != nil && (cur == nil || it.e.memo.Born() > cur.memo.Born()) {
+			s.hints[string(key)] = it.e
+		}
+		s.hintMu.Unlock()
+	case !ok && h != nil && h.memo.Born() <= sn.seq:
+		// The hinted version was deleted by this snapshot's time: drop
+		// the hint, unless a newer one replaced it meanwhile.
+		s.hintMu.Lock()
+		if s.hints[string(key)] == h {
+			delete(s.hints, string(key))
+		}
+		s.hintMu.Unlock()
+	}
+	if !ok {
+		return nil
+	}
+	return it.e
+}
+
+// Current reports whether m is the memo of a version this snapshot sees.
+func (sn *snapshot) Current(m *kv.Memo) bool { return m.CurrentAt(sn.seq) }
 
 // Iter returns an iterator over [start, end).
 func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {

@@ -73,3 +73,32 @@ func TestSnapshot_Get_Released(t *testing.T) {
 		t.Fatalf("Get after Release = %v, want %v", err, memkv.ErrReleased)
 	}
 }
+
+// Values of every size class of an entry's allocation keep their bytes.
+func TestStore_Commit_EntrySizes(t *testing.T) {
+	s := memkv.New()
+	defer s.Close()
+	var b kv.Batch
+	want := map[string][]byte{}
+	for _, n := range []int{0, 1, 60, 72, 73, 130, 136, 137, 200, 201, 328, 329, 456, 457, 584, 585, 4000} {
+		k := bytes.Repeat([]byte{'k'}, 1+n%7)
+		k = append(k, []byte(string(rune('a'+len(want))))...)
+		v := bytes.Repeat([]byte{byte(n)}, max(0, n-len(k)))
+		b.Put(k, v)
+		want[string(k)] = v
+	}
+	if err := s.Commit(&b); err != nil {
+		t.Fatal(err)
+	}
+	sn, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sn.Release()
+	for k, v := range want {
+		got, ok, err := sn.Get([]byte(k))
+		if err != nil || !ok || !bytes.Equal(got, v) {
+			t.Errorf("Get(%q) = %d bytes, %v, %v; want %d bytes", k, len(got), ok, err, len(v))
+		}
+	}
+}

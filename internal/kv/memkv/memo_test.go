@@ -1,0 +1,231 @@
+package memkv_test
+
+import (
+	"testing"
+
+	"github.com/livedb-go/livedb/internal/kv"
+	"github.com/livedb-go/livedb/internal/kv/memkv"
+)
+
+// mustCommit applies puts (key, value pairs; a nil value deletes).
+func mustCommit(t *testing.T, s *memkv.Store, kvs ...[]byte) {
+	t.Helper()
+	var b kv.Batch
+	for i := 0; i < len(kvs); i += 2 {
+		if kvs[i+1] == nil {
+			b.Delete(kvs[i])
+		} else {
+			b.Put(kvs[i], kvs[i+1])
+		}
+	}
+	if err := s.Commit(&b); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+}
+
+// mustMemoSnapshot opens a snapshot, released when the test ends.
+func mustMemoSnapshot(t *testing.T, s *memkv.Store) kv.MemoSnapshot {
+	t.Helper()
+	sn, err := s.Snapshot()
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	t.Cleanup(sn.Release)
+	ms, ok := sn.(kv.MemoSnapshot)
+	if !ok {
+		t.Fatalf("memkv snapshot %T is not a kv.MemoSnapshot", sn)
+	}
+	return ms
+}
+
+// mustGetMemo returns the value and memo at key, failing when absent.
+func mustGetMemo(t *testing.T, sn kv.MemoSnapshot, key string) (string, *kv.Memo) {
+	t.Helper()
+	v, m, ok, err := sn.GetMemo([]byte(key))
+	if err != nil || !ok || m == nil {
+		t.Fatalf("GetMemo(%q) = %q, %v, %v, %v", key, v, m, ok, err)
+	}
+	return string(v), m
+}
+
+func TestSnapshot_Current_Versions(t *testing.T) {
+	s := memkv.New()
+	defer s.Close()
+	k := []byte("k")
+	mustCommit(t, s, k, []byte("v1"), []byte("other"), []byte("o"))
+	s1 := mustMemoSnapshot(t, s)
+	mustCommit(t, s, k, []byte("v2"))
+	s2 := mustMemoSnapshot(t, s)
+	mustCommit(t, s, k, nil)
+	s3 := mustMemoSnapshot(t, s)
+
+	v1, m1 := mustGetMemo(t, s1, "k")
+	v2, m2 := mustGetMemo(t, s2, "k")
+	_, mo := mustGetMemo(t, s1, "other")
+	if v1 != "v1" || v2 != "v2" {
+		t.Fatalf("values %q, %q, want v1, v2", v1, v2)
+	}
+	if m1 == m2 {
+		t.Fatal("two versions share one memo")
+	}
+	if _, again := mustGetMemo(t, s1, "k"); again != m1 {
+		t.Error("one version has two memos")
+	}
+	tests := []struct {
+		name string
+		sn   kv.MemoSnapshot
+		m    *kv.Memo
+		want bool
+	}{
+		{"v1 at its snapshot", s1, m1, true},
+		{"v1 after its replacement", s2, m1, false},
+		{"v1 after the delete", s3, m1, false},
+		{"v2 before it was written", s1, m2, false},
+		{"v2 at its snapshot", s2, m2, true},
+		{"v2 after the delete", s3, m2, false},
+		{"untouched key later", s3, mo, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.sn.Current(tc.m); got != tc.want {
+				t.Errorf("Current = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestStore_Commit_SameKeyTwiceInOneBatch(t *testing.T) {
+	s := memkv.New()
+	defer s.Close()
+	before := mustMemoSnapshot(t, s)
+	var b kv.Batch
+	b.Put([]byte("k"), []byte("first"))
+	first := mustSnapshotAfter(t, s, &b)
+	_, mFirst := mustGetMemo(t, first, "k")
+	var b2 kv.Batch
+	b2.Put([]byte("k"), []byte("second"))
+	b2.Put([]byte("k"), []byte("third"))
+	after := mustSnapshotAfter(t, s, &b2)
+	v, m := mustGetMemo(t, after, "k")
+	if v != "third" {
+		t.Fatalf("value %q, want third", v)
+	}
+	if !after.Current(m) || after.Current(mFirst) || before.Current(m) || !first.Current(mFirst) {
+		t.Errorf("Current: after(third)=%v after(first)=%v before(third)=%v first(first)=%v, want true false false true",
+			after.Current(m), after.Current(mFirst), before.Current(m), first.Current(mFirst))
+	}
+}
+
+// mustSnapshotAfter commits b and returns a snapshot of the result.
+func mustSnapshotAfter(t *testing.T, s *memkv.Store, b *kv.Batch) kv.MemoSnapshot {
+	t.Helper()
+	if err := s.Commit(b); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	return mustMemoSnapshot(t, s)
+}
+
+func TestIterator_Memo_SameAsGetMemo(t *testing.T) {
+	s := memkv.New()
+	defer s.Close()
+	var kvs [][]byte
+	for _, k := range []string{"a", "b", "c", "d"} {
+		kvs = append(kvs, []byte(k), []byte("v"+k))
+	}
+	mustCommit(t, s, kvs...)
+	sn := mustMemoSnapshot(t, s)
+	it := sn.Iter(nil, nil, false)
+	defer it.Close()
+	mi, ok := it.(kv.MemoIterator)
+	if !ok {
+		t.Fatalf("memkv iterator %T is not a kv.MemoIterator", it)
+	}
+	n := 0
+	for mi.Next() {
+		n++
+		_, want := mustGetMemo(t, sn, string(mi.Key()))
+		if got := mi.Memo(); got != want {
+			t.Errorf("%s: iterator memo %p, GetMemo memo %p", mi.Key(), got, want)
+		}
+	}
+	if n != 4 {
+		t.Errorf("iterated %d entries, want 4", n)
+	}
+}
+
+func TestMemo_Store_LoadAndCurrentAt(t *testing.T) {
+	m := kv.NewMemo(3)
+	if m.Load() != nil {
+		t.Fatalf("new memo holds %v", m.Load())
+	}
+	x := &struct{ n int }{7}
+	m.Store(x)
+	if got := m.Load(); got != x {
+		t.Errorf("Load = %v, want %v", got, x)
+	}
+	m.Supersede(5)
+	for seq, want := range map[uint64]bool{2: false, 3: true, 4: true, 5: false, 9: false} {
+		if got := m.CurrentAt(seq); got != want {
+			t.Errorf("CurrentAt(%d) = %v, want %v", seq, got, want)
+		}
+	}
+}
+
+// Get serves repeated reads of a key from the store's hints; every
+// snapshot still sees its own version, whichever snapshot read last.
+func TestSnapshot_Get_HintsFollowVersions(t *testing.T) {
+	s := memkv.New()
+	defer s.Close()
+	k := []byte("k")
+	var snaps []kv.MemoSnapshot
+	var wants []string // "" for absent
+	for _, v := range []string{"v1", "v2", "", "v4"} {
+		if v == "" {
+			mustCommit(t, s, k, nil)
+		} else {
+			mustCommit(t, s, k, []byte(v))
+		}
+		snaps = append(snaps, mustMemoSnapshot(t, s))
+		wants = append(wants, v)
+	}
+	// Read in an order that makes every snapshot meet a hint left by
+	// another one: newest first, oldest first, then interleaved.
+	order := []int{3, 2, 1, 0, 0, 1, 2, 3, 1, 3, 0, 2, 2, 0}
+	for _, i := range order {
+		got, ok, err := snaps[i].Get(k)
+		if err != nil {
+			t.Fatalf("snapshot %d: %v", i, err)
+		}
+		if want := wants[i]; ok != (want != "") || string(got) != want {
+			t.Errorf("snapshot %d: Get = %q, %v; want %q", i, got, ok, want)
+		}
+	}
+}
+
+// Reads between commits: every commit meets a hint left by a reader, moves
+// it or drops it, and every snapshot still sees its own version.
+func TestStore_Commit_MovesHints(t *testing.T) {
+	s := memkv.New()
+	defer s.Close()
+	k := []byte("k")
+	var snaps []kv.MemoSnapshot
+	var wants []string
+	for _, v := range []string{"v1", "v2", "", "v4", "v5", ""} {
+		if v == "" {
+			mustCommit(t, s, k, nil)
+		} else {
+			mustCommit(t, s, k, []byte(v))
+		}
+		snaps = append(snaps, mustMemoSnapshot(t, s))
+		wants = append(wants, v)
+		for i := len(snaps) - 1; i >= 0; i-- {
+			got, ok, err := snaps[i].Get(k)
+			if err != nil {
+				t.Fatalf("snapshot %d: %v", i, err)
+			}
+			if want := wants[i]; ok != (want != "") || string(got) != want {
+				t.Errorf("after %d commits, snapshot %d: Get = %q, %v; want %q", len(snaps), i, got, ok, want)
+			}
+		}
+	}
+}
