@@ -78,24 +78,40 @@ type cursor struct {
 	key []byte
 }
 
-// fingerprint identifies a query for its cursors.
+// fingerprint identifies a query for its cursors. It is computed once per
+// query.
 func (q *Query) fingerprint() []byte {
-	h := sha256.Sum256([]byte(q.describe()))
-	return h[:8]
+	if q.fp == nil {
+		h := sha256.Sum256([]byte(q.describe()))
+		q.fp = h[:8]
+	}
+	return q.fp
+}
+
+// cursorMAC returns the MAC of a cursor body, made with the database's
+// secret. The HMAC state is made once per query and reset between uses.
+func (q *Query) cursorMAC(body []byte) []byte {
+	if q.mac == nil {
+		q.mac = hmac.New(sha256.New, q.tx.cat.secret)
+	} else {
+		q.mac.Reset()
+	}
+	q.mac.Write(body)
+	var sum [sha256.Size]byte
+	return q.mac.Sum(sum[:0])[:cursorMACLen]
 }
 
 // encodeCursor writes version, kind, fingerprint and key, then a MAC made
 // with the database's secret, as URL-safe base64.
 func (q *Query) encodeCursor(c cursor) string {
-	b := []byte{cursorVersion, cursorKindAfter}
+	b := make([]byte, 0, 2+8+len(c.key)+cursorMACLen)
+	b = append(b, cursorVersion, cursorKindAfter)
 	if c.end {
 		b[1] = cursorKindEnd
 	}
 	b = append(b, q.fingerprint()...)
 	b = append(b, c.key...)
-	m := hmac.New(sha256.New, q.tx.cat.secret)
-	m.Write(b)
-	b = m.Sum(b)[:len(b)+cursorMACLen]
+	b = append(b, q.cursorMAC(b)...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -110,9 +126,7 @@ func (q *Query) decodeCursor(s string) (cursor, error) {
 		return bad("not a livedb cursor")
 	}
 	body, mac := b[:len(b)-cursorMACLen], b[len(b)-cursorMACLen:]
-	m := hmac.New(sha256.New, q.tx.cat.secret)
-	m.Write(body)
-	if !hmac.Equal(m.Sum(nil)[:cursorMACLen], mac) {
+	if !hmac.Equal(q.cursorMAC(body), mac) {
 		return bad("the cursor was altered, or comes from another database")
 	}
 	if body[0] != cursorVersion || (body[1] != cursorKindAfter && body[1] != cursorKindEnd) {
@@ -221,6 +235,9 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 	var rows int
 	var bytesRead int64
 	var keys [][]byte
+	if !bounded {
+		keys = make([][]byte, 0, min(opts.NumItems+1, 64))
+	}
 	for bounded || len(res.Page) < opts.NumItems {
 		if !bounded && rows > 0 && (maxRows > 0 && rows >= maxRows ||
 			maxBytes > 0 && bytesRead >= maxBytes ||
@@ -229,7 +246,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 			break
 		}
 		before := q.tx.bytesRead
-		key, doc, ok, err := s.next()
+		key, row, ok, err := s.next()
 		if err != nil {
 			s.close()
 			return res, err
@@ -240,13 +257,13 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 		rows++
 		bytesRead += q.tx.bytesRead - before
 		keys = append(keys, key)
-		pass, err := q.keep(doc)
+		pass, err := q.keep(row)
 		if err != nil {
 			s.close()
 			return res, err
 		}
 		if pass {
-			res.Page = append(res.Page, publicDoc(doc))
+			res.Page = append(res.Page, row.own())
 		}
 	}
 	if err := s.close(); err != nil {

@@ -2,6 +2,7 @@ package livedb
 
 import (
 	"fmt"
+	"hash"
 	"iter"
 	"strings"
 )
@@ -44,6 +45,9 @@ type Query struct {
 	preds    []func(Doc) (bool, error)
 	err      error
 	used     bool
+
+	fp  []byte    // fingerprint, once computed
+	mac hash.Hash // cursor HMAC, once made
 }
 
 // Query starts a query on table.
@@ -143,16 +147,18 @@ func (q *Query) plan() (compiledRange, error) {
 	return q.rng.compile(q.ix, q.t.validator)
 }
 
-// keep applies the filters to a row.
-func (q *Query) keep(doc map[string]any) (bool, error) {
+// keep applies the filters to a row. Filter expressions only read the
+// row's document; each predicate gets a copy of it of its own.
+func (q *Query) keep(r docRow) (bool, error) {
 	for _, f := range q.filters {
-		ok, err := evalFilter(f, doc)
+		ok, err := evalFilter(f, r.doc)
 		if err != nil || !ok {
 			return false, err
 		}
 	}
 	for _, p := range q.preds {
-		ok, err := p(publicDoc(copyDoc(doc)))
+		d := r.shared.cloneOr(r.doc)
+		ok, err := p(d)
 		if err != nil || !ok {
 			return false, err
 		}
@@ -160,38 +166,29 @@ func (q *Query) keep(doc map[string]any) (bool, error) {
 	return true, nil
 }
 
-// copyDoc makes a shallow copy so a predicate cannot change the row.
-func copyDoc(doc map[string]any) map[string]any {
-	out := make(map[string]any, len(doc))
-	for k, x := range doc {
-		out[k] = x
-	}
-	return out
-}
-
 // rows runs the scan over cr and yields the rows that pass the filters,
 // with their keys. The scanner is returned for the caller to close.
-func (q *Query) rows(cr compiledRange) (*scanner, func(yield func([]byte, map[string]any, error) bool)) {
+func (q *Query) rows(cr compiledRange) (*scanner, func(yield func([]byte, docRow, error) bool)) {
 	if q.t == nil {
-		return nil, func(func([]byte, map[string]any, error) bool) {}
+		return nil, func(func([]byte, docRow, error) bool) {}
 	}
 	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
-	return s, func(yield func([]byte, map[string]any, error) bool) {
+	return s, func(yield func([]byte, docRow, error) bool) {
 		for {
-			key, doc, ok, err := s.next()
+			key, row, ok, err := s.next()
 			if err != nil {
-				yield(nil, nil, err)
+				yield(nil, docRow{}, err)
 				return
 			}
 			if !ok {
 				return
 			}
-			pass, err := q.keep(doc)
+			pass, err := q.keep(row)
 			if err != nil {
-				yield(nil, nil, err)
+				yield(nil, docRow{}, err)
 				return
 			}
-			if pass && !yield(key, doc, nil) {
+			if pass && !yield(key, row, nil) {
 				return
 			}
 		}
@@ -212,12 +209,12 @@ func (q *Query) All() iter.Seq2[Doc, error] {
 		s, rows := q.rows(cr)
 		var failed error
 		stopped := false
-		rows(func(_ []byte, doc map[string]any, err error) bool {
+		rows(func(_ []byte, row docRow, err error) bool {
 			if err != nil {
 				failed = err
 				return false
 			}
-			if !yield(publicDoc(doc), nil) {
+			if !yield(row.own(), nil) {
 				stopped = true
 				return false
 			}
@@ -272,29 +269,50 @@ func (q *Query) Unique() (Doc, bool, error) {
 // collect reads up to n results (all when n < 0).
 func (q *Query) collect(n int) ([]Doc, error) {
 	cr, err := q.plan()
-	if err != nil || n == 0 {
+	if err != nil || n == 0 || q.t == nil {
 		return nil, err
 	}
-	s, rows := q.rows(cr)
+	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
 	var out []Doc
 	var failed error
-	rows(func(_ []byte, doc map[string]any, err error) bool {
+	for n < 0 || len(out) < n {
+		_, row, ok, err := s.next()
 		if err != nil {
 			failed = err
-			return false
+			break
 		}
-		out = append(out, publicDoc(doc))
-		return n < 0 || len(out) < n
-	})
-	if s != nil {
-		if err := s.close(); err != nil && failed == nil {
+		if !ok {
+			break
+		}
+		pass, err := q.keep(row)
+		if err != nil {
 			failed = err
+			break
 		}
+		if !pass {
+			continue
+		}
+		if out == nil {
+			out = make([]Doc, 0, collectCap(n))
+		}
+		out = append(out, row.own())
+	}
+	if err := s.close(); err != nil && failed == nil {
+		failed = err
 	}
 	if failed != nil {
 		return nil, failed
 	}
 	return out, nil
+}
+
+// collectCap is the initial capacity of the result of collect(n): small
+// results need a single allocation.
+func collectCap(n int) int {
+	if n < 0 || n > 16 {
+		return 16
+	}
+	return n
 }
 
 // describe prints the query for fingerprints and messages.

@@ -195,6 +195,7 @@ func BenchmarkQueryIndexEq(b *testing.B) {
 			ds := mustQBDataset(b, backend)
 			i := 0
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				wf := ds.workflows[i%len(ds.workflows)]
 				i++
@@ -232,6 +233,7 @@ func BenchmarkQueryPaginate(b *testing.B) {
 				b.Run(at.name, func(b *testing.B) {
 					cursor := at.cursor()
 					b.ReportAllocs()
+					defer reportCPU(b)()
 					for b.Loop() {
 						res, err := qtTryPage(ds.db, qbByWorkflow, livedb.PaginationOptions{NumItems: 20, Cursor: cursor})
 						if err != nil || len(res.Page) != 20 {
@@ -255,6 +257,7 @@ func BenchmarkQueryFullScanFilter(b *testing.B) {
 			ds := mustQBDataset(b, backend)
 			i := 0
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				wf := ds.workflows[i%len(ds.workflows)]
 				i++

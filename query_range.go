@@ -106,13 +106,14 @@ type compiledRange struct {
 
 // compile checks the range against the index and turns it into a key
 // interval (§7.2): equalities sorted by index position then the inequality
-// field must be a prefix of the index's columns.
+// field must be a prefix of the index's columns. The usual ranges compile
+// without allocating beyond the keys.
 func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error) {
-	cols := ix.fieldNames()
 	fail := func(field, format string, args ...any) (compiledRange, error) {
-		return compiledRange{}, &IndexRangeError{Table: ix.table.name, Index: ix.name, Fields: cols, Field: field, Reason: fmt.Sprintf(format, args...)}
+		return compiledRange{}, &IndexRangeError{Table: ix.table.name, Index: ix.name, Fields: ix.fieldNames(), Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
-	eqs := map[string]any{}
+	var eqBuf [4]*rangeTerm
+	eqs := eqBuf[:0] // the equalities, in term order
 	var lower, upper *rangeTerm
 	for i := range r.terms {
 		t := &r.terms[i]
@@ -123,10 +124,10 @@ func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error
 		t.value = x
 		switch t.op {
 		case rangeEq:
-			if _, dup := eqs[t.field]; dup {
+			if findTerm(eqs, t.field) != nil {
 				return fail(t.field, "already defined equality bound in index range; can't add %q == %s", t.field, value.Format(x))
 			}
-			eqs[t.field] = x
+			eqs = append(eqs, t)
 		case rangeGt, rangeGte:
 			if lower != nil {
 				return fail(t.field, "already defined lower bound in index range; can't add %s(%q)", rangeOpNames[t.op], t.field)
@@ -140,60 +141,130 @@ func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error
 		}
 	}
 	ineq := ""
-	for _, b := range []*rangeTerm{lower, upper} {
+	for _, b := range [2]*rangeTerm{lower, upper} {
 		if b == nil {
 			continue
 		}
 		if ineq != "" && b.field != ineq {
 			return fail(b.field, "upper and lower bounds must be on the same field; found %q and %q", ineq, b.field)
 		}
-		if _, ok := eqs[b.field]; ok {
+		if findTerm(eqs, b.field) != nil {
 			return fail(b.field, "field %q has both an equality and a range bound", b.field)
 		}
 		ineq = b.field
 	}
-	used := make([]string, 0, len(eqs)+1)
-	for f := range eqs {
-		if !slices.Contains(cols, f) {
-			return fail(f, "the index has no field %q", f)
+	for _, e := range eqs {
+		if columnIndex(ix, e.field) < 0 {
+			return fail(e.field, "the index has no field %q", e.field)
 		}
-		used = append(used, f)
 	}
-	slices.SortFunc(used, func(a, b string) int { return slices.Index(cols, a) - slices.Index(cols, b) })
+	// Sort the equalities by column (insertion sort: there are few).
+	for i := 1; i < len(eqs); i++ {
+		for j := i; j > 0 && columnIndex(ix, eqs[j].field) < columnIndex(ix, eqs[j-1].field); j-- {
+			eqs[j], eqs[j-1] = eqs[j-1], eqs[j]
+		}
+	}
+	if ineq != "" && columnIndex(ix, ineq) < 0 {
+		return fail(ineq, "the index has no field %q", ineq)
+	}
+	nused := len(eqs)
 	if ineq != "" {
-		if !slices.Contains(cols, ineq) {
-			return fail(ineq, "the index has no field %q", ineq)
+		nused++
+	}
+	usedField := func(i int) string {
+		if i < len(eqs) {
+			return eqs[i].field
 		}
-		used = append(used, ineq)
+		return ineq
 	}
-	for i, f := range used {
-		if cols[i] != f {
-			return fail(f, "the query didn't use the index fields in order; query fields [%s], first incorrect field %q (expected %q)", strings.Join(used, ", "), f, cols[i])
+	for i := range nused {
+		if f := usedField(i); columnName(ix, i) != f {
+			used := make([]string, nused)
+			for j := range used {
+				used[j] = usedField(j)
+			}
+			return fail(f, "the query didn't use the index fields in order; query fields [%s], first incorrect field %q (expected %q)", strings.Join(used, ", "), f, columnName(ix, i))
 		}
 	}
-	prefix := slices.Clone(ix.prefix)
-	for _, f := range used[:len(eqs)] {
-		prefix = value.AppendKey(prefix, eqs[f])
+	prefix := make([]byte, 0, len(ix.prefix)+48)
+	prefix = append(prefix, ix.prefix...)
+	for _, e := range eqs {
+		prefix = value.AppendKey(prefix, e.value)
 	}
-	cr := compiledRange{start: prefix, end: prefixEnd(prefix)}
+	n := len(prefix)
+	var cr compiledRange
 	if len(eqs) > 0 {
-		cr.end = afterValues(prefix)
+		// start and end share one array: end is prefix + 0xFF (afterValues).
+		end := append(prefix, 0xFF)
+		cr = compiledRange{start: end[:n:n], end: end}
+	} else {
+		cr = compiledRange{start: prefix[:n:n], end: prefixEnd(prefix[:n:n])}
 	}
 	if lower != nil {
-		k := value.AppendKey(slices.Clone(prefix), lower.value)
+		k := value.AppendKey(slices.Clone(cr.start), lower.value)
 		if lower.op == rangeGt {
 			k = afterValues(k)
 		}
 		cr.start = k
 	}
 	if upper != nil {
-		k := value.AppendKey(slices.Clone(prefix), upper.value)
+		k := value.AppendKey(slices.Clone(cr.start[:n:n]), upper.value)
 		if upper.op == rangeLte {
 			k = afterValues(k)
 		}
 		cr.end = k
 	}
 	return cr, nil
+}
+
+// findTerm returns the term on field, or nil.
+func findTerm(terms []*rangeTerm, field string) *rangeTerm {
+	for _, t := range terms {
+		if t.field == field {
+			return t
+		}
+	}
+	return nil
+}
+
+// columnName returns the name of column i of the index's keys (its fields,
+// then _creationTime and _id; by_id has only _id), or "" past the end.
+func columnName(ix *indexInfo, i int) string {
+	switch ix.name {
+	case indexByID:
+		if i == 0 {
+			return fieldID
+		}
+		return ""
+	case indexByCreationTime:
+		if i < 2 {
+			return [2]string{fieldCreationTime, fieldID}[i]
+		}
+		return ""
+	}
+	switch n := len(ix.fields); {
+	case i < n:
+		return ix.fields[i]
+	case i == n:
+		return fieldCreationTime
+	case i == n+1:
+		return fieldID
+	}
+	return ""
+}
+
+// columnIndex returns the position of field among the index's columns, or
+// -1.
+func columnIndex(ix *indexInfo, field string) int {
+	for i := 0; ; i++ {
+		c := columnName(ix, i)
+		if c == "" {
+			return -1
+		}
+		if c == field {
+			return i
+		}
+	}
 }
 
 // afterValues returns the first key after every key that starts with the
@@ -221,7 +292,13 @@ func rangeValue(tv v.Validator, field string, x any) (any, error) {
 	case fieldID:
 		return v.String().Conform(x, nil)
 	}
-	if fv := fieldValidator(tv, strings.Split(field, ".")); fv != nil {
+	var fv v.Validator
+	if strings.Contains(field, ".") {
+		fv = fieldValidator(tv, strings.Split(field, "."))
+	} else {
+		fv = fieldValidator(tv, []string{field})
+	}
+	if fv != nil {
 		if y, err := fv.Conform(x, nil); err == nil {
 			return y, nil
 		}
@@ -237,7 +314,7 @@ func fieldValidator(tv v.Validator, path []string) v.Validator {
 		if !ok {
 			return nil
 		}
-		if tv, ok = ov.Fields()[p]; !ok {
+		if tv, ok = ov.Field(p); !ok {
 			return nil
 		}
 	}

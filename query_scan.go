@@ -19,12 +19,16 @@ type scanner struct {
 	reverse    bool
 
 	it       kv.Iterator
-	snapKey  []byte // current snapshot entry (copied), nil when none
+	mit      kv.MemoIterator // it, when the store has memos (memory backend)
+	ms       kv.MemoSnapshot // the snapshot, when mit is set
+	snapKey  []byte          // current snapshot entry (copied unless mit), nil when none
 	snapVal  []byte
+	snapMemo *kv.Memo // memo of the current snapshot entry, when mit is set
 	snapDone bool
 	ov       []overlayEntry
 	oi       int
 
+	docKeyBuf []byte // by_id key of the last row looked up, reused
 	lastKey   []byte // last key consumed
 	exhausted bool   // the scan ran off the end of the interval
 	recorded  bool
@@ -33,6 +37,11 @@ type scanner struct {
 func (tx *txn) newScanner(ix *indexInfo, start, end []byte, reverse bool) *scanner {
 	s := &scanner{tx: tx, ix: ix, start: start, end: end, reverse: reverse}
 	s.it = tx.snap.Iter(start, end, reverse)
+	if mit, ok := s.it.(kv.MemoIterator); ok {
+		if ms, ok := tx.snap.(kv.MemoSnapshot); ok {
+			s.mit, s.ms = mit, ms
+		}
+	}
 	if tx.writes != nil {
 		if ov := tx.writes.indexOverlay(ix.id); ov != nil {
 			ov.AscendRange(overlayEntry{key: start}, overlayEntry{key: end}, func(e overlayEntry) bool {
@@ -64,22 +73,27 @@ func (s *scanner) fillSnap() error {
 		s.snapDone = true
 		return storeErr(s.it.Err())
 	}
-	s.snapKey = append([]byte(nil), s.it.Key()...)
+	if s.mit != nil {
+		s.snapKey = s.it.Key() // immutable, valid while the store is open
+		s.snapMemo = s.mit.Memo()
+	} else {
+		s.snapKey = append([]byte(nil), s.it.Key()...)
+	}
 	s.snapVal = s.it.Value()
 	return nil
 }
 
 // next returns the next row's key and document, or ok == false at the end.
-func (s *scanner) next() (key []byte, doc map[string]any, ok bool, err error) {
+// The row's document may be shared (see docRow): it must not be modified.
+func (s *scanner) next() (key []byte, row docRow, ok bool, err error) {
 	defer catchFault(&err, guardFaults())
 	for {
 		if err := s.tx.checkUsable(); err != nil {
-			return nil, nil, false, err
+			return nil, docRow{}, false, err
 		}
 		if err := s.fillSnap(); err != nil {
-			return nil, nil, false, err
+			return nil, docRow{}, false, err
 		}
-		var enc []byte
 		switch {
 		case s.oi < len(s.ov) && (s.snapKey == nil || !s.before(s.snapKey, s.ov[s.oi].key)):
 			e := s.ov[s.oi]
@@ -90,36 +104,69 @@ func (s *scanner) next() (key []byte, doc map[string]any, ok bool, err error) {
 			if e.deleted {
 				continue
 			}
-			key, enc = e.key, s.tx.writes.docs[e.id].newEnc
+			key = e.key
+			row, err = privateRow(s.tx.writes.docs[e.id].newEnc)
 		case s.snapKey != nil:
 			key = s.snapKey
 			s.snapKey = nil
-			if s.ix == s.ix.table.byID {
-				enc = s.snapVal
-			} else {
-				var found bool
-				enc, found, err = s.tx.loadEncoded(s.ix.table, string(s.snapVal))
-				if err != nil {
-					return nil, nil, false, err
-				}
-				if !found {
-					return nil, nil, false, errIndexDrift(s.ix, key)
-				}
-			}
+			row, err = s.snapRow(key)
 		default:
 			s.exhausted = true
-			return nil, nil, false, nil
+			return nil, docRow{}, false, nil
+		}
+		if err != nil {
+			return nil, docRow{}, false, err
 		}
 		s.lastKey = key
-		if err := s.tx.countRead(len(enc)); err != nil {
-			return nil, nil, false, err
+		if err := s.tx.countRead(row.size); err != nil {
+			return nil, docRow{}, false, err
 		}
-		doc, err := decodeDoc(enc)
-		if err != nil {
-			return nil, nil, false, err
-		}
-		return key, doc, true, nil
+		return key, row, true, nil
 	}
+}
+
+// snapRow returns the document of the current snapshot entry, whose key is
+// key. On the memory backend an index entry's memo remembers the memo of
+// the document version it led to, so that while that version is current
+// the by_id lookup is skipped.
+func (s *scanner) snapRow(key []byte) (docRow, error) {
+	t := s.ix.table
+	if s.ix == t.byID {
+		if s.mit != nil {
+			return memoDoc(s.snapVal, s.snapMemo)
+		}
+		return privateRow(s.snapVal)
+	}
+	if s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(s.snapVal)] == nil) {
+		if dm, ok := s.snapMemo.Load().(*kv.Memo); ok && s.ms.Current(dm) {
+			if c, ok := dm.Load().(*cachedDoc); ok && c != readOnce {
+				return sharedRow(c), nil
+			}
+		}
+		s.docKeyBuf = appendDocKey(s.docKeyBuf[:0], t, string(s.snapVal))
+		enc, dm, found, err := s.ms.GetMemo(s.docKeyBuf)
+		if err != nil {
+			return docRow{}, storeErr(err)
+		}
+		if !found {
+			return docRow{}, errIndexDrift(s.ix, key)
+		}
+		r, err := memoDoc(enc, dm)
+		if err != nil {
+			return docRow{}, err
+		}
+		s.snapMemo.Store(dm)
+		return r, nil
+	}
+	s.docKeyBuf = appendDocKey(s.docKeyBuf[:0], t, string(s.snapVal))
+	r, found, err := s.tx.loadDoc(t, string(s.snapVal), s.docKeyBuf)
+	if err != nil {
+		return docRow{}, err
+	}
+	if !found {
+		return docRow{}, errIndexDrift(s.ix, key)
+	}
+	return r, nil
 }
 
 // close records the read interval and releases the iterator.

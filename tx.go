@@ -1,8 +1,10 @@
 package livedb
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"time"
 
@@ -90,7 +92,22 @@ func (tx *txn) resolveID(docID ID) (*tableInfo, bool, error) {
 
 // docKey returns the by_id key of a document.
 func docKey(t *tableInfo, docID string) []byte {
-	return value.AppendKey(append([]byte(nil), t.byID.prefix...), docID)
+	return appendDocKey(make([]byte, 0, len(t.byID.prefix)+len(docID)+2), t, docID)
+}
+
+// appendDocKey appends the by_id key of a document to dst.
+func appendDocKey(dst []byte, t *tableInfo, docID string) []byte {
+	return value.AppendStringKey(append(dst, t.byID.prefix...), docID)
+}
+
+// pointKeys returns the by_id key of a document and its successor, the
+// read interval of a point read, in one allocation.
+func pointKeys(t *tableInfo, docID string) (k, succ []byte) {
+	buf := make([]byte, 0, len(t.byID.prefix)+len(docID)+3)
+	buf = appendDocKey(buf, t, docID)
+	n := len(buf)
+	buf = append(buf, 0)
+	return buf[:n:n], buf
 }
 
 // loadEncoded returns the current encoded version of a document as this
@@ -121,22 +138,178 @@ func (tx *txn) get(docID ID) (_ Doc, _ bool, err error) {
 	if !ok {
 		return nil, false, nil
 	}
-	k := docKey(t, string(docID))
-	if err := tx.recordRead(k, keySuccessor(k)); err != nil {
+	k, succ := pointKeys(t, string(docID))
+	if err := tx.recordRead(k, succ); err != nil {
 		return nil, false, err
 	}
-	enc, ok, err := tx.loadEncoded(t, string(docID))
+	r, ok, err := tx.loadDoc(t, string(docID), k)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	if err := tx.countRead(len(enc)); err != nil {
+	if err := tx.countRead(r.size); err != nil {
 		return nil, false, err
 	}
-	m, err := decodeDoc(enc)
+	return r.own(), true, nil
+}
+
+// docRow is a decoded document as a read found it: either private (shared
+// nil: a fresh decoding the caller may hand out) or the memory backend's
+// cached decoding of the stored version (shared non-nil: doc is
+// shared.doc, seen by every reader of that version, and must not be
+// modified; own copies it). Its _id is an ID.
+type docRow struct {
+	doc    map[string]any
+	size   int // encoded size, for the read limits
+	shared *cachedDoc
+}
+
+// own returns the row's document for a caller to keep and modify.
+func (r docRow) own() Doc {
+	if r.shared == nil {
+		return Doc(r.doc)
+	}
+	return r.shared.clone()
+}
+
+// cachedDoc is the decoded form of one stored version of a document, kept
+// in the version's [kv.Memo] on the memory backend so that a read does not
+// decode the bytes again. The bytes of a committed version never change,
+// and nobody modifies doc after it is stored: every reader gets a copy
+// (clone), so no caller can change what the next read returns.
+type cachedDoc struct {
+	doc  map[string]any // _id is an ID
+	size int            // encoded size
+	deep bool           // doc holds arrays, objects or bytes, which clone copies
+}
+
+// clone returns a copy of the document that shares nothing mutable with
+// it: the top-level map is copied, and so is every array, object and
+// []byte inside (strings and numbers are immutable and shared).
+func (c *cachedDoc) clone() Doc { return cloneDoc(c.doc, c.deep) }
+
+// cloneDoc copies doc as cachedDoc.clone does; deep says whether doc holds
+// arrays, objects or bytes (hasMutable).
+func cloneDoc(doc map[string]any, deep bool) Doc {
+	out := maps.Clone(doc)
+	if deep {
+		for k, x := range out {
+			switch x.(type) {
+			case []any, map[string]any, []byte:
+				out[k] = deepCopy(x)
+			}
+		}
+	}
+	return Doc(out)
+}
+
+// cloneOr returns a copy of the cached document, or, when c is nil, of the
+// private document doc; the copy shares nothing mutable with either.
+func (c *cachedDoc) cloneOr(doc map[string]any) Doc {
+	if c != nil {
+		return c.clone()
+	}
+	return cloneDoc(doc, hasMutable(doc))
+}
+
+// deepCopy copies the arrays, objects and []byte of a canonical value.
+func deepCopy(x any) any {
+	switch t := x.(type) {
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = deepCopy(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []byte:
+		return bytes.Clone(t)
+	}
+	return x
+}
+
+// hasMutable reports whether a document holds a value that a copy must
+// duplicate: an array, an object or bytes.
+func hasMutable(doc map[string]any) bool {
+	for _, x := range doc {
+		switch x.(type) {
+		case []any, map[string]any, []byte:
+			return true
+		}
+	}
+	return false
+}
+
+// readOnce marks, in a version's memo, a document version read once and
+// not cached: most versions of a large database are read once or never, so
+// a version is cached on its second read, sparing one-time reads the copy
+// that a cached document costs every reader.
+var readOnce = &cachedDoc{}
+
+// memoDoc returns the row of the stored version enc whose memo is m: the
+// cached decoding when there is one; else a fresh decoding, which is
+// cached when the version was read before.
+func memoDoc(enc []byte, m *kv.Memo) (docRow, error) {
+	c, _ := m.Load().(*cachedDoc)
+	if c != nil && c != readOnce {
+		return sharedRow(c), nil
+	}
+	doc, err := decodePublicDoc(enc)
 	if err != nil {
-		return nil, false, err
+		return docRow{}, err
 	}
-	return publicDoc(m), true, nil
+	if c == nil {
+		m.Store(readOnce)
+		return docRow{doc: doc, size: len(enc)}, nil
+	}
+	c = &cachedDoc{doc: doc, size: len(enc), deep: hasMutable(doc)}
+	m.Store(c)
+	return sharedRow(c), nil
+}
+
+// sharedRow returns the row of a cached decoding.
+func sharedRow(c *cachedDoc) docRow { return docRow{doc: c.doc, size: c.size, shared: c} }
+
+// privateRow decodes enc into a row of its own.
+func privateRow(enc []byte) (docRow, error) {
+	doc, err := decodePublicDoc(enc)
+	if err != nil {
+		return docRow{}, err
+	}
+	return docRow{doc: doc, size: len(enc)}, nil
+}
+
+// loadDoc returns the current version of a document as this transaction
+// sees it (its own writes first), decoded, without recording a read. key
+// is its by_id key (docKey); it is not kept, so the caller may reuse it.
+func (tx *txn) loadDoc(t *tableInfo, docID string, key []byte) (docRow, bool, error) {
+	if tx.writes != nil {
+		if pd, ok := tx.writes.docs[docID]; ok {
+			if pd.newEnc == nil {
+				return docRow{}, false, nil
+			}
+			r, err := privateRow(pd.newEnc)
+			return r, err == nil, err
+		}
+	}
+	if ms, ok := tx.snap.(kv.MemoSnapshot); ok {
+		enc, m, ok, err := ms.GetMemo(key)
+		if err != nil || !ok {
+			return docRow{}, false, storeErr(err)
+		}
+		r, err := memoDoc(enc, m)
+		return r, err == nil, err
+	}
+	enc, ok, err := tx.snap.Get(key)
+	if err != nil || !ok {
+		return docRow{}, false, storeErr(err)
+	}
+	r, err := privateRow(enc)
+	return r, err == nil, err
 }
 
 // decodeDoc decodes a stored document and checks its system fields.
@@ -150,6 +323,22 @@ func decodeDoc(enc []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("%w: corrupt document: not an object", ErrCorrupt)
 	}
 	if _, ok := m[fieldID].(string); !ok {
+		return nil, fmt.Errorf("%w: corrupt document: no string _id", ErrCorrupt)
+	}
+	if _, ok := m[fieldCreationTime].(float64); !ok {
+		return nil, fmt.Errorf("%w: corrupt document %v: no float64 _creationTime", ErrCorrupt, m[fieldID])
+	}
+	return m, nil
+}
+
+// decodePublicDoc decodes a stored document for a reader, checking its
+// system fields as decodeDoc does; its _id is an ID.
+func decodePublicDoc(enc []byte) (map[string]any, error) {
+	m, err := value.DecodeDocument(enc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: corrupt document: %w", ErrCorrupt, err)
+	}
+	if _, ok := m[fieldID].(ID); !ok {
 		return nil, fmt.Errorf("%w: corrupt document: no string _id", ErrCorrupt)
 	}
 	if _, ok := m[fieldCreationTime].(float64); !ok {
