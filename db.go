@@ -190,8 +190,13 @@ func (db *DB) begin(ctx context.Context, writable bool) (*txn, error) {
 	if writable && db.opts.ReadOnly {
 		return nil, fmt.Errorf("%w: the database was opened read-only", ErrReadOnly)
 	}
-	db.activeMu.Lock()
-	defer db.activeMu.Unlock()
+	if writable {
+		// The snapshot and its registration are one step for the
+		// committer, which trims the commit log up to the oldest
+		// registered snapshot. A query registers nothing: no lock.
+		db.activeMu.Lock()
+		defer db.activeMu.Unlock()
+	}
 	snap, err := db.store.Snapshot()
 	if err != nil {
 		return nil, storeErr(err)
