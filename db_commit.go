@@ -224,9 +224,9 @@ func conflictIn(rs *readSet, snapTS uint64, log, group []*commitRecord) *pending
 }
 
 // writeBatch adds a pending document's storage writes: the by_id entry
-// holds the document, every other index entry holds the _id.
+// holds the document, every other index entry is its key alone (its key
+// ends with the _id: see indexEntryID).
 func writeBatch(b *kv.Batch, pd *pendingDoc) {
-	var id []byte // the value of every entry but by_id's, shared
 	for i, ix := range pd.table.indexes {
 		var oldK, newK []byte
 		if pd.oldKeys != nil {
@@ -244,13 +244,13 @@ func writeBatch(b *kv.Batch, pd *pendingDoc) {
 		if ix == pd.table.byID {
 			b.Put(newK, pd.newEnc)
 		} else if oldK == nil || string(oldK) != string(newK) {
-			if id == nil {
-				id = []byte(pd.id)
-			}
-			b.Put(newK, id)
+			b.Put(newK, noValue)
 		}
 	}
 }
+
+// noValue is the value of an index entry.
+var noValue = []byte{}
 
 // trimLogLocked drops commit records that no running mutation can conflict
 // with: those at or before the oldest active snapshot. Caller holds activeMu.

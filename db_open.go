@@ -293,7 +293,7 @@ func (db *DB) backfill(snap kv.Snapshot, t *tableInfo, added []*indexInfo, batch
 			db.opts.Logger.Info("livedb: backfilling index", slog.String("table", t.name), slog.String("index", idx))
 		}
 		for _, ix := range added {
-			batch.Put(indexKey(ix, doc), []byte(doc[fieldID].(string)))
+			batch.Put(indexKey(ix, doc), noValue)
 		}
 		n++
 		if n%1000 == 0 {

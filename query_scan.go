@@ -2,6 +2,7 @@ package livedb
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 
 	"github.com/livedb-go/livedb/internal/kv"
@@ -132,18 +133,33 @@ func (s *scanner) next() (key []byte, row docRow, ok bool, err error) {
 func (s *scanner) snapRow(key []byte) (docRow, error) {
 	t := s.ix.table
 	if s.ix == t.byID {
+		var r docRow
+		var err error
 		if s.mit != nil {
-			return memoDoc(s.snapVal, s.snapMemo)
+			r, err = memoDoc(s.snapVal, s.snapMemo)
+		} else {
+			r, err = privateRow(s.snapVal)
 		}
-		return privateRow(s.snapVal)
+		if err != nil {
+			return r, err
+		}
+		id, _, ok := indexEntryID(t, key)
+		if !ok {
+			return docRow{}, fmt.Errorf("%w: by_id key %x of table %s does not end with an ID of the table", ErrCorrupt, key, t.name)
+		}
+		return r, checkRowID(r, id, key)
 	}
-	if s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(s.snapVal)] == nil) {
+	docID, idKey, ok := indexEntryID(t, key)
+	if !ok {
+		return docRow{}, fmt.Errorf("%w: index %s.%s has entry %x that does not end with an ID of the table", ErrCorrupt, t.name, s.ix.name, key)
+	}
+	s.docKeyBuf = append(append(s.docKeyBuf[:0], t.byID.prefix...), idKey...)
+	if s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(docID)] == nil) {
 		if dm, ok := s.snapMemo.Load().(*kv.Memo); ok && s.ms.Current(dm) {
 			if c, ok := dm.Load().(*cachedDoc); ok && c != readOnce {
 				return sharedRow(c), nil
 			}
 		}
-		s.docKeyBuf = appendDocKey(s.docKeyBuf[:0], t, string(s.snapVal))
 		enc, dm, found, err := s.ms.GetMemo(s.docKeyBuf)
 		if err != nil {
 			return docRow{}, storeErr(err)
@@ -152,14 +168,16 @@ func (s *scanner) snapRow(key []byte) (docRow, error) {
 			return docRow{}, errIndexDrift(s.ix, key)
 		}
 		r, err := memoDoc(enc, dm)
+		if err == nil {
+			err = checkRowID(r, docID, s.docKeyBuf)
+		}
 		if err != nil {
 			return docRow{}, err
 		}
 		s.snapMemo.Store(dm)
 		return r, nil
 	}
-	s.docKeyBuf = appendDocKey(s.docKeyBuf[:0], t, string(s.snapVal))
-	r, found, err := s.tx.loadDoc(t, string(s.snapVal), s.docKeyBuf)
+	r, found, err := s.tx.loadDoc(t, string(docID), s.docKeyBuf)
 	if err != nil {
 		return docRow{}, err
 	}

@@ -302,6 +302,9 @@ func (tx *txn) loadDoc(t *tableInfo, docID string, key []byte) (docRow, bool, er
 			return docRow{}, false, storeErr(err)
 		}
 		r, err := memoDoc(enc, m)
+		if err == nil {
+			err = checkRowID(r, docID, key)
+		}
 		return r, err == nil, err
 	}
 	enc, ok, err := tx.snap.Get(key)
@@ -309,7 +312,27 @@ func (tx *txn) loadDoc(t *tableInfo, docID string, key []byte) (docRow, bool, er
 		return docRow{}, false, storeErr(err)
 	}
 	r, err := privateRow(enc)
+	if err == nil {
+		err = checkRowID(r, docID, key)
+	}
 	return r, err == nil, err
+}
+
+// checkRowID fails with ErrCorrupt when a stored document's _id is not the
+// one its by_id key names: a damaged page, which must not reach the caller
+// as a document with an ID it cannot use.
+func checkRowID[S string | []byte](r docRow, docID S, key []byte) error {
+	var got string
+	switch x := r.doc[fieldID].(type) {
+	case value.ID:
+		got = string(x)
+	case string:
+		got = x
+	}
+	if got != string(docID) {
+		return fmt.Errorf("%w: the document at key %x has _id %q", ErrCorrupt, key, got)
+	}
+	return nil
 }
 
 // decodeDoc decodes a stored document and checks its system fields.
