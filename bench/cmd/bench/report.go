@@ -228,7 +228,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- CPU: %s; `nproc` = %d, GOMAXPROCS = %d\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	fmt.Fprintf(&b, "- Memory (`free -h`):\n\n```\n%s```\n\n", freeH())
 	fmt.Fprintf(&b, "- Go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	fmt.Fprintf(&b, "- Load average (1, 5, 15 min) at start: %s; at end: %s. The machine was shared with other engineers' builds and tests: absolute times are noisy, ratios within one round less so.\n\n", r.loadStart, r.loadEnd)
+	fmt.Fprintf(&b, "- Load average (1, 5, 15 min) at start: %s; at end: %s. fsync-bound figures (W2, W6, W8) vary between rounds on a virtual disk even when the machine is otherwise idle; the min and max are at the end.\n\n", r.loadStart, r.loadEnd)
 	b.WriteString("## Setup\n\n")
 	fmt.Fprintf(&b, "- %d rounds; every figure is the median over the rounds (W7: over rounds × %d opens, each open a fresh process). Each store runs in its own process per round and workload group; stores are interleaved within a round.\n", c.rounds, c.opens)
 	fmt.Fprintf(&b, "- %s agent sessions (%s workflows × 100, 10 running each), about 430 bytes of JSON each; indexes by_workflow, by_status, by_workflow_and_status.\n", count(c.n), count(c.n/100))
