@@ -109,14 +109,7 @@ func TestOpen_RefusedFileUntouched(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := tempPath(t)
-			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			s, err := bboltkv.Open(path, &bboltkv.Options{Timeout: 100 * time.Millisecond})
-			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("Open = %v, want %v", err, tc.wantErr)
-			}
+			path, s, err := openBytes(t, tc.data, tc.wantErr)
 			if err == nil {
 				if got := MustGet(t, s, "key000007"); len(got) != 100 {
 					t.Fatalf("Get = %q", got)
@@ -169,14 +162,7 @@ func TestOpen_FirstMetaBroken(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := tempPath(t)
-			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			s, err := bboltkv.Open(path, &bboltkv.Options{Timeout: 100 * time.Millisecond})
-			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("Open = %v, want %v", err, tc.wantErr)
-			}
+			_, s, err := openBytes(t, tc.data, tc.wantErr)
 			if err != nil {
 				return
 			}
@@ -188,6 +174,21 @@ func TestOpen_FirstMetaBroken(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openBytes writes data to a new file and opens it, failing the test unless
+// the error is wantErr (nil: success).
+func openBytes(t *testing.T, data []byte, wantErr error) (string, *bboltkv.Store, error) {
+	t.Helper()
+	path := tempPath(t)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := bboltkv.Open(path, &bboltkv.Options{Timeout: 100 * time.Millisecond})
+	if !errors.Is(err, wantErr) {
+		t.Fatalf("Open = %v, want %v", err, wantErr)
+	}
+	return path, s, err
 }
 
 // MustUnchanged fails the test unless the file at path holds want.
