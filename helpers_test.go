@@ -111,3 +111,22 @@ func mustInsertWorkflow(t *testing.T, db *livedb.DB, task, status string) livedb
 	})
 	return id
 }
+
+// comparisonHolds reports whether a comparison result c (as from
+// livedb.Compare) satisfies the filter comparison op: eq, neq, lt, lte, gt
+// or gte. The randomized tests' reference models evaluate filters with it.
+func comparisonHolds(op string, c int) bool {
+	switch op {
+	case "eq":
+		return c == 0
+	case "neq":
+		return c != 0
+	case "lt":
+		return c < 0
+	case "lte":
+		return c <= 0
+	case "gt":
+		return c > 0
+	}
+	return c >= 0
+}

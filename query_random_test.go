@@ -303,19 +303,7 @@ func (e *qrExpr) eval(d livedb.Doc) bool {
 		return d["c"].(int64)%e.lit.(int64) == 0
 	}
 	c := livedb.Compare(qtIndexTuple(d, []string{e.field})[0], e.lit)
-	switch e.op {
-	case "eq":
-		return c == 0
-	case "neq":
-		return c != 0
-	case "lt":
-		return c < 0
-	case "lte":
-		return c <= 0
-	case "gt":
-		return c > 0
-	}
-	return c >= 0
+	return comparisonHolds(e.op, c)
 }
 
 // build makes the livedb query.

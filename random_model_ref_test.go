@@ -108,19 +108,7 @@ func (f *mFilter) eval(d map[string]any) bool {
 		return !f.kids[0].eval(d)
 	}
 	c := livedb.Compare(modelField(d, f.field), f.lit)
-	switch f.op {
-	case "eq":
-		return c == 0
-	case "neq":
-		return c != 0
-	case "lt":
-		return c < 0
-	case "lte":
-		return c <= 0
-	case "gt":
-		return c > 0
-	}
-	return c >= 0
+	return comparisonHolds(f.op, c)
 }
 
 // expected returns the query's full result in the model.
