@@ -46,8 +46,9 @@ type indexInfo struct {
 	id     uint32
 	name   string
 	fields []string   // user field paths, dotted; nil for the built-ins
-	paths  [][]string // fields split at dots
-	prefix []byte     // indexPrefix(id)
+	paths   [][]string // fields split at dots
+	columns []string   // the key's columns as Convex prints them: fields, _creationTime, _id
+	prefix  []byte     // indexPrefix(id)
 	table  *tableInfo
 }
 
@@ -75,19 +76,20 @@ func newIndexInfo(t *tableInfo, id uint32, name string, fields []string) *indexI
 	for _, f := range fields {
 		ix.paths = append(ix.paths, strings.Split(f, "."))
 	}
+	switch name {
+	case indexByID:
+		ix.columns = []string{fieldID}
+	case indexByCreationTime:
+		ix.columns = []string{fieldCreationTime, fieldID}
+	default:
+		ix.columns = append(slices.Clone(fields), fieldCreationTime, fieldID)
+	}
 	return ix
 }
 
-// fieldNames returns the index's full key columns as Convex prints them.
-func (ix *indexInfo) fieldNames() []string {
-	switch ix.name {
-	case indexByID:
-		return []string{"_id"}
-	case indexByCreationTime:
-		return []string{"_creationTime", "_id"}
-	}
-	return append(slices.Clone(ix.fields), "_creationTime", "_id")
-}
+// fieldNames returns a copy of the index's full key columns as Convex
+// prints them.
+func (ix *indexInfo) fieldNames() []string { return slices.Clone(ix.columns) }
 
 // clone returns a deep copy of c that can be changed and published.
 func (c *catalog) clone() *catalog {

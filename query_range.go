@@ -154,17 +154,17 @@ func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error
 		ineq = b.field
 	}
 	for _, e := range eqs {
-		if columnIndex(ix, e.field) < 0 {
+		if slices.Index(ix.columns, e.field) < 0 {
 			return fail(e.field, "the index has no field %q", e.field)
 		}
 	}
 	// Sort the equalities by column (insertion sort: there are few).
 	for i := 1; i < len(eqs); i++ {
-		for j := i; j > 0 && columnIndex(ix, eqs[j].field) < columnIndex(ix, eqs[j-1].field); j-- {
+		for j := i; j > 0 && slices.Index(ix.columns, eqs[j].field) < slices.Index(ix.columns, eqs[j-1].field); j-- {
 			eqs[j], eqs[j-1] = eqs[j-1], eqs[j]
 		}
 	}
-	if ineq != "" && columnIndex(ix, ineq) < 0 {
+	if ineq != "" && slices.Index(ix.columns, ineq) < 0 {
 		return fail(ineq, "the index has no field %q", ineq)
 	}
 	nused := len(eqs)
@@ -178,12 +178,12 @@ func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error
 		return ineq
 	}
 	for i := range nused {
-		if f := usedField(i); columnName(ix, i) != f {
+		if f := usedField(i); ix.columns[i] != f {
 			used := make([]string, nused)
 			for j := range used {
 				used[j] = usedField(j)
 			}
-			return fail(f, "the query didn't use the index fields in order; query fields [%s], first incorrect field %q (expected %q)", strings.Join(used, ", "), f, columnName(ix, i))
+			return fail(f, "the query didn't use the index fields in order; query fields [%s], first incorrect field %q (expected %q)", strings.Join(used, ", "), f, ix.columns[i])
 		}
 	}
 	prefix := make([]byte, 0, len(ix.prefix)+48)
@@ -225,46 +225,6 @@ func findTerm(terms []*rangeTerm, field string) *rangeTerm {
 		}
 	}
 	return nil
-}
-
-// columnName returns the name of column i of the index's keys (its fields,
-// then _creationTime and _id; by_id has only _id), or "" past the end.
-func columnName(ix *indexInfo, i int) string {
-	switch ix.name {
-	case indexByID:
-		if i == 0 {
-			return fieldID
-		}
-		return ""
-	case indexByCreationTime:
-		if i < 2 {
-			return [2]string{fieldCreationTime, fieldID}[i]
-		}
-		return ""
-	}
-	switch n := len(ix.fields); {
-	case i < n:
-		return ix.fields[i]
-	case i == n:
-		return fieldCreationTime
-	case i == n+1:
-		return fieldID
-	}
-	return ""
-}
-
-// columnIndex returns the position of field among the index's columns, or
-// -1.
-func columnIndex(ix *indexInfo, field string) int {
-	for i := 0; ; i++ {
-		c := columnName(ix, i)
-		if c == "" {
-			return -1
-		}
-		if c == field {
-			return i
-		}
-	}
 }
 
 // afterValues returns the first key after every key that starts with the
