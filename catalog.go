@@ -43,13 +43,13 @@ type tableInfo struct {
 
 // indexInfo describes one index of a table.
 type indexInfo struct {
-	id     uint32
-	name   string
-	fields []string   // user field paths, dotted; nil for the built-ins
+	id      uint32
+	name    string
+	fields  []string   // user field paths, dotted; nil for the built-ins
 	paths   [][]string // fields split at dots
 	columns []string   // the key's columns as Convex prints them: fields, _creationTime, _id
 	prefix  []byte     // indexPrefix(id)
-	table  *tableInfo
+	table   *tableInfo
 }
 
 const (

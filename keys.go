@@ -3,6 +3,7 @@ package livedb
 import (
 	"encoding/binary"
 
+	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/value"
 )
 
@@ -34,9 +35,6 @@ var (
 	keyPrunedThrough = []byte("\x00pruned")
 )
 
-// tagIDString is the sort-key tag of a string, as IDs are encoded.
-const tagIDString = 0x10
-
 const (
 	tagIndex  = 0x01
 	tagChange = 0x02
@@ -67,30 +65,14 @@ func changeKey(ts uint64, seq uint32) []byte {
 	return binary.BigEndian.AppendUint32(b, seq)
 }
 
-// idTextLen returns the length of the text of every ID of the table with
-// the given number: base32 of VInt(number) ++ 16 ++ 2 bytes (§3.1).
-func idTextLen(number uint32) int {
-	v := 1
-	for n := number; n >= 0x80; n >>= 7 {
-		v++
-	}
-	return ((v+18)*8 + 4) / 5
-}
-
 // indexEntryID returns the _id at the end of an index key of table t. Every
-// index key ends with the sort key of its document's _id (tagString, the
-// ID's characters, which include no 0x00, and the terminator), and all IDs
-// of a table have one length, so an entry needs no value: this saves 32
-// bytes an entry, a quarter of a secondary index's pages. idKey is that
-// sort key, the end of the document's by_id key.
-func indexEntryID(t *tableInfo, key []byte) (id, idKey []byte, ok bool) {
-	n := idTextLen(t.number) + 2
-	if len(key) < 5+n {
+// index key ends with the sort key of its document's _id, and all IDs of a
+// table have one length (id.TextLen), so an entry needs no value: this
+// saves 32 bytes an entry, a quarter of a secondary index's pages. idKey is
+// that sort key, the end of the document's by_id key.
+func indexEntryID(t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
+	if len(key) < len(t.byID.prefix) {
 		return nil, nil, false
 	}
-	idKey = key[len(key)-n:]
-	if idKey[0] != tagIDString || idKey[n-1] != 0 {
-		return nil, nil, false
-	}
-	return idKey[1 : n-1], idKey, true
+	return value.TrailingString(key[len(t.byID.prefix):], id.TextLen(t.number))
 }

@@ -1,22 +1,11 @@
 package livedb
 
 import (
-	"math"
 	"testing"
 
 	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/value"
 )
-
-// idTextLen must give the length of every ID of a table, for the table
-// numbers at each VInt width.
-func TestIDTextLen(t *testing.T) {
-	for _, n := range []uint32{1, 127, 128, 10001, 1<<14 - 1, 1 << 14, 1<<21 - 1, 1 << 21, 1<<28 - 1, 1 << 28, math.MaxUint32} {
-		if got, want := idTextLen(n), len(id.Encode(n, [16]byte{0xff})); got != want {
-			t.Errorf("idTextLen(%d) = %d, want %d", n, got, want)
-		}
-	}
-}
 
 // indexEntryID reads the _id back from the end of every index key of a
 // table, and refuses keys that do not end with an ID of the table.

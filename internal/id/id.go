@@ -181,6 +181,15 @@ func New(tableNumber uint32, now time.Time, r io.Reader) (string, error) {
 	return Encode(tableNumber, internal), nil
 }
 
+// TextLen returns the length of every ID of the table with the given
+// number: the base32 text of VInt(number) ++ internal id ++ footer. It is
+// 31, 32, 34, 36 or 37.
+func TextLen(tableNumber uint32) int {
+	var vint [maxVIntLen]byte
+	n := putVInt(vint[:], tableNumber) + internalIDLen + footerLen
+	return (n*8 + 4) / 5
+}
+
 // binaryLen returns the number of bytes behind an ID of n base32 characters,
 // for the five lengths an ID can have.
 func binaryLen(n int) (int, bool) {

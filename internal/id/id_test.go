@@ -236,3 +236,13 @@ func TestNew_SortsByTime(t *testing.T) {
 		prev = s
 	}
 }
+
+// TextLen gives the length of every ID of a table, for the table numbers at
+// each VInt width.
+func TestTextLen(t *testing.T) {
+	for _, n := range []uint32{1, 127, 128, 10001, 1<<14 - 1, 1 << 14, 1<<21 - 1, 1 << 21, 1<<28 - 1, 1 << 28, math.MaxUint32} {
+		if got, want := id.TextLen(n), len(id.Encode(n, [16]byte{0xff})); got != want {
+			t.Errorf("TextLen(%d) = %d, want %d", n, got, want)
+		}
+	}
+}

@@ -93,3 +93,30 @@ func TestAppendStringKey_SameAsAppendKey(t *testing.T) {
 		}
 	}
 }
+
+// TrailingString reads back a NUL-free string from the end of a key built
+// by AppendKey, and refuses keys that do not end that way.
+func TestTrailingString(t *testing.T) {
+	const s = "j57c0000000000000000000000000000"
+	key := value.AppendKey(value.AppendKey([]byte{0x01, 0x02}, 1.5), s)
+	got, sk, ok := value.TrailingString(key, len(s))
+	if !ok || string(got) != s || !bytes.Equal(sk, value.AppendKey(nil, s)) {
+		t.Fatalf("TrailingString = %q, %x, %v; want %q", got, sk, ok, s)
+	}
+	for _, tc := range []struct {
+		name string
+		key  []byte
+		n    int
+	}{
+		{"wrong length", key, len(s) - 1},
+		{"too short", key[:10], len(s)},
+		{"no terminator", key[:len(key)-1], len(s) - 1},
+		{"not a string", value.AppendKey(nil, int64(7)), 0},
+		{"escaped NUL inside", value.AppendKey(nil, "ab\x00cd"), 6},
+		{"negative length", key, -1},
+	} {
+		if got, _, ok := value.TrailingString(tc.key, tc.n); ok {
+			t.Errorf("%s: TrailingString = %q, want a refusal", tc.name, got)
+		}
+	}
+}

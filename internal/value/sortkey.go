@@ -168,6 +168,22 @@ func AppendStringKey(dst []byte, s string) []byte {
 	return appendEscaped(append(dst, tagString), s)
 }
 
+// TrailingString reads the sort key of a String of n bytes at the end of
+// key, for a string known to hold no 0x00 (an ID, say), whose sort key is
+// then the tag, the bytes and the terminator. It returns the string's bytes
+// and its whole sort key, both aliasing key, or ok == false when key does
+// not end that way.
+func TrailingString(key []byte, n int) (s, sortKey []byte, ok bool) {
+	if n < 0 || len(key) < n+2 {
+		return nil, nil, false
+	}
+	sortKey = key[len(key)-n-2:]
+	if sortKey[0] != tagString || sortKey[n+1] != keyTerminator || bytes.IndexByte(sortKey[1:n+1], keyTerminator) >= 0 {
+		return nil, nil, false
+	}
+	return sortKey[1 : n+1], sortKey, true
+}
+
 // appendEscapedBytes is appendEscaped for a byte slice.
 func appendEscapedBytes(dst []byte, s []byte) []byte {
 	for {
