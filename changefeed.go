@@ -79,18 +79,18 @@ func decodeChange(k, b []byte) (Change, error) {
 	}
 	c.Table, c.ID = string(table), ID(docID)
 	if oldEnc != nil {
-		m, err := decodeDoc(oldEnc)
+		m, err := decodePublicDoc(oldEnc)
 		if err != nil {
 			return c, err
 		}
-		c.Old = publicDoc(m)
+		c.Old = Doc(m)
 	}
 	if newEnc != nil {
-		m, err := decodeDoc(newEnc)
+		m, err := decodePublicDoc(newEnc)
 		if err != nil {
 			return c, err
 		}
-		c.New = publicDoc(m)
+		c.New = Doc(m)
 	}
 	switch {
 	case c.Old == nil:

@@ -661,3 +661,49 @@ func TestWriter_Patch_StoredDocumentWithoutID(t *testing.T) {
 		})
 	}
 }
+
+// TestDB_StoredDocumentWithAnotherID stores a document under the by_id key
+// of another: a get, a query and a patch of that key must all fail with
+// ErrCorrupt rather than hand out, or write back, a document whose _id is
+// not the one asked for.
+func TestDB_StoredDocumentWithAnotherID(t *testing.T) {
+	_, data := mustLivedbFile(t)
+	path := corruptCopy(t, data)
+	var victim livedb.ID
+	mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) {
+		p := corruptIndexPrefix(t, snap, "workflows", "by_id")
+		k0, _ := kvNthKey(t, snap, p, 0)
+		_, v1 := kvNthKey(t, snap, p, 1)
+		victim = livedb.ID(k0[len(k0)-33 : len(k0)-1])
+		b.Put(k0, v1)
+	})
+	db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	wantCorrupt := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, livedb.ErrCorrupt) {
+			t.Errorf("%s = %v, want ErrCorrupt", what, err)
+		}
+	}
+	err = db.Query(ctx, func(q *livedb.QueryCtx) error {
+		_, _, err := q.DB.Get(victim)
+		return err
+	})
+	wantCorrupt("get", err)
+	err = db.Query(ctx, func(q *livedb.QueryCtx) error {
+		_, err := q.DB.Query("workflows").WithIndex("by_id", func(r livedb.IndexRange) livedb.IndexRange {
+			return r.Eq("_id", string(victim))
+		}).Collect()
+		return err
+	})
+	wantCorrupt("query by_id", err)
+	err = db.Mutation(ctx, func(m *livedb.MutationCtx) error {
+		return m.DB.Patch(victim, livedb.Doc{"status": "failed"})
+	})
+	wantCorrupt("patch", err)
+	wantCorrupt("Check", db.Check(ctx))
+}

@@ -94,11 +94,3 @@ func (e *DocumentError) withOp(op, table string, id ID) *DocumentError {
 	e.Op, e.Table, e.ID = op, table, id
 	return e
 }
-
-// publicDoc turns a decoded canonical document into the Doc a caller gets.
-func publicDoc(m map[string]any) Doc {
-	if s, ok := m[fieldID].(string); ok {
-		m[fieldID] = ID(s)
-	}
-	return Doc(m)
-}

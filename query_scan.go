@@ -147,37 +147,32 @@ func (s *scanner) snapRow(key []byte) (docRow, error) {
 		if !ok {
 			return docRow{}, fmt.Errorf("%w: by_id key %x of table %s does not end with an ID of the table", ErrCorrupt, key, t.name)
 		}
-		return r, checkRowID(r, id, key)
+		return r, checkDocID(r.doc, id, key)
 	}
 	docID, idKey, ok := indexEntryID(t, key)
 	if !ok {
 		return docRow{}, fmt.Errorf("%w: index %s.%s has entry %x that does not end with an ID of the table", ErrCorrupt, t.name, s.ix.name, key)
 	}
-	s.docKeyBuf = append(append(s.docKeyBuf[:0], t.byID.prefix...), idKey...)
-	if s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(docID)] == nil) {
+	memo := s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(docID)] == nil)
+	if memo {
 		if dm, ok := s.snapMemo.Load().(*kv.Memo); ok && s.ms.Current(dm) {
 			if c, ok := dm.Load().(*cachedDoc); ok && c != readOnce {
 				return sharedRow(c), nil
 			}
 		}
-		enc, dm, found, err := s.ms.GetMemo(s.docKeyBuf)
-		if err != nil {
-			return docRow{}, storeErr(err)
-		}
-		if !found {
-			return docRow{}, errIndexDrift(s.ix, key)
-		}
-		r, err := memoDoc(enc, dm)
-		if err == nil {
-			err = checkRowID(r, docID, s.docKeyBuf)
-		}
-		if err != nil {
-			return docRow{}, err
-		}
-		s.snapMemo.Store(dm)
-		return r, nil
 	}
-	r, found, err := s.tx.loadDoc(t, string(docID), s.docKeyBuf)
+	s.docKeyBuf = append(append(s.docKeyBuf[:0], t.byID.prefix...), idKey...)
+	var r docRow
+	var found bool
+	var err error
+	if memo {
+		var dm *kv.Memo
+		if r, dm, found, err = memoRow(s.ms, s.docKeyBuf, docID); found {
+			s.snapMemo.Store(dm)
+		}
+	} else {
+		r, found, err = s.tx.loadDoc(t, string(docID), s.docKeyBuf)
+	}
 	if err != nil {
 		return docRow{}, err
 	}

@@ -297,15 +297,8 @@ func (tx *txn) loadDoc(t *tableInfo, docID string, key []byte) (docRow, bool, er
 		}
 	}
 	if ms, ok := tx.snap.(kv.MemoSnapshot); ok {
-		enc, m, ok, err := ms.GetMemo(key)
-		if err != nil || !ok {
-			return docRow{}, false, storeErr(err)
-		}
-		r, err := memoDoc(enc, m)
-		if err == nil {
-			err = checkRowID(r, docID, key)
-		}
-		return r, err == nil, err
+		r, _, ok, err := memoRow(ms, key, docID)
+		return r, ok, err
 	}
 	enc, ok, err := tx.snap.Get(key)
 	if err != nil || !ok {
@@ -313,18 +306,33 @@ func (tx *txn) loadDoc(t *tableInfo, docID string, key []byte) (docRow, bool, er
 	}
 	r, err := privateRow(enc)
 	if err == nil {
-		err = checkRowID(r, docID, key)
+		err = checkDocID(r.doc, docID, key)
 	}
 	return r, err == nil, err
 }
 
-// checkRowID fails with ErrCorrupt when a stored document's _id is not the
-// one its by_id key names: a damaged page, which must not reach the caller
-// as a document with an ID it cannot use.
-func checkRowID[S string | []byte](r docRow, docID S, key []byte) error {
+// memoRow reads the stored version of the document whose by_id key is key
+// on the memory backend, with the version's memo (see memoDoc).
+func memoRow[S ~string | []byte](ms kv.MemoSnapshot, key []byte, docID S) (docRow, *kv.Memo, bool, error) {
+	enc, m, ok, err := ms.GetMemo(key)
+	if err != nil || !ok {
+		return docRow{}, nil, false, storeErr(err)
+	}
+	r, err := memoDoc(enc, m)
+	if err == nil {
+		err = checkDocID(r.doc, docID, key)
+	}
+	return r, m, err == nil, err
+}
+
+// checkDocID fails with ErrCorrupt when a stored document's _id (an ID or,
+// decoded by decodeDoc, a string) is not the one its by_id key names: a
+// damaged page, which must not reach the caller or a write as a document
+// with an ID it cannot use.
+func checkDocID[S ~string | []byte](doc map[string]any, docID S, key []byte) error {
 	var got string
-	switch x := r.doc[fieldID].(type) {
-	case value.ID:
+	switch x := doc[fieldID].(type) {
+	case ID:
 		got = string(x)
 	case string:
 		got = x
@@ -335,27 +343,19 @@ func checkRowID[S string | []byte](r docRow, docID S, key []byte) error {
 	return nil
 }
 
-// decodeDoc decodes a stored document and checks its system fields.
+// decodeDoc decodes a stored document for the engine's own use (writes,
+// Check, backfills, import): as decodePublicDoc, with _id a string.
 func decodeDoc(enc []byte) (map[string]any, error) {
-	x, err := value.Decode(enc)
+	m, err := decodePublicDoc(enc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: corrupt document: %w", ErrCorrupt, err)
+		return nil, err
 	}
-	m, ok := x.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%w: corrupt document: not an object", ErrCorrupt)
-	}
-	if _, ok := m[fieldID].(string); !ok {
-		return nil, fmt.Errorf("%w: corrupt document: no string _id", ErrCorrupt)
-	}
-	if _, ok := m[fieldCreationTime].(float64); !ok {
-		return nil, fmt.Errorf("%w: corrupt document %v: no float64 _creationTime", ErrCorrupt, m[fieldID])
-	}
+	m[fieldID] = string(m[fieldID].(ID))
 	return m, nil
 }
 
-// decodePublicDoc decodes a stored document for a reader, checking its
-// system fields as decodeDoc does; its _id is an ID.
+// decodePublicDoc decodes a stored document for a reader and checks its
+// system fields; its _id is an ID.
 func decodePublicDoc(enc []byte) (map[string]any, error) {
 	m, err := value.DecodeDocument(enc)
 	if err != nil {

@@ -264,8 +264,8 @@ func (tx *txn) current(op string, docID ID) (_ *tableInfo, _ map[string]any, _ [
 		return nil, nil, nil, missing
 	}
 	missing.Table = t.name
-	k := docKey(t, string(docID))
-	if err := tx.recordRead(k, keySuccessor(k)); err != nil {
+	k, succ := pointKeys(t, string(docID))
+	if err := tx.recordRead(k, succ); err != nil {
 		return nil, nil, nil, err
 	}
 	enc, ok, err := tx.loadEncoded(t, string(docID))
@@ -279,6 +279,9 @@ func (tx *txn) current(op string, docID ID) (_ *tableInfo, _ map[string]any, _ [
 		return nil, nil, nil, err
 	}
 	cur, err := decodeDoc(enc)
+	if err == nil {
+		err = checkDocID(cur, docID, k)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
