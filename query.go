@@ -175,22 +175,32 @@ func (q *Query) rows(cr compiledRange) (*scanner, func(yield func([]byte, docRow
 	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
 	return s, func(yield func([]byte, docRow, error) bool) {
 		for {
-			key, row, ok, err := s.next()
+			key, row, ok, err := q.nextKept(s)
 			if err != nil {
 				yield(nil, docRow{}, err)
 				return
 			}
-			if !ok {
+			if !ok || !yield(key, row, nil) {
 				return
 			}
-			pass, err := q.keep(row)
-			if err != nil {
-				yield(nil, docRow{}, err)
-				return
-			}
-			if pass && !yield(key, row, nil) {
-				return
-			}
+		}
+	}
+}
+
+// nextKept returns the scanner's next row that passes the filters, or
+// ok == false at the end.
+func (q *Query) nextKept(s *scanner) (key []byte, row docRow, ok bool, err error) {
+	for {
+		key, row, ok, err = s.next()
+		if err != nil || !ok {
+			return nil, docRow{}, false, err
+		}
+		pass, err := q.keep(row)
+		if err != nil {
+			return nil, docRow{}, false, err
+		}
+		if pass {
+			return key, row, true, nil
 		}
 	}
 }
@@ -276,21 +286,10 @@ func (q *Query) collect(n int) ([]Doc, error) {
 	var out []Doc
 	var failed error
 	for n < 0 || len(out) < n {
-		_, row, ok, err := s.next()
-		if err != nil {
+		_, row, ok, err := q.nextKept(s)
+		if err != nil || !ok {
 			failed = err
 			break
-		}
-		if !ok {
-			break
-		}
-		pass, err := q.keep(row)
-		if err != nil {
-			failed = err
-			break
-		}
-		if !pass {
-			continue
 		}
 		if out == nil {
 			out = make([]Doc, 0, collectCap(n))
