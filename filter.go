@@ -228,11 +228,7 @@ func (e *fieldExpr) eval(doc map[string]any) (any, error) {
 	return cur, nil
 }
 
-func (e *fieldExpr) String() string {
-	var b strings.Builder
-	e.writeJSON(&b)
-	return b.String()
-}
+func (e *fieldExpr) String() string { return jsonString(e) }
 
 func (e *fieldExpr) writeJSON(b *strings.Builder) {
 	b.WriteString(`{"$field":`)
@@ -273,11 +269,7 @@ func (e *literalExpr) eval(map[string]any) (any, error) {
 	return e.v, nil
 }
 
-func (e *literalExpr) String() string {
-	var b strings.Builder
-	e.writeJSON(&b)
-	return b.String()
-}
+func (e *literalExpr) String() string { return jsonString(e) }
 
 func (e *literalExpr) writeJSON(b *strings.Builder) {
 	if e.err != nil {
@@ -441,11 +433,7 @@ func fmod(x, y float64) float64 {
 	return math.Mod(x, y)
 }
 
-func (e *binaryExpr) String() string {
-	var b strings.Builder
-	e.writeJSON(&b)
-	return b.String()
-}
+func (e *binaryExpr) String() string { return jsonString(e) }
 
 func (e *binaryExpr) writeJSON(b *strings.Builder) {
 	b.WriteString(`{"`)
@@ -478,11 +466,7 @@ func (e *negExpr) eval(doc map[string]any) (any, error) {
 	return nil, evalErrorf("Cannot negate %s (type %s)", value.Format(x), typeName(x))
 }
 
-func (e *negExpr) String() string {
-	var b strings.Builder
-	e.writeJSON(&b)
-	return b.String()
-}
+func (e *negExpr) String() string { return jsonString(e) }
 
 func (e *negExpr) writeJSON(b *strings.Builder) {
 	b.WriteString(`{"$neg":`)
@@ -504,11 +488,7 @@ func (e *notExpr) eval(doc map[string]any) (any, error) {
 	return !v, nil
 }
 
-func (e *notExpr) String() string {
-	var b strings.Builder
-	e.writeJSON(&b)
-	return b.String()
-}
+func (e *notExpr) String() string { return jsonString(e) }
 
 func (e *notExpr) writeJSON(b *strings.Builder) {
 	b.WriteString(`{"$not":`)
@@ -551,11 +531,7 @@ func (e *logicExpr) eval(doc map[string]any) (any, error) {
 	return e.and, nil
 }
 
-func (e *logicExpr) String() string {
-	var b strings.Builder
-	e.writeJSON(&b)
-	return b.String()
-}
+func (e *logicExpr) String() string { return jsonString(e) }
 
 func (e *logicExpr) writeJSON(b *strings.Builder) {
 	if e.and {
@@ -577,6 +553,13 @@ func (e *logicExpr) writeJSON(b *strings.Builder) {
 // jsonWriter is implemented by every expression of this file.
 type jsonWriter interface {
 	writeJSON(b *strings.Builder)
+}
+
+// jsonString returns an expression's Convex JSON, its String form.
+func jsonString(e interface{ writeJSON(*strings.Builder) }) string {
+	var b strings.Builder
+	e.writeJSON(&b)
+	return b.String()
 }
 
 func writeExprJSON(b *strings.Builder, e Expr) {
