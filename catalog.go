@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -29,6 +30,9 @@ type catalog struct {
 	// neither parses them nor marshals the schema twice.
 	schemaJSON json.RawMessage
 	secret     []byte // signs cursors, so an altered cursor is refused
+	// gen counts the catalog's stored versions: it is stored with the last
+	// commit timestamp, so a snapshot knows which catalog it holds.
+	gen uint64
 }
 
 // tableInfo describes one table.
@@ -101,17 +105,56 @@ func (c *catalog) clone() *catalog {
 		schema:     c.schema,
 		schemaJSON: c.schemaJSON,
 		secret:     c.secret,
+		gen:        c.gen,
 	}
 	for _, t := range c.tables {
-		nt := &tableInfo{name: t.name, number: t.number, validator: t.validator}
-		for _, ix := range t.indexes {
-			nt.indexes = append(nt.indexes, newIndexInfo(nt, ix.id, ix.name, ix.fields))
-		}
-		nt.byID, nt.byTime = nt.indexes[0], nt.indexes[1]
+		nt := t.renumbered(t.number)
 		out.tables[nt.name] = nt
 		out.byNumber[nt.number] = nt
 	}
 	return out
+}
+
+// with returns a copy of c in which tables (new, or replacing the table of
+// the same name) are listed; c is unchanged. The copy shares c's other
+// tables, which are immutable, so a table read before the change is the
+// same *tableInfo after it.
+func (c *catalog) with(tables ...*tableInfo) *catalog {
+	out := *c
+	out.tables = maps.Clone(c.tables)
+	out.byNumber = maps.Clone(c.byNumber)
+	for _, t := range tables {
+		if prev, ok := out.tables[t.name]; ok && out.byNumber[prev.number] == prev {
+			delete(out.byNumber, prev.number)
+		}
+		out.tables[t.name] = t
+		out.byNumber[t.number] = t
+		out.nextTable = max(out.nextTable, t.number+1)
+		for _, ix := range t.indexes {
+			out.nextIndex = max(out.nextIndex, ix.id+1)
+		}
+	}
+	return &out
+}
+
+// newTableInfo returns a table with its two built-in indexes, with the
+// given number and index ids.
+func newTableInfo(name string, number, byID, byTime uint32) *tableInfo {
+	t := &tableInfo{name: name, number: number}
+	t.byID = newIndexInfo(t, byID, indexByID, nil)
+	t.byTime = newIndexInfo(t, byTime, indexByCreationTime, nil)
+	t.indexes = []*indexInfo{t.byID, t.byTime}
+	return t
+}
+
+// renumbered returns a copy of t with number n and the same indexes.
+func (t *tableInfo) renumbered(n uint32) *tableInfo {
+	nt := &tableInfo{name: t.name, number: n, validator: t.validator}
+	for _, ix := range t.indexes {
+		nt.indexes = append(nt.indexes, newIndexInfo(nt, ix.id, ix.name, ix.fields))
+	}
+	nt.byID, nt.byTime = nt.indexes[0], nt.indexes[1]
+	return nt
 }
 
 // newCatalog returns the catalog of an empty database.
@@ -123,11 +166,8 @@ func newCatalog() *catalog {
 
 // addTable creates a table with its two built-in indexes.
 func (c *catalog) addTable(name string) *tableInfo {
-	t := &tableInfo{name: name, number: c.nextTable}
+	t := newTableInfo(name, c.nextTable, c.allocIndex(), c.allocIndex())
 	c.nextTable++
-	t.byID = newIndexInfo(t, c.allocIndex(), indexByID, nil)
-	t.byTime = newIndexInfo(t, c.allocIndex(), indexByCreationTime, nil)
-	t.indexes = []*indexInfo{t.byID, t.byTime}
 	c.tables[name] = t
 	c.byNumber[t.number] = t
 	return t

@@ -321,7 +321,7 @@ func (f *ChangeFeed) fill() (more bool, err error) {
 	if pruned > f.through {
 		return false, fmt.Errorf("%w: the feed has read the changes through %d, the retention dropped those through %d", ErrChangesPruned, f.through, pruned)
 	}
-	snapTS, err := snapshotTS(snap)
+	snapTS, _, err := snapshotTS(snap)
 	if err != nil {
 		return false, err
 	}

@@ -18,6 +18,10 @@ import (
 // timeNow is the clock; tests of timestamps may replace it.
 var timeNow = time.Now
 
+// bboltMmapSize is bboltkv.Options.InitialMmapSize for Open: 0, the
+// default, maps 1 GiB; tests shrink it to make bbolt remap often.
+var bboltMmapSize = 0
+
 // DB is a livedb database: a bbolt file opened with [Open], or memory
 // opened with [OpenMemory]. Both run the same engine.
 //
@@ -30,8 +34,12 @@ type DB struct {
 	opts   Options
 	schema *Schema
 
-	cat   atomic.Pointer[catalog] // the current catalog; replaced, never changed
-	catMu sync.Mutex              // serialises catalog changes (implicit table creation)
+	cat atomic.Pointer[catalog] // the published catalog; replaced, never changed
+	// catMu is held by the committer from the storage commit of a catalog
+	// change until its publication, and by view while it waits for that.
+	catMu     sync.Mutex
+	nextTable atomic.Uint32 // the next table number to try (allocTable)
+	nextIndex atomic.Uint32 // the next index id to hand out
 
 	commitCh   chan *commitReq
 	closing    chan struct{}
@@ -48,6 +56,9 @@ type DB struct {
 	subs *subManager
 
 	useStoredSchema bool // Open was given a nil schema: use the stored one
+	// declared holds the tables a strict schema declares; nil allows
+	// every table (see Options.AllowUndeclaredTables).
+	declared map[string]bool
 
 	signalMu sync.Mutex
 	signal   chan struct{} // closed and replaced after every commit
@@ -88,7 +99,7 @@ func (db *DB) signalCommit() {
 // opts may be nil.
 func Open(path string, schema *Schema, opts *Options) (*DB, error) {
 	o := opts.withDefaults()
-	store, err := bboltkv.Open(path, &bboltkv.Options{Timeout: o.Timeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly})
+	store, err := bboltkv.Open(path, &bboltkv.Options{Timeout: o.Timeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly, InitialMmapSize: bboltMmapSize})
 	if err != nil {
 		switch {
 		case errors.Is(err, bboltkv.ErrLocked):
@@ -129,6 +140,7 @@ func open(store kv.Store, path string, schema *Schema, o Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{
+		declared:        strictTables(schema, &o, stored),
 		useStoredSchema: stored,
 		store:           store,
 		path:            path,
@@ -190,43 +202,98 @@ func (db *DB) begin(ctx context.Context, writable bool) (*txn, error) {
 	if writable && db.opts.ReadOnly {
 		return nil, fmt.Errorf("%w: the database was opened read-only", ErrReadOnly)
 	}
+	v, err := db.view(writable)
+	if err != nil {
+		return nil, err
+	}
+	tx := &txn{db: db, ctx: ctx, snap: v.snap, ts: v.ts, cat: v.cat, base: v.cat, limits: &db.opts.Limits}
 	if writable {
-		// The snapshot and its registration are one step for the
-		// committer, which trims the commit log up to the oldest
-		// registered snapshot. A query registers nothing: no lock.
+		tx.writes = newWriteSet()
+	}
+	return tx, nil
+}
+
+// snapView is a snapshot with the timestamp of its last commit and the
+// catalog it holds.
+type snapView struct {
+	snap kv.Snapshot
+	ts   uint64
+	cat  *catalog
+}
+
+// errCatalogMoved says that a snapshot holds another catalog than the
+// published one: a commit that changed the catalog is between its storage
+// commit and its publication.
+var errCatalogMoved = errors.New("livedb: the catalog is being published")
+
+// view opens a snapshot with the catalog it holds. When writable, the
+// snapshot's timestamp is registered as active, in one step with opening
+// it: the committer trims the commit log up to the oldest registered
+// snapshot. A query registers nothing and takes no lock.
+//
+// The catalog is published after the storage commit that changes it, so a
+// snapshot opened in between holds a newer catalog than db.cat: view then
+// waits for the publication (the committer holds catMu until it is done)
+// and opens the snapshot again.
+func (db *DB) view(writable bool) (snapView, error) {
+	v, err := db.tryView(writable)
+	if err != errCatalogMoved {
+		return v, err
+	}
+	db.catMu.Lock()
+	defer db.catMu.Unlock()
+	v, err = db.tryView(writable)
+	if err == errCatalogMoved {
+		return v, fmt.Errorf("%w: the file's catalog generation is not the one loaded", ErrCorrupt)
+	}
+	return v, err
+}
+
+// tryView is view without waiting: errCatalogMoved when the snapshot's
+// catalog is not the published one.
+func (db *DB) tryView(writable bool) (snapView, error) {
+	if writable {
 		db.activeMu.Lock()
 		defer db.activeMu.Unlock()
 	}
 	snap, err := db.store.Snapshot()
 	if err != nil {
-		return nil, storeErr(err)
+		return snapView{}, storeErr(err)
 	}
-	ts, err := snapshotTS(snap)
+	ts, gen, err := snapshotTS(snap)
 	if err != nil {
 		snap.Release()
-		return nil, err
+		return snapView{}, err
 	}
-	tx := &txn{db: db, ctx: ctx, snap: snap, ts: ts, cat: db.cat.Load(), limits: &db.opts.Limits}
+	cat := db.cat.Load()
+	if cat.gen != gen {
+		snap.Release()
+		return snapView{}, errCatalogMoved
+	}
 	if writable {
-		tx.writes = newWriteSet()
 		db.active[ts]++
 	}
-	return tx, nil
+	return snapView{snap: snap, ts: ts, cat: cat}, nil
 }
 
-// snapshotTS reads the timestamp of the last commit a snapshot contains.
-func snapshotTS(snap kv.Snapshot) (uint64, error) {
+// snapshotTS reads the timestamp of the last commit a snapshot contains and
+// the generation of its catalog.
+func snapshotTS(snap kv.Snapshot) (ts, catalogGen uint64, err error) {
 	b, ok, err := snap.Get(keyLastTS)
 	if err == nil && !ok {
 		b, ok, err = snap.Get(keyLastTSBefore)
 	}
 	if err != nil || !ok {
-		return 0, storeErr(err)
+		return 0, 0, storeErr(err)
 	}
-	if len(b) != 8 {
-		return 0, fmt.Errorf("%w: bad timestamp record", ErrNotLivedb)
+	switch len(b) {
+	case 16:
+		catalogGen = binary.BigEndian.Uint64(b[8:])
+	case 8:
+	default:
+		return 0, 0, fmt.Errorf("%w: bad timestamp record", ErrNotLivedb)
 	}
-	return binary.BigEndian.Uint64(b), nil
+	return binary.BigEndian.Uint64(b), catalogGen, nil
 }
 
 // end releases a transaction's snapshot and registration.
@@ -359,39 +426,31 @@ func (db *DB) mutateOnce(ctx context.Context, fn func(m *MutationCtx) error) (ui
 	return res.ts, nil, res.err
 }
 
-// tableForWrite returns the table for an insert, creating it (committed
-// at once, on its own) if it does not exist.
-func (db *DB) tableForWrite(tx *txn, name string) (*tableInfo, error) {
-	if t, ok := tx.cat.tables[name]; ok {
-		return t, nil
+// allocTable returns a new table named name for a transaction whose
+// catalog is cat to create: a table number and index ids that no table
+// has or had. Numbers handed to transactions that do not commit are not
+// used again.
+func (db *DB) allocTable(cat *catalog, name string) *tableInfo {
+	n := db.nextTable.Add(1) - 1
+	for cat.byNumber[n] != nil {
+		n = db.nextTable.Add(1) - 1
 	}
-	db.catMu.Lock()
-	defer db.catMu.Unlock()
-	cur := db.cat.Load()
-	if t, ok := cur.tables[name]; ok {
-		tx.cat = cur
-		return t, nil
-	}
-	next := cur.clone()
-	t := next.addTable(name)
-	if err := db.storeCatalog(next); err != nil {
-		return nil, err
-	}
-	tx.cat = next
-	return t, nil
+	ix := db.nextIndex.Add(2) - 2
+	return newTableInfo(name, n, ix, ix+1)
 }
 
-// storeCatalog commits a catalog on its own and publishes it.
-func (db *DB) storeCatalog(c *catalog) error {
-	b, err := c.marshal()
-	if err != nil {
-		return err
+// raiseAllocators keeps the allocators of table numbers and index ids past
+// everything that c lists.
+func (db *DB) raiseAllocators(c *catalog) {
+	for _, p := range [2]struct {
+		a *atomic.Uint32
+		n uint32
+	}{{&db.nextTable, c.nextTable}, {&db.nextIndex, c.nextIndex}} {
+		for {
+			cur := p.a.Load()
+			if cur >= p.n || p.a.CompareAndSwap(cur, p.n) {
+				break
+			}
+		}
 	}
-	var batch kv.Batch
-	batch.Put(keyCatalog, b)
-	if err := db.store.Commit(&batch); err != nil {
-		return err
-	}
-	db.cat.Store(c)
-	return nil
 }

@@ -4,24 +4,15 @@ package livedb
 // per-transaction read limits; import writes documents with the _id,
 // _creationTime and table numbers they carry, which no user mutation can.
 //
-// An import commits in two steps, both under the engine's own rules:
-//
-//  1. When the import adds tables or gives an existing table the number its
-//     documents carry (a replace of a table that Convex numbered
-//     differently), the new catalog is committed and published first, as
-//     implicit table creation does. Until step 2 commits, a renumbered
-//     table's old documents do not resolve by ID.
-//  2. Every document write (deletes of a replaced table, inserts) goes
-//     through the committer as one mutation that bypasses the
-//     per-transaction limits: one storage commit, one timestamp, a
-//     change-feed record per document, subscriptions woken, and OCC against
-//     concurrent writers to the same tables (the import reads each table's
-//     whole by_id range, so a concurrent write there makes it retry).
-//
-// When step 2 fails, step 1 is undone for the tables that are still as the
-// import left them. A crash between the steps leaves step 1 only: the
-// tables exist (renumbered, empty or with their old documents) and running
-// the import again completes it.
+// An import is one commit through the committer, under the engine's own
+// rules: the catalog change (tables it adds, tables it gives the number its
+// documents carry) and every document write (deletes of a replaced table,
+// inserts) commit together, as one mutation that bypasses the
+// per-transaction limits: one storage commit, one timestamp, a change-feed
+// record per document, subscriptions woken, and OCC against concurrent
+// writers (the import reads each table's catalog entry and whole by_id
+// range, so a concurrent write there makes it retry). A failed or crashed
+// import leaves nothing behind.
 
 import (
 	"bytes"
@@ -160,18 +151,9 @@ type importDoc struct {
 	enc  []byte
 }
 
-// importCatalogChange records what the import changed in the catalog, to
-// undo it when the documents cannot be committed.
-type importCatalogChange struct {
-	added      []string          // tables created by the import
-	renumbered map[string]uint32 // table → its number before the import
-}
-
-func (c *importCatalogChange) empty() bool { return len(c.added) == 0 && len(c.renumbered) == 0 }
-
-// runImport validates every document of job and commits them: the catalog
-// first when it changes, then the documents as one commit. Nothing is
-// written when a document is bad.
+// runImport validates every document of job and commits them, with the
+// catalog change, as one commit. Nothing is written when a document is
+// bad.
 func (db *DB) runImport(ctx context.Context, job *importJob) error {
 	if db.isClosed() {
 		return ErrClosed
@@ -179,67 +161,50 @@ func (db *DB) runImport(ctx context.Context, job *importJob) error {
 	if db.opts.ReadOnly {
 		return fmt.Errorf("%w: the database was opened read-only", ErrReadOnly)
 	}
-	change, err := db.importPrepare(ctx, job)
+	if err := db.importPrepare(ctx, job); err != nil {
+		return err
+	}
+	return db.importCommit(ctx, job)
+}
+
+// importPrepare plans the catalog on the current one, which gives every
+// table its number, and validates every document against it. The commit
+// plans again on its own snapshot, with the same numbers.
+func (db *DB) importPrepare(ctx context.Context, job *importJob) error {
+	v, err := db.view(false)
 	if err != nil {
 		return err
 	}
-	if err := db.importCommit(ctx, job); err != nil {
-		if !change.empty() {
-			if rerr := db.importUndo(change); rerr != nil {
-				return fmt.Errorf("%w (and undoing the catalog change failed: %w)", err, rerr)
-			}
-		}
+	changed, err := db.importPlanCatalog(v.cat, v.snap, job)
+	v.snap.Release()
+	if err != nil {
 		return err
+	}
+	next := v.cat.with(changed...)
+	for _, it := range job.tables {
+		it.t = next.tables[it.name]
+		if err := importReadTable(ctx, next, it, job); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// importPrepare plans the catalog, validates every document against it,
-// and publishes it when it changed. It holds catMu throughout, so that no
-// other catalog change (implicit table creation) slips in between.
-func (db *DB) importPrepare(ctx context.Context, job *importJob) (*importCatalogChange, error) {
-	db.catMu.Lock()
-	defer db.catMu.Unlock()
-	base := db.cat.Load()
-	snap, err := db.store.Snapshot()
-	if err != nil {
-		if errors.Is(err, kv.ErrClosed) {
-			return nil, ErrClosed
-		}
-		return nil, err
-	}
-	next, change, err := importPlanCatalog(base, snap, job)
-	snap.Release()
-	if err != nil {
-		return nil, err
-	}
-	for _, it := range job.tables {
-		it.t = next.tables[it.name]
-		if err := importReadTable(ctx, next, it, job); err != nil {
-			return nil, err
-		}
-	}
-	if !change.empty() {
-		if err := db.storeCatalog(next); err != nil {
-			return nil, fmt.Errorf("livedb: import: store catalog: %w", err)
-		}
-	}
-	return change, nil
-}
-
-// importPlanCatalog returns base with the import's tables added or
-// renumbered to the numbers the import gives them, and what changed. A
+// importPlanCatalog returns the tables of base that the import changes:
+// tables it adds, and tables it gives the number its documents carry. It
+// sets the number of every imported table (new ones get fresh numbers). A
 // table number that another table of the database keeps is an error, as is
 // renumbering a table whose documents an append keeps.
-func importPlanCatalog(base *catalog, snap kv.Snapshot, job *importJob) (*catalog, *importCatalogChange, error) {
-	next := base.clone()
-	change := &importCatalogChange{renumbered: map[string]uint32{}}
+func (db *DB) importPlanCatalog(base *catalog, snap kv.Snapshot, job *importJob) ([]*tableInfo, error) {
 	imported := map[string]*importTable{}
 	for _, it := range job.tables {
+		if err := db.checkDeclared(it.name); err != nil {
+			return nil, &ImportError{File: it.file, Table: it.name, Kind: ErrUndeclaredTable, Err: err}
+		}
 		imported[it.name] = it
 	}
 	owner := map[uint32]string{} // number → table in the final catalog
-	for _, t := range next.tables {
+	for _, t := range base.tables {
 		if imported[t.name] == nil {
 			owner[t.number] = t.name
 		}
@@ -252,10 +217,10 @@ func importPlanCatalog(base *catalog, snap kv.Snapshot, job *importJob) (*catalo
 		}
 		if other, ok := owner[it.number]; ok {
 			if imported[other] != nil {
-				return nil, nil, &ImportError{File: it.file, Table: it.name, Kind: ErrImportFormat,
+				return nil, &ImportError{File: it.file, Table: it.name, Kind: ErrImportFormat,
 					Err: fmt.Errorf("tables %q and %q both have table number %d", other, it.name, it.number)}
 			}
-			return nil, nil, &ImportError{File: it.file, Table: it.name, Kind: ErrTableNumber,
+			return nil, &ImportError{File: it.file, Table: it.name, Kind: ErrTableNumber,
 				Err: fmt.Errorf("the import gives table %q the number %d, which this database's table %q has; import into a fresh database, or include %q in a replace", it.name, it.number, other, other)}
 		}
 		owner[it.number] = it.name
@@ -264,7 +229,7 @@ func importPlanCatalog(base *catalog, snap kv.Snapshot, job *importJob) (*catalo
 		if it.number != 0 {
 			continue
 		}
-		if t, ok := next.tables[it.name]; ok && owner[t.number] == "" {
+		if t, ok := base.tables[it.name]; ok && owner[t.number] == "" {
 			it.number = t.number
 			owner[it.number] = it.name
 		}
@@ -273,64 +238,47 @@ func importPlanCatalog(base *catalog, snap kv.Snapshot, job *importJob) (*catalo
 		if it.number != 0 {
 			continue
 		}
-		n := next.nextTable
-		for owner[n] != "" {
-			n++
+		n := db.nextTable.Add(1) - 1
+		for owner[n] != "" || base.byNumber[n] != nil {
+			n = db.nextTable.Add(1) - 1
 		}
 		it.number = n
 		owner[n] = it.name
 	}
+	var changed []*tableInfo
 	for _, it := range job.tables {
-		t, ok := next.tables[it.name]
+		t, ok := base.tables[it.name]
 		switch {
 		case !ok:
-			importAddTable(next, it.name, it.number)
-			change.added = append(change.added, it.name)
+			ix := db.nextIndex.Add(2) - 2
+			changed = append(changed, newTableInfo(it.name, it.number, ix, ix+1))
 		case t.number != it.number:
 			empty, err := tableEmptyAt(snap, t)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			if job.mode == ImportAppend && !empty {
-				return nil, nil, &ImportError{File: it.file, Table: it.name, Kind: ErrTableNumber,
+				return nil, &ImportError{File: it.file, Table: it.name, Kind: ErrTableNumber,
 					Err: fmt.Errorf("table %q has number %d in this database but %d in the import, so the imported IDs would not be valid here; append needs the same number (use replace, or import into a fresh database)", it.name, t.number, it.number)}
 			}
-			change.renumbered[it.name] = t.number
-			t.number = it.number
+			changed = append(changed, t.renumbered(it.number))
 		}
 		if job.mode == ImportRequireEmpty && ok {
-			empty, err := tableEmptyAt(snap, next.tables[it.name])
+			empty, err := tableEmptyAt(snap, t)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			if !empty {
-				return nil, nil, importNotEmpty(it)
+				return nil, importNotEmpty(it)
 			}
 		}
 	}
-	next.byNumber = make(map[uint32]*tableInfo, len(next.tables))
-	for _, t := range next.tables {
-		next.byNumber[t.number] = t
-		next.nextTable = max(next.nextTable, t.number+1)
-	}
-	return next, change, nil
+	return changed, nil
 }
 
 func importNotEmpty(it *importTable) error {
 	return &ImportError{File: it.file, Table: it.name, Kind: ErrTableNotEmpty,
 		Err: fmt.Errorf("table %q already has documents; import it in replace or append mode", it.name)}
-}
-
-// importAddTable adds a table with a given number to c.
-func importAddTable(c *catalog, name string, number uint32) *tableInfo {
-	t := &tableInfo{name: name, number: number}
-	t.byID = newIndexInfo(t, c.allocIndex(), indexByID, nil)
-	t.byTime = newIndexInfo(t, c.allocIndex(), indexByCreationTime, nil)
-	t.indexes = []*indexInfo{t.byID, t.byTime}
-	c.tables[name] = t
-	c.byNumber[number] = t
-	c.nextTable = max(c.nextTable, number+1)
-	return t
 }
 
 // tableEmptyAt reports whether t has no document in snap.
@@ -541,7 +489,20 @@ func (db *DB) importOnce(ctx context.Context, job *importJob) (*pendingDoc, erro
 			db.end(tx)
 		}
 	}()
+	changed, err := db.importPlanCatalog(tx.base, tx.snap, job)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range changed {
+		tx.createTable(t)
+	}
 	for _, it := range job.tables {
+		// The import depends on its tables' catalog entries: a concurrent
+		// change of one (a mutation creating the table, another import)
+		// makes it start again.
+		for _, k := range tableKeys(tx.cat.tables[it.name], tx.base.tables[it.name]) {
+			tx.reads.addPoint(k)
+		}
 		if err := importStage(tx, job.mode, it); err != nil {
 			return nil, err
 		}
@@ -558,7 +519,7 @@ func (db *DB) importOnce(ctx context.Context, job *importJob) (*pendingDoc, erro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if len(ws.order) == 0 {
+	if len(ws.order) == 0 && len(ws.tables) == 0 {
 		return nil, nil
 	}
 	tx.done = true
@@ -632,85 +593,4 @@ func importStage(tx *txn, mode ImportMode, it *importTable) error {
 		pd.newEnc, pd.newKeys = d.enc, indexKeys(t, doc)
 	}
 	return nil
-}
-
-// importUndo reverts the catalog change of an import whose documents were
-// not committed, for each table still as the import left it: an added
-// table that is still empty is removed, and a renumbered table that holds
-// no document of its new number gets its old number back.
-func (db *DB) importUndo(change *importCatalogChange) error {
-	db.catMu.Lock()
-	defer db.catMu.Unlock()
-	snap, err := db.store.Snapshot()
-	if err != nil {
-		return err
-	}
-	next := db.cat.Load().clone()
-	changed := false
-	for _, name := range change.added {
-		t, ok := next.tables[name]
-		if !ok {
-			continue
-		}
-		empty, err := tableEmptyAt(snap, t)
-		if err != nil {
-			snap.Release()
-			return err
-		}
-		if empty {
-			delete(next.tables, name)
-			delete(next.byNumber, t.number)
-			changed = true
-		}
-	}
-	// Renumbered tables go back together (two tables may have swapped
-	// numbers), each only when no document of its new number exists.
-	var back []*tableInfo
-	for name := range change.renumbered {
-		t, ok := next.tables[name]
-		if !ok {
-			continue
-		}
-		used, err := tableHasNumber(snap, t, t.number)
-		if err != nil {
-			snap.Release()
-			return err
-		}
-		if !used {
-			back = append(back, t)
-			delete(next.byNumber, t.number)
-		}
-	}
-	for _, t := range back {
-		if old := change.renumbered[t.name]; next.byNumber[old] == nil {
-			t.number = old
-			changed = true
-		}
-		next.byNumber[t.number] = t
-	}
-	snap.Release() // bbolt: release before committing
-	if !changed {
-		return nil
-	}
-	return db.storeCatalog(next)
-}
-
-// tableHasNumber reports whether a document of t has an _id of table
-// number n.
-func tableHasNumber(snap kv.Snapshot, t *tableInfo, n uint32) (bool, error) {
-	found := false
-	errFound := errors.New("found")
-	err := forEachDoc(snap, t, func(doc map[string]any) error {
-		if s, ok := doc[fieldID].(string); ok {
-			if m, ok := id.TableNumber(s); ok && m == n {
-				found = true
-				return errFound
-			}
-		}
-		return nil
-	})
-	if err != nil && err != errFound {
-		return false, err
-	}
-	return found, nil
 }

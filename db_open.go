@@ -66,7 +66,7 @@ func (db *DB) loadCatalog() error {
 		return storeErr(err)
 	}
 	defer snap.Release()
-	ts, err := snapshotTS(snap)
+	ts, gen, err := snapshotTS(snap)
 	if err != nil {
 		return err
 	}
@@ -81,6 +81,7 @@ func (db *DB) loadCatalog() error {
 		if old, err = unmarshalCatalog(b); err != nil {
 			return err
 		}
+		old.gen = gen
 		if same, err = db.resolveSchema(old); err != nil {
 			return err
 		}
@@ -112,7 +113,7 @@ func (db *DB) loadCatalog() error {
 		case batch.Len() > 0:
 			return fmt.Errorf("%w: the schema differs from the stored one; open the database read-write to apply it", ErrReadOnly)
 		}
-		db.cat.Store(next)
+		db.publishCatalog(next)
 		return nil
 	}
 	cb, err := next.marshal()
@@ -123,14 +124,22 @@ func (db *DB) loadCatalog() error {
 	// a new table's number, and the schema the documents were checked
 	// against, which the next Open compares its schema with.
 	if batch.Len() > 0 || !bytes.Equal(cb, b) {
+		next.gen = gen + 1
 		batch.Put(keyCatalog, cb)
+		batch.Put(keyLastTS, encodeLastTS(ts, next.gen))
 		snap.Release() // bbolt: no read transaction may be open while it grows the file
 		if err := db.store.Commit(batch); err != nil {
 			return fmt.Errorf("livedb: apply schema: %w", err)
 		}
 	}
-	db.cat.Store(next)
+	db.publishCatalog(next)
 	return nil
+}
+
+// publishCatalog makes c the catalog that new transactions read.
+func (db *DB) publishCatalog(c *catalog) {
+	db.cat.Store(c)
+	db.raiseAllocators(c)
 }
 
 // resolveSchema sets c.schema, the schema the stored documents were

@@ -159,7 +159,7 @@ func TestWriter_Replace(t *testing.T) {
 // TestWriter_BadInput shows, for each class of bad input, the error and that
 // nothing was written.
 func TestWriter_BadInput(t *testing.T) {
-	forEachBackend(t, agentSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, agentSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		wf := mustInsertWorkflow(t, db, "keep", "pending")
 		deleted := mustInsertWorkflow(t, db, "gone", "pending")
@@ -267,7 +267,7 @@ func TestWriter_NoOpPatchIsNotAWrite(t *testing.T) {
 }
 
 func TestDB_ImplicitTable(t *testing.T) {
-	forEachBackend(t, agentSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, agentSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		assert.Empty(t, mustCollect(t, db, "notes"), "a table that does not exist is empty")
 		err := db.Query(context.Background(), func(q *livedb.QueryCtx) error {
 			_, err := q.DB.Query("notes").WithIndex("by_x", nil).Collect()

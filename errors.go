@@ -30,6 +30,11 @@ var (
 	// ErrInvalidTable is returned for a table name that is not an
 	// identifier or names a system table.
 	ErrInvalidTable = errors.New("livedb: invalid table name")
+	// ErrUndeclaredTable is returned for a read or write of a table that
+	// the schema does not declare, unless the database was opened with
+	// Options.AllowUndeclaredTables (or without a schema); the error names
+	// the declared tables and the nearest one.
+	ErrUndeclaredTable = errors.New("livedb: table not declared in the schema")
 	// ErrInvalidDocument is returned for a document that is not a valid
 	// Convex object: a bad field name, a value of an unsupported type, a
 	// system field that does not match, or a limit exceeded.

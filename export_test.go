@@ -147,7 +147,7 @@ func jsonLines(body string) []string {
 }
 
 func TestDB_Export_Layout(t *testing.T) {
-	forEachBackend(t, exportSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, exportSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		mustFillExportDB(t, db)
 		entries := mustReadZip(t, mustExport(t, db, nil))
 		stats, err := db.TableStats(context.Background())
@@ -195,7 +195,7 @@ func TestDB_Export_Layout(t *testing.T) {
 }
 
 func TestDB_Export_NumberFormat(t *testing.T) {
-	db, err := livedb.OpenMemory(exportSchema())
+	db, err := livedb.OpenMemoryOptions(exportSchema(), looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestDB_Export_NumberFormat(t *testing.T) {
 }
 
 func TestDB_Export_OneSnapshot(t *testing.T) {
-	forEachBackend(t, exportSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, exportSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		mustFillExportDB(t, db)
 		before := mustCollect(t, db, "workflows")
 		var once sync.Once
@@ -260,7 +260,7 @@ func TestDB_Export_OneSnapshot(t *testing.T) {
 }
 
 func TestDB_Export_Tables(t *testing.T) {
-	db, err := livedb.OpenMemory(exportSchema())
+	db, err := livedb.OpenMemoryOptions(exportSchema(), looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestDB_Export_Tables(t *testing.T) {
 }
 
 func TestDB_Export_Progress(t *testing.T) {
-	db, err := livedb.OpenMemory(exportSchema())
+	db, err := livedb.OpenMemoryOptions(exportSchema(), looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func TestDB_Export_Progress(t *testing.T) {
 }
 
 func TestDB_TableStats(t *testing.T) {
-	forEachBackend(t, exportSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, exportSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		mustFillExportDB(t, db)
 		stats, err := db.TableStats(context.Background())
 		if err != nil {
@@ -347,7 +347,7 @@ func TestDB_TableStats(t *testing.T) {
 }
 
 func TestDB_Export_Closed(t *testing.T) {
-	db, err := livedb.OpenMemory(exportSchema())
+	db, err := livedb.OpenMemoryOptions(exportSchema(), looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +365,7 @@ func TestDB_Export_Closed(t *testing.T) {
 // issue 9).
 func mustExportBenchDB(b *testing.B, n int) *livedb.DB {
 	b.Helper()
-	db, err := livedb.Open(filepath.Join(b.TempDir(), "bench.db"), exportSchema(), &livedb.Options{NoSync: true})
+	db, err := livedb.Open(filepath.Join(b.TempDir(), "bench.db"), exportSchema(), &livedb.Options{NoSync: true, AllowUndeclaredTables: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -427,7 +427,7 @@ func BenchmarkDBImport(b *testing.B) {
 	if err := src.Export(context.Background(), &zipped, nil); err != nil {
 		b.Fatal(err)
 	}
-	dst, err := livedb.Open(filepath.Join(b.TempDir(), "dst.db"), exportSchema(), &livedb.Options{NoSync: true})
+	dst, err := livedb.Open(filepath.Join(b.TempDir(), "dst.db"), exportSchema(), &livedb.Options{NoSync: true, AllowUndeclaredTables: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -28,24 +28,29 @@ func agentSchema() *livedb.Schema {
 	})
 }
 
-// backend opens a database for a test.
+// backend opens a database for a test. opts may be nil.
 type backend struct {
 	name string
-	open func(t *testing.T, s *livedb.Schema) *livedb.DB
+	open func(t *testing.T, s *livedb.Schema, opts *livedb.Options) *livedb.DB
 }
 
 var backends = []backend{
-	{"memory", func(t *testing.T, s *livedb.Schema) *livedb.DB {
+	{"memory", func(t *testing.T, s *livedb.Schema, opts *livedb.Options) *livedb.DB {
 		t.Helper()
-		db, err := livedb.OpenMemory(s)
+		db, err := livedb.OpenMemoryOptions(s, opts)
 		if err != nil {
 			t.Fatalf("OpenMemory: %v", err)
 		}
 		return db
 	}},
-	{"bbolt", func(t *testing.T, s *livedb.Schema) *livedb.DB {
+	{"bbolt", func(t *testing.T, s *livedb.Schema, opts *livedb.Options) *livedb.DB {
 		t.Helper()
-		db, err := livedb.Open(filepath.Join(t.TempDir(), "test.db"), s, &livedb.Options{NoSync: true})
+		o := livedb.Options{}
+		if opts != nil {
+			o = *opts
+		}
+		o.NoSync = true
+		db, err := livedb.Open(filepath.Join(t.TempDir(), "test.db"), s, &o)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
@@ -57,9 +62,18 @@ var backends = []backend{
 // database is checked for consistency and closed when the test ends.
 func forEachBackend(t *testing.T, s *livedb.Schema, body func(t *testing.T, db *livedb.DB)) {
 	t.Helper()
+	forEachBackendOptions(t, s, nil, body)
+}
+
+// looseOptions allows tables that the schema does not declare.
+var looseOptions = &livedb.Options{AllowUndeclaredTables: true}
+
+// forEachBackendOptions is forEachBackend with options.
+func forEachBackendOptions(t *testing.T, s *livedb.Schema, opts *livedb.Options, body func(t *testing.T, db *livedb.DB)) {
+	t.Helper()
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			db := b.open(t, s)
+			db := b.open(t, s, opts)
 			t.Cleanup(func() { MustCheckClose(t, db) })
 			body(t, db)
 		})

@@ -220,13 +220,12 @@ func errorPath(err error) string {
 // memory until the commit. Tables keep their indexes, and the commit feeds
 // the change feed and subscriptions like any other.
 //
-// Import holds the catalog lock while it reads and checks the documents,
-// so a mutation that creates a table waits for it. Mutations may run
+// The import is one commit: its new tables, renumbered tables and
+// documents become visible together, or not at all. Mutations may run
 // meanwhile: a write to an imported table that commits before the import
 // makes the import start its commit again (a replace then deletes that
-// document too). Do not write to a table that a replace renumbers while
-// the import runs: a mutation that began before the renumbering would
-// insert a document with an ID of the old number.
+// document too), and a mutation that wrote to a table the import
+// renumbered is re-run on the new catalog.
 //
 // size is the ZIP's length; r may be an *os.File.
 func (db *DB) Import(ctx context.Context, r io.ReaderAt, size int64, opts *ImportOptions) error {

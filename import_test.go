@@ -131,12 +131,12 @@ func mustStats(t *testing.T, db *livedb.DB) []string {
 }
 
 func TestDB_Import_RoundTrip(t *testing.T) {
-	forEachBackend(t, exportSchema(), func(t *testing.T, src *livedb.DB) {
+	forEachBackendOptions(t, exportSchema(), looseOptions, func(t *testing.T, src *livedb.DB) {
 		mustFillExportDB(t, src)
 		zipped := mustExport(t, src, nil)
 		for _, b := range backends {
 			t.Run("into "+b.name, func(t *testing.T) {
-				dst := b.open(t, exportSchema())
+				dst := b.open(t, exportSchema(), looseOptions)
 				defer MustCheckClose(t, dst)
 				if err := importZip(dst, zipped, nil); err != nil {
 					t.Fatalf("Import: %v", err)
@@ -204,7 +204,7 @@ func convexFixtureSchema() *livedb.Schema {
 
 func TestDB_Import_ConvexFixture(t *testing.T) {
 	zipped := mustZipDir(t, filepath.Join("testdata", "export", "convex"))
-	forEachBackend(t, convexFixtureSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, convexFixtureSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		if err := importZip(db, zipped, nil); err != nil {
 			t.Fatalf("Import: %v", err)
 		}
@@ -350,7 +350,7 @@ func TestDB_Import_Failures(t *testing.T) {
 }
 
 func TestDB_Import_ValidationErrorDetail(t *testing.T) {
-	db, err := livedb.OpenMemory(convexFixtureSchema())
+	db, err := livedb.OpenMemoryOptions(convexFixtureSchema(), looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +366,7 @@ func TestDB_Import_ValidationErrorDetail(t *testing.T) {
 // mustUsersDB opens a database with the fixture schema and two users.
 func mustUsersDB(t *testing.T) (*livedb.DB, []livedb.ID) {
 	t.Helper()
-	db, err := livedb.OpenMemory(convexFixtureSchema())
+	db, err := livedb.OpenMemoryOptions(convexFixtureSchema(), looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,10 +461,10 @@ func TestDB_Import_Modes(t *testing.T) {
 func TestDB_Import_TableNumberConflict(t *testing.T) {
 	// "users" is 10002 here; the fixture gives 10002 to "messages" and
 	// does not import this database's "users"... unless it is included.
-	db, err := livedb.OpenMemory(livedb.DefineSchema(livedb.Tables{
+	db, err := livedb.OpenMemoryOptions(livedb.DefineSchema(livedb.Tables{
 		"aaa":   livedb.DefineTable(v.Any()),
 		"other": livedb.DefineTable(v.Any()),
-	}))
+	}), looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +498,7 @@ func TestDB_Import_UndoCatalog(t *testing.T) {
 	// The context ends after the documents were checked and the catalog
 	// committed: the commit of the documents fails, and the catalog is put
 	// back as it was.
-	db, err := livedb.OpenMemory(convexFixtureSchema())
+	db, err := livedb.OpenMemoryOptions(convexFixtureSchema(), looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,7 +521,7 @@ func TestDB_Import_UndoCatalog(t *testing.T) {
 }
 
 func TestDB_Import_Subscription(t *testing.T) {
-	db, err := livedb.OpenMemory(convexFixtureSchema())
+	db, err := livedb.OpenMemoryOptions(convexFixtureSchema(), looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -629,7 +629,7 @@ func TestDB_ImportTable_Errors(t *testing.T) {
 
 func TestDB_Import_ReadOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ro.db")
-	db, err := livedb.Open(path, convexFixtureSchema(), &livedb.Options{NoSync: true})
+	db, err := livedb.Open(path, convexFixtureSchema(), &livedb.Options{NoSync: true, AllowUndeclaredTables: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -684,7 +684,7 @@ func TestDB_Import_Prefix(t *testing.T) {
 	for _, e := range mustReadZip(t, mustZipDir(t, filepath.Join("testdata", "export", "convex"))) {
 		entries = append(entries, zipEntry{"snapshot_1718/" + e.name, e.body})
 	}
-	db, err := livedb.OpenMemory(convexFixtureSchema())
+	db, err := livedb.OpenMemoryOptions(convexFixtureSchema(), looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -698,7 +698,7 @@ func TestDB_Import_Prefix(t *testing.T) {
 }
 
 func TestExportedSchema(t *testing.T) {
-	src, err := livedb.OpenMemory(exportSchema())
+	src, err := livedb.OpenMemoryOptions(exportSchema(), looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -713,8 +713,22 @@ func TestExportedSchema(t *testing.T) {
 	if got, _ := s.MarshalJSON(); string(got) != string(want) {
 		t.Errorf("schema = %s, want %s", got, want)
 	}
-	// A database opened with it takes the backup back whole: indexes too.
-	dst, err := livedb.OpenMemory(s)
+	// The backup holds a table the schema does not declare: a database
+	// opened with the schema alone refuses it, and writes nothing.
+	strict, err := livedb.OpenMemory(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer MustCheckClose(t, strict)
+	if err := importZip(strict, zipped, nil); !errors.Is(err, livedb.ErrUndeclaredTable) || !strings.Contains(err.Error(), `"loose"`) && !strings.Contains(err.Error(), "loose/") {
+		t.Fatalf("import into a strict database = %v, want ErrUndeclaredTable naming loose", err)
+	}
+	if got := mustStats(t, strict); len(got) != 2 {
+		t.Fatalf("the refused import left tables %q", got)
+	}
+	// Opened with it and AllowUndeclaredTables, a database takes the
+	// backup back whole: indexes too.
+	dst, err := livedb.OpenMemoryOptions(s, looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -733,7 +747,7 @@ func TestExportedSchema(t *testing.T) {
 }
 
 func TestDB_Import_ConcurrentWriters(t *testing.T) {
-	forEachBackend(t, exportSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, exportSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		mustFillExportDB(t, db)
 		zipped := mustExport(t, db, &livedb.ExportOptions{Tables: []string{"values"}})
 		ctx, cancel := context.WithCancel(context.Background())

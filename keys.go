@@ -2,6 +2,7 @@ package livedb
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/value"
@@ -15,7 +16,19 @@ import (
 //	                                        written before 2026-11-26 hold the _id)
 //	0x01 indexID(4) sortkey(_id)            by_id entry; value = the encoded document
 //	0x02 ts(8) seq(4)                       change-feed record
-//	0x03                                    8-byte big-endian timestamp of the last commit
+//	0x03                                    big-endian timestamp of the last commit (8
+//	                                        bytes), then the catalog's generation (8)
+//	0x04 'n' name                           a table's existence, by name   } read-set keys:
+//	0x04 '#' number(4)                      a table's existence, by number } never stored
+//
+// A table exists when the catalog lists it. The catalog is written by the
+// committer only, in the same storage commit as the mutations whose
+// writes change it (a table created by an insert, tables an import adds or
+// renumbers). The 0x04 keys stand for a table's entry in the catalog: a
+// read that finds a table missing records its key, and a commit that
+// creates or renumbers a table writes them, so that OCC and subscriptions
+// treat the catalog like any other data. The generation, stored with the
+// last timestamp, tells a snapshot which catalog it holds.
 //
 // Every index entry is its own key, so an index on a low-cardinality field
 // costs one small key per document, never a read-modify-write of a list.
@@ -39,7 +52,37 @@ const (
 	tagIndex  = 0x01
 	tagChange = 0x02
 	tagLastTS = 0x03
+	tagTable  = 0x04
 )
+
+// tableNameKey returns the read-set key of the existence of the table
+// named name.
+func tableNameKey(name string) []byte {
+	return append([]byte{tagTable, 'n'}, name...)
+}
+
+// tableNumberKey returns the read-set key of the existence of the table
+// numbered n.
+func tableNumberKey(n uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte{tagTable, '#'}, n)
+}
+
+// tableKeys returns the read-set keys a commit writes when it gives table
+// t its entry: its name and number, and the number it had before (prev,
+// nil for a new table).
+func tableKeys(t, prev *tableInfo) [][]byte {
+	keys := [][]byte{tableNameKey(t.name), tableNumberKey(t.number)}
+	if prev != nil && prev.number != t.number {
+		keys = append(keys, tableNumberKey(prev.number))
+	}
+	return keys
+}
+
+// encodeLastTS returns the value of keyLastTS.
+func encodeLastTS(ts, catalogGen uint64) []byte {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 16), ts)
+	return binary.BigEndian.AppendUint64(b, catalogGen)
+}
 
 // indexPrefix returns the prefix of every entry of an index.
 func indexPrefix(indexID uint32) []byte {
@@ -75,4 +118,13 @@ func indexEntryID(t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
 		return nil, nil, false
 	}
 	return value.TrailingString(key[len(t.byID.prefix):], id.TextLen(t.number))
+}
+
+// tableKeyName returns the table a tableNameKey or tableNumberKey names,
+// for messages.
+func tableKeyName(k []byte) string {
+	if len(k) >= 2 && k[1] == '#' && len(k) == 6 {
+		return fmt.Sprintf("#%d", binary.BigEndian.Uint32(k[2:]))
+	}
+	return string(k[min(len(k), 2):])
 }

@@ -28,6 +28,16 @@ type Options struct {
 	// they got. It must not call back into the DB.
 	Progress func(Progress)
 
+	// AllowUndeclaredTables lets mutations create, and queries read,
+	// tables that the schema does not declare; their documents are not
+	// validated. This is Convex's rule at run time. Without it, a schema
+	// that declares tables is strict, as TypeScript makes Convex code
+	// (strictTableNameTypes): a read or write of any other table fails with
+	// ErrUndeclaredTable, so a typo in a table name is an error instead of
+	// a new table. A database opened without a schema (a nil or empty one)
+	// allows every table.
+	AllowUndeclaredTables bool
+
 	// MaxRetries is how many times a mutation that hit an optimistic
 	// concurrency conflict is re-run before it fails with ErrConflict. Zero
 	// means Convex's default of 4; a negative value means no retry.

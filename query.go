@@ -46,6 +46,8 @@ type Query struct {
 	err      error
 	used     bool
 
+	termBuf [4]rangeTerm // backs rng's terms when they fit
+
 	fp  []byte    // fingerprint, once computed
 	mac hash.Hash // cursor HMAC, once made
 }
@@ -53,11 +55,7 @@ type Query struct {
 // Query starts a query on table.
 func (r *Reader) Query(table string) *Query {
 	q := &Query{tx: r.tx, table: table}
-	if err := checkTableName(table); err != nil {
-		q.err = &DocumentError{Op: "query", Table: table, Kind: ErrInvalidTable, Err: err}
-		return q
-	}
-	q.t = r.tx.cat.tables[table]
+	q.t, q.err = r.tx.table("query", table)
 	if q.t != nil {
 		q.ix = q.t.byTime
 	}
@@ -98,7 +96,11 @@ func (q *Query) WithIndex(name string, rng func(IndexRange) IndexRange) *Query {
 	}
 	q.ix = ix
 	if rng != nil {
-		q.rng = rng(IndexRange{})
+		// compile normalizes the terms in place: give it the query's own
+		// copy, since the range rng returns may be shared (a package-level
+		// variable used by several goroutines).
+		terms := rng(IndexRange{}).terms
+		q.rng.terms = append(q.termBuf[:0:len(q.termBuf)], terms...)
 	}
 	return q
 }

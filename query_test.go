@@ -738,7 +738,7 @@ func mustPageAllItems(t *testing.T, db *livedb.DB) []livedb.Doc {
 }
 
 func TestQuery_NonexistentTable(t *testing.T) {
-	forEachBackend(t, qtSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, qtSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		qtRead(t, db, func(r *livedb.Reader) error {
 			docs, err := r.Query("ghosts").Collect()
 			require.NoError(t, err)
@@ -945,7 +945,7 @@ func TestQuery_Paginate_BoundaryDeleted(t *testing.T) {
 }
 
 func TestQuery_Paginate_InvalidCursor(t *testing.T) {
-	forEachBackend(t, qtSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, qtSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		qtInsert(t, db, "items", qtItems("a", qtRange(10)...))
 		p1 := qtPage(t, db, qtByK(livedb.Asc), livedb.PaginationOptions{NumItems: 3})
 		done := qtPage(t, db, qtByK(livedb.Asc), livedb.PaginationOptions{NumItems: 100})

@@ -446,6 +446,9 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 	}
 	for _, rec := range recs {
 		ts = rec.ts
+		for _, k := range rec.tableKeys {
+			stab(k)
+		}
 		for _, pd := range rec.writes {
 			for _, k := range pd.oldKeys {
 				stab(k)
@@ -485,16 +488,12 @@ func (m *subManager) rerun(subs []*subState) {
 // next passes the end; next is shared with the other workers.
 func (m *subManager) rerunFrom(subs []*subState, next *atomic.Int64) {
 	db := m.db
-	snap, err := db.store.Snapshot()
+	v, err := db.view(false)
 	if err != nil {
 		return // the DB is closing
 	}
-	defer snap.Release()
-	ts, err := snapshotTS(snap)
-	if err != nil {
-		return
-	}
-	cat := db.cat.Load()
+	defer v.snap.Release()
+	snap, ts, cat := v.snap, v.ts, v.cat
 	for {
 		i := next.Add(1) - 1
 		if i >= int64(len(subs)) {
@@ -507,7 +506,7 @@ func (m *subManager) rerunFrom(subs []*subState, next *atomic.Int64) {
 		if removed || st.ctx.Err() != nil {
 			continue
 		}
-		tx := &txn{db: db, ctx: st.ctx, snap: snap, ts: ts, cat: cat, limits: &db.opts.Limits, journalIn: journal}
+		tx := &txn{db: db, ctx: st.ctx, snap: snap, ts: ts, cat: cat, base: cat, limits: &db.opts.Limits, journalIn: journal}
 		x, runErr := runRecovered(st, tx)
 		tx.done = true
 		tx.reads.normalize()

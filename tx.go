@@ -3,6 +3,7 @@ package livedb
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -22,8 +23,9 @@ type txn struct {
 	db     *DB
 	ctx    context.Context
 	snap   kv.Snapshot
-	ts     uint64 // commit timestamp of the snapshot
-	cat    *catalog
+	ts     uint64   // commit timestamp of the snapshot
+	base   *catalog // the catalog the snapshot holds
+	cat    *catalog // base, plus the tables this mutation creates
 	limits *Limits
 	reads  readSet
 	writes *writeSet // nil in a query
@@ -80,14 +82,46 @@ func (tx *txn) recordRead(start, end []byte) error {
 }
 
 // resolveID decodes an ID and finds its table. A well-formed ID of a table
-// that does not exist gives ok == false and no error, like Convex's get.
+// that does not exist gives ok == false and no error, like Convex's get,
+// and records the read of the table's absence.
 func (tx *txn) resolveID(docID ID) (*tableInfo, bool, error) {
 	n, _, err := id.Decode(string(docID))
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: %w", ErrInvalidID, err)
 	}
 	t, ok := tx.cat.byNumber[n]
-	return t, ok, nil
+	if !ok {
+		k := tableNumberKey(n)
+		return nil, false, tx.recordRead(k, keySuccessor(k))
+	}
+	return t, true, nil
+}
+
+// table returns the table named name, or nil when it does not exist; then
+// the read of its absence is recorded, so that a commit that creates it
+// conflicts with this transaction and re-runs a subscription. op names
+// the operation for errors: a name that is not a table name, and, with a
+// strict schema, a table the schema does not declare, are errors.
+func (tx *txn) table(op, name string) (*tableInfo, error) {
+	if err := checkTableName(name); err != nil {
+		return nil, &DocumentError{Op: op, Table: name, Kind: ErrInvalidTable, Err: err}
+	}
+	if err := tx.db.checkDeclared(name); err != nil {
+		return nil, &DocumentError{Op: op, Table: name, Kind: ErrUndeclaredTable, Err: err}
+	}
+	if t, ok := tx.cat.tables[name]; ok {
+		return t, nil
+	}
+	k := tableNameKey(name)
+	return nil, tx.recordRead(k, keySuccessor(k))
+}
+
+// createTable adds a table that this mutation creates: it exists for the
+// mutation's own reads at once, and for everybody else when the mutation
+// commits. Nothing is written to storage before then.
+func (tx *txn) createTable(t *tableInfo) {
+	tx.cat = tx.cat.with(t)
+	tx.writes.tables = append(tx.writes.tables, t)
 }
 
 // docKey returns the by_id key of a document.
@@ -133,7 +167,7 @@ func (tx *txn) get(docID ID) (_ Doc, _ bool, err error) {
 	}
 	t, ok, err := tx.resolveID(docID)
 	if err != nil {
-		return nil, false, &DocumentError{Op: "get", ID: docID, Kind: ErrInvalidID, Err: unwrapKind(err, ErrInvalidID)}
+		return nil, false, idError("get", docID, err)
 	}
 	if !ok {
 		return nil, false, nil
@@ -370,6 +404,15 @@ func decodePublicDoc(enc []byte) (map[string]any, error) {
 	return m, nil
 }
 
+// idError returns the error of an operation on docID that resolveID
+// refused: an ID that does not decode, or a limit reached.
+func idError(op string, docID ID, err error) error {
+	if !errors.Is(err, ErrInvalidID) {
+		return err
+	}
+	return &DocumentError{Op: op, ID: docID, Kind: ErrInvalidID, Err: unwrapKind(err, ErrInvalidID)}
+}
+
 // unwrapKind strips the kind sentinel from an error built as "%w: %w".
 func unwrapKind(err, kind error) error {
 	if u, ok := err.(interface{ Unwrap() []error }); ok {
@@ -418,8 +461,10 @@ func (r *Reader) NormalizeID(table string, s string) (ID, bool) {
 	if err != nil {
 		return "", false
 	}
-	t, ok := r.tx.cat.tables[table]
-	if !ok || t.number != n {
+	// A table that is not there is recorded as read; an error (a bad or
+	// undeclared table name) is an ID of no table.
+	t, err := r.tx.table("normalizeId", table)
+	if err != nil || t == nil || t.number != n {
 		return "", false
 	}
 	return ID(s), true

@@ -44,8 +44,11 @@ func overlayLess(a, b overlayEntry) bool { return bytes.Compare(a.key, b.key) < 
 // single-document writes) never builds a tree: sorting each entry into one
 // was 40% of Insert's CPU.
 type writeSet struct {
-	docs    map[string]*pendingDoc
-	order   []string // first-write order, for a deterministic commit
+	docs  map[string]*pendingDoc
+	order []string // first-write order, for a deterministic commit
+	// tables are the tables this mutation creates, or that an import
+	// gives another number, in the order it did so.
+	tables  []*tableInfo
 	overlay map[uint32]*btree.BTreeG[overlayEntry]
 	staged  []stagedEntry // overlay entries not in overlay yet, oldest first
 }
@@ -157,17 +160,21 @@ func (w *Writer) Insert(table string, doc Doc) (ID, error) {
 	fail := func(kind, err error) (ID, error) {
 		return "", &DocumentError{Op: "insert", Table: table, Kind: kind, Err: err}
 	}
-	if err := checkTableName(table); err != nil {
-		return fail(ErrInvalidTable, err)
+	t, err := tx.table("insert", table)
+	if err != nil {
+		return "", err
 	}
 	for _, f := range []string{fieldID, fieldCreationTime} {
 		if _, ok := doc[f]; ok {
 			return fail(ErrInvalidDocument, fmt.Errorf("field %s is assigned by the database and cannot be given to insert", f))
 		}
 	}
-	t, err := tx.db.tableForWrite(tx, table)
-	if err != nil {
-		return fail(ErrInvalidTable, err)
+	created := t == nil
+	if created {
+		if tx.writes == nil {
+			return fail(ErrReadOnly, nil)
+		}
+		t = tx.db.allocTable(tx.cat, table) // created below, once the document is accepted
 	}
 	m, cerr := tx.conform(t, map[string]any(doc))
 	if cerr != nil {
@@ -181,6 +188,9 @@ func (w *Writer) Insert(table string, doc Doc) (ID, error) {
 	m[fieldCreationTime] = tx.nextCreationTime()
 	if err := value.CheckDocument(m); err != nil {
 		return fail(ErrInvalidDocument, err)
+	}
+	if created {
+		tx.createTable(t)
 	}
 	if err := tx.stage(t, newID, nil, nil, m); err != nil {
 		return "", err
@@ -257,7 +267,7 @@ func (tx *txn) current(op string, docID ID) (_ *tableInfo, _ map[string]any, _ [
 	}
 	t, ok, err := tx.resolveID(docID)
 	if err != nil {
-		return nil, nil, nil, &DocumentError{Op: op, ID: docID, Kind: ErrInvalidID, Err: unwrapKind(err, ErrInvalidID)}
+		return nil, nil, nil, idError(op, docID, err)
 	}
 	missing := &DocumentError{Op: op, ID: docID, Kind: ErrNotFound}
 	if !ok {
