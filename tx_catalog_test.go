@@ -264,3 +264,66 @@ func TestQuery_WithIndex_SharedRange(t *testing.T) {
 		}
 	})
 }
+
+// A snapshot reads the catalog it holds: a query whose snapshot contains
+// the commit that created a table sees the table's documents, even while
+// that commit is being published.
+func TestQuery_SnapshotSeesItsCatalog(t *testing.T) {
+	forEachBackend(t, nil, func(t *testing.T, db *livedb.DB) {
+		const n = 150
+		var created [n]atomic.Uint64 // commit timestamp of table i's creation
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		errs := make(chan error, 3)
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					seen := make([]int, n)
+					var ts uint64
+					err := db.Query(ctx, func(q *livedb.QueryCtx) error {
+						ts = q.DB.Timestamp()
+						for i := range n {
+							docs, err := q.DB.Query(fmt.Sprintf("t%d", i)).Collect()
+							if err != nil {
+								return err
+							}
+							seen[i] = len(docs)
+						}
+						return nil
+					})
+					if err != nil {
+						if ctx.Err() == nil {
+							errs <- err
+						}
+						return
+					}
+					for i := range n {
+						if c := created[i].Load(); c != 0 && c <= ts && seen[i] != 1 {
+							errs <- fmt.Errorf("a snapshot at %d saw %d documents in t%d, created at %d", ts, seen[i], i, c)
+							return
+						}
+					}
+				}
+			}()
+		}
+		for i := range n {
+			ts, err := db.MutationTS(ctx, func(m *livedb.MutationCtx) error {
+				_, err := m.DB.Insert(fmt.Sprintf("t%d", i), livedb.Doc{"i": float64(i)})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			created[i].Store(ts)
+		}
+		cancel()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	})
+}
