@@ -604,7 +604,9 @@ func TestDB_Mutation_RetriesWithBackoffThenFails(t *testing.T) {
 	for _, b := range rxBackends {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
-				db := rxOpen(t, b, rxSchema(), livedb.Options{})
+				// A retry limit the caller sets: without one, a mutation
+				// retries until it commits.
+				db := rxOpen(t, b, rxSchema(), livedb.Options{MaxRetries: 4})
 				ctx := context.Background()
 				var id livedb.ID
 				mustMutate(t, db, func(m *livedb.MutationCtx) error {
@@ -621,7 +623,8 @@ func TestDB_Mutation_RetriesWithBackoffThenFails(t *testing.T) {
 						return m.DB.Patch(id, livedb.Doc{"value": rxInt(t, d, "value") + 1})
 					})
 				}
-				// Every attempt conflicts: the default 4 retries, then a
+				// Every attempt conflicts (the last two run alone, but the
+				// nested mutation commits during them): 4 retries, then a
 				// ConflictError.
 				runs := 0
 				start := time.Now()

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +41,9 @@ type DB struct {
 	nextIndex atomic.Uint32 // the next index id to hand out
 
 	commitCh   chan *commitReq
+	pauses     chan *pause   // a mutation that runs alone, to the committer
+	alone      chan struct{} // held by the mutation that runs alone
+	stats      dbStats
 	closing    chan struct{}
 	closeOnce  sync.Once
 	wg         sync.WaitGroup // the committer and the subscription runner
@@ -147,6 +149,8 @@ func open(store kv.Store, path string, schema *Schema, o Options) (*DB, error) {
 		opts:            o,
 		schema:          schema,
 		commitCh:        make(chan *commitReq),
+		pauses:          make(chan *pause),
+		alone:           make(chan struct{}, 1),
 		closing:         make(chan struct{}),
 		active:          map[uint64]int{},
 	}
@@ -296,9 +300,13 @@ func snapshotTS(snap kv.Snapshot) (ts, catalogGen uint64, err error) {
 	return binary.BigEndian.Uint64(b), catalogGen, nil
 }
 
-// end releases a transaction's snapshot and registration.
+// end releases a transaction's snapshot and registration. It is
+// idempotent.
 func (db *DB) end(tx *txn) {
-	tx.done = true
+	if tx.ended {
+		return
+	}
+	tx.done, tx.ended = true, true
 	tx.snap.Release()
 	if tx.writes != nil {
 		db.activeMu.Lock()
@@ -355,12 +363,16 @@ func (db *DB) query(ctx context.Context, fn func(q *QueryCtx) error) (*txn, erro
 // is cancelled before the commit, nothing is written (a panic is re-raised
 // after the writes are discarded).
 //
-// Mutations run concurrently. When a commit that happened after fn's
-// snapshot wrote inside something fn read, fn is run again on a new
-// snapshot, with backoff, up to Options.MaxRetries times, then Mutation
-// fails with a *ConflictError. fn must therefore have no effects outside
-// the transaction that are unsafe to repeat. Mutation returns once the
-// commit is durable (fsynced, unless Options.NoSync).
+// Mutations run concurrently, optimistically. When a commit that happened
+// after fn's snapshot wrote inside something fn read, fn is run again on a
+// new snapshot, with backoff. After it lost that race three times, fn runs
+// alone: other commits wait until it commits (see [Options.MaxRetries]),
+// so that every mutation commits in the end, however contended. fn must
+// therefore have no effects outside the transaction that are unsafe to
+// repeat, and must not wait for another mutation of the same DB. Mutation
+// fails with a *ConflictError only when Options.MaxRetries limits the
+// attempts, or when ctx ends while it retries. It returns once the commit
+// is durable (fsynced, unless Options.NoSync).
 func (db *DB) Mutation(ctx context.Context, fn func(m *MutationCtx) error) error {
 	_, err := db.MutationTS(ctx, fn)
 	return err
@@ -370,55 +382,38 @@ func (db *DB) Mutation(ctx context.Context, fn func(m *MutationCtx) error) error
 // subscription update or query at this timestamp or later reflects the
 // mutation. A mutation that wrote nothing returns its snapshot's timestamp.
 func (db *DB) MutationTS(ctx context.Context, fn func(m *MutationCtx) error) (uint64, error) {
-	backoff := time.Millisecond
-	for attempt := 0; ; attempt++ {
-		ts, res, err := db.mutateOnce(ctx, fn)
-		if err != errConflict {
-			return ts, err
-		}
-		if attempt >= db.opts.MaxRetries {
-			return 0, &ConflictError{Table: res.table.name, ID: ID(res.id), Retries: attempt}
-		}
-		t := time.NewTimer(backoff/2 + time.Duration(rand.Int64N(int64(backoff))))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return 0, ctx.Err()
-		case <-db.closing:
-			t.Stop()
-			return 0, ErrClosed
-		case <-t.C:
-		}
-		backoff = min(backoff*2, 100*time.Millisecond)
-	}
+	return db.retry(ctx, func(sub submitter) (uint64, *conflict, error) {
+		return db.mutateOnce(ctx, fn, sub)
+	})
 }
 
-// mutateOnce runs fn once and commits it. On a conflict it returns
-// errConflict and the write that caused it.
-func (db *DB) mutateOnce(ctx context.Context, fn func(m *MutationCtx) error) (uint64, *pendingDoc, error) {
+// mutateOnce runs fn once and commits it through sub. On a conflict it
+// returns errConflict and what conflicted.
+func (db *DB) mutateOnce(ctx context.Context, fn func(m *MutationCtx) error, sub submitter) (uint64, *conflict, error) {
 	tx, err := db.begin(ctx, true)
 	if err != nil {
 		return 0, nil, err
 	}
-	ended := false
-	defer func() {
-		if !ended {
-			db.end(tx)
-		}
-	}()
+	defer db.end(tx)
 	if err := fn(&MutationCtx{DB: &Writer{Reader{tx: tx}}, ctx: ctx}); err != nil {
 		return 0, nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, nil, err
 	}
-	if len(tx.writes.order) == 0 {
+	return db.commitTx(ctx, tx, sub)
+}
+
+// commitTx commits a mutation's writes through sub and ends it; a mutation
+// that wrote nothing commits nothing and returns its snapshot's
+// timestamp. On a conflict it returns errConflict and what conflicted.
+func (db *DB) commitTx(ctx context.Context, tx *txn, sub submitter) (uint64, *conflict, error) {
+	if len(tx.writes.order) == 0 && len(tx.writes.tables) == 0 {
 		return tx.ts, nil, nil
 	}
 	tx.done = true
 	tx.snap.Release() // do not pin pages while waiting for the commit
-	res := db.submit(tx)
-	ended = true
+	res := sub.submit(ctx, tx)
 	db.end(tx)
 	if res.err == errConflict {
 		return 0, res.conflict, errConflict

@@ -1,6 +1,7 @@
 package livedb
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -27,7 +28,7 @@ type commitReq struct {
 type commitResult struct {
 	ts       uint64
 	err      error
-	conflict *pendingDoc // the write that conflicted, when err is errConflict
+	conflict *conflict // what conflicted, when err is errConflict
 }
 
 var errConflict = errors.New("livedb: conflict")
@@ -56,6 +57,10 @@ func (db *DB) committer() {
 			db.commitGroup(group)
 			g.lastDur = time.Since(start)
 			clear(group) // do not keep the last group's writes alive
+		case p := <-db.pauses:
+			if !db.paused(p) {
+				return
+			}
 		case <-db.closing:
 			return // submit gives up on a send once closing is closed
 		}
@@ -140,7 +145,7 @@ func (db *DB) commitGroup(group []*commitReq) {
 	db.activeMu.Unlock()
 
 	var accepted, conflicted []*commitReq
-	var conflicts []*pendingDoc
+	var conflicts []*conflict
 	var records []*commitRecord
 	var batch kv.Batch
 	ts := db.lastTS.Load()
@@ -157,13 +162,13 @@ func (db *DB) commitGroup(group []*commitReq) {
 	for _, req := range group {
 		tx := req.tx
 		tx.reads.normalize()
-		next, pd := cat, conflictIn(&tx.reads, tx.ts, log, records)
-		if pd == nil {
-			next, pd = cat.admit(tx)
+		next, c := cat, conflictIn(&tx.reads, tx.ts, log, records)
+		if c == nil {
+			next, c = cat.admit(tx)
 		}
-		if pd != nil {
+		if c != nil {
 			conflicted = append(conflicted, req)
-			conflicts = append(conflicts, pd)
+			conflicts = append(conflicts, c)
 			continue
 		}
 		ts = max(ts+1, uint64(timeNow().UnixNano()))
@@ -184,7 +189,10 @@ func (db *DB) commitGroup(group []*commitReq) {
 	if len(accepted) == 0 {
 		return
 	}
-	if err := db.storeGroup(&batch, ts, base, cat); err != nil {
+	start := time.Now()
+	err := db.storeGroup(&batch, ts, base, cat)
+	db.stats.grouped(len(accepted), time.Since(start))
+	if err != nil {
 		for _, req := range accepted {
 			req.done <- commitResult{err: err}
 		}
@@ -241,14 +249,14 @@ func (db *DB) storeGroup(batch *kv.Batch, ts uint64, base, cat *catalog) error {
 // the table that cat lists by that name (an import may have renumbered
 // it). Read-set keys catch the rest: a table created twice, a missing
 // table read and then created.
-func (cat *catalog) admit(tx *txn) (*catalog, *pendingDoc) {
+func (cat *catalog) admit(tx *txn) (*catalog, *conflict) {
 	ws := tx.writes
 	next := cat
 	if len(ws.tables) > 0 {
 		next = cat.with(ws.tables...)
 		for _, t := range next.tables {
 			if next.byNumber[t.number] != t {
-				return nil, &pendingDoc{table: t}
+				return nil, &conflict{table: t, key: tableNumberKey(t.number)}
 			}
 		}
 	}
@@ -258,36 +266,40 @@ func (cat *catalog) admit(tx *txn) (*catalog, *pendingDoc) {
 	for _, docID := range ws.order {
 		pd := ws.docs[docID]
 		if next.tables[pd.table.name] != pd.table {
-			return nil, pd
+			return nil, &conflict{table: pd.table, id: pd.id, key: tableNameKey(pd.table.name)}
 		}
 	}
 	return next, nil
 }
 
-// conflictIn returns a write committed after snapshot ts (in the log or
-// earlier in the group) whose old or new index key lies in the read set.
-func conflictIn(rs *readSet, snapTS uint64, log, group []*commitRecord) *pendingDoc {
-	check := func(recs []*commitRecord) *pendingDoc {
+// conflictIn returns what a commit after snapshot ts (in the log or
+// earlier in the group) wrote inside the read set: a document's old or new
+// index key, or a catalog entry.
+func conflictIn(rs *readSet, snapTS uint64, log, group []*commitRecord) *conflict {
+	check := func(recs []*commitRecord) *conflict {
 		for _, rec := range recs {
 			if rec.ts <= snapTS {
 				continue
 			}
 			if k, ok := rs.overlapsAny(rec.tableKeys); ok {
-				return &pendingDoc{table: &tableInfo{name: tableKeyName(k)}}
+				return &conflict{key: k, iv: rs.find(k)}
 			}
 			for _, pd := range rec.writes {
-				if _, ok := rs.overlapsAny(pd.oldKeys); ok {
-					return pd
-				}
-				if _, ok := rs.overlapsAny(pd.newKeys); ok {
-					return pd
+				// The table's own indexes first: a conflict is reported on
+				// the range a query read rather than on the document's ID.
+				for i := len(pd.table.indexes) - 1; i >= 0; i-- {
+					for _, keys := range [2][][]byte{pd.oldKeys, pd.newKeys} {
+						if keys != nil && keys[i] != nil && rs.contains(keys[i]) {
+							return &conflict{table: pd.table, id: pd.id, key: keys[i], iv: rs.find(keys[i])}
+						}
+					}
 				}
 			}
 		}
 		return nil
 	}
-	if pd := check(log); pd != nil {
-		return pd
+	if c := check(log); c != nil {
+		return c
 	}
 	return check(group)
 }
@@ -342,13 +354,16 @@ func (db *DB) trimLogLocked() {
 
 // submit hands a mutation to the committer and waits for its outcome. The
 // mutation's snapshot must already be released; its registration as active
-// is kept until the committer answered.
-func (db *DB) submit(tx *txn) commitResult {
+// is kept until the committer answered. A ctx that ends before the
+// committer took the request ends the wait.
+func (db *DB) submit(ctx context.Context, tx *txn) commitResult {
 	req := &commitReq{tx: tx, done: make(chan commitResult, 1)}
 	select {
 	case db.commitCh <- req:
 	case <-db.closing:
 		return commitResult{err: ErrClosed}
+	case <-ctx.Done():
+		return commitResult{err: ctx.Err()}
 	}
 	return <-req.done // the committer answers every request it took
 }

@@ -21,10 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/kv"
@@ -452,46 +450,24 @@ func (e *importFieldError) Unwrap() error { return e.err }
 // importCommit writes the documents of job as one commit, retrying on OCC
 // conflicts like a mutation.
 func (db *DB) importCommit(ctx context.Context, job *importJob) error {
-	backoff := time.Millisecond
-	for attempt := 0; ; attempt++ {
-		pd, err := db.importOnce(ctx, job)
-		if err != errConflict {
-			return err
-		}
-		if attempt >= db.opts.MaxRetries {
-			return &ConflictError{Table: pd.table.name, ID: ID(pd.id), Retries: attempt}
-		}
-		t := time.NewTimer(backoff/2 + time.Duration(rand.Int64N(int64(backoff))))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-db.closing:
-			t.Stop()
-			return ErrClosed
-		case <-t.C:
-		}
-		backoff = min(backoff*2, 100*time.Millisecond)
-	}
+	_, err := db.retry(ctx, func(sub submitter) (uint64, *conflict, error) {
+		return db.importOnce(ctx, job, sub)
+	})
+	return err
 }
 
 // importOnce builds the import's writes on a fresh snapshot and submits
 // them to the committer. On a conflict it returns errConflict and the
 // write that caused it.
-func (db *DB) importOnce(ctx context.Context, job *importJob) (*pendingDoc, error) {
+func (db *DB) importOnce(ctx context.Context, job *importJob, sub submitter) (uint64, *conflict, error) {
 	tx, err := db.begin(ctx, true)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	ended := false
-	defer func() {
-		if !ended {
-			db.end(tx)
-		}
-	}()
+	defer db.end(tx)
 	changed, err := db.importPlanCatalog(tx.base, tx.snap, job)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	for _, t := range changed {
 		tx.createTable(t)
@@ -504,7 +480,7 @@ func (db *DB) importOnce(ctx context.Context, job *importJob) (*pendingDoc, erro
 			tx.reads.addPoint(k)
 		}
 		if err := importStage(tx, job.mode, it); err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 	}
 	ws := tx.writes
@@ -517,25 +493,9 @@ func (db *DB) importOnce(ctx context.Context, job *importJob) (*pendingDoc, erro
 		return false
 	})
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	if len(ws.order) == 0 && len(ws.tables) == 0 {
-		return nil, nil
-	}
-	tx.done = true
-	tx.snap.Release() // do not pin pages while waiting for the commit
-	res := db.submit(tx)
-	ended = true
-	db.end(tx)
-	// The commit record of an import holds every document it wrote; the
-	// committer kept it for this transaction's own snapshot, now ended.
-	db.activeMu.Lock()
-	db.trimLogLocked()
-	db.activeMu.Unlock()
-	if res.err == errConflict {
-		return res.conflict, errConflict
-	}
-	return nil, res.err
+	return db.commitTx(ctx, tx, sub)
 }
 
 // importStage adds one table's writes to tx: the deletes of a replace, then

@@ -3,6 +3,7 @@ package livedb
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Errors of opening and closing.
@@ -52,28 +53,51 @@ var (
 // Errors of transactions.
 var (
 	// ErrConflict is returned when a mutation kept conflicting with
-	// concurrent commits on every retry; see *ConflictError.
+	// concurrent commits until Options.MaxRetries or its context ended
+	// its retries; see *ConflictError.
 	ErrConflict = errors.New("livedb: optimistic concurrency control failure")
 	// ErrLimit is returned when a transaction exceeds one of its limits;
 	// see *LimitError.
 	ErrLimit = errors.New("livedb: transaction limit exceeded")
 )
 
-// ConflictError says which write made a mutation fail after its retries.
-// It wraps ErrConflict.
+// ConflictError says what kept changing under a mutation that ran out of
+// attempts: a commit of another mutation wrote inside what it read. It is
+// returned only when Options.MaxRetries limits the attempts, or when the
+// mutation's context ended while it retried (Cause is then the context's
+// error). It wraps ErrConflict and Cause.
 type ConflictError struct {
-	Table   string // table of the document that changed
-	ID      ID     // the document that changed
+	Table   string // the table written
+	Index   string // the index whose range was read and written; "" for a table's existence
+	Range   string // that range, with the values of its bounds
+	ID      ID     // the document written; "" when a table was created
 	Retries int    // how many times the mutation was re-run
+	Cause   error  // the context's error when it ended the retries; nil otherwise
 }
 
 // Error describes the failure.
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("livedb: documents read from or written to the %q table changed while this mutation was being run and on every subsequent retry (%d); another mutation changed the document with ID %q", e.Table, e.Retries, e.ID)
+	var b strings.Builder
+	fmt.Fprintf(&b, "livedb: conflict after %d attempts: ", e.Retries+1)
+	switch {
+	case e.Index == "":
+		fmt.Fprintf(&b, "another mutation created or renumbered table %q, which this one read or wrote", e.Table)
+	default:
+		fmt.Fprintf(&b, "another mutation wrote document %q of table %q inside the range of index %s.%s that this one read, %s", e.ID, e.Table, e.Table, e.Index, e.Range)
+	}
+	if e.Cause != nil {
+		fmt.Fprintf(&b, "; retries ended: %v", e.Cause)
+	}
+	return b.String()
 }
 
-// Unwrap returns ErrConflict.
-func (e *ConflictError) Unwrap() error { return ErrConflict }
+// Unwrap returns ErrConflict, and Cause when it is set.
+func (e *ConflictError) Unwrap() []error {
+	if e.Cause == nil {
+		return []error{ErrConflict}
+	}
+	return []error{ErrConflict, e.Cause}
+}
 
 // LimitError says which transaction limit was exceeded. It wraps ErrLimit.
 type LimitError struct {

@@ -2,6 +2,7 @@ package livedb
 
 import (
 	"log/slog"
+	"math"
 	"time"
 )
 
@@ -38,9 +39,12 @@ type Options struct {
 	// allows every table.
 	AllowUndeclaredTables bool
 
-	// MaxRetries is how many times a mutation that hit an optimistic
-	// concurrency conflict is re-run before it fails with ErrConflict. Zero
-	// means Convex's default of 4; a negative value means no retry.
+	// MaxRetries bounds how many times a mutation that hit an optimistic
+	// concurrency conflict is re-run before it fails with a
+	// *ConflictError. Zero means no bound: a mutation that conflicted three
+	// times runs alone (see [DB.Mutation]), so it commits in the end, and
+	// only its context can end its retries. A negative value means no
+	// retry. (Convex retries a bounded number of times and then fails.)
 	MaxRetries int
 
 	// Limits are the per-transaction limits; zero fields take Convex's
@@ -85,7 +89,7 @@ func (opts *Options) withDefaults() Options {
 	}
 	switch {
 	case o.MaxRetries == 0:
-		o.MaxRetries = 4
+		o.MaxRetries = math.MaxInt
 	case o.MaxRetries < 0:
 		o.MaxRetries = 0
 	}

@@ -81,3 +81,18 @@ func (rs *readSet) overlapsAny(keys [][]byte) ([]byte, bool) {
 	}
 	return nil, false
 }
+
+// find returns the interval that holds k, which must lie in the set. The
+// set must be normalized.
+func (rs *readSet) find(k []byte) interval {
+	i, _ := slices.BinarySearchFunc(rs.ivs, k, func(iv interval, k []byte) int {
+		return bytes.Compare(iv.start, k)
+	})
+	if i < len(rs.ivs) && bytes.Equal(rs.ivs[i].start, k) {
+		return rs.ivs[i]
+	}
+	if i > 0 {
+		return rs.ivs[i-1]
+	}
+	return interval{}
+}

@@ -29,7 +29,8 @@ type txn struct {
 	limits *Limits
 	reads  readSet
 	writes *writeSet // nil in a query
-	done   bool
+	done   bool      // the user's function returned: no more reads or writes
+	ended  bool      // DB.end released the snapshot and registration
 
 	docsRead     int
 	bytesRead    int64
