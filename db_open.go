@@ -179,6 +179,7 @@ func (db *DB) reconcile(snap kv.Snapshot, old *catalog, same bool) (*catalog, *k
 		t, existed := next.tables[name]
 		if !existed {
 			t = next.addTable(name)
+			db.report.TablesCreated = append(db.report.TablesCreated, name)
 		}
 		if s.Validation() {
 			t.validator = def.Validator()
@@ -201,6 +202,7 @@ func (db *DB) reconcile(snap kv.Snapshot, old *catalog, same bool) (*catalog, *k
 			return nil, nil, err
 		}
 	}
+	db.report.sort()
 	return next, batch, nil
 }
 
@@ -224,7 +226,7 @@ func (db *DB) revalidate(snap kv.Snapshot, c *catalog, t *tableInfo, mm *SchemaM
 	db.opts.Logger.Info("livedb: checking documents against the new schema", slog.String("table", t.name))
 	opts := &v.Options{TableName: c.tableName}
 	var n int64
-	return forEachDoc(snap, t, func(doc map[string]any) error {
+	err := forEachDoc(snap, t, func(doc map[string]any) error {
 		n++
 		if n%1000 == 0 {
 			db.opts.report(Progress{Op: "revalidate", Table: t.name, Done: n, Total: -1})
@@ -243,6 +245,8 @@ func (db *DB) revalidate(snap kv.Snapshot, c *catalog, t *tableInfo, mm *SchemaM
 		}
 		return nil
 	})
+	db.report.TablesChecked = append(db.report.TablesChecked, TableCheck{Table: t.name, Documents: n})
+	return err
 }
 
 // syncIndexes drops the user indexes of t that are not wanted (by name and
@@ -256,9 +260,11 @@ func (db *DB) syncIndexes(snap kv.Snapshot, c *catalog, t *tableInfo, wanted []I
 			continue
 		}
 		db.opts.Logger.Info("livedb: dropping index", slog.String("table", t.name), slog.String("index", ix.name))
-		if err := deletePrefix(snap, ix.prefix, batch); err != nil {
+		n, err := deletePrefix(snap, ix.prefix, batch)
+		if err != nil {
 			return err
 		}
+		db.report.IndexesDropped = append(db.report.IndexesDropped, indexChange(ix, n))
 	}
 	for _, w := range wanted {
 		if slices.ContainsFunc(keep, func(ix *indexInfo) bool { return ix.name == w.Name }) {
@@ -302,14 +308,21 @@ func (db *DB) backfill(snap kv.Snapshot, t *tableInfo, added []*indexInfo, batch
 		return nil
 	})
 	db.opts.report(Progress{Op: "backfill", Table: t.name, Index: idx, Done: n, Total: n})
+	for _, ix := range added {
+		db.report.IndexesAdded = append(db.report.IndexesAdded, indexChange(ix, n))
+	}
 	return err
 }
 
-func deletePrefix(snap kv.Snapshot, prefix []byte, batch *kv.Batch) error {
+// deletePrefix adds to batch the deletion of every key under prefix, and
+// returns how many there are.
+func deletePrefix(snap kv.Snapshot, prefix []byte, batch *kv.Batch) (int64, error) {
 	it := snap.Iter(prefix, prefixEnd(prefix), false)
 	defer it.Close()
+	var n int64
 	for it.Next() {
 		batch.Delete(append([]byte(nil), it.Key()...))
+		n++
 	}
-	return storeErr(it.Err())
+	return n, storeErr(it.Err())
 }
