@@ -15,6 +15,10 @@ import (
 // SchemaMismatchError is returned by Open when stored documents do not
 // match the schema it was given. It wraps ErrSchemaMismatch. Nothing was
 // written.
+//
+// Its message is short: the count, then the first three offending
+// documents, one line each, as "table/ID at .path: reason". Failures keeps
+// each document's full error.
 type SchemaMismatchError struct {
 	// Failures lists up to the first 10 offending documents.
 	Failures []DocumentMismatch
@@ -26,18 +30,26 @@ type SchemaMismatchError struct {
 type DocumentMismatch struct {
 	Table string
 	ID    ID
-	Err   error // usually a *v.ValidationError
+	// Err is why, usually a *v.ValidationError with the path, the full
+	// validator and the value found.
+	Err error
 }
 
-// Error describes the failure.
+// Error gives the count and the first few offending documents, one line
+// each; Failures has the detail.
 func (e *SchemaMismatchError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "livedb: %d stored documents do not match the schema", e.Total)
-	for _, f := range e.Failures {
-		fmt.Fprintf(&b, "\n  Document with ID %q in table %q does not match the schema: %s", string(f.ID), f.Table, f.Err.Error())
+	noun := "documents do"
+	if e.Total == 1 {
+		noun = "document does"
 	}
-	if e.Total > len(e.Failures) {
-		fmt.Fprintf(&b, "\n  ... and %d more", e.Total-len(e.Failures))
+	fmt.Fprintf(&b, "livedb: %d stored %s not match the schema; nothing was changed", e.Total, noun)
+	shown := e.Failures[:min(len(e.Failures), mismatchesShown)]
+	for _, f := range shown {
+		b.WriteString("\n  " + f.summary())
+	}
+	if more := e.Total - len(shown); more > 0 {
+		fmt.Fprintf(&b, "\n  … and %d more", more)
 	}
 	return b.String()
 }
