@@ -62,6 +62,8 @@ type DB struct {
 	// every table (see Options.AllowUndeclaredTables).
 	declared map[string]bool
 
+	report OpenReport // what Open changed; written by load only, before db is shared
+
 	signalMu sync.Mutex
 	signal   chan struct{} // closed and replaced after every commit
 }
@@ -94,7 +96,8 @@ func (db *DB) signalCommit() {
 // dropped, and when a table's validator changed in a way that may reject
 // stored documents, every document of the table is checked first. If any
 // does not match, Open fails with a *SchemaMismatchError (wrapping
-// ErrSchemaMismatch) and leaves the file as it was.
+// ErrSchemaMismatch) and leaves the file as it was. [DB.OpenReport] says
+// what Open changed.
 //
 // A file locked by another process makes Open fail with ErrLocked after
 // Options.Timeout. A file that is not a livedb database gives ErrNotLivedb.

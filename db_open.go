@@ -15,6 +15,10 @@ import (
 // SchemaMismatchError is returned by Open when stored documents do not
 // match the schema it was given. It wraps ErrSchemaMismatch. Nothing was
 // written.
+//
+// Its message is short: the count, then the first three offending
+// documents, one line each, as "table/ID at .path: reason". Failures keeps
+// each document's full error.
 type SchemaMismatchError struct {
 	// Failures lists up to the first 10 offending documents.
 	Failures []DocumentMismatch
@@ -26,18 +30,26 @@ type SchemaMismatchError struct {
 type DocumentMismatch struct {
 	Table string
 	ID    ID
-	Err   error // usually a *v.ValidationError
+	// Err is why, usually a *v.ValidationError with the path, the full
+	// validator and the value found.
+	Err error
 }
 
-// Error describes the failure.
+// Error gives the count and the first few offending documents, one line
+// each; Failures has the detail.
 func (e *SchemaMismatchError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "livedb: %d stored documents do not match the schema", e.Total)
-	for _, f := range e.Failures {
-		fmt.Fprintf(&b, "\n  Document with ID %q in table %q does not match the schema: %s", string(f.ID), f.Table, f.Err.Error())
+	noun := "documents do"
+	if e.Total == 1 {
+		noun = "document does"
 	}
-	if e.Total > len(e.Failures) {
-		fmt.Fprintf(&b, "\n  ... and %d more", e.Total-len(e.Failures))
+	fmt.Fprintf(&b, "livedb: %d stored %s not match the schema; nothing was changed", e.Total, noun)
+	shown := e.Failures[:min(len(e.Failures), mismatchesShown)]
+	for _, f := range shown {
+		b.WriteString("\n  " + f.summary())
+	}
+	if more := e.Total - len(shown); more > 0 {
+		fmt.Fprintf(&b, "\n  … and %d more", more)
 	}
 	return b.String()
 }
@@ -188,6 +200,7 @@ func (db *DB) reconcile(snap kv.Snapshot, old *catalog, same bool) (*catalog, *k
 		t, existed := next.tables[name]
 		if !existed {
 			t = next.addTable(name)
+			db.report.TablesCreated = append(db.report.TablesCreated, name)
 		}
 		if s.Validation() {
 			t.validator = def.Validator()
@@ -210,6 +223,7 @@ func (db *DB) reconcile(snap kv.Snapshot, old *catalog, same bool) (*catalog, *k
 			return nil, nil, err
 		}
 	}
+	db.report.sort()
 	return next, batch, nil
 }
 
@@ -233,7 +247,7 @@ func (db *DB) revalidate(snap kv.Snapshot, c *catalog, t *tableInfo, mm *SchemaM
 	db.opts.Logger.Info("livedb: checking documents against the new schema", slog.String("table", t.name))
 	opts := &v.Options{TableName: c.tableName}
 	var n int64
-	return forEachDoc(snap, t, func(doc map[string]any) error {
+	err := forEachDoc(snap, t, func(doc map[string]any) error {
 		n++
 		if n%1000 == 0 {
 			db.opts.report(Progress{Op: "revalidate", Table: t.name, Done: n, Total: -1})
@@ -252,6 +266,8 @@ func (db *DB) revalidate(snap kv.Snapshot, c *catalog, t *tableInfo, mm *SchemaM
 		}
 		return nil
 	})
+	db.report.TablesChecked = append(db.report.TablesChecked, TableCheck{Table: t.name, Documents: n})
+	return err
 }
 
 // syncIndexes drops the user indexes of t that are not wanted (by name and
@@ -265,9 +281,11 @@ func (db *DB) syncIndexes(snap kv.Snapshot, c *catalog, t *tableInfo, wanted []I
 			continue
 		}
 		db.opts.Logger.Info("livedb: dropping index", slog.String("table", t.name), slog.String("index", ix.name))
-		if err := deletePrefix(snap, ix.prefix, batch); err != nil {
+		n, err := deletePrefix(snap, ix.prefix, batch)
+		if err != nil {
 			return err
 		}
+		db.report.IndexesDropped = append(db.report.IndexesDropped, indexChange(ix, n))
 	}
 	for _, w := range wanted {
 		if slices.ContainsFunc(keep, func(ix *indexInfo) bool { return ix.name == w.Name }) {
@@ -311,14 +329,21 @@ func (db *DB) backfill(snap kv.Snapshot, t *tableInfo, added []*indexInfo, batch
 		return nil
 	})
 	db.opts.report(Progress{Op: "backfill", Table: t.name, Index: idx, Done: n, Total: n})
+	for _, ix := range added {
+		db.report.IndexesAdded = append(db.report.IndexesAdded, indexChange(ix, n))
+	}
 	return err
 }
 
-func deletePrefix(snap kv.Snapshot, prefix []byte, batch *kv.Batch) error {
+// deletePrefix adds to batch the deletion of every key under prefix, and
+// returns how many there are.
+func deletePrefix(snap kv.Snapshot, prefix []byte, batch *kv.Batch) (int64, error) {
 	it := snap.Iter(prefix, prefixEnd(prefix), false)
 	defer it.Close()
+	var n int64
 	for it.Next() {
 		batch.Delete(append([]byte(nil), it.Key()...))
+		n++
 	}
-	return storeErr(it.Err())
+	return n, storeErr(it.Err())
 }

@@ -21,8 +21,11 @@ type Options struct {
 	// several read-only processes can share it; every mutation fails.
 	ReadOnly bool
 
-	// Logger receives progress of long operations (index backfill, schema
-	// revalidation). Nil means slog.Default().
+	// Logger receives livedb's INFO lines about long operations as they
+	// happen: an index backfilled, dropped or documents re-checked by Open,
+	// and what Import skips. Nil means no logging at all: livedb never
+	// writes to slog.Default. What Open changed is also available, as a
+	// value, from [DB.OpenReport].
 	Logger *slog.Logger
 
 	// Progress, when set, is called during long operations with how far
@@ -85,7 +88,7 @@ func (opts *Options) withDefaults() Options {
 		o.Timeout = time.Second
 	}
 	if o.Logger == nil {
-		o.Logger = slog.Default()
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	switch {
 	case o.MaxRetries == 0:
