@@ -60,7 +60,10 @@ const (
 	indexByID           = "by_id"
 	indexByCreationTime = "by_creation_time"
 	firstUserTable      = 10001
-	catalogVersion      = 1
+	// catalogVersion is the format of the file. Version 2: index entries
+	// hold no value, the last commit's record holds the catalog
+	// generation. A file of another version is refused (ErrNotLivedb).
+	catalogVersion = 2
 )
 
 func (t *tableInfo) index(name string) (*indexInfo, bool) {

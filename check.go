@@ -62,8 +62,8 @@ func checkTable(ctx context.Context, tx *txn, t *tableInfo, add func(string, ...
 				return storeErr(err)
 			case !ok:
 				add("table %q document %q: missing entry in index %s", t.name, docID, ix.name)
-			case len(got) > 0 && string(got) != docID: // files before 2026-11-26 hold the _id
-				add("table %q document %q: entry in index %s points at %q", t.name, docID, ix.name, got)
+			case len(got) > 0:
+				add("table %q document %q: entry in index %s holds a value, %q", t.name, docID, ix.name, got)
 			}
 		}
 		return nil
@@ -101,9 +101,8 @@ func checkEntries(tx *txn, ix *indexInfo, add func(string, ...any)) (int, error)
 			add("table %q index %s: entry %x does not end with an ID of the table", ix.table.name, ix.name, it.Key())
 			continue
 		}
-		// Files written before entries lost their value hold the _id.
-		if v := it.Value(); len(v) > 0 && string(v) != docID {
-			add("table %q index %s: entry for document %q holds another ID, %q", ix.table.name, ix.name, docID, v)
+		if v := it.Value(); len(v) > 0 {
+			add("table %q index %s: entry for document %q holds a value, %q", ix.table.name, ix.name, docID, v)
 		}
 		enc, ok, err := tx.snap.Get(docKey(ix.table, docID))
 		if err != nil {

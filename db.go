@@ -287,20 +287,13 @@ func (db *DB) tryView(writable bool) (snapView, error) {
 // the generation of its catalog.
 func snapshotTS(snap kv.Snapshot) (ts, catalogGen uint64, err error) {
 	b, ok, err := snap.Get(keyLastTS)
-	if err == nil && !ok {
-		b, ok, err = snap.Get(keyLastTSBefore)
-	}
 	if err != nil || !ok {
-		return 0, 0, storeErr(err)
+		return 0, 0, storeErr(err) // a new file: no commit yet
 	}
-	switch len(b) {
-	case 16:
-		catalogGen = binary.BigEndian.Uint64(b[8:])
-	case 8:
-	default:
+	if len(b) != 16 {
 		return 0, 0, fmt.Errorf("%w: bad timestamp record", ErrNotLivedb)
 	}
-	return binary.BigEndian.Uint64(b), catalogGen, nil
+	return binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:]), nil
 }
 
 // end releases a transaction's snapshot and registration. It is

@@ -1,6 +1,7 @@
 package livedb_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -446,37 +447,30 @@ func TestOpen_LockedByAnotherProcess(t *testing.T) {
 // A file that keeps the last commit's timestamp at the key used before it
 // moved next to the change feed opens with that timestamp, and later
 // commits are stamped after it.
-func TestOpen_LastTimestampAtFormerKey(t *testing.T) {
+// A file of another format version is refused, and left as it was.
+func TestOpen_OtherFormatVersion(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
 	db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
 	require.NoError(t, err)
 	mustInsertWorkflow(t, db, "a", "in_progress")
-	first := db.LastTimestamp()
 	require.NoError(t, db.Close())
-
+	var old []byte
 	mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) {
-		v, ok, err := snap.Get([]byte{0x03})
+		v, ok, err := snap.Get([]byte("\x00catalog"))
 		require.NoError(t, err)
-		require.True(t, ok, "no timestamp at key 0x03")
-		b.Delete([]byte{0x03})
-		b.Put([]byte("\x00ts"), v)
+		require.True(t, ok)
+		old = bytes.Replace(v, []byte(`"version":2`), []byte(`"version":1`), 1)
+		require.NotEqual(t, v, old, "the catalog does not say version 2")
+		b.Put([]byte("\x00catalog"), old)
 	})
-
-	db, err = livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
-	require.NoError(t, err)
-	assert.Equal(t, first, db.LastTimestamp())
-	ts, err := db.MutationTS(context.Background(), func(m *livedb.MutationCtx) error {
-		_, err := m.DB.Insert("workflows", livedb.Doc{"task": "b", "status": "in_progress"})
-		return err
+	_, err = livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
+	require.ErrorIs(t, err, livedb.ErrNotLivedb)
+	assert.Contains(t, err.Error(), "version 1")
+	mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) {
+		v, _, err := snap.Get([]byte("\x00catalog"))
+		require.NoError(t, err)
+		assert.Equal(t, old, v, "a refused file is not written")
 	})
-	require.NoError(t, err)
-	assert.Greater(t, ts, first)
-	MustCheckClose(t, db)
-
-	db, err = livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
-	require.NoError(t, err)
-	defer MustCheckClose(t, db)
-	assert.Equal(t, ts, db.LastTimestamp())
 }
 
 // A mutation's queries see its own writes however writes and queries

@@ -12,8 +12,7 @@ import (
 //
 //	0x00 "catalog"                          JSON catalog: schema, table numbers, index ids
 //	0x00 "pruned"                           8-byte timestamp of the newest pruned change
-//	0x01 indexID(4) sortkey(fields…, _creationTime, _id)   index entry; value empty (files
-//	                                        written before 2026-11-26 hold the _id)
+//	0x01 indexID(4) sortkey(fields…, _creationTime, _id)   index entry; value empty
 //	0x01 indexID(4) sortkey(_id)            by_id entry; value = the encoded document
 //	0x02 ts(8) seq(4)                       change-feed record
 //	0x03                                    big-endian timestamp of the last commit (8
@@ -40,9 +39,6 @@ var (
 	// every commit writes: the two share the feed's last page, which saves
 	// a commit two of its ~20 page writes (a leaf and its branch).
 	keyLastTS = []byte{tagLastTS}
-	// keyLastTSBefore is where files written before keyLastTS moved keep
-	// the timestamp; it is read when keyLastTS is absent.
-	keyLastTSBefore = []byte("\x00ts")
 	// keyPrunedThrough holds the timestamp of the newest change the
 	// retention has deleted: the feed is complete only after it.
 	keyPrunedThrough = []byte("\x00pruned")
