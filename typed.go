@@ -45,8 +45,11 @@ type Table[T any] struct {
 // NewTable returns typed access to the table name, as T. A name that is
 // not a valid table name, or a T that is not a struct (or pointer to a
 // struct) whose fields can all be mapped (no channels, functions, complex
-// numbers, maps with non-string keys, time.Time, clashing field names), is
-// not a panic: every method of the returned Table reports it.
+// numbers, maps with non-string keys, types with only one of MarshalText
+// and UnmarshalText, clashing field names), is not a panic: every method
+// of the returned Table reports it, with the field's path. Fields of type
+// time.Time and of types with MarshalText and UnmarshalText are mapped as
+// described on [ToDoc].
 func NewTable[T any](name string) *Table[T] {
 	t := &Table[T]{name: name, typ: reflect.TypeFor[T]()}
 	if err := checkTableName(name); err != nil {
@@ -57,8 +60,8 @@ func NewTable[T any](name string) *Table[T] {
 	if st.Kind() == reflect.Pointer {
 		st = st.Elem()
 	}
-	if st.Kind() != reflect.Struct || st == codecTimeType {
-		t.err = &CodecError{Op: "type", Table: name, Reason: fmt.Sprintf("a Table's type must be a struct or a pointer to a struct, not %s", t.typ)}
+	if why := codecNotDocType(st); st.Kind() != reflect.Struct || why != "" {
+		t.err = &CodecError{Op: "type", Table: name, Reason: fmt.Sprintf("a Table's type must be a struct or a pointer to a struct, not %s%s", t.typ, why)}
 		return t
 	}
 	if err := codecCheckType(st, map[reflect.Type]bool{}); err != nil {
