@@ -13,9 +13,12 @@
 // snapshot. Inside them, ctx.DB is Convex's ctx.db: Get, Insert, Patch,
 // Replace, Delete and Query, whose builder offers WithIndex ranges, Order,
 // Filter and the terminals Collect, Take, First, Unique, All and Paginate.
-// [Subscribe] re-runs a query function after every commit that writes inside
-// what it read, and [DB.Changes] is the ordered, persisted change feed.
-// [Table] gives typed access through Go structs.
+// [QueryValue] and [MutationValue] are the forms whose function returns a
+// value. [Subscribe] re-runs a query function after every commit that
+// writes inside what it read, and [DB.Changes] is the ordered, persisted
+// change feed. [Table] gives typed access through Go structs (time.Time
+// fields are stored as Float64 milliseconds); its reads take a [DBReader],
+// the DB of a query or of a mutation.
 //
 // # Numbers
 //

@@ -209,13 +209,7 @@ func validationOptions(tx *txn) *v.Options {
 
 // Call runs the query in its own snapshot, with the identity ctx carries.
 func (f *QueryFunction[A, R]) Call(ctx context.Context, db *DB, args A) (R, error) {
-	var out R
-	err := db.Query(ctx, func(q *QueryCtx) error {
-		var err error
-		out, err = f.Run(q, args)
-		return err
-	})
-	return out, err
+	return QueryValue(ctx, db, func(q *QueryCtx) (R, error) { return f.Run(q, args) })
 }
 
 // Run runs the query inside another query or mutation's transaction: the
@@ -247,13 +241,7 @@ func (m *MutationCtx) Query() *QueryCtx {
 // Call runs the mutation as its own transaction (with retries, see
 // [DB.Mutation]), with the identity ctx carries.
 func (f *MutationFunction[A, R]) Call(ctx context.Context, db *DB, args A) (R, error) {
-	var out R
-	err := db.Mutation(ctx, func(m *MutationCtx) error {
-		var err error
-		out, err = f.Run(m, args)
-		return err
-	})
-	return out, err
+	return MutationValue(ctx, db, func(m *MutationCtx) (R, error) { return f.Run(m, args) })
 }
 
 // Run runs the mutation inside another mutation's transaction as a

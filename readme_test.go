@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,6 +43,7 @@ func readmeTour(t *testing.T, ctx context.Context) error {
 			"agentType":  v.String(),
 			"status":     v.String(),
 			"output":     v.Optional(v.String()),
+			"startedAt":  v.Optional(v.Float64()), // milliseconds since 1970, as Date.now()
 		})).Index("by_workflow_and_status", "workflowId", "status"),
 	})
 	db, err := livedb.Open("state.db", schema, nil) // livedb.OpenMemory(schema) for tests
@@ -51,20 +53,18 @@ func readmeTour(t *testing.T, ctx context.Context) error {
 	defer db.Close()
 
 	// README: mutation
-	var wf livedb.ID
-	err = db.Mutation(ctx, func(m *livedb.MutationCtx) error {
-		var err error
-		wf, err = m.DB.Insert("workflows", livedb.Doc{"task": "ship it", "status": "pending"})
+	wf, err := livedb.MutationValue(ctx, db, func(m *livedb.MutationCtx) (livedb.ID, error) {
+		wf, err := m.DB.Insert("workflows", livedb.Doc{"task": "ship it", "status": "pending"})
 		if err != nil {
-			return err
+			return "", err
 		}
 		_, err = m.DB.Insert("agentSessions", livedb.Doc{
 			"workflowId": wf, "agentType": "planner", "status": "running",
 		})
 		if err != nil {
-			return err
+			return "", err
 		}
-		return m.DB.Patch(wf, livedb.Doc{"status": "in_progress"})
+		return wf, m.DB.Patch(wf, livedb.Doc{"status": "in_progress"})
 	})
 	// (end)
 	if err != nil {
@@ -72,16 +72,13 @@ func readmeTour(t *testing.T, ctx context.Context) error {
 	}
 
 	// README: query
-	var running []livedb.Doc
-	err = db.Query(ctx, func(q *livedb.QueryCtx) error {
-		var err error
-		running, err = q.DB.Query("agentSessions").
+	running, err := livedb.QueryValue(ctx, db, func(q *livedb.QueryCtx) ([]livedb.Doc, error) {
+		return q.DB.Query("agentSessions").
 			WithIndex("by_workflow_and_status", func(r livedb.IndexRange) livedb.IndexRange {
 				return r.Eq("workflowId", wf).Eq("status", "running")
 			}).
 			Order(livedb.Desc).
 			Take(10)
-		return err
 	})
 	// (end)
 	if err != nil {
@@ -93,10 +90,8 @@ func readmeTour(t *testing.T, ctx context.Context) error {
 		// README: paginate
 		opts := livedb.PaginationOptions{NumItems: 20}
 		for {
-			var page livedb.PaginationResult
-			err := db.Query(ctx, func(q *livedb.QueryCtx) (err error) {
-				page, err = q.DB.Query("agentSessions").Paginate(opts)
-				return err
+			page, err := livedb.QueryValue(ctx, db, func(q *livedb.QueryCtx) (livedb.PaginationResult, error) {
+				return q.DB.Query("agentSessions").Paginate(opts)
 			})
 			if err != nil {
 				return err
@@ -158,33 +153,53 @@ func readmeTour(t *testing.T, ctx context.Context) error {
 			WorkflowID livedb.Ref[Workflow]     `json:"workflowId"` // only a workflow's ID fits
 			AgentType  string                   `json:"agentType"`
 			Status     string                   `json:"status"`
-			Output     *string                  `json:"output"` // v.Optional: nil is absent
+			Output     *string                  `json:"output"`    // v.Optional: nil is absent
+			StartedAt  *time.Time               `json:"startedAt"` // Float64 milliseconds in the document
 		}
 		workflows := livedb.NewTable[Workflow]("workflows")
 		sessions := livedb.NewTable[AgentSession]("agentSessions")
 
-		var w livedb.Ref[Workflow]
-		err = db.Mutation(ctx, func(m *livedb.MutationCtx) error {
-			var err error
-			if w, err = workflows.Insert(m.DB, Workflow{Task: "typed", Status: "pending"}); err != nil {
-				return err
+		w, err := livedb.MutationValue(ctx, db, func(m *livedb.MutationCtx) (livedb.Ref[Workflow], error) {
+			w, err := workflows.Insert(m.DB, Workflow{Task: "typed", Status: "pending"})
+			if err != nil {
+				return "", err
 			}
-			_, err = sessions.Insert(m.DB, AgentSession{WorkflowID: w, AgentType: "coder", Status: "running"})
-			return err
+			now := time.Now()
+			_, err = sessions.Insert(m.DB, AgentSession{WorkflowID: w, AgentType: "coder", Status: "running", StartedAt: &now})
+			return w, err
 		})
 		if err != nil {
 			return err
 		}
-		err = db.Query(ctx, func(q *livedb.QueryCtx) error {
-			coding, err := sessions.Query(q.DB).
+
+		// Reads take the DB of a query or of a mutation alike: a livedb.DBReader.
+		codersOf := func(db livedb.DBReader) ([]AgentSession, error) {
+			return sessions.Query(db).
 				WithIndex("by_workflow_and_status", func(r livedb.IndexRange) livedb.IndexRange {
 					return r.Eq("workflowId", w).Eq("status", "running")
 				}).
 				Collect()
-			for _, s := range coding {
-				fmt.Println(s.AgentType, s.WorkflowID == w, s.Output == nil) // coder true true
-			}
+		}
+		coding, err := livedb.QueryValue(ctx, db, func(q *livedb.QueryCtx) ([]AgentSession, error) {
+			return codersOf(q.DB)
+		})
+		if err != nil {
 			return err
+		}
+		for _, s := range coding {
+			fmt.Println(s.AgentType, s.WorkflowID == w, s.Output == nil, s.StartedAt.Location()) // coder true true UTC
+		}
+		err = db.Mutation(ctx, func(m *livedb.MutationCtx) error {
+			coding, err := codersOf(m.DB)
+			if err != nil {
+				return err
+			}
+			for _, s := range coding {
+				if err := sessions.Patch(m.DB, s.ID, livedb.Doc{"status": "reviewed"}); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		// (end)
 		if err != nil {

@@ -32,7 +32,9 @@ func (r Ref[T]) ID() ID { return ID(r) }
 // *DocumentError wrapping ErrSchemaEnforcement, and nothing is written.
 //
 // A Table holds no database state: declare it once, as a package variable,
-// and use it with the *Reader or *Writer of any transaction of any DB.
+// and use it with the *Reader or *Writer of any transaction of any DB:
+// methods that read take either (a [DBReader]), those that write take a
+// *Writer.
 // A Table is immutable and safe for concurrent use.
 type Table[T any] struct {
 	name string
@@ -43,8 +45,11 @@ type Table[T any] struct {
 // NewTable returns typed access to the table name, as T. A name that is
 // not a valid table name, or a T that is not a struct (or pointer to a
 // struct) whose fields can all be mapped (no channels, functions, complex
-// numbers, maps with non-string keys, time.Time, clashing field names), is
-// not a panic: every method of the returned Table reports it.
+// numbers, maps with non-string keys, types with only one of MarshalText
+// and UnmarshalText, clashing field names), is not a panic: every method
+// of the returned Table reports it, with the field's path. Fields of type
+// time.Time and of types with MarshalText and UnmarshalText are mapped as
+// described on [ToDoc].
 func NewTable[T any](name string) *Table[T] {
 	t := &Table[T]{name: name, typ: reflect.TypeFor[T]()}
 	if err := checkTableName(name); err != nil {
@@ -55,8 +60,8 @@ func NewTable[T any](name string) *Table[T] {
 	if st.Kind() == reflect.Pointer {
 		st = st.Elem()
 	}
-	if st.Kind() != reflect.Struct || st == codecTimeType {
-		t.err = &CodecError{Op: "type", Table: name, Reason: fmt.Sprintf("a Table's type must be a struct or a pointer to a struct, not %s", t.typ)}
+	if why := codecNotDocType(st); st.Kind() != reflect.Struct || why != "" {
+		t.err = &CodecError{Op: "type", Table: name, Reason: fmt.Sprintf("a Table's type must be a struct or a pointer to a struct, not %s%s", t.typ, why)}
 		return t
 	}
 	if err := codecCheckType(st, map[reflect.Type]bool{}); err != nil {
@@ -97,11 +102,12 @@ func (t *Table[T]) decode(d Doc) (T, error) {
 
 // checkRef checks that id is an ID of this table. exists is false when the
 // ID's table does not exist (yet), so that no document can have it.
-func (t *Table[T]) checkRef(r *Reader, op string, id Ref[T]) (exists bool, err error) {
+func (t *Table[T]) checkRef(db DBReader, op string, id Ref[T]) (exists bool, err error) {
 	if t.err != nil {
 		return false, t.err
 	}
-	if r == nil || r.tx == nil {
+	r := readerOf(db)
+	if r == nil {
 		return false, fmt.Errorf("livedb: %s in table %q: nil Reader or Writer", op, t.name)
 	}
 	ti, ok, err := r.tx.resolveID(ID(id))
@@ -137,16 +143,17 @@ func (t *Table[T]) Insert(w *Writer, x T) (Ref[T], error) {
 }
 
 // Get reads the document id as a T, and reports false (with T's zero
-// value) when it does not exist. An ID of another table is an error
-// wrapping ErrInvalidID; a document that does not fit T is a *CodecError
-// naming the field.
-func (t *Table[T]) Get(r *Reader, id Ref[T]) (T, bool, error) {
+// value) when it does not exist. db is the DB of a query or of a mutation
+// (inside a mutation, Get sees its writes). An ID of another table is an
+// error wrapping ErrInvalidID; a document that does not fit T is a
+// *CodecError naming the field.
+func (t *Table[T]) Get(db DBReader, id Ref[T]) (T, bool, error) {
 	var zero T
-	exists, err := t.checkRef(r, "get", id)
+	exists, err := t.checkRef(db, "get", id)
 	if err != nil || !exists {
 		return zero, false, err
 	}
-	d, ok, err := r.Get(ID(id))
+	d, ok, err := readerOf(db).Get(ID(id))
 	if err != nil || !ok {
 		return zero, false, err
 	}
@@ -213,18 +220,20 @@ func (t *Table[T]) checkWriter(w *Writer, op string, id Ref[T]) error {
 	if w == nil {
 		return fmt.Errorf("livedb: %s in table %q: nil Writer", op, t.name)
 	}
-	_, err := t.checkRef(&w.Reader, op, id)
+	_, err := t.checkRef(w, op, id)
 	return err
 }
 
 // Query starts a query on the table whose results are read as T; it has
-// the builder methods of [Query].
-func (t *Table[T]) Query(r *Reader) *TypedQuery[T] {
+// the builder methods of [Query]. db is the DB of a query or of a
+// mutation (inside a mutation, the query sees its writes).
+func (t *Table[T]) Query(db DBReader) *TypedQuery[T] {
 	tq := &TypedQuery[T]{t: t, err: t.err}
+	r := readerOf(db)
 	switch {
 	case tq.err != nil:
-	case r == nil || r.tx == nil:
-		tq.err = fmt.Errorf("livedb: query of table %q: nil Reader", t.name)
+	case r == nil:
+		tq.err = fmt.Errorf("livedb: query of table %q: nil Reader or Writer", t.name)
 	default:
 		tq.q = r.Query(t.name)
 	}

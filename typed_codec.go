@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/livedb-go/livedb/internal/value"
 )
@@ -44,6 +43,9 @@ type CodecError struct {
 	Field string
 	// Reason says what is wrong.
 	Reason string
+	// Err is the error a MarshalText or UnmarshalText method returned, or
+	// nil.
+	Err error
 }
 
 // Error returns the message described on [CodecError].
@@ -77,8 +79,15 @@ func (e *CodecError) Error() string {
 	}
 	b.WriteString(": ")
 	b.WriteString(e.Reason)
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
 	return b.String()
 }
+
+// Unwrap returns Err.
+func (e *CodecError) Unwrap() error { return e.Err }
 
 // codecErr starts a *CodecError at the value that failed; the callers on
 // the way out prepend their path segments (see codecWithin).
@@ -169,6 +178,7 @@ type codecField struct {
 	tagged    bool // the name came from a tag
 	depth     int  // embedding depth, for name clashes
 	sys       int  // codecSysNone, codecSysID or codecSysCreationTime
+	special   int  // codecStaticSpecial(typ)
 }
 
 // codecStruct is the cached layout of a struct type; err is set for a type
@@ -192,7 +202,6 @@ func codecStructOf(t reflect.Type) *codecStruct {
 }
 
 var (
-	codecTimeType      = reflect.TypeFor[time.Time]()
 	codecUndefinedType = reflect.TypeOf(value.Undefined)
 	codecZeroerType    = reflect.TypeFor[interface{ IsZero() bool }]()
 )
@@ -238,7 +247,8 @@ func codecTypeFields(t reflect.Type) ([]codecField, error) {
 			} else if !sf.IsExported() {
 				continue
 			}
-			f := codecField{name: name, goName: sf.Name, index: index, typ: sf.Type, tagged: hasTag && name != "", depth: p.depth}
+			f := codecField{name: name, goName: sf.Name, index: index, typ: sf.Type, tagged: hasTag && name != "", depth: p.depth,
+				special: codecStaticSpecial(sf.Type)}
 			if f.name == "" {
 				f.name = sf.Name
 			}
@@ -297,8 +307,8 @@ func codecDominantFields(all []codecField) ([]codecField, error) {
 			}
 			w.sys = codecSysID
 		case fieldCreationTime:
-			if k := w.typ.Kind(); k != reflect.Float64 && k != reflect.Float32 {
-				return nil, codecWithin(codecErr("type", "the system field _creationTime must have a float type, not %s", w.typ), "."+w.name, "."+w.goName)
+			if k := w.typ.Kind(); k != reflect.Float64 && k != reflect.Float32 && w.typ != codecTimeType {
+				return nil, codecWithin(codecErr("type", "the system field _creationTime must have a float type or be a time.Time, not %s", w.typ), "."+w.name, "."+w.goName)
 			}
 			w.sys = codecSysCreationTime
 		}
@@ -315,6 +325,12 @@ func codecCheckType(t reflect.Type, seen map[reflect.Type]bool) error {
 		return nil
 	}
 	seen[t] = true
+	switch codecSpecialOf(t) {
+	case codecSpecialTime, codecSpecialText:
+		return nil
+	case codecSpecialHalfText:
+		return codecHalfTextErr("type", t)
+	}
 	switch t.Kind() {
 	case reflect.Bool, reflect.String, reflect.Interface,
 		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
@@ -329,9 +345,6 @@ func codecCheckType(t reflect.Type, seen map[reflect.Type]bool) error {
 		}
 		return codecCheckType(t.Elem(), seen)
 	case reflect.Struct:
-		if t == codecTimeType {
-			return codecErr("type", "time.Time is not supported; store a float64 of milliseconds (time.UnixMilli) or a formatted string")
-		}
 		si := codecStructOf(t)
 		if si.err != nil {
 			return codecLayoutErr(si)
@@ -353,8 +366,8 @@ func codecCheckType(t reflect.Type, seen map[reflect.Type]bool) error {
 // is the mapping [Table] writes with. An unsupported value is a
 // *[CodecError] naming the document path and the Go field.
 //
-// Struct fields follow encoding/json's rules, without its methods
-// (MarshalJSON and MarshalText are not called):
+// Struct fields follow encoding/json's rules (MarshalText is called, see
+// below; MarshalJSON is not):
 //
 //   - The document name comes from the `json` tag ("name",
 //     "name,omitempty", "-" to skip the field); an untagged exported field
@@ -366,8 +379,9 @@ func codecCheckType(t reflect.Type, seen map[reflect.Type]bool) error {
 //     empty slices, arrays and maps; `omitzero` leaves out zero values (or
 //     those whose IsZero method says so). The `string` option is refused.
 //   - Fields tagged "_id" (of a string type: ID, Ref[T] or string) and
-//     "_creationTime" (of a float type) are the system fields: ToDoc leaves
-//     them out, as the database assigns them. A map's keys are all kept.
+//     "_creationTime" (of a float type, or a time.Time) are the system
+//     fields: ToDoc leaves them out, as the database assigns them. A map's
+//     keys are all kept.
 //
 // Values: bool, string types and float64 as themselves (a Ref or an ID is
 // a string); float32 as float64; Go integers as their basic Go type (an
@@ -380,9 +394,35 @@ func codecCheckType(t reflect.Type, seen map[reflect.Type]bool) error {
 // which is how a v.Optional field is left out (null inside an array); a
 // non-nil pointer as its pointee; an interface as its dynamic value (nil as
 // null, [Undefined] as absent). Complex numbers, channels, functions,
-// unsafe pointers, maps with other keys, time.Time (store milliseconds as
-// a float64, as _creationTime is) and values nested more than 64 levels
-// (a pointer cycle) are errors.
+// unsafe pointers, maps with other keys and values nested more than 64
+// levels (a pointer cycle) are errors.
+//
+// A time.Time is stored as Convex code stores a JavaScript Date: a Float64
+// of milliseconds since the Unix epoch, what Date.now() returns and the
+// unit of _creationTime, so that it sorts in time order in an index and a
+// Convex client reads it with new Date(x). Declare such a field
+// v.Float64() (or v.Number()) in the schema, and v.Optional for a
+// *time.Time that may be nil. The location and the monotonic clock
+// reading are not stored. Whole milliseconds are stored exactly; finer
+// fractions are kept as far as the float64 holds them (in steps of
+// 2^-12 ms, about 0.24 µs, for dates between 2004 and 2039). The zero
+// time.Time is not special: it is stored as its instant,
+// -62135596800000 (January 1 of year 1), and read back as the zero time;
+// to leave it out, tag the field `omitzero` (as with encoding/json,
+// `omitempty` does not omit a struct such as time.Time) or use a
+// *time.Time. A time beyond the range of a JavaScript Date (±8.64e15 ms,
+// about 273,000 years either side of 1970) is an error.
+//
+// A type that has both MarshalText and UnmarshalText
+// ([encoding.TextMarshaler] and [encoding.TextUnmarshaler], on the value or
+// the pointer), such as netip.Addr or a UUID type, is stored as its text,
+// a String (declare it v.String()); an error of MarshalText is a
+// *CodecError that wraps it. A type with only one of the two methods is an
+// error, reported by [NewTable] for a Table's type, because what is stored
+// could not be read back. A type with methods promoted from an embedded
+// field counts, as in encoding/json: a struct that embeds a time.Time is
+// stored as that time's text. Map keys are not converted by MarshalText:
+// maps need string keys.
 func ToDoc(x any) (Doc, error) {
 	if x == nil {
 		return nil, codecErr("encode", "cannot make a document of nil")
@@ -397,8 +437,10 @@ func ToDoc(x any) (Doc, error) {
 	}
 	var m map[string]any
 	var err error
-	switch {
-	case rv.Kind() == reflect.Struct && rv.Type() != codecTimeType:
+	switch why := codecNotDocType(rv.Type()); {
+	case why != "":
+		err = codecErr("encode", "a document is made of a struct or a map with string keys, not %s%s", root, why)
+	case rv.Kind() == reflect.Struct:
 		m, err = codecEncodeStruct(rv, true, 0)
 	case rv.Kind() == reflect.Map && rv.Type().Key().Kind() == reflect.String:
 		m, err = codecEncodeMap(rv, 0)
@@ -428,7 +470,7 @@ func codecEncodeStruct(rv reflect.Value, top bool, depth int) (map[string]any, e
 		if !ok || f.omitEmpty && codecIsEmpty(fv) || f.omitZero && codecIsZero(fv) {
 			continue
 		}
-		x, present, err := codecEncode(fv, depth+1)
+		x, present, err := codecEncodeAs(fv, depth+1, f.special)
 		if err != nil {
 			return nil, codecWithin(err, "."+f.name, "."+f.goName)
 		}
@@ -442,10 +484,11 @@ func codecEncodeStruct(rv reflect.Value, top bool, depth int) (map[string]any, e
 // codecEncodeMap converts a map with string keys to an object.
 func codecEncodeMap(rv reflect.Value, depth int) (map[string]any, error) {
 	m := make(map[string]any, rv.Len())
+	sp := codecStaticSpecial(rv.Type().Elem())
 	iter := rv.MapRange()
 	for iter.Next() {
 		k := iter.Key().String()
-		x, present, err := codecEncode(iter.Value(), depth+1)
+		x, present, err := codecEncodeAs(iter.Value(), depth+1, sp)
 		if err != nil {
 			return nil, codecWithin(err, "."+k, "["+strconv.Quote(k)+"]")
 		}
@@ -459,8 +502,22 @@ func codecEncodeMap(rv reflect.Value, depth int) (map[string]any, error) {
 // codecEncode converts one Go value. present is false for a value that
 // stands for an absent field: a nil pointer, or Undefined.
 func codecEncode(rv reflect.Value, depth int) (x any, present bool, err error) {
+	return codecEncodeAs(rv, depth, codecSpecialUnknown)
+}
+
+// codecEncodeAs is codecEncode for a value whose codecStaticSpecial is
+// known (or codecSpecialUnknown).
+func codecEncodeAs(rv reflect.Value, depth, sp int) (x any, present bool, err error) {
 	if depth > maxCodecDepth {
 		return nil, false, codecErr("encode", "value nests deeper than %d levels (a pointer cycle?)", maxCodecDepth)
+	}
+	if k := rv.Kind(); k != reflect.Pointer && k != reflect.Interface && k != reflect.Invalid {
+		if sp == codecSpecialUnknown {
+			sp = codecSpecialOf(rv.Type())
+		}
+		if sp != codecSpecialNone {
+			return codecEncodeSpecial(rv, sp)
+		}
 	}
 	switch rv.Kind() {
 	case reflect.Bool:
@@ -485,7 +542,7 @@ func codecEncode(rv reflect.Value, depth int) (x any, present bool, err error) {
 		if rv.IsNil() {
 			return nil, false, nil
 		}
-		return codecEncode(rv.Elem(), depth+1)
+		return codecEncodeAs(rv.Elem(), depth+1, sp)
 	case reflect.Interface:
 		if rv.IsNil() {
 			return nil, true, nil
@@ -507,11 +564,8 @@ func codecEncode(rv reflect.Value, depth int) (x any, present bool, err error) {
 		m, err := codecEncodeMap(rv, depth)
 		return m, err == nil, err
 	case reflect.Struct:
-		switch rv.Type() {
-		case codecUndefinedType:
+		if rv.Type() == codecUndefinedType {
 			return nil, false, nil
-		case codecTimeType:
-			return nil, false, codecErr("encode", "time.Time is not supported; store a float64 of milliseconds (time.UnixMilli) or a formatted string")
 		}
 		m, err := codecEncodeStruct(rv, false, depth)
 		return m, err == nil, err
@@ -543,9 +597,10 @@ func codecEncodeUint(rv reflect.Value) (any, bool, error) {
 // would be absent fields become null, as arrays cannot have holes.
 func codecEncodeList(rv reflect.Value, depth int) (any, bool, error) {
 	out := make([]any, rv.Len())
+	sp := codecStaticSpecial(rv.Type().Elem())
 	for i := range out {
 		ev := rv.Index(i)
-		x, _, err := codecEncode(ev, depth+1)
+		x, _, err := codecEncodeAs(ev, depth+1, sp)
 		if err == nil && ev.Kind() == reflect.Interface && !ev.IsNil() && ev.Elem().Type() == codecUndefinedType {
 			err = codecErr("encode", "undefined is not a valid Convex value inside an array")
 		}
@@ -615,11 +670,18 @@ func codecIsZero(v reflect.Value) bool {
 // that length; arrays into slices, and into Go arrays of the same length;
 // objects into structs and string-keyed maps; null into pointers, slices,
 // maps and interfaces as their zero value; anything into an empty
-// interface, as it is. Anything else, such as 1.5 into an int, 300 into an
-// int8 or null into a string, is a *[CodecError] naming both the document
+// interface, as it is. Float64 milliseconds since the Unix epoch (or
+// Int64 ones) go into a time.Time, as a time in UTC rounded to the
+// nanosecond (see [ToDoc] for the precision); a String goes into a type
+// with UnmarshalText (and MarshalText), through UnmarshalText. Anything
+// else, such as 1.5 into an int, 300 into an int8, null into a string or
+// a String into a time.Time, is a *[CodecError] naming both the document
 // path and the Go field:
 //
 //	livedb: decode document "j57…" field .meta.attempt (AgentSession.Meta.Attempt): value 1.5 (Float64) does not fit int
+//
+// An error of UnmarshalText is wrapped by the *CodecError
+// ([errors.Is] finds it).
 //
 // Values stored into interface fields are not copied: they share the Doc's
 // maps and slices.
@@ -644,6 +706,12 @@ func codecDecodeDoc(d Doc, rv reflect.Value, table string) error {
 
 // codecDecode stores document value x into rv, which must be settable.
 func codecDecode(x any, rv reflect.Value, depth int) error {
+	return codecDecodeAs(x, rv, depth, codecSpecialUnknown)
+}
+
+// codecDecodeAs is codecDecode into a value whose codecStaticSpecial is
+// known (or codecSpecialUnknown).
+func codecDecodeAs(x any, rv reflect.Value, depth, sp int) error {
 	if depth > maxCodecDepth {
 		return codecErr("decode", "value nests deeper than %d levels", maxCodecDepth)
 	}
@@ -657,7 +725,7 @@ func codecDecode(x any, rv reflect.Value, depth int) error {
 		if rv.IsNil() {
 			rv.Set(reflect.New(t.Elem()))
 		}
-		return codecDecode(x, rv.Elem(), depth+1)
+		return codecDecodeAs(x, rv.Elem(), depth+1, sp)
 	case reflect.Interface:
 		return codecDecodeInterface(x, rv)
 	case reflect.Slice, reflect.Map:
@@ -666,7 +734,7 @@ func codecDecode(x any, rv reflect.Value, depth int) error {
 			return nil
 		}
 	}
-	ok, err := codecDecodeKind(x, rv, depth)
+	ok, err := codecDecodeKind(x, rv, depth, sp)
 	if err != nil || ok {
 		return err
 	}
@@ -676,7 +744,7 @@ func codecDecode(x any, rv reflect.Value, depth int) error {
 	if _, canonical := value.KindOf(x); !canonical && x != nil {
 		if y, present, eerr := codecEncode(reflect.ValueOf(x), depth); eerr == nil && present {
 			if z, nerr := value.Normalize(y); nerr == nil {
-				if ok, err = codecDecodeKind(z, rv, depth); err != nil || ok {
+				if ok, err = codecDecodeKind(z, rv, depth, sp); err != nil || ok {
 					return err
 				}
 			}
@@ -685,10 +753,17 @@ func codecDecode(x any, rv reflect.Value, depth int) error {
 	return codecErr("decode", "%s cannot be stored in %s", codecDescribe(x), t)
 }
 
-// codecDecodeKind stores x into rv by rv's kind. ok is false when x's type does
-// not go into that kind at all; err reports a value of the right type that
-// still does not fit.
-func codecDecodeKind(x any, rv reflect.Value, depth int) (ok bool, err error) {
+// codecDecodeKind stores x into rv by rv's kind, or as codecDecodeSpecial
+// for a time or text type (sp as for codecDecodeAs). ok is false when x's
+// type does not go into that kind at all; err reports a value of the right
+// type that still does not fit.
+func codecDecodeKind(x any, rv reflect.Value, depth, sp int) (ok bool, err error) {
+	if sp == codecSpecialUnknown {
+		sp = codecSpecialOf(rv.Type())
+	}
+	if sp != codecSpecialNone {
+		return codecDecodeSpecial(x, rv, sp)
+	}
 	switch rv.Kind() {
 	case reflect.Bool:
 		b, ok := x.(bool)
@@ -831,8 +906,9 @@ func codecDecodeSlice(x any, rv reflect.Value, depth int) (bool, error) {
 		return false, nil
 	}
 	s := reflect.MakeSlice(t, len(a), len(a))
+	sp := codecStaticSpecial(t.Elem())
 	for i, e := range a {
-		if err := codecDecode(e, s.Index(i), depth+1); err != nil {
+		if err := codecDecodeAs(e, s.Index(i), depth+1, sp); err != nil {
 			seg := "[" + strconv.Itoa(i) + "]"
 			return true, codecWithin(err, seg, seg)
 		}
@@ -858,8 +934,9 @@ func codecDecodeArray(x any, rv reflect.Value, depth int) (bool, error) {
 	if len(a) != n {
 		return true, codecErr("decode", "an array of %d elements does not fit %s", len(a), rv.Type())
 	}
+	sp := codecStaticSpecial(rv.Type().Elem())
 	for i, e := range a {
-		if err := codecDecode(e, rv.Index(i), depth+1); err != nil {
+		if err := codecDecodeAs(e, rv.Index(i), depth+1, sp); err != nil {
 			seg := "[" + strconv.Itoa(i) + "]"
 			return true, codecWithin(err, seg, seg)
 		}
@@ -878,12 +955,13 @@ func codecDecodeMap(x any, rv reflect.Value, depth int) (bool, error) {
 		return false, nil
 	}
 	out := reflect.MakeMapWithSize(t, len(m))
+	sp := codecStaticSpecial(t.Elem())
 	for k, e := range m {
 		if value.IsUndefined(e) {
 			continue
 		}
 		ev := reflect.New(t.Elem()).Elem()
-		if err := codecDecode(e, ev, depth+1); err != nil {
+		if err := codecDecodeAs(e, ev, depth+1, sp); err != nil {
 			return true, codecWithin(err, "."+k, "["+strconv.Quote(k)+"]")
 		}
 		out.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), ev)
@@ -895,9 +973,6 @@ func codecDecodeMap(x any, rv reflect.Value, depth int) (bool, error) {
 // codecDecodeStruct stores an object into a struct, field by field.
 func codecDecodeStruct(x any, rv reflect.Value, depth int) (bool, error) {
 	t := rv.Type()
-	if t == codecTimeType {
-		return true, codecErr("decode", "time.Time is not supported; store a float64 of milliseconds (time.UnixMilli) or a formatted string")
-	}
 	m, ok := x.(map[string]any)
 	if !ok {
 		return false, nil
@@ -914,7 +989,7 @@ func codecDecodeStruct(x any, rv reflect.Value, depth int) (bool, error) {
 		}
 		fv, err := codecFieldAlloc(rv, f.index)
 		if err == nil {
-			err = codecDecode(e, fv, depth+1)
+			err = codecDecodeAs(e, fv, depth+1, f.special)
 		}
 		if err != nil {
 			return true, codecWithin(err, "."+f.name, "."+f.goName)

@@ -117,7 +117,8 @@ func TestToDoc_Errors(t *testing.T) {
 		{"func in interface", map[string]any{"f": func() {}}, `livedb: encode document field .f (map[string]interface {}["f"]): func() is not supported (kind func)`},
 		{"complex in slice", struct{ L []any }{L: []any{1, complex(1, 2)}}, "field .L[1] (struct { L []interface {} }.L[1]): complex128 is not supported (kind complex128)"},
 		{"map with int keys", struct{ M map[int]int }{M: map[int]int{1: 1}}, "field .M (struct { M map[int]int }.M): map[int]int has keys of type int; document objects need string keys"},
-		{"time", struct{ T time.Time }{}, "time.Time is not supported"},
+		{"time beyond a JavaScript Date", struct{ T time.Time }{T: time.Date(300000, 1, 1, 0, 0, 0, 0, time.UTC)},
+			"field .T (struct { T time.Time }.T): time 300000-01-01T00:00:00Z is outside the range of a JavaScript Date"},
 		{"uint64 overflow", struct {
 			U uint64 `json:"u"`
 		}{U: math.MaxUint64}, "field .u (struct { U uint64 \"json:\\\"u\\\"\" }.U): unsigned integer 18446744073709551615 does not fit into a 64-bit signed integer"},
@@ -259,7 +260,7 @@ func TestFromDoc_Errors(t *testing.T) {
 	_, err = livedb.FromDoc[codecInner](nil)
 	require.ErrorContains(t, err, "value null (Null) cannot be stored in livedb_test.codecInner")
 	_, err = livedb.FromDoc[struct{ T time.Time }](livedb.Doc{"T": "2024"})
-	require.ErrorContains(t, err, "time.Time is not supported")
+	require.ErrorContains(t, err, `field .T (struct { T time.Time }.T): value "2024" (String) cannot be stored in time.Time: a time is stored as a Float64 of milliseconds since the Unix epoch`)
 }
 
 func TestFromDoc_IntBounds(t *testing.T) {

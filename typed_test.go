@@ -207,7 +207,7 @@ func TestTable_Replace_PatchDelete(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			s, _, err := typedSessions.Get(&w.Reader, ref)
+			s, _, err := typedSessions.Get(w, ref)
 			created = s.CreationTime
 			return err
 		})
@@ -551,7 +551,7 @@ func runEveryTypedMethod[T any](w *livedb.Writer, tb *livedb.Table[T], x T) erro
 	if want == nil {
 		return errors.New("Err() is nil")
 	}
-	r := &w.Reader
+	r := livedb.DBReader(w) // the read methods take the Writer as it is
 	_, e1 := tb.Insert(w, x)
 	_, _, e2 := tb.Get(r, "x")
 	e3 := tb.Replace(w, "x", x)

@@ -36,7 +36,7 @@ type FailArgs struct {
 }
 
 // getSession reads a session, or fails with ErrNotFound.
-func getSession(r *livedb.Reader, id livedb.Ref[AgentSession]) (AgentSession, error) {
+func getSession(r livedb.DBReader, id livedb.Ref[AgentSession]) (AgentSession, error) {
 	s, ok, err := Sessions.Get(r, id)
 	if err != nil {
 		return AgentSession{}, fmt.Errorf("model: session %s: %w", id, err)
@@ -59,7 +59,7 @@ func ClaimSession(m *livedb.MutationCtx, args ClaimArgs) (AgentSession, bool, er
 	if args.AgentID == "" {
 		return AgentSession{}, false, fmt.Errorf("%w: the agent ID is empty", ErrInvalidArgument)
 	}
-	s, ok, err := Sessions.Query(&m.DB.Reader).
+	s, ok, err := Sessions.Query(m.DB).
 		WithIndex("by_type_and_status", func(r livedb.IndexRange) livedb.IndexRange {
 			return r.Eq("agentType", args.AgentType).Eq("status", SessionPending)
 		}).First()
@@ -74,14 +74,14 @@ func ClaimSession(m *livedb.MutationCtx, args ClaimArgs) (AgentSession, bool, er
 // workflow as in progress. A session that is not pending, or whose
 // workflow is finished, is an ErrInvalidTransition.
 func StartSession(m *livedb.MutationCtx, args SessionArgs) (AgentSession, error) {
-	s, err := getSession(&m.DB.Reader, args.SessionID)
+	s, err := getSession(m.DB, args.SessionID)
 	if err != nil {
 		return AgentSession{}, err
 	}
 	if s.Status != SessionPending {
 		return AgentSession{}, fmt.Errorf("%w: cannot start session %s: it is %s", ErrInvalidTransition, s.ID, s.Status)
 	}
-	wf, err := getWorkflow(&m.DB.Reader, s.WorkflowID)
+	wf, err := getWorkflow(m.DB, s.WorkflowID)
 	if err != nil {
 		return AgentSession{}, err
 	}
@@ -105,7 +105,7 @@ func StartSession(m *livedb.MutationCtx, args SessionArgs) (AgentSession, error)
 // reviewer, its verdict), then advances its workflow (AdvanceWorkflow) in
 // the same transaction, and returns the workflow.
 func CompleteSession(m *livedb.MutationCtx, args CompleteArgs) (Workflow, error) {
-	s, err := getSession(&m.DB.Reader, args.SessionID)
+	s, err := getSession(m.DB, args.SessionID)
 	if err != nil {
 		return Workflow{}, err
 	}
@@ -127,7 +127,7 @@ func CompleteSession(m *livedb.MutationCtx, args CompleteArgs) (Workflow, error)
 // error, which fails its workflow (AdvanceWorkflow), and returns the
 // workflow.
 func FailSession(m *livedb.MutationCtx, args FailArgs) (Workflow, error) {
-	s, err := getSession(&m.DB.Reader, args.SessionID)
+	s, err := getSession(m.DB, args.SessionID)
 	if err != nil {
 		return Workflow{}, err
 	}
@@ -146,7 +146,7 @@ func FailSession(m *livedb.MutationCtx, args FailArgs) (Workflow, error) {
 // agent to claim: an agent that stops before finishing its work releases
 // its session. Only the agent that claimed it may release it.
 func ReleaseSession(m *livedb.MutationCtx, args SessionArgs) (AgentSession, error) {
-	s, err := getSession(&m.DB.Reader, args.SessionID)
+	s, err := getSession(m.DB, args.SessionID)
 	if err != nil {
 		return AgentSession{}, err
 	}
@@ -173,7 +173,7 @@ func requeue(m *livedb.MutationCtx, s AgentSession) (AgentSession, error) {
 // example when an orchestrator starts on a database a crashed run left:
 // the sessions it was running would otherwise never finish.
 func RequeueRunningSessions(m *livedb.MutationCtx) (int, error) {
-	running, err := Sessions.Query(&m.DB.Reader).
+	running, err := Sessions.Query(m.DB).
 		WithIndex("by_status", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("status", SessionRunning) }).
 		Collect()
 	if err != nil {
@@ -189,7 +189,7 @@ func RequeueRunningSessions(m *livedb.MutationCtx) (int, error) {
 
 // sessionsWithStatus returns the sessions of a workflow with a status,
 // oldest first.
-func sessionsWithStatus(r *livedb.Reader, wf livedb.Ref[Workflow], st SessionStatus) ([]AgentSession, error) {
+func sessionsWithStatus(r livedb.DBReader, wf livedb.Ref[Workflow], st SessionStatus) ([]AgentSession, error) {
 	ss, err := Sessions.Query(r).
 		WithIndex("by_workflow_and_status", func(rg livedb.IndexRange) livedb.IndexRange {
 			return rg.Eq("workflowId", wf).Eq("status", st)

@@ -87,7 +87,7 @@ func addSession(m *livedb.MutationCtx, wf *Workflow, t AgentType, input string, 
 }
 
 // getWorkflow reads a workflow, or fails with ErrNotFound.
-func getWorkflow(r *livedb.Reader, id livedb.Ref[Workflow]) (Workflow, error) {
+func getWorkflow(r livedb.DBReader, id livedb.Ref[Workflow]) (Workflow, error) {
 	wf, ok, err := Workflows.Get(r, id)
 	if err != nil {
 		return Workflow{}, fmt.Errorf("model: workflow %s: %w", id, err)
@@ -119,7 +119,7 @@ func GetWorkflow(q *livedb.QueryCtx, args WorkflowArgs) (Workflow, error) {
 // is finished, AdvanceWorkflow changes nothing, so calling it again is
 // harmless. CompleteSession and FailSession call it.
 func AdvanceWorkflow(m *livedb.MutationCtx, args WorkflowArgs) (Workflow, error) {
-	wf, err := getWorkflow(&m.DB.Reader, args.WorkflowID)
+	wf, err := getWorkflow(m.DB, args.WorkflowID)
 	if err != nil {
 		return Workflow{}, err
 	}
@@ -131,7 +131,7 @@ func AdvanceWorkflow(m *livedb.MutationCtx, args WorkflowArgs) (Workflow, error)
 		_, err := addSession(m, &wf, Planner, wf.Task, now)
 		return wf, err
 	}
-	cur, err := getSession(&m.DB.Reader, *wf.CurrentSessionID)
+	cur, err := getSession(m.DB, *wf.CurrentSessionID)
 	if err != nil {
 		return Workflow{}, err
 	}
@@ -179,7 +179,7 @@ func finish(m *livedb.MutationCtx, wf Workflow, status WorkflowStatus, reason st
 // running sessions (an agent still working on one gets ErrInvalidTransition
 // when it completes it). A finished workflow cannot be cancelled.
 func CancelWorkflow(m *livedb.MutationCtx, args WorkflowArgs) (Workflow, error) {
-	wf, err := getWorkflow(&m.DB.Reader, args.WorkflowID)
+	wf, err := getWorkflow(m.DB, args.WorkflowID)
 	if err != nil {
 		return Workflow{}, err
 	}
@@ -188,7 +188,7 @@ func CancelWorkflow(m *livedb.MutationCtx, args WorkflowArgs) (Workflow, error) 
 	}
 	now := nowMillis()
 	for _, st := range []SessionStatus{SessionPending, SessionRunning} {
-		open, err := sessionsWithStatus(&m.DB.Reader, wf.ID, st)
+		open, err := sessionsWithStatus(m.DB, wf.ID, st)
 		if err != nil {
 			return Workflow{}, err
 		}

@@ -101,8 +101,12 @@ var getCommand = &command{
 	name:    "get",
 	args:    "<id>",
 	summary: "print the document with an ID",
+	detail:  timeFieldsDetail,
 	flags: func(fs *flag.FlagSet) func(e *env, args []string) error {
+		var times timeFields
+		fs.Var(&times, "time-fields", timeFieldsUsage)
 		return func(e *env, args []string) error {
+			e.times = times
 			if len(args) != 1 {
 				return usagef("want one document ID, got %d arguments", len(args))
 			}
@@ -126,7 +130,7 @@ var getCommand = &command{
 			if e.json {
 				return writeDocLine(e.stdout, doc)
 			}
-			return printDocument(e.stdout, doc)
+			return printDocument(e.stdout, doc, e.times)
 		}
 	},
 }
@@ -164,7 +168,8 @@ Examples:
   livedb query state.db workflows -index by_status -eq status=running
   livedb query state.db agentSessions -index by_workflow -eq workflowId=jd7... -order desc -limit 5
   livedb query state.db workflows -filter status=failed --json
-`
+  livedb query state.db agentSessions -time-fields startedAt,completedAt
+` + timeFieldsDetail
 
 var queryCommand = &command{
 	name:    "query",
@@ -182,7 +187,10 @@ var queryCommand = &command{
 		fs.Var(&q.filter, "filter", "keep documents where `field=value` (repeatable)")
 		fs.StringVar(&q.order, "order", "asc", "`asc` or desc")
 		fs.IntVar(&q.limit, "limit", 0, "return at most `N` documents (0: all)")
+		var times timeFields
+		fs.Var(&times, "time-fields", timeFieldsUsage)
 		return func(e *env, args []string) error {
+			e.times = times
 			if len(args) != 1 {
 				return usagef("want one table, got %d arguments", len(args))
 			}

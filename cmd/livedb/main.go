@@ -80,6 +80,7 @@ type env struct {
 	db       *livedb.DB
 	progress func(livedb.Progress) // Options.Progress of the database
 	schema   *livedb.Schema        // nil: the stored schema
+	times    timeFields            // -time-fields: fields printed as times
 }
 
 var commands []*command

@@ -176,12 +176,12 @@ func (w *docWriter) finish() error {
 		_, err := fmt.Fprintln(w.e.stdout, "no documents")
 		return err
 	}
-	return printTable(w.e.stdout, w.docs)
+	return printTable(w.e.stdout, w.docs, w.e.times)
 }
 
 // printTable prints documents as a table: _id, _creationTime, then every
-// other top-level field in name order.
-func printTable(out io.Writer, docs []livedb.Doc) error {
+// other top-level field in name order, those of times as times.
+func printTable(out io.Writer, docs []livedb.Doc, times timeFields) error {
 	seen := map[string]bool{}
 	var fields []string
 	for _, d := range docs {
@@ -201,6 +201,10 @@ func printTable(out io.Writer, docs []livedb.Doc) error {
 			x, ok := d[f]
 			if !ok {
 				row = append(row, "")
+				continue
+			}
+			if s, ok := times.format(f, x); ok {
+				row = append(row, s)
 				continue
 			}
 			row = append(row, truncate(cell(x), 40))
@@ -250,8 +254,9 @@ func formatTime(ms float64) string {
 	return time.UnixMicro(int64(ms * 1000)).UTC().Format("2006-01-02 15:04:05.000")
 }
 
-// printDocument prints one document as field / value lines.
-func printDocument(out io.Writer, doc livedb.Doc) error {
+// printDocument prints one document as field / value lines, the value of
+// a field of times followed by its time.
+func printDocument(out io.Writer, doc livedb.Doc, times timeFields) error {
 	keys := make([]string, 0, len(doc))
 	for k := range doc {
 		if k != "_id" && k != "_creationTime" {
@@ -266,6 +271,10 @@ func printDocument(out io.Writer, doc livedb.Doc) error {
 		b, err := livedb.EncodeExportJSON(doc[k])
 		if err != nil {
 			return err
+		}
+		if s, ok := times.format(k, doc[k]); ok {
+			fmt.Fprintf(tw, "%s\t%s (%s)\n", k, b, s)
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", k, b)
 	}

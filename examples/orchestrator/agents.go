@@ -65,10 +65,8 @@ func (a *agent) loop(ctx context.Context) {
 // with other agents' claims.
 func (a *agent) claim(ctx context.Context) (*model.AgentSession, error) {
 	for {
-		var s *model.AgentSession
-		err := a.o.mutate(ctx, func(m *livedb.MutationCtx) (err error) {
-			s, err = model.Internal.ClaimSession.Run(m, model.ClaimArgs{AgentType: a.kind, AgentID: a.id})
-			return err
+		s, err := mutateValue(ctx, a.o, func(m *livedb.MutationCtx) (*model.AgentSession, error) {
+			return model.Internal.ClaimSession.Run(m, model.ClaimArgs{AgentType: a.kind, AgentID: a.id})
 		})
 		if !errors.Is(err, livedb.ErrConflict) {
 			return s, err

@@ -111,8 +111,15 @@ type orchestrator struct {
 // mutate runs fn as a mutation, counting commits and conflict re-runs
 // (fn runs once more for each conflict the engine retried).
 func (o *orchestrator) mutate(ctx context.Context, fn func(m *livedb.MutationCtx) error) error {
+	_, err := mutateValue(ctx, o, func(m *livedb.MutationCtx) (struct{}, error) { return struct{}{}, fn(m) })
+	return err
+}
+
+// mutateValue is mutate for a function with a result: it returns the value
+// of the run that committed.
+func mutateValue[T any](ctx context.Context, o *orchestrator, fn func(m *livedb.MutationCtx) (T, error)) (T, error) {
 	runs := 0
-	err := o.db.Mutation(ctx, func(m *livedb.MutationCtx) error {
+	x, err := livedb.MutationValue(ctx, o.db, func(m *livedb.MutationCtx) (T, error) {
 		runs++
 		return fn(m)
 	})
@@ -120,7 +127,7 @@ func (o *orchestrator) mutate(ctx context.Context, fn func(m *livedb.MutationCtx
 	if err == nil {
 		o.stats.mutations.Add(1)
 	}
-	return err
+	return x, err
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -156,10 +163,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 func (o *orchestrator) prepare(ctx context.Context) ([]livedb.Ref[model.Workflow], error) {
 	// The file lock guarantees no other orchestrator is running, so a
 	// running session was left by a run that died.
-	var requeued int
-	err := o.mutate(ctx, func(m *livedb.MutationCtx) (err error) {
-		requeued, err = model.Internal.RequeueRunningSessions.Run(m, struct{}{})
-		return err
+	requeued, err := mutateValue(ctx, o, func(m *livedb.MutationCtx) (int, error) {
+		return model.Internal.RequeueRunningSessions.Run(m, struct{}{})
 	})
 	if err != nil {
 		return nil, err
