@@ -213,7 +213,7 @@ func appendKeyObject(dst []byte, m map[string]any) []byte {
 
 // ErrMalformedKey is wrapped by every error that DecodeKey and DecodeTuple
 // return.
-var ErrMalformedKey = errors.New("value: malformed sort key")
+var ErrMalformedKey = errors.New("malformed sort key")
 
 // DecodeKey decodes the first sort key in b and returns its value and the
 // bytes after it. It is the inverse of [AppendKey] for canonical values and
