@@ -176,7 +176,7 @@ func (db *DB) commitGroup(group []*commitReq) {
 	db.pruneChanges(&batch, ts)
 	if err := db.store.Commit(&batch); err != nil {
 		for _, req := range accepted {
-			req.done <- commitResult{err: err}
+			req.done <- commitResult{err: storeErr(err)}
 		}
 		return
 	}

@@ -221,7 +221,7 @@ func (db *DB) importPrepare(ctx context.Context, job *importJob) (*importCatalog
 	}
 	if !change.empty() {
 		if err := db.storeCatalog(next); err != nil {
-			return nil, fmt.Errorf("livedb: import: store catalog: %w", err)
+			return nil, wrapErr("livedb: import: store catalog", err)
 		}
 	}
 	return change, nil

@@ -1,6 +1,8 @@
 package livedb
 
 import (
+	"fmt"
+
 	"github.com/livedb-go/livedb/internal/convexjson"
 	"github.com/livedb-go/livedb/internal/value"
 )
@@ -21,17 +23,37 @@ func Equal(a, b any) bool { return value.Equal(a, b) }
 // EncodeConvexJSON encodes a value in Convex's wire JSON (§1.6): int64 as
 // {"$integer": base64}, NaN, ±Inf and -0 as {"$float": base64}, bytes as
 // {"$bytes": base64}, finite floats as JSON numbers.
-func EncodeConvexJSON(x any) ([]byte, error) { return convexjson.Encode(x) }
+func EncodeConvexJSON(x any) ([]byte, error) {
+	b, err := convexjson.Encode(x)
+	return b, prefixErr(err)
+}
 
 // DecodeConvexJSON decodes Convex's wire JSON. Every plain JSON number is a
 // float64, as in Convex.
-func DecodeConvexJSON(b []byte) (any, error) { return convexjson.Decode(b) }
+func DecodeConvexJSON(b []byte) (any, error) {
+	x, err := convexjson.Decode(b)
+	return x, prefixErr(err)
+}
 
 // EncodeExportJSON encodes a value in the JSON of Convex's snapshot export
 // (§11): int64 as a bare integer, float64 always with a '.' or an exponent,
 // NaN and ±Inf as {"$float": ...}, bytes as {"$bytes": ...}.
-func EncodeExportJSON(x any) ([]byte, error) { return convexjson.EncodeExport(x) }
+func EncodeExportJSON(x any) ([]byte, error) {
+	b, err := convexjson.EncodeExport(x)
+	return b, prefixErr(err)
+}
 
 // DecodeExportJSON decodes export JSON: a number without '.' or exponent
 // that fits is an int64, any other number a float64.
-func DecodeExportJSON(b []byte) (any, error) { return convexjson.DecodeExport(b) }
+func DecodeExportJSON(b []byte) (any, error) {
+	x, err := convexjson.DecodeExport(b)
+	return x, prefixErr(err)
+}
+
+// prefixErr gives err, an error of an internal package, livedb's prefix.
+func prefixErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("livedb: %w", err)
+}
