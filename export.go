@@ -48,7 +48,7 @@ Load it with "livedb import", DB.Import, or "npx convex import".
 `
 
 // Export writes a snapshot of the database to w as a ZIP in Convex's
-// snapshot-export layout (§11 of Convex's semantics), so that Convex's
+// snapshot-export layout (docs/semantics.md#export-format), so that Convex's
 // `npx convex import` and [DB.Import] read it back with the same _id,
 // _creationTime and table numbers:
 //

@@ -7,8 +7,8 @@ import (
 	"github.com/livedb-go/livedb/internal/value"
 )
 
-// Compare compares two Convex values by Convex's total order (§1.2 of its
-// semantics): undefined (a missing field) < null < int64 < float64 <
+// Compare compares two Convex values by Convex's total order
+// (docs/semantics.md#value-order): undefined (a missing field) < null < int64 < float64 <
 // boolean < string < bytes < array < object. Every int64 sorts before every
 // float64 (int64(100) < 1.0); floats follow IEEE-754 totalOrder (-0 < +0,
 // NaN after +Inf); strings compare by UTF-8 bytes; arrays and objects
@@ -20,7 +20,8 @@ func Compare(a, b any) int { return value.Compare(a, b) }
 // and 0.0 differ, and NaN equals NaN.
 func Equal(a, b any) bool { return value.Equal(a, b) }
 
-// EncodeConvexJSON encodes a value in Convex's wire JSON (§1.6): int64 as
+// EncodeConvexJSON encodes a value in Convex's wire JSON
+// (docs/semantics.md#convex-json): int64 as
 // {"$integer": base64}, NaN, ±Inf and -0 as {"$float": base64}, bytes as
 // {"$bytes": base64}, finite floats as JSON numbers.
 func EncodeConvexJSON(x any) ([]byte, error) {
@@ -36,7 +37,7 @@ func DecodeConvexJSON(b []byte) (any, error) {
 }
 
 // EncodeExportJSON encodes a value in the JSON of Convex's snapshot export
-// (§11): int64 as a bare integer, float64 always with a '.' or an exponent,
+// (docs/semantics.md#export-format): int64 as a bare integer, float64 always with a '.' or an exponent,
 // NaN and ±Inf as {"$float": ...}, bytes as {"$bytes": ...}.
 func EncodeExportJSON(x any) ([]byte, error) {
 	b, err := convexjson.EncodeExport(x)

@@ -52,7 +52,8 @@ func assertSame(t *testing.T, what string, got, want any) {
 	}
 }
 
-// The rows of the §1.6 table, with the exact text Convex produces.
+// The rows of the table of docs/semantics.md#convex-json, with the exact
+// text Convex produces.
 var convexJSONRows = []struct {
 	name string
 	x    any

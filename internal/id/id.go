@@ -1,5 +1,5 @@
-// Package id encodes and decodes Convex document IDs ("id v6", §3.1 of the
-// semantics note).
+// Package id encodes and decodes Convex document IDs ("id v6",
+// docs/semantics.md#ids).
 //
 // An ID is the lowercase Crockford base32 text of
 //
