@@ -316,7 +316,7 @@ func schemaJSON(s *Schema) (json.RawMessage, error) {
 		b, err = json.Marshal(json.RawMessage(b))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("livedb: store schema: %w", err)
+		return nil, wrapErr("livedb: store schema", err)
 	}
 	return b, nil
 }

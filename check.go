@@ -11,6 +11,12 @@ import (
 // ErrCorrupt is returned by Check when an index and the documents disagree.
 var ErrCorrupt = errors.New("livedb: database is inconsistent")
 
+// problem returns err's text as an item of the list of problems that
+// Check returns, without the prefix that the list's own ErrCorrupt gives.
+func problem(err error) string {
+	return strings.TrimPrefix(strings.TrimPrefix(err.Error(), ErrCorrupt.Error()+": "), errPrefix)
+}
+
 func errIndexDrift(ix *indexInfo, key []byte) error {
 	return fmt.Errorf("%w: index %s.%s has entry %x for a document that does not exist", ErrCorrupt, ix.table.name, ix.name, key)
 }
@@ -70,7 +76,7 @@ func checkTable(ctx context.Context, tx *txn, t *tableInfo, add func(string, ...
 	})
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) {
-			add("table %q: %v", t.name, err)
+			add("table %q: %s", t.name, problem(err))
 			return nil
 		}
 		return storeErr(err)
@@ -114,7 +120,7 @@ func checkEntries(tx *txn, ix *indexInfo, add func(string, ...any)) (int, error)
 		}
 		doc, err := decodeDoc(enc)
 		if err != nil {
-			add("table %q document %q: %v", ix.table.name, docID, err)
+			add("table %q document %q: %s", ix.table.name, docID, problem(err))
 			continue
 		}
 		if !bytes.Equal(indexKey(ix, doc), it.Key()) {

@@ -92,6 +92,7 @@ func corruptOutcome(t *testing.T, path string) string {
 	t.Helper()
 	db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true, Timeout: 100 * time.Millisecond})
 	if err != nil {
+		MustCleanErrorText(t, err, path)
 		if !errors.Is(err, livedb.ErrNotLivedb) {
 			t.Fatalf("Open: %v does not wrap ErrNotLivedb", err)
 		}
@@ -105,6 +106,7 @@ func corruptOutcome(t *testing.T, path string) string {
 	ctx := context.Background()
 	outcome := ""
 	if err := db.Check(ctx); err != nil {
+		MustCleanErrorText(t, err, path)
 		if !errors.Is(err, livedb.ErrCorrupt) && !errors.Is(err, livedb.ErrNotLivedb) {
 			t.Fatalf("Check: %v wraps neither ErrCorrupt nor ErrNotLivedb", err)
 		}
@@ -115,6 +117,7 @@ func corruptOutcome(t *testing.T, path string) string {
 		if err == nil {
 			return
 		}
+		MustCleanErrorText(t, err, path)
 		if !errors.Is(err, livedb.ErrCorrupt) && !errors.Is(err, livedb.ErrNotLivedb) {
 			t.Fatalf("%s: %v wraps neither ErrCorrupt nor ErrNotLivedb", what, err)
 		}

@@ -110,9 +110,9 @@ func Open(path string, schema *Schema, opts *Options) (*DB, error) {
 		case errors.Is(err, bboltkv.ErrLocked):
 			return nil, fmt.Errorf("%w: %s (waited %v; bbolt lets one process at a time open a file that is being written, even read-only: stop that process or wait for it, or raise Options.Timeout)", ErrLocked, path, o.Timeout)
 		case errors.Is(err, bboltkv.ErrNotDatabase), errors.Is(err, bboltkv.ErrCorrupt):
-			return nil, fmt.Errorf("%w: %s: %w", ErrNotLivedb, path, err)
+			return nil, notLivedb(path, err)
 		}
-		return nil, fmt.Errorf("livedb: open %s: %w", path, err)
+		return nil, fmt.Errorf("livedb: %w", err) // "open <path>: ..."
 	}
 	db, err := open(store, path, schema, o)
 	if err != nil {

@@ -194,7 +194,7 @@ func (db *DB) commitGroup(group []*commitReq) {
 	db.stats.grouped(len(accepted), time.Since(start))
 	if err != nil {
 		for _, req := range accepted {
-			req.done <- commitResult{err: err}
+			req.done <- commitResult{err: storeErr(err)}
 		}
 		return
 	}

@@ -60,13 +60,13 @@ func (e *SchemaMismatchError) Unwrap() error { return ErrSchemaMismatch }
 const maxMismatches = 10
 
 // load reads the stored catalog and brings it to db.schema, in one storage
-// commit (or none when nothing changed). A damaged file gives an error that
-// wraps both ErrNotLivedb, as every Open of a file it cannot use, and
-// ErrCorrupt.
+// commit (or none when nothing changed). A file it cannot use gives an
+// error that wraps ErrNotLivedb and names the file; a damaged one wraps
+// ErrCorrupt too.
 func (db *DB) load() error {
 	err := db.loadCatalog()
-	if errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNotLivedb) {
-		err = fmt.Errorf("%w: %w", ErrNotLivedb, err)
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotLivedb) {
+		err = notLivedb(db.path, err)
 	}
 	return err
 }
@@ -174,7 +174,7 @@ func (db *DB) resolveSchema(c *catalog) (same bool, err error) {
 	}
 	s, err := SchemaFromJSON(c.schemaJSON)
 	if err != nil {
-		return false, fmt.Errorf("%w: stored schema: %w", ErrNotLivedb, err)
+		return false, wrapErr(ErrNotLivedb.Error()+": stored schema", err, ErrNotLivedb)
 	}
 	c.schema = s
 	if !db.useStoredSchema {

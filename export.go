@@ -48,7 +48,7 @@ Load it with "livedb import", DB.Import, or "npx convex import".
 `
 
 // Export writes a snapshot of the database to w as a ZIP in Convex's
-// snapshot-export layout (§11 of Convex's semantics), so that Convex's
+// snapshot-export layout (docs/semantics.md#export-format), so that Convex's
 // `npx convex import` and [DB.Import] read it back with the same _id,
 // _creationTime and table numbers:
 //
@@ -105,7 +105,7 @@ func (db *DB) ExportTS(ctx context.Context, w io.Writer, opts *ExportOptions) (u
 	if s := ev.schema(); s != nil && len(s.TableNames()) > 0 {
 		b, err := s.MarshalJSON()
 		if err != nil {
-			return 0, fmt.Errorf("livedb: export: schema: %w", err)
+			return 0, wrapErr("livedb: export: schema", err)
 		}
 		if err := e.file(exportSchemaFile, func(w *bufio.Writer) error {
 			_, err := w.Write(append(b, '\n'))
@@ -169,7 +169,7 @@ func exportSelect(all []exportTable, names []string) ([]exportTable, error) {
 	for _, n := range names {
 		i := slices.IndexFunc(all, func(et exportTable) bool { return et.name == n })
 		if i < 0 {
-			return nil, fmt.Errorf("livedb: export: %w: table %q does not exist", ErrInvalidTable, n)
+			return nil, fmt.Errorf("%w: export: table %q does not exist", ErrInvalidTable, n)
 		}
 		if !slices.ContainsFunc(out, func(et exportTable) bool { return et.name == n }) {
 			out = append(out, all[i])
@@ -214,7 +214,7 @@ func (e *exporter) file(name string, fill func(w *bufio.Writer) error) error {
 		e.buf.Reset(fw)
 	}
 	if err := fill(e.buf); err != nil {
-		return fmt.Errorf("livedb: export %s: %w", name, err)
+		return wrapErr("livedb: export "+name, err) // err may be a livedb error
 	}
 	if err := e.buf.Flush(); err != nil {
 		return fmt.Errorf("livedb: export %s: %w", name, err)

@@ -10,8 +10,8 @@ import (
 )
 
 // Expr is a filter expression over one document, built with a
-// [FilterBuilder] as in Convex's .filter(q => ...) (§7.3 of the semantics
-// note). Expressions are immutable and safe for concurrent use; one Expr may
+// [FilterBuilder] as in Convex's .filter(q => ...)
+// (docs/semantics.md#filters). Expressions are immutable and safe for concurrent use; one Expr may
 // be shared by many queries.
 type Expr interface {
 	// eval evaluates the expression against a document: a canonical map
@@ -24,7 +24,7 @@ type Expr interface {
 	// String returns a deterministic textual form, Convex's JSON form of
 	// the expression, such as
 	// {"$eq":[{"$field":"status"},{"$literal":"running"}]}. Literals are in
-	// Convex JSON (§1.6): {"$integer":"AQAAAAAAAAA="} for 1 (int64), 1 for
+	// Convex JSON (docs/semantics.md#convex-json): {"$integer":"AQAAAAAAAAA="} for 1 (int64), 1 for
 	// 1.0, {"$undefined":null} for Undefined. It fingerprints queries for
 	// cursors and names expressions in messages.
 	String() string
@@ -79,7 +79,8 @@ func (FilterBuilder) Field(path string) Expr { return newField(path) }
 // changes to it do not change the expression.
 func (FilterBuilder) Literal(x any) Expr { return newLiteral(x) }
 
-// Eq is true when a equals b by Convex's equality (§1.3): 1 (Int64) and
+// Eq is true when a equals b by Convex's equality
+// (docs/semantics.md#equality): 1 (Int64) and
 // 1.0 differ, -0.0 and 0.0 differ, NaN equals a NaN with the same bits, and
 // undefined equals only undefined.
 func (FilterBuilder) Eq(a, b any) Expr { return newBinary(opEq, a, b) }
@@ -87,7 +88,8 @@ func (FilterBuilder) Eq(a, b any) Expr { return newBinary(opEq, a, b) }
 // Neq is the negation of [FilterBuilder.Eq].
 func (FilterBuilder) Neq(a, b any) Expr { return newBinary(opNeq, a, b) }
 
-// Lt is true when a sorts before b in Convex's total order (§1.2):
+// Lt is true when a sorts before b in Convex's total order
+// (docs/semantics.md#value-order):
 // undefined < null < Int64 < Float64 < Boolean < String < Bytes < Array <
 // Object. Values of different types compare by that order, never
 // numerically, so every Int64 is less than every Float64.
@@ -571,7 +573,7 @@ func writeExprJSON(b *strings.Builder, e Expr) {
 }
 
 // writeConvexJSON writes a canonical value (or Undefined) in Convex JSON
-// (§1.6), as the JS client's convexOrUndefinedToJson does, with object keys
+// (docs/semantics.md#convex-json), as the JS client's convexOrUndefinedToJson does, with object keys
 // sorted.
 func writeConvexJSON(b *strings.Builder, x any) {
 	if value.IsUndefined(x) {

@@ -59,7 +59,7 @@ type Options struct {
 	ChangeRetention time.Duration
 }
 
-// Limits are the per-transaction limits of §2.1 of Convex's semantics. A
+// Limits are Convex's per-transaction limits (docs/semantics.md#limits). A
 // zero field takes the default given on it.
 type Limits struct {
 	DocumentsRead    int   // default 32,000 (filtered-out documents count)

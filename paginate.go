@@ -16,7 +16,7 @@ var ErrInvalidCursor = errors.New("livedb: invalid cursor")
 // PageStatus says whether a page should be split; see [PaginationResult].
 type PageStatus string
 
-// The page statuses of §7.4.
+// The page statuses of Convex's pagination (docs/semantics.md#pagination).
 const (
 	// SplitRecommended: the page read more than ¾ of a limit, or holds more
 	// than 6,144 documents.
@@ -138,7 +138,8 @@ func (q *Query) decodeCursor(s string) (cursor, error) {
 	return cursor{end: body[1] == cursorKindEnd, key: body[10:]}, nil
 }
 
-// Paginate returns one page of the query's results (§7.4). Cursors are
+// Paginate returns one page of the query's results
+// (docs/semantics.md#pagination). Cursors are
 // opaque strings bound to this query (table, index, range, order and
 // filters) and to this database; they point at a key, not at a document,
 // so deleting the document a cursor stopped at does not break it.
@@ -166,7 +167,7 @@ func (q *Query) Paginate(opts PaginationOptions) (PaginationResult, error) {
 	call := q.tx.paginateCalls
 	q.tx.paginateCalls++
 	if opts.EndCursor == "" && call < len(q.tx.journalIn) {
-		opts.EndCursor = q.tx.journalIn[call] // a subscription keeps its page end (§7.4)
+		opts.EndCursor = q.tx.journalIn[call] // a subscription keeps its page end (docs/semantics.md#pagination)
 	}
 	if opts.Cursor != "" {
 		c, err := q.decodeCursor(opts.Cursor)

@@ -565,7 +565,8 @@ func qrPageOptions(rnd *rand.Rand) livedb.PaginationOptions {
 const qrChurnPages = 40
 
 // qrCheckChurn walks the pages of q while inserting and deleting random
-// documents between pages, and checks §7.4: no document is returned twice
+// documents between pages, and checks docs/semantics.md#pagination: no
+// document is returned twice
 // or outside the range; the results come in index order; every document
 // that existed from start to end and matches is returned exactly once; and,
 // for a query without filters (whose cursor is the last row returned), a

@@ -23,7 +23,8 @@ var (
 	ErrInvalidQuery = errors.New("livedb: invalid query")
 )
 
-// IndexRangeError says how an index range breaks the grammar of §7.2. It
+// IndexRangeError says how an index range breaks the grammar of index
+// ranges (docs/semantics.md#index-ranges). It
 // wraps ErrInvalidIndexRange.
 type IndexRangeError struct {
 	Table  string
@@ -105,7 +106,7 @@ type compiledRange struct {
 }
 
 // compile checks the range against the index and turns it into a key
-// interval (§7.2): equalities sorted by index position then the inequality
+// interval (docs/semantics.md#index-ranges): equalities sorted by index position then the inequality
 // field must be a prefix of the index's columns. The usual ranges compile
 // without allocating beyond the keys.
 func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error) {

@@ -12,7 +12,8 @@ import (
 // snapshot merged with the transaction's own writes (the overlay wins on
 // equal keys; a deleted overlay entry hides the snapshot's). It decodes each
 // row's document, charges the read limits, and remembers the last key it
-// consumed so that the read set covers exactly what was read (§7.5).
+// consumed so that the read set covers exactly what was read
+// (docs/semantics.md#read-sets).
 type scanner struct {
 	tx         *txn
 	ix         *indexInfo

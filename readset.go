@@ -15,7 +15,8 @@ func (iv interval) contains(k []byte) bool {
 	return bytes.Compare(k, iv.start) >= 0 && bytes.Compare(k, iv.end) < 0
 }
 
-// readSet records the key intervals a transaction depended on (§7.5): a
+// readSet records the key intervals a transaction depended on
+// (docs/semantics.md#read-sets): a
 // point for a get, and for a range scan the interval from the range start up
 // to the last row it consumed (or the whole range once exhausted). OCC
 // validation and subscription invalidation both ask whether a committed

@@ -4,7 +4,7 @@ import "github.com/livedb-go/livedb/v"
 
 // needsRevalidation reports whether the stored documents of table name must
 // be checked against its new definition def when a database is opened with
-// a changed schema (§5.5 of Convex's semantics): unless the validator the
+// a changed schema (docs/semantics.md#schema-changes): unless the validator the
 // documents were written under is a subset of the new one ([v.IsSubset]),
 // some stored document may not match.
 //

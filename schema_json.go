@@ -77,14 +77,14 @@ type schemaTableImportJSON struct {
 // A schema with a definition mistake ([Schema.Err]) cannot be marshaled.
 func (s *Schema) MarshalJSON() ([]byte, error) {
 	if s.err != nil {
-		return nil, fmt.Errorf("livedb: marshal schema: %w", s.err)
+		return nil, wrapErr("livedb: marshal schema", s.err)
 	}
 	out := schemaExportJSON{Tables: make([]schemaTableJSON, 0, len(s.tables)), SchemaValidation: s.validation}
 	for _, name := range s.TableNames() {
 		t := s.tables[name]
 		doc, err := t.validator.MarshalJSON()
 		if err != nil {
-			return nil, fmt.Errorf("livedb: marshal schema: table %q: %w", name, err)
+			return nil, wrapErr(fmt.Sprintf("livedb: marshal schema: table %q", name), err)
 		}
 		out.Tables = append(out.Tables, schemaTableJSON{
 			TableName:           name,

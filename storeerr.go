@@ -3,14 +3,20 @@ package livedb
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"runtime/debug"
+	"strings"
 
 	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/internal/kv/bboltkv"
+	"github.com/livedb-go/livedb/internal/kv/memkv"
 )
 
 // storeErr turns an error of the storage layer into livedb's: a closed
-// store is ErrClosed, a damaged bbolt file ErrCorrupt.
+// store is ErrClosed, a damaged bbolt file ErrCorrupt, and another error
+// about the file (an *fs.PathError, whose text names no package) or a
+// batch that the memory store refused gets livedb's prefix. Other errors,
+// such as livedb's own and the context's, pass unchanged.
 func storeErr(err error) error {
 	switch {
 	case err == nil:
@@ -19,6 +25,9 @@ func storeErr(err error) error {
 		return ErrClosed
 	case errors.Is(err, bboltkv.ErrCorrupt) && !errors.Is(err, ErrCorrupt):
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	case errors.As(err, new(*fs.PathError)) && !strings.HasPrefix(err.Error(), errPrefix),
+		errors.Is(err, memkv.ErrEmptyKey), errors.Is(err, memkv.ErrKeyTooLarge):
+		return fmt.Errorf("livedb: %w", err)
 	}
 	return err
 }

@@ -27,7 +27,7 @@ type Update[T any] struct {
 
 // Subscription delivers the result of a query function now and again after
 // every commit that writes inside what the function read (its read set of
-// index intervals, §9). A result equal to the last one delivered is not
+// index intervals, docs/semantics.md#subscriptions). A result equal to the last one delivered is not
 // sent again.
 //
 // Updates are coalesced: the channel holds at most one pending update, and
@@ -61,7 +61,8 @@ func (s *Subscription[T]) Reruns() int64 { return s.state.reruns.Load() }
 // Subscribe runs fn as a query now and after every commit that touches its
 // read set, delivering each new result on the subscription's channel. The
 // first update is ready when Subscribe returns. Paginated queries inside fn
-// keep the page ends of the first run (§7.4): re-runs return the same span
+// keep the page ends of the first run (docs/semantics.md#pagination): re-runs
+// return the same span
 // of the index, grown or shrunk by the writes inside it.
 //
 // An error of fn is delivered as an update (Update.Err), and the

@@ -428,7 +428,7 @@ func unwrapKind(err, kind error) error {
 
 // nextCreationTime hands out the _creationTime of an insert: at least the
 // snapshot's timestamp and the wall clock, strictly increasing within the
-// transaction (§3.2).
+// transaction (docs/semantics.md#creation-time).
 func (tx *txn) nextCreationTime() float64 {
 	if tx.creationTime == 0 {
 		now := float64(time.Now().UnixNano()) / 1e6

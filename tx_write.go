@@ -86,7 +86,7 @@ func (ws *writeSet) flushStaged() {
 }
 
 // fieldValue follows a field path through objects; anything else on the way
-// yields Undefined (§2.2).
+// yields Undefined (docs/semantics.md#names).
 func fieldValue(doc map[string]any, path []string) any {
 	var cur any = doc
 	for _, p := range path {
@@ -323,7 +323,7 @@ func (tx *txn) update(op string, docID ID, apply func(cur map[string]any) (map[s
 		return fail(ErrInvalidDocument, err)
 	}
 	if value.Equal(m, cur) {
-		return nil // not a write (§6)
+		return nil // not a write (docs/semantics.md#writes)
 	}
 	return tx.stage(t, sys[0].(string), enc, cur, m)
 }

@@ -1,12 +1,14 @@
 package livedb
 
 import (
+	"fmt"
+
 	"github.com/livedb-go/livedb/internal/convexjson"
 	"github.com/livedb-go/livedb/internal/value"
 )
 
-// Compare compares two Convex values by Convex's total order (§1.2 of its
-// semantics): undefined (a missing field) < null < int64 < float64 <
+// Compare compares two Convex values by Convex's total order
+// (docs/semantics.md#value-order): undefined (a missing field) < null < int64 < float64 <
 // boolean < string < bytes < array < object. Every int64 sorts before every
 // float64 (int64(100) < 1.0); floats follow IEEE-754 totalOrder (-0 < +0,
 // NaN after +Inf); strings compare by UTF-8 bytes; arrays and objects
@@ -18,20 +20,41 @@ func Compare(a, b any) int { return value.Compare(a, b) }
 // and 0.0 differ, and NaN equals NaN.
 func Equal(a, b any) bool { return value.Equal(a, b) }
 
-// EncodeConvexJSON encodes a value in Convex's wire JSON (§1.6): int64 as
+// EncodeConvexJSON encodes a value in Convex's wire JSON
+// (docs/semantics.md#convex-json): int64 as
 // {"$integer": base64}, NaN, ±Inf and -0 as {"$float": base64}, bytes as
 // {"$bytes": base64}, finite floats as JSON numbers.
-func EncodeConvexJSON(x any) ([]byte, error) { return convexjson.Encode(x) }
+func EncodeConvexJSON(x any) ([]byte, error) {
+	b, err := convexjson.Encode(x)
+	return b, prefixErr(err)
+}
 
 // DecodeConvexJSON decodes Convex's wire JSON. Every plain JSON number is a
 // float64, as in Convex.
-func DecodeConvexJSON(b []byte) (any, error) { return convexjson.Decode(b) }
+func DecodeConvexJSON(b []byte) (any, error) {
+	x, err := convexjson.Decode(b)
+	return x, prefixErr(err)
+}
 
 // EncodeExportJSON encodes a value in the JSON of Convex's snapshot export
-// (§11): int64 as a bare integer, float64 always with a '.' or an exponent,
+// (docs/semantics.md#export-format): int64 as a bare integer, float64 always with a '.' or an exponent,
 // NaN and ±Inf as {"$float": ...}, bytes as {"$bytes": ...}.
-func EncodeExportJSON(x any) ([]byte, error) { return convexjson.EncodeExport(x) }
+func EncodeExportJSON(x any) ([]byte, error) {
+	b, err := convexjson.EncodeExport(x)
+	return b, prefixErr(err)
+}
 
 // DecodeExportJSON decodes export JSON: a number without '.' or exponent
 // that fits is an int64, any other number a float64.
-func DecodeExportJSON(b []byte) (any, error) { return convexjson.DecodeExport(b) }
+func DecodeExportJSON(b []byte) (any, error) {
+	x, err := convexjson.DecodeExport(b)
+	return x, prefixErr(err)
+}
+
+// prefixErr gives err, an error of an internal package, livedb's prefix.
+func prefixErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("livedb: %w", err)
+}

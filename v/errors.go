@@ -152,9 +152,9 @@ type ValidationError struct {
 	// for a literal, `v.id("t")` for an ID, else the validator that
 	// rejected the value, such as `v.float64()` or `v.union(...)`.
 	Validator string
-	// Value is what was found, printed as Convex prints values (see
-	// internal/value.Format): the object for a missing or extra field, the
-	// ID for an ID of the wrong table, else the rejected value.
+	// Value is what was found, printed as Convex prints values (Int64 5,
+	// Float64 5.0, strings quoted): the object for a missing or extra
+	// field, the ID for an ID of the wrong table, else the rejected value.
 	Value string
 	// Field is the missing or extra field, "" for other reasons.
 	Field string

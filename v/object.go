@@ -36,8 +36,8 @@ type objectField struct {
 
 // Object returns the validator of objects with the given fields, v.object
 // in Convex. Wrap a field's validator in [Optional] to let it be absent.
-// Field names must be identifiers (§2.2: ^[A-Za-z_][A-Za-z0-9_]*$, at most
-// 64 bytes), as Convex's object validators require; a name that is not, or a
+// Field names must be identifiers (^[A-Za-z_][A-Za-z0-9_]*$, at most 64
+// bytes; docs/semantics.md#names), as Convex's object validators require; a name that is not, or a
 // nil validator, is a definition mistake ([Err]). The map is copied.
 func Object(fields Fields) *ObjectValidator {
 	o := &ObjectValidator{

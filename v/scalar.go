@@ -86,8 +86,8 @@ func String() Validator { return stringValidator }
 func Bytes() Validator { return bytesValidator }
 
 // Any returns the validator that accepts every Convex value. Conform returns
-// the value normalised as internal/value.Normalize does, so a Go integer of
-// any kind becomes an Int64.
+// the value in canonical form (see the package doc), so a Go integer of any
+// kind becomes an Int64.
 func Any() Validator { return anyValidator }
 
 func (s *scalarValidator) Validate(x any) error { _, err := run(s, x, nil, false); return err }
@@ -103,7 +103,7 @@ func (s *scalarValidator) IsOptional() bool { return false }
 func (s *scalarValidator) Kind() string { return scalarNames[s.kind].json }
 
 // IDValidator is the validator v.ID(table) returns: a string that decodes as
-// a Convex document ID (§3.1 of the semantics note). With
+// a Convex document ID (docs/semantics.md#ids). With
 // [Options.TableName], the ID must also belong to the table; without it, any
 // well-formed ID passes. It never checks that the document exists.
 type IDValidator struct {
@@ -112,7 +112,8 @@ type IDValidator struct {
 }
 
 // ID returns the validator of IDs of documents of table, v.id(table) in
-// Convex. The table name must be an identifier (§2.2); system tables such as
+// Convex. The table name must be an identifier (docs/semantics.md#names);
+// system tables such as
 // "_storage" are allowed. Conform returns the ID as a string.
 func ID(table string) *IDValidator {
 	iv := &IDValidator{table: table}
@@ -150,7 +151,7 @@ func (iv *IDValidator) Kind() string { return "id" }
 func (iv *IDValidator) definitionErr() error { return iv.err }
 
 // LiteralValidator is the validator v.Literal(x) returns: it accepts only a
-// value equal to x under Convex's equality (§1.3).
+// value equal to x under Convex's equality (docs/semantics.md#equality).
 type LiteralValidator struct {
 	value any // string, bool, int64 or float64
 	err   error
@@ -269,7 +270,7 @@ func describe(val Validator) string {
 	return val.String()
 }
 
-// identifierProblem says why s is not an identifier (§2.2:
+// identifierProblem says why s is not an identifier (docs/semantics.md#names:
 // ^[A-Za-z_][A-Za-z0-9_]*$, at most 64 bytes, not only underscores), or
 // returns "" when it is one.
 func identifierProblem(s string) string {

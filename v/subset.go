@@ -2,7 +2,7 @@ package v
 
 // IsSubset reports whether every value old accepts is also accepted by new,
 // so that documents written under old need not be checked again when the
-// schema changes to new (§5.5 of the semantics note). It follows Convex's
+// schema changes to new (docs/semantics.md#schema-changes). It follows Convex's
 // Validator::is_subset and, like it, may answer false for a pair that is in
 // fact a subset, never true for one that is not:
 //
@@ -162,7 +162,8 @@ func isOwn(val Validator) bool {
 // lead to their fields, a union to any of its members, v.Any() to every path,
 // and the empty path is always there. Other validators (strings, arrays, ...)
 // have no fields: field paths do not enter arrays. livedb's schema uses it to
-// reject an index on a field the schema can never contain (§5.3), as
+// reject an index on a field the schema can never contain
+// (docs/semantics.md#indexes), as
 // Convex's Validator::can_contain_field does.
 //
 // One difference from Convex, on purpose: a record leads to its values when

@@ -7,14 +7,17 @@
 //
 // # Values
 //
-// Validators take Go values in livedb's value model (package
-// internal/value): nil, int64 (Convex's Int64, a JS bigint), float64
-// (Float64, a JS number), bool, string, []byte, []any and map[string]any. As
-// in Convex, Int64 and Float64 never mix: v.Float64() rejects int64(1) and
-// v.Int64() rejects 1.0. A Go integer of another kind (int, int32, uint8,
-// ...) is taken as whichever of the two the validator expects: v.Float64()
-// takes it when its magnitude is at most 2^53, v.Int64() when it fits, and
-// v.Any() as an Int64. Conform returns values in canonical form.
+// Validators take Convex values as Go values, the same ones a livedb.Doc
+// holds (docs/semantics.md#values-and-types in the livedb repository): nil,
+// int64 (Convex's Int64, a JS bigint), float64 (Float64, a JS number), bool,
+// string, []byte, []any and map[string]any. As in Convex, Int64 and Float64
+// never mix: v.Float64() rejects int64(1) and v.Int64() rejects 1.0. A Go
+// integer of another kind (int, int32, uint8, ...) is taken as whichever of
+// the two the validator expects: v.Float64() takes it when its magnitude is
+// at most 2^53, v.Int64() when it fits, and v.Any() as an Int64; a float32
+// is a Float64. Conform returns values in canonical form: only the types
+// above, in new containers ([]string becomes []any, map[string]string
+// becomes map[string]any, ...).
 //
 // # Mistakes in a validator
 //

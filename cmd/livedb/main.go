@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -259,7 +260,11 @@ func (e *env) run(args []string) error {
 func (e *env) open(limitless bool) error {
 	if e.readonly {
 		if _, err := os.Stat(e.path); err != nil {
-			return fmt.Errorf("livedb: %s: %w", e.path, err)
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // named below, as Open names it
+			}
+			return fmt.Errorf("livedb: open %s: %w", e.path, err)
 		}
 	}
 	opts := &livedb.Options{ReadOnly: e.readonly, Timeout: e.timeout, Logger: cliLogger(e.stderr), Progress: e.progress}
@@ -289,8 +294,6 @@ func (e *env) openError(err error) error {
 	case errors.Is(err, livedb.ErrLocked):
 		return fmt.Errorf("livedb: %s is locked by another process (waited %v): your program, or another livedb command such as watch.\n"+
 			"%s writes, so it needs the file to itself: stop the other process and retry", e.path, e.timeout, e.cmd.name)
-	case errors.Is(err, livedb.ErrNotLivedb):
-		return fmt.Errorf("livedb: %s is not a livedb database: %w", e.path, err)
 	}
 	return err
 }

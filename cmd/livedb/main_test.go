@@ -424,7 +424,7 @@ func TestRun_Errors(t *testing.T) {
 		want string
 	}{
 		{[]string{"tables", filepath.Join(dir, "missing.db")}, "no such file"},
-		{[]string{"tables", notDB}, "is not a livedb database"},
+		{[]string{"tables", notDB}, "livedb: not a livedb database: " + notDB + ": not a bbolt file"},
 		{[]string{"import", filepath.Join(dir, "new.db"), dir}, "is a directory"},
 		{[]string{"import", filepath.Join(dir, "new.db"), notDB, "-table", "t", "-format", "json"}, "want a JSON array"},
 	} {

@@ -32,14 +32,42 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if code := exitCode(err); code != 0 {
+		var ue usageError
+		if !errors.As(err, &ue) || !ue.reported {
 			fmt.Fprintln(os.Stderr, "orchestrator:", err)
 		}
-		os.Exit(1)
+		os.Exit(code)
 	}
 }
+
+// exitCode is the exit status for run's error, as flag.ExitOnError would
+// give it: 0 for success and for -h (the user asked for the usage), 2 for
+// a bad command line, 1 for a failed run.
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		return 2
+	}
+	return 1
+}
+
+// usageError is a bad command line. reported says that the flag package
+// printed it already, with the usage, so main does not print it again.
+type usageError struct {
+	err      error
+	reported bool
+}
+
+// Error returns the text of the error it wraps.
+func (e usageError) Error() string { return e.err.Error() }
+
+// Unwrap returns the error it wraps.
+func (e usageError) Unwrap() error { return e.err }
 
 // config holds the command line.
 type config struct {
@@ -66,23 +94,34 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.maxIterations, "max-iterations", 3, "coder rounds a workflow allows before it fails")
 	fs.IntVar(&c.stopAfter, "stop-after", 0, "stop after this many sessions, leaving work to resume (0: run to the end)")
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		if errors.Is(err, flag.ErrHelp) {
+			return c, err
+		}
+		return c, usageError{err: err, reported: true}
 	}
-	switch {
-	case fs.NArg() > 0:
-		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case c.workflows < 1 || c.agents < 1:
-		return c, errors.New("-workflows and -agents must be at least 1")
-	case c.work < 0:
-		return c, errors.New("-work must not be negative")
-	case c.rework < 0 || c.rework >= 1:
-		return c, errors.New("-rework must be in [0, 1)")
-	case c.maxIterations < 1:
-		return c, errors.New("-max-iterations must be at least 1")
-	case c.stopAfter < 0:
-		return c, errors.New("-stop-after must not be negative")
+	if err := c.check(fs); err != nil {
+		return c, usageError{err: err}
 	}
 	return c, nil
+}
+
+// check validates the values of the flags.
+func (c *config) check(fs *flag.FlagSet) error {
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case c.workflows < 1 || c.agents < 1:
+		return errors.New("-workflows and -agents must be at least 1")
+	case c.work < 0:
+		return errors.New("-work must not be negative")
+	case c.rework < 0 || c.rework >= 1:
+		return errors.New("-rework must be in [0, 1)")
+	case c.maxIterations < 1:
+		return errors.New("-max-iterations must be at least 1")
+	case c.stopAfter < 0:
+		return errors.New("-stop-after must not be negative")
+	}
+	return nil
 }
 
 // owner is the identity the orchestrator creates and watches workflows as.

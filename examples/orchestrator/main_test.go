@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -103,6 +107,7 @@ func TestRun_Completes(t *testing.T) {
 		reworks += w.reworks
 		assert.Regexp(t, `#\d `+regexp.QuoteMeta(task[:20])+`.* `+string(w.status)+` `, out, "a progress line shows the final state")
 	}
+	assert.Equal(t, 1, strings.Count(out, legend+"\n"), "the legend, once, on a line of its own")
 	assert.Equal(t, sessions, sum.sessions, "sessions run")
 	assert.Equal(t, reworks, sum.reworks)
 }
@@ -234,5 +239,88 @@ func TestTaskName_Unique(t *testing.T) {
 		name := taskName(i)
 		assert.False(t, seen[name], name)
 		seen[name] = true
+	}
+}
+
+// mainArgsEnv, when set, makes the test binary run main with the
+// space-separated arguments it holds, instead of the tests: the exit status
+// tests run the command that way.
+const mainArgsEnv = "ORCHESTRATOR_TEST_MAIN_ARGS"
+
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(mainArgsEnv); ok {
+		os.Args = append([]string{"orchestrator"}, strings.Fields(args)...)
+		main()
+		os.Exit(0) // main returns only on success
+	}
+	os.Exit(m.Run())
+}
+
+// TestMain_ExitStatus runs the command as a process: -h prints the usage
+// and exits 0, as a flag.ExitOnError command does; a bad command line
+// exits 2 and says what is wrong, once.
+func TestMain_ExitStatus(t *testing.T) {
+	cases := []struct {
+		args       string
+		wantStatus int
+		wantOut    string // in stdout
+		wantErr    string // in stderr
+	}{
+		{args: "-h", wantStatus: 0, wantOut: "-stop-after"},
+		{args: "-help", wantStatus: 0, wantOut: "-stop-after"},
+		{args: "-nope", wantStatus: 2, wantOut: "flag provided but not defined: -nope"},
+		{args: "-workflows 0", wantStatus: 2, wantErr: "orchestrator: -workflows and -agents must be at least 1\n"},
+		{args: "extra", wantStatus: 2, wantErr: `orchestrator: unexpected argument "extra"` + "\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.args, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			path := filepath.Join(t.TempDir(), "x.db")
+			cmd := exec.CommandContext(ctx, os.Args[0])
+			cmd.Env = append(os.Environ(), mainArgsEnv+"="+tc.args+" -db "+path)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			require.NoError(t, ctx.Err(), "orchestrator %s did not exit within a minute", tc.args)
+			status := 0
+			var exitErr *exec.ExitError
+			if errors.As(err, &exitErr) {
+				status = exitErr.ExitCode()
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tc.wantStatus, status, "exit status of orchestrator %s; stdout:\n%s\nstderr:\n%s", tc.args, &stdout, &stderr)
+			assert.Contains(t, stdout.String(), tc.wantOut)
+			assert.Equal(t, tc.wantErr, stderr.String())
+			assert.NoFileExists(t, path, "nothing is created on a bad command line")
+		})
+	}
+}
+
+func TestCutWords(t *testing.T) {
+	cases := []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"Migrate settings to the new schema", 36, "Migrate settings to the new schema"}, // fits
+		{"Migrate settings to the new schema (2)", 36, "Migrate settings to the new schema…"},
+		{"Add retries to the HTTP client", 30, "Add retries to the HTTP client"},
+		{"Add retries to the HTTP client", 29, "Add retries to the HTTP…"},
+		{"Add retries to the HTTP client", 24, "Add retries to the HTTP…"}, // the space after HTTP is the boundary
+		{"Add retries to the HTTP client", 23, "Add retries to the…"},
+		{"Add retries  to", 14, "Add retries…"},             // spaces before the cut are dropped
+		{"Supercalifragilistic words", 10, "Supercali…"},    // no boundary: cut in the word
+		{"Évaluer les requêtes lentes", 20, "Évaluer les…"}, // characters, not bytes
+		{"abc", 0, ""},
+		{"abc", 1, "…"},
+	}
+	for _, tc := range cases {
+		got := cutWords(tc.s, tc.n)
+		assert.Equal(t, tc.want, got, "cutWords(%q, %d)", tc.s, tc.n)
+		if len(tc.s) > tc.n {
+			assert.LessOrEqual(t, utf8.RuneCountInString(got), tc.n, "cutWords(%q, %d) is too long", tc.s, tc.n)
+		}
 	}
 }

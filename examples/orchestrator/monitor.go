@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/livedb-go/livedb/model"
 )
@@ -19,6 +20,8 @@ type monitor struct {
 	start time.Time
 	drawn int               // lines drawn on the terminal
 	last  map[string]string // workflow -> last line printed (not a terminal)
+
+	legendShown bool
 }
 
 func newMonitor(out io.Writer) *monitor {
@@ -35,8 +38,16 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
+// legend explains the marks of progressLine; draw prints it once, above
+// the progress lines.
+const legend = "P planner, C coder, R reviewer: ✓ done, ↺ sent back to the coder, ▶ running (agent), · pending, ✗ failed, – cancelled"
+
 // draw shows the progress.
 func (mon *monitor) draw(ps []model.Progress, o *orchestrator) {
+	if !mon.legendShown {
+		mon.legendShown = true
+		fmt.Fprintln(mon.out, legend)
+	}
 	if !mon.tty {
 		for i, p := range ps {
 			line := progressLine(i, p)
@@ -69,11 +80,48 @@ func progressLine(i int, p model.Progress) string {
 	for _, s := range p.Sessions {
 		steps = append(steps, sessionMark(s))
 	}
-	line := fmt.Sprintf("#%d %-36.36s %-11s %s", i+1, p.Task, p.Status, strings.Join(steps, " "))
+	line := fmt.Sprintf("#%d %-*s %-11s %s", i+1, taskWidth, cutWords(p.Task, taskWidth), p.Status, strings.Join(steps, " "))
 	if p.Status == model.WorkflowFailed && p.Error != nil {
 		line += " (" + *p.Error + ")"
 	}
 	return line
+}
+
+// taskWidth is the width, in characters, of the task column of a progress
+// line.
+const taskWidth = 36
+
+// cutWords returns s if it has at most n characters, and otherwise its
+// longest prefix that ends at a word boundary and leaves room for "…",
+// followed by "…": "Migrate settings to the new schema (2)" cut at 36 is
+// "Migrate settings to the new schema…". A first word longer than n-1
+// characters is cut inside the word, as there is no boundary to cut at.
+func cutWords(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	if n < 1 {
+		return ""
+	}
+	keep := r[:n-1]
+	// A boundary: the character after keep is a space, or keep ends in one.
+	if !unicode.IsSpace(r[n-1]) {
+		if i := lastSpace(keep); i > 0 {
+			keep = keep[:i]
+		}
+	}
+	return strings.TrimRightFunc(string(keep), unicode.IsSpace) + "…"
+}
+
+// lastSpace returns the index of the last space of r, or -1.
+func lastSpace(r []rune) int {
+	for i := len(r) - 1; i >= 0; i-- {
+		if unicode.IsSpace(r[i]) {
+			return i
+		}
+	}
+	return -1
 }
 
 // sessionMark is a session's letter and state: ✓ done (↺ for a review

@@ -1,6 +1,6 @@
 // Package convexjson converts canonical values (see package value) to and
-// from the two JSON forms Convex uses, following §1.6 and §11 of the
-// semantics note.
+// from the two JSON forms Convex uses (docs/semantics.md#convex-json and
+// docs/semantics.md#export-format).
 //
 // Convex-JSON ([Encode], [Decode]) is the wire format of Convex's clients
 // and server (ValueFormat::ConvexEncodedJSON; convexToJson and jsonToConvex

@@ -52,7 +52,8 @@ func assertSame(t *testing.T, what string, got, want any) {
 	}
 }
 
-// The rows of the §1.6 table, with the exact text Convex produces.
+// The rows of the table of docs/semantics.md#convex-json, with the exact
+// text Convex produces.
 var convexJSONRows = []struct {
 	name string
 	x    any
@@ -241,10 +242,10 @@ func TestEncode_Errors(t *testing.T) {
 		wantPath string
 		wantMsg  string
 	}{
-		{"invalid UTF-8 string", map[string]any{"a": []any{"ok", "\xff"}}, convexjson.ErrInvalidValue, ".a[1]", "convexjson: encode: string is not valid UTF-8 (at path .a[1])"},
+		{"invalid UTF-8 string", map[string]any{"a": []any{"ok", "\xff"}}, convexjson.ErrInvalidValue, ".a[1]", "encode Convex JSON: string is not valid UTF-8 (at path .a[1])"},
 		{"dollar field name", map[string]any{"x": map[string]any{"$bytes": "AQID"}}, convexjson.ErrInvalidValue, ".x.$bytes", "Field name $bytes starts with a '$', which is reserved."},
 		{"invalid UTF-8 field name", map[string]any{"\xff": 1.0}, convexjson.ErrInvalidValue, ".\xff", "is not valid UTF-8"},
-		{"undefined at top level", value.Undefined, convexjson.ErrInvalidValue, "", "convexjson: encode: undefined is not a valid Convex value"},
+		{"undefined at top level", value.Undefined, convexjson.ErrInvalidValue, "", "encode Convex JSON: undefined is not a valid Convex value"},
 		{"undefined in array", []any{1.0, value.Undefined}, convexjson.ErrInvalidValue, "[1]", "undefined is not a valid Convex value (at path [1])"},
 		{"unsupported type", map[string]any{"p": point{1}}, convexjson.ErrInvalidValue, ".p", "convexjson_test.point is not a supported Convex type"},
 		{"uint64 overflow", map[string]any{"n": []any{uint64(math.MaxUint64)}}, convexjson.ErrInvalidValue, ".n[0]", "does not fit into a 64-bit signed integer"},
@@ -412,7 +413,7 @@ func TestDecodePatch_Errors(t *testing.T) {
 		wantMsg  string
 	}{
 		{"not an object", `[{"$undefined":null}]`, convexjson.ErrInvalidValue, "[0]", "$undefined is only allowed"},
-		{"array", `[]`, convexjson.ErrInvalidValue, "", "convexjson: decode patch: a patch must be an object, not Array"},
+		{"array", `[]`, convexjson.ErrInvalidValue, "", "decode Convex JSON patch: a patch must be an object, not Array"},
 		{"special at top level", `{"$integer":"AQAAAAAAAAA="}`, convexjson.ErrInvalidValue, "", "a patch must be an object, not Int64"},
 		{"undefined at top level", `{"$undefined":null}`, convexjson.ErrInvalidValue, "", "$undefined is only allowed"},
 		{"nested undefined", `{"a":{"b":{"$undefined":null}}}`, convexjson.ErrInvalidValue, ".a.b", "$undefined is only allowed"},
@@ -432,7 +433,7 @@ func TestDecodePatch_Errors(t *testing.T) {
 
 func TestError_Message(t *testing.T) {
 	_, err := convexjson.Decode([]byte(`{"a":[1,{"$float":"AAAAAAAA8D8="}]}`))
-	const want = "convexjson: decode: Float 1 should be encoded as a number (at path .a[1], offset 18)"
+	const want = "decode Convex JSON: Float 1 should be encoded as a number (at path .a[1], offset 18)"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %s", err, want)
 	}

@@ -10,15 +10,15 @@ import (
 var (
 	// ErrSyntax is returned for text that is not one well-formed JSON value
 	// in UTF-8, including trailing data after the value.
-	ErrSyntax = errors.New("convexjson: invalid JSON")
+	ErrSyntax = errors.New("invalid JSON")
 	// ErrTooNested is returned for a value with more than MaxNesting levels
 	// of arrays and objects.
-	ErrTooNested = errors.New("convexjson: value too nested")
+	ErrTooNested = errors.New("value too nested")
 	// ErrInvalidValue is returned for well-formed JSON that does not encode a
 	// Convex value (a bad special object, a reserved field name, a duplicate
 	// field, a number out of range), and for a Go value that is not a Convex
 	// value.
-	ErrInvalidValue = errors.New("convexjson: invalid value")
+	ErrInvalidValue = errors.New("invalid Convex value")
 )
 
 // Operation names used in [Error.Op].
@@ -43,11 +43,20 @@ type Error struct {
 	Cause  error  // the underlying error, if any (such as a *value.NotValueError)
 }
 
-// Error returns "convexjson: <op>: <reason> (at path <path>, offset <n>)".
+// Error returns "<what>: <reason> (at path <path>, offset <n>)", where what
+// says the operation and the format, such as "decode Convex JSON" or
+// "encode export JSON". Like the sentinels', the text names no package:
+// livedb shows it to its users.
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("convexjson: ")
-	b.WriteString(e.Op)
+	switch e.Op {
+	case opEncodeExport, opDecodeExport:
+		b.WriteString(strings.TrimSuffix(e.Op, " export") + " export JSON")
+	case opEncodePatch, opDecodePatch:
+		b.WriteString(strings.TrimSuffix(e.Op, " patch") + " Convex JSON patch")
+	default:
+		b.WriteString(e.Op + " Convex JSON")
+	}
 	b.WriteString(": ")
 	b.WriteString(e.Reason)
 	var where []string

@@ -162,7 +162,7 @@ func TestDecodeExport_Errors(t *testing.T) {
 		{"reserved later key", `{"a":1,"$b":1}`, convexjson.ErrInvalidValue, "", "Field name $b starts with a '$', which is reserved."},
 		{"undefined", `{"a":{"$undefined":null}}`, convexjson.ErrInvalidValue, ".a", "$undefined is only allowed"},
 		{"out of range", `[1e309]`, convexjson.ErrInvalidValue, "[0]", "number 1e309 is out of range for Float64"},
-		{"trailing data", `{} {}`, convexjson.ErrSyntax, "", "convexjson: decode export: unexpected character '{' after the top-level value (offset 3)"},
+		{"trailing data", `{} {}`, convexjson.ErrSyntax, "", "decode export JSON: unexpected character '{' after the top-level value (offset 3)"},
 		{"too nested", nestedText(65, "1"), convexjson.ErrTooNested, strings.Repeat("[0]", 64), "nested more than 64 levels deep"},
 	}
 	for _, tc := range tests {
@@ -175,7 +175,7 @@ func TestDecodeExport_Errors(t *testing.T) {
 
 func TestEncodeExport_Errors(t *testing.T) {
 	_, err := convexjson.EncodeExport(map[string]any{"a": map[string]any{"$b": 1}})
-	checkErr(t, "EncodeExport", nil, err, convexjson.ErrInvalidValue, ".a.$b", "convexjson: encode export: Field name $b starts with a '$', which is reserved. (at path .a.$b)")
+	checkErr(t, "EncodeExport", nil, err, convexjson.ErrInvalidValue, ".a.$b", "encode export JSON: Field name $b starts with a '$', which is reserved. (at path .a.$b)")
 }
 
 func TestEncodeExport_RoundTripAllKinds(t *testing.T) {

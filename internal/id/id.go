@@ -1,5 +1,5 @@
-// Package id encodes and decodes Convex document IDs ("id v6", §3.1 of the
-// semantics note).
+// Package id encodes and decodes Convex document IDs ("id v6",
+// docs/semantics.md#ids).
 //
 // An ID is the lowercase Crockford base32 text of
 //
@@ -164,18 +164,18 @@ const (
 // or after 2149 (the day count must fit 16 bits).
 func New(tableNumber uint32, now time.Time, r io.Reader) (string, error) {
 	if tableNumber == 0 {
-		return "", fmt.Errorf("id: new ID: %w", ErrInvalidTableNumber)
+		return "", fmt.Errorf("new ID: %w", ErrInvalidTableNumber)
 	}
 	secs := now.Unix()
 	if secs < 0 || secs/secondsPerDay > 0xFFFF {
-		return "", fmt.Errorf("id: new ID: time %s is outside 1970 to 2149", now.UTC().Format(time.RFC3339))
+		return "", fmt.Errorf("new ID: time %s is outside 1970 to 2149", now.UTC().Format(time.RFC3339))
 	}
 	var internal [16]byte
 	var ms [8]byte
 	binary.BigEndian.PutUint64(ms[:], uint64(now.UnixMilli()))
 	copy(internal[:timeLen], ms[8-timeLen:])
 	if _, err := io.ReadFull(r, internal[timeLen:timeLen+RandomLen]); err != nil {
-		return "", fmt.Errorf("id: new ID: read random bytes: %w", err)
+		return "", fmt.Errorf("new ID: read random bytes: %w", err)
 	}
 	binary.BigEndian.PutUint16(internal[14:], uint16(secs/secondsPerDay))
 	return Encode(tableNumber, internal), nil

@@ -186,10 +186,10 @@ func TestNew_Errors(t *testing.T) {
 		wantErr error
 		wantMsg string
 	}{
-		{"table 0", 0, now, enough(), id.ErrInvalidTableNumber, "id: new ID: invalid table number"},
-		{"short reader", 1, now, bytes.NewReader(make([]byte, id.RandomLen-1)), io.ErrUnexpectedEOF, "id: new ID: read random bytes: unexpected EOF"},
-		{"before epoch", 1, time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), enough(), nil, "id: new ID: time 1969-12-31T00:00:00Z is outside 1970 to 2149"},
-		{"after 2149", 1, time.Date(2150, 1, 1, 0, 0, 0, 0, time.UTC), enough(), nil, "id: new ID: time 2150-01-01T00:00:00Z is outside 1970 to 2149"},
+		{"table 0", 0, now, enough(), id.ErrInvalidTableNumber, "new ID: invalid table number"},
+		{"short reader", 1, now, bytes.NewReader(make([]byte, id.RandomLen-1)), io.ErrUnexpectedEOF, "new ID: read random bytes: unexpected EOF"},
+		{"before epoch", 1, time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), enough(), nil, "new ID: time 1969-12-31T00:00:00Z is outside 1970 to 2149"},
+		{"after 2149", 1, time.Date(2150, 1, 1, 0, 0, 0, 0, time.UTC), enough(), nil, "new ID: time 2150-01-01T00:00:00Z is outside 1970 to 2149"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,8 +13,10 @@ import (
 )
 
 // ErrClosed is returned by every method of a Store, Snapshot or Iterator used
-// after the Store was closed.
-var ErrClosed = errors.New("kv: store is closed")
+// after the Store was closed. Like the errors of the implementations, its
+// text names no package: livedb, which shows them to its users, adds its
+// own "livedb: " prefix.
+var ErrClosed = errors.New("store is closed")
 
 // Store is an ordered key-value store. It is safe for concurrent use by
 // multiple goroutines: any number of snapshots may be open while one Commit

@@ -42,7 +42,7 @@ const (
 )
 
 // ErrMalformedEncoding is wrapped by every error that Decode returns.
-var ErrMalformedEncoding = errors.New("value: malformed encoded value")
+var ErrMalformedEncoding = errors.New("malformed encoded value")
 
 // Encode returns the binary encoding of x; see [AppendEncoded].
 func Encode(x any) []byte {

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Convex's hard limits on values and documents (§2.1).
+// Convex's hard limits on values and documents (docs/semantics.md#limits).
 const (
 	// MaxDocumentSize is the largest [DocumentSize] of a stored document,
 	// _id and _creationTime included: 1 MiB (MAX_USER_SIZE).
@@ -32,7 +32,8 @@ const (
 	MaxIdentifierLen = 64
 )
 
-// LimitError says that a value breaks one of the limits of §2.1. Its message
+// LimitError says that a value breaks one of Convex's limits
+// (docs/semantics.md#limits). Its message
 // is modelled on Convex's, such as "Array length is too long (8193 > maximum
 // length 8192)", followed by the path when there is one.
 type LimitError struct {
@@ -102,7 +103,7 @@ func sizeMessage(got, maxSize int) string {
 }
 
 // CheckValue checks x against the limits that hold for every Convex value
-// (§2.1): arrays of at most [MaxArrayLen] elements, objects of at most
+// (docs/semantics.md#limits): arrays of at most [MaxArrayLen] elements, objects of at most
 // [MaxObjectFields] fields with valid field names ([CheckFieldName]), nesting
 // at most [MaxNesting] and size at most [MaxValueSize]. x should be
 // canonical; [Undefined] object fields are skipped as Convex drops them, and

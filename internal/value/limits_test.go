@@ -9,7 +9,7 @@ import (
 	"github.com/livedb-go/livedb/internal/value"
 )
 
-const testID = "j57000820c20a1g7104gm2rc1m70ynr8" // 32 characters, §3.1
+const testID = "j57000820c20a1g7104gm2rc1m70ynr8" // 32 characters, docs/semantics.md#ids
 
 func newDoc(fields obj) obj {
 	doc := obj{"_id": testID, "_creationTime": 1699931054642.111}
@@ -60,7 +60,7 @@ func TestSize_Convex(t *testing.T) {
 }
 
 func TestDocumentSize_WithSystemFields(t *testing.T) {
-	// getDocumentSize({a: 1}) is 74 in Convex's JS (§1.5).
+	// getDocumentSize({a: 1}) is 74 in Convex's JS (docs/semantics.md#size).
 	if got := value.DocumentSize(newDoc(obj{"a": 1.0})); got != 74 {
 		t.Fatalf("DocumentSize = %d, want 74", got)
 	}

@@ -3,7 +3,7 @@ package value
 import "fmt"
 
 // NameError says that a name breaks Convex's identifier or field-name rules
-// (§2.2). Its message is Convex's.
+// (docs/semantics.md#names). Its message is Convex's.
 type NameError struct {
 	// Name is the offending name.
 	Name string
@@ -29,7 +29,8 @@ func (e *NameError) Error() string {
 func (e *NameError) Unwrap() error { return e.Err }
 
 // CheckIdentifier checks that s is a valid identifier: a table name, an index
-// name, a field-path component or an object-validator key (§2.2). It must
+// name, a field-path component or an object-validator key
+// (docs/semantics.md#names). It must
 // match ^[A-Za-z_][A-Za-z0-9_]*$, be at most [MaxIdentifierLen] bytes long and
 // not consist of underscores only. The error is a *NameError with Convex's
 // message, checked in Convex's order (characters first, then length); for a
@@ -77,7 +78,8 @@ func isIdentStart(c rune) bool {
 	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
 }
 
-// CheckFieldName checks that s may be a field name of an object (§2.2): only
+// CheckFieldName checks that s may be a field name of an object
+// (docs/semantics.md#names): only
 // non-control ASCII (0x20 to 0x7E), no leading '$', at most
 // [MaxFieldNameLen] bytes. The empty name is accepted, as Convex's value layer
 // accepts it. The error is a *NameError with Convex's message; for a name

@@ -38,14 +38,15 @@ const (
 
 // AppendKey appends the sort key of x to dst and returns the extended slice.
 //
-// The sort key is Convex's order-preserving encoding (§1.2, "largely follows
-// FoundationDB's tuple layer"): a tag byte, then a payload. Int64s take 0, 1,
+// The sort key is Convex's order-preserving encoding
+// (docs/semantics.md#value-order; "largely follows FoundationDB's tuple
+// layer"): a tag byte, then a payload. Int64s take 0, 1,
 // 2, 4 or 8 big-endian bytes after a tag that encodes sign and width; Float64s
 // take 8 big-endian bytes in totalOrder form; strings and bytes are written
 // with every 0x00 escaped as 0x00 0xFF and a 0x00 terminator; arrays and
 // objects end with 0x00, an object writing each field name as an escaped
 // string before its value. The empty field name is written as 0x00 0xFF so
-// that it cannot be mistaken for the object's terminator (§1.2). Strings are
+// that it cannot be mistaken for the object's terminator. Strings are
 // written as their bytes; DecodeKey rejects invalid UTF-8.
 //
 // Keys are self-delimiting, so for canonical values a and b,
@@ -213,7 +214,7 @@ func appendKeyObject(dst []byte, m map[string]any) []byte {
 
 // ErrMalformedKey is wrapped by every error that DecodeKey and DecodeTuple
 // return.
-var ErrMalformedKey = errors.New("value: malformed sort key")
+var ErrMalformedKey = errors.New("malformed sort key")
 
 // DecodeKey decodes the first sort key in b and returns its value and the
 // bytes after it. It is the inverse of [AppendKey] for canonical values and

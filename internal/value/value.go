@@ -1,5 +1,6 @@
 // Package value holds livedb's value model: the Go representation of Convex
-// values, their total order and equality (§1.2, §1.3 of the semantics note),
+// values, their total order and equality (docs/semantics.md#value-order,
+// docs/semantics.md#equality),
 // normalisation of Go input, size accounting and limits.
 //
 // A canonical value is one of:
@@ -42,12 +43,14 @@ func IsUndefined(x any) bool {
 	return ok
 }
 
-// ID is a document ID: a String value in Convex's ID encoding (§3.1). It is
+// ID is a document ID: a String value in Convex's ID encoding
+// (docs/semantics.md#ids). It is
 // kept as a distinct Go type so that typed code can tell IDs from text; as a
 // value it is a String and compares, sorts and encodes as one.
 type ID string
 
-// Kind is the type of a canonical value, in the order of §1.2.
+// Kind is the type of a canonical value, in Convex's order of types
+// (docs/semantics.md#value-order).
 type Kind uint8
 
 // The kinds, in sort order.
@@ -99,7 +102,8 @@ func KindOf(x any) (Kind, bool) {
 	return 0, false
 }
 
-// Compare compares two canonical values by Convex's total order (§1.2):
+// Compare compares two canonical values by Convex's total order
+// (docs/semantics.md#value-order):
 // undefined < null < int64 < float64 < boolean < string < bytes < array <
 // object. Int64s sort before every Float64; Float64s follow IEEE-754
 // totalOrder (-NaN < -Inf < -0 < +0 < +Inf < NaN); strings compare by UTF-8
@@ -269,7 +273,7 @@ func normalize(x any, path string) (any, error) {
 		out := make(map[string]any, len(t))
 		for k, e := range t {
 			if IsUndefined(e) {
-				continue // {a: undefined} is the same as {} (§1.4)
+				continue // {a: undefined} is the same as {} (docs/semantics.md#missing-fields-and-undefined)
 			}
 			n, err := normalize(e, path+"."+k)
 			if err != nil {

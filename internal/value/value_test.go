@@ -18,7 +18,8 @@ func nan(bits uint64) float64 { return math.Float64frombits(bits) }
 
 type obj = map[string]any
 
-// orderedValues lists values in the order of §1.2, written out by hand:
+// orderedValues lists values in Convex's order (docs/semantics.md#value-order),
+// written out by hand:
 // undefined < null < Int64 < Float64 < Boolean < String < Bytes < Array <
 // Object, Int64 across every tag width, Float64 in IEEE-754 totalOrder, and
 // strings, bytes, arrays and objects lexicographically.
@@ -57,7 +58,8 @@ func orderedValues() []any {
 	}
 }
 
-// experimentValues is the experiment list of §1.2, verbatim:
+// experimentValues is the list that Convex's compareValues sorted in an
+// experiment, verbatim (docs/semantics.md#value-order gives it too):
 //
 //	null < -1n < 0n < 5n < -Infinity < -1 < -0 < 0 < 1 < Infinity < NaN < false < true
 //	 < "" < "a" < "b" < "é" < "\uFFFF" < "😀" < bytes(0) < bytes(1)

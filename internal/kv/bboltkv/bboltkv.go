@@ -176,7 +176,7 @@ var _ kv.Store = (*Store)(nil)
 // opens as an empty store and is not modified by Open.
 func Open(path string, opts *Options) (*Store, error) {
 	if path == "" {
-		return nil, errors.New("bboltkv: open: empty path")
+		return nil, errors.New("open: empty path")
 	}
 	o := opts.withDefaults()
 	if !o.ReadOnly {
@@ -215,7 +215,7 @@ func validateFile(path string, o *Options) error {
 	}
 	err = checkSize(probe, path)
 	if cerr := probe.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("bboltkv: open %s: close probe: %w", path, cerr)
+		err = pathError("open", path, fmt.Errorf("close the probe: %w", cerr))
 	}
 	return err
 }
@@ -251,17 +251,17 @@ func openBolt(path string, o *Options, readOnly bool) (db *bolt.DB, err error) {
 func checkSize(db *bolt.DB, path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("bboltkv: open %s: %w", path, err)
+		return pathError("open", path, err)
 	}
 	tx, err := db.Begin(false)
 	if err != nil {
-		return fmt.Errorf("bboltkv: open %s: %w", path, err)
+		return pathError("open", path, err)
 	}
 	want := tx.Size()
 	_ = tx.Rollback()
 	if fi.Size() < want {
-		return fmt.Errorf("%w: %s: the file holds %d bytes but its meta page accounts for %d (truncated)",
-			ErrCorrupt, path, fi.Size(), want)
+		return pathError("open", path, fmt.Errorf("%w: the file holds %d bytes but its meta page accounts for %d (truncated)",
+			ErrCorrupt, fi.Size(), want))
 	}
 	return nil
 }
@@ -303,7 +303,7 @@ func (s *Store) Snapshot() (kv.Snapshot, error) {
 	case errors.Is(err, berrors.ErrDatabaseNotOpen):
 		return nil, kv.ErrClosed
 	case err != nil:
-		return nil, fmt.Errorf("bboltkv: snapshot of %s: %w", s.path, err)
+		return nil, pathError("snapshot", s.path, err)
 	}
 	b, err := s.bucket(tx)
 	if err != nil {
@@ -344,12 +344,12 @@ func (s *Store) Commit(b *kv.Batch) (err error) {
 	case s.closed.Load():
 		return kv.ErrClosed
 	case s.readOnly:
-		return fmt.Errorf("%w: %s", ErrReadOnly, s.path)
+		return pathError("commit", s.path, ErrReadOnly)
 	case b == nil || len(b.Ops) == 0:
 		return nil
 	}
 	if err := validate(b); err != nil {
-		return err
+		return pathError("commit", s.path, err)
 	}
 	// Writing keys in order keeps bbolt's work linear: in one transaction,
 	// unsorted writes keep splitting and copying the same pages (a 100k-key
@@ -398,7 +398,7 @@ func (s *Store) Commit(b *kv.Batch) (err error) {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("bboltkv: commit to %s: %w", s.path, err)
+		return pathError("commit", s.path, err)
 	}
 	return nil
 }
@@ -408,11 +408,11 @@ func validate(b *kv.Batch) error {
 	for i, op := range b.Ops {
 		switch {
 		case len(op.Key) == 0:
-			return fmt.Errorf("bboltkv: commit: op %d: %w", i, ErrEmptyKey)
+			return fmt.Errorf("op %d: %w", i, ErrEmptyKey)
 		case len(op.Key) > MaxKeySize:
-			return fmt.Errorf("bboltkv: commit: op %d: %w (%d bytes, max %d)", i, ErrKeyTooLarge, len(op.Key), MaxKeySize)
+			return fmt.Errorf("op %d: %w (%d bytes, max %d)", i, ErrKeyTooLarge, len(op.Key), MaxKeySize)
 		case !op.Delete && int64(len(op.Value)) > MaxValueSize:
-			return fmt.Errorf("bboltkv: commit: op %d: %w (%d bytes, max %d)", i, ErrValueTooLarge, len(op.Value), MaxValueSize)
+			return fmt.Errorf("op %d: %w (%d bytes, max %d)", i, ErrValueTooLarge, len(op.Value), MaxValueSize)
 		}
 	}
 	return nil
@@ -430,7 +430,7 @@ func (s *Store) Check() error {
 	}
 	tx, err := s.db.Begin(false)
 	if err != nil {
-		return fmt.Errorf("bboltkv: check %s: %w", s.path, err)
+		return pathError("check", s.path, err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	if err := s.walk(tx); err != nil {
@@ -441,7 +441,7 @@ func (s *Store) Check() error {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("%w: %s: %w", ErrCorrupt, s.path, errors.Join(errs...))
+		return pathError("check", s.path, fmt.Errorf("%w: %w", ErrCorrupt, errors.Join(errs...)))
 	}
 	return nil
 }
@@ -486,7 +486,7 @@ func (s *Store) Close() error {
 		s.life.Unlock()
 		s.mu.Unlock()
 		if err := s.db.Close(); err != nil {
-			s.closeErr = fmt.Errorf("bboltkv: close %s: %w", s.path, err)
+			s.closeErr = pathError("close", s.path, err)
 		}
 	})
 	return s.closeErr

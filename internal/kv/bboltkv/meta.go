@@ -58,7 +58,7 @@ func parseMeta(p []byte) (meta, bool) {
 // errUndecided is returned by checkHeader when the meta pages do not let
 // it decide: the caller falls back to a read-only open, whose bbolt errors
 // describe the file.
-var errUndecided = errors.New("bboltkv: meta pages undecided")
+var errUndecided = errors.New("meta pages undecided")
 
 // checkHeader reads the two meta pages of the file at path, with two small
 // reads and without the memory map, and fails with ErrCorrupt when the file
@@ -76,19 +76,19 @@ var errUndecided = errors.New("bboltkv: meta pages undecided")
 func checkHeader(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("bboltkv: open %s: %w", path, err)
+		return pathError("open", path, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("bboltkv: open %s: %w", path, err)
+		return pathError("open", path, err)
 	}
 	var buf [metaEnd]byte
 	if _, err := f.ReadAt(buf[:], 0); err != nil {
 		if errors.Is(err, io.EOF) {
 			return errUndecided
 		}
-		return fmt.Errorf("bboltkv: open %s: %w", path, err)
+		return pathError("open", path, err)
 	}
 	m0, ok := parseMeta(buf[:])
 	ps := int64(m0.pageSize)
@@ -96,7 +96,7 @@ func checkHeader(path string) error {
 		return errUndecided
 	}
 	if _, err := f.ReadAt(buf[:], ps); err != nil {
-		return fmt.Errorf("bboltkv: open %s: %w", path, err)
+		return pathError("open", path, err)
 	}
 	newest := m0
 	if m1, ok := parseMeta(buf[:]); ok && m1.txid > m0.txid {
@@ -105,13 +105,13 @@ func checkHeader(path string) error {
 	want := int64(newest.pgid) * ps
 	switch {
 	case newest.pgid > uint64(fi.Size()/ps):
-		return fmt.Errorf("%w: %s: the file holds %d bytes but its meta page accounts for %d (truncated)",
-			ErrCorrupt, path, fi.Size(), want)
+		return pathError("open", path, fmt.Errorf("%w: the file holds %d bytes but its meta page accounts for %d (truncated)",
+			ErrCorrupt, fi.Size(), want))
 	case newest.freelist == noFreelist:
 		return nil
 	case newest.freelist < 2 || newest.freelist >= newest.pgid:
-		return fmt.Errorf("%w: %s: the meta page puts the freelist at page %d, outside pages [2, %d)",
-			ErrCorrupt, path, newest.freelist, newest.pgid)
+		return pathError("open", path, fmt.Errorf("%w: the meta page puts the freelist at page %d, outside pages [2, %d)",
+			ErrCorrupt, newest.freelist, newest.pgid))
 	}
 	return checkFreelistPage(f, path, newest)
 }
@@ -124,7 +124,7 @@ func checkFreelistPage(f *os.File, path string, m meta) error {
 	ps := int64(m.pageSize)
 	var hdr [metaStart + 8]byte
 	if _, err := f.ReadAt(hdr[:], int64(m.freelist)*ps); err != nil {
-		return fmt.Errorf("bboltkv: open %s: read the freelist page: %w", path, err)
+		return pathError("open", path, fmt.Errorf("read the freelist page: %w", err))
 	}
 	ne := binary.NativeEndian
 	flags, count, overflow := ne.Uint16(hdr[8:]), uint64(ne.Uint16(hdr[10:])), uint64(ne.Uint32(hdr[12:]))
@@ -137,10 +137,10 @@ func checkFreelistPage(f *os.File, path string, m meta) error {
 	}
 	switch {
 	case flags != freelistPageFlag:
-		return fmt.Errorf("%w: %s: page %d, the freelist, has flags %#x", ErrCorrupt, path, m.freelist, flags)
+		return pathError("open", path, fmt.Errorf("%w: page %d, the freelist, has flags %#x", ErrCorrupt, m.freelist, flags))
 	case pages > m.pgid-m.freelist || ids > slots:
-		return fmt.Errorf("%w: %s: the freelist (page %d, %d pages) with %d page ids does not fit below page %d",
-			ErrCorrupt, path, m.freelist, pages, ids, m.pgid)
+		return pathError("open", path, fmt.Errorf("%w: the freelist (page %d, %d pages) with %d page ids does not fit below page %d",
+			ErrCorrupt, m.freelist, pages, ids, m.pgid))
 	}
 	return nil
 }

@@ -163,9 +163,9 @@ func validate(b *kv.Batch) error {
 	for i, op := range b.Ops {
 		switch {
 		case len(op.Key) == 0:
-			return fmt.Errorf("memkv: commit: op %d: %w", i, ErrEmptyKey)
+			return fmt.Errorf("commit: op %d: %w", i, ErrEmptyKey)
 		case len(op.Key) > MaxKeySize:
-			return fmt.Errorf("memkv: commit: op %d: %w (%d bytes, max %d)", i, ErrKeyTooLarge, len(op.Key), MaxKeySize)
+			return fmt.Errorf("commit: op %d: %w (%d bytes, max %d)", i, ErrKeyTooLarge, len(op.Key), MaxKeySize)
 		}
 	}
 	return nil
