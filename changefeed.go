@@ -186,11 +186,6 @@ type Change struct {
 	seq uint32 // position within the commit
 }
 
-// ErrChangesPruned is returned by a change feed asked to start before the
-// oldest change the retention kept: some changes after that point are gone,
-// and the feed never skips them silently.
-var ErrChangesPruned = errors.New("livedb: changes before this timestamp were pruned by the retention")
-
 // ChangeFeed reads the change feed: every committed insert, update and
 // delete, in commit order, optionally of some tables only. It is pulled
 // with Next, which waits for new commits, so a slow reader never holds up a

@@ -8,9 +8,6 @@ import (
 	"strings"
 )
 
-// ErrCorrupt is returned by Check when an index and the documents disagree.
-var ErrCorrupt = errors.New("livedb: database is inconsistent")
-
 // problem returns err's text as an item of the list of problems that
 // Check returns, without the prefix that the list's own ErrCorrupt gives.
 func problem(err error) string {

@@ -12,8 +12,10 @@ var (
 	ErrClosed = errors.New("livedb: database is closed")
 	// ErrLocked is returned by Open when another process holds the file.
 	ErrLocked = errors.New("livedb: database file is locked by another process")
-	// ErrNotLivedb is returned by Open for a file that is not a livedb
-	// database, or is corrupted.
+	// ErrNotLivedb is returned by Open for a file it cannot use as a
+	// livedb database: not a bbolt file, a bbolt file without a livedb
+	// catalog, a catalog of another format version, or a file whose pages
+	// are damaged where Open reads them (then it wraps ErrCorrupt too).
 	ErrNotLivedb = errors.New("livedb: not a livedb database")
 	// ErrSchemaMismatch is returned by Open when stored documents do not
 	// match the new schema; see *SchemaMismatchError.
@@ -48,6 +50,75 @@ var (
 	// ErrTxDone is returned when a transaction context is used after its
 	// function returned.
 	ErrTxDone = errors.New("livedb: transaction has already ended")
+)
+
+// Errors of the stored data.
+var (
+	// ErrCorrupt is returned when stored data is damaged: by Check, for
+	// every disagreement between an index and the documents (the error
+	// lists them); by a read that meets a document whose bytes do not
+	// decode or whose _id is not its key's; and by Open, wrapped with
+	// ErrNotLivedb, when a page it reads is damaged. Nothing is repaired.
+	ErrCorrupt = errors.New("livedb: database is inconsistent")
+	// ErrChangesPruned is returned by a change feed asked to start before
+	// the oldest change the retention kept: some changes after that point
+	// are gone, and the feed never skips them silently.
+	ErrChangesPruned = errors.New("livedb: changes before this timestamp were pruned by the retention")
+)
+
+// Errors of schemas.
+var (
+	// ErrInvalidSchema is wrapped by every error that reports a mistake in a
+	// schema definition, whether found by [DefineSchema] (and returned by
+	// [Schema.Err]) or by [SchemaFromJSON]. The error is a *[SchemaError].
+	ErrInvalidSchema = errors.New("livedb: invalid schema")
+)
+
+// Errors of queries.
+var (
+	// ErrIndexNotFound is returned by a query on an index (or a table) that
+	// does not exist (Convex's IndexNotFoundError).
+	ErrIndexNotFound = errors.New("livedb: index not found")
+	// ErrInvalidIndexRange is returned for an index range that breaks the
+	// grammar of WithIndex; see *IndexRangeError.
+	ErrInvalidIndexRange = errors.New("livedb: invalid index range")
+	// ErrInvalidQuery is returned for a query used wrongly: run twice, order
+	// set twice, a negative Take, bad pagination options.
+	ErrInvalidQuery = errors.New("livedb: invalid query")
+	// ErrInvalidCursor is returned by Paginate for a cursor that another
+	// query produced, or that was altered (Convex's InvalidCursor).
+	ErrInvalidCursor = errors.New("livedb: invalid cursor")
+)
+
+// Errors of functions.
+var (
+	// ErrInternalFunction is returned when a public entry point (such as
+	// [Registry.CallPublic]) is asked to run an internal function.
+	ErrInternalFunction = errors.New("livedb: internal function cannot be called publicly")
+	// ErrUnknownFunction is returned by a Registry for a name it lacks.
+	ErrUnknownFunction = errors.New("livedb: unknown function")
+	// ErrInvalidFunction is returned for a function definition that
+	// cannot be run: no handler, or an args validator that is neither an
+	// object nor any.
+	ErrInvalidFunction = errors.New("livedb: invalid function definition")
+)
+
+// Errors of import (see *ImportError for where).
+var (
+	// ErrImportFormat is returned for input that is not in the expected
+	// format: not a ZIP, a line that is not JSON, a value that is not a
+	// Convex value, a document that is not an object.
+	ErrImportFormat = errors.New("livedb: malformed import")
+	// ErrTableNotEmpty is returned in ImportRequireEmpty mode for a table
+	// that already has documents.
+	ErrTableNotEmpty = errors.New("livedb: table is not empty")
+	// ErrTableNumber is returned when the table number an import gives a
+	// table belongs to another table of the database, or when an append
+	// would keep documents whose IDs carry another number.
+	ErrTableNumber = errors.New("livedb: table number conflict")
+	// ErrDuplicateID is returned for an _id that appears twice in an import,
+	// or that an append finds already in the table.
+	ErrDuplicateID = errors.New("livedb: duplicate _id")
 )
 
 // Errors of transactions.

@@ -2,7 +2,6 @@ package livedb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -11,19 +10,6 @@ import (
 	"github.com/google/btree"
 
 	"github.com/livedb-go/livedb/v"
-)
-
-// Errors of functions.
-var (
-	// ErrInternalFunction is returned when a public entry point (such as
-	// [Registry.CallPublic]) is asked to run an internal function.
-	ErrInternalFunction = errors.New("livedb: internal function cannot be called publicly")
-	// ErrUnknownFunction is returned by a Registry for a name it lacks.
-	ErrUnknownFunction = errors.New("livedb: unknown function")
-	// ErrInvalidFunction is returned for a function definition that
-	// cannot be run: no handler, or an args validator that is neither an
-	// object nor any.
-	ErrInvalidFunction = errors.New("livedb: invalid function definition")
 )
 
 // ArgumentError says that a function's arguments do not match its args

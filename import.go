@@ -96,23 +96,6 @@ type ImportOptions struct {
 
 // Errors of import. An *ImportError wraps one of them, or one of
 // ErrSchemaEnforcement, ErrInvalidDocument and ErrInvalidID.
-var (
-	// ErrImportFormat is returned for input that is not in the expected
-	// format: not a ZIP, a line that is not JSON, a value that is not a
-	// Convex value, a document that is not an object.
-	ErrImportFormat = errors.New("livedb: malformed import")
-	// ErrTableNotEmpty is returned in ImportRequireEmpty mode for a table
-	// that already has documents.
-	ErrTableNotEmpty = errors.New("livedb: table is not empty")
-	// ErrTableNumber is returned when the table number an import gives a
-	// table belongs to another table of the database, or when an append
-	// would keep documents whose IDs carry another number.
-	ErrTableNumber = errors.New("livedb: table number conflict")
-	// ErrDuplicateID is returned for an _id that appears twice in an import,
-	// or that an append finds already in the table.
-	ErrDuplicateID = errors.New("livedb: duplicate _id")
-)
-
 // ImportError describes why an import failed and where: the file (a ZIP
 // entry such as "workflows/documents.jsonl", or the name given to
 // ImportTable), the line, the document's _id and the path of the offending

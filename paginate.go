@@ -5,13 +5,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 )
-
-// ErrInvalidCursor is returned by Paginate for a cursor that another query
-// produced, or that was altered (Convex's InvalidCursor).
-var ErrInvalidCursor = errors.New("livedb: invalid cursor")
 
 // PageStatus says whether a page should be split; see [PaginationResult].
 type PageStatus string

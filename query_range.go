@@ -1,26 +1,12 @@
 package livedb
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/livedb-go/livedb/internal/value"
 	"github.com/livedb-go/livedb/v"
-)
-
-// Errors of queries.
-var (
-	// ErrIndexNotFound is returned by a query on an index (or a table) that
-	// does not exist (Convex's IndexNotFoundError).
-	ErrIndexNotFound = errors.New("livedb: index not found")
-	// ErrInvalidIndexRange is returned for an index range that breaks the
-	// grammar of WithIndex; see *IndexRangeError.
-	ErrInvalidIndexRange = errors.New("livedb: invalid index range")
-	// ErrInvalidQuery is returned for a query used wrongly: run twice, order
-	// set twice, a negative Take, bad pagination options.
-	ErrInvalidQuery = errors.New("livedb: invalid query")
 )
 
 // IndexRangeError says how an index range breaks the grammar of index
@@ -32,6 +18,7 @@ type IndexRangeError struct {
 	Fields []string // the index's key columns, _creationTime and _id included
 	Field  string   // the offending field
 	Reason string
+	Err    error // the cause, when a value did not convert; may be nil
 }
 
 // Error describes the failure.
@@ -39,8 +26,13 @@ func (e *IndexRangeError) Error() string {
 	return fmt.Sprintf("livedb: invalid index range on %s.%s (fields [%s]): %s", e.Table, e.Index, strings.Join(e.Fields, ", "), e.Reason)
 }
 
-// Unwrap returns ErrInvalidIndexRange.
-func (e *IndexRangeError) Unwrap() error { return ErrInvalidIndexRange }
+// Unwrap returns ErrInvalidIndexRange, and Err when it is set.
+func (e *IndexRangeError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrInvalidIndexRange}
+	}
+	return []error{ErrInvalidIndexRange, e.Err}
+}
 
 type rangeOp uint8
 
@@ -120,7 +112,9 @@ func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error
 		t := &r.terms[i]
 		x, err := rangeValue(tv, t.field, t.value)
 		if err != nil {
-			return fail(t.field, "value for %q: %v", t.field, err)
+			cr, e := fail(t.field, "value for %q: %s", t.field, err.Error())
+			e.(*IndexRangeError).Err = err
+			return cr, e
 		}
 		t.value = x
 		switch t.op {

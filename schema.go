@@ -2,18 +2,12 @@ package livedb
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/livedb-go/livedb/v"
 )
-
-// ErrInvalidSchema is wrapped by every error that reports a mistake in a
-// schema definition, whether found by [DefineSchema] (and returned by
-// [Schema.Err]) or by [SchemaFromJSON]. The error is a *[SchemaError].
-var ErrInvalidSchema = errors.New("livedb: invalid schema")
 
 // Schema definition limits, as enforced by Convex's code
 // (crates/common/src/schemas/mod.rs, bootstrap_model/index/mod.rs,
