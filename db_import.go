@@ -33,6 +33,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/livedb-go/livedb/internal/id"
@@ -563,6 +564,9 @@ func (db *DB) importOnce(ctx context.Context, job *importJob) (*pendingDoc, erro
 	}
 	tx.done = true
 	tx.snap.Release() // do not pin pages while waiting for the commit
+	if h := testHookImportStaged.Load(); h != nil {
+		(*h)()
+	}
 	res := db.submit(tx)
 	ended = true
 	db.end(tx)
@@ -576,6 +580,11 @@ func (db *DB) importOnce(ctx context.Context, job *importJob) (*pendingDoc, erro
 	}
 	return nil, res.err
 }
+
+// testHookImportStaged, when a test sets it, runs in importOnce between the
+// import's snapshot and its commit: after its writes are staged (and the
+// snapshot released), before they go to the committer.
+var testHookImportStaged atomic.Pointer[func()]
 
 // importStage adds one table's writes to tx: the deletes of a replace, then
 // the imported documents. The table's whole by_id range is read, so any
