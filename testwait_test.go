@@ -1,6 +1,7 @@
 package livedb_test
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -30,4 +31,15 @@ func mustRecv[T any](t testing.TB, ch <-chan T, timeout time.Duration, what stri
 		t.Fatalf("waiting for %s: nothing after %v", what, timeout)
 	}
 	panic("unreachable")
+}
+
+// boundedCtx returns a context that ends after testWait (and when the test
+// ends), for calls that wait for something another goroutine does, such as
+// a change feed's Next: a lost wake-up fails them with
+// context.DeadlineExceeded, which the test reports, instead of a hang.
+func boundedCtx(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	t.Cleanup(cancel)
+	return ctx
 }
