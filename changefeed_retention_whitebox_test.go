@@ -24,13 +24,13 @@ func pinClock(t *testing.T, start int64) *atomic.Int64 {
 	return &now
 }
 
-// TestPruneChanges_RetentionBoundary pins the clock so that commits get
+// TestDB_PruneChanges_RetentionBoundary pins the clock so that commits get
 // chosen timestamps, and makes one commit prune the change feed (as every
 // 256th does) at a time when one change is exactly ChangeRetention old and
 // the one before it is one nanosecond older. A change stays in the feed for
 // ChangeRetention: the first is kept, the second and everything before it
 // is pruned, and the feed says so. An off-by-one cutoff either way fails.
-func TestPruneChanges_RetentionBoundary(t *testing.T) {
+func TestDB_PruneChanges_RetentionBoundary(t *testing.T) {
 	const retention = time.Hour
 	for _, backend := range []string{"memory", "bbolt"} {
 		t.Run(backend, func(t *testing.T) {

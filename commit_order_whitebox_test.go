@@ -32,7 +32,7 @@ func openWhitebox(t *testing.T, backend string, s *Schema, opts Options) *DB {
 	return db
 }
 
-// TestCommitGroup_PublishesBeforeReplying checks the committer's order of
+// TestDB_CommitGroup_PublishesBeforeReplying checks the committer's order of
 // effects: a commit is published (OCC log, last timestamp, change-feed
 // signal) before its caller is answered, so that LastTimestamp read right
 // after MutationTS returns is never lower than the timestamp it returned.
@@ -40,7 +40,7 @@ func openWhitebox(t *testing.T, backend string, s *Schema, opts Options) *DB {
 // reply; synctest.Wait returns once it does, and the test looks at what it
 // published by then. With the publication moved after the replies, the
 // last timestamp and the log still hold the previous commit.
-func TestCommitGroup_PublishesBeforeReplying(t *testing.T) {
+func TestDB_CommitGroup_PublishesBeforeReplying(t *testing.T) {
 	for _, backend := range []string{"memory", "bbolt"} {
 		t.Run(backend, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

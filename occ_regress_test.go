@@ -243,7 +243,7 @@ func TestDB_Mutation_ConflictsOnLastRowOfLimitedRead(t *testing.T) {
 // once, that LastTimestamp read right after MutationTS returns is at least
 // the timestamp it returned: the committer publishes a commit (OCC log,
 // last timestamp) before it answers the caller. A scheduling race makes
-// this a probabilistic check; TestCommitGroup_PublishesBeforeReplying is
+// this a probabilistic check; TestDB_CommitGroup_PublishesBeforeReplying is
 // the deterministic one.
 func TestDB_MutationTS_LastTimestampCoversIt(t *testing.T) {
 	const writers, each = 8, 150
