@@ -60,7 +60,7 @@ func rxSummary(cs []livedb.Change) []rxChange {
 
 func TestChangeFeed_Next_EveryWriteInCommitOrder(t *testing.T) {
 	rxForEachBackend(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
-		ctx := context.Background()
+		ctx := boundedCtx(t) // Next waits: bound it
 		start := db.LastTimestamp()
 		var a, b livedb.ID
 		ts1, err := db.MutationTS(ctx, func(m *livedb.MutationCtx) error {
@@ -115,7 +115,7 @@ func TestChangeFeed_Next_EveryWriteInCommitOrder(t *testing.T) {
 
 func TestChangeFeed_Next_FilterByTable(t *testing.T) {
 	rxForEachBackend(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
-		ctx := context.Background()
+		ctx := boundedCtx(t) // Next waits: bound it
 		start := db.LastTimestamp()
 		// More changes of another table than one read batch holds, then
 		// one of the filtered table, in one commit and then in many.
@@ -178,16 +178,17 @@ func TestChangeFeed_Next_ResumesAfterReopen(t *testing.T) {
 		id, _ := rxInsert(t, db, int64(i), int64(i))
 		ids = append(ids, id)
 	}
+	ctx := boundedCtx(t) // Next waits: bound it
 	f := db.Changes(0)
 	var handled uint64
 	for range 3 {
-		c, err := f.Next(context.Background())
+		c, err := f.Next(ctx)
 		require.NoError(t, err)
 		handled = c.Timestamp
 	}
 	require.NoError(t, db.Close())
 	for range 4 { // the changes already buffered, then the end
-		if _, err = f.Next(context.Background()); err != nil {
+		if _, err = f.Next(ctx); err != nil {
 			break
 		}
 	}

@@ -300,7 +300,7 @@ func closeRound(t *testing.T, backend string, rng *rand.Rand, round int) int {
 // returned.
 func closeAfterClose(t *testing.T, db *livedb.DB) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := boundedCtx(t) // Changes.Next must not wait on a closed DB
 	if err := db.Mutation(ctx, func(m *livedb.MutationCtx) error { return nil }); !errors.Is(err, livedb.ErrClosed) {
 		t.Errorf("Mutation after Close: %v, want ErrClosed", err)
 	}

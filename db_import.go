@@ -23,6 +23,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/kv"
@@ -495,8 +496,16 @@ func (db *DB) importOnce(ctx context.Context, job *importJob, sub submitter) (ui
 	if err := ctx.Err(); err != nil {
 		return 0, nil, err
 	}
+	if h := testHookImportStaged.Load(); h != nil {
+		(*h)()
+	}
 	return db.commitTx(ctx, tx, sub)
 }
+
+// testHookImportStaged, when a test sets it, runs in importOnce between the
+// import's snapshot and its commit: after its writes are staged, before
+// they go to the committer.
+var testHookImportStaged atomic.Pointer[func()]
 
 // importStage adds one table's writes to tx: the deletes of a replace, then
 // the imported documents. The table's whole by_id range is read, so any

@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/v"
@@ -231,7 +232,10 @@ func ExampleSubscribe() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	ctx := context.Background()
+	// A subscription ends when its context does: the deadline bounds the
+	// wait for an update below.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 
 	// How many sessions are running?
 	sub, err := livedb.Subscribe(ctx, db, func(q *livedb.QueryCtx) (int, error) {

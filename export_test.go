@@ -225,17 +225,16 @@ func TestDB_Export_OneSnapshot(t *testing.T) {
 			// A commit while the export runs: the export must not see it,
 			// and the writer must not wait for the export.
 			once.Do(func() {
-				done := make(chan struct{})
+				done := make(chan error, 1)
 				go func() {
-					defer close(done)
-					mutErr = db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
+					done <- db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
 						if _, err := m.DB.Insert("workflows", livedb.Doc{"task": "late", "status": "new"}); err != nil {
 							return err
 						}
 						return m.DB.Delete(before[0].ID())
 					})
 				}()
-				<-done
+				mutErr = mustRecv(t, done, testWait, "a commit while the export runs (the writer must not wait for the export)")
 			})
 		}}
 		var buf bytes.Buffer

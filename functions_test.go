@@ -303,7 +303,7 @@ func TestFunction_Auth_Identity(t *testing.T) {
 	})
 	require.NoError(t, err)
 	defer sub.Close()
-	assert.Equal(t, "user1", (<-sub.Updates()).Value)
+	assert.Equal(t, "user1", mustRecv(t, sub.Updates(), testWait, "the first update").Value)
 }
 
 func TestQueryFunction_Run_SameSnapshot(t *testing.T) {

@@ -127,7 +127,7 @@ func mustInsertWorkflow(t *testing.T, db *livedb.DB, task, status string) livedb
 }
 
 // comparisonHolds reports whether a comparison result c (as from
-// livedb.Compare) satisfies the filter comparison op: eq, neq, lt, lte, gt
+// refCompare) satisfies the filter comparison op: eq, neq, lt, lte, gt
 // or gte. The randomized tests' reference models evaluate filters with it.
 func comparisonHolds(op string, c int) bool {
 	switch op {

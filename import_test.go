@@ -535,13 +535,13 @@ func TestDB_Import_Subscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	if u := <-sub.Updates(); u.Value != 0 {
+	if u := mustRecv(t, sub.Updates(), testWait, "the first update"); u.Value != 0 {
 		t.Fatalf("first update = %+v", u)
 	}
 	if err := importZip(db, mustZipDir(t, filepath.Join("testdata", "export", "convex")), nil); err != nil {
 		t.Fatal(err)
 	}
-	if u := <-sub.Updates(); u.Err != nil || u.Value != 3 {
+	if u := mustRecv(t, sub.Updates(), testWait, "the update after the import"); u.Err != nil || u.Value != 3 {
 		t.Errorf("update after import = %+v, want 3 users", u)
 	}
 }
@@ -773,7 +773,7 @@ func TestDB_Import_ConcurrentWriters(t *testing.T) {
 			}
 		}
 		cancel()
-		if err := <-errc; err != nil {
+		if err := mustRecv(t, errc, testWait, "the writer's end"); err != nil {
 			t.Fatalf("writer: %v", err)
 		}
 		if err := db.Check(context.Background()); err != nil {

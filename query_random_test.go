@@ -19,8 +19,9 @@ import (
 )
 
 // The randomized query test checks queries on random documents against a
-// naive model: sort every document by its index tuple with livedb.Compare,
-// keep those in the range and passing the filter, reverse for Desc.
+// naive model: sort every document by its index tuple with the reference
+// order (refCompare, independent of the engine's), keep those in the range
+// and passing the filter, reverse for Desc.
 //
 //	LIVEDB_QUERY_SEED=n  replays one seed (the seed is logged by every run)
 //	-long or LIVEDB_LONG=1  runs many more rounds and larger tables
@@ -201,7 +202,7 @@ func (g *qrGen) query(docs []livedb.Doc) qrQuery {
 	if g.rnd.IntN(2) == 0 {
 		upper = &qrTerm{op: []string{"lt", "lte"}[g.rnd.IntN(2)], field: cols[eqs], value: pick(eqs, false)}
 	}
-	if lower != nil && upper != nil && livedb.Compare(lower.value, upper.value) > 0 && g.rnd.IntN(4) > 0 {
+	if lower != nil && upper != nil && refCompare(lower.value, upper.value) > 0 && g.rnd.IntN(4) > 0 {
 		lower.value, upper.value = upper.value, lower.value // mostly a non-empty interval
 	}
 	for _, b := range []*qrTerm{lower, upper} {
@@ -302,7 +303,7 @@ func (e *qrExpr) eval(d livedb.Doc) bool {
 	case "mod":
 		return d["c"].(int64)%e.lit.(int64) == 0
 	}
-	c := livedb.Compare(qtIndexTuple(d, []string{e.field})[0], e.lit)
+	c := refCompare(qtIndexTuple(d, []string{e.field})[0], e.lit)
 	return comparisonHolds(e.op, c)
 }
 
@@ -343,7 +344,7 @@ func (q qrQuery) inRange(d livedb.Doc) bool {
 	cols := append(slices.Clone(qrIndexes[q.index].fields), "_creationTime", "_id")
 	tup := qtIndexTuple(d, cols[:len(cols)-2])
 	for _, t := range q.terms {
-		c := livedb.Compare(tup[slices.Index(cols, t.field)], t.value)
+		c := refCompare(tup[slices.Index(cols, t.field)], t.value)
 		ok := map[string]bool{"eq": c == 0, "gt": c > 0, "gte": c >= 0, "lt": c < 0, "lte": c <= 0}[t.op]
 		if !ok {
 			return false
@@ -407,7 +408,7 @@ func (m *qrModel) insert(t *testing.T, db *livedb.DB, docs []livedb.Doc) []lived
 			require.NoError(t, err)
 			require.True(t, ok)
 			for k, x := range docs[i] {
-				require.True(t, livedb.Equal(x, got[k]), "field %s of %s: inserted %s, read %s", k, id, qrFormat(x), qrFormat(got[k]))
+				require.True(t, refEqual(x, got[k]), "field %s of %s: inserted %s, read %s", k, id, qrFormat(x), qrFormat(got[k]))
 			}
 			m.docs[id] = got
 		}
@@ -495,7 +496,7 @@ func qrCheckQuery(t *testing.T, db *livedb.DB, m *qrModel, q qrQuery, rnd *rand.
 		require.NoError(t, err, what)
 		require.Equal(t, want, nonNil(qtIDs(got)), what)
 		for _, d := range got {
-			require.True(t, livedb.Equal(map[string]any(m.docs[d.ID()]), map[string]any(d)), "%s: document %s differs", what, d.ID())
+			require.True(t, refDocsEqual(m.docs[d.ID()], d), "%s: document %s differs", what, d.ID())
 		}
 		n := rnd.IntN(len(want) + 2)
 		got, err = q.build(r).Take(n)
@@ -601,7 +602,7 @@ func qrCheckChurn(t *testing.T, db *livedb.DB, m *qrModel, g *qrGen, q qrQuery, 
 			seen[id] = true
 			md, ok := m.docs[id]
 			require.True(t, ok, "%s: %s returned but deleted before page %d", what, id, page)
-			require.True(t, livedb.Equal(map[string]any(md), map[string]any(d)), "%s: %s differs", what, id)
+			require.True(t, refDocsEqual(md, d), "%s: %s differs", what, id)
 			require.True(t, q.matches(d), "%s: %s outside the range or filter: %v", what, id, d)
 			if n := len(returned); n > 0 {
 				require.True(t, after(d, returned[n-1]), "%s: %s out of order after %s", what, id, returned[n-1].ID())

@@ -188,11 +188,11 @@ func qtIndexTuple(doc livedb.Doc, fields []string) []any {
 	return append(tup, doc.CreationTime(), string(doc.ID()))
 }
 
-// qtCompareTuples compares index tuples with livedb.Compare, column by
-// column.
+// qtCompareTuples compares index tuples with the reference order
+// (refCompare, independent of the engine's), column by column.
 func qtCompareTuples(a, b []any) int {
 	for i := range min(len(a), len(b)) {
-		if c := livedb.Compare(a[i], b[i]); c != 0 {
+		if c := refCompare(a[i], b[i]); c != 0 {
 			return c
 		}
 	}

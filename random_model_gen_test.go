@@ -154,7 +154,7 @@ func (g *modelGen) query(run *modelRun) *modelQuery {
 		if r.IntN(2) == 0 {
 			q.upper = &mBound{strict: r.IntN(2) == 0, x: g.bound(col, run)}
 		}
-		if q.lower != nil && q.upper != nil && livedb.Compare(q.lower.x, q.upper.x) > 0 && r.IntN(4) != 0 {
+		if q.lower != nil && q.upper != nil && refCompare(q.lower.x, q.upper.x) > 0 && r.IntN(4) != 0 {
 			q.lower.x, q.upper.x = q.upper.x, q.lower.x
 		}
 		// An Undefined bound is legal: missing fields sort first.

@@ -38,7 +38,7 @@ func modelField(d map[string]any, col string) any {
 
 func modelCompareTuples(a, b []any) int {
 	for i := range a {
-		if c := livedb.Compare(a[i], b[i]); c != 0 {
+		if c := refCompare(a[i], b[i]); c != 0 {
 			return c
 		}
 	}
@@ -71,19 +71,19 @@ func (q *modelQuery) inRange(t []any) bool {
 		return true
 	}
 	for i, x := range q.eqs {
-		if livedb.Compare(t[i], x) != 0 {
+		if refCompare(t[i], x) != 0 {
 			return false
 		}
 	}
 	k := len(q.eqs)
 	if b := q.lower; b != nil {
-		c := livedb.Compare(t[k], b.x)
+		c := refCompare(t[k], b.x)
 		if c < 0 || b.strict && c == 0 {
 			return false
 		}
 	}
 	if b := q.upper; b != nil {
-		c := livedb.Compare(t[k], b.x)
+		c := refCompare(t[k], b.x)
 		if c > 0 || b.strict && c == 0 {
 			return false
 		}
@@ -107,7 +107,7 @@ func (f *mFilter) eval(d map[string]any) bool {
 	case "not":
 		return !f.kids[0].eval(d)
 	}
-	c := livedb.Compare(modelField(d, f.field), f.lit)
+	c := refCompare(modelField(d, f.field), f.lit)
 	return comparisonHolds(f.op, c)
 }
 
@@ -127,7 +127,7 @@ func modelSameDocs(what string, got []livedb.Doc, want []map[string]any) error {
 		return modelDiverge("%s: got %d documents %v, the model %d %v", what, len(got), modelDocIDs(got), len(want), modelIDs(want))
 	}
 	for i := range got {
-		if !relDocsEqual(got[i], livedb.Doc(want[i])) {
+		if !refDocsEqual(got[i], want[i]) {
 			return modelDiverge("%s: row %d is %s, the model has %s (got %v, want %v)", what, i, modelFmtFields(relPlainDoc(got[i])), modelFmtFields(want[i]), modelDocIDs(got), modelIDs(want))
 		}
 	}

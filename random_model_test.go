@@ -23,9 +23,9 @@ import (
 // replaces, deletes, gets and indexed queries (random bounds, orders,
 // filters, terminals and pagination, with writes between pages) run
 // against each backend and against a deliberately naive model: a map of
-// documents; a query sorts every document by its index tuple with
-// livedb.Compare, keeps the ones in range, reverses for Desc, filters, and
-// slices out pages. Any difference fails with the seed, the shortest
+// documents; a query sorts every document by its index tuple with the
+// reference order (refCompare, independent of the engine's), keeps the ones
+// in range, reverses for Desc, filters, and slices out pages. Any difference fails with the seed, the shortest
 // failing op list found by shrinking, and its log.
 //
 // The default size runs in CI; -model.ops=100000 (or LIVEDB_MODEL_OPS)
@@ -478,7 +478,7 @@ func (run *modelRun) checkAll() error {
 		return modelDiverge("table has %d documents, the model %d", len(got), len(run.docs))
 	}
 	for _, d := range got {
-		if !relDocsEqual(d, livedb.Doc(run.docs[string(d.ID())])) {
+		if !refDocsEqual(d, run.docs[string(d.ID())]) {
 			return modelDiverge("document %s is %s, the model has %s", d.ID(), modelFmtFields(relPlainDoc(d)), modelFmtFields(run.docs[string(d.ID())]))
 		}
 	}
@@ -575,7 +575,7 @@ func (run *modelRun) insert(tx *mTx, op *mOp) error {
 	}
 	want := maps.Clone(op.fields)
 	want["_id"], want["_creationTime"] = string(id), ct
-	if !relDocsEqual(got, livedb.Doc(want)) {
+	if !refDocsEqual(got, want) {
 		return modelDiverge("inserted %s reads back as %s, want %s", id, modelFmtFields(relPlainDoc(got)), modelFmtFields(want))
 	}
 	tx.docs[string(id)] = want
@@ -651,7 +651,7 @@ func (run *modelRun) get(tx *mTx, op *mOp) error {
 	switch {
 	case ok != exists:
 		return modelDiverge("get %s: found=%v, the model has it=%v", id, ok, exists)
-	case ok && !relDocsEqual(got, livedb.Doc(want)):
+	case ok && !refDocsEqual(got, want):
 		return modelDiverge("get %s = %s, the model has %s", id, modelFmtFields(relPlainDoc(got)), modelFmtFields(want))
 	}
 	return nil

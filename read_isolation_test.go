@@ -304,7 +304,7 @@ func TestQuery_Collect_OldSnapshotAfterNewerRead(t *testing.T) {
 				return m.DB.Patch(id, livedb.Doc{"note": "v2"})
 			})
 		}()
-		if err := <-done; err != nil {
+		if err := mustRecv(t, done, testWait, "the mutation committed while an old snapshot is open"); err != nil {
 			return err
 		}
 		err = db.Query(ctx, func(q *livedb.QueryCtx) error {

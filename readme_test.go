@@ -26,7 +26,12 @@ import (
 
 func TestReadme_Tour(t *testing.T) {
 	t.Chdir(t.TempDir()) // the README opens state.db in the working directory
-	require.NoError(t, readmeTour(t, context.Background()))
+	// The deadline bounds the tour's waits for subscription updates: a lost
+	// update ends the subscription (and the tour, with an error naming the
+	// wait) instead of hanging until go test's timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	require.NoError(t, readmeTour(t, ctx))
 }
 
 // readmeTour runs the README's tour in order; t checks what the snippets
@@ -136,9 +141,17 @@ func readmeTour(t *testing.T, ctx context.Context) error {
 			}
 		}
 		// (end)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("README subscribe: no update with 0 workflows in progress before the deadline: %w", err)
+		}
 	}
-	if err := <-done; err != nil {
-		return err
+	select {
+	case err := <-done:
+		if err != nil {
+			return err
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("README subscribe: the mutation completing the workflow did not return: %w", ctx.Err())
 	}
 
 	{

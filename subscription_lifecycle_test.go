@@ -222,7 +222,7 @@ func TestSubscribe_ConcurrentWithClose(t *testing.T) {
 				})
 			}
 			for range 20 {
-				<-subs
+				mustRecv(t, subs, testWait, "a subscription of the writers")
 			}
 			require.NoError(t, db.Close())
 			wg.Wait()

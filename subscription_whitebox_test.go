@@ -184,6 +184,8 @@ func TestSameValue(t *testing.T) {
 		{"pages differ in length", []Doc{doc("a")}, []Doc{doc("a"), doc("a")}, false},
 		{"nil page and empty page", []Doc(nil), []Doc{}, false},
 		{"missing key", Doc{"a": int64(1)}, Doc{"b": int64(1)}, false},
+		{"a field added", Doc{"a": int64(1)}, Doc{"a": int64(1), "b": int64(2)}, false},
+		{"a nested field added", map[string]any{"o": map[string]any{}}, map[string]any{"o": map[string]any{"b": nil}}, false},
 		{"nil value and missing key", Doc{"a": nil}, Doc{"b": nil}, false},
 		{"int64 and float64", int64(1), float64(1), false},
 		{"NaN is NaN", nan, nan, true},

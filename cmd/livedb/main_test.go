@@ -512,6 +512,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// waitExit returns the exit code a command sent on done, failing the test
+// when none arrives within 20 seconds (a hang guard, not a speed limit).
+func waitExit(t *testing.T, what string, done <-chan int) int {
+	t.Helper()
+	timer := time.NewTimer(20 * time.Second)
+	defer timer.Stop()
+	select {
+	case code := <-done:
+		return code
+	case <-timer.C:
+		t.Fatalf("gave up waiting for %s to exit", what)
+		return 0
+	}
+}
+
 func TestRun_Watch(t *testing.T) {
 	path, ids := MustTestDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -541,7 +556,7 @@ func TestRun_Watch(t *testing.T) {
 	}
 	waitFor(t, "the update", func() bool { return strings.Contains(out.String(), `"op":"update"`) })
 	cancel()
-	if code := <-done; code != exitOK {
+	if code := waitExit(t, "watch after cancel", done); code != exitOK {
 		t.Errorf("watch exit %d, stderr %q", code, errOut.String())
 	}
 
@@ -599,7 +614,7 @@ func TestRun_WatchHuman(t *testing.T) {
 	}
 	waitFor(t, "the delete", func() bool { return strings.Contains(out.String(), "delete") })
 	cancel()
-	<-done
+	waitExit(t, "watch after cancel", done)
 	if got := out.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "workflows  "+string(ids[4])) {
 		t.Errorf("watch printed %q, want one delete line (no history without -all)", got)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb/internal/value"
+	"github.com/livedb-go/livedb/internal/valueref"
 )
 
 // valueGen builds values deterministically from fuzz bytes. It favours the
@@ -196,13 +197,18 @@ func addSeeds(f *testing.F) {
 }
 
 // FuzzSortKeyOrder checks that sort keys order values as Compare does, alone
-// and as tuples.
+// and as tuples, and that Compare agrees with valueref, the reference order
+// written from Convex's rules (an order mistaken the same way in Compare
+// and in the keys would otherwise pass).
 func FuzzSortKeyOrder(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, b := genPair(data)
 		ka, kb := value.Key(a), value.Key(b)
 		want := value.Compare(a, b)
+		if ref := valueref.Compare(a, b); want != ref {
+			t.Fatalf("Compare(%#v, %#v) = %d, the reference order says %d", a, b, want, ref)
+		}
 		if got := bytes.Compare(ka, kb); sign(got) != want {
 			t.Fatalf("bytes.Compare(key(%#v), key(%#v)) = %d, Compare = %d\n%x\n%x", a, b, got, want, ka, kb)
 		}
