@@ -334,8 +334,10 @@ type seqOp struct {
 // Commit applies the batch in one bbolt write transaction and, unless the
 // store was opened with NoSync, fsyncs before it returns. It returns
 // [ErrEmptyKey], [ErrKeyTooLarge] or [ErrValueTooLarge] (applying nothing)
-// for an invalid operation, [ErrReadOnly] on a read-only store and
-// [kv.ErrClosed] after Close. An empty batch commits nothing and does not
+// for an invalid operation and [ErrReadOnly] on a read-only store, each
+// also wrapping [kv.ErrRejected], and [kv.ErrClosed] after Close. Any other
+// error (a failed write or fsync, a damaged file) leaves the outcome
+// unknown, as [kv.Store] says. An empty batch commits nothing and does not
 // touch the file.
 func (s *Store) Commit(b *kv.Batch) (err error) {
 	s.mu.Lock()
@@ -344,12 +346,12 @@ func (s *Store) Commit(b *kv.Batch) (err error) {
 	case s.closed.Load():
 		return kv.ErrClosed
 	case s.readOnly:
-		return fmt.Errorf("%w: %s", ErrReadOnly, s.path)
+		return kv.Reject(fmt.Errorf("%w: %s", ErrReadOnly, s.path))
 	case b == nil || len(b.Ops) == 0:
 		return nil
 	}
 	if err := validate(b); err != nil {
-		return err
+		return kv.Reject(err)
 	}
 	// Writing keys in order keeps bbolt's work linear: in one transaction,
 	// unsorted writes keep splitting and copying the same pages (a 100k-key
