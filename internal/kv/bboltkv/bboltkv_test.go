@@ -106,6 +106,29 @@ func TestOpen_Reopen(t *testing.T) {
 	}
 }
 
+// TestOpen_NoSync checks that a store syncs its commits unless asked not
+// to: with fsync off, a crash of the machine loses acknowledged commits,
+// and no other test would notice.
+func TestOpen_NoSync(t *testing.T) {
+	tests := []struct {
+		name string
+		opts *bboltkv.Options
+		want bool
+	}{
+		{"nil options", nil, false},
+		{"zero options", &bboltkv.Options{}, false},
+		{"NoSync", &bboltkv.Options{NoSync: true}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := MustOpen(t, tempPath(t), tc.opts)
+			if got := s.NoSync(); got != tc.want {
+				t.Fatalf("NoSync() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestOpen_ReadOnly(t *testing.T) {
 	path := tempPath(t)
 	s, err := bboltkv.Open(path, nil)
