@@ -40,6 +40,8 @@ type DB struct {
 	lastTS     atomic.Uint64  // timestamp of the last commit
 	sincePrune int            // committer only
 
+	failure atomic.Pointer[storageFailure] // set once a storage commit failed: writes are stopped
+
 	// activeMu guards active and log. Lock order: catMu before activeMu.
 	activeMu sync.Mutex
 	active   map[uint64]int  // snapshot timestamps of running mutations
@@ -189,6 +191,11 @@ func (db *DB) begin(ctx context.Context, writable bool) (*txn, error) {
 	}
 	if writable && db.opts.ReadOnly {
 		return nil, fmt.Errorf("%w: the database was opened read-only", ErrReadOnly)
+	}
+	if writable {
+		if err := db.writesStopped(); err != nil {
+			return nil, err
+		}
 	}
 	if writable {
 		// The snapshot and its registration are one step for the
@@ -389,7 +396,7 @@ func (db *DB) storeCatalog(c *catalog) error {
 	}
 	var batch kv.Batch
 	batch.Put(keyCatalog, b)
-	if err := db.store.Commit(&batch); err != nil {
+	if err := db.commitStore(&batch); err != nil {
 		return err
 	}
 	db.cat.Store(c)

@@ -174,7 +174,7 @@ func (db *DB) commitGroup(group []*commitReq) {
 	}
 	batch.Put(keyLastTS, binary.BigEndian.AppendUint64(nil, ts))
 	db.pruneChanges(&batch, ts)
-	if err := db.store.Commit(&batch); err != nil {
+	if err := db.commitStore(&batch); err != nil {
 		for _, req := range accepted {
 			req.done <- commitResult{err: err}
 		}
