@@ -28,12 +28,20 @@ import (
 // runs concurrent mutations on a bbolt file with fsync on and prints every
 // acknowledged commit. The parent kills the child with SIGKILL at a random
 // moment, reopens the file and checks that nothing acknowledged was lost,
-// that no mutation is half visible, that Check passes, and that the change
-// feed replays to exactly the stored state.
+// that no mutation is half visible, and that the change feed replays to
+// exactly the stored state.
 //
-// The default run does crashDefaultRounds rounds; LIVEDB_CRASH_ROUNDS=200
-// or -crash.rounds=200 runs the long one. LIVEDB_CRASH_SEED or -crash.seed
-// replays a run.
+// Each round verifies what changed since the previous one: the parent keeps
+// the state the change feed replayed to, reads only the new changes, and
+// compares the stored documents they touched, the documents created since
+// the previous round, their index entries, and a sample of older batches.
+// Every crashFullEvery rounds, and after the last, it also runs Check and
+// compares every stored document with a replay of the whole feed.
+//
+// The default run does crashDefaultRounds rounds; LIVEDB_CRASH_ROUNDS=250
+// or -crash.rounds=250 runs the long one (go test -v shows its progress).
+// LIVEDB_CRASH_FULL_EVERY sets crashFullEvery. LIVEDB_CRASH_SEED or
+// -crash.seed replays a run.
 
 var (
 	crashRoundsFlag = flag.Int("crash.rounds", 0, "kill rounds of TestDB_Mutation_CrashRecovery (0: LIVEDB_CRASH_ROUNDS or 5)")
@@ -43,8 +51,10 @@ var (
 const (
 	crashChildEnv      = "LIVEDB_CRASH_CHILD" // set in the child: the database path
 	crashDefaultRounds = 5
-	crashWriters       = 4 // mutating goroutines in the child
-	crashBatchDocs     = 3 // documents each batch inserts, all or none
+	crashFullEvery     = 50 // rounds between two full verifications
+	crashOldSample     = 16 // older batches checked each round
+	crashWriters       = 4  // mutating goroutines in the child
+	crashBatchDocs     = 3  // documents each batch inserts, all or none
 	crashChildLifetime = 60 * time.Second
 )
 
@@ -95,6 +105,7 @@ func TestDB_Mutation_CrashRecovery(t *testing.T) {
 		return
 	}
 	rounds := crashIntSetting(*crashRoundsFlag, "LIVEDB_CRASH_ROUNDS", crashDefaultRounds)
+	fullEvery := crashIntSetting(0, "LIVEDB_CRASH_FULL_EVERY", crashFullEvery)
 	seed := *crashSeedFlag
 	if seed == 0 {
 		seed, _ = strconv.ParseUint(os.Getenv("LIVEDB_CRASH_SEED"), 10, 64)
@@ -102,12 +113,14 @@ func TestDB_Mutation_CrashRecovery(t *testing.T) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	t.Logf("crash harness: %d rounds, seed %d (replay with -crash.seed=%d)", rounds, seed, seed)
+	t.Logf("crash harness: %d rounds, full verification every %d, seed %d (replay with -crash.seed=%d)", rounds, fullEvery, seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0x6c69766564627))
+	sample := rand.New(rand.NewPCG(seed, 2)) // apart, so that the kills replay with the seed
 	path := filepath.Join(t.TempDir(), "crash.db")
-	h := &crashHistory{}
+	h := newCrashHistory()
 	start := time.Now()
 	killedBusy := 0
+	progressEvery := max(1, rounds/10)
 	for round := 1; round <= rounds; round++ {
 		// Mostly kill once the child is mutating; sometimes while it opens.
 		early := rng.IntN(10) == 0
@@ -123,8 +136,13 @@ func TestDB_Mutation_CrashRecovery(t *testing.T) {
 			killedBusy++
 		}
 		h.add(acks)
-		if err := verifyCrashFile(path, h); err != nil {
-			t.Fatalf("round %d (seed %d, kill after %v, early=%v): %v", round, seed, delay, early, err)
+		full := round == rounds || round%fullEvery == 0
+		if err := verifyCrashRound(path, h, acks, full, sample); err != nil {
+			t.Fatalf("round %d (seed %d, kill after %v, early=%v, full=%v): %v", round, seed, delay, early, full, err)
+		}
+		if round%progressEvery == 0 {
+			t.Logf("crash harness: round %d/%d, %d acknowledged batches, %d documents, %v",
+				round, rounds, h.acked(), len(h.docs), time.Since(start).Round(time.Millisecond))
 		}
 	}
 	if h.acked() == 0 {
@@ -141,19 +159,36 @@ type crashAcks struct {
 	delStarted map[int64]bool   // batches the child tried to delete
 }
 
-// crashHistory accumulates the acknowledgements of every round.
+// crashHistory accumulates the acknowledgements of every round, and the
+// state the change feed replayed to in the rounds verified so far.
 type crashHistory struct {
 	inserted   map[int64]uint64
 	deleted    map[int64]uint64
 	delStarted map[int64]bool
+	batches    []int64 // acknowledged inserts, in the order of their rounds
+
+	docs         map[livedb.ID]crashDoc // the replay of the change feed
+	feedTS       uint64                 // timestamp of the last change replayed
+	lastCreation float64                // highest _creationTime replayed
+}
+
+// crashDoc is a document of the replayed state, with its table.
+type crashDoc struct {
+	table string
+	doc   livedb.Doc
+}
+
+func newCrashHistory() *crashHistory {
+	return &crashHistory{
+		inserted: map[int64]uint64{}, deleted: map[int64]uint64{}, delStarted: map[int64]bool{},
+		docs: map[livedb.ID]crashDoc{},
+	}
 }
 
 func (h *crashHistory) add(a *crashAcks) {
-	if h.inserted == nil {
-		h.inserted, h.deleted, h.delStarted = map[int64]uint64{}, map[int64]uint64{}, map[int64]bool{}
-	}
 	for b, ts := range a.inserted {
 		h.inserted[b] = ts
+		h.batches = append(h.batches, b)
 	}
 	for b, ts := range a.deleted {
 		h.deleted[b] = ts
@@ -376,24 +411,15 @@ func crashDeleteBatch(m *livedb.MutationCtx, batch int64) error {
 	return nil
 }
 
-// verifyCrashFile reopens the file and checks it against every
-// acknowledgement so far.
-func verifyCrashFile(path string, h *crashHistory) (err error) {
-	db, err := livedb.Open(path, crashSchema(), crashOptions())
-	if err != nil {
-		return fmt.Errorf("reopen: %w", err)
-	}
-	defer func() {
-		if cerr := db.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close: %w", cerr)
-		}
-	}()
-	ctx := context.Background()
+// verifyCrashAll checks the whole file against every acknowledgement so
+// far: Check, every stored document, and a replay of the whole change
+// feed, which must also equal the replay kept from round to round.
+func verifyCrashAll(ctx context.Context, db *livedb.DB, h *crashHistory) error {
 	if err := db.Check(ctx); err != nil {
 		return fmt.Errorf("Check: %w", err)
 	}
 	var items, counters []livedb.Doc
-	err = db.Query(ctx, func(q *livedb.QueryCtx) error {
+	err := db.Query(ctx, func(q *livedb.QueryCtx) error {
 		var err error
 		if items, err = q.DB.Query("items").Collect(); err != nil {
 			return err
@@ -437,12 +463,9 @@ func verifyCrashFile(path string, h *crashHistory) (err error) {
 		lastOf[w] = max(lastOf[w], b)
 	}
 	for _, c := range counters {
-		w, last := c["writer"].(int64), c["last"].(int64)
-		if last < lastOf[w] {
-			return fmt.Errorf("counter of writer %d says last batch %d, but batch %d was acknowledged", w, last, lastOf[w])
-		}
-		if last>>32 != w || last&0xffffffff != c["count"].(int64) {
-			return fmt.Errorf("counter of writer %d is inconsistent: last %d count %d", w, last, c["count"].(int64))
+		w := c["writer"].(int64)
+		if err := crashCounterHolds(c, w, lastOf[w]); err != nil {
+			return err
 		}
 		delete(lastOf, w)
 	}
@@ -458,7 +481,7 @@ func verifyCrashFile(path string, h *crashHistory) (err error) {
 // stored documents (no gap, nothing extra).
 func verifyCrashFeed(ctx context.Context, db *livedb.DB, h *crashHistory, items, counters []livedb.Doc) error {
 	feed := db.Changes(0)
-	state := map[livedb.ID]livedb.Doc{}
+	state := map[livedb.ID]crashDoc{}
 	byTS := map[uint64][]livedb.Change{}
 	var order []uint64
 	for {
@@ -476,22 +499,8 @@ func verifyCrashFeed(ctx context.Context, db *livedb.DB, h *crashHistory, items,
 			order = append(order, c.Timestamp)
 		}
 		byTS[c.Timestamp] = append(byTS[c.Timestamp], c)
-		switch c.Op {
-		case livedb.OpInsert:
-			if _, dup := state[c.ID]; dup {
-				return fmt.Errorf("change feed inserts %s twice", c.ID)
-			}
-			state[c.ID] = c.New
-		case livedb.OpUpdate:
-			if !relDocsEqual(state[c.ID], c.Old) {
-				return fmt.Errorf("change feed updates %s from %v, but the replay has %v", c.ID, c.Old, state[c.ID])
-			}
-			state[c.ID] = c.New
-		case livedb.OpDelete:
-			if !relDocsEqual(state[c.ID], c.Old) {
-				return fmt.Errorf("change feed deletes %s as %v, but the replay has %v", c.ID, c.Old, state[c.ID])
-			}
-			delete(state, c.ID)
+		if err := applyCrashChange(state, c); err != nil {
+			return err
 		}
 	}
 	if last := db.LastTimestamp(); len(order) > 0 && order[len(order)-1] > last {
@@ -515,14 +524,23 @@ func verifyCrashFeed(ctx context.Context, db *livedb.DB, h *crashHistory, items,
 			return fmt.Errorf("acknowledged delete of batch %d at %d is not in the change feed", b, ts)
 		}
 	}
-	// The replay is the stored state.
+	// The replay is the stored state, and the replay kept from round to
+	// round.
 	stored := append(slices.Clone(items), counters...)
 	if len(stored) != len(state) {
 		return fmt.Errorf("the change feed replays to %d documents, the database holds %d", len(state), len(stored))
 	}
 	for _, d := range stored {
-		if !relDocsEqual(state[d.ID()], d) {
-			return fmt.Errorf("document %s is %v, the change feed replays it as %v", d.ID(), d, state[d.ID()])
+		if !relDocsEqual(state[d.ID()].doc, d) {
+			return fmt.Errorf("document %s is %v, the change feed replays it as %v", d.ID(), d, state[d.ID()].doc)
+		}
+	}
+	if len(h.docs) != len(state) {
+		return fmt.Errorf("the whole change feed replays to %d documents, the replay kept from round to round has %d", len(state), len(h.docs))
+	}
+	for id, d := range state {
+		if k, ok := h.docs[id]; !ok || k.table != d.table || !relDocsEqual(k.doc, d.doc) {
+			return fmt.Errorf("document %s: the whole change feed replays it as %v, the replay kept from round to round as %v", id, d.doc, k.doc)
 		}
 	}
 	return nil

@@ -50,6 +50,8 @@ type DB struct {
 	lastTS     atomic.Uint64  // timestamp of the last commit
 	sincePrune int            // committer only
 
+	failure atomic.Pointer[storageFailure] // set once a storage commit failed: writes are stopped
+
 	// activeMu guards active and log. Lock order: catMu before activeMu.
 	activeMu sync.Mutex
 	active   map[uint64]int  // snapshot timestamps of running mutations
@@ -260,6 +262,9 @@ func (db *DB) view(writable bool) (snapView, error) {
 // catalog is not the published one.
 func (db *DB) tryView(writable bool) (snapView, error) {
 	if writable {
+		if err := db.writesStopped(); err != nil {
+			return snapView{}, err
+		}
 		db.activeMu.Lock()
 		defer db.activeMu.Unlock()
 	}

@@ -233,7 +233,7 @@ func (db *DB) storeGroup(batch *kv.Batch, ts uint64, base, cat *catalog) error {
 	}
 	batch.Put(keyLastTS, encodeLastTS(ts, cat.gen))
 	db.pruneChanges(batch, ts)
-	if err := db.store.Commit(batch); err != nil {
+	if err := db.commitStore(batch); err != nil {
 		return err
 	}
 	if cat != base {

@@ -41,6 +41,18 @@
 // contexts handed to query and mutation functions belong to the goroutine
 // running the function.
 //
+// # Durability
+//
+// On bbolt, a mutation returns once its commit is fsynced (mutations that
+// commit together share one fsync), and Open fsyncs the directory of a file
+// it creates, unless [Options.NoSync]. When a storage commit fails in a way
+// that leaves its outcome unknown (an I/O or fsync error: the commit may or
+// may not be on disk), the DB fails closed: that mutation and every later
+// write return an error wrapping [ErrStorageFailed], while queries,
+// subscriptions and the change feed go on. Close and Open again to recover
+// what reached the disk. A batch the storage refuses before writing (an
+// index key over bbolt's 32 KiB limit) is an ordinary error.
+//
 // # Caveats
 //
 // bbolt allows one writing process per file: [Open] fails with [ErrLocked]

@@ -130,6 +130,15 @@ var (
 	// ErrLimit is returned when a transaction exceeds one of its limits;
 	// see *LimitError.
 	ErrLimit = errors.New("livedb: transaction limit exceeded")
+	// ErrStorageFailed is returned when a storage commit failed in a way
+	// that leaves its outcome unknown (an I/O or fsync error: the commit
+	// may or may not be on disk), and from then on by every write of the
+	// DB (Mutation, MutationTS, Import, the creation of a table): the DB
+	// fails closed. The error also wraps the storage error. Queries,
+	// subscriptions and the change feed keep working on what the storage
+	// holds, which may or may not include the commit in doubt; Close and
+	// Open again to recover the state that reached the disk.
+	ErrStorageFailed = errors.New("livedb: storage commit failed")
 )
 
 // ConflictError says what kept changing under a mutation that ran out of

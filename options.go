@@ -13,8 +13,9 @@ type Options struct {
 	// never waits forever.
 	Timeout time.Duration
 
-	// NoSync skips the fsync after each commit. It is for tests and bulk
-	// loads that can be redone: a crash may lose acknowledged commits.
+	// NoSync skips the fsync after each commit, and of the directory of a
+	// file that Open creates. It is for tests and bulk loads that can be
+	// redone: a crash may lose acknowledged commits.
 	NoSync bool
 
 	// ReadOnly opens the file without taking the write lock exclusively, so

@@ -18,6 +18,20 @@ import (
 // own "livedb: " prefix.
 var ErrClosed = errors.New("store is closed")
 
+// ErrRejected is wrapped by the errors of a Commit that refused its batch
+// before writing anything (an invalid operation, a read-only store): the
+// store is unchanged and stays usable. See [Reject].
+var ErrRejected = errors.New("kv: batch rejected")
+
+// Reject returns err marked as a refusal of a batch before anything was
+// written: it has err's message and wraps both err and [ErrRejected].
+func Reject(err error) error { return rejected{err} }
+
+type rejected struct{ err error }
+
+func (r rejected) Error() string   { return r.err.Error() }
+func (r rejected) Unwrap() []error { return []error{r.err, ErrRejected} }
+
 // Store is an ordered key-value store. It is safe for concurrent use by
 // multiple goroutines: any number of snapshots may be open while one Commit
 // runs; Commits are serialised by the store.
@@ -31,11 +45,17 @@ type Store interface {
 
 	// Commit applies the batch atomically: after it returns nil, every
 	// snapshot opened afterwards sees all of its operations, and a crash
-	// loses none of them (unless the store was opened without sync). When it
-	// returns an error, none of the operations is applied. Operations apply
-	// in order, so a later Put of a key overrides an earlier Delete of it.
-	// The store does not keep references to the batch's slices after Commit
-	// returns.
+	// loses none of them (unless the store was opened without sync).
+	// Operations apply in order, so a later Put of a key overrides an
+	// earlier Delete of it. The store does not keep references to the
+	// batch's slices after Commit returns.
+	//
+	// An error that wraps [ErrRejected] or [ErrClosed] means that nothing
+	// was written. Any other error leaves the outcome unknown: the batch
+	// may or may not be applied, on disk or only in memory (written but not
+	// synced when an fsync failed), and later snapshots may or may not see
+	// it. The caller must then stop writing; reopening the store recovers
+	// the state that reached the disk.
 	Commit(b *Batch) error
 
 	// Close waits for a running Commit, then releases the store. Snapshots

@@ -29,7 +29,9 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -41,6 +43,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/livedb-go/livedb/internal/fsutil"
 	"github.com/livedb-go/livedb/internal/kv"
 )
 
@@ -65,6 +68,9 @@ const MaxKeySize = bolt.MaxKeySize
 const MaxValueSize = bolt.MaxValueSize
 
 var bucketName = []byte(BucketName)
+
+// syncDir fsyncs a directory; tests replace it to see the calls.
+var syncDir = fsutil.SyncDir
 
 // fillPercent is where bbolt splits the pages of the bucket (see Commit).
 const fillPercent = 0.9
@@ -91,9 +97,10 @@ type Options struct {
 	// DefaultTimeout; Open never waits forever.
 	Timeout time.Duration
 
-	// NoSync skips the fsync after each commit. A crash of the machine (not
-	// only of the process) may then lose or corrupt committed data: use it
-	// for tests and benchmarks only.
+	// NoSync skips the fsync after each commit, and of the directory of a
+	// file that Open creates. A crash of the machine (not only of the
+	// process) may then lose or corrupt committed data: use it for tests
+	// and benchmarks only.
 	NoSync bool
 
 	// ReadOnly opens the file with a shared lock, so that several read-only
@@ -169,28 +176,45 @@ var _ kv.Store = (*Store)(nil)
 
 // Open opens the bbolt file at path, creating it unless opts.ReadOnly is
 // set. An empty (zero-length) file is initialised as a new database, as
-// bbolt does. Open fails with [ErrLocked] when another process holds the
-// file for longer than opts.Timeout, [ErrNotDatabase] when the file is not
-// a bbolt database, and [ErrCorrupt] when it is a damaged one; it never
-// panics on a bad file. A valid bbolt file without the [BucketName] bucket
-// opens as an empty store and is not modified by Open.
+// bbolt does. When Open creates or initialises the file, it also fsyncs
+// the directory that holds it (unless opts.NoSync), so that the file
+// itself survives a crash of the machine.
+//
+// Open fails with [ErrLocked] when another process holds the file for
+// longer than opts.Timeout, [ErrNotDatabase] when the file is not a bbolt
+// database, and [ErrCorrupt] when it is a damaged one; it never panics on a
+// bad file. A valid bbolt file without the [BucketName] bucket opens as an
+// empty store and is not modified by Open.
 func Open(path string, opts *Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open: empty path")
 	}
 	o := opts.withDefaults()
+	fresh := false // Open creates the file, or initialises an empty one
 	if !o.ReadOnly {
 		// Validate an existing file first: a read-write open loads the
 		// freelist page, which faults if the file is truncated.
-		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+		fi, err := os.Stat(path)
+		switch {
+		case err == nil && fi.Size() > 0:
 			if err := validateFile(path, o); err != nil {
 				return nil, err
 			}
+		case err == nil || errors.Is(err, fs.ErrNotExist):
+			fresh = true
 		}
 	}
 	db, err := openBolt(path, o, o.ReadOnly)
 	if err != nil {
 		return nil, err
+	}
+	// bbolt synced the new file's first pages; its name is durable once
+	// the directory is synced too. Commits are acknowledged only after.
+	if fresh && !o.NoSync {
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("bboltkv: open %s: %w", path, err)
+		}
 	}
 	if o.ReadOnly {
 		if err := checkSize(db, path); err != nil {
@@ -290,6 +314,10 @@ func (s *Store) HasForeignBuckets() (found bool, err error) {
 // Path returns the path the store was opened with.
 func (s *Store) Path() string { return s.path }
 
+// NoSync reports whether commits skip the fsync: the setting of the open
+// bbolt file, which Options.NoSync gives.
+func (s *Store) NoSync() bool { return s.db.NoSync }
+
 // Snapshot begins a bbolt read transaction. See the package caveats: hold it
 // only while a query runs, and release it before waiting for a Commit.
 func (s *Store) Snapshot() (kv.Snapshot, error) {
@@ -334,8 +362,10 @@ type seqOp struct {
 // Commit applies the batch in one bbolt write transaction and, unless the
 // store was opened with NoSync, fsyncs before it returns. It returns
 // [ErrEmptyKey], [ErrKeyTooLarge] or [ErrValueTooLarge] (applying nothing)
-// for an invalid operation, [ErrReadOnly] on a read-only store and
-// [kv.ErrClosed] after Close. An empty batch commits nothing and does not
+// for an invalid operation and [ErrReadOnly] on a read-only store, each
+// also wrapping [kv.ErrRejected], and [kv.ErrClosed] after Close. Any other
+// error (a failed write or fsync, a damaged file) leaves the outcome
+// unknown, as [kv.Store] says. An empty batch commits nothing and does not
 // touch the file.
 func (s *Store) Commit(b *kv.Batch) (err error) {
 	s.mu.Lock()
@@ -344,12 +374,12 @@ func (s *Store) Commit(b *kv.Batch) (err error) {
 	case s.closed.Load():
 		return kv.ErrClosed
 	case s.readOnly:
-		return pathError("commit", s.path, ErrReadOnly)
+		return kv.Reject(pathError("commit", s.path, ErrReadOnly))
 	case b == nil || len(b.Ops) == 0:
 		return nil
 	}
 	if err := validate(b); err != nil {
-		return pathError("commit", s.path, err)
+		return kv.Reject(pathError("commit", s.path, err))
 	}
 	// Writing keys in order keeps bbolt's work linear: in one transaction,
 	// unsorted writes keep splitting and copying the same pages (a 100k-key

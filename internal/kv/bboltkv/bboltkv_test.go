@@ -106,6 +106,29 @@ func TestOpen_Reopen(t *testing.T) {
 	}
 }
 
+// TestOpen_NoSync checks that a store syncs its commits unless asked not
+// to: with fsync off, a crash of the machine loses acknowledged commits,
+// and no other test would notice.
+func TestOpen_NoSync(t *testing.T) {
+	tests := []struct {
+		name string
+		opts *bboltkv.Options
+		want bool
+	}{
+		{"nil options", nil, false},
+		{"zero options", &bboltkv.Options{}, false},
+		{"NoSync", &bboltkv.Options{NoSync: true}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := MustOpen(t, tempPath(t), tc.opts)
+			if got := s.NoSync(); got != tc.want {
+				t.Fatalf("NoSync() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestOpen_ReadOnly(t *testing.T) {
 	path := tempPath(t)
 	s, err := bboltkv.Open(path, nil)
@@ -124,8 +147,8 @@ func TestOpen_ReadOnly(t *testing.T) {
 		t.Fatalf("read-only reads = %q, want \"11\"", got)
 	}
 	err = ro1.Commit(&kv.Batch{Ops: []kv.Op{{Key: []byte("b")}}})
-	if !errors.Is(err, bboltkv.ErrReadOnly) {
-		t.Fatalf("Commit on a read-only store = %v, want ErrReadOnly", err)
+	if !errors.Is(err, bboltkv.ErrReadOnly) || !errors.Is(err, kv.ErrRejected) {
+		t.Fatalf("Commit on a read-only store = %v, want ErrReadOnly and kv.ErrRejected", err)
 	}
 }
 
@@ -191,8 +214,12 @@ func TestStore_Commit_Limits(t *testing.T) {
 			var b kv.Batch
 			b.Put([]byte(first), []byte("1"))
 			b.Put(tc.key, []byte("v"))
-			if err := s.Commit(&b); !errors.Is(err, tc.wantErr) {
+			err := s.Commit(&b)
+			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("Commit = %v, want %v", err, tc.wantErr)
+			}
+			if tc.wantErr != nil && !errors.Is(err, kv.ErrRejected) {
+				t.Fatalf("Commit = %v, want it to wrap kv.ErrRejected (nothing written)", err)
 			}
 			want := "1"
 			if tc.wantErr != nil {

@@ -97,7 +97,7 @@ func testBatchInvalid(t *testing.T, s kv.Store) {
 	b.Delete([]byte("keep"))
 	b.Put(nil, []byte("empty key"))
 	b.Put([]byte("z"), []byte("2"))
-	someErr(t, s.Commit(&b), "a batch with an empty key")
+	isErr(t, s.Commit(&b), kv.ErrRejected, "a batch with an empty key")
 	samePairs(t, scan(t, mustSnapshot(t, s), "", "", false), []pair{{"keep", "1"}},
 		"a failed commit must apply none of its operations")
 }

@@ -114,8 +114,9 @@ func (s *Store) Snapshot() (kv.Snapshot, error) {
 
 // Commit applies the batch atomically. The keys and values are copied, so
 // the caller may reuse the batch's buffers once Commit returns. It returns
-// [ErrEmptyKey] or [ErrKeyTooLarge] (and applies nothing) when an operation
-// is invalid, and [kv.ErrClosed] after Close.
+// [ErrEmptyKey] or [ErrKeyTooLarge], wrapping [kv.ErrRejected] (and
+// applies nothing), when an operation is invalid, and [kv.ErrClosed] after
+// Close.
 func (s *Store) Commit(b *kv.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,7 +127,7 @@ func (s *Store) Commit(b *kv.Batch) error {
 		return nil
 	}
 	if err := validate(b); err != nil {
-		return err
+		return kv.Reject(err)
 	}
 	seq := s.seq + 1
 	s.hintMu.Lock()
