@@ -132,6 +132,14 @@ func schemaIndexesJSON(ixs []IndexDefinition) []schemaIndexJSON {
 // livedb does not support search or vector indexes yet: a table that has
 // one, staged or not, is an error naming the table and the index.
 //
+// A database opened with the schema it returns is strict about table names
+// like one opened with a schema from DefineSchema: the JSON has no
+// equivalent of Convex's strictTableNameTypes (a TypeScript setting), so a
+// table it does not declare is ErrUndeclaredTable unless the database is
+// opened with Options.AllowUndeclaredTables. A schema whose
+// schemaValidation is false is strict about names too; it only skips the
+// validation of documents.
+//
 // livedb is stricter than Convex in two places: a table listed twice is an
 // error (Convex keeps the last), and so is an index field with a leading or
 // trailing "." (Convex trims it). As with encoding/json, member names match

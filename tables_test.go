@@ -99,3 +99,25 @@ func TestDB_UndeclaredTable_Allowed(t *testing.T) {
 		})
 	}
 }
+
+// A schema loaded with SchemaFromJSON is strict like any other, even when
+// it does not validate documents.
+func TestSchemaFromJSON_StrictTableNames(t *testing.T) {
+	s, err := livedb.SchemaFromJSON([]byte(`{"tables":[{"tableName":"tasks","indexes":[],"documentType":null}],"schemaValidation":false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachBackend(t, s, func(t *testing.T, db *livedb.DB) {
+		err := db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
+			_, err := m.DB.Insert("taks", livedb.Doc{"x": 1.0})
+			return err
+		})
+		if !errors.Is(err, livedb.ErrUndeclaredTable) || !strings.Contains(err.Error(), `did you mean "tasks"`) {
+			t.Fatalf("err = %v, want ErrUndeclaredTable suggesting tasks", err)
+		}
+		mustMutate(t, db, func(m *livedb.MutationCtx) error {
+			_, err := m.DB.Insert("tasks", livedb.Doc{"anything": "goes"})
+			return err
+		})
+	})
+}
