@@ -15,7 +15,25 @@ func problem(err error) string {
 }
 
 func errIndexDrift(ix *indexInfo, key []byte) error {
-	return fmt.Errorf("%w: index %s.%s has entry %x for a document that does not exist", ErrCorrupt, ix.table.name, ix.name, key)
+	return fmt.Errorf("%w: index %s.%s has entry %x for a document that does not exist", ErrCorrupt, ix.table.name, ix.name, shown(key))
+}
+
+// maxShown is how many bytes of a stored key or value an error message
+// shows. In a damaged file a length can claim gigabytes, and a message that
+// quoted them all would take as much memory.
+const maxShown = 256
+
+// shown formats at most maxShown bytes of a stored key or value, with the
+// verb it is given (%q, %x), and says how long it is when it cuts.
+type shown []byte
+
+// Format implements fmt.Formatter.
+func (b shown) Format(f fmt.State, verb rune) {
+	if len(b) <= maxShown {
+		fmt.Fprintf(f, fmt.FormatString(f, verb), []byte(b))
+		return
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb)+"... (%d bytes)", []byte(b[:maxShown]), len(b))
 }
 
 // Check verifies, at one snapshot, that every document decodes and has
@@ -66,7 +84,7 @@ func checkTable(ctx context.Context, tx *txn, t *tableInfo, add func(string, ...
 			case !ok:
 				add("table %q document %q: missing entry in index %s", t.name, docID, ix.name)
 			case len(got) > 0:
-				add("table %q document %q: entry in index %s holds a value, %q", t.name, docID, ix.name, got)
+				add("table %q document %q: entry in index %s holds a value, %q", t.name, docID, ix.name, shown(got))
 			}
 		}
 		return nil
@@ -101,11 +119,11 @@ func checkEntries(tx *txn, ix *indexInfo, add func(string, ...any)) (int, error)
 		id, _, ok := indexEntryID(ix.table, it.Key())
 		docID := string(id)
 		if !ok {
-			add("table %q index %s: entry %x does not end with an ID of the table", ix.table.name, ix.name, it.Key())
+			add("table %q index %s: entry %x does not end with an ID of the table", ix.table.name, ix.name, shown(it.Key()))
 			continue
 		}
 		if v := it.Value(); len(v) > 0 {
-			add("table %q index %s: entry for document %q holds a value, %q", ix.table.name, ix.name, docID, v)
+			add("table %q index %s: entry for document %q holds a value, %q", ix.table.name, ix.name, docID, shown(v))
 		}
 		enc, ok, err := tx.snap.Get(docKey(ix.table, docID))
 		if err != nil {
