@@ -283,7 +283,7 @@ func TestRun_Get(t *testing.T) {
 	}
 	for _, tc := range []struct{ id, want string }{
 		{"nonsense", "invalid document ID"},
-		{string(ids[0][:len(ids[0])-1]) + "x", "invalid document ID"},
+		{badChecksum(string(ids[0])), "invalid document ID"},
 	} {
 		if code, _, errOut := cli(t, "get", path, tc.id); code != exitError || !strings.Contains(errOut, tc.want) {
 			t.Errorf("get %s: exit %d, %q", tc.id, code, errOut)
@@ -676,4 +676,14 @@ func TestProgressBar_Line(t *testing.T) {
 	if quiet.Len() != 0 || q.total() != 5 {
 		t.Errorf("a bar off a terminal wrote %q", quiet.String())
 	}
+}
+
+// badChecksum returns id with its last character changed, so that its
+// checksum no longer matches.
+func badChecksum(id string) string {
+	last := "x"
+	if strings.HasSuffix(id, last) {
+		last = "y"
+	}
+	return id[:len(id)-1] + last
 }
