@@ -80,7 +80,7 @@ func EncodeDoc(x any) (map[string]any, error) {
 func EncodeFields(rv reflect.Value, table string, docID value.ID) (map[string]any, error) {
 	if rv.Kind() == reflect.Pointer {
 		if rv.IsNil() {
-			return nil, &Error{Op: "encode", Table: table, ID: docID, Field: TypeLabel(rv.Type()), Reason: "nil value"}
+			return nil, &Error{Op: "encode", Table: table, ID: docID, Field: typeLabel(rv.Type()), Reason: "nil value"}
 		}
 		rv = rv.Elem()
 	}

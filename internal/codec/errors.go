@@ -118,15 +118,15 @@ func layoutErr(si *structInfo) error {
 func Rooted(err error, root reflect.Type, table string, docID value.ID) error {
 	var ce *Error
 	if errors.As(err, &ce) {
-		ce.Field = TypeLabel(root) + ce.Field
+		ce.Field = typeLabel(root) + ce.Field
 		ce.Table, ce.ID = table, docID
 	}
 	return err
 }
 
-// TypeLabel names a type for a Go path: its name without the package, or
+// typeLabel names a type for a Go path: its name without the package, or
 // its literal form.
-func TypeLabel(t reflect.Type) string {
+func typeLabel(t reflect.Type) string {
 	if t == nil {
 		return "nil"
 	}
