@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/btree"
 
+	"github.com/livedb-go/livedb/internal/codec"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -178,9 +179,9 @@ func (d *FunctionDef[A, R]) checkResult(r R, opts *v.Options) error {
 // them as Float64 or Int64 as it expects; Refs and IDs are strings; structs
 // and slices of them are objects and arrays; a nil pointer is null.
 func resultValue(r any) (any, error) {
-	x, present, err := codecEncode(reflect.ValueOf(r), 0)
+	x, present, err := codec.Encode(reflect.ValueOf(r))
 	if err != nil {
-		return nil, err
+		return nil, codecError(err)
 	}
 	if !present {
 		return nil, nil

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 
+	"github.com/livedb-go/livedb/internal/codec"
 	"github.com/livedb-go/livedb/internal/value"
 )
 
@@ -60,13 +61,11 @@ func NewTable[T any](name string) *Table[T] {
 	if st.Kind() == reflect.Pointer {
 		st = st.Elem()
 	}
-	if why := codecNotDocType(st); st.Kind() != reflect.Struct || why != "" {
+	if why := codec.NotDocType(st); st.Kind() != reflect.Struct || why != "" {
 		t.err = &CodecError{Op: "type", Table: name, Reason: fmt.Sprintf("a Table's type must be a struct or a pointer to a struct, not %s%s", t.typ, why)}
 		return t
 	}
-	if err := codecCheckType(st, map[reflect.Type]bool{}); err != nil {
-		t.err = codecRooted(err, st, name, "")
-	}
+	t.err = codecError(codec.CheckType(st, name))
 	return t
 }
 
@@ -79,16 +78,9 @@ func (t *Table[T]) Err() error { return t.err }
 
 // encode converts x to the fields of a document of this table.
 func (t *Table[T]) encode(x T, docID ID) (Doc, error) {
-	rv := reflect.ValueOf(&x).Elem()
-	if rv.Kind() == reflect.Pointer {
-		if rv.IsNil() {
-			return nil, &CodecError{Op: "encode", Table: t.name, ID: docID, Field: codecTypeLabel(t.typ), Reason: "nil value"}
-		}
-		rv = rv.Elem()
-	}
-	m, err := codecEncodeStruct(rv, true, 0)
+	m, err := codec.EncodeFields(reflect.ValueOf(&x).Elem(), t.name, docID)
 	if err != nil {
-		return nil, codecRooted(err, rv.Type(), t.name, docID)
+		return nil, codecError(err)
 	}
 	return Doc(m), nil
 }
@@ -96,7 +88,7 @@ func (t *Table[T]) encode(x T, docID ID) (Doc, error) {
 // decode converts a document of this table to a T.
 func (t *Table[T]) decode(d Doc) (T, error) {
 	var out T
-	err := codecDecodeDoc(d, reflect.ValueOf(&out).Elem(), t.name)
+	err := codecError(codec.DecodeDoc(d, reflect.ValueOf(&out).Elem(), t.name))
 	return out, err
 }
 
@@ -192,9 +184,9 @@ func (t *Table[T]) Patch(w *Writer, id Ref[T], fields Doc) error {
 			conv[k] = x
 			continue
 		}
-		y, present, err := codecEncode(reflect.ValueOf(x), 0)
+		y, present, err := codec.Encode(reflect.ValueOf(x))
 		if err != nil {
-			return codecRooted(codecWithin(err, "."+k, "["+fmt.Sprintf("%q", k)+"]"), reflect.TypeFor[Doc](), t.name, ID(id))
+			return codecError(codec.Rooted(codec.Within(err, "."+k, "["+fmt.Sprintf("%q", k)+"]"), reflect.TypeFor[Doc](), t.name, ID(id)))
 		}
 		if !present {
 			y = Undefined
@@ -278,7 +270,7 @@ func plainRange(r IndexRange) IndexRange {
 		if _, isInt := value.IsGoInt(term.value); isInt {
 			continue
 		}
-		if x, present, err := codecEncode(reflect.ValueOf(term.value), 0); err == nil && present {
+		if x, present, err := codec.Encode(reflect.ValueOf(term.value)); err == nil && present {
 			r.terms[i].value = x
 		}
 	}
