@@ -141,6 +141,64 @@ func changeKeyTS(k []byte) (ts uint64, seq uint32, ok bool) {
 	return binary.BigEndian.Uint64(k[1:9]), binary.BigEndian.Uint32(k[9:13]), true
 }
 
+// docKey returns the by_id key of a document.
+func docKey(t *tableInfo, docID string) []byte {
+	return appendDocKey(make([]byte, 0, len(t.byID.prefix)+len(docID)+2), t, docID)
+}
+
+// appendDocKey appends the by_id key of a document to dst.
+func appendDocKey(dst []byte, t *tableInfo, docID string) []byte {
+	return value.AppendStringKey(append(dst, t.byID.prefix...), docID)
+}
+
+// pointKeys returns the by_id key of a document and its successor, the
+// read interval of a point read, in one allocation.
+func pointKeys(t *tableInfo, docID string) (k, succ []byte) {
+	buf := make([]byte, 0, len(t.byID.prefix)+len(docID)+3)
+	buf = appendDocKey(buf, t, docID)
+	n := len(buf)
+	buf = append(buf, 0)
+	return buf[:n:n], buf
+}
+
+// indexKey returns the full key of doc in index ix.
+func indexKey(ix *indexInfo, doc map[string]any) []byte {
+	return appendIndexKey(make([]byte, 0, 64), ix, doc)
+}
+
+// appendIndexKey appends the full key of doc in index ix to k.
+func appendIndexKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
+	k = append(k, ix.prefix...)
+	docID := doc[fieldID]
+	if ix == ix.table.byID {
+		return value.AppendKey(k, docID)
+	}
+	for _, p := range ix.paths {
+		k = value.AppendKey(k, fieldValue(doc, p))
+	}
+	k = value.AppendKey(k, doc[fieldCreationTime])
+	return value.AppendKey(k, docID)
+}
+
+// indexKeys returns doc's key in every index of t, in t.indexes order. The
+// keys share one allocation; each is capped at its length, so appending to
+// one never writes into the next.
+func indexKeys(t *tableInfo, doc map[string]any) [][]byte {
+	keys := make([][]byte, len(t.indexes))
+	ends := make([]int, len(t.indexes))
+	buf := make([]byte, 0, 96*len(t.indexes))
+	for i, ix := range t.indexes {
+		buf = appendIndexKey(buf, ix, doc)
+		ends[i] = len(buf)
+	}
+	start := 0
+	for i, end := range ends {
+		keys[i] = buf[start:end:end]
+		start = end
+	}
+	return keys
+}
+
 // indexEntryID returns the _id at the end of an index key of table t. Every
 // index key ends with the sort key of its document's _id, and all IDs of a
 // table have one length (id.TextLen), so an entry needs no value: this
