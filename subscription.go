@@ -373,11 +373,11 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 // rerun re-runs the invalidated subscriptions and delivers the results
 // that changed. Several are shared among up to GOMAXPROCS goroutines, each
 // with a snapshot of its own (a bbolt read transaction serves one goroutine
-// at a time): the ten subscriptions a commit invalidates among 10,000 wait
-// for each other half as long on 2 cores. A worker's snapshot may hold a
-// commit newer than the ones that invalidated the subscriptions; the
-// subscription's ts then says so, and matchLocked does not re-run it for
-// that commit again.
+// at a time), so the subscriptions one commit invalidates do not wait for
+// each other on one goroutine (bench/README.md). A worker's snapshot may
+// hold a commit newer than the ones that invalidated the subscriptions;
+// the subscription's ts then says so, and matchLocked does not re-run it
+// for that commit again.
 func (m *subManager) rerun(subs []*subState) {
 	workers := min(runtime.GOMAXPROCS(0), len(subs))
 	if workers <= 1 {
@@ -471,8 +471,8 @@ func sameResult(a any, aErr error, b any, bErr error) bool {
 // values inside them (the types a query returns most) are compared
 // directly, floats by their bits (so NaN equals NaN and -0 differs from 0,
 // as Convex tells them apart); anything else goes to reflect.DeepEqual,
-// which costs about 8 times as much on a page of documents (82 µs against
-// 10 µs for ten 430-byte documents, mostly its map iteration).
+// which costs several times as much on a page of documents, mostly in its
+// map iteration (BenchmarkSameValue; bench/README.md).
 func sameValue(a, b any) bool {
 	switch x := a.(type) {
 	case nil:

@@ -42,7 +42,7 @@ func overlayLess(a, b overlayEntry) bool { return bytes.Compare(a.key, b.key) < 
 // indexOverlay moves them into the per-index trees when a scan needs them.
 // A mutation that writes without querying what it wrote (a bulk load, most
 // single-document writes) never builds a tree: sorting each entry into one
-// was 40% of Insert's CPU.
+// was a large part of Insert's CPU (bench/README.md).
 type writeSet struct {
 	docs  map[string]*pendingDoc
 	order []string // first-write order, for a deterministic commit
