@@ -2,106 +2,12 @@ package livedb
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/livedb-go/livedb/internal/kv"
 )
-
-// encodeChange encodes a change-feed record: table, id, old document, new
-// document, each length-prefixed (a length of 0 with a zero flag byte marks
-// an absent document).
-func encodeChange(pd *pendingDoc) []byte {
-	b := make([]byte, 0, 16+len(pd.table.name)+len(pd.id)+len(pd.oldEnc)+len(pd.newEnc))
-	b = appendBytes(b, []byte(pd.table.name))
-	b = appendBytes(b, []byte(pd.id))
-	b = appendOptBytes(b, pd.oldEnc)
-	return appendOptBytes(b, pd.newEnc)
-}
-
-func appendBytes(b, p []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(len(p)))
-	return append(b, p...)
-}
-
-func appendOptBytes(b, p []byte) []byte {
-	if p == nil {
-		return append(b, 0)
-	}
-	return appendBytes(append(b, 1), p)
-}
-
-var errBadChange = errors.New("corrupt change record")
-
-func readBytes(b []byte) ([]byte, []byte, error) {
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)-k) {
-		return nil, nil, errBadChange
-	}
-	return b[k : k+int(n)], b[k+int(n):], nil
-}
-
-func readOptBytes(b []byte) ([]byte, []byte, error) {
-	if len(b) == 0 {
-		return nil, nil, errBadChange
-	}
-	if b[0] == 0 {
-		return nil, b[1:], nil
-	}
-	return readBytes(b[1:])
-}
-
-// decodeChange reads a change-feed record at key k.
-func decodeChange(k, b []byte) (Change, error) {
-	var c Change
-	if len(k) != 13 || k[0] != tagChange {
-		return c, fmt.Errorf("%w: change key %x", ErrNotLivedb, k)
-	}
-	c.Timestamp = binary.BigEndian.Uint64(k[1:9])
-	c.seq = binary.BigEndian.Uint32(k[9:13])
-	table, rest, err := readBytes(b)
-	if err != nil {
-		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
-	}
-	docID, rest, err := readBytes(rest)
-	if err != nil {
-		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
-	}
-	oldEnc, rest, err := readOptBytes(rest)
-	if err != nil {
-		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
-	}
-	newEnc, _, err := readOptBytes(rest)
-	if err != nil {
-		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
-	}
-	c.Table, c.ID = string(table), ID(docID)
-	if oldEnc != nil {
-		m, err := decodePublicDoc(oldEnc)
-		if err != nil {
-			return c, err
-		}
-		c.Old = Doc(m)
-	}
-	if newEnc != nil {
-		m, err := decodePublicDoc(newEnc)
-		if err != nil {
-			return c, err
-		}
-		c.New = Doc(m)
-	}
-	switch {
-	case c.Old == nil:
-		c.Op = OpInsert
-	case c.New == nil:
-		c.Op = OpDelete
-	default:
-		c.Op = OpUpdate
-	}
-	return c, nil
-}
 
 // pruneEvery is how many commits pass between two prunings of the change
 // feed; pruneMax bounds how many records one commit deletes.
@@ -135,7 +41,7 @@ func (db *DB) pruneChanges(b *kv.Batch, now uint64) {
 	n, last := 0, uint64(0)
 	for it.Next() {
 		k := it.Key()
-		ts := binary.BigEndian.Uint64(k[1:9])
+		ts, _, _ := changeKeyTS(k)
 		if n >= pruneMax && ts != last {
 			break // never split a commit: its remaining changes would be skipped
 		}
@@ -145,7 +51,7 @@ func (db *DB) pruneChanges(b *kv.Batch, now uint64) {
 	}
 	if n > 0 {
 		// Every change at or before last is gone; later ones are kept.
-		b.Put(keyPrunedThrough, binary.BigEndian.AppendUint64(nil, last))
+		b.Put(keyPrunedThrough, encodePrunedThrough(last))
 	}
 }
 
@@ -353,10 +259,7 @@ func prunedThrough(snap kv.Snapshot) (uint64, error) {
 	if err != nil || !ok {
 		return 0, storeErr(err)
 	}
-	if len(b) != 8 {
-		return 0, fmt.Errorf("%w: bad pruned-changes record", ErrNotLivedb)
-	}
-	return binary.BigEndian.Uint64(b), nil
+	return decodePrunedThrough(b)
 }
 
 // advance moves the feed's position past the change (ts, seq), never back.

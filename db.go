@@ -2,7 +2,6 @@ package livedb
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -295,10 +294,7 @@ func snapshotTS(snap kv.Snapshot) (ts, catalogGen uint64, err error) {
 	if err != nil || !ok {
 		return 0, 0, storeErr(err) // a new file: no commit yet
 	}
-	if len(b) != 16 {
-		return 0, 0, fmt.Errorf("%w: bad timestamp record", ErrNotLivedb)
-	}
-	return binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:]), nil
+	return decodeLastTS(b)
 }
 
 // end releases a transaction's snapshot and registration. It is

@@ -226,13 +226,13 @@ func (c *conflict) index() *indexInfo {
 // bounds hold, e.g. `["pending"] to ["pending", …]`; a point read prints
 // its one key.
 func describeInterval(ix *indexInfo, iv interval) string {
-	if iv.start == nil {
+	if iv.Start == nil {
 		return ""
 	}
-	if string(iv.end) == string(keySuccessor(iv.start)) {
-		return "= " + describeKey(ix, iv.start)
+	if string(iv.End) == string(keySuccessor(iv.Start)) {
+		return "= " + describeKey(ix, iv.Start)
 	}
-	return describeKey(ix, iv.start) + " to " + describeKey(ix, iv.end)
+	return describeKey(ix, iv.Start) + " to " + describeKey(ix, iv.End)
 }
 
 // describeKey prints the values of an index key (or a bound of a range

@@ -2,19 +2,24 @@ package livedb
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/value"
 )
 
-// Key layout of the one ordered keyspace (every key starts with a tag byte):
+// Key layout of the one ordered keyspace (every key starts with a tag byte).
+// This file holds the encoders and decoders of these keys and of the
+// engine's own records (the change record, the last timestamp, the pruning
+// mark); documents are encoded by internal/value, the catalog as JSON
+// (catalog.go).
 //
 //	0x00 "catalog"                          JSON catalog: schema, table numbers, index ids
 //	0x00 "pruned"                           8-byte timestamp of the newest pruned change
 //	0x01 indexID(4) sortkey(fields…, _creationTime, _id)   index entry; value empty
 //	0x01 indexID(4) sortkey(_id)            by_id entry; value = the encoded document
-//	0x02 ts(8) seq(4)                       change-feed record
+//	0x02 ts(8) seq(4)                       change-feed record (encodeChange)
 //	0x03                                    big-endian timestamp of the last commit (8
 //	                                        bytes), then the catalog's generation (8)
 //	0x04 'n' name                           a table's existence, by name   } read-set keys:
@@ -80,6 +85,27 @@ func encodeLastTS(ts, catalogGen uint64) []byte {
 	return binary.BigEndian.AppendUint64(b, catalogGen)
 }
 
+// decodeLastTS reads the value of keyLastTS.
+func decodeLastTS(b []byte) (ts, catalogGen uint64, err error) {
+	if len(b) != 16 {
+		return 0, 0, fmt.Errorf("%w: bad timestamp record", ErrNotLivedb)
+	}
+	return binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:]), nil
+}
+
+// encodePrunedThrough returns the value of keyPrunedThrough.
+func encodePrunedThrough(ts uint64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), ts)
+}
+
+// decodePrunedThrough reads the value of keyPrunedThrough.
+func decodePrunedThrough(b []byte) (uint64, error) {
+	if len(b) != 8 {
+		return 0, fmt.Errorf("%w: bad pruned-changes record", ErrNotLivedb)
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
 // indexPrefix returns the prefix of every entry of an index.
 func indexPrefix(indexID uint32) []byte {
 	return binary.BigEndian.AppendUint32([]byte{tagIndex}, indexID)
@@ -97,11 +123,80 @@ func keySuccessor(k []byte) []byte {
 	return out
 }
 
+// changeKey returns the key of the change record of the seq-th write of
+// the commit at ts.
 func changeKey(ts uint64, seq uint32) []byte {
 	b := make([]byte, 0, 13)
 	b = append(b, tagChange)
 	b = binary.BigEndian.AppendUint64(b, ts)
 	return binary.BigEndian.AppendUint32(b, seq)
+}
+
+// changeKeyTS reads a change record's key: the commit's timestamp and the
+// write's position in it. ok is false for a key of another form.
+func changeKeyTS(k []byte) (ts uint64, seq uint32, ok bool) {
+	if len(k) != 13 || k[0] != tagChange {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint64(k[1:9]), binary.BigEndian.Uint32(k[9:13]), true
+}
+
+// docKey returns the by_id key of a document.
+func docKey(t *tableInfo, docID string) []byte {
+	return appendDocKey(make([]byte, 0, len(t.byID.prefix)+len(docID)+2), t, docID)
+}
+
+// appendDocKey appends the by_id key of a document to dst.
+func appendDocKey(dst []byte, t *tableInfo, docID string) []byte {
+	return value.AppendStringKey(append(dst, t.byID.prefix...), docID)
+}
+
+// pointKeys returns the by_id key of a document and its successor, the
+// read interval of a point read, in one allocation.
+func pointKeys(t *tableInfo, docID string) (k, succ []byte) {
+	buf := make([]byte, 0, len(t.byID.prefix)+len(docID)+3)
+	buf = appendDocKey(buf, t, docID)
+	n := len(buf)
+	buf = append(buf, 0)
+	return buf[:n:n], buf
+}
+
+// indexKey returns the full key of doc in index ix.
+func indexKey(ix *indexInfo, doc map[string]any) []byte {
+	return appendIndexKey(make([]byte, 0, 64), ix, doc)
+}
+
+// appendIndexKey appends the full key of doc in index ix to k.
+func appendIndexKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
+	k = append(k, ix.prefix...)
+	docID := doc[fieldID]
+	if ix == ix.table.byID {
+		return value.AppendKey(k, docID)
+	}
+	for _, p := range ix.paths {
+		k = value.AppendKey(k, fieldValue(doc, p))
+	}
+	k = value.AppendKey(k, doc[fieldCreationTime])
+	return value.AppendKey(k, docID)
+}
+
+// indexKeys returns doc's key in every index of t, in t.indexes order. The
+// keys share one allocation; each is capped at its length, so appending to
+// one never writes into the next.
+func indexKeys(t *tableInfo, doc map[string]any) [][]byte {
+	keys := make([][]byte, len(t.indexes))
+	ends := make([]int, len(t.indexes))
+	buf := make([]byte, 0, 96*len(t.indexes))
+	for i, ix := range t.indexes {
+		buf = appendIndexKey(buf, ix, doc)
+		ends[i] = len(buf)
+	}
+	start := 0
+	for i, end := range ends {
+		keys[i] = buf[start:end:end]
+		start = end
+	}
+	return keys
 }
 
 // indexEntryID returns the _id at the end of an index key of table t. Every
@@ -123,4 +218,96 @@ func tableKeyName(k []byte) string {
 		return fmt.Sprintf("#%d", binary.BigEndian.Uint32(k[2:]))
 	}
 	return string(k[min(len(k), 2):])
+}
+
+// encodeChange encodes a change-feed record: table, id, old document, new
+// document, each length-prefixed (a length of 0 with a zero flag byte marks
+// an absent document).
+func encodeChange(pd *pendingDoc) []byte {
+	b := make([]byte, 0, 16+len(pd.table.name)+len(pd.id)+len(pd.oldEnc)+len(pd.newEnc))
+	b = appendBytes(b, []byte(pd.table.name))
+	b = appendBytes(b, []byte(pd.id))
+	b = appendOptBytes(b, pd.oldEnc)
+	return appendOptBytes(b, pd.newEnc)
+}
+
+func appendBytes(b, p []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	return append(b, p...)
+}
+
+func appendOptBytes(b, p []byte) []byte {
+	if p == nil {
+		return append(b, 0)
+	}
+	return appendBytes(append(b, 1), p)
+}
+
+var errBadChange = errors.New("corrupt change record")
+
+func readBytes(b []byte) ([]byte, []byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, nil, errBadChange
+	}
+	return b[k : k+int(n)], b[k+int(n):], nil
+}
+
+func readOptBytes(b []byte) ([]byte, []byte, error) {
+	if len(b) == 0 {
+		return nil, nil, errBadChange
+	}
+	if b[0] == 0 {
+		return nil, b[1:], nil
+	}
+	return readBytes(b[1:])
+}
+
+// decodeChange reads a change-feed record at key k.
+func decodeChange(k, b []byte) (Change, error) {
+	var c Change
+	var ok bool
+	if c.Timestamp, c.seq, ok = changeKeyTS(k); !ok {
+		return c, fmt.Errorf("%w: change key %x", ErrNotLivedb, k)
+	}
+	table, rest, err := readBytes(b)
+	if err != nil {
+		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
+	}
+	docID, rest, err := readBytes(rest)
+	if err != nil {
+		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
+	}
+	oldEnc, rest, err := readOptBytes(rest)
+	if err != nil {
+		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
+	}
+	newEnc, _, err := readOptBytes(rest)
+	if err != nil {
+		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
+	}
+	c.Table, c.ID = string(table), ID(docID)
+	if oldEnc != nil {
+		m, err := decodePublicDoc(oldEnc)
+		if err != nil {
+			return c, err
+		}
+		c.Old = Doc(m)
+	}
+	if newEnc != nil {
+		m, err := decodePublicDoc(newEnc)
+		if err != nil {
+			return c, err
+		}
+		c.New = Doc(m)
+	}
+	switch {
+	case c.Old == nil:
+		c.Op = OpInsert
+	case c.New == nil:
+		c.Op = OpDelete
+	default:
+		c.Op = OpUpdate
+	}
+	return c, nil
 }

@@ -3,17 +3,14 @@ package livedb
 import (
 	"bytes"
 	"slices"
+
+	"github.com/livedb-go/livedb/internal/intervals"
 )
 
-// interval is a half-open key interval [start, end) of the keyspace. Index
-// prefixes make every interval lie within one index.
-type interval struct {
-	start, end []byte
-}
-
-func (iv interval) contains(k []byte) bool {
-	return bytes.Compare(k, iv.start) >= 0 && bytes.Compare(k, iv.end) < 0
-}
+// interval is a half-open key interval [Start, End) of the keyspace. Index
+// prefixes make every interval lie within one index. It is the subscription
+// index's type, so that a read set's intervals go into the index uncopied.
+type interval = intervals.Interval
 
 // readSet records the key intervals a transaction depended on
 // (docs/semantics.md#read-sets): a
@@ -30,7 +27,7 @@ func (rs *readSet) add(start, end []byte) {
 	if bytes.Compare(start, end) >= 0 {
 		return
 	}
-	rs.ivs = append(rs.ivs, interval{start: start, end: end})
+	rs.ivs = append(rs.ivs, interval{Start: start, End: end})
 	rs.sorted = false
 }
 
@@ -43,12 +40,12 @@ func (rs *readSet) normalize() {
 	if rs.sorted {
 		return
 	}
-	slices.SortFunc(rs.ivs, func(a, b interval) int { return bytes.Compare(a.start, b.start) })
+	slices.SortFunc(rs.ivs, func(a, b interval) int { return bytes.Compare(a.Start, b.Start) })
 	out := rs.ivs[:0]
 	for _, iv := range rs.ivs {
-		if n := len(out); n > 0 && bytes.Compare(iv.start, out[n-1].end) <= 0 {
-			if bytes.Compare(iv.end, out[n-1].end) > 0 {
-				out[n-1].end = iv.end
+		if n := len(out); n > 0 && bytes.Compare(iv.Start, out[n-1].End) <= 0 {
+			if bytes.Compare(iv.End, out[n-1].End) > 0 {
+				out[n-1].End = iv.End
 			}
 			continue
 		}
@@ -62,14 +59,14 @@ func (rs *readSet) normalize() {
 // normalized.
 func (rs *readSet) contains(k []byte) bool {
 	i, _ := slices.BinarySearchFunc(rs.ivs, k, func(iv interval, k []byte) int {
-		return bytes.Compare(iv.start, k)
+		return bytes.Compare(iv.Start, k)
 	})
 	// ivs[i-1] is the last interval starting at or before k, unless ivs[i]
 	// starts exactly at k.
-	if i < len(rs.ivs) && bytes.Equal(rs.ivs[i].start, k) {
+	if i < len(rs.ivs) && bytes.Equal(rs.ivs[i].Start, k) {
 		return true
 	}
-	return i > 0 && rs.ivs[i-1].contains(k)
+	return i > 0 && rs.ivs[i-1].Contains(k)
 }
 
 // overlaps reports whether any of keys lies in the set. The set must be
@@ -87,9 +84,9 @@ func (rs *readSet) overlapsAny(keys [][]byte) ([]byte, bool) {
 // set must be normalized.
 func (rs *readSet) find(k []byte) interval {
 	i, _ := slices.BinarySearchFunc(rs.ivs, k, func(iv interval, k []byte) int {
-		return bytes.Compare(iv.start, k)
+		return bytes.Compare(iv.Start, k)
 	})
-	if i < len(rs.ivs) && bytes.Equal(rs.ivs[i].start, k) {
+	if i < len(rs.ivs) && bytes.Equal(rs.ivs[i].Start, k) {
 		return rs.ivs[i]
 	}
 	if i > 0 {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/livedb-go/livedb/internal/intervals"
 )
 
 // Update is one result delivered by a subscription: the query's value (or
@@ -129,11 +131,9 @@ type subState struct {
 	closeCh func()
 
 	// Guarded by mgr.mu.
-	stop    func() bool // unregisters the context callback
-	reads   readSet     // normalized
-	gen     uint32      // bumped whenever reads change; tags reads' entries in mgr.ivs
-	indexed bool        // reads (as of gen) are in mgr.ivs; else st is in mgr.fresh
-	ts      uint64      // the snapshot the last run read
+	stop    func() bool                  // unregisters the context callback
+	reads   *intervals.Member[*subState] // the intervals of the last run, in mgr.index
+	ts      uint64                       // the snapshot the last run read
 	journal []string
 	last    any
 	lastErr error
@@ -142,30 +142,19 @@ type subState struct {
 	reruns atomic.Int64
 }
 
-// subInterval is one read interval of one subscription, as of the
-// subscription's read-set generation gen.
-type subInterval struct {
-	interval
-	sub *subState
-	gen uint32
-}
-
 // subManager re-runs invalidated subscriptions. notify is called by the
 // committer after each storage commit, in commit order; one goroutine
 // matches the commits' index keys against every subscription's read set
 // and re-runs the matched ones on new snapshots (see rerun).
 //
-// The read sets are indexed in two parts. ivs holds the intervals of most
-// subscriptions, sorted by start, as an implicit balanced search tree (the
-// node of ivs[lo:hi] is its middle element) whose maxEnd[i] is the largest
-// end in the subtree rooted at i: a key is stabbed in O(log n + matches).
-// Subscriptions added since the last build, or whose read set changed, are
-// in fresh and are checked one by one; their old entries in ivs are stale
-// (their generation no longer matches, or the subscription is removed) and
-// skipped. ivs is rebuilt when fresh or the stale entries grow past a
-// fraction of it, so a change costs amortized O(√n log n), not a rebuild
-// of the whole index per commit. A re-run that reads the same intervals as
-// before (the usual case) changes nothing.
+// The read sets are in index (package intervals), which finds the
+// subscriptions whose intervals contain a key in O(log n + matches). A
+// subscription added since the last rebuild, or whose read set changed, is
+// checked on its own until matchLocked rebuilds the index, which it does
+// when such subscriptions or the entries they left behind grow past a
+// fraction of the index: a change costs amortized O(√n log n), not a
+// rebuild per commit. A re-run that reads the same intervals as before
+// (the usual case) changes nothing.
 type subManager struct {
 	db   *DB
 	wake chan struct{}
@@ -175,19 +164,15 @@ type subManager struct {
 	subs    map[*subState]struct{}
 	pending []*commitRecord
 	forced  []*subState
-	ivs     []subInterval
-	maxEnd  [][]byte
-	stale   int                    // entries of ivs that no longer count
-	fresh   map[*subState]struct{} // subscriptions whose reads are not in ivs
+	index   intervals.Index[*subState]
 	closed  bool
 }
 
 func newSubManager(db *DB) *subManager {
 	m := &subManager{
-		db:    db,
-		wake:  make(chan struct{}, 1),
-		subs:  map[*subState]struct{}{},
-		fresh: map[*subState]struct{}{},
+		db:   db,
+		wake: make(chan struct{}, 1),
+		subs: map[*subState]struct{}{},
 	}
 	m.wg.Add(1)
 	go m.loop()
@@ -249,21 +234,15 @@ func (m *subManager) firstRun(st *subState) (x any, runErr error, tx *txn, err e
 	return x, runErr, tx, nil
 }
 
-// setReadsLocked gives st a new read set, keeping the index entries when
-// the intervals did not change. Caller holds m.mu.
+// setReadsLocked gives st a new read set, which must be normalized; the
+// index keeps its entries when the intervals did not change. Caller holds
+// m.mu.
 func (m *subManager) setReadsLocked(st *subState, rs readSet) {
-	if st.indexed && slices.EqualFunc(st.reads.ivs, rs.ivs, func(a, b interval) bool {
-		return bytes.Equal(a.start, b.start) && bytes.Equal(a.end, b.end)
-	}) {
+	if st.reads == nil {
+		st.reads = m.index.Add(st, rs.ivs)
 		return
 	}
-	if st.indexed {
-		m.stale += len(st.reads.ivs)
-		st.indexed = false
-	}
-	st.gen++
-	st.reads = rs
-	m.fresh[st] = struct{}{}
+	m.index.Set(st.reads, rs.ivs)
 }
 
 func (m *subManager) remove(st *subState) {
@@ -274,9 +253,8 @@ func (m *subManager) remove(st *subState) {
 	}
 	st.removed = true
 	delete(m.subs, st)
-	delete(m.fresh, st)
-	if st.indexed {
-		m.stale += len(st.reads.ivs)
+	if st.reads != nil {
+		m.index.Remove(st.reads)
 	}
 	stop := st.stop
 	m.mu.Unlock()
@@ -347,71 +325,6 @@ func (m *subManager) loop() {
 	}
 }
 
-// needRebuildLocked reports whether the fresh or stale parts have grown
-// enough to rebuild ivs: beyond about √n fresh subscriptions, or half of
-// the entries stale.
-func (m *subManager) needRebuildLocked() bool {
-	n := len(m.ivs)
-	limit := 16
-	for limit*limit < n {
-		limit *= 2
-	}
-	return len(m.fresh) > limit || m.stale > 16+n/2
-}
-
-// rebuildLocked rebuilds the interval index from every subscription.
-func (m *subManager) rebuildLocked() {
-	m.ivs = m.ivs[:0]
-	for st := range m.subs {
-		for _, iv := range st.reads.ivs {
-			m.ivs = append(m.ivs, subInterval{interval: iv, sub: st, gen: st.gen})
-		}
-		st.indexed = true
-	}
-	clear(m.fresh)
-	m.stale = 0
-	slices.SortFunc(m.ivs, func(a, b subInterval) int { return bytes.Compare(a.start, b.start) })
-	m.maxEnd = slices.Grow(m.maxEnd[:0], len(m.ivs))[:len(m.ivs)]
-	m.buildMaxEnd(0, len(m.ivs))
-}
-
-// buildMaxEnd fills maxEnd for the subtree of ivs[lo:hi] and returns its
-// largest end (nil when empty).
-func (m *subManager) buildMaxEnd(lo, hi int) []byte {
-	if lo >= hi {
-		return nil
-	}
-	mid := int(uint(lo+hi) >> 1)
-	best := m.ivs[mid].end
-	for _, e := range [2][]byte{m.buildMaxEnd(lo, mid), m.buildMaxEnd(mid+1, hi)} {
-		if bytes.Compare(e, best) > 0 {
-			best = e
-		}
-	}
-	m.maxEnd[mid] = best
-	return best
-}
-
-// stabLocked calls hit with every current entry of ivs[lo:hi] whose
-// interval contains k.
-func (m *subManager) stabLocked(lo, hi int, k []byte, hit func(*subState)) {
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if bytes.Compare(m.maxEnd[mid], k) <= 0 {
-			return // every interval of this subtree ends at or before k
-		}
-		m.stabLocked(lo, mid, k, hit)
-		iv := &m.ivs[mid]
-		if bytes.Compare(iv.start, k) > 0 {
-			return // the right subtree starts after k too
-		}
-		if bytes.Compare(k, iv.end) < 0 && iv.gen == iv.sub.gen && !iv.sub.removed {
-			hit(iv.sub)
-		}
-		lo = mid + 1
-	}
-}
-
 // matchLocked returns the subscriptions that a key of recs invalidates:
 // those that read an interval containing an old or new index key of a
 // write committed after the subscription's last run.
@@ -419,8 +332,8 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 	if len(recs) == 0 || len(m.subs) == 0 {
 		return nil
 	}
-	if m.needRebuildLocked() {
-		m.rebuildLocked()
+	if m.index.NeedRebuild() {
+		m.index.Rebuild()
 	}
 	hit := map[*subState]struct{}{}
 	var out []*subState
@@ -438,12 +351,7 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 		if k == nil {
 			return
 		}
-		m.stabLocked(0, len(m.ivs), k, add)
-		for st := range m.fresh {
-			if st.reads.contains(k) {
-				add(st)
-			}
-		}
+		m.index.Stab(k, add)
 	}
 	for _, rec := range recs {
 		ts = rec.ts
@@ -465,11 +373,11 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 // rerun re-runs the invalidated subscriptions and delivers the results
 // that changed. Several are shared among up to GOMAXPROCS goroutines, each
 // with a snapshot of its own (a bbolt read transaction serves one goroutine
-// at a time): the ten subscriptions a commit invalidates among 10,000 wait
-// for each other half as long on 2 cores. A worker's snapshot may hold a
-// commit newer than the ones that invalidated the subscriptions; the
-// subscription's ts then says so, and matchLocked does not re-run it for
-// that commit again.
+// at a time), so the subscriptions one commit invalidates do not wait for
+// each other on one goroutine (bench/README.md). A worker's snapshot may
+// hold a commit newer than the ones that invalidated the subscriptions;
+// the subscription's ts then says so, and matchLocked does not re-run it
+// for that commit again.
 func (m *subManager) rerun(subs []*subState) {
 	workers := min(runtime.GOMAXPROCS(0), len(subs))
 	if workers <= 1 {
@@ -563,8 +471,8 @@ func sameResult(a any, aErr error, b any, bErr error) bool {
 // values inside them (the types a query returns most) are compared
 // directly, floats by their bits (so NaN equals NaN and -0 differs from 0,
 // as Convex tells them apart); anything else goes to reflect.DeepEqual,
-// which costs about 8 times as much on a page of documents (82 µs against
-// 10 µs for ten 430-byte documents, mostly its map iteration).
+// which costs several times as much on a page of documents, mostly in its
+// map iteration (BenchmarkSameValue; bench/README.md).
 func sameValue(a, b any) bool {
 	switch x := a.(type) {
 	case nil:

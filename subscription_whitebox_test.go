@@ -89,14 +89,16 @@ func TestSubManager_MatchLocked_Model(t *testing.T) {
 		rs.normalize()
 		return rs
 	}
-	m := &subManager{subs: map[*subState]struct{}{}, fresh: map[*subState]struct{}{}}
+	m := &subManager{subs: map[*subState]struct{}{}}
 	var all []*subState
+	reads := map[*subState]readSet{} // the model: each subscription's read set
 	for step := range 3000 {
 		switch op := rng.IntN(10); {
 		case op < 3 || len(m.subs) == 0: // add
 			st := &subState{ts: uint64(rng.IntN(5))}
 			m.subs[st] = struct{}{}
-			m.setReadsLocked(st, randReads())
+			reads[st] = randReads()
+			m.setReadsLocked(st, reads[st])
 			all = append(all, st)
 		case op < 5: // new read set, sometimes the same intervals
 			st := all[rng.IntN(len(all))]
@@ -105,8 +107,9 @@ func TestSubManager_MatchLocked_Model(t *testing.T) {
 			}
 			rs := randReads()
 			if rng.IntN(3) == 0 {
-				rs = readSet{ivs: slices.Clone(st.reads.ivs), sorted: true}
+				rs = readSet{ivs: slices.Clone(reads[st].ivs), sorted: true}
 			}
+			reads[st] = rs
 			m.setReadsLocked(st, rs)
 			st.ts = uint64(rng.IntN(5))
 		case op < 6: // remove
@@ -116,10 +119,7 @@ func TestSubManager_MatchLocked_Model(t *testing.T) {
 			}
 			st.removed = true
 			delete(m.subs, st)
-			delete(m.fresh, st)
-			if st.indexed {
-				m.stale += len(st.reads.ivs)
-			}
+			m.index.Remove(st.reads)
 		default: // match a commit of a few keys
 			rec := &commitRecord{ts: uint64(rng.IntN(6))}
 			var keys [][]byte
@@ -142,11 +142,12 @@ func TestSubManager_MatchLocked_Model(t *testing.T) {
 			for st := range m.subs {
 				want := false
 				for _, k := range keys {
-					want = want || st.ts < rec.ts && st.reads.contains(k)
+					rs := reads[st]
+					want = want || st.ts < rec.ts && rs.contains(k)
 				}
 				if got[st] != want {
-					t.Fatalf("step %d: subscription with reads %v (ts %d) matched=%v, want %v for keys %v at ts %d (fresh %v, indexed %v)",
-						step, st.reads.ivs, st.ts, got[st], want, keys, rec.ts, len(m.fresh), st.indexed)
+					t.Fatalf("step %d: subscription with reads %v (ts %d) matched=%v, want %v for keys %v at ts %d (index %+v)",
+						step, reads[st].ivs, st.ts, got[st], want, keys, rec.ts, m.index.Stats())
 				}
 				delete(got, st)
 			}
@@ -155,8 +156,8 @@ func TestSubManager_MatchLocked_Model(t *testing.T) {
 			}
 			// A match leaves the index compact: about √n fresh
 			// subscriptions and at most half of the entries stale.
-			if f := len(m.fresh); f > 16 && f*f > 4*len(m.ivs) || m.stale > 16+len(m.ivs)/2 {
-				t.Fatalf("step %d: after a match %d subscriptions are fresh and %d of %d entries stale", step, f, m.stale, len(m.ivs))
+			if s := m.index.Stats(); s.Fresh > 16 && s.Fresh*s.Fresh > 4*s.Entries || s.Stale > 16+s.Entries/2 {
+				t.Fatalf("step %d: after a match %d subscriptions are fresh and %d of %d entries stale", step, s.Fresh, s.Stale, s.Entries)
 			}
 		}
 	}

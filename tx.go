@@ -125,26 +125,6 @@ func (tx *txn) createTable(t *tableInfo) {
 	tx.writes.tables = append(tx.writes.tables, t)
 }
 
-// docKey returns the by_id key of a document.
-func docKey(t *tableInfo, docID string) []byte {
-	return appendDocKey(make([]byte, 0, len(t.byID.prefix)+len(docID)+2), t, docID)
-}
-
-// appendDocKey appends the by_id key of a document to dst.
-func appendDocKey(dst []byte, t *tableInfo, docID string) []byte {
-	return value.AppendStringKey(append(dst, t.byID.prefix...), docID)
-}
-
-// pointKeys returns the by_id key of a document and its successor, the
-// read interval of a point read, in one allocation.
-func pointKeys(t *tableInfo, docID string) (k, succ []byte) {
-	buf := make([]byte, 0, len(t.byID.prefix)+len(docID)+3)
-	buf = appendDocKey(buf, t, docID)
-	n := len(buf)
-	buf = append(buf, 0)
-	return buf[:n:n], buf
-}
-
 // loadEncoded returns the current encoded version of a document as this
 // transaction sees it (its own writes first), without recording a read.
 func (tx *txn) loadEncoded(t *tableInfo, docID string) ([]byte, bool, error) {

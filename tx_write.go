@@ -42,7 +42,7 @@ func overlayLess(a, b overlayEntry) bool { return bytes.Compare(a.key, b.key) < 
 // indexOverlay moves them into the per-index trees when a scan needs them.
 // A mutation that writes without querying what it wrote (a bulk load, most
 // single-document writes) never builds a tree: sorting each entry into one
-// was 40% of Insert's CPU.
+// was a large part of Insert's CPU (bench/README.md).
 type writeSet struct {
 	docs  map[string]*pendingDoc
 	order []string // first-write order, for a deterministic commit
@@ -99,44 +99,6 @@ func fieldValue(doc map[string]any, path []string) any {
 		}
 	}
 	return cur
-}
-
-// indexKey returns the full key of doc in index ix.
-func indexKey(ix *indexInfo, doc map[string]any) []byte {
-	return appendIndexKey(make([]byte, 0, 64), ix, doc)
-}
-
-// appendIndexKey appends the full key of doc in index ix to k.
-func appendIndexKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
-	k = append(k, ix.prefix...)
-	docID := doc[fieldID]
-	if ix == ix.table.byID {
-		return value.AppendKey(k, docID)
-	}
-	for _, p := range ix.paths {
-		k = value.AppendKey(k, fieldValue(doc, p))
-	}
-	k = value.AppendKey(k, doc[fieldCreationTime])
-	return value.AppendKey(k, docID)
-}
-
-// indexKeys returns doc's key in every index of t, in t.indexes order. The
-// keys share one allocation; each is capped at its length, so appending to
-// one never writes into the next.
-func indexKeys(t *tableInfo, doc map[string]any) [][]byte {
-	keys := make([][]byte, len(t.indexes))
-	ends := make([]int, len(t.indexes))
-	buf := make([]byte, 0, 96*len(t.indexes))
-	for i, ix := range t.indexes {
-		buf = appendIndexKey(buf, ix, doc)
-		ends[i] = len(buf)
-	}
-	start := 0
-	for i, end := range ends {
-		keys[i] = buf[start:end:end]
-		start = end
-	}
-	return keys
 }
 
 // Writer is the read and write access of a mutation: Convex's ctx.db in a

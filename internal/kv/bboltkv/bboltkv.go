@@ -78,16 +78,12 @@ const fillPercent = 0.9
 // freelistType is how bbolt keeps the free pages in memory. Every
 // read-write open loads the whole freelist. The array freelist copies the
 // stored page ids; the map freelist also builds hash maps of the free runs,
-// which a fresh process pays in page faults of new heap memory: on the
-// 1M-document benchmark file (4,255 free pages) bbolt's open took 6–9 ms
-// and 290 faults with the map, 1–2 ms and 60 with the array. The array's
-// allocation scans the ids for the first free run that fits, but livedb's
-// freelists stay small (the pages of the last commits: a few thousand) and
-// its commits mostly take single pages, the head of the array. With 3,863
-// free pages (BenchmarkStoreCommitFreelist, no fsync, 2 busy CPUs) the
-// array opened in 0.95 ms against 1.9–2.5 ms and committed one key in
-// 0.14–0.24 ms against 0.23–0.41 ms; with 17,122 free pages the two
-// committed alike (0.45–0.73 ms, most of it writing the freelist).
+// which a fresh process pays in page faults of new heap memory, so the
+// array opens faster. The array's allocation scans the ids for the first
+// free run that fits, but livedb's freelists stay small (the pages of the
+// last commits: a few thousand) and its commits mostly take single pages,
+// the head of the array, so it also commits at least as fast
+// (BenchmarkStoreCommitFreelist; the figures are in bench/README.md).
 var freelistType = bolt.FreelistArrayType
 
 // Options configure Open. A nil *Options means all defaults.
@@ -382,11 +378,11 @@ func (s *Store) Commit(b *kv.Batch) (err error) {
 		return kv.Reject(pathError("commit", s.path, err))
 	}
 	// Writing keys in order keeps bbolt's work linear: in one transaction,
-	// unsorted writes keep splitting and copying the same pages (a 100k-key
-	// import took 24 s unsorted, 1.7 s sorted). Operations on one key keep
-	// their order, so the later one still wins; pdqsort with the position
-	// as a tie-break costs half of a stable sort's merges (7% of a bulk
-	// load's CPU).
+	// unsorted writes keep splitting and copying the same pages, which made
+	// large imports quadratic. Operations on one key keep their order, so
+	// the later one still wins; pdqsort with the position as a tie-break
+	// costs half of a stable sort's merges (bench/README.md has the
+	// figures).
 	ops := make([]seqOp, len(b.Ops))
 	for i, op := range b.Ops {
 		ops[i] = seqOp{op, i}
@@ -411,9 +407,10 @@ func (s *Store) Commit(b *kv.Batch) (err error) {
 		// Most of livedb's writes land at the end of a key range: by_id
 		// (IDs start with the time), by_creation_time, the change feed and
 		// the timestamp keys. bbolt splits a node at FillPercent, so the 0.5
-		// default leaves every appended page half empty for good; at 0.9 a
-		// 100,000-document load makes a 230 MB file instead of 401 MB, at
-		// the same speed. Pages of the randomly written indexes still split.
+		// default leaves every appended page half empty for good; at 0.9 the
+		// appended pages stay nearly full, and a load makes a much smaller
+		// file at the same speed (bench/README.md). Pages of the randomly
+		// written indexes still split.
 		bkt.FillPercent = fillPercent
 		for _, op := range ops {
 			if op.Delete {
