@@ -2,7 +2,6 @@ package livedb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
