@@ -17,21 +17,6 @@ import (
 // mutations that created them. They use no schema, so that any table may
 // be created.
 
-// recvWithin returns the next update of sub, failing the test after d.
-func recvWithin[T any](t *testing.T, sub *livedb.Subscription[T], d time.Duration, what string) livedb.Update[T] {
-	t.Helper()
-	select {
-	case u, ok := <-sub.Updates():
-		if !ok {
-			t.Fatalf("%s: the subscription ended", what)
-		}
-		return u
-	case <-time.After(d):
-		t.Fatalf("%s: no update within %v", what, d)
-	}
-	panic("unreachable")
-}
-
 // tableNames returns the names TableStats lists.
 func tableNames(t *testing.T, db *livedb.DB) []string {
 	t.Helper()
@@ -115,7 +100,7 @@ func TestSubscribe_MissingTable_SeesCreation(t *testing.T) {
 			t.Fatalf("Subscribe: %v", err)
 		}
 		defer sub.Close()
-		if u := recvWithin(t, sub, 5*time.Second, "first result"); u.Err != nil || u.Value != 0 {
+		if u := mustRecv(t, sub.Updates(), 5*time.Second, "first result"); u.Err != nil || u.Value != 0 {
 			t.Fatalf("first update = %+v, want 0", u)
 		}
 		for i := range 2 {
@@ -126,7 +111,7 @@ func TestSubscribe_MissingTable_SeesCreation(t *testing.T) {
 		}
 		got := 0
 		for got < 2 {
-			u := recvWithin(t, sub, 5*time.Second, fmt.Sprintf("update after the inserts (last result %d)", got))
+			u := mustRecv(t, sub.Updates(), 5*time.Second, fmt.Sprintf("update after the inserts (last result %d)", got))
 			if u.Err != nil {
 				t.Fatalf("update error: %v", u.Err)
 			}
