@@ -55,13 +55,6 @@ type TableDefinition struct {
 	staged []IndexDefinition
 }
 
-// IndexDefinition is a database index of a table: its name and the field
-// paths it orders by. _creationTime and _id are appended implicitly.
-type IndexDefinition struct {
-	Name   string
-	Fields []string
-}
-
 // SchemaOption changes how a schema behaves; see [SchemaValidation].
 type SchemaOption func(*Schema)
 
@@ -119,30 +112,8 @@ func DefineTable(validator v.Validator) *TableDefinition {
 	return &TableDefinition{validator: validator}
 }
 
-// Index adds a database index on the given field paths and returns t.
-// Mistakes in the definition are reported by [Schema.Err] once the table is
-// part of a schema.
-func (t *TableDefinition) Index(name string, fields ...string) *TableDefinition {
-	t.indexes = append(t.indexes, IndexDefinition{Name: name, Fields: slices.Clone(fields)})
-	return t
-}
-
 // Validator returns the table's document validator.
 func (t *TableDefinition) Validator() v.Validator { return t.validator }
-
-// Indexes returns the table's user-defined indexes in definition order. The
-// result is a copy the caller may change.
-func (t *TableDefinition) Indexes() []IndexDefinition { return cloneIndexDefinitions(t.indexes) }
-
-// IndexByName returns the user-defined index called name.
-func (t *TableDefinition) IndexByName(name string) (IndexDefinition, bool) {
-	for _, ix := range t.indexes {
-		if ix.Name == name {
-			return IndexDefinition{Name: ix.Name, Fields: slices.Clone(ix.Fields)}, true
-		}
-	}
-	return IndexDefinition{}, false
-}
 
 // clone returns a deep copy of t, or nil for nil.
 func (t *TableDefinition) clone() *TableDefinition {
@@ -154,17 +125,6 @@ func (t *TableDefinition) clone() *TableDefinition {
 		indexes:   cloneIndexDefinitions(t.indexes),
 		staged:    cloneIndexDefinitions(t.staged),
 	}
-}
-
-func cloneIndexDefinitions(ixs []IndexDefinition) []IndexDefinition {
-	if ixs == nil {
-		return nil
-	}
-	out := make([]IndexDefinition, len(ixs))
-	for i, ix := range ixs {
-		out[i] = IndexDefinition{Name: ix.Name, Fields: slices.Clone(ix.Fields)}
-	}
-	return out
 }
 
 // Err returns the first definition mistake found in the schema, or nil.

@@ -9,6 +9,51 @@ import (
 	"github.com/livedb-go/livedb/v"
 )
 
+// This file holds what a schema declares about indexes ([IndexDefinition],
+// [TableDefinition.Index]) and what a query asks of one ([IndexRange] and
+// its compilation to key bounds). The schema rules an index must obey are
+// checked in schema.go; index keys are laid out in keys.go.
+
+// IndexDefinition is a database index of a table: its name and the field
+// paths it orders by. _creationTime and _id are appended implicitly.
+type IndexDefinition struct {
+	Name   string
+	Fields []string
+}
+
+// Index adds a database index on the given field paths and returns t.
+// Mistakes in the definition are reported by [Schema.Err] once the table is
+// part of a schema.
+func (t *TableDefinition) Index(name string, fields ...string) *TableDefinition {
+	t.indexes = append(t.indexes, IndexDefinition{Name: name, Fields: slices.Clone(fields)})
+	return t
+}
+
+// Indexes returns the table's user-defined indexes in definition order. The
+// result is a copy the caller may change.
+func (t *TableDefinition) Indexes() []IndexDefinition { return cloneIndexDefinitions(t.indexes) }
+
+// IndexByName returns the user-defined index called name.
+func (t *TableDefinition) IndexByName(name string) (IndexDefinition, bool) {
+	for _, ix := range t.indexes {
+		if ix.Name == name {
+			return IndexDefinition{Name: ix.Name, Fields: slices.Clone(ix.Fields)}, true
+		}
+	}
+	return IndexDefinition{}, false
+}
+
+func cloneIndexDefinitions(ixs []IndexDefinition) []IndexDefinition {
+	if ixs == nil {
+		return nil
+	}
+	out := make([]IndexDefinition, len(ixs))
+	for i, ix := range ixs {
+		out[i] = IndexDefinition{Name: ix.Name, Fields: slices.Clone(ix.Fields)}
+	}
+	return out
+}
+
 // IndexRangeError says how an index range breaks the grammar of index
 // ranges (docs/semantics.md#index-ranges). It
 // wraps ErrInvalidIndexRange.

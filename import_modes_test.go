@@ -1,0 +1,143 @@
+package livedb_test
+
+import (
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/v"
+)
+
+// mustUsersDB opens a database with the fixture schema and two users.
+func mustUsersDB(t *testing.T) (*livedb.DB, []livedb.ID) {
+	t.Helper()
+	db, err := livedb.OpenMemoryOptions(convexFixtureSchema(), looseOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { MustCheckClose(t, db) })
+	var ids []livedb.ID
+	mustMutate(t, db, func(m *livedb.MutationCtx) error {
+		for _, name := range []string{"old1", "old2"} {
+			id, err := m.DB.Insert("users", livedb.Doc{"name": name, "age": int64(len(ids)), "score": 0.5})
+			if err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return nil
+	})
+	return db, ids
+}
+
+func TestDB_Import_Modes(t *testing.T) {
+	src, srcIDs := mustUsersDB(t)
+	mustMutate(t, src, func(m *livedb.MutationCtx) error {
+		return m.DB.Patch(srcIDs[0], livedb.Doc{"name": "changed"})
+	})
+	zipped := mustExport(t, src, &livedb.ExportOptions{Tables: []string{"users"}})
+
+	t.Run("require-empty refuses", func(t *testing.T) {
+		db, _ := mustUsersDB(t)
+		if err := importZip(db, zipped, nil); !errors.Is(err, livedb.ErrTableNotEmpty) {
+			t.Errorf("err = %v, want ErrTableNotEmpty", err)
+		}
+	})
+	t.Run("append adds", func(t *testing.T) {
+		db, _ := mustUsersDB(t)
+		if err := importZip(db, zipped, &livedb.ImportOptions{Mode: livedb.ImportAppend}); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(mustCollect(t, db, "users")); n != 4 {
+			t.Errorf("%d users after append, want 4", n)
+		}
+	})
+	t.Run("append refuses an existing _id", func(t *testing.T) {
+		if err := importZip(src, zipped, &livedb.ImportOptions{Mode: livedb.ImportAppend}); !errors.Is(err, livedb.ErrDuplicateID) || !strings.Contains(err.Error(), "users/documents.jsonl:") {
+			t.Errorf("err = %v, want ErrDuplicateID naming the line", err)
+		}
+		if docs := mustCollect(t, src, "users"); len(docs) != 2 || docs[0]["name"] != "changed" {
+			t.Errorf("source changed: %v", docs)
+		}
+	})
+	t.Run("replace", func(t *testing.T) {
+		db, old := mustUsersDB(t)
+		after := db.LastTimestamp()
+		if err := importZip(db, zipped, &livedb.ImportOptions{Mode: livedb.ImportReplace}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := docsJSON(t, mustCollect(t, db, "users")), docsJSON(t, mustCollect(t, src, "users")); !slices.Equal(got, want) {
+			t.Errorf("users after replace = %q, want %q", got, want)
+		}
+		// One commit: every change shares its timestamp; the old documents
+		// were deleted, the new inserted.
+		feed := db.Changes(after)
+		ops := map[livedb.Op]int{}
+		var stamps []uint64
+		for {
+			c, ok, err := feed.TryNext()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			ops[c.Op]++
+			stamps = append(stamps, c.Timestamp)
+			if c.Op == livedb.OpDelete && !slices.Contains(old, c.ID) {
+				t.Errorf("deleted %s, not an old document", c.ID)
+			}
+		}
+		if ops[livedb.OpDelete] != 2 || ops[livedb.OpInsert] != 2 || len(slices.Compact(stamps)) != 1 {
+			t.Errorf("changes = %v at %v, want 2 deletes and 2 inserts at one timestamp", ops, stamps)
+		}
+	})
+	t.Run("replace with itself writes nothing", func(t *testing.T) {
+		ts := src.LastTimestamp()
+		if err := importZip(src, zipped, &livedb.ImportOptions{Mode: livedb.ImportReplace}); err != nil {
+			t.Fatal(err)
+		}
+		if src.LastTimestamp() != ts {
+			t.Errorf("an identical replace committed")
+		}
+	})
+}
+
+func TestDB_Import_TableNumberConflict(t *testing.T) {
+	// "users" is 10002 here; the fixture gives 10002 to "messages" and
+	// does not import this database's "users"... unless it is included.
+	db, err := livedb.OpenMemoryOptions(livedb.DefineSchema(livedb.Tables{
+		"aaa":   livedb.DefineTable(v.Any()),
+		"other": livedb.DefineTable(v.Any()),
+	}), looseOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer MustCheckClose(t, db)
+	zipped := mustZipDir(t, filepath.Join("testdata", "export", "convex"))
+	err = importZip(db, zipped, nil)
+	if !errors.Is(err, livedb.ErrTableNumber) || !strings.Contains(err.Error(), `"aaa"`) {
+		t.Fatalf("err = %v, want ErrTableNumber naming the table that has the number", err)
+	}
+	if got := mustStats(t, db); !slices.Equal(got, []string{"aaa:10001:0", "other:10002:0"}) {
+		t.Errorf("tables = %q", got)
+	}
+}
+
+func TestDB_Import_AppendRenumber(t *testing.T) {
+	db, _ := mustUsersDB(t) // users has documents under this database's number
+	zipped := mustZipDir(t, filepath.Join("testdata", "export", "convex"))
+	err := importZip(db, zipped, &livedb.ImportOptions{Mode: livedb.ImportAppend})
+	if !errors.Is(err, livedb.ErrTableNumber) || !strings.Contains(err.Error(), "use replace") {
+		t.Fatalf("err = %v, want ErrTableNumber suggesting replace", err)
+	}
+	if err := importZip(db, zipped, &livedb.ImportOptions{Mode: livedb.ImportReplace}); err != nil {
+		t.Fatalf("replace: %v", err)
+	}
+	if got := mustStats(t, db); !slices.Equal(got, []string{"users:10001:3", "messages:10002:2", "emptyTable:10003:0"}) {
+		t.Errorf("tables = %q", got)
+	}
+}

@@ -1,0 +1,92 @@
+package livedb_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/livedb-go/livedb"
+)
+
+func TestDB_ImportTable(t *testing.T) {
+	const u1 = "j977x2wrmpsbzk6swvsg038t4x721mfx" // table 10002, users' number
+	tests := []struct {
+		name   string
+		format livedb.ImportFormat
+		input  string
+		check  func(t *testing.T, docs []livedb.Doc)
+	}{
+		{"jsonl is Convex-JSON", livedb.ImportJSONL,
+			`{"name":"a","age":{"$integer":"BQAAAAAAAAA="},"score":5}` + "\n\n" + `{"name":"b","age":{"$integer":"AQAAAAAAAAA="},"score":1.5}` + "\r\n",
+			func(t *testing.T, docs []livedb.Doc) {
+				if len(docs) != 2 || docs[0]["score"] != 5.0 || docs[0]["age"] != int64(5) {
+					t.Errorf("docs = %v", docs)
+				}
+			}},
+		{"json array", livedb.ImportJSONArray,
+			"[\n" + `{"_id":"` + u1 + `","_creationTime":12.5,"name":"a","age":{"$integer":"BQAAAAAAAAA="},"score":5}` + ",\n" + `{"name":"b","age":{"$integer":"AQAAAAAAAAA="},"score":1.5}` + "\n]\n",
+			func(t *testing.T, docs []livedb.Doc) {
+				if len(docs) != 2 || docs[0].ID() != u1 || docs[0].CreationTime() != 12.5 || docs[1].CreationTime() <= 12.5 {
+					t.Errorf("docs = %v", docs)
+				}
+			}},
+		{"export jsonl", livedb.ImportExportJSONL,
+			`{"name":"a","age":5,"score":5.0}`,
+			func(t *testing.T, docs []livedb.Doc) {
+				if len(docs) != 1 || docs[0]["age"] != int64(5) || docs[0]["score"] != 5.0 {
+					t.Errorf("docs = %v", docs)
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachBackend(t, convexFixtureSchema(), func(t *testing.T, db *livedb.DB) {
+				err := db.ImportTable(context.Background(), "users", strings.NewReader(tc.input), tc.format, livedb.ImportRequireEmpty)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tc.check(t, mustCollect(t, db, "users"))
+			})
+		})
+	}
+}
+
+func TestDB_ImportTable_Errors(t *testing.T) {
+	db, ids := mustUsersDB(t)
+	tests := []struct {
+		name     string
+		format   livedb.ImportFormat
+		mode     livedb.ImportMode
+		input    string
+		wantKind error
+		wantMsg  string
+	}{
+		{"array element line", livedb.ImportJSONArray, livedb.ImportAppend,
+			"[\n  {\"name\":\"a\",\"age\":{\"$integer\":\"AQAAAAAAAAA=\"},\"score\":1},\n\n  {\"name\":\"b\",\"age\":1,\"score\":1}\n]",
+			livedb.ErrSchemaEnforcement, `import into table "users" line 4`},
+		{"not an array", livedb.ImportJSONArray, livedb.ImportAppend, `{"name":"a"}`, livedb.ErrImportFormat, "want a JSON array"},
+		{"data after the array", livedb.ImportJSONArray, livedb.ImportAppend, `[] []`, livedb.ErrImportFormat, "after the JSON array"},
+		{"bad line", livedb.ImportJSONL, livedb.ImportAppend, `{"name":"a","age":{"$integer":"AQAAAAAAAAA="},"score":1}` + "\n{", livedb.ErrImportFormat, "line 2"},
+		{"not empty", livedb.ImportJSONL, livedb.ImportRequireEmpty, `{"name":"a","age":{"$integer":"AQAAAAAAAAA="},"score":1}`, livedb.ErrTableNotEmpty, "already has documents"},
+		{"existing _id", livedb.ImportJSONL, livedb.ImportAppend, `{"_id":"` + string(ids[0]) + `","name":"a","age":{"$integer":"AQAAAAAAAAA="},"score":1}`, livedb.ErrDuplicateID, "already exists"},
+		{"bad table", livedb.ImportJSONL, livedb.ImportAppend, ``, livedb.ErrInvalidTable, "metadata prefix"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			table := "users"
+			if tc.wantKind == livedb.ErrInvalidTable {
+				table = "_users"
+			}
+			before := docsJSON(t, mustCollect(t, db, "users"))
+			err := db.ImportTable(context.Background(), table, strings.NewReader(tc.input), tc.format, tc.mode)
+			if !errors.Is(err, tc.wantKind) || !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Fatalf("err = %v, want %v containing %q", err, tc.wantKind, tc.wantMsg)
+			}
+			if after := docsJSON(t, mustCollect(t, db, "users")); !slices.Equal(after, before) {
+				t.Errorf("users changed after a failed import")
+			}
+		})
+	}
+}
