@@ -128,9 +128,9 @@ func (s *scanner) next() (key []byte, row docRow, ok bool, err error) {
 }
 
 // snapRow returns the document of the current snapshot entry, whose key is
-// key. On the memory backend an index entry's memo remembers the memo of
-// the document version it led to, so that while that version is current
-// the by_id lookup is skipped.
+// key. On the memory backend an index entry's memo remembers the cached
+// decoding of the document version it led to, so that while that version
+// is current the by_id lookup is skipped.
 func (s *scanner) snapRow(key []byte) (docRow, error) {
 	t := s.ix.table
 	if s.ix == t.byID {
@@ -156,10 +156,8 @@ func (s *scanner) snapRow(key []byte) (docRow, error) {
 	}
 	memo := s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(docID)] == nil)
 	if memo {
-		if dm, ok := s.snapMemo.Load().(*kv.Memo); ok && s.ms.Current(dm) {
-			if c, ok := dm.Load().(*cachedDoc); ok && c != readOnce {
-				return sharedRow(c), nil
-			}
+		if c, ok := s.snapMemo.Load().(*cachedDoc); ok && c.memo != nil && s.ms.Current(c.memo) {
+			return sharedRow(c), nil
 		}
 	}
 	s.docKeyBuf = append(append(s.docKeyBuf[:0], t.byID.prefix...), idKey...)
@@ -167,9 +165,10 @@ func (s *scanner) snapRow(key []byte) (docRow, error) {
 	var found bool
 	var err error
 	if memo {
-		var dm *kv.Memo
-		if r, dm, found, err = memoRow(s.ms, s.docKeyBuf, docID); found {
-			s.snapMemo.Store(dm)
+		// Link only a cached decoding: a version read once has none yet,
+		// and its next read caches it and links it.
+		if r, found, err = memoRow(s.ms, s.docKeyBuf, docID); found && r.shared != nil {
+			s.snapMemo.Store(r.shared)
 		}
 	} else {
 		r, found, err = s.tx.loadDoc(t, string(docID), s.docKeyBuf)

@@ -191,10 +191,16 @@ func (r docRow) own() Doc {
 // decode the bytes again. The bytes of a committed version never change,
 // and nobody modifies doc after it is stored: every reader gets a copy
 // (clone), so no caller can change what the next read returns.
+//
+// *cachedDoc is the only type livedb stores in a memo (see the kv package
+// doc): a by_id entry's memo holds the decoding of its own version, and an
+// index entry's memo holds the decoding of the document version it led to,
+// valid while memo is current (see scanner.snapRow).
 type cachedDoc struct {
 	doc  map[string]any // _id is an ID
 	size int            // encoded size
 	deep bool           // doc holds arrays, objects or bytes, which clone copies
+	memo *kv.Memo       // memo of the by_id version decoded; nil for readOnce
 }
 
 // clone returns a copy of the document that shares nothing mutable with
@@ -281,7 +287,7 @@ func memoDoc(enc []byte, m *kv.Memo) (docRow, error) {
 		m.Store(readOnce)
 		return docRow{doc: doc, size: len(enc)}, nil
 	}
-	c = &cachedDoc{doc: doc, size: len(enc), deep: hasMutable(doc)}
+	c = &cachedDoc{doc: doc, size: len(enc), deep: hasMutable(doc), memo: m}
 	m.Store(c)
 	return sharedRow(c), nil
 }
@@ -312,7 +318,7 @@ func (tx *txn) loadDoc(t *tableInfo, docID string, key []byte) (docRow, bool, er
 		}
 	}
 	if ms, ok := tx.snap.(kv.MemoSnapshot); ok {
-		r, _, ok, err := memoRow(ms, key, docID)
+		r, ok, err := memoRow(ms, key, docID)
 		return r, ok, err
 	}
 	enc, ok, err := tx.snap.Get(key)
@@ -327,17 +333,17 @@ func (tx *txn) loadDoc(t *tableInfo, docID string, key []byte) (docRow, bool, er
 }
 
 // memoRow reads the stored version of the document whose by_id key is key
-// on the memory backend, with the version's memo (see memoDoc).
-func memoRow[S ~string | []byte](ms kv.MemoSnapshot, key []byte, docID S) (docRow, *kv.Memo, bool, error) {
+// on the memory backend, through the version's memo (see memoDoc).
+func memoRow[S ~string | []byte](ms kv.MemoSnapshot, key []byte, docID S) (docRow, bool, error) {
 	enc, m, ok, err := ms.GetMemo(key)
 	if err != nil || !ok {
-		return docRow{}, nil, false, storeErr(err)
+		return docRow{}, false, storeErr(err)
 	}
 	r, err := memoDoc(enc, m)
 	if err == nil {
 		err = checkDocID(r.doc, docID, key)
 	}
-	return r, m, err == nil, err
+	return r, err == nil, err
 }
 
 // checkDocID fails with ErrCorrupt when a stored document's _id (an ID or,

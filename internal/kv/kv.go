@@ -5,6 +5,35 @@
 // here, so the interface stays small and knows nothing of documents.
 //
 // Keys are compared with bytes.Compare. Empty keys are not allowed.
+//
+// # The memo extension
+//
+// [Store], [Snapshot] and [Iterator] are the whole contract: livedb is
+// correct on any store that implements them. A store that keeps committed
+// values as immutable in-memory objects (memkv) may also offer a [Memo] per
+// committed version, through [MemoSnapshot] and [MemoIterator], so that
+// readers can cache what they derive from a version; livedb finds them with
+// a type assertion and otherwise reads bytes. The extension is optional and
+// an optimisation only: what a reader gets through it must equal what it
+// would derive from the bytes. Its rules:
+//
+//   - One memo per version. A version is one Put of a key by one Commit
+//     (rewriting the same bytes makes a new version). GetMemo and an
+//     iterator return the same *Memo for the same version, a different one
+//     for any other version, and the memo lives as long as the version does.
+//   - Who writes what. The store alone sets the commits between which the
+//     version is current ([Memo.Init], [Memo.Supersede]); readers alone call
+//     [Memo.Store], from any goroutine, concurrently.
+//   - Immutability. A value stored in a memo is derived from committed,
+//     never-changing state and is not modified after it is stored; a reader
+//     that wants to modify it copies it. Concurrent readers may store
+//     equivalent values; the last one stays.
+//   - One concrete type. A memo is an [atomic.Value], so every Store to
+//     one Memo must use the same concrete type or it panics. livedb stores
+//     only *cachedDoc (a decoded document, with the memo of the version it
+//     was decoded from): in a by_id entry's memo the decoding of that
+//     version, in an index entry's memo the decoding of the document it led
+//     to, valid while that document memo is current ([MemoSnapshot.Current]).
 package kv
 
 import (
@@ -34,7 +63,9 @@ func (r rejected) Unwrap() []error { return []error{r.err, ErrRejected} }
 
 // Store is an ordered key-value store. It is safe for concurrent use by
 // multiple goroutines: any number of snapshots may be open while one Commit
-// runs; Commits are serialised by the store.
+// runs; Commits are serialised by the store. Its snapshots may also offer
+// the optional memo extension (see the package doc); correctness never
+// depends on it.
 type Store interface {
 	// Snapshot returns a consistent read view of the store as of the last
 	// completed Commit. It stays valid, unaffected by later commits, until
@@ -65,7 +96,9 @@ type Store interface {
 	Close() error
 }
 
-// Snapshot is a read view of a Store at one point in time.
+// Snapshot is a read view of a Store at one point in time. It may also
+// implement [MemoSnapshot], and its iterators [MemoIterator] (see the
+// package doc); callers must work the same without them.
 type Snapshot interface {
 	// Get returns the value stored at key and true, or nil and false when
 	// the key is absent. The returned slice is only valid until Release; copy
@@ -126,7 +159,8 @@ func (b *Batch) Reset() { b.Ops = b.Ops[:0] }
 // A reader may keep there something derived from the value (livedb keeps
 // the decoded document), for every later reader of the same version. The
 // version's bytes never change, so neither does what is derived from them;
-// what is stored must not be modified afterwards.
+// what is stored must not be modified afterwards. The package doc states
+// the whole contract.
 //
 // A Memo also knows the commits between which its version was current, so
 // that a reader that holds a Memo it reached some other way (from the memo
@@ -167,8 +201,9 @@ func (m *Memo) Load() any { return m.x.Load() }
 // Store keeps x, which must not be nil, for later readers of the version.
 // Concurrent readers may both store; each must store something equivalent,
 // and the last one stays. As with [atomic.Value], every Store to one Memo
-// must use the same concrete type (it panics otherwise): keep one type per
-// kind of key. A pointer is stored without allocating.
+// must use the same concrete type (it panics otherwise): a user of the
+// extension stores one type in every memo (see the package doc). A pointer
+// is stored without allocating.
 func (m *Memo) Store(x any) { m.x.Store(x) }
 
 // MemoSnapshot is implemented by the snapshots of stores that have a [Memo]

@@ -1,6 +1,8 @@
 package memkv_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/livedb-go/livedb/internal/kv"
@@ -227,5 +229,108 @@ func TestStore_Commit_MovesHints(t *testing.T) {
 				t.Errorf("after %d commits, snapshot %d: Get = %q, %v; want %q", len(snaps), i, got, ok, want)
 			}
 		}
+	}
+}
+
+// iterMemo returns the memo an iterator over sn reports for key.
+func iterMemo(t *testing.T, sn kv.MemoSnapshot, key string) *kv.Memo {
+	t.Helper()
+	it := sn.Iter([]byte(key), nil, false)
+	defer it.Close()
+	mi := it.(kv.MemoIterator)
+	if !mi.Next() || string(mi.Key()) != key {
+		t.Fatalf("iterator from %q: no entry %q (err %v)", key, key, mi.Err())
+	}
+	return mi.Memo()
+}
+
+// A memo belongs to one version: GetMemo and an iterator, on the same or
+// another snapshot, return the same memo for it, and a rewrite of the key,
+// even with the same bytes, is a new version with a new memo whose born is
+// the rewriting commit, while the old memo stays current only for the
+// snapshots taken before it.
+func TestSnapshot_GetMemo_RewriteIsNewVersion(t *testing.T) {
+	s := memkv.New()
+	defer s.Close()
+	mustCommit(t, s, []byte("k"), []byte("same"), []byte("z"), []byte("z"))
+	s1 := mustMemoSnapshot(t, s)
+	s1b := mustMemoSnapshot(t, s)
+	mustCommit(t, s, []byte("z"), []byte("z2")) // another key: k's version stays
+	s2 := mustMemoSnapshot(t, s)
+	mustCommit(t, s, []byte("k"), []byte("same"))
+	s3 := mustMemoSnapshot(t, s)
+
+	_, m1 := mustGetMemo(t, s1, "k")
+	for what, m := range map[string]*kv.Memo{
+		"iterator, same snapshot":     iterMemo(t, s1, "k"),
+		"GetMemo, other snapshot":     func() *kv.Memo { _, m := mustGetMemo(t, s1b, "k"); return m }(),
+		"GetMemo, after another key":  func() *kv.Memo { _, m := mustGetMemo(t, s2, "k"); return m }(),
+		"iterator, after another key": iterMemo(t, s2, "k"),
+	} {
+		if m != m1 {
+			t.Errorf("%s: memo %p, want the version's memo %p", what, m, m1)
+		}
+	}
+	_, m3 := mustGetMemo(t, s3, "k")
+	if m3 == m1 {
+		t.Fatal("a rewrite with the same bytes kept the old version's memo")
+	}
+	if im := iterMemo(t, s3, "k"); im != m3 {
+		t.Errorf("iterator after the rewrite: memo %p, GetMemo %p", im, m3)
+	}
+	if m3.Born() != m1.Born()+2 {
+		t.Errorf("rewritten version born %d, want %d", m3.Born(), m1.Born()+2)
+	}
+	if !s2.Current(m1) || s3.Current(m1) || s2.Current(m3) || !s3.Current(m3) {
+		t.Errorf("Current: s2(old)=%v s3(old)=%v s2(new)=%v s3(new)=%v, want true false false true",
+			s2.Current(m1), s3.Current(m1), s2.Current(m3), s3.Current(m3))
+	}
+	m1.Store(&struct{ n int }{1})
+	if m3.Load() != nil {
+		t.Errorf("the new version's memo holds %v, stored in the old one's", m3.Load())
+	}
+}
+
+// Readers store in and load from one memo concurrently (run with -race):
+// each load sees nothing or a value some reader stored, whole.
+func TestMemo_Store_ConcurrentReaders(t *testing.T) {
+	type derived struct{ a, b int }
+	s := memkv.New()
+	defer s.Close()
+	mustCommit(t, s, []byte("k"), []byte("v"))
+	const readers, rounds = 8, 200
+	errs := make(chan string, readers)
+	var wg sync.WaitGroup
+	for r := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sn, err := s.Snapshot()
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			defer sn.Release()
+			ms := sn.(kv.MemoSnapshot)
+			for i := range rounds {
+				_, m, ok, err := ms.GetMemo([]byte("k"))
+				if err != nil || !ok {
+					errs <- fmt.Sprintf("reader %d: GetMemo = %v, %v", r, ok, err)
+					return
+				}
+				if x := m.Load(); x != nil {
+					if d := x.(*derived); d.b != d.a*2 {
+						errs <- fmt.Sprintf("reader %d: loaded a torn value %+v", r, *d)
+						return
+					}
+				}
+				m.Store(&derived{a: i, b: 2 * i})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
