@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -61,18 +60,13 @@ func (a *agent) loop(ctx context.Context) {
 	}
 }
 
-// claim claims a session, trying again when the mutation kept conflicting
-// with other agents' claims.
+// claim claims a session. Agents racing for the oldest session conflict;
+// livedb re-runs the losers (alone after three conflicts), so a claim
+// never fails with a conflict.
 func (a *agent) claim(ctx context.Context) (*model.AgentSession, error) {
-	for {
-		s, err := mutateValue(ctx, a.o, func(m *livedb.MutationCtx) (*model.AgentSession, error) {
-			return model.Internal.ClaimSession.Run(m, model.ClaimArgs{AgentType: a.kind, AgentID: a.id})
-		})
-		if !errors.Is(err, livedb.ErrConflict) {
-			return s, err
-		}
-		a.o.stats.retries.Add(1)
-	}
+	return mutateValue(ctx, a.o, func(m *livedb.MutationCtx) (*model.AgentSession, error) {
+		return model.Internal.ClaimSession.Run(m, model.ClaimArgs{AgentType: a.kind, AgentID: a.id})
+	})
 }
 
 // idle waits for new work, a timeout or the end.
@@ -105,24 +99,17 @@ func (a *agent) work(ctx context.Context, s *model.AgentSession) {
 		return
 	}
 	args := a.o.result(s)
-	for {
-		// The session's result is written even when the run is stopping:
-		// the work is done.
-		err := a.o.mutate(context.WithoutCancel(ctx), func(m *livedb.MutationCtx) error {
-			_, err := model.Internal.CompleteSession.Run(m, args)
-			return err
-		})
-		if errors.Is(err, livedb.ErrConflict) {
-			a.o.stats.retries.Add(1)
-			continue
-		}
-		if err != nil {
-			fmt.Fprintf(a.o.out, "%s: complete %s: %v\n", a.id, s.ID, err)
-			return
-		}
-		a.onSession()
+	// The session's result is written even when the run is stopping: the
+	// work is done.
+	err := a.o.mutate(context.WithoutCancel(ctx), func(m *livedb.MutationCtx) error {
+		_, err := model.Internal.CompleteSession.Run(m, args)
+		return err
+	})
+	if err != nil {
+		fmt.Fprintf(a.o.out, "%s: complete %s: %v\n", a.id, s.ID, err)
 		return
 	}
+	a.onSession()
 }
 
 // draw returns a number in [0, 1) determined by the seed and the session's
