@@ -559,7 +559,11 @@ func importStage(tx *txn, mode ImportMode, it *importTable) error {
 		if err != nil {
 			return err
 		}
-		pd.newEnc, pd.newKeys = d.enc, indexKeys(t, doc)
+		keys := indexKeys(t, doc)
+		if err := checkKeySizes(t, keys); err != nil {
+			return &ImportError{File: it.file, Line: d.line, Table: it.name, ID: ID(d.id), Kind: ErrInvalidDocument, Err: err}
+		}
+		pd.newEnc, pd.newKeys = d.enc, keys
 	}
 	return nil
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/v"
 )
 
 // Tables created by a mutation are part of its transaction: the tests below
@@ -309,6 +311,55 @@ func TestQuery_SnapshotSeesItsCatalog(t *testing.T) {
 		close(errs)
 		for err := range errs {
 			t.Fatal(err)
+		}
+	})
+}
+
+// A document whose index key would be longer than a store takes is refused
+// at the write, naming the index, and nothing is written; the mutations
+// committing beside it are not affected.
+func TestWriter_IndexKeyTooLong(t *testing.T) {
+	s := livedb.DefineSchema(livedb.Tables{
+		"notes": livedb.DefineTable(v.Object(v.Fields{"text": v.String()})).Index("by_text", "text"),
+	})
+	forEachBackend(t, s, func(t *testing.T, db *livedb.DB) {
+		long := strings.Repeat("x", 40_000)
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Go(func() {
+				errs[i] = db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
+					text := fmt.Sprint("note ", i)
+					if i == 0 {
+						text = long
+					}
+					_, err := m.DB.Insert("notes", livedb.Doc{"text": text})
+					return err
+				})
+			})
+		}
+		wg.Wait()
+		if !errors.Is(errs[0], livedb.ErrInvalidDocument) || !strings.Contains(errs[0].Error(), "notes.by_text") || !strings.Contains(errs[0].Error(), "insert") {
+			t.Fatalf("insert of a long indexed value = %v, want ErrInvalidDocument naming notes.by_text", errs[0])
+		}
+		for i, err := range errs[1:] {
+			if err != nil {
+				t.Fatalf("mutation %d beside it: %v", i+1, err)
+			}
+		}
+		if n := len(mustCollect(t, db, "notes")); n != 7 {
+			t.Fatalf("%d notes, want 7", n)
+		}
+		// A patch that makes the key too long is refused the same way.
+		err := db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
+			d, _, err := m.DB.Query("notes").First()
+			if err != nil {
+				return err
+			}
+			return m.DB.Patch(d.ID(), livedb.Doc{"text": long})
+		})
+		if !errors.Is(err, livedb.ErrInvalidDocument) || !strings.Contains(err.Error(), "patch") {
+			t.Fatalf("patch = %v, want ErrInvalidDocument", err)
 		}
 	})
 }

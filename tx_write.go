@@ -10,6 +10,7 @@ import (
 	"github.com/google/btree"
 
 	"github.com/livedb-go/livedb/internal/id"
+	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/internal/value"
 	"github.com/livedb-go/livedb/v"
 )
@@ -154,7 +155,7 @@ func (w *Writer) Insert(table string, doc Doc) (ID, error) {
 	if created {
 		tx.createTable(t)
 	}
-	if err := tx.stage(t, newID, nil, nil, m); err != nil {
+	if err := tx.stage("insert", t, newID, nil, nil, m); err != nil {
 		return "", err
 	}
 	return ID(newID), nil
@@ -216,7 +217,7 @@ func (w *Writer) Delete(docID ID) error {
 	if err != nil {
 		return err
 	}
-	return tx.stage(t, cur[fieldID].(string), enc, cur, nil)
+	return tx.stage("delete", t, cur[fieldID].(string), enc, cur, nil)
 }
 
 // current loads the document a write applies to, recording the read. It
@@ -287,7 +288,7 @@ func (tx *txn) update(op string, docID ID, apply func(cur map[string]any) (map[s
 	if value.Equal(m, cur) {
 		return nil // not a write (docs/semantics.md#writes)
 	}
-	return tx.stage(t, sys[0].(string), enc, cur, m)
+	return tx.stage(op, t, sys[0].(string), enc, cur, m)
 }
 
 // conform validates the user fields of a document (no system fields) and
@@ -325,10 +326,17 @@ func (tx *txn) conform(t *tableInfo, doc map[string]any) (map[string]any, *Docum
 // stage records a write of document docID from prev (the version this
 // transaction saw, encoded as prevEnc; nil for an insert) to next (nil for a
 // delete), and updates the index overlay.
-func (tx *txn) stage(t *tableInfo, docID string, prevEnc []byte, prev, next map[string]any) error {
+func (tx *txn) stage(op string, t *tableInfo, docID string, prevEnc []byte, prev, next map[string]any) error {
 	ws := tx.writes
 	if ws == nil {
 		return ErrReadOnly
+	}
+	var newKeys [][]byte
+	if next != nil {
+		newKeys = indexKeys(t, next)
+		if err := checkKeySizes(t, newKeys); err != nil {
+			return &DocumentError{Op: op, Table: t.name, ID: ID(docID), Kind: ErrInvalidDocument, Err: err}
+		}
 	}
 	pd, seen := ws.docs[docID]
 	if !seen {
@@ -351,7 +359,7 @@ func (tx *txn) stage(t *tableInfo, docID string, prevEnc []byte, prev, next map[
 	pd.newEnc, pd.newKeys = nil, nil
 	if next != nil {
 		pd.newEnc = value.Encode(next)
-		pd.newKeys = indexKeys(t, next)
+		pd.newKeys = newKeys
 		tx.bytesWritten += int64(len(pd.newEnc))
 		if tx.bytesWritten > tx.limits.BytesWritten {
 			return &LimitError{Limit: "bytes written", Max: tx.limits.BytesWritten}
@@ -363,6 +371,19 @@ func (tx *txn) stage(t *tableInfo, docID string, prevEnc []byte, prev, next map[
 		}
 		if pd.newKeys != nil {
 			ws.staged = append(ws.staged, stagedEntry{ix.id, overlayEntry{key: pd.newKeys[i], id: docID}})
+		}
+	}
+	return nil
+}
+
+// checkKeySizes returns an error when one of a document's index keys
+// (keys, in t.indexes order) is longer than a store takes: a long value in
+// an indexed field. The error names the index and its fields.
+func checkKeySizes(t *tableInfo, keys [][]byte) error {
+	for i, k := range keys {
+		if len(k) > kv.MaxKeySize {
+			ix := t.indexes[i]
+			return fmt.Errorf("its key in index %s.%s (fields %s) is %d bytes, more than the %d an index key may have: index a shorter field, or a prefix of this one", t.name, ix.name, strings.Join(ix.fieldNames(), ", "), len(k), kv.MaxKeySize)
 		}
 	}
 	return nil

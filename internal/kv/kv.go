@@ -41,6 +41,11 @@ import (
 	"sync/atomic"
 )
 
+// MaxKeySize is the longest key, in bytes, that every Store's Commit
+// accepts (bbolt's limit). The engine refuses a write whose keys are longer
+// before it reaches a store.
+const MaxKeySize = 32768
+
 // ErrClosed is returned by every method of a Store, Snapshot or Iterator used
 // after the Store was closed. Like the errors of the implementations, its
 // text names no package: livedb, which shows them to its users, adds its

@@ -21,7 +21,7 @@ import (
 
 // MaxKeySize is the longest key, in bytes, that [Store.Commit] accepts. It
 // equals bbolt's limit.
-const MaxKeySize = 32768
+const MaxKeySize = kv.MaxKeySize
 
 // degree is the B-tree degree: nodes hold up to 2*degree-1 items.
 const degree = 32
