@@ -59,7 +59,7 @@ func rxSummary(cs []livedb.Change) []rxChange {
 }
 
 func TestChangeFeed_Next_EveryWriteInCommitOrder(t *testing.T) {
-	rxForEachBackend(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, rxSchema(), func(t *testing.T, db *livedb.DB) {
 		ctx := boundedCtx(t) // Next waits: bound it
 		start := db.LastTimestamp()
 		var a, b livedb.ID
@@ -114,7 +114,7 @@ func TestChangeFeed_Next_EveryWriteInCommitOrder(t *testing.T) {
 }
 
 func TestChangeFeed_Next_FilterByTable(t *testing.T) {
-	rxForEachBackend(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, rxSchema(), func(t *testing.T, db *livedb.DB) {
 		ctx := boundedCtx(t) // Next waits: bound it
 		start := db.LastTimestamp()
 		// More changes of another table than one read batch holds, then
@@ -208,7 +208,7 @@ func TestChangeFeed_Next_ResumesAfterReopen(t *testing.T) {
 }
 
 func TestChangeFeed_Next_WaitsForCommit(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		f := db.Changes(db.LastTimestamp())
 		type result struct {
 			c   livedb.Change
@@ -239,7 +239,7 @@ func TestChangeFeed_Next_WaitsForCommit(t *testing.T) {
 }
 
 func TestChangeFeed_Next_EndsOnCancelAndClose(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
 		errs := make(chan error, 2)
 		go func() {
@@ -274,11 +274,11 @@ func TestChangeFeed_Next_EndsOnCancelAndClose(t *testing.T) {
 // changes, or one that fell behind them, fails with ErrChangesPruned; a
 // feed from the oldest kept change or from the present does not.
 func TestChangeFeed_Next_Pruned(t *testing.T) {
-	for _, b := range rxBackends {
+	for _, b := range backends {
 		t.Run(b, func(t *testing.T) {
 			// In a bubble, so that the retention measures virtual time.
 			rxSynctest(t, func(t *testing.T) {
-				db := rxOpen(t, b, rxSchema(), livedb.Options{ChangeRetention: time.Nanosecond})
+				db := openBackend(t, b, rxSchema(), &livedb.Options{ChangeRetention: time.Nanosecond})
 				ctx := context.Background()
 				_, first := rxInsert(t, db, 0, 0)
 				lagging := db.Changes(0)
@@ -319,7 +319,7 @@ func TestChangeFeed_Next_Pruned(t *testing.T) {
 }
 
 func TestChangeFeed_Next_NegativeRetentionKeepsAll(t *testing.T) {
-	rxForEachBackend(t, livedb.Options{ChangeRetention: -1}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, rxSchema(), &livedb.Options{ChangeRetention: -1}, func(t *testing.T, db *livedb.DB) {
 		var ids []livedb.ID
 		for i := range 300 {
 			id, _ := rxInsert(t, db, 0, int64(i))
@@ -337,10 +337,10 @@ func TestChangeFeed_Next_NegativeRetentionKeepsAll(t *testing.T) {
 // changes than one pruning deletes: the commit goes whole, and a feed never
 // starts in the middle of it.
 func TestChangeFeed_Next_PruningKeepsCommitsWhole(t *testing.T) {
-	for _, b := range rxBackends {
+	for _, b := range backends {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
-				db := rxOpen(t, b, rxSchema(), livedb.Options{ChangeRetention: time.Nanosecond})
+				db := openBackend(t, b, rxSchema(), &livedb.Options{ChangeRetention: time.Nanosecond})
 				const big = 4200 // more than the 4,096 records one pruning deletes
 				bigTS, err := db.MutationTS(context.Background(), func(m *livedb.MutationCtx) error {
 					for i := range big {

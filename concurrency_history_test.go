@@ -28,7 +28,7 @@ func TestDB_Mutation_HistoryIsSerializable(t *testing.T) {
 	if rxLong() {
 		writers, each = 32, 300
 	}
-	rxForEachBackend(t, livedb.Options{MaxRetries: 1000}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, rxSchema(), &livedb.Options{MaxRetries: 1000}, func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		ids := make([]livedb.ID, counters)
 		mustMutate(t, db, func(m *livedb.MutationCtx) error {

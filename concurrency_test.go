@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -46,49 +45,6 @@ func rxSchema() *livedb.Schema {
 	})
 }
 
-// rxBackends names the backends of rxOpen, in test order.
-var rxBackends = []string{"memory", "bbolt"}
-
-// rxOpen opens a fresh database of the named backend with opts (bbolt
-// always with NoSync) and registers a Check and Close at cleanup.
-func rxOpen(t *testing.T, backend string, s *livedb.Schema, opts livedb.Options) *livedb.DB {
-	t.Helper()
-	var db *livedb.DB
-	var err error
-	switch backend {
-	case "memory":
-		db, err = livedb.OpenMemoryOptions(s, &opts)
-	case "bbolt":
-		opts.NoSync = true
-		db, err = livedb.Open(filepath.Join(t.TempDir(), "rx.db"), s, &opts)
-	default:
-		t.Fatalf("unknown backend %q", backend)
-	}
-	require.NoError(t, err)
-	t.Cleanup(func() { rxCheckClose(t, db) })
-	return db
-}
-
-// rxCheckClose checks and closes db, unless the test closed it already.
-func rxCheckClose(t *testing.T, db *livedb.DB) {
-	t.Helper()
-	if err := db.Check(context.Background()); err != nil && !errors.Is(err, livedb.ErrClosed) {
-		t.Errorf("Check: %v", err)
-	}
-	if err := db.Close(); err != nil {
-		t.Errorf("Close: %v", err)
-	}
-}
-
-// rxForEachBackend runs body in a subtest per backend, each with a fresh
-// database opened with opts.
-func rxForEachBackend(t *testing.T, opts livedb.Options, body func(t *testing.T, db *livedb.DB)) {
-	t.Helper()
-	for _, b := range rxBackends {
-		t.Run(b, func(t *testing.T) { body(t, rxOpen(t, b, rxSchema(), opts)) })
-	}
-}
-
 // rxSeed returns a random seed and logs it; LIVEDB_SEED="s1,s2" pins it to
 // replay a failure.
 func rxSeed(t *testing.T) (uint64, uint64) {
@@ -120,7 +76,7 @@ func rxLong() bool { return os.Getenv("LIVEDB_LONG") == "1" }
 // rxSynctest runs body in a synctest bubble: time is virtual (backoff and
 // timeouts take no real time) and synctest.Wait waits until every
 // goroutine of the database is idle. A database opened inside must be
-// closed inside (rxOpen registers the Close); a goroutine still running
+// closed inside (openBackend registers the Close); a goroutine still running
 // after the body fails the test.
 func rxSynctest(t *testing.T, body func(t *testing.T)) {
 	t.Helper()
@@ -139,7 +95,7 @@ func TestDB_Mutation_BankTransfersKeepTotal(t *testing.T) {
 	if rxLong() {
 		writers, transfersEach = 32, 200
 	}
-	rxForEachBackend(t, livedb.Options{MaxRetries: 1000}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, rxSchema(), &livedb.Options{MaxRetries: 1000}, func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		ids := make([]livedb.ID, accounts)
 		mustMutate(t, db, func(m *livedb.MutationCtx) error {
@@ -310,7 +266,7 @@ func TestDB_Mutation_DisjointReadsNeverConflict(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rxForEachBackend(t, livedb.Options{MaxRetries: -1}, func(t *testing.T, db *livedb.DB) {
+			forEachBackendOptions(t, rxSchema(), &livedb.Options{MaxRetries: -1}, func(t *testing.T, db *livedb.DB) {
 				ctx := context.Background()
 				// One document per worker to patch, in the worker's bucket.
 				docs := make([]livedb.ID, workers)
@@ -378,7 +334,7 @@ func TestDB_Mutation_DisjointReadsNeverConflict(t *testing.T) {
 }
 
 func TestDB_Mutation_ForcedConflictNamesDocument(t *testing.T) {
-	rxForEachBackend(t, livedb.Options{MaxRetries: -1}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, rxSchema(), &livedb.Options{MaxRetries: -1}, func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		var id livedb.ID
 		mustMutate(t, db, func(m *livedb.MutationCtx) error {
@@ -417,7 +373,7 @@ func TestDB_Mutation_ForcedConflictNamesDocument(t *testing.T) {
 }
 
 func TestDB_MutationTS_QueriesAfterSeeIt(t *testing.T) {
-	rxForEachBackend(t, livedb.Options{MaxRetries: 1000}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, rxSchema(), &livedb.Options{MaxRetries: 1000}, func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		const writers, each = 6, 30
 		var wg sync.WaitGroup
@@ -473,12 +429,12 @@ func TestDB_MutationTS_QueriesAfterSeeIt(t *testing.T) {
 // TestDB_Mutation_RetriesWithBackoffThenFails runs in a synctest bubble, so
 // that the backoff between retries takes no real time.
 func TestDB_Mutation_RetriesWithBackoffThenFails(t *testing.T) {
-	for _, b := range rxBackends {
+	for _, b := range backends {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
 				// A retry limit the caller sets: without one, a mutation
 				// retries until it commits.
-				db := rxOpen(t, b, rxSchema(), livedb.Options{MaxRetries: 4})
+				db := openBackend(t, b, rxSchema(), &livedb.Options{MaxRetries: 4})
 				ctx := context.Background()
 				var id livedb.ID
 				mustMutate(t, db, func(m *livedb.MutationCtx) error {

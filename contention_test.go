@@ -178,10 +178,10 @@ func TestDB_Mutation_ConflictError_NamesRange(t *testing.T) {
 // deadline (1.5 ms) falls in the second backoff (at least 1 ms, after a
 // first one of at least 0.5 ms).
 func TestDB_Mutation_ConflictError_ContextEnds(t *testing.T) {
-	for _, b := range rxBackends {
+	for _, b := range backends {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
-				db := rxOpen(t, b, queueSchema(), livedb.Options{})
+				db := openBackend(t, b, queueSchema(), nil)
 				fillQueue(t, db, 1)
 				ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Microsecond)
 				defer cancel()

@@ -16,7 +16,7 @@ import (
 var errValueTest = errors.New("value test: fn failed")
 
 func TestQueryValue_ReturnsValue(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		wf := mustInsertTypedWorkflow(t, db, "a")
 		mustInsertTypedSessions(t, db, wf, "running", "done", "running")
@@ -39,7 +39,7 @@ func TestQueryValue_ReturnsValue(t *testing.T) {
 }
 
 func TestQueryValue_Error_ReturnsZero(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		n, err := livedb.QueryValue(ctx, db, func(q *livedb.QueryCtx) (int, error) {
 			return 7, errValueTest
@@ -62,7 +62,7 @@ func TestQueryValue_Error_ReturnsZero(t *testing.T) {
 }
 
 func TestMutationValue_ReturnsValue(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		ref, err := livedb.MutationValue(ctx, db, func(m *livedb.MutationCtx) (livedb.Ref[typedWorkflow], error) {
 			return typedWorkflows.Insert(m.DB, typedWorkflow{Task: "value", Status: "pending"})
@@ -80,7 +80,7 @@ func TestMutationValue_ReturnsValue(t *testing.T) {
 }
 
 func TestMutationValue_Error_ReturnsZeroWritesNothing(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		var inserted livedb.Ref[typedWorkflow]
 		ref, err := livedb.MutationValue(ctx, db, func(m *livedb.MutationCtx) (livedb.Ref[typedWorkflow], error) {
@@ -103,10 +103,10 @@ func TestMutationValue_Error_ReturnsZeroWritesNothing(t *testing.T) {
 // TestMutationValue_Retry_ReturnsCommittedRunsValue runs in a synctest
 // bubble, so that the backoff before the retry takes no real time.
 func TestMutationValue_Retry_ReturnsCommittedRunsValue(t *testing.T) {
-	for _, backend := range rxBackends {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				db := rxOpen(t, backend, typedSchema(), livedb.Options{})
+				db := openBackend(t, backend, typedSchema(), nil)
 				ctx := context.Background()
 				wf := mustInsertTypedWorkflow(t, db, "first")
 
@@ -140,9 +140,9 @@ func TestMutationValue_Retry_ReturnsCommittedRunsValue(t *testing.T) {
 }
 
 func TestMutationValue_Conflict_ReturnsZero(t *testing.T) {
-	for _, backend := range rxBackends {
+	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
-			db := rxOpen(t, backend, typedSchema(), livedb.Options{MaxRetries: -1})
+			db := openBackend(t, backend, typedSchema(), &livedb.Options{MaxRetries: -1})
 			ctx := context.Background()
 			wf := mustInsertTypedWorkflow(t, db, "first")
 			got, err := livedb.MutationValue(ctx, db, func(m *livedb.MutationCtx) (string, error) {

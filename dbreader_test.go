@@ -21,7 +21,7 @@ func runningOf(db livedb.DBReader, wf livedb.Ref[typedWorkflow]) ([]typedSession
 }
 
 func TestTable_Get_TakesWriterAndSeesOwnWrites(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		wf := mustInsertTypedWorkflow(t, db, "a")
 		mustInsertTypedSessions(t, db, wf, "running")

@@ -217,8 +217,8 @@ func TestErrors_TextHasOnePrefix(t *testing.T) {
 		"t": livedb.DefineTable(v.Object(v.Fields{"a": v.String()})).Index("by_a", "a"),
 	})
 	for _, b := range backends {
-		bdb := b.open(t, bigKey, nil)
-		add("commit of a "+b.name+" index key too long", bdb.Mutation(ctx, func(m *livedb.MutationCtx) error {
+		bdb := openBackend(t, b, bigKey, nil)
+		add("commit of a "+b+" index key too long", bdb.Mutation(ctx, func(m *livedb.MutationCtx) error {
 			_, err := m.DB.Insert("t", livedb.Doc{"a": strings.Repeat("x", 40_000)})
 			return err
 		}))

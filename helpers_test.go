@@ -2,6 +2,7 @@ package livedb_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 
@@ -28,34 +29,37 @@ func agentSchema() *livedb.Schema {
 	})
 }
 
-// backend opens a database for a test. opts may be nil.
-type backend struct {
-	name string
-	open func(t *testing.T, s *livedb.Schema, opts *livedb.Options) *livedb.DB
-}
+// backends names the backends every engine test runs against, in test
+// order; openBackend opens each.
+var backends = []string{"memory", "bbolt"}
 
-var backends = []backend{
-	{"memory", func(t *testing.T, s *livedb.Schema, opts *livedb.Options) *livedb.DB {
-		t.Helper()
-		db, err := livedb.OpenMemoryOptions(s, opts)
-		if err != nil {
-			t.Fatalf("OpenMemory: %v", err)
-		}
-		return db
-	}},
-	{"bbolt", func(t *testing.T, s *livedb.Schema, opts *livedb.Options) *livedb.DB {
-		t.Helper()
-		o := livedb.Options{}
-		if opts != nil {
-			o = *opts
-		}
+// openBackend opens a fresh database of the named backend with schema s
+// and opts (nil means defaults; bbolt always runs with NoSync) and
+// registers MustCheckClose at cleanup. A test in a synctest bubble calls it
+// inside the bubble, so the database's goroutines belong to the bubble and
+// are closed inside it.
+func openBackend(t *testing.T, name string, s *livedb.Schema, opts *livedb.Options) *livedb.DB {
+	t.Helper()
+	o := livedb.Options{}
+	if opts != nil {
+		o = *opts
+	}
+	var db *livedb.DB
+	var err error
+	switch name {
+	case "memory":
+		db, err = livedb.OpenMemoryOptions(s, &o)
+	case "bbolt":
 		o.NoSync = true
-		db, err := livedb.Open(filepath.Join(t.TempDir(), "test.db"), s, &o)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		return db
-	}},
+		db, err = livedb.Open(filepath.Join(t.TempDir(), "test.db"), s, &o)
+	default:
+		t.Fatalf("openBackend: unknown backend %q", name)
+	}
+	if err != nil {
+		t.Fatalf("open %s: %v", name, err)
+	}
+	t.Cleanup(func() { MustCheckClose(t, db) })
+	return db
 }
 
 // forEachBackend runs body against a fresh database on every backend; the
@@ -72,18 +76,26 @@ var looseOptions = &livedb.Options{AllowUndeclaredTables: true}
 func forEachBackendOptions(t *testing.T, s *livedb.Schema, opts *livedb.Options, body func(t *testing.T, db *livedb.DB)) {
 	t.Helper()
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			db := b.open(t, s, opts)
-			t.Cleanup(func() { MustCheckClose(t, db) })
-			body(t, db)
+		t.Run(b, func(t *testing.T) { body(t, openBackend(t, b, s, opts)) })
+	}
+}
+
+// forEachBackendBubble is forEachBackendOptions with each subtest inside a
+// synctest bubble (see rxSynctest), the database opened in the bubble.
+func forEachBackendBubble(t *testing.T, s *livedb.Schema, opts *livedb.Options, body func(t *testing.T, db *livedb.DB)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) {
+			rxSynctest(t, func(t *testing.T) { body(t, openBackend(t, b, s, opts)) })
 		})
 	}
 }
 
-// MustCheckClose runs Check and closes db, failing the test on error.
+// MustCheckClose runs Check and closes db, failing the test on error. A
+// database the test closed already is not checked again.
 func MustCheckClose(t *testing.T, db *livedb.DB) {
 	t.Helper()
-	if err := db.Check(context.Background()); err != nil {
+	if err := db.Check(context.Background()); err != nil && !errors.Is(err, livedb.ErrClosed) {
 		t.Errorf("Check: %v", err)
 	}
 	if err := db.Close(); err != nil {

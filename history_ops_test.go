@@ -381,7 +381,7 @@ func TestDB_Mutation_HistoryWithRangeReadsIsSerializable(t *testing.T) {
 	if rxLong() {
 		writers, each = 16, 300
 	}
-	rxForEachBackend(t, livedb.Options{MaxRetries: 1000}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, rxSchema(), &livedb.Options{MaxRetries: 1000}, func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		s1, s2 := rxSeed(t)
 		rng := rand.New(rand.NewPCG(s1, s2))

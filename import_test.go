@@ -135,9 +135,8 @@ func TestDB_Import_RoundTrip(t *testing.T) {
 		mustFillExportDB(t, src)
 		zipped := mustExport(t, src, nil)
 		for _, b := range backends {
-			t.Run("into "+b.name, func(t *testing.T) {
-				dst := b.open(t, exportSchema(), looseOptions)
-				defer MustCheckClose(t, dst)
+			t.Run("into "+b, func(t *testing.T) {
+				dst := openBackend(t, b, exportSchema(), looseOptions)
 				if err := importZip(dst, zipped, nil); err != nil {
 					t.Fatalf("Import: %v", err)
 				}

@@ -29,7 +29,7 @@ func rxOther(t *testing.T, db *livedb.DB) int64 {
 // only the check of a committed write's old keys against the read set sees
 // it. Without that check the patch committed and resurrected the document.
 func TestDB_Mutation_ConflictsWithDeleteOfReadDocument(t *testing.T) {
-	rxForEachBackend(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, rxSchema(), func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		id, _ := rxInsert(t, db, 1, 10)
 		runs := 0
@@ -78,7 +78,7 @@ func TestDB_Mutation_ConflictsWhenReadDocumentMovesAway(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rxForEachBackend(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+			forEachBackend(t, rxSchema(), func(t *testing.T, db *livedb.DB) {
 				ctx := context.Background()
 				id, _ := rxInsert(t, db, 1, 10)
 				rxInsert(t, db, 1, 11)
@@ -203,7 +203,7 @@ func rxSumN(t *testing.T, docs []livedb.Doc) int64 {
 func TestDB_Mutation_ConflictsOnLastRowOfLimitedRead(t *testing.T) {
 	for _, rd := range rxLimitedReads {
 		t.Run(rd.name, func(t *testing.T) {
-			rxForEachBackend(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+			forEachBackend(t, rxSchema(), func(t *testing.T, db *livedb.DB) {
 				ctx := context.Background()
 				ids := rxBucket1IDs(t, db)
 				var other livedb.ID
@@ -247,7 +247,7 @@ func TestDB_Mutation_ConflictsOnLastRowOfLimitedRead(t *testing.T) {
 // the deterministic one.
 func TestDB_MutationTS_LastTimestampCoversIt(t *testing.T) {
 	const writers, each = 8, 150
-	rxForEachBackend(t, livedb.Options{MaxRetries: 1000}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, rxSchema(), &livedb.Options{MaxRetries: 1000}, func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		var wg sync.WaitGroup
 		errs := make(chan error, writers)

@@ -20,7 +20,7 @@ import (
 // first run took its snapshot and before the subscription is registered:
 // the subscription must not miss it.
 func TestSubscribe_CommitDuringFirstRun(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		var newID livedb.ID
 		var commitTS uint64
 		runs := 0
@@ -51,7 +51,7 @@ func TestSubscribe_CommitDuringFirstRun(t *testing.T) {
 func TestSubscription_CloseDuringRerun(t *testing.T) {
 	for _, closeDB := range []bool{false, true} {
 		t.Run(fmt.Sprintf("closeDB=%v", closeDB), func(t *testing.T) {
-			rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+			forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 				entered, release := make(chan struct{}), make(chan struct{})
 				runs := 0
 				fn := rxBucketFn(1)
@@ -96,7 +96,7 @@ func TestSubscription_CloseDuringRerun(t *testing.T) {
 // and a panic in a re-run becomes an error update without stopping the
 // other subscriptions.
 func TestSubscribe_QueryErrors(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		errZero := errors.New("bucket 1 sums to zero")
 		fn := rxBucketFn(1)
 		sub, err := livedb.Subscribe(context.Background(), db, func(q *livedb.QueryCtx) (map[livedb.ID]int64, error) {
@@ -164,7 +164,7 @@ func TestSubscribe_QueryErrors(t *testing.T) {
 // context while its query is re-running: the query sees the cancellation,
 // and the subscriber gets no update carrying it, only the end.
 func TestSubscribe_ContextCancelledDuringRerun(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		runs := 0
@@ -195,9 +195,9 @@ func TestSubscribe_ContextCancelledDuringRerun(t *testing.T) {
 // Subscribe either fails with ErrClosed or returns a subscription whose
 // channel is closed by the database's Close.
 func TestSubscribe_ConcurrentWithClose(t *testing.T) {
-	for _, b := range rxBackends {
+	for _, b := range backends {
 		t.Run(b, func(t *testing.T) {
-			db := rxOpen(t, b, rxSchema(), livedb.Options{})
+			db := openBackend(t, b, rxSchema(), nil)
 			var wg sync.WaitGroup
 			subs := make(chan *livedb.Subscription[map[livedb.ID]int64], 1000)
 			for g := range 4 {
@@ -246,9 +246,9 @@ func TestSubscribe_ConcurrentWithClose(t *testing.T) {
 // the caller of Subscribe, as with Query, and the snapshot is released (on
 // bbolt, Close would otherwise wait for it forever).
 func TestSubscribe_FirstRunPanic(t *testing.T) {
-	for _, b := range rxBackends {
+	for _, b := range backends {
 		t.Run(b, func(t *testing.T) {
-			// Not rxOpen: its cleanup would wait for a Close that hangs.
+			// Not openBackend: its cleanup would wait for a Close that hangs.
 			var db *livedb.DB
 			var err error
 			if b == "memory" {

@@ -20,7 +20,7 @@ import (
 func TestSubscribe_LimitedReadRerunsWhenLastRowChanges(t *testing.T) {
 	for _, rd := range rxLimitedReads {
 		t.Run(rd.name, func(t *testing.T) {
-			rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+			forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 				ids := rxBucket1IDs(t, db)
 				sub, err := livedb.Subscribe(context.Background(), db, func(q *livedb.QueryCtx) (int64, error) {
 					docs, err := rd.read(q.DB)
@@ -62,7 +62,7 @@ func TestSubscribe_LimitedReadRerunsWhenLastRowChanges(t *testing.T) {
 // whose entries all match the old one's for an equal one (without the
 // comparison of map lengths, the added field was never delivered).
 func TestSubscribe_GetSeesFieldAddedAndRemoved(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		id, _ := rxInsert(t, db, 1, 10)
 		sub, err := livedb.Subscribe(context.Background(), db, func(q *livedb.QueryCtx) (livedb.Doc, error) {
 			d, _, err := q.DB.Get(id)

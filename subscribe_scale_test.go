@@ -21,11 +21,11 @@ import (
 // goroutine, and that ending them (each way) and closing the database
 // leaves no goroutine behind.
 func TestSubscribe_NoGoroutinePerSubscription(t *testing.T) {
-	for _, b := range rxBackends {
+	for _, b := range backends {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
 				before := rxEngineGoroutines()
-				db := rxOpen(t, b, rxSchema(), livedb.Options{})
+				db := openBackend(t, b, rxSchema(), nil)
 				synctest.Wait()
 				withDB := rxEngineGoroutines()
 				require.Greater(t, withDB, before, "the count includes the database's own goroutines")
@@ -101,10 +101,10 @@ func TestSubscribe_TenThousand(t *testing.T) {
 	if testing.Short() {
 		n = 2000
 	}
-	for _, b := range rxBackends {
+	for _, b := range backends {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
-				db := rxOpen(t, b, rxSchema(), livedb.Options{})
+				db := openBackend(t, b, rxSchema(), nil)
 				synctest.Wait()
 				base := rxEngineGoroutines()
 				subs := make([]*livedb.Subscription[map[livedb.ID]int64], n)
@@ -148,10 +148,10 @@ func TestSubscribe_PrecisionRandomWrites(t *testing.T) {
 		commits = 2000
 	}
 	s1, s2 := rxSeed(t)
-	for _, b := range rxBackends {
+	for _, b := range backends {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
-				db := rxOpen(t, b, rxSchema(), livedb.Options{})
+				db := openBackend(t, b, rxSchema(), nil)
 				rng := rand.New(rand.NewPCG(s1, s2))
 				type item struct{ bucket, n int64 }
 				model := map[livedb.ID]item{}

@@ -17,17 +17,6 @@ import (
 // returns once the database's goroutines are idle, so "no re-run" and "no
 // update" are checked exactly, without sleeping.
 
-// rxForEachBackendBubble runs body in a subtest per backend, inside a
-// synctest bubble, with a fresh database opened in the bubble.
-func rxForEachBackendBubble(t *testing.T, opts livedb.Options, body func(t *testing.T, db *livedb.DB)) {
-	t.Helper()
-	for _, b := range rxBackends {
-		t.Run(b, func(t *testing.T) {
-			rxSynctest(t, func(t *testing.T) { body(t, rxOpen(t, b, rxSchema(), opts)) })
-		})
-	}
-}
-
 // rxBucketFn is a subscription query: the n of every item in bucket b, by
 // ID.
 func rxBucketFn(b int64) func(q *livedb.QueryCtx) (map[livedb.ID]int64, error) {
@@ -111,7 +100,7 @@ func rxClosed[T any](t *testing.T, sub *livedb.Subscription[T]) {
 }
 
 func TestSubscribe_FirstResultImmediately(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		id, ts := rxInsert(t, db, 1, 10)
 		rxInsert(t, db, 2, 20)
 		sub, err := livedb.Subscribe(context.Background(), db, rxBucketFn(1))
@@ -132,7 +121,7 @@ func TestSubscribe_FirstResultImmediately(t *testing.T) {
 }
 
 func TestSubscribe_RerunsOnlyOnWritesInItsReadSet(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		in, _ := rxInsert(t, db, 1, 10)
 		out, _ := rxInsert(t, db, 2, 20)
 		var other livedb.ID
@@ -211,7 +200,7 @@ func TestSubscribe_RerunsOnlyOnWritesInItsReadSet(t *testing.T) {
 }
 
 func TestSubscribe_EqualResultNotResent(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		id, _ := rxInsert(t, db, 1, 10)
 		count := func(q *livedb.QueryCtx) (int, error) {
 			docs, err := q.DB.Query("items").WithIndex("by_bucket", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("bucket", 1) }).Collect()
@@ -235,7 +224,7 @@ func TestSubscribe_EqualResultNotResent(t *testing.T) {
 }
 
 func TestSubscription_Updates_SlowReaderGetsNewest(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		id, _ := rxInsert(t, db, 1, 0)
 		sub, err := livedb.Subscribe(context.Background(), db, rxBucketFn(1))
 		require.NoError(t, err)
@@ -259,7 +248,7 @@ func TestSubscription_Updates_SlowReaderGetsNewest(t *testing.T) {
 // mutations wait for an update at or after their timestamp, which must
 // reflect them.
 func TestSubscription_Updates_ReadYourOwnWrites(t *testing.T) {
-	rxForEachBackend(t, livedb.Options{MaxRetries: 1000}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, rxSchema(), &livedb.Options{MaxRetries: 1000}, func(t *testing.T, db *livedb.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		sub, err := livedb.Subscribe(ctx, db, rxBucketFn(1))
@@ -315,7 +304,7 @@ func TestSubscription_End(t *testing.T) {
 	}
 	for _, tc := range ends {
 		t.Run(tc.name, func(t *testing.T) {
-			rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+			forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				sub, err := livedb.Subscribe(ctx, db, rxBucketFn(1))
@@ -338,7 +327,7 @@ func TestSubscription_End(t *testing.T) {
 }
 
 func TestSubscribe_CancelledContext(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := livedb.Subscribe(ctx, db, rxBucketFn(1))
@@ -355,7 +344,7 @@ type rxPage struct {
 }
 
 func TestSubscribe_PaginatedKeepsPageEnd(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		ids := map[int64]livedb.ID{}
 		for _, n := range []int64{10, 20, 30, 40, 50} {
 			ids[n], _ = rxInsert(t, db, 1, n)
@@ -427,7 +416,7 @@ type rxItem struct {
 var rxItems = livedb.NewTable[rxItem]("items")
 
 func TestSubscribe_TypedTable(t *testing.T) {
-	rxForEachBackendBubble(t, livedb.Options{}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendBubble(t, rxSchema(), nil, func(t *testing.T, db *livedb.DB) {
 		var ref livedb.Ref[rxItem]
 		mustMutate(t, db, func(m *livedb.MutationCtx) error {
 			var err error

@@ -3,7 +3,6 @@ package livedb_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,34 +72,6 @@ var (
 	typedSessions  = livedb.NewTable[typedSession]("agentSessions")
 )
 
-// mustOpenBoth runs body against a fresh memory database and a fresh bbolt
-// database with schema s, each in its own subtest. Each database is checked
-// for consistency with Check and closed when its subtest ends.
-func mustOpenBoth(t *testing.T, s *livedb.Schema, body func(t *testing.T, db *livedb.DB)) {
-	t.Helper()
-	open := map[string]func(t *testing.T) (*livedb.DB, error){
-		"memory": func(*testing.T) (*livedb.DB, error) { return livedb.OpenMemory(s) },
-		"bbolt": func(t *testing.T) (*livedb.DB, error) {
-			return livedb.Open(filepath.Join(t.TempDir(), "x.db"), s, &livedb.Options{NoSync: true})
-		},
-	}
-	for _, name := range []string{"memory", "bbolt"} {
-		t.Run(name, func(t *testing.T) {
-			db, err := open[name](t)
-			require.NoError(t, err)
-			t.Cleanup(func() {
-				if err := db.Check(context.Background()); err != nil {
-					t.Errorf("Check: %v", err)
-				}
-				if err := db.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			})
-			body(t, db)
-		})
-	}
-}
-
 // mustTypedMutate runs fn in a mutation and fails the test on error.
 func mustTypedMutate(t *testing.T, db *livedb.DB, fn func(w *livedb.Writer) error) {
 	t.Helper()
@@ -128,7 +99,7 @@ func mustInsertTypedWorkflow(t *testing.T, db *livedb.DB, task string) livedb.Re
 func typedPtr[T any](x T) *T { return &x }
 
 func TestTable_Insert_GetRoundTrip(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		wf := mustInsertTypedWorkflow(t, db, "ship it")
 		in := typedSession{
 			ID:         "ignored", // system fields are never written
@@ -171,7 +142,7 @@ func TestTable_Insert_GetRoundTrip(t *testing.T) {
 }
 
 func TestTable_Insert_OptionalFieldsAbsent(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		wf := mustInsertTypedWorkflow(t, db, "x")
 		var ref livedb.Ref[typedSession]
 		mustTypedMutate(t, db, func(w *livedb.Writer) error {
@@ -197,7 +168,7 @@ func TestTable_Insert_OptionalFieldsAbsent(t *testing.T) {
 }
 
 func TestTable_Replace_PatchDelete(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		wf := mustInsertTypedWorkflow(t, db, "x")
 		var ref livedb.Ref[typedSession]
 		var created float64
@@ -265,7 +236,7 @@ func TestTable_Replace_PatchDelete(t *testing.T) {
 }
 
 func TestTable_Insert_SchemaViolationWritesNothing(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		wf := mustInsertTypedWorkflow(t, db, "x")
 		err := db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
 			if _, err := typedSessions.Insert(m.DB, typedSession{WorkflowID: wf, AgentType: "ok", Status: "running"}); err != nil {
@@ -302,7 +273,7 @@ func TestTable_Insert_SchemaViolationWritesNothing(t *testing.T) {
 }
 
 func TestTable_Get_RefOfAnotherTable(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		wf := mustInsertTypedWorkflow(t, db, "x")
 		wrong := livedb.Ref[typedSession](wf)
 		mustTypedQuery(t, db, func(r *livedb.Reader) error {
@@ -333,7 +304,7 @@ func TestTable_Get_RefOfAnotherTable(t *testing.T) {
 }
 
 func TestTable_Get_DocumentDoesNotFit(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		wf := mustInsertTypedWorkflow(t, db, "x")
 		var id livedb.ID
 		mustTypedMutate(t, db, func(w *livedb.Writer) error {
@@ -391,7 +362,7 @@ func typedStartedAts(ss []typedSession) []float64 {
 }
 
 func TestTypedQuery_WithIndex_Collect(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		wf := mustInsertTypedWorkflow(t, db, "a")
 		other := mustInsertTypedWorkflow(t, db, "b")
 		mustInsertTypedSessions(t, db, wf, "running", "done", "running", "running")
@@ -460,7 +431,7 @@ func TestTypedQuery_WithIndex_Collect(t *testing.T) {
 }
 
 func TestTypedQuery_Paginate(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		wf := mustInsertTypedWorkflow(t, db, "a")
 		refs := mustInsertTypedSessions(t, db, wf, "running", "done", "running", "failed", "pending")
 		var got []livedb.Ref[typedSession]
@@ -585,7 +556,7 @@ func TestTable_NilReaderWriter_Error(t *testing.T) {
 }
 
 func TestTable_Insert_PointerType(t *testing.T) {
-	mustOpenBoth(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, typedSchema(), func(t *testing.T, db *livedb.DB) {
 		tb := livedb.NewTable[*typedWorkflow]("workflows")
 		require.NoError(t, tb.Err())
 		var ref livedb.Ref[*typedWorkflow]

@@ -113,7 +113,7 @@ func mustGetEvent(t *testing.T, db *livedb.DB, ref livedb.Ref[timedEvent]) (time
 }
 
 func TestTable_Insert_TimeRoundTrip(t *testing.T) {
-	mustOpenBoth(t, timedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, timedSchema(), func(t *testing.T, db *livedb.DB) {
 		host := netip.MustParseAddr("10.0.0.1")
 		code := eventCode{kind: "retry", n: 3}
 
@@ -199,7 +199,7 @@ func TestTable_Insert_TimeRoundTrip(t *testing.T) {
 }
 
 func TestTypedQuery_WithIndex_TimesSortChronologically(t *testing.T) {
-	mustOpenBoth(t, timedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, timedSchema(), func(t *testing.T, db *livedb.DB) {
 		base := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 		want := []time.Time{
 			{}, // year 1
@@ -263,7 +263,7 @@ func TestTable_Get_BadStoredTimeOrText(t *testing.T) {
 			`.code (looseEvent.Code): UnmarshalText of livedb_test.eventCode refused value "nonsense" (String): event code: want kind-n, got "nonsense"`, errBadCode, true},
 		{"Int64 milliseconds", livedb.Doc{"at": int64(1_500)}, "", nil, false},
 	}
-	mustOpenBoth(t, timedSchema(), func(t *testing.T, db *livedb.DB) {
+	forEachBackend(t, timedSchema(), func(t *testing.T, db *livedb.DB) {
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
 				ref, err := livedb.MutationValue(context.Background(), db, func(m *livedb.MutationCtx) (livedb.ID, error) {
