@@ -35,7 +35,10 @@ type DB struct {
 	cat atomic.Pointer[catalog] // the published catalog; replaced, never changed
 	// catMu is held by the committer from the storage commit of a catalog
 	// change until its publication, and by view while it waits for that.
-	catMu     sync.Mutex
+	catMu sync.Mutex
+	// doubtCat is the catalog of a storage commit that failed with an
+	// unknown outcome (see failClosed): snapshots may hold it.
+	doubtCat  atomic.Pointer[catalog]
 	nextTable atomic.Uint32 // the next table number to try (allocTable)
 	nextIndex atomic.Uint32 // the next index id to hand out
 
@@ -278,8 +281,12 @@ func (db *DB) tryView(writable bool) (snapView, error) {
 	}
 	cat := db.cat.Load()
 	if cat.gen != gen {
-		snap.Release()
-		return snapView{}, errCatalogMoved
+		if d := db.doubtCat.Load(); d != nil && d.gen == gen {
+			cat = d // a failed commit reached the store after all
+		} else {
+			snap.Release()
+			return snapView{}, errCatalogMoved
+		}
 	}
 	if writable {
 		db.active[ts]++

@@ -234,6 +234,11 @@ func (db *DB) storeGroup(batch *kv.Batch, ts uint64, base, cat *catalog) error {
 	batch.Put(keyLastTS, encodeLastTS(ts, cat.gen))
 	db.pruneChanges(batch, ts)
 	if err := db.commitStore(batch); err != nil {
+		if cat != base {
+			// The store may hold cat now (the outcome of a failed commit
+			// is unknown): snapshots that do must still find it.
+			db.doubtCat.Store(cat)
+		}
 		return err
 	}
 	if cat != base {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -257,6 +258,39 @@ func TestDB_Mutation_StorageFailureCatalog(t *testing.T) {
 			wantStopped(t, "an insert whose new table failed to commit", err, "outcome of this commit is unknown")
 			wantStopped(t, "a later mutation", insertNote(db, "after"), "not committed")
 		})
+	}
+}
+
+// TestDB_Query_AfterCatalogCommitFailed checks that reads go on after a
+// storage commit that changed the catalog failed, whether or not the store
+// applied it: a snapshot then holds either catalog.
+func TestDB_Query_AfterCatalogCommitFailed(t *testing.T) {
+	for _, b := range faultBackends {
+		for _, applied := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/applied=%v", b.name, applied), func(t *testing.T) {
+				var logs bytes.Buffer
+				db, fs := mustOpenFault(t, b, filepath.Join(t.TempDir(), "fail.db"), &logs)
+				defer db.Close()
+				fs.arm(errInjected, applied)
+				err := db.Mutation(context.Background(), func(m *MutationCtx) error {
+					_, err := m.DB.Insert("fresh", Doc{"s": "x"})
+					return err
+				})
+				wantStopped(t, "an insert whose new table failed to commit", err, "outcome of this commit is unknown")
+				var n int
+				err = db.Query(context.Background(), func(q *QueryCtx) error {
+					docs, err := q.DB.Query("fresh").Collect()
+					n = len(docs)
+					return err
+				})
+				if err != nil {
+					t.Fatalf("a query after the failed commit: %v", err)
+				}
+				if want := map[bool]int{false: 0, true: 1}[applied]; n != want {
+					t.Fatalf("fresh holds %d documents, want %d (what the store holds)", n, want)
+				}
+			})
+		}
 	}
 }
 
