@@ -39,17 +39,7 @@ func TestDB_Check_LongStoredBytes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := corruptCopy(t, data)
-			mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) { tc.damage(t, snap, b) })
-			db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			defer db.Close()
-			err = db.Check(context.Background())
-			if !errors.Is(err, livedb.ErrCorrupt) {
-				t.Fatalf("Check = %v, want ErrCorrupt", err)
-			}
+			err := mustCheckDamaged(t, data, tc.damage)
 			msg := err.Error()
 			for _, want := range tc.want {
 				if !strings.Contains(msg, want) {

@@ -216,17 +216,7 @@ func TestDB_Check_IndexDrift(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			path := corruptCopy(t, data)
-			mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) { tc.damage(t, snap, b) })
-			db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			defer db.Close()
-			err = db.Check(context.Background())
-			if !errors.Is(err, livedb.ErrCorrupt) {
-				t.Fatalf("Check = %v, want ErrCorrupt", err)
-			}
+			err := mustCheckDamaged(t, data, tc.damage)
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Check = %q, want it to mention %q", err, tc.want)
 			}
@@ -328,4 +318,22 @@ func TestDB_StoredDocumentWithAnotherID(t *testing.T) {
 	})
 	wantCorrupt("patch", err)
 	wantCorrupt("Check", db.Check(ctx))
+}
+
+// mustCheckDamaged applies damage to a copy of the database file data,
+// opens it and returns Check's error, which must wrap ErrCorrupt.
+func mustCheckDamaged(t *testing.T, data []byte, damage func(t *testing.T, snap kv.Snapshot, b *kv.Batch)) error {
+	t.Helper()
+	path := corruptCopy(t, data)
+	mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) { damage(t, snap, b) })
+	db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	err = db.Check(context.Background())
+	if !errors.Is(err, livedb.ErrCorrupt) {
+		t.Fatalf("Check = %v, want ErrCorrupt", err)
+	}
+	return err
 }
