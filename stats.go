@@ -31,6 +31,9 @@ type Stats struct {
 	// Conflicts counts conflicts by what was read and then written:
 	// "table.index", or "table" for a table's existence.
 	Conflicts map[string]uint64
+	// Subscriptions is how many subscriptions are open now (a gauge, not
+	// a counter).
+	Subscriptions int
 }
 
 // Stats returns the DB's counters. It is safe to call at any time.
@@ -51,6 +54,9 @@ func (db *DB) Stats() Stats {
 	if out.Conflicts == nil {
 		out.Conflicts = map[string]uint64{}
 	}
+	db.subs.mu.Lock()
+	out.Subscriptions = len(db.subs.subs)
+	db.subs.mu.Unlock()
 	return out
 }
 
