@@ -305,6 +305,7 @@ type Registry struct {
 type registered struct {
 	internal bool
 	call     func(ctx context.Context, db *DB, args Doc) (any, error)
+	info     FunctionInfo
 }
 
 // Registerable is a function that can be added to a Registry: a
@@ -314,7 +315,7 @@ type Registerable interface {
 }
 
 func (f *QueryFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	return f.Name, registered{internal: f.Internal, info: f.info(KindQuery), call: func(ctx context.Context, db *DB, args Doc) (any, error) {
 		if err := f.checkDoc(args); err != nil {
 			return nil, err
 		}
@@ -327,7 +328,7 @@ func (f *QueryFunction[A, R]) registration() (string, registered) {
 }
 
 func (f *MutationFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	return f.Name, registered{internal: f.Internal, info: f.info(KindMutation), call: func(ctx context.Context, db *DB, args Doc) (any, error) {
 		if err := f.checkDoc(args); err != nil {
 			return nil, err
 		}
