@@ -23,7 +23,7 @@ func TestHandler_Functions_List(t *testing.T) {
 		} `json:"functions"`
 	}
 	f.MustAPI(t, "GET", "/api/functions", nil, http.StatusOK, &got)
-	require.Len(t, got.Functions, 4)
+	require.Len(t, got.Functions, 5)
 	byName := map[string]int{}
 	for i, fn := range got.Functions {
 		byName[fn.Name] = i
@@ -64,6 +64,10 @@ func TestHandler_Run_PublicFunctions(t *testing.T) {
 	f.MustAPI(t, "POST", "/api/run", map[string]any{"name": "tasks:count", "args": map[string]any{"done": false}}, http.StatusOK, &count)
 	assert.Equal(t, "query", count.Kind)
 	assert.JSONEq(t, int64JSON(1), string(count.Value), "an Int64 result travels as Convex-JSON")
+
+	var total runReply
+	f.MustAPI(t, "POST", "/api/run", map[string]any{"name": "tasks:total"}, http.StatusOK, &total)
+	assert.Equal(t, "1", string(total.Value), "a Go int that the returns validator calls v.Float64() is a Float64")
 
 	// Values that JSON cannot say go both ways as Convex-JSON.
 	var echo runReply

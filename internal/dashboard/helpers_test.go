@@ -27,6 +27,10 @@ const testKey = "test-admin-key-0123456789abcdef"
 // event into a failure that names what was awaited instead of a hang.
 const testWait = 30 * time.Second
 
+// testClient sends the tests' requests that are not streams: an answer
+// that never ends fails the request after testWait instead of hanging.
+var testClient = &http.Client{Timeout: testWait}
+
 // prefix is where the test dashboards are mounted.
 const prefix = "/admin"
 
@@ -76,6 +80,15 @@ func testFunctions(t testing.TB) *livedb.Registry {
 		}).Collect()
 		return int64(len(docs)), err
 	})
+	// total returns a Go int that its returns validator calls a Float64.
+	total := livedb.NewQuery(livedb.FunctionDef[struct{}, int]{
+		Name:    "tasks:total",
+		Args:    v.Object(v.Fields{}),
+		Returns: v.Float64(),
+	}, func(q *livedb.QueryCtx, _ struct{}) (int, error) {
+		docs, err := q.DB.Query("tasks").Collect()
+		return len(docs), err
+	})
 	echo := livedb.NewQuery(livedb.FunctionDef[livedb.Doc, livedb.Doc]{Name: "util:echo"},
 		func(q *livedb.QueryCtx, a livedb.Doc) (livedb.Doc, error) { return a, nil })
 	purge := livedb.NewMutation(livedb.FunctionDef[struct{}, int]{Name: "tasks:purge", Internal: true},
@@ -91,7 +104,7 @@ func testFunctions(t testing.TB) *livedb.Registry {
 			}
 			return len(docs), nil
 		})
-	reg, err := livedb.NewRegistry(add, count, echo, purge)
+	reg, err := livedb.NewRegistry(add, count, total, echo, purge)
 	require.NoError(t, err)
 	return reg
 }
@@ -148,8 +161,8 @@ func (f *fixture) do(t *testing.T, method, path, auth string, body any) (int, []
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	res, err := testClient.Do(req)
+	require.NoError(t, err, "%s %s", method, path)
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
@@ -221,8 +234,12 @@ func (f *fixture) mustStream(t *testing.T, method, path string, body any) *event
 	req, err := http.NewRequestWithContext(ctx, method, f.url(path), rd)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+testKey)
+	// A stream has no end, so the client has no overall timeout: the
+	// answer's header must come within testWait, each event too (mustNext).
+	timer := time.AfterFunc(testWait, cancel)
 	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	timer.Stop()
+	require.NoError(t, err, "%s %s: no answer", method, path)
 	if res.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
