@@ -10,8 +10,12 @@ import (
 	"github.com/livedb-go/livedb"
 )
 
-// changeBatch bounds how many changes one event carries.
-const changeBatch = 100
+// An event carries at most changeBatch changes, and no more once their
+// documents reach changeBatchBytes.
+const (
+	changeBatch      = 100
+	changeBatchBytes = 1 << 20
+)
 
 // changeReply is one change of the feed, its documents in Convex-JSON.
 type changeReply struct {
@@ -35,7 +39,8 @@ type startEvent struct {
 }
 
 // changes answers GET /api/changes with the change feed as a stream:
-// "changes" events of up to changeBatch changes each, in commit order.
+// "changes" events of up to changeBatch changes (or about
+// changeBatchBytes of documents) each, in commit order.
 // Parameters: after, a commit timestamp (default: the last commit, so the
 // stream shows what commits from now on; 0 means the oldest change kept),
 // and table, repeated, to follow some tables only. The feed is pulled as
@@ -78,7 +83,7 @@ func (h *handler) changes(w http.ResponseWriter, r *http.Request) {
 
 // nextChanges waits for the next change, sending keepalives while it
 // waits, and returns it with those that follow it at once, up to
-// changeBatch.
+// changeBatch changes or changeBatchBytes.
 func (h *handler) nextChanges(ctx context.Context, feed *livedb.ChangeFeed, s *eventStream) ([]changeReply, error) {
 	var c livedb.Change
 	for {
@@ -97,13 +102,15 @@ func (h *handler) nextChanges(ctx context.Context, feed *livedb.ChangeFeed, s *e
 		}
 	}
 	batch := []changeReply{}
+	size := 0
 	for {
 		cr, err := newChangeReply(c)
 		if err != nil {
 			return nil, err
 		}
 		batch = append(batch, cr)
-		if len(batch) == changeBatch {
+		size += len(cr.Old) + len(cr.New)
+		if len(batch) == changeBatch || size >= changeBatchBytes {
 			return batch, nil
 		}
 		var ok bool

@@ -21,8 +21,9 @@ type Options struct {
 	// every document and runs every public function.
 	AdminKey string
 	// Logger receives a line for each request that fails on the server's
-	// side (a storage error, a function that panicked) and for each
-	// refused key. Nil means no logging.
+	// side (a storage error, a function that panicked), for each wrong
+	// key, and, from New, one when the dashboard is off. Nil means no
+	// logging.
 	Logger *slog.Logger
 }
 

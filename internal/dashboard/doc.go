@@ -25,7 +25,9 @@
 // A request for the bare prefix ("/dashboard") is redirected to
 // "/dashboard/". Live views are streamed (Server-Sent Events read with
 // fetch) for as long as the page is open: a server that mounts the
-// handler must not set a WriteTimeout on these requests.
+// handler must not set a WriteTimeout on these requests, and
+// [http.Server.Shutdown] waits for them until its context ends (they end
+// at once when the DB closes).
 //
 // # Admin key
 //
@@ -51,7 +53,8 @@
 // # Cost
 //
 // No request loads a whole table. A page of documents reads only that
-// page. Document counts walk each table's by_creation_time index keys
+// page, at most 1,000 documents and about 4 MiB; a change feed event
+// carries at most 100 changes and about 1 MiB. Document counts walk each table's by_creation_time index keys
 // (no document is decoded); on a 100,000-document table a count costs
 // about as much as 15 pages of 50 documents (BenchmarkHandler_Tables and
 // BenchmarkHandler_Documents, side by side). Counts are cached: a count

@@ -11,11 +11,13 @@ import (
 	"github.com/livedb-go/livedb/internal/convexjson"
 )
 
-// maxPageItems bounds a page of the document browser: the dashboard never
-// sends a whole table at once.
+// A page of the document browser holds at most maxPageItems documents,
+// and stops after the first document that brings it to maxPageBytes:
+// the dashboard never sends a whole table at once.
 const (
 	defaultPageItems = 50
 	maxPageItems     = 1000
+	maxPageBytes     = 4 << 20
 )
 
 // querySpec is the body of POST /api/documents and POST /api/live: a page
@@ -115,7 +117,7 @@ func (q *pageQuery) page(qc *livedb.QueryCtx) (livedb.PaginationResult, error) {
 	if q.Order == "desc" {
 		query = query.Order(livedb.Desc)
 	}
-	return query.Paginate(livedb.PaginationOptions{NumItems: q.NumItems, Cursor: q.Cursor})
+	return query.Paginate(livedb.PaginationOptions{NumItems: q.NumItems, Cursor: q.Cursor, MaximumBytesRead: maxPageBytes})
 }
 
 // pageReply is the answer of POST /api/documents, and each update of

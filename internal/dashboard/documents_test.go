@@ -320,3 +320,65 @@ func TestHandler_Changes_BatchesBounded(t *testing.T) {
 	}
 	assert.Equal(t, len(docs), n)
 }
+
+// TestHandler_Documents_PageBytesBounded fills a table with large
+// documents: a page stops after about 4 MiB, however many documents were
+// asked for, and the next page goes on from there.
+func TestHandler_Documents_PageBytesBounded(t *testing.T) {
+	f := mustFixture(t)
+	big := strings.Repeat("x", 256<<10)
+	for range 4 { // 24 documents of 256 KiB, 6 MiB in all
+		docs := make([]livedb.Doc, 6)
+		for i := range docs {
+			docs[i] = livedb.Doc{"body": big}
+		}
+		mustInsert(t, f.db, "notes", docs...)
+	}
+	var first pageReply
+	f.MustAPI(t, "POST", "/api/documents", map[string]any{"table": "notes", "numItems": 1000}, http.StatusOK, &first)
+	assert.False(t, first.IsDone)
+	assert.Less(t, len(first.Page), 24, "the page stopped early")
+	size := 0
+	for _, d := range first.Page {
+		size += len(d)
+	}
+	assert.LessOrEqual(t, size, 4<<20+300<<10, "at most one document past 4 MiB")
+	var rest pageReply
+	f.MustAPI(t, "POST", "/api/documents", map[string]any{"table": "notes", "numItems": 1000, "cursor": first.ContinueCursor}, http.StatusOK, &rest)
+	assert.True(t, rest.IsDone)
+	assert.Len(t, rest.Page, 24-len(first.Page), "the next page goes on where the first stopped")
+}
+
+// TestHandler_Changes_BatchBytesBounded writes large documents in one
+// commit: an event carries about 1 MiB of them, not all.
+func TestHandler_Changes_BatchBytesBounded(t *testing.T) {
+	f := mustFixture(t)
+	s := f.mustStream(t, "GET", "/api/changes", nil)
+	require.Equal(t, "start", s.mustNext(t, "the start event").Name)
+	docs := make([]livedb.Doc, 12)
+	for i := range docs {
+		docs[i] = livedb.Doc{"body": strings.Repeat("y", 256<<10)}
+	}
+	mustInsert(t, f.db, "notes", docs...)
+	n := 0
+	for n < len(docs) {
+		ev := s.mustNext(t, "a batch of changes")
+		var batch struct {
+			Changes []changeReply `json:"changes"`
+		}
+		require.NoError(t, json.Unmarshal(ev.Data, &batch))
+		assert.LessOrEqual(t, len(batch.Changes), 4, "one event carries about 1 MiB of documents")
+		n += len(batch.Changes)
+	}
+	assert.Equal(t, len(docs), n)
+}
+
+func TestHandler_Changes_EndsWhenDBCloses(t *testing.T) {
+	f := mustFixture(t)
+	s := f.mustStream(t, "GET", "/api/changes", nil)
+	require.Equal(t, "start", s.mustNext(t, "the start event").Name)
+	require.NoError(t, f.db.Close())
+	ev := s.mustNext(t, "the end event")
+	assert.Equal(t, "end", ev.Name)
+	assert.Contains(t, string(ev.Data), "closed")
+}
