@@ -210,8 +210,9 @@ const rowsText = `[...document.querySelectorAll("#doc-rows tr.doc")].map(r => r.
 // TestDashboard_Browser drives the dashboard in headless Chromium as an
 // admin would: enter the key (a wrong one first), browse a table page by
 // page, filter it by an index range, watch the live query change after a
-// mutation, follow the change feed, run a function from its form, and look
-// at the health view, saving a screenshot of each.
+// mutation, follow the change feed, see both come back after a broken
+// connection, run a function from its form, and look at the health view,
+// saving a screenshot of each.
 func TestDashboard_Browser(t *testing.T) {
 	f := mustFixture(t)
 	seed := make([]livedb.Doc, 120)
@@ -274,6 +275,12 @@ func TestDashboard_Browser(t *testing.T) {
 	assert.Contains(t, rows[0], "-42n")
 	b.screenshot("3-live-query")
 
+	// A broken connection (a proxy, a server restart) is opened again: the
+	// live query comes back with what was committed meanwhile.
+	f.srv.CloseClientConnections()
+	mustInsert(t, f.db, "tasks", livedb.Doc{"text": "after a break", "done": true, "priority": 1.0})
+	b.waitFor("the live query back after a broken connection", `document.querySelectorAll("#doc-rows tr.doc").length === 14 && document.querySelector("#doc-rows tr.doc").textContent.includes("after a break")`)
+
 	// The change feed logs the next commits.
 	b.step("open the change feed", chromedp.Click(`#nav a[data-view="changes"]`))
 	b.waitFor("the feed follows", `document.querySelector("#changes-status").textContent.startsWith("following")`)
@@ -288,6 +295,12 @@ func TestDashboard_Browser(t *testing.T) {
 	assert.Contains(t, entry, `text: "arrived live" → "patched live"`)
 	mustInsert(t, f.db, "notes", livedb.Doc{"body": "a second note"})
 	b.waitFor("the insert in the log", `document.querySelectorAll("#change-log li").length === 2`)
+
+	// After a broken connection the feed resumes where it stopped: the
+	// change committed meanwhile shows once, nothing shows twice.
+	f.srv.CloseClientConnections()
+	mustInsert(t, f.db, "notes", livedb.Doc{"body": "while the feed was away"})
+	b.waitFor("the feed resumed", `document.querySelectorAll("#change-log li").length === 3 && document.querySelector("#change-log li").textContent.includes("while the feed was away")`)
 	b.screenshot("4-change-feed")
 
 	// Run a mutation from its form; the internal function cannot be run.
@@ -319,7 +332,7 @@ func TestDashboard_Browser(t *testing.T) {
 	b.step("run tasks:count with a wrong argument", chromedp.SetValue("#fn-args", `{"done": "yes"}`), chromedp.Click("#fn-run"))
 	b.waitFor("the argument error", `document.querySelector("#fn-error").textContent.includes("ArgumentValidationError")`)
 	b.step("run tasks:count", chromedp.SetValue("#fn-args", `{"done": true}`), chromedp.Click("#fn-run"))
-	b.waitFor("the count", `document.querySelector("#fn-result").textContent === "13n"`)
+	b.waitFor("the count", `document.querySelector("#fn-result").textContent === "14n"`)
 
 	// Health shows the counters.
 	b.step("open health", chromedp.Click(`#nav a[data-view="health"]`))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -381,4 +382,32 @@ func TestHandler_Changes_EndsWhenDBCloses(t *testing.T) {
 	ev := s.mustNext(t, "the end event")
 	assert.Equal(t, "end", ev.Name)
 	assert.Contains(t, string(ev.Data), "closed")
+}
+
+// TestHandler_Changes_Pruned asks for the changes after a commit that the
+// retention (1ns here) pruned: the stream says so with an "error" event
+// (changes_pruned) and ends, rather than skipping changes silently.
+func TestHandler_Changes_Pruned(t *testing.T) {
+	db, err := livedb.OpenMemoryOptions(taskSchema(), &livedb.Options{ChangeRetention: time.Nanosecond})
+	require.NoError(t, err)
+	f := mustServe(t, db, nil)
+	mustInsert(t, db, "notes", livedb.Doc{"body": "first"})
+	first := db.LastTimestamp()
+	for range 300 { // the feed is pruned every 256 commits
+		mustInsert(t, db, "notes", livedb.Doc{"body": "more"})
+	}
+	s := f.mustStream(t, "GET", fmt.Sprintf("/api/changes?after=%d", first), nil)
+	require.Equal(t, "start", s.mustNext(t, "the start event").Name)
+	ev := s.mustNext(t, "the error event")
+	require.Equal(t, "error", ev.Name, "event %s", ev.Data)
+	var e apiErr
+	require.NoError(t, json.Unmarshal(ev.Data, &e))
+	assert.Equal(t, "changes_pruned", e.Error.Code)
+	assert.Contains(t, e.Error.Message, "pruned")
+	select {
+	case _, ok := <-s.events:
+		assert.False(t, ok, "the stream ends after the error")
+	case <-time.After(testWait):
+		t.Fatalf("waiting for the stream to end: still open after %v", testWait)
+	}
 }

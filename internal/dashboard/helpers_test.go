@@ -128,6 +128,13 @@ func mustFixtureRegistry(t *testing.T, reg *livedb.Registry) *fixture {
 	t.Helper()
 	db, err := livedb.OpenMemory(taskSchema())
 	require.NoError(t, err)
+	return mustServe(t, db, reg)
+}
+
+// mustServe serves the dashboard of db and reg; db is closed when the
+// test ends.
+func mustServe(t *testing.T, db *livedb.DB, reg *livedb.Registry) *fixture {
+	t.Helper()
 	t.Cleanup(func() { db.Close() })
 	mux := http.NewServeMux()
 	mux.Handle(prefix+"/", http.StripPrefix(prefix, dashboard.New(db, reg, dashboard.Options{AdminKey: testKey})))

@@ -82,6 +82,8 @@ func classify(err error) (int, string) {
 	case errors.Is(err, livedb.ErrInvalidQuery), errors.Is(err, livedb.ErrInvalidCursor),
 		errors.Is(err, livedb.ErrInvalidID), errors.Is(err, livedb.ErrLimit):
 		return http.StatusBadRequest, "invalid_query"
+	case errors.Is(err, livedb.ErrChangesPruned):
+		return http.StatusGone, "changes_pruned"
 	case errors.Is(err, livedb.ErrClosed):
 		return http.StatusServiceUnavailable, "closed"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -239,6 +239,43 @@ async function stream(path, body, onEvent, signal) {
 
 function isAbort(err) { return err && err.name === "AbortError"; }
 
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const id = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => { clearTimeout(id); resolve(); }, { once: true });
+  });
+}
+
+// follow keeps a stream open until signal aborts. When it breaks (the
+// network, a server restart, the database closed) it tells onProblem and
+// opens it again after 1, 2, 4... up to 10 seconds, with the path and body
+// that open() returns then. It gives up on a refusal (4xx) and when
+// onEvent returns "stop" for an event of a stream that then ends.
+async function follow(open, onEvent, onProblem, signal) {
+  let delay = 1000;
+  while (!signal.aborted) {
+    const [path, body] = open();
+    let stop = false;
+    try {
+      await stream(path, body, (name, data) => {
+        delay = 1000;
+        if (onEvent(name, data) === "stop") stop = true;
+      }, signal);
+      if (stop || signal.aborted) return;
+      onProblem("the stream ended; reconnecting…", false);
+    } catch (err) {
+      if (isAbort(err) || signal.aborted) return;
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
+        onProblem(err.message, true);
+        return;
+      }
+      onProblem(err.message + "; reconnecting…", false);
+    }
+    await sleep(delay, signal);
+    delay = Math.min(delay * 2, 10000);
+  }
+}
+
 // ---------------------------------------------------------------------
 // Login.
 
@@ -500,24 +537,24 @@ async function runQuery() {
   liveAbort = ctl;
   stoppers.add(() => ctl.abort());
   let updates = 0;
+  $("live-status").className = "muted";
   $("live-status").textContent = "connecting…";
-  try {
-    await stream("api/live", spec, (name, data) => {
-      if (name === "page") {
-        updates++;
-        $("live-status").className = "muted live-dot";
-        $("live-status").textContent = "live · " + data.page.length + " documents at " + tsText(data.timestamp) + " · " + updates + (updates === 1 ? " update" : " updates");
-        renderPage(data, updates > 1);
-        setLastCommit(data.timestamp);
-      } else if (name === "error" || name === "end") {
-        $("q-error").textContent = data.error.message;
-      }
-    }, ctl.signal);
-    if (!ctl.signal.aborted) $("live-status").textContent = "the live query ended";
-  } catch (err) {
-    if (!isAbort(err)) $("q-error").textContent = err.message;
-  }
-  if (liveAbort === ctl) $("live-status").className = "muted";
+  await follow(() => ["api/live", spec], (name, data) => {
+    if (name === "page") {
+      updates++;
+      $("q-error").textContent = "";
+      $("live-status").className = "muted live-dot";
+      $("live-status").textContent = "live · " + data.page.length + " documents at " + tsText(data.timestamp) + " · " + updates + (updates === 1 ? " update" : " updates");
+      renderPage(data, updates > 1);
+      setLastCommit(data.timestamp);
+    } else if (name === "error" || name === "end") {
+      $("q-error").textContent = data.error.message;
+    }
+  }, (message, final) => {
+    $("live-status").className = "muted";
+    $("live-status").textContent = final ? "" : message;
+    if (final) $("q-error").textContent = message;
+  }, ctl.signal);
 }
 
 function renderPage(page, flash) {
@@ -623,28 +660,47 @@ function followChanges() {
   const ctl = new AbortController();
   stoppers.add(() => ctl.abort());
   const table = $("changes-table").value;
-  const path = "api/changes" + (table ? "?table=" + encodeURIComponent(table) : "");
   const status = $("changes-status");
+  status.className = "muted";
   status.textContent = "connecting…";
   let seen = 0;
-  stream(path, undefined, (name, data) => {
+  // Where to resume after a break: the feed restarts before the commit
+  // of the last change shown, and skips the changes of that commit it
+  // already showed (a commit's changes may span two events).
+  let lastTs = null, shownInLast = 0, skip = 0;
+  const open = () => {
+    const q = [];
+    if (table) q.push("table=" + encodeURIComponent(table));
+    if (lastTs !== null) {
+      q.push("after=" + (BigInt(lastTs) - 1n));
+      skip = shownInLast;
+    }
+    return ["api/changes" + (q.length ? "?" + q.join("&") : ""), undefined];
+  };
+  follow(open, (name, data) => {
     if (name === "start") {
       status.className = "muted live-dot";
       status.textContent = "following changes after " + tsText(data.after);
+      if (lastTs === null) { lastTs = String(BigInt(data.after) + 1n); shownInLast = 0; }
     } else if (name === "changes") {
-      seen += data.changes.length;
+      for (const c of data.changes) {
+        if (skip > 0 && c.timestamp === lastTs) { skip--; continue; }
+        skip = 0;
+        if (c.timestamp === lastTs) shownInLast++; else { lastTs = c.timestamp; shownInLast = 1; }
+        seen++;
+        if (!$("changes-pause").checked) logChange(c);
+      }
+      status.className = "muted live-dot";
       status.textContent = "live · " + seen + " changes seen";
-      if (!$("changes-pause").checked) for (const c of data.changes) logChange(c);
     } else if (name === "error" || name === "end") {
       status.className = "error";
       status.textContent = data.error.message;
+      if (data.error.code === "changes_pruned") return "stop";
     }
-  }, ctl.signal).catch((err) => {
-    if (!isAbort(err)) {
-      status.className = "error";
-      status.textContent = err.message;
-    }
-  });
+  }, (message) => {
+    status.className = "error";
+    status.textContent = message;
+  }, ctl.signal);
 }
 
 function logChange(c) {
