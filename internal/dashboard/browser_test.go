@@ -214,6 +214,7 @@ const rowsText = `[...document.querySelectorAll("#doc-rows tr.doc")].map(r => r.
 // connection, run a function from its form, and look at the health view,
 // saving a screenshot of each.
 func TestDashboard_Browser(t *testing.T) {
+	b := mustBrowser(t) // first: without Chromium, skip before any work
 	f := mustFixture(t)
 	seed := make([]livedb.Doc, 120)
 	for i := range seed {
@@ -227,7 +228,6 @@ func TestDashboard_Browser(t *testing.T) {
 	}
 	mustInsert(t, f.db, "tasks", seed...)
 	mustInsert(t, f.db, "notes", livedb.Doc{"body": "remember the milk"})
-	b := mustBrowser(t)
 
 	// The page asks for the key; a wrong one is refused.
 	b.step("open the page", chromedp.Navigate(f.url("/")), chromedp.WaitVisible("#key"))
