@@ -106,7 +106,7 @@ func (db *DB) loadCatalog() error {
 				return storeErr(err)
 			}
 		}
-		if nonEmpty {
+		if nonEmpty && db.shared == nil { // a copy of a new shared database holds its own keys
 			return fmt.Errorf("%w: the file holds data but no livedb catalog", ErrNotLivedb)
 		}
 		old = newCatalog()
@@ -136,6 +136,10 @@ func (db *DB) loadCatalog() error {
 	// a new table's number, and the schema the documents were checked
 	// against, which the next Open compares its schema with.
 	if batch.Len() > 0 || !bytes.Equal(cb, b) {
+		if db.shared != nil {
+			snap.Release()
+			return db.migrateShared(old, next, batch, cb)
+		}
 		next.gen = gen + 1
 		batch.Put(keyCatalog, cb)
 		batch.Put(keyLastTS, encodeLastTS(ts, next.gen))

@@ -31,7 +31,7 @@ func agentSchema() *livedb.Schema {
 
 // backends names the backends every engine test runs against, in test
 // order; openBackend opens each.
-var backends = []string{"memory", "bbolt"}
+var backends = []string{"memory", "bbolt", "shared-memlog"}
 
 // openBackend opens a fresh database of the named backend with schema s
 // and opts (nil means defaults; bbolt always runs with NoSync) and
@@ -52,6 +52,8 @@ func openBackend(t *testing.T, name string, s *livedb.Schema, opts *livedb.Optio
 	case "bbolt":
 		o.NoSync = true
 		db, err = livedb.Open(filepath.Join(t.TempDir(), "test.db"), s, &o)
+	case "shared-memlog":
+		db, err = livedb.OpenSharedMemLog(livedb.NewSharedMemLog(), s, &o)
 	default:
 		t.Fatalf("openBackend: unknown backend %q", name)
 	}

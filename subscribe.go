@@ -355,6 +355,12 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 	}
 	for _, rec := range recs {
 		ts = rec.ts
+		if rec.all {
+			for st := range m.subs {
+				add(st)
+			}
+			continue
+		}
 		for _, k := range rec.tableKeys {
 			stab(k)
 		}
