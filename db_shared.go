@@ -82,7 +82,7 @@ type sharedState struct {
 	nonce    []byte        // this process's, in every entry it appends
 	requests chan struct{} // CatchUp asks the committer to follow the log
 	ticker   *time.Ticker
-	appends  int       // since the last trim; committer only
+	appends  int         // since the last trim; committer only
 	held     *sharedLock // the lock Open holds while it applies the schema
 }
 
