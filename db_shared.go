@@ -37,6 +37,11 @@ type sharedLog interface {
 	// notify receives after other processes appended, and after the log's
 	// connection was restored.
 	notify() <-chan struct{}
+	// tryLease takes or renews the lease on role for holder for ttl, by
+	// the log server's clock; it returns whether holder holds it.
+	tryLease(ctx context.Context, role, holder string, ttl time.Duration) (bool, error)
+	// releaseLease gives the lease up if holder holds it.
+	releaseLease(ctx context.Context, role, holder string) error
 	// id returns the shared database's identity.
 	id() string
 	close()

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/internal/kv/memkv"
@@ -24,6 +25,7 @@ type memLog struct {
 	trimmed uint64 // entries at or before it are gone
 	waiters []chan struct{}
 	failing error // when set, every call fails with it
+	leases  map[string]memLease
 }
 
 func newMemLog() *memLog { return &memLog{state: map[string][]byte{}} }
@@ -189,4 +191,36 @@ func openOnMemLog(t testing.TB, l *memLog, schema *Schema, opts *Options) *DB {
 func openMemLog(l *memLog, store kv.Store, schema *Schema, opts *Options) (*DB, error) {
 	o := opts.withDefaults()
 	return openShared(context.Background(), &memLogView{memLog: l, ch: l.notify()}, store, "", schema, o)
+}
+
+type memLease struct {
+	holder  string
+	expires time.Time
+}
+
+func (l *memLog) tryLease(ctx context.Context, role, holder string, ttl time.Duration) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failing != nil {
+		return false, l.failing
+	}
+	if l.leases == nil {
+		l.leases = map[string]memLease{}
+	}
+	now := time.Now()
+	cur, ok := l.leases[role]
+	if ok && cur.holder != holder && now.Before(cur.expires) {
+		return false, nil
+	}
+	l.leases[role] = memLease{holder: holder, expires: now.Add(ttl)}
+	return true, nil
+}
+
+func (l *memLog) releaseLease(ctx context.Context, role, holder string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cur, ok := l.leases[role]; ok && cur.holder == holder {
+		delete(l.leases, role)
+	}
+	return nil
 }
