@@ -28,7 +28,6 @@ import (
 	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/internal/value"
-	"github.com/livedb-go/livedb/v"
 )
 
 // exportView is one snapshot of the database read without limits.
@@ -364,7 +363,7 @@ func importConform(c *catalog, t *tableInfo, x any, job *importJob) (importDoc, 
 	}
 	var m map[string]any
 	if t.validator != nil {
-		y, err := t.validator.Conform(user, &v.Options{TableName: c.tableName})
+		y, err := conform(t.validator, user, c.tableName)
 		if err != nil {
 			return d, ErrSchemaEnforcement, err
 		}

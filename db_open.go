@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/livedb-go/livedb/internal/kv"
-	"github.com/livedb-go/livedb/v"
 )
 
 // SchemaMismatchError is returned by Open when stored documents do not
@@ -245,7 +244,6 @@ func forEachDoc(snap kv.Snapshot, t *tableInfo, fn func(doc map[string]any) erro
 
 func (db *DB) revalidate(snap kv.Snapshot, c *catalog, t *tableInfo, mm *SchemaMismatchError) error {
 	db.opts.Logger.Info("livedb: checking documents against the new schema", slog.String("table", t.name))
-	opts := &v.Options{TableName: c.tableName}
 	var n int64
 	err := forEachDoc(snap, t, func(doc map[string]any) error {
 		n++
@@ -258,7 +256,7 @@ func (db *DB) revalidate(snap kv.Snapshot, c *catalog, t *tableInfo, mm *SchemaM
 				user[k] = x
 			}
 		}
-		if _, err := t.validator.Conform(user, opts); err != nil {
+		if _, err := conform(t.validator, user, c.tableName); err != nil {
 			mm.Total++
 			if len(mm.Failures) < maxMismatches {
 				mm.Failures = append(mm.Failures, DocumentMismatch{Table: t.name, ID: ID(doc[fieldID].(string)), Err: err})

@@ -119,7 +119,7 @@ func NewMutation[A, R any](def FunctionDef[A, R], handler func(m *MutationCtx, a
 
 // checkArgs validates the definition and the arguments. opts resolves the
 // table of an ID, so that v.ID("t") accepts only IDs of table t.
-func (d *FunctionDef[A, R]) checkArgs(args A, hasHandler bool, opts *v.Options) error {
+func (d *FunctionDef[A, R]) checkArgs(args A, hasHandler bool, opts tableNamer) error {
 	if !hasHandler {
 		return fmt.Errorf("%w: function %s has no handler", ErrInvalidFunction, d.Name)
 	}
@@ -133,7 +133,7 @@ func (d *FunctionDef[A, R]) checkArgs(args A, hasHandler bool, opts *v.Options) 
 	if err != nil {
 		return &ArgumentError{Function: d.Name, Err: err}
 	}
-	if _, err := d.Args.Conform(map[string]any(x), opts); err != nil {
+	if _, err := conform(d.Args, map[string]any(x), opts); err != nil {
 		return &ArgumentError{Function: d.Name, Err: err}
 	}
 	return nil
@@ -160,7 +160,7 @@ func (d *FunctionDef[A, R]) checkDoc(args Doc) error {
 }
 
 // checkResult validates the result; opts is as for checkArgs.
-func (d *FunctionDef[A, R]) checkResult(r R, opts *v.Options) error {
+func (d *FunctionDef[A, R]) checkResult(r R, opts tableNamer) error {
 	if d.Returns == nil || d.Returns.Kind() == "any" {
 		return nil
 	}
@@ -168,7 +168,7 @@ func (d *FunctionDef[A, R]) checkResult(r R, opts *v.Options) error {
 	if err != nil {
 		return &ReturnsError{Function: d.Name, Err: err}
 	}
-	if _, err := d.Returns.Conform(x, opts); err != nil {
+	if _, err := conform(d.Returns, x, opts); err != nil {
 		return &ReturnsError{Function: d.Name, Err: err}
 	}
 	return nil
@@ -190,8 +190,8 @@ func resultValue(r any) (any, error) {
 }
 
 // validationOptions resolves the tables of IDs for a transaction.
-func validationOptions(tx *txn) *v.Options {
-	return &v.Options{TableName: tx.cat.tableName}
+func validationOptions(tx *txn) tableNamer {
+	return tx.cat.tableName
 }
 
 // Call runs the query in its own snapshot, with the identity ctx carries.
