@@ -41,8 +41,9 @@ type ID = value.ID
 
 // Undefined stands for a missing field. In [Writer.Patch] it removes the
 // field; in index ranges and filters it matches documents that lack the
-// field. It sorts before null. It is never stored.
-var Undefined = value.Undefined
+// field. It sorts before null. It is never stored. It is a constant (of an
+// unexported type), so no package can change it.
+const Undefined = value.Undefined
 
 const (
 	fieldID           = "_id"
