@@ -32,7 +32,7 @@ func rxDrain(t *testing.T, f *livedb.ChangeFeed) []livedb.Change {
 // ID, and the n (or x) field of the old and new documents (-1: absent).
 type rxChange struct {
 	ts     uint64
-	op     livedb.Op
+	op     livedb.ChangeOp
 	table  string
 	id     livedb.ID
 	oldVal int64

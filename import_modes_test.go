@@ -75,7 +75,7 @@ func TestDB_Import_Modes(t *testing.T) {
 		// One commit: every change shares its timestamp; the old documents
 		// were deleted, the new inserted.
 		feed := db.Changes(after)
-		ops := map[livedb.Op]int{}
+		ops := map[livedb.ChangeOp]int{}
 		var stamps []uint64
 		for {
 			c, ok, err := feed.TryNext()
