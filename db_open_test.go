@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -63,7 +64,7 @@ func TestOpen_SameSchemaWritesNothing(t *testing.T) {
 		_, err := m.DB.Insert("b", livedb.Doc{"g": "z"})
 		return err
 	})
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 	want := mustReadFile(t, path)
 	tests := []struct {
 		name   string
@@ -81,7 +82,7 @@ func TestOpen_SameSchemaWritesNothing(t *testing.T) {
 			if got := len(mustCollect(t, db, "a")); got != 3 {
 				t.Fatalf("%d documents in a, want 3", got)
 			}
-			MustCheckClose(t, db)
+			livedbtest.MustCheckClose(t, db)
 			if !bytes.Equal(mustReadFile(t, path), want) {
 				t.Fatal("Open wrote to the file")
 			}
@@ -99,14 +100,14 @@ func TestOpen_StoresChangedSchema(t *testing.T) {
 		_, err := m.DB.Insert("a", livedb.Doc{"f": "x"})
 		return err
 	})
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	db = mustOpenFile(t, path, openTestSchema(false, false), nil)
 	mustMutate(t, db, func(m *livedb.MutationCtx) error {
 		_, err := m.DB.Insert("a", livedb.Doc{})
 		return err
 	})
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	db, err := livedb.Open(path, openTestSchema(true, false), nil)
 	if err == nil {
@@ -127,14 +128,14 @@ func TestOpen_StoresNewTable(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tables.db")
 	db := mustOpenFile(t, path, openTestSchema(true, false), nil)
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	db = mustOpenFile(t, path, openTestSchema(true, true), nil)
 	mustMutate(t, db, func(m *livedb.MutationCtx) error {
 		_, err := m.DB.Insert("b", livedb.Doc{"g": "kept"})
 		return err
 	})
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	other := livedb.DefineSchema(livedb.Tables{
 		"a": livedb.DefineTable(v.Object(v.Fields{"f": v.Union(v.String(), v.Literal("<&>"))})).Index("by_f", "f"),
@@ -154,10 +155,10 @@ func TestOpen_StoresNewTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	db = mustOpenFile(t, path, openTestSchema(true, true), nil)
-	defer MustCheckClose(t, db)
+	defer livedbtest.MustCheckClose(t, db)
 	if got := mustCollect(t, db, "b"); len(got) != 1 || got[0]["g"] != "kept" {
 		t.Fatalf("b holds %v, want its one document", got)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 )
 
 // runningOf is a helper of the kind DBReader is for: it reads, and a query
@@ -61,9 +62,7 @@ func TestTable_Get_TakesWriterAndSeesOwnWrites(t *testing.T) {
 }
 
 func TestDBReader_Methods_SameForReaderAndWriter(t *testing.T) {
-	db, err := livedb.OpenMemory(typedSchema())
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	db := livedbtest.New(t, typedSchema())
 	ctx := context.Background()
 	wf := mustInsertTypedWorkflow(t, db, "a")
 

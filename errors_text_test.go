@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -222,7 +223,7 @@ func TestErrors_TextHasOnePrefix(t *testing.T) {
 			_, err := m.DB.Insert("t", livedb.Doc{"a": strings.Repeat("x", 40_000)})
 			return err
 		}))
-		MustCheckClose(t, bdb)
+		livedbtest.MustCheckClose(t, bdb)
 	}
 	add("Close", db.Close())
 	add("Query after Close", db.Query(ctx, func(q *livedb.QueryCtx) error { return nil }))

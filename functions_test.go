@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -530,8 +531,6 @@ func TestNewRegistry_DuplicateName(t *testing.T) {
 // closed when the test ends.
 func fnMustOpenMemory(t *testing.T) *livedb.DB {
 	t.Helper()
-	db, err := livedb.OpenMemory(agentSchema())
-	require.NoError(t, err)
-	t.Cleanup(func() { MustCheckClose(t, db) })
+	db := livedbtest.New(t, agentSchema())
 	return db
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -27,7 +28,7 @@ func TestSchemaMismatchError_Error_Short(t *testing.T) {
 		}
 		return nil
 	})
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	db, err := livedb.Open(path, reportSchema(true), &livedb.Options{NoSync: true})
 	if err == nil {
