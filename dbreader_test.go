@@ -78,15 +78,16 @@ func TestDBReader_Methods_SameForReaderAndWriter(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, docs, 1)
 		assert.Equal(t, db.LastTimestamp(), r.Timestamp())
-		assert.Equal(t, "v", r.Context().Value(ctxKey{}))
 	}
 	vctx := context.WithValue(ctx, ctxKey{}, "v")
 	require.NoError(t, db.Query(vctx, func(q *livedb.QueryCtx) error {
 		check(t, q.DB)
+		assert.Equal(t, "v", q.Context().Value(ctxKey{}), "the query's context")
 		return nil
 	}))
 	require.NoError(t, db.Mutation(vctx, func(m *livedb.MutationCtx) error {
 		check(t, m.DB)
+		assert.Equal(t, "v", m.Context().Value(ctxKey{}), "the mutation's context")
 		return nil
 	}))
 }

@@ -64,19 +64,21 @@ func WithIdentity(ctx context.Context, id *Identity) context.Context {
 	return context.WithValue(ctx, identityKey{}, id)
 }
 
-// IdentityFrom returns the identity that ctx carries, or nil.
-func IdentityFrom(ctx context.Context) *Identity {
+// identityFrom returns the identity that ctx carries, or nil.
+func identityFrom(ctx context.Context) *Identity {
 	id, _ := ctx.Value(identityKey{}).(*Identity)
 	return id
 }
 
 // Auth returns the caller's identity, or nil when the call is
-// unauthenticated (Convex's ctx.auth.getUserIdentity()).
-func (q *QueryCtx) Auth() *Identity { return IdentityFrom(q.ctx) }
+// unauthenticated (Convex's ctx.auth.getUserIdentity()). It is the one way
+// a function reads the identity that [WithIdentity] put in the context it
+// was called with.
+func (q *QueryCtx) Auth() *Identity { return identityFrom(q.ctx) }
 
 // Auth returns the caller's identity, or nil when the call is
-// unauthenticated.
-func (m *MutationCtx) Auth() *Identity { return IdentityFrom(m.ctx) }
+// unauthenticated; see [QueryCtx.Auth].
+func (m *MutationCtx) Auth() *Identity { return identityFrom(m.ctx) }
 
 // FunctionDef describes a registered function: Convex's
 // query({args, returns, handler}) in Go. A is the arguments' Go type (a
