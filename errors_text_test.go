@@ -196,7 +196,7 @@ func TestErrors_TextHasOnePrefix(t *testing.T) {
 	add("EncodeConvexJSON", err)
 	_, err = livedb.EncodeExportJSON(map[string]any{"a": make(chan int)})
 	add("EncodeExportJSON", err)
-	add("ImportTable of bad Convex JSON", db.ImportTable(ctx, "imported", strings.NewReader(`{"a": {"$bad": 1}}`+"\n"), livedb.ImportJSONL, livedb.ImportRequireEmpty))
+	add("ImportTable of bad Convex JSON", db.ImportTable(ctx, "imported", strings.NewReader(`{"a": {"$bad": 1}}`+"\n"), &livedb.ImportOptions{Format: livedb.ImportJSONL, Mode: livedb.ImportRequireEmpty}))
 	add("Insert of a bad document", db.Mutation(ctx, func(m *livedb.MutationCtx) error {
 		_, err := m.DB.Insert("workflows", livedb.Doc{"task": 1.0, "status": "pending"})
 		return err

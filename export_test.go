@@ -364,7 +364,7 @@ func mustExportBenchDB(b *testing.B, n int) *livedb.DB {
 			fmt.Fprintf(&buf, `{"task":"task number %d with some text to make it longer","status":"%s","attempts":%d,"score":%d.5}`+"\n",
 				i, []string{"pending", "running", "done"}[i%3], i%7, i%100)
 		}
-		if err := db.ImportTable(context.Background(), "workflows", &buf, livedb.ImportExportJSONL, livedb.ImportAppend); err != nil {
+		if err := db.ImportTable(context.Background(), "workflows", &buf, &livedb.ImportOptions{Format: livedb.ImportExportJSONL, Mode: livedb.ImportAppend}); err != nil {
 			b.Fatal(err)
 		}
 	}

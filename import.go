@@ -50,6 +50,7 @@ func (m ImportMode) String() string {
 }
 
 // ImportFormat is the format of a single-table import ([DB.ImportTable]).
+// The zero value is ImportJSONL.
 type ImportFormat int
 
 // The single-table formats. JSONL and JSON arrays hold Convex-JSON, as
@@ -57,7 +58,7 @@ type ImportFormat int
 // float64 and an int64 must be written {"$integer": ...}.
 const (
 	// ImportJSONL is one Convex-JSON object per line.
-	ImportJSONL ImportFormat = iota + 1
+	ImportJSONL ImportFormat = iota
 	// ImportJSONArray is one JSON array of Convex-JSON objects.
 	ImportJSONArray
 	// ImportExportJSONL is one object per line in the export JSON of a
@@ -80,11 +81,15 @@ func (f ImportFormat) String() string {
 	return "ImportFormat(" + strconv.Itoa(int(f)) + ")"
 }
 
-// ImportOptions configures [DB.Import]. A nil *ImportOptions means
-// ImportRequireEmpty and the DB's Options.Progress.
+// ImportOptions configures [DB.Import] and [DB.ImportTable]. A nil
+// *ImportOptions means ImportRequireEmpty, ImportJSONL and the DB's
+// Options.Progress.
 type ImportOptions struct {
 	// Mode says what happens to the documents a table already has.
 	Mode ImportMode
+	// Format is the format of ImportTable's input. Import reads a ZIP and
+	// ignores it.
+	Format ImportFormat
 	// Progress, when set, is called with Op "import" as documents are read
 	// and checked, instead of Options.Progress. It must not call back into
 	// the DB.
@@ -396,21 +401,26 @@ func zipOpener(f *zip.File) func() (io.ReadCloser, error) {
 	return f.Open
 }
 
-// ImportTable imports documents into one table, from JSONL, a JSON array
-// or export JSONL (see ImportFormat), as `npx convex import --table` does:
-// mode replaces the table's documents, appends to them, or requires the
-// table to be empty. Documents keep their _id and _creationTime when they
-// have them; the table takes the table number of the first document's
-// _id when it is created or replaced. Like [DB.Import], it is atomic, and
-// a bad document is reported as an *ImportError with its line and field
-// path (for a JSON array, the line where the element starts). Progress
-// goes to Options.Progress.
-func (db *DB) ImportTable(ctx context.Context, table string, r io.Reader, format ImportFormat, mode ImportMode) error {
+// ImportTable imports documents into one table from r, as `npx convex
+// import --table` does: opts.Format says whether r holds JSONL (the
+// default), a JSON array or export JSONL, and opts.Mode whether the
+// table's documents are replaced, appended to, or must not exist (the
+// default). Documents keep their _id and _creationTime when they have
+// them; the table takes the table number of the first document's _id when
+// it is created or replaced. Like [DB.Import], it is atomic, and a bad
+// document is reported as an *ImportError with its line and field path
+// (for a JSON array, the line where the element starts). r is read as a
+// stream, once. opts may be nil.
+func (db *DB) ImportTable(ctx context.Context, table string, r io.Reader, opts *ImportOptions) error {
+	var o ImportOptions
+	if opts != nil {
+		o = *opts
+	}
 	if err := checkTableName(table); err != nil {
 		return &ImportError{Table: table, Kind: ErrInvalidTable, Err: err}
 	}
 	var src importSource
-	switch format {
+	switch format := o.Format; format {
 	case ImportJSONL:
 		src = newLineSource(table, readerOpener(r), convexjson.Decode)
 	case ImportExportJSONL:
@@ -426,7 +436,7 @@ func (db *DB) ImportTable(ctx context.Context, table string, r io.Reader, format
 	}
 	defer src.close()
 	it := &importTable{name: table, src: src, number: src.peekTableNumber()}
-	job := &importJob{mode: mode, tables: []*importTable{it}, report: db.progressFunc(nil)}
+	job := &importJob{mode: o.Mode, tables: []*importTable{it}, report: db.progressFunc(o.Progress), hasProgress: o.Progress != nil}
 	return db.runImport(ctx, job)
 }
 
