@@ -204,7 +204,7 @@ func TestOpen_Logger_GetsLines(t *testing.T) {
 	mustReportDB(t, path)
 	db := mustOpenFile(t, path, reportSchema(true), opts)
 	livedbtest.MustCheckClose(t, db)
-	mem := livedbtest.New(t, nil, opts)
+	mem := livedbtest.NewOptions(t, nil, opts)
 	if err := importZip(mem, storageZip(t), nil); err != nil {
 		t.Fatalf("Import: %v", err)
 	}

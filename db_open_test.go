@@ -163,3 +163,34 @@ func TestOpen_StoresNewTable(t *testing.T) {
 		t.Fatalf("b holds %v, want its one document", got)
 	}
 }
+
+func TestOpenMemory_Options(t *testing.T) {
+	// One *Options, nil or not, as Open takes it.
+	for _, opts := range [][]*livedb.Options{nil, {nil}, {{Limits: livedb.Limits{DocumentsWritten: 1}}}} {
+		db, err := livedb.OpenMemory(agentSchema(), opts...)
+		if err != nil {
+			t.Fatalf("OpenMemory with %d options: %v", len(opts), err)
+		}
+		err = db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
+			for range 2 {
+				if _, err := m.DB.Insert("workflows", livedb.Doc{"task": "t", "status": "pending"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		limited := len(opts) == 1 && opts[0] != nil
+		if limited != errors.Is(err, livedb.ErrLimit) {
+			t.Errorf("OpenMemory with %d options: two inserts = %v, want ErrLimit only with the limit", len(opts), err)
+		}
+		livedbtest.MustCheckClose(t, db)
+	}
+	// Two are a mistake, said at once.
+	db, err := livedb.OpenMemory(agentSchema(), &livedb.Options{}, &livedb.Options{})
+	if err == nil || db != nil {
+		if db != nil {
+			livedbtest.MustCheckClose(t, db)
+		}
+		t.Fatalf("OpenMemory with two options: error %v, want one", err)
+	}
+}

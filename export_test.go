@@ -196,7 +196,7 @@ func TestDB_Export_Layout(t *testing.T) {
 }
 
 func TestDB_Export_NumberFormat(t *testing.T) {
-	db := livedbtest.New(t, exportSchema(), looseOptions)
+	db := livedbtest.NewOptions(t, exportSchema(), looseOptions)
 	mustMutate(t, db, func(m *livedb.MutationCtx) error {
 		jsNaN := math.Float64frombits(0x7FF8000000000000) // JavaScript's NaN
 		_, err := m.DB.Insert("values", livedb.Doc{"v": []any{int64(5), 5.0, math.Copysign(0, -1), jsNaN, []byte{1, 2, 3}, 1e20}})
@@ -256,7 +256,7 @@ func TestDB_Export_OneSnapshot(t *testing.T) {
 }
 
 func TestDB_Export_Tables(t *testing.T) {
-	db := livedbtest.New(t, exportSchema(), looseOptions)
+	db := livedbtest.NewOptions(t, exportSchema(), looseOptions)
 	mustFillExportDB(t, db)
 	t.Run("subset", func(t *testing.T) {
 		entries := mustReadZip(t, mustExport(t, db, &livedb.ExportOptions{Tables: []string{"loose", "values", "loose"}}))
@@ -280,7 +280,7 @@ func TestDB_Export_Tables(t *testing.T) {
 }
 
 func TestDB_Export_Progress(t *testing.T) {
-	db := livedbtest.New(t, exportSchema(), looseOptions)
+	db := livedbtest.NewOptions(t, exportSchema(), looseOptions)
 	mustMutate(t, db, func(m *livedb.MutationCtx) error {
 		for i := range 2500 {
 			if _, err := m.DB.Insert("loose", livedb.Doc{"i": int64(i)}); err != nil {

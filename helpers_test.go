@@ -2,6 +2,7 @@ package livedb_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/livedb-go/livedb"
@@ -33,17 +34,27 @@ func agentSchema() *livedb.Schema {
 var backends = []string{"memory", "bbolt"}
 
 // openBackend opens a fresh database of the named backend with schema s
-// and opts (nil means defaults) with livedbtest, which checks and closes it
-// at cleanup (bbolt runs with NoSync). A test in a synctest bubble calls it
-// inside the bubble, so the database's goroutines belong to the bubble and
-// are closed inside it.
+// and opts (nil means defaults; bbolt always runs with NoSync), checked and
+// closed at cleanup by livedbtest, the helpers users get. A test in a
+// synctest bubble calls it inside the bubble, so the database's goroutines
+// belong to the bubble and are closed inside it.
 func openBackend(t *testing.T, name string, s *livedb.Schema, opts *livedb.Options) *livedb.DB {
 	t.Helper()
 	switch name {
 	case "memory":
-		return livedbtest.New(t, s, opts)
+		return livedbtest.NewOptions(t, s, opts)
 	case "bbolt":
-		return livedbtest.NewFile(t, s, opts)
+		o := livedb.Options{}
+		if opts != nil {
+			o = *opts
+		}
+		o.NoSync = true
+		db, err := livedb.Open(filepath.Join(t.TempDir(), "test.db"), s, &o)
+		if err != nil {
+			t.Fatalf("open bbolt: %v", err)
+		}
+		t.Cleanup(func() { livedbtest.MustCheckClose(t, db) })
+		return db
 	}
 	t.Fatalf("openBackend: unknown backend %q", name)
 	return nil

@@ -15,7 +15,7 @@ import (
 // mustUsersDB opens a database with the fixture schema and two users.
 func mustUsersDB(t *testing.T) (*livedb.DB, []livedb.ID) {
 	t.Helper()
-	db := livedbtest.New(t, convexFixtureSchema(), looseOptions)
+	db := livedbtest.NewOptions(t, convexFixtureSchema(), looseOptions)
 	var ids []livedb.ID
 	mustMutate(t, db, func(m *livedb.MutationCtx) error {
 		for _, name := range []string{"old1", "old2"} {
@@ -106,7 +106,7 @@ func TestDB_Import_Modes(t *testing.T) {
 func TestDB_Import_TableNumberConflict(t *testing.T) {
 	// "users" is 10002 here; the fixture gives 10002 to "messages" and
 	// does not import this database's "users"... unless it is included.
-	db := livedbtest.New(t, livedb.DefineSchema(livedb.Tables{
+	db := livedbtest.NewOptions(t, livedb.DefineSchema(livedb.Tables{
 		"aaa":   livedb.DefineTable(v.Any()),
 		"other": livedb.DefineTable(v.Any()),
 	}), looseOptions)

@@ -350,7 +350,7 @@ func TestDB_Import_Failures(t *testing.T) {
 }
 
 func TestDB_Import_ValidationErrorDetail(t *testing.T) {
-	db := livedbtest.New(t, convexFixtureSchema(), looseOptions)
+	db := livedbtest.NewOptions(t, convexFixtureSchema(), looseOptions)
 	line := `{"_creationTime":1.5,"_id":"j977x2wrmpsbzk6swvsg038t4x721mfx","age":1,"name":"a","score":1.0,"tags":[1.0,2.0,{"$integer":"AQAAAAAAAAA="}],"avatar":"not bytes"}`
 	err := importZip(db, mustZip(t, zipEntry{"_tables/documents.jsonl", `{"name":"users","id":10002}` + "\n"}, zipEntry{"users/generated_schema.jsonl", "\"uniform\"\n"}, zipEntry{"users/documents.jsonl", line}), nil)
 	var ve *v.ValidationError
@@ -363,7 +363,7 @@ func TestDB_Import_UndoCatalog(t *testing.T) {
 	// The context ends after the documents were checked and the catalog
 	// committed: the commit of the documents fails, and the catalog is put
 	// back as it was.
-	db := livedbtest.New(t, convexFixtureSchema(), looseOptions)
+	db := livedbtest.NewOptions(t, convexFixtureSchema(), looseOptions)
 	before := mustStats(t, db)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -382,7 +382,7 @@ func TestDB_Import_UndoCatalog(t *testing.T) {
 }
 
 func TestDB_Import_Subscription(t *testing.T) {
-	db := livedbtest.New(t, convexFixtureSchema(), looseOptions)
+	db := livedbtest.NewOptions(t, convexFixtureSchema(), looseOptions)
 	ctx := context.Background()
 	sub, err := livedb.Subscribe(ctx, db, func(q *livedb.QueryCtx) (int, error) {
 		docs, err := q.DB.Query("users").Collect()
@@ -456,7 +456,7 @@ func TestDB_Import_Prefix(t *testing.T) {
 	for _, e := range mustReadZip(t, mustZipDir(t, filepath.Join("testdata", "export", "convex"))) {
 		entries = append(entries, zipEntry{"snapshot_1718/" + e.name, e.body})
 	}
-	db := livedbtest.New(t, convexFixtureSchema(), looseOptions)
+	db := livedbtest.NewOptions(t, convexFixtureSchema(), looseOptions)
 	if err := importZip(db, mustZip(t, entries...), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -466,7 +466,7 @@ func TestDB_Import_Prefix(t *testing.T) {
 }
 
 func TestExportedSchema(t *testing.T) {
-	src := livedbtest.New(t, exportSchema(), looseOptions)
+	src := livedbtest.NewOptions(t, exportSchema(), looseOptions)
 	mustFillExportDB(t, src)
 	zipped := mustExport(t, src, nil)
 	s, err := livedb.ExportedSchema(bytes.NewReader(zipped), int64(len(zipped)))
@@ -488,7 +488,7 @@ func TestExportedSchema(t *testing.T) {
 	}
 	// Opened with it and AllowUndeclaredTables, a database takes the
 	// backup back whole: indexes too.
-	dst := livedbtest.New(t, s, looseOptions)
+	dst := livedbtest.NewOptions(t, s, looseOptions)
 	if err := importZip(dst, zipped, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -23,15 +23,21 @@ import (
 )
 
 // New returns an empty in-memory database with schema for the test tb.
-// opts is at most one *livedb.Options, as [livedb.OpenMemory] takes (such
-// as MaxRetries or Limits; nil means the defaults). New fails the test at
-// once if the database cannot be opened (for example, when the schema has
-// a definition mistake). The database is checked and closed by a
-// t.Cleanup; a test may also close it itself, and then the cleanup does
-// nothing.
-func New(tb testing.TB, schema *livedb.Schema, opts ...*livedb.Options) *livedb.DB {
+// It fails the test at once if the database cannot be opened (for example,
+// when the schema has a definition mistake). The database is checked and
+// closed by a t.Cleanup; a test may also close it itself, and then the
+// cleanup does nothing.
+func New(tb testing.TB, schema *livedb.Schema) *livedb.DB {
 	tb.Helper()
-	db, err := livedb.OpenMemory(schema, opts...)
+	return NewOptions(tb, schema, nil)
+}
+
+// NewOptions is New with options, as [livedb.OpenMemory] takes them (such
+// as MaxRetries or Limits); the file options (Timeout, NoSync, ReadOnly)
+// do not apply. opts may be nil.
+func NewOptions(tb testing.TB, schema *livedb.Schema, opts *livedb.Options) *livedb.DB {
+	tb.Helper()
+	db, err := livedb.OpenMemory(schema, opts)
 	if err != nil {
 		tb.Fatalf("livedbtest: open memory database: %v", err)
 		return nil
@@ -40,26 +46,16 @@ func New(tb testing.TB, schema *livedb.Schema, opts ...*livedb.Options) *livedb.
 	return db
 }
 
-// NewFile returns a database in a new bbolt file under tb.TempDir(), for
-// tests that need the durable backend: reopening the file, file locking,
-// sizes on disk. opts is at most one *livedb.Options, as [livedb.Open]
-// takes, except that Options.NoSync is always set (a test does not need to
-// survive a power cut). Like New, the database is checked and closed at
+// NewFile returns a database in a new bbolt file under tb.TempDir(),
+// opened with Options.NoSync (a test does not need to survive a power
+// cut), for tests that need the durable backend: reopening the file,
+// file locking, sizes on disk. Like New, it is checked and closed at
 // cleanup. Use its Path to reopen the file after closing it, and
 // MustCheckClose to check and close the reopened database.
-func NewFile(tb testing.TB, schema *livedb.Schema, opts ...*livedb.Options) *livedb.DB {
+func NewFile(tb testing.TB, schema *livedb.Schema) *livedb.DB {
 	tb.Helper()
-	if len(opts) > 1 {
-		tb.Fatalf("livedbtest: NewFile takes at most one *livedb.Options, got %d", len(opts))
-		return nil
-	}
-	var o livedb.Options
-	if len(opts) == 1 && opts[0] != nil {
-		o = *opts[0]
-	}
-	o.NoSync = true
 	path := filepath.Join(tb.TempDir(), "livedb.db")
-	db, err := livedb.Open(path, schema, &o)
+	db, err := livedb.Open(path, schema, &livedb.Options{NoSync: true})
 	if err != nil {
 		tb.Fatalf("livedbtest: open %s: %v", path, err)
 		return nil

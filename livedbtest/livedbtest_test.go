@@ -69,10 +69,9 @@ func TestNew_ClosedAtCleanup(t *testing.T) {
 		open func(tb testing.TB, s *livedb.Schema) *livedb.DB
 		path bool
 	}{
-		{"New", func(tb testing.TB, s *livedb.Schema) *livedb.DB { return livedbtest.New(tb, s) }, false},
-		{"New nil options", func(tb testing.TB, s *livedb.Schema) *livedb.DB { return livedbtest.New(tb, s, nil) }, false},
-		{"NewFile", func(tb testing.TB, s *livedb.Schema) *livedb.DB { return livedbtest.NewFile(tb, s) }, true},
-		{"NewFile nil options", func(tb testing.TB, s *livedb.Schema) *livedb.DB { return livedbtest.NewFile(tb, s, nil) }, true},
+		{"New", livedbtest.New, false},
+		{"NewOptions", func(tb testing.TB, s *livedb.Schema) *livedb.DB { return livedbtest.NewOptions(tb, s, nil) }, false},
+		{"NewFile", livedbtest.NewFile, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,8 +114,7 @@ func TestNew_InvalidSchemaFailsTest(t *testing.T) {
 		"notes": livedb.DefineTable(v.Object(v.Fields{"text": v.String()})).Index("by_id", "text"),
 	})
 	for name, open := range map[string]func(testing.TB, *livedb.Schema) *livedb.DB{
-		"New":     func(tb testing.TB, s *livedb.Schema) *livedb.DB { return livedbtest.New(tb, s) },
-		"NewFile": func(tb testing.TB, s *livedb.Schema) *livedb.DB { return livedbtest.NewFile(tb, s) },
+		"New": livedbtest.New, "NewFile": livedbtest.NewFile,
 	} {
 		t.Run(name, func(t *testing.T) {
 			tb := &fakeTB{TB: t}
@@ -153,38 +151,17 @@ func TestNewFile_Reopen(t *testing.T) {
 	assert.Equal(t, filepath.Base(path), "livedb.db")
 }
 
-func TestNew_PassesOptions(t *testing.T) {
-	opts := &livedb.Options{Limits: livedb.Limits{DocumentsWritten: 1}}
-	for name, db := range map[string]*livedb.DB{
-		"New":     livedbtest.New(t, notesSchema(), opts),
-		"NewFile": livedbtest.NewFile(t, notesSchema(), opts),
-	} {
-		err := db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
-			for _, s := range []string{"a", "b"} {
-				if _, err := m.DB.Insert("notes", livedb.Doc{"text": s}); err != nil {
-					return err
-				}
+func TestNewOptions_PassesOptions(t *testing.T) {
+	db := livedbtest.NewOptions(t, notesSchema(), &livedb.Options{Limits: livedb.Limits{DocumentsWritten: 1}})
+	err := db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
+		for _, s := range []string{"a", "b"} {
+			if _, err := m.DB.Insert("notes", livedb.Doc{"text": s}); err != nil {
+				return err
 			}
-			return nil
-		})
-		assert.ErrorIs(t, err, livedb.ErrLimit, name)
-	}
-	assert.False(t, opts.NoSync, "NewFile sets NoSync on its own copy of the options")
-}
-
-func TestNew_TwoOptionsFailTest(t *testing.T) {
-	for name, open := range map[string]func(testing.TB, *livedb.Schema, ...*livedb.Options) *livedb.DB{
-		"New": livedbtest.New, "NewFile": livedbtest.NewFile,
-	} {
-		t.Run(name, func(t *testing.T) {
-			tb := &fakeTB{TB: t}
-			db := open(tb, notesSchema(), &livedb.Options{}, &livedb.Options{})
-			assert.Nil(t, db)
-			require.Len(t, tb.fatals, 1)
-			assert.Contains(t, tb.fatals[0], "at most one")
-			assert.Empty(t, tb.cleanups, "nothing to clean up")
-		})
-	}
+		}
+		return nil
+	})
+	assert.ErrorIs(t, err, livedb.ErrLimit)
 }
 
 func TestMustCheckClose_ReopenedFile(t *testing.T) {
