@@ -130,14 +130,21 @@ func Open(path string, schema *Schema, opts *Options) (*DB, error) {
 
 // OpenMemory opens an empty in-memory database with schema. It behaves as
 // a bbolt database does, except that nothing survives Close.
-func OpenMemory(schema *Schema) (*DB, error) {
-	return OpenMemoryOptions(schema, nil)
-}
-
-// OpenMemoryOptions is OpenMemory with options; the file options (Timeout,
-// NoSync, ReadOnly) do not apply.
-func OpenMemoryOptions(schema *Schema, opts *Options) (*DB, error) {
-	o := opts.withDefaults()
+//
+// opts is at most one *Options, as [Open] takes (nil means the defaults);
+// the file options (Timeout, NoSync, ReadOnly) do not apply. It is
+// variadic so that the call of most tests stays OpenMemory(schema), while
+// one with options reads as Open's: OpenMemory(schema, &livedb.Options{...}).
+// More than one is an error.
+func OpenMemory(schema *Schema, opts ...*Options) (*DB, error) {
+	if len(opts) > 1 {
+		return nil, fmt.Errorf("livedb: OpenMemory takes at most one *Options, got %d", len(opts))
+	}
+	var opt *Options
+	if len(opts) == 1 {
+		opt = opts[0]
+	}
+	o := opt.withDefaults()
 	o.ReadOnly = false
 	return open(memkv.New(), "", schema, o)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -30,7 +31,7 @@ var sharedKinds = map[string]func(t *testing.T) sharedOpener{
 			t.Helper()
 			db, err := livedb.OpenSharedMemLog(l, s, opts)
 			require.NoError(t, err)
-			t.Cleanup(func() { MustCheckClose(t, db) })
+			t.Cleanup(func() { livedbtest.MustCheckClose(t, db) })
 			return db
 		}
 	},
