@@ -143,7 +143,7 @@ func TestShared_BankAcrossProcesses(t *testing.T) {
 		const accounts, perAccount, writers, moves = 8, int64(1000), 8, 15
 		procs := []*livedb.DB{open(t, rxSchema(), nil), open(t, rxSchema(), nil), open(t, rxSchema(), nil)}
 		ids := make([]livedb.ID, accounts)
-		mustMutate(t, procs[0], func(m *livedb.MutationCtx) error {
+		seeded, err := procs[0].MutationTS(context.Background(), func(m *livedb.MutationCtx) error {
 			for i := range ids {
 				var err error
 				if ids[i], err = m.DB.Insert("accounts", livedb.Doc{"owner": fmt.Sprint(i), "balance": perAccount}); err != nil {
@@ -152,6 +152,10 @@ func TestShared_BankAcrossProcesses(t *testing.T) {
 			}
 			return nil
 		})
+		require.NoError(t, err)
+		for _, db := range procs {
+			require.NoError(t, db.CatchUp(boundedCtx(t), seeded)) // each writer reads the accounts
+		}
 		total := func(db *livedb.DB) int64 {
 			sum, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) (int64, error) {
 				docs, err := q.DB.Query("accounts").Collect()
