@@ -31,6 +31,10 @@ type Stats struct {
 	// Conflicts counts conflicts by what was read and then written:
 	// "table.index", or "table" for a table's existence.
 	Conflicts map[string]uint64
+	// Reruns counts the re-runs of subscription queries after commits
+	// that wrote inside what they read (first runs do not count);
+	// Reruns/Commits is how much work a commit makes for subscriptions.
+	Reruns uint64
 	// Subscriptions is how many subscriptions are open now (a gauge, not
 	// a counter).
 	Subscriptions int
@@ -47,6 +51,7 @@ func (db *DB) Stats() Stats {
 		Retries:        s.retries.Load(),
 		Alone:          s.alone.Load(),
 		ConflictErrors: s.conflictErrors.Load(),
+		Reruns:         s.reruns.Load(),
 	}
 	s.mu.Lock()
 	out.Conflicts = maps.Clone(s.conflicts)
@@ -64,6 +69,7 @@ func (db *DB) Stats() Stats {
 type dbStats struct {
 	commits, groups, commitNanos   atomic.Uint64
 	retries, alone, conflictErrors atomic.Uint64
+	reruns                         atomic.Uint64
 	maxGroup                       atomic.Int64
 	mu                             sync.Mutex
 	conflicts                      map[string]uint64 // guarded by mu

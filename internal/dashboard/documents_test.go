@@ -388,7 +388,7 @@ func TestHandler_Changes_EndsWhenDBCloses(t *testing.T) {
 // retention (1ns here) pruned: the stream says so with an "error" event
 // (changes_pruned) and ends, rather than skipping changes silently.
 func TestHandler_Changes_Pruned(t *testing.T) {
-	db, err := livedb.OpenMemoryOptions(taskSchema(), &livedb.Options{ChangeRetention: time.Nanosecond})
+	db, err := livedb.OpenMemory(taskSchema(), &livedb.Options{ChangeRetention: time.Nanosecond})
 	require.NoError(t, err)
 	f := mustServe(t, db, nil)
 	mustInsert(t, db, "notes", livedb.Doc{"body": "first"})

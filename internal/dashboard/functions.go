@@ -10,6 +10,7 @@ import (
 	"github.com/livedb-go/livedb/internal/codec"
 	"github.com/livedb-go/livedb/internal/convexjson"
 	"github.com/livedb-go/livedb/internal/value"
+	"github.com/livedb-go/livedb/internal/vconform"
 )
 
 // functionInfo describes a function of the Registry for the page.
@@ -129,7 +130,7 @@ func resultJSON(info livedb.FunctionInfo, result any) (json.RawMessage, error) {
 		x = nil
 	}
 	if info.Returns != nil && info.Returns.Kind() != "any" {
-		if x, err = info.Returns.Conform(x, nil); err != nil {
+		if x, err = vconform.Conform(info.Returns, x, nil); err != nil {
 			return nil, err
 		}
 	}
