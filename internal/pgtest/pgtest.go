@@ -580,6 +580,14 @@ func removeStale(base string) {
 		if err != nil || pid <= 0 || processAlive(pid) {
 			continue
 		}
+		// A server that still runs there stays too (on systems without a
+		// parent-death signal it outlives its test binary for a while).
+		if b, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid")); err == nil {
+			line, _, _ := strings.Cut(string(b), "\n")
+			if pm, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && pm > 0 && processAlive(pm) {
+				continue
+			}
+		}
 		_ = os.RemoveAll(dir)
 	}
 }
