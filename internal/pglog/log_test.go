@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb/internal/pglog"
+	"github.com/livedb-go/livedb/internal/pgtest"
 )
 
 func TestOpen_Concurrent_OneSetOfTables(t *testing.T) {
@@ -70,8 +71,8 @@ func TestOpen_SearchPath_SeparateLogs(t *testing.T) {
 	conn := mustSQL(t, dsn)
 	mustExec(t, conn, "CREATE SCHEMA a")
 	mustExec(t, conn, "CREATE SCHEMA b")
-	la := mustOpen(t, dsn+"&search_path=a")
-	lb := mustOpen(t, dsn+"&search_path=b")
+	la := mustOpen(t, pgtest.WithParam(dsn, "search_path", "a"))
+	lb := mustOpen(t, pgtest.WithParam(dsn, "search_path", "b"))
 	if la.ID() == lb.ID() {
 		t.Fatal("two schemas share one database id")
 	}
@@ -83,7 +84,7 @@ func TestOpen_SearchPath_SeparateLogs(t *testing.T) {
 	if err := conn.QueryRow(testCtx(t), "SELECT count(*) FROM a.livedb_log").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("a.livedb_log has %d rows (%v), want 1", n, err)
 	}
-	_, err := pglog.Open(testCtx(t), dsn+"&search_path=nosuchschema", nil)
+	_, err := pglog.Open(testCtx(t), pgtest.WithParam(dsn, "search_path", "nosuchschema"), nil)
 	if err == nil || !strings.Contains(err.Error(), "search_path") {
 		t.Fatalf("Open with a search_path naming no schema: %v, want an error about search_path", err)
 	}

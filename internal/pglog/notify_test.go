@@ -30,7 +30,7 @@ func TestLog_Notify_OtherDatabaseQuiet(t *testing.T) {
 	conn := mustSQL(t, dsn)
 	mustExec(t, conn, "CREATE SCHEMA other")
 	l := mustOpen(t, dsn)
-	other := mustOpen(t, dsn+"&search_path=other")
+	other := mustOpen(t, pgtest.WithParam(dsn, "search_path", "other"))
 	mustExec(t, conn, "LISTEN "+pgx.Identifier{"livedb_" + l.ID()}.Sanitize())
 	mustCommit(t, other, 1)
 	mustCommit(t, l, 2)
@@ -45,9 +45,6 @@ func TestLog_Notify_OtherDatabaseQuiet(t *testing.T) {
 
 func TestLog_Notify_AfterRestart(t *testing.T) {
 	c := pgtest.Require(t)
-	if c.External() {
-		t.Skip("restarts the server: needs a cluster started by the tests")
-	}
 	dsn := c.NewDatabase(t)
 	writer, follower := mustOpen(t, dsn), mustOpen(t, dsn)
 	ch := follower.Notify()

@@ -15,9 +15,6 @@ import (
 // server is back, on the same Log.
 func TestLog_Unavailable_WhileStopped(t *testing.T) {
 	c := pgtest.Require(t)
-	if c.External() {
-		t.Skip("stops the server: needs a cluster started by the tests")
-	}
 	dsn := c.NewDatabase(t)
 	l := mustOpen(t, dsn)
 	mustCommit(t, l, 1, put("k", "v"))

@@ -349,8 +349,8 @@ func (c *Cluster) LogPath() string { return c.logPath }
 func (c *Cluster) External() bool { return c.external != "" }
 
 // DSN returns a connection string for database dbname that pgx accepts: a
-// postgres:// URL for a cluster started by the tests, in which parameters
-// can be added with "&name=value" (search_path, for one). To share this
+// postgres:// URL for a cluster started by the tests; add parameters
+// (search_path, for one) with [WithParam]. To share this
 // cluster with a child process, pass DSN("postgres") to it as
 // LIVEDB_POSTGRES_URL.
 func (c *Cluster) DSN(dbname string) string {
@@ -366,7 +366,23 @@ func (c *Cluster) DSN(dbname string) string {
 		}
 	}
 	// A keyword DSN: a later dbname overrides an earlier one.
-	return c.external + " dbname='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(dbname) + "'"
+	return WithParam(c.external, "dbname", dbname)
+}
+
+// WithParam returns dsn with parameter name set to value (a run-time
+// parameter such as search_path, or a connection setting such as dbname),
+// in the DSN's own form: a query parameter of a postgres:// URL, else a
+// keyword pair, which overrides an earlier one of the same name.
+func WithParam(dsn, name, value string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		if u, err := url.Parse(dsn); err == nil {
+			q := u.Query()
+			q.Set(name, value)
+			u.RawQuery = q.Encode()
+			return u.String()
+		}
+	}
+	return dsn + " " + name + "='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(value) + "'"
 }
 
 // adminDSN is the database that CREATE and DROP DATABASE connect to.

@@ -22,7 +22,7 @@ import (
 func TestStart_KilledBinaryLeavesNoServer(t *testing.T) {
 	c := pgtest.Require(t)
 	if c.External() {
-		t.Skip("needs the binaries to start a cluster of its own")
+		t.Skip("tests the clusters that pgtest starts, and " + pgtest.URLEnv + " is set")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

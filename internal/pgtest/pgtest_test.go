@@ -102,11 +102,7 @@ func TestCluster_DSN_SearchPath(t *testing.T) {
 	c := pgtest.Require(t)
 	dsn := c.NewDatabase(t)
 	mustExec(t, mustConnect(t, dsn), "CREATE SCHEMA app")
-	sep := "&"
-	if c.External() && !strings.Contains(dsn, "://") {
-		sep = " "
-	}
-	conn := mustConnect(t, dsn+sep+"search_path=app")
+	conn := mustConnect(t, pgtest.WithParam(dsn, "search_path", "app"))
 	var schema string
 	if err := conn.QueryRow(context.Background(), "SELECT current_schema()").Scan(&schema); err != nil {
 		t.Fatal(err)
@@ -127,9 +123,6 @@ var restartCases = []struct {
 
 func TestCluster_Stop_DataSurvivesRestart(t *testing.T) {
 	c := pgtest.Require(t)
-	if c.External() {
-		t.Skip("stops the server: needs a cluster started by the tests")
-	}
 	for _, tc := range restartCases {
 		t.Run(tc.name, func(t *testing.T) {
 			dsn := c.NewDatabase(t)
@@ -161,9 +154,6 @@ func TestCluster_Stop_DataSurvivesRestart(t *testing.T) {
 
 func TestCluster_Stop_NotRunning(t *testing.T) {
 	c := pgtest.Require(t)
-	if c.External() {
-		t.Skip("stops the server: needs a cluster started by the tests")
-	}
 	if err := c.Start(); err == nil {
 		t.Fatal("Start of a running cluster succeeded")
 	}
@@ -242,3 +232,20 @@ func TestCluster_Close_StopsAndRemoves(t *testing.T) {
 
 // clusterDir is the directory that a cluster started by the tests lives in.
 func clusterDir(c *pgtest.Cluster) string { return filepath.Dir(c.LogPath()) }
+
+func TestWithParam_BothForms(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://postgres@/db1?host=%2Ftmp%2Fs&port=5432",
+		"host=/tmp/s user=postgres dbname=db1",
+	} {
+		got := pgtest.WithParam(pgtest.WithParam(dsn, "search_path", "it's"), "dbname", "db2")
+		cfg, err := pgx.ParseConfig(got)
+		if err != nil {
+			t.Fatalf("WithParam(%q) = %q: %v", dsn, got, err)
+		}
+		if cfg.RuntimeParams["search_path"] != "it's" || cfg.Database != "db2" || cfg.Host != "/tmp/s" {
+			t.Fatalf("WithParam(%q) = %q: search_path %q, dbname %q, host %q", dsn, got,
+				cfg.RuntimeParams["search_path"], cfg.Database, cfg.Host)
+		}
+	}
+}
