@@ -275,7 +275,7 @@ func TestChangeFeed_Next_EndsOnCancelAndClose(t *testing.T) {
 // changes, or one that fell behind them, fails with ErrChangesPruned; a
 // feed from the oldest kept change or from the present does not.
 func TestChangeFeed_Next_Pruned(t *testing.T) {
-	for _, b := range backends {
+	for _, b := range bubbleBackends() {
 		t.Run(b, func(t *testing.T) {
 			// In a bubble, so that the retention measures virtual time.
 			rxSynctest(t, func(t *testing.T) {
@@ -338,7 +338,7 @@ func TestChangeFeed_Next_NegativeRetentionKeepsAll(t *testing.T) {
 // changes than one pruning deletes: the commit goes whole, and a feed never
 // starts in the middle of it.
 func TestChangeFeed_Next_PruningKeepsCommitsWhole(t *testing.T) {
-	for _, b := range backends {
+	for _, b := range bubbleBackends() {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
 				db := openBackend(t, b, rxSchema(), &livedb.Options{ChangeRetention: time.Nanosecond})

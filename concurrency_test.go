@@ -429,7 +429,7 @@ func TestDB_MutationTS_QueriesAfterSeeIt(t *testing.T) {
 // TestDB_Mutation_RetriesWithBackoffThenFails runs in a synctest bubble, so
 // that the backoff between retries takes no real time.
 func TestDB_Mutation_RetriesWithBackoffThenFails(t *testing.T) {
-	for _, b := range backends {
+	for _, b := range bubbleBackends() {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
 				// A retry limit the caller sets: without one, a mutation

@@ -178,7 +178,7 @@ func TestDB_Mutation_ConflictError_NamesRange(t *testing.T) {
 // deadline (1.5 ms) falls in the second backoff (at least 1 ms, after a
 // first one of at least 0.5 ms).
 func TestDB_Mutation_ConflictError_ContextEnds(t *testing.T) {
-	for _, b := range backends {
+	for _, b := range bubbleBackends() {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
 				db := openBackend(t, b, queueSchema(), nil)

@@ -108,8 +108,37 @@ func (db *DB) signalCommit() {
 // A file locked by another process makes Open fail with ErrLocked after
 // Options.Timeout. A file that is not a livedb database gives ErrNotLivedb.
 // opts may be nil.
+//
+// # A database shared by many processes
+//
+// A path that is a PostgreSQL URL ("postgres://user@host/db", with
+// "?search_path=schema" to keep several livedb databases in one
+// PostgreSQL database) opens the livedb database that PostgreSQL holds, as
+// one of any number of processes, on any number of machines, that share
+// it; Open creates its tables there if they do not exist. The DB is the
+// same as for a file, with the same methods and guarantees: mutations are
+// serializable across every process, and a commit in any process re-runs
+// the subscriptions, in every process, whose reads it touched.
+//
+// Every process keeps a full copy of the database: in memory, or in the
+// bbolt file Options.LocalCopy names, which survives a restart and then
+// only catches up. Queries, pagination and subscriptions run on the copy;
+// mutations commit through PostgreSQL (one transaction for each group of
+// mutations), and every copy follows the log of commits PostgreSQL keeps.
+// A process sees another's commit within milliseconds, and [DB.CatchUp]
+// waits for a given one. While PostgreSQL cannot be reached, reads go on
+// on the copy and writes fail with ErrUnavailable (or ErrOutcomeUnknown
+// for a commit cut off while PostgreSQL committed it); the process
+// reconnects and catches up by itself. schema is applied as for a file,
+// once for all processes: the first process that opens with a changed
+// schema migrates the shared database, under a lock that holds the other
+// processes' commits meanwhile. NoSync does not apply: PostgreSQL makes
+// commits durable, and the copy is a cache that is never synced.
 func Open(path string, schema *Schema, opts *Options) (*DB, error) {
 	o := opts.withDefaults()
+	if isDSN(path) {
+		return openDSN(path, schema, o)
+	}
 	store, err := bboltkv.Open(path, &bboltkv.Options{Timeout: o.Timeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly, InitialMmapSize: bboltMmapSize})
 	if err != nil {
 		switch {

@@ -103,7 +103,7 @@ func TestMutationValue_Error_ReturnsZeroWritesNothing(t *testing.T) {
 // TestMutationValue_Retry_ReturnsCommittedRunsValue runs in a synctest
 // bubble, so that the backoff before the retry takes no real time.
 func TestMutationValue_Retry_ReturnsCommittedRunsValue(t *testing.T) {
-	for _, backend := range backends {
+	for _, backend := range bubbleBackends() {
 		t.Run(backend, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				db := openBackend(t, backend, typedSchema(), nil)

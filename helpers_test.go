@@ -3,6 +3,7 @@ package livedb_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/livedb-go/livedb"
@@ -31,7 +32,22 @@ func agentSchema() *livedb.Schema {
 
 // backends names the backends every engine test runs against, in test
 // order; openBackend opens each.
-var backends = []string{"memory", "bbolt", "shared-memlog"}
+var backends = []string{"memory", "bbolt", "shared-memlog", "postgres-memory", "postgres-bbolt"}
+
+// bubbleBackends are the backends a test in a synctest bubble runs
+// against. A bubble waits for its goroutines to block on each other or on
+// its fake clock; a connection to PostgreSQL blocks on the network, which no
+// bubble can wait for, so the PostgreSQL backends are left out: the shared
+// log in memory runs these tests on the shared engine's code instead.
+func bubbleBackends() []string {
+	var out []string
+	for _, b := range backends {
+		if !strings.HasPrefix(b, "postgres") {
+			out = append(out, b)
+		}
+	}
+	return out
+}
 
 // openBackend opens a fresh database of the named backend with schema s
 // and opts (nil means defaults; bbolt always runs with NoSync), checked and
@@ -55,6 +71,8 @@ func openBackend(t *testing.T, name string, s *livedb.Schema, opts *livedb.Optio
 		}
 		t.Cleanup(func() { livedbtest.MustCheckClose(t, db) })
 		return db
+	case "postgres-memory", "postgres-bbolt":
+		return openPostgresBackend(t, name, s, opts)
 	case "shared-memlog":
 		db, err := livedb.OpenSharedMemLog(livedb.NewSharedMemLog(), s, opts)
 		if err != nil {
@@ -89,7 +107,7 @@ func forEachBackendOptions(t *testing.T, s *livedb.Schema, opts *livedb.Options,
 // synctest bubble (see rxSynctest), the database opened in the bubble.
 func forEachBackendBubble(t *testing.T, s *livedb.Schema, opts *livedb.Options, body func(t *testing.T, db *livedb.DB)) {
 	t.Helper()
-	for _, b := range backends {
+	for _, b := range bubbleBackends() {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) { body(t, openBackend(t, b, s, opts)) })
 		})

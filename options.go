@@ -55,6 +55,13 @@ type Options struct {
 	// defaults (see Limits).
 	Limits Limits
 
+	// LocalCopy is, for a shared database (Open of a PostgreSQL URL), the
+	// bbolt file that keeps this process's copy of the shared database
+	// across restarts: a process that opens it again only catches up with
+	// what it missed. Empty means a copy in memory, loaded from PostgreSQL
+	// at every open. Each process needs a file of its own.
+	LocalCopy string
+
 	// ChangeRetention is how long committed changes stay in the change feed.
 	// Zero means 24 hours; a negative value keeps them forever.
 	ChangeRetention time.Duration

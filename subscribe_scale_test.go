@@ -21,7 +21,7 @@ import (
 // goroutine, and that ending them (each way) and closing the database
 // leaves no goroutine behind.
 func TestSubscribe_NoGoroutinePerSubscription(t *testing.T) {
-	for _, b := range backends {
+	for _, b := range bubbleBackends() {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
 				before := rxEngineGoroutines()
@@ -101,7 +101,7 @@ func TestSubscribe_TenThousand(t *testing.T) {
 	if testing.Short() {
 		n = 2000
 	}
-	for _, b := range backends {
+	for _, b := range bubbleBackends() {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
 				db := openBackend(t, b, rxSchema(), nil)
@@ -148,7 +148,7 @@ func TestSubscribe_PrecisionRandomWrites(t *testing.T) {
 		commits = 2000
 	}
 	s1, s2 := rxSeed(t)
-	for _, b := range backends {
+	for _, b := range bubbleBackends() {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
 				db := openBackend(t, b, rxSchema(), nil)
