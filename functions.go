@@ -305,6 +305,11 @@ type Registry struct {
 type registered struct {
 	internal bool
 	call     func(ctx context.Context, db *DB, args Doc) (any, error)
+	// kind, and the runs for remote callers inside a transaction (one of
+	// the two is set): see functions_public.go.
+	kind        FunctionKind
+	runQuery    func(q *QueryCtx, args Doc) (any, error)
+	runMutation func(m *MutationCtx, args Doc) (any, error)
 }
 
 // Registerable is a function that can be added to a Registry: a
@@ -314,7 +319,7 @@ type Registerable interface {
 }
 
 func (f *QueryFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	return f.Name, registered{internal: f.Internal, kind: KindQuery, runQuery: f.runPublic, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
 		if err := f.checkDoc(args); err != nil {
 			return nil, err
 		}
@@ -327,7 +332,7 @@ func (f *QueryFunction[A, R]) registration() (string, registered) {
 }
 
 func (f *MutationFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	return f.Name, registered{internal: f.Internal, kind: KindMutation, runMutation: f.runPublic, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
 		if err := f.checkDoc(args); err != nil {
 			return nil, err
 		}
