@@ -379,14 +379,17 @@ func (ss *session) write(b []byte) error {
 	ctx, cancel := context.WithTimeout(ss.ctx, ss.srv.opts.WriteTimeout)
 	defer cancel()
 	if err := ss.conn.Write(ctx, websocket.MessageText, b); err != nil {
-		if ss.ctx.Err() == nil && ctx.Err() != nil {
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The library closes the connection when a write times out,
+			// and the reader then fails too: this is the cause.
+			ss.readFailure = errSlowClient
 			return errSlowClient
 		}
-		ss.mu.Lock()
 		if ss.readFailure != nil {
 			err = ss.readFailure // the reason the connection went away
 		}
-		ss.mu.Unlock()
 		return err
 	}
 	if !ss.pingTimer.Stop() {
