@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,8 @@ type bigArgs struct {
 }
 
 // testFunctions are the functions the tests serve: tasks:add, list,
-// count, page, whoami, fail, boom, big, and the internal tasks:secret.
+// count, page, whoami, fail, boom, big, latest, and the internal
+// tasks:secret.
 func testFunctions() []livedb.Registerable {
 	add := livedb.NewMutation(livedb.FunctionDef[addArgs, livedb.ID]{
 		Name:    "tasks:add",
@@ -114,7 +116,17 @@ func testFunctions() []livedb.Registerable {
 		_, err := m.DB.Insert("tasks", livedb.Doc{"text": "written by an internal function"})
 		return "the secret", err
 	})
-	return []livedb.Registerable{add, list, count, page, whoami, fail, boom, big, secret}
+	latest := livedb.NewQuery(livedb.FunctionDef[struct{}, *string]{
+		Name: "tasks:latest", Args: v.Object(v.Fields{}),
+	}, func(q *livedb.QueryCtx, _ struct{}) (*string, error) {
+		doc, ok, err := q.DB.Query("tasks").Order(livedb.Desc).First()
+		if err != nil || !ok {
+			return nil, err
+		}
+		s := doc["text"].(string)
+		return &s, nil
+	})
+	return []livedb.Registerable{add, list, count, page, whoami, fail, boom, big, secret, latest}
 }
 
 // testAdminKey is the admin key of the test servers that have one.
@@ -211,4 +223,22 @@ func mustAdd(t testing.TB, db *livedb.DB, texts ...string) {
 	if err != nil {
 		t.Fatalf("add tasks: %v", err)
 	}
+}
+
+// benchDB opens a database of the named backend ("memory" or "bbolt",
+// durable: each commit fsyncs) for a benchmark.
+func benchDB(b *testing.B, backend string) *livedb.DB {
+	b.Helper()
+	var db *livedb.DB
+	var err error
+	if backend == "bbolt" {
+		db, err = livedb.Open(filepath.Join(b.TempDir(), "bench.db"), testSchema(), nil)
+	} else {
+		db, err = livedb.OpenMemory(testSchema())
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	return db
 }
