@@ -95,7 +95,8 @@ type sentVersion struct {
 // liveQuery is one query of the client's query set.
 type liveQuery struct {
 	id      uint32
-	path    string // as the client wrote it
+	mod     querySetModification // the Add, to subscribe again as another identity
+	path    string               // as the client wrote it
 	reg     *livedb.Registry
 	name    string // in reg; "" when the query failed before it ran
 	args    livedb.Doc
@@ -474,7 +475,7 @@ func (ss *session) handleModifyQuerySet(m *clientMessage) error {
 			if len(ss.queries) >= maxQueries {
 				return protocolErrorf("ModifyQuerySet: a session may watch at most %d queries", maxQueries)
 			}
-			q := &liveQuery{id: id, path: mod.UdfPath}
+			q := &liveQuery{id: id, mod: mod, path: mod.UdfPath}
 			ss.queries[id] = q
 			ss.subscribe(q, mod)
 		case "Remove":
@@ -571,21 +572,13 @@ func (ss *session) handleAuthenticate(m *clientMessage) error {
 	for _, id := range ss.queryIDs() {
 		q := ss.queries[id]
 		q.sub.stop()
-		ss.subscribe(q, querySetModification{UdfPath: q.path, Args: mustArgs(q.args), Journal: journalString(q.journal)})
+		mod := q.mod
+		if q.journal != nil {
+			mod.Journal = journalString(q.journal)
+		}
+		ss.subscribe(q, mod)
 	}
 	return nil
-}
-
-// mustArgs re-encodes arguments that were decoded from Convex-JSON.
-func mustArgs(d livedb.Doc) json.RawMessage {
-	if d == nil {
-		return nil
-	}
-	b, err := convexjson.Encode(map[string]any(d))
-	if err != nil {
-		return nil // the query failed to decode them before; it fails again
-	}
-	return b
 }
 
 // journalString is the inverse of decodeJournal.

@@ -322,3 +322,23 @@ func TestServer_Close_EndsSessionsGoingAway(t *testing.T) {
 		assert.Equal(t, 503, resp.StatusCode)
 	}
 }
+
+func TestSession_Authenticate_QueriesKeepTheirArguments(t *testing.T) {
+	// A query whose arguments were refused is refused again after the
+	// identity changes, and one that ran runs again with its arguments.
+	db := mustOpenMemory(t)
+	_, hs := MustServe(t, db, server.Options{})
+	mustAdd(t, db, "a")
+	c := mustDialWS(t, hs.URL, "s")
+	bad := c.add("tasks:count", map[string]any{"$bad": 1})
+	big := c.add("tasks:big", map[string]any{"size": 3})
+	c.mustResult(big, "the first results", func(map[string]any) bool { return true })
+	c.send(map[string]any{"type": "Authenticate", "tokenType": "User", "value": "token:alice", "baseVersion": 0})
+	c.identity++
+	for c.version.Identity != 1 {
+		c.mustRecvType("Transition")
+	}
+	assert.Equal(t, "QueryFailed", c.results[bad]["type"])
+	assert.Contains(t, c.results[bad]["errorMessage"], "not Convex-JSON")
+	assert.Equal(t, "xxx+", value(t, c.results[big]))
+}
