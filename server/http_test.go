@@ -126,7 +126,9 @@ func TestHTTP_Auth_IdentityAndAdmin(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, "%v", m)
 	tables := m["value"].([]any)
 	require.Len(t, tables, 1)
-	assert.Equal(t, map[string]any{"name": "tasks", "documents": 1.0, "indexes": []any{}}, tables[0])
+	assert.Equal(t, map[string]any{"name": "tasks", "documents": 1.0, "indexes": []any{
+		map[string]any{"name": "by_text", "fields": []any{"text"}},
+	}}, tables[0])
 	// The admin key does not open internal functions.
 	status, m = post(t, hs.URL+"/api/mutation", call("tasks:secret", `{}`), http.Header{"Authorization": {"Convex " + testAdminKey}})
 	assert.Equal(t, 560, status)
