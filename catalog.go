@@ -214,7 +214,7 @@ func (c *catalog) validate() error {
 	return nil
 }
 
-// tableName resolves a table number for v.Options.
+// tableName resolves a table number for conform.
 func (c *catalog) tableName(n uint32) (string, bool) {
 	t, ok := c.byNumber[n]
 	if !ok {

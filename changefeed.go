@@ -54,18 +54,20 @@ func (db *DB) pruneChanges(b *kv.Batch, now uint64) {
 	}
 }
 
-// Op is the kind of a change.
-type Op uint8
+// ChangeOp is the kind of a change: the Op of a [Change]. (Elsewhere an
+// Op field is the text of an operation, as in [DocumentError], [CodecError]
+// and [Progress].)
+type ChangeOp uint8
 
 // The kinds of change.
 const (
-	OpInsert Op = iota + 1
+	OpInsert ChangeOp = iota + 1
 	OpUpdate
 	OpDelete
 )
 
 // String returns "insert", "update" or "delete".
-func (op Op) String() string {
+func (op ChangeOp) String() string {
 	switch op {
 	case OpInsert:
 		return "insert"
@@ -74,7 +76,7 @@ func (op Op) String() string {
 	case OpDelete:
 		return "delete"
 	}
-	return fmt.Sprintf("Op(%d)", uint8(op))
+	return fmt.Sprintf("ChangeOp(%d)", uint8(op))
 }
 
 // Change is one committed write, as the change feed delivers it. Old is nil
@@ -82,7 +84,7 @@ func (op Op) String() string {
 // share its commit Timestamp and come in the order it wrote them.
 type Change struct {
 	Timestamp uint64
-	Op        Op
+	Op        ChangeOp
 	Table     string
 	ID        ID
 	Old       Doc

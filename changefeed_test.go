@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 )
 
 // rxDrain reads a feed until it is caught up.
@@ -32,7 +33,7 @@ func rxDrain(t *testing.T, f *livedb.ChangeFeed) []livedb.Change {
 // ID, and the n (or x) field of the old and new documents (-1: absent).
 type rxChange struct {
 	ts     uint64
-	op     livedb.Op
+	op     livedb.ChangeOp
 	table  string
 	id     livedb.ID
 	oldVal int64
@@ -196,7 +197,7 @@ func TestChangeFeed_Next_ResumesAfterReopen(t *testing.T) {
 
 	db, err = livedb.Open(path, rxSchema(), opts)
 	require.NoError(t, err)
-	defer MustCheckClose(t, db)
+	defer livedbtest.MustCheckClose(t, db)
 	id, _ := rxInsert(t, db, 9, 9)
 	ids = append(ids, id)
 	rest := rxDrain(t, db.Changes(handled))

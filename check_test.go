@@ -10,6 +10,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/internal/kv"
+	"github.com/livedb-go/livedb/livedbtest"
 )
 
 // maxMessage bounds the error messages of damaged files below: with the
@@ -67,7 +68,7 @@ func TestQuery_Collect_DanglingLongEntry(t *testing.T) {
 		_, err = m.DB.Insert("agentSessions", livedb.Doc{"workflowId": wf, "agentType": "coder", "status": strings.Repeat("s", 1000)})
 		return err
 	})
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 	mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) {
 		k, _ := kvFirstKey(t, snap, corruptIndexPrefix(t, snap, "agentSessions", "by_id"))
 		b.Delete(k) // the document; its index entries stay

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -331,7 +332,7 @@ func closeReopen(t *testing.T, path string, acks map[livedb.ID]int64) {
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	defer MustCheckClose(t, db)
+	defer livedbtest.MustCheckClose(t, db)
 	err = db.Query(context.Background(), func(q *livedb.QueryCtx) error {
 		for id, seq := range acks {
 			d, ok, err := q.DB.Get(id)

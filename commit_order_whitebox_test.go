@@ -16,7 +16,7 @@ func openWhitebox(t *testing.T, backend string, s *Schema, opts Options) *DB {
 	var db *DB
 	var err error
 	if backend == "memory" {
-		db, err = OpenMemoryOptions(s, &opts)
+		db, err = OpenMemory(s, &opts)
 	} else {
 		opts.NoSync = true
 		db, err = Open(filepath.Join(t.TempDir(), "wb.db"), s, &opts)

@@ -23,7 +23,7 @@ func BenchmarkMutationHotSpotQueue(b *testing.B) {
 				var db *livedb.DB
 				var err error
 				if store == "memory" {
-					db, err = livedb.OpenMemoryOptions(queueSchema(), opts)
+					db, err = livedb.OpenMemory(queueSchema(), opts)
 				} else {
 					db, err = livedb.Open(filepath.Join(b.TempDir(), "q.db"), queueSchema(), opts)
 				}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/internal/kv/bboltkv"
+	"github.com/livedb-go/livedb/livedbtest"
 )
 
 // Corrupted files: every damage gives a clear error (ErrNotLivedb at Open,
@@ -51,7 +52,7 @@ func mustLivedbFile(t *testing.T) (string, []byte) {
 		}
 		return nil
 	})
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

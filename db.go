@@ -61,6 +61,8 @@ type DB struct {
 
 	subs *subManager
 
+	shared *sharedState // nil unless the database is shared (OpenShared)
+
 	useStoredSchema bool // Open was given a nil schema: use the stored one
 	// declared holds the tables a strict schema declares; nil allows
 	// every table (see Options.AllowUndeclaredTables).
@@ -128,19 +130,39 @@ func Open(path string, schema *Schema, opts *Options) (*DB, error) {
 
 // OpenMemory opens an empty in-memory database with schema. It behaves as
 // a bbolt database does, except that nothing survives Close.
-func OpenMemory(schema *Schema) (*DB, error) {
-	return OpenMemoryOptions(schema, nil)
-}
-
-// OpenMemoryOptions is OpenMemory with options; the file options (Timeout,
-// NoSync, ReadOnly) do not apply.
-func OpenMemoryOptions(schema *Schema, opts *Options) (*DB, error) {
-	o := opts.withDefaults()
+//
+// opts is at most one *Options, as [Open] takes (nil means the defaults);
+// the file options (Timeout, NoSync, ReadOnly) do not apply. It is
+// variadic so that the call of most tests stays OpenMemory(schema), while
+// one with options reads as Open's: OpenMemory(schema, &livedb.Options{...}).
+// More than one is an error.
+func OpenMemory(schema *Schema, opts ...*Options) (*DB, error) {
+	if len(opts) > 1 {
+		return nil, fmt.Errorf("livedb: OpenMemory takes at most one *Options, got %d", len(opts))
+	}
+	var opt *Options
+	if len(opts) == 1 {
+		opt = opts[0]
+	}
+	o := opt.withDefaults()
 	o.ReadOnly = false
 	return open(memkv.New(), "", schema, o)
 }
 
 func open(store kv.Store, path string, schema *Schema, o Options) (*DB, error) {
+	db, err := newDB(store, path, schema, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.load(); err != nil {
+		return nil, err
+	}
+	db.start()
+	return db, nil
+}
+
+// newDB returns a DB on store that is not loaded or started yet.
+func newDB(store kv.Store, path string, schema *Schema, o Options) (*DB, error) {
 	stored := schema == nil
 	if stored {
 		schema = DefineSchema(nil)
@@ -148,7 +170,7 @@ func open(store kv.Store, path string, schema *Schema, o Options) (*DB, error) {
 	if err := schema.Err(); err != nil {
 		return nil, err
 	}
-	db := &DB{
+	return &DB{
 		declared:        strictTables(schema, &o, stored),
 		useStoredSchema: stored,
 		store:           store,
@@ -160,14 +182,14 @@ func open(store kv.Store, path string, schema *Schema, o Options) (*DB, error) {
 		alone:           make(chan struct{}, 1),
 		closing:         make(chan struct{}),
 		active:          map[uint64]int{},
-	}
-	if err := db.load(); err != nil {
-		return nil, err
-	}
+	}, nil
+}
+
+// start starts the subscription manager and the committer of a loaded DB.
+func (db *DB) start() {
 	db.subs = newSubManager(db)
 	db.wg.Add(1)
 	go db.committer()
-	return db, nil
 }
 
 // Path returns the database file's path, or "" for a memory database.
@@ -187,6 +209,9 @@ func (db *DB) Close() error {
 		db.subs.close()
 		db.wg.Wait()
 		err = db.store.Close()
+		if db.shared != nil {
+			db.shared.log.close()
+		}
 	})
 	return err
 }

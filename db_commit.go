@@ -17,6 +17,11 @@ type commitRecord struct {
 	// tableKeys are the read-set keys of the catalog entries the commit
 	// wrote (tableKeys in keys.go): tables created or renumbered.
 	tableKeys [][]byte
+	// all says that the commit may have changed anything: a copy of a
+	// shared database that was loaded anew (rebootstrap). It conflicts
+	// with every mutation whose snapshot is older and re-runs every
+	// subscription.
+	all bool
 }
 
 // commitReq asks the committer to validate and commit a mutation.
@@ -61,6 +66,12 @@ func (db *DB) committer() {
 			if !db.paused(p) {
 				return
 			}
+		case <-db.shared.wakeups():
+			db.follow()
+		case <-db.shared.asked():
+			db.follow()
+		case <-db.shared.ticks():
+			db.follow()
 		case <-db.closing:
 			return // submit gives up on a send once closing is closed
 		}
@@ -140,6 +151,20 @@ wait:
 }
 
 func (db *DB) commitGroup(group []*commitReq) {
+	// A shared database's log is locked first, and the commits of other
+	// processes after this copy's last one applied: the group is then
+	// checked against them as against local commits.
+	var lt *sharedLock
+	if db.shared != nil {
+		var err error
+		if lt, err = db.lockShared(); err != nil {
+			for _, req := range group {
+				req.done <- commitResult{err: err}
+			}
+			return
+		}
+		defer lt.release()
+	}
 	db.activeMu.Lock()
 	log := db.log
 	db.activeMu.Unlock()
@@ -190,21 +215,21 @@ func (db *DB) commitGroup(group []*commitReq) {
 		return
 	}
 	start := time.Now()
-	err := db.storeGroup(&batch, ts, base, cat)
+	var err error
+	if lt != nil {
+		err = lt.append(&logGroup{records: records, ops: batch.Ops[:len(batch.Ops):len(batch.Ops)]}, base, cat)
+	}
+	if err == nil {
+		err = storeErr(db.storeGroup(&batch, ts, base, cat))
+	}
 	db.stats.grouped(len(accepted), time.Since(start))
 	if err != nil {
 		for _, req := range accepted {
-			req.done <- commitResult{err: storeErr(err)}
+			req.done <- commitResult{err: err}
 		}
 		return
 	}
-
-	db.activeMu.Lock()
-	db.log = append(db.log, records...)
-	db.trimLogLocked()
-	db.activeMu.Unlock()
-	db.lastTS.Store(ts)
-	db.signalCommit()
+	db.published(records, ts)
 	for i, req := range accepted {
 		req.done <- commitResult{ts: records[i].ts}
 	}
@@ -213,6 +238,18 @@ func (db *DB) commitGroup(group []*commitReq) {
 	// taken by idle Ps. Woken before the callers, the manager waited for
 	// them.
 	db.subs.notify(records)
+}
+
+// published makes committed records visible, once they are in storage: to
+// the conflict checks of running mutations, as the last timestamp, and to
+// the waiters of commitSignal.
+func (db *DB) published(records []*commitRecord, ts uint64) {
+	db.activeMu.Lock()
+	db.log = append(db.log, records...)
+	db.trimLogLocked()
+	db.activeMu.Unlock()
+	db.lastTS.Store(ts)
+	db.signalCommit()
 }
 
 // storeGroup commits a group's batch, whose last commit has timestamp ts,
@@ -285,6 +322,9 @@ func conflictIn(rs *readSet, snapTS uint64, log, group []*commitRecord) *conflic
 		for _, rec := range recs {
 			if rec.ts <= snapTS {
 				continue
+			}
+			if rec.all {
+				return &conflict{}
 			}
 			if k, ok := rs.overlapsAny(rec.tableKeys); ok {
 				return &conflict{key: k, iv: rs.find(k)}

@@ -1,8 +1,10 @@
 package livedb
 
-// Engine hooks of export and import. Export reads one snapshot without the
-// per-transaction read limits; import writes documents with the _id,
+// The engine hook of import: it writes documents with the _id,
 // _creationTime and table numbers they carry, which no user mutation can.
+// (Export's hook, a snapshot read without the per-transaction read limits,
+// is the export view in export.go; the file formats of both are package
+// internal/snapshot's.)
 //
 // An import is one commit through the committer, under the engine's own
 // rules: the catalog change (tables it adds, tables it gives the number its
@@ -27,96 +29,9 @@ import (
 
 	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/kv"
+	"github.com/livedb-go/livedb/internal/snapshot"
 	"github.com/livedb-go/livedb/internal/value"
-	"github.com/livedb-go/livedb/v"
 )
-
-// exportView is one snapshot of the database read without limits.
-type exportView struct {
-	db *DB
-	tx *txn
-}
-
-// beginExport opens a snapshot for an export. Close it with end.
-func (db *DB) beginExport(ctx context.Context) (*exportView, error) {
-	tx, err := db.begin(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	return &exportView{db: db, tx: tx}, nil
-}
-
-func (ev *exportView) end() { ev.db.end(ev.tx) }
-
-// schema returns the schema the snapshot's catalog was opened with, or nil.
-func (ev *exportView) schema() *Schema { return ev.tx.cat.schema }
-
-// timestamp returns the commit timestamp of the snapshot.
-func (ev *exportView) timestamp() uint64 { return ev.tx.ts }
-
-// exportTable is a table as an export sees it.
-type exportTable struct {
-	name    string
-	number  uint32
-	indexes []IndexDefinition
-	t       *tableInfo
-}
-
-// tables returns the snapshot's tables sorted by table number.
-func (ev *exportView) tables() []exportTable {
-	out := make([]exportTable, 0, len(ev.tx.cat.tables))
-	for _, t := range ev.tx.cat.tables {
-		et := exportTable{name: t.name, number: t.number, t: t}
-		for _, ix := range t.userIndexes() {
-			et.indexes = append(et.indexes, IndexDefinition{Name: ix.name, Fields: slices.Clone(ix.fields)})
-		}
-		out = append(out, et)
-	}
-	slices.SortFunc(out, func(a, b exportTable) int { return cmpUint32(a.number, b.number) })
-	return out
-}
-
-func cmpUint32(a, b uint32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// count returns the number of documents of a table, walking the keys of
-// its by_creation_time index (no document is decoded).
-func (ev *exportView) count(ctx context.Context, et exportTable) (int64, error) {
-	p := et.t.byTime.prefix
-	it := ev.tx.snap.Iter(p, prefixEnd(p), false)
-	defer it.Close()
-	var n int64
-	for it.Next() {
-		n++
-		if n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return n, err
-			}
-		}
-	}
-	return n, it.Err()
-}
-
-// forEach calls fn with every document of a table in by_id order (the
-// order of the _id strings). The document is fn's to keep.
-func (ev *exportView) forEach(ctx context.Context, et exportTable, fn func(doc map[string]any) error) error {
-	n := 0
-	return forEachDoc(ev.tx.snap, et.t, func(doc map[string]any) error {
-		if n++; n%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		return fn(doc)
-	})
-}
 
 // importJob is one import: its tables in the order they are written, and
 // what happens to the documents they already hold.
@@ -137,7 +52,7 @@ type importTable struct {
 	name   string
 	file   string // the file its documents come from, for messages
 	number uint32 // the number the import gives it; 0 while unknown
-	src    importSource
+	src    snapshot.Source
 	docs   []importDoc
 	lines  map[string]int // _id → line, to find duplicates
 	t      *tableInfo     // in the planned catalog
@@ -294,16 +209,16 @@ func tableEmptyAt(snap kv.Snapshot, t *tableInfo) (bool, error) {
 func importReadTable(ctx context.Context, c *catalog, it *importTable, job *importJob) error {
 	it.lines = map[string]int{}
 	var done int64
-	total := it.src.total()
+	total := it.src.Total()
 	for {
-		raw, line, err := it.src.next()
+		raw, line, err := it.src.Next()
 		if err != nil {
 			return &ImportError{File: it.file, Line: line, Table: it.name, Kind: ErrImportFormat, Err: err}
 		}
 		if raw == nil {
 			break
 		}
-		x, err := it.src.decode(raw)
+		x, err := it.src.Decode(raw)
 		if err != nil {
 			return importDocError(it, line, "", ErrImportFormat, err)
 		}
@@ -364,7 +279,7 @@ func importConform(c *catalog, t *tableInfo, x any, job *importJob) (importDoc, 
 	}
 	var m map[string]any
 	if t.validator != nil {
-		y, err := t.validator.Conform(user, &v.Options{TableName: c.tableName})
+		y, err := conform(t.validator, user, c.tableName)
 		if err != nil {
 			return d, ErrSchemaEnforcement, err
 		}

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/livedb-go/livedb/internal/kv"
-	"github.com/livedb-go/livedb/v"
 )
 
 // SchemaMismatchError is returned by Open when stored documents do not
@@ -20,19 +19,14 @@ import (
 // documents, one line each, as "table/ID at .path: reason". Failures keeps
 // each document's full error.
 type SchemaMismatchError struct {
-	// Failures lists up to the first 10 offending documents.
-	Failures []DocumentMismatch
+	// Failures lists up to the first 10 offending documents, each a
+	// *DocumentError with Op "revalidate", the document's Table and ID,
+	// Kind ErrSchemaEnforcement and, in Err, why (usually a
+	// *v.ValidationError with the path, the full validator and the value
+	// found).
+	Failures []*DocumentError
 	// Total counts every offending document found.
 	Total int
-}
-
-// DocumentMismatch is one stored document that does not match the schema.
-type DocumentMismatch struct {
-	Table string
-	ID    ID
-	// Err is why, usually a *v.ValidationError with the path, the full
-	// validator and the value found.
-	Err error
 }
 
 // Error gives the count and the first few offending documents, one line
@@ -46,7 +40,7 @@ func (e *SchemaMismatchError) Error() string {
 	fmt.Fprintf(&b, "livedb: %d stored %s not match the schema; nothing was changed", e.Total, noun)
 	shown := e.Failures[:min(len(e.Failures), mismatchesShown)]
 	for _, f := range shown {
-		b.WriteString("\n  " + f.summary())
+		b.WriteString("\n  " + mismatchSummary(f))
 	}
 	if more := e.Total - len(shown); more > 0 {
 		fmt.Fprintf(&b, "\n  … and %d more", more)
@@ -106,7 +100,7 @@ func (db *DB) loadCatalog() error {
 				return storeErr(err)
 			}
 		}
-		if nonEmpty {
+		if nonEmpty && db.shared == nil { // a copy of a new shared database holds its own keys
 			return fmt.Errorf("%w: the file holds data but no livedb catalog", ErrNotLivedb)
 		}
 		old = newCatalog()
@@ -136,6 +130,10 @@ func (db *DB) loadCatalog() error {
 	// a new table's number, and the schema the documents were checked
 	// against, which the next Open compares its schema with.
 	if batch.Len() > 0 || !bytes.Equal(cb, b) {
+		if db.shared != nil {
+			snap.Release()
+			return db.migrateShared(old, next, batch, cb)
+		}
 		next.gen = gen + 1
 		batch.Put(keyCatalog, cb)
 		batch.Put(keyLastTS, encodeLastTS(ts, next.gen))
@@ -245,7 +243,6 @@ func forEachDoc(snap kv.Snapshot, t *tableInfo, fn func(doc map[string]any) erro
 
 func (db *DB) revalidate(snap kv.Snapshot, c *catalog, t *tableInfo, mm *SchemaMismatchError) error {
 	db.opts.Logger.Info("livedb: checking documents against the new schema", slog.String("table", t.name))
-	opts := &v.Options{TableName: c.tableName}
 	var n int64
 	err := forEachDoc(snap, t, func(doc map[string]any) error {
 		n++
@@ -258,10 +255,10 @@ func (db *DB) revalidate(snap kv.Snapshot, c *catalog, t *tableInfo, mm *SchemaM
 				user[k] = x
 			}
 		}
-		if _, err := t.validator.Conform(user, opts); err != nil {
+		if _, err := conform(t.validator, user, c.tableName); err != nil {
 			mm.Total++
 			if len(mm.Failures) < maxMismatches {
-				mm.Failures = append(mm.Failures, DocumentMismatch{Table: t.name, ID: ID(doc[fieldID].(string)), Err: err})
+				mm.Failures = append(mm.Failures, &DocumentError{Op: "revalidate", Table: t.name, ID: ID(doc[fieldID].(string)), Kind: ErrSchemaEnforcement, Err: err})
 			}
 		}
 		return nil

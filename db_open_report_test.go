@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -114,7 +115,7 @@ func mustReportDB(t *testing.T, path string) livedb.OpenReport {
 		return nil
 	})
 	r := db.OpenReport()
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 	return r
 }
 
@@ -167,10 +168,10 @@ func TestDB_OpenReport_SchemaChange(t *testing.T) {
 	if again := db.OpenReport(); !reflect.DeepEqual(again, want) {
 		t.Errorf("OpenReport after changing the returned value = %+v", again)
 	}
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	db = mustOpenFile(t, path, reportSchema(true), &livedb.Options{NoSync: true})
-	defer MustCheckClose(t, db)
+	defer livedbtest.MustCheckClose(t, db)
 	if got := db.OpenReport(); !reflect.DeepEqual(got, livedb.OpenReport{}) {
 		t.Errorf("OpenReport with the stored schema = %+v, want it empty", got)
 	}
@@ -184,13 +185,9 @@ func TestOpen_NilLogger_LogsNothing(t *testing.T) {
 	if r := db.OpenReport(); len(r.IndexesAdded) == 0 || len(r.IndexesDropped) == 0 || len(r.TablesChecked) == 0 {
 		t.Fatalf("the schema change did no work to log: %+v", r)
 	}
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
-	mem, err := livedb.OpenMemory(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, mem)
+	mem := livedbtest.New(t, nil)
 	if err := importZip(mem, storageZip(t), nil); err != nil {
 		t.Fatalf("Import: %v", err)
 	}
@@ -206,12 +203,8 @@ func TestOpen_Logger_GetsLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "logged.db")
 	mustReportDB(t, path)
 	db := mustOpenFile(t, path, reportSchema(true), opts)
-	MustCheckClose(t, db)
-	mem, err := livedb.OpenMemoryOptions(nil, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, mem)
+	livedbtest.MustCheckClose(t, db)
+	mem := livedbtest.NewOptions(t, nil, opts)
 	if err := importZip(mem, storageZip(t), nil); err != nil {
 		t.Fatalf("Import: %v", err)
 	}

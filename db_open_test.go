@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -63,7 +64,7 @@ func TestOpen_SameSchemaWritesNothing(t *testing.T) {
 		_, err := m.DB.Insert("b", livedb.Doc{"g": "z"})
 		return err
 	})
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 	want := mustReadFile(t, path)
 	tests := []struct {
 		name   string
@@ -81,7 +82,7 @@ func TestOpen_SameSchemaWritesNothing(t *testing.T) {
 			if got := len(mustCollect(t, db, "a")); got != 3 {
 				t.Fatalf("%d documents in a, want 3", got)
 			}
-			MustCheckClose(t, db)
+			livedbtest.MustCheckClose(t, db)
 			if !bytes.Equal(mustReadFile(t, path), want) {
 				t.Fatal("Open wrote to the file")
 			}
@@ -99,14 +100,14 @@ func TestOpen_StoresChangedSchema(t *testing.T) {
 		_, err := m.DB.Insert("a", livedb.Doc{"f": "x"})
 		return err
 	})
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	db = mustOpenFile(t, path, openTestSchema(false, false), nil)
 	mustMutate(t, db, func(m *livedb.MutationCtx) error {
 		_, err := m.DB.Insert("a", livedb.Doc{})
 		return err
 	})
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	db, err := livedb.Open(path, openTestSchema(true, false), nil)
 	if err == nil {
@@ -127,14 +128,14 @@ func TestOpen_StoresNewTable(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tables.db")
 	db := mustOpenFile(t, path, openTestSchema(true, false), nil)
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	db = mustOpenFile(t, path, openTestSchema(true, true), nil)
 	mustMutate(t, db, func(m *livedb.MutationCtx) error {
 		_, err := m.DB.Insert("b", livedb.Doc{"g": "kept"})
 		return err
 	})
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	other := livedb.DefineSchema(livedb.Tables{
 		"a": livedb.DefineTable(v.Object(v.Fields{"f": v.Union(v.String(), v.Literal("<&>"))})).Index("by_f", "f"),
@@ -154,11 +155,42 @@ func TestOpen_StoresNewTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	db = mustOpenFile(t, path, openTestSchema(true, true), nil)
-	defer MustCheckClose(t, db)
+	defer livedbtest.MustCheckClose(t, db)
 	if got := mustCollect(t, db, "b"); len(got) != 1 || got[0]["g"] != "kept" {
 		t.Fatalf("b holds %v, want its one document", got)
+	}
+}
+
+func TestOpenMemory_Options(t *testing.T) {
+	// One *Options, nil or not, as Open takes it.
+	for _, opts := range [][]*livedb.Options{nil, {nil}, {{Limits: livedb.Limits{DocumentsWritten: 1}}}} {
+		db, err := livedb.OpenMemory(agentSchema(), opts...)
+		if err != nil {
+			t.Fatalf("OpenMemory with %d options: %v", len(opts), err)
+		}
+		err = db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
+			for range 2 {
+				if _, err := m.DB.Insert("workflows", livedb.Doc{"task": "t", "status": "pending"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		limited := len(opts) == 1 && opts[0] != nil
+		if limited != errors.Is(err, livedb.ErrLimit) {
+			t.Errorf("OpenMemory with %d options: two inserts = %v, want ErrLimit only with the limit", len(opts), err)
+		}
+		livedbtest.MustCheckClose(t, db)
+	}
+	// Two are a mistake, said at once.
+	db, err := livedb.OpenMemory(agentSchema(), &livedb.Options{}, &livedb.Options{})
+	if err == nil || db != nil {
+		if db != nil {
+			livedbtest.MustCheckClose(t, db)
+		}
+		t.Fatalf("OpenMemory with two options: error %v, want one", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/internal/kv"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -312,7 +313,7 @@ func TestOpen_ReopenKeepsDocumentsAndIndexes(t *testing.T) {
 
 	db, err = livedb.Open(path, agentSchema(), nil)
 	require.NoError(t, err)
-	defer MustCheckClose(t, db)
+	defer livedbtest.MustCheckClose(t, db)
 	require.NoError(t, db.Query(context.Background(), func(q *livedb.QueryCtx) error {
 		d, ok, err := q.DB.Query("workflows").WithIndex("by_status", func(r livedb.IndexRange) livedb.IndexRange {
 			return r.Eq("status", "in_progress")
@@ -377,7 +378,7 @@ func TestOpen_SchemaEvolution(t *testing.T) {
 	db, err = livedb.Open(path, s2, &livedb.Options{NoSync: true})
 	require.NoError(t, err, "the old schema still opens: nothing was changed")
 	assert.Len(t, mustCollect(t, db, "workflows"), 31)
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 }
 
 func TestOpen_NotLivedb(t *testing.T) {

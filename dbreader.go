@@ -1,7 +1,5 @@
 package livedb
 
-import "context"
-
 // DBReader is the read access of a transaction, whether it is a query's or
 // a mutation's: the *[Reader] of [QueryCtx].DB and the *[Writer] of
 // [MutationCtx].DB both implement it. It is Convex's GenericDatabaseReader:
@@ -34,8 +32,6 @@ type DBReader interface {
 	// Timestamp returns the commit timestamp of the snapshot read; see
 	// [Reader.Timestamp].
 	Timestamp() uint64
-	// Context returns the context the transaction runs under.
-	Context() context.Context
 
 	// reader returns the underlying Reader, or nil for a nil *Reader or
 	// *Writer.

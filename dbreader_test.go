@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 )
 
 // runningOf is a helper of the kind DBReader is for: it reads, and a query
@@ -61,9 +62,7 @@ func TestTable_Get_TakesWriterAndSeesOwnWrites(t *testing.T) {
 }
 
 func TestDBReader_Methods_SameForReaderAndWriter(t *testing.T) {
-	db, err := livedb.OpenMemory(typedSchema())
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	db := livedbtest.New(t, typedSchema())
 	ctx := context.Background()
 	wf := mustInsertTypedWorkflow(t, db, "a")
 
@@ -79,15 +78,16 @@ func TestDBReader_Methods_SameForReaderAndWriter(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, docs, 1)
 		assert.Equal(t, db.LastTimestamp(), r.Timestamp())
-		assert.Equal(t, "v", r.Context().Value(ctxKey{}))
 	}
 	vctx := context.WithValue(ctx, ctxKey{}, "v")
 	require.NoError(t, db.Query(vctx, func(q *livedb.QueryCtx) error {
 		check(t, q.DB)
+		assert.Equal(t, "v", q.Context().Value(ctxKey{}), "the query's context")
 		return nil
 	}))
 	require.NoError(t, db.Mutation(vctx, func(m *livedb.MutationCtx) error {
 		check(t, m.DB)
+		assert.Equal(t, "v", m.Context().Value(ctxKey{}), "the mutation's context")
 		return nil
 	}))
 }

@@ -41,20 +41,23 @@ type ID = value.ID
 
 // Undefined stands for a missing field. In [Writer.Patch] it removes the
 // field; in index ranges and filters it matches documents that lack the
-// field. It sorts before null. It is never stored.
-var Undefined = value.Undefined
+// field. It sorts before null. It is never stored. It is a constant (of an
+// unexported type), so no package can change it.
+const Undefined = value.Undefined
 
 const (
 	fieldID           = "_id"
 	fieldCreationTime = "_creationTime"
 )
 
-// DocumentError reports a write that was refused. It wraps the kind of
-// failure (ErrSchemaEnforcement, ErrInvalidDocument, ErrNotFound,
-// ErrInvalidID, ErrInvalidTable, ...) and its cause (for example a
-// *v.ValidationError with the path), for errors.Is and errors.As.
+// DocumentError reports a document that was refused: a write, or a
+// stored document that a changed schema does not accept (in
+// [SchemaMismatchError.Failures]). It wraps the kind of failure
+// (ErrSchemaEnforcement, ErrInvalidDocument, ErrNotFound, ErrInvalidID,
+// ErrInvalidTable, ...) and its cause (for example a *v.ValidationError
+// with the path), for errors.Is and errors.As.
 type DocumentError struct {
-	Op    string // "insert", "patch", "replace", "delete", "get"
+	Op    string // "insert", "patch", "replace", "delete", "get", or "revalidate" when Open checks a stored document
 	Table string
 	ID    ID // empty for an insert
 	Kind  error
@@ -72,8 +75,10 @@ func (e *DocumentError) Error() string {
 	if e.ID != "" {
 		fmt.Fprintf(&b, " of document %q", string(e.ID))
 	}
-	b.WriteString(": ")
-	b.WriteString(strings.TrimPrefix(e.Kind.Error(), "livedb: "))
+	if e.Kind != nil {
+		b.WriteString(": ")
+		b.WriteString(strings.TrimPrefix(e.Kind.Error(), "livedb: "))
+	}
 	if e.Err != nil {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
@@ -81,12 +86,15 @@ func (e *DocumentError) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the kind and the cause.
+// Unwrap returns the kind and the cause, those that are set.
 func (e *DocumentError) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
+	errs := make([]error, 0, 2)
+	for _, err := range [2]error{e.Kind, e.Err} {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return []error{e.Kind, e.Err}
+	return errs
 }
 
 // withOp fills in where the error happened and returns e.

@@ -142,6 +142,18 @@ var (
 	// holds, which may or may not include the commit in doubt; Close and
 	// Open again to recover the state that reached the disk.
 	ErrStorageFailed = errors.New("livedb: storage commit failed")
+	// ErrUnavailable is returned by the writes of a shared database
+	// (OpenShared) when its PostgreSQL server cannot be reached: nothing
+	// was written, and the write may be retried. Reads go on on the
+	// process's copy, which catches up by itself once the server is back.
+	ErrUnavailable = errors.New("livedb: shared database unavailable")
+	// ErrOutcomeUnknown is returned by a write of a shared database whose
+	// connection broke while PostgreSQL committed it: it may or may not
+	// have committed. If it did, the process applies it like any other
+	// commit once the server is back (CatchUp waits for that); do not
+	// retry a write that is not idempotent without checking. It does not
+	// wrap ErrUnavailable, which means that nothing was written.
+	ErrOutcomeUnknown = errors.New("livedb: outcome of the commit unknown")
 )
 
 // ConflictError says what kept changing under a mutation that ran out of

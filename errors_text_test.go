@@ -14,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -195,7 +196,7 @@ func TestErrors_TextHasOnePrefix(t *testing.T) {
 	add("EncodeConvexJSON", err)
 	_, err = livedb.EncodeExportJSON(map[string]any{"a": make(chan int)})
 	add("EncodeExportJSON", err)
-	add("ImportTable of bad Convex JSON", db.ImportTable(ctx, "imported", strings.NewReader(`{"a": {"$bad": 1}}`+"\n"), livedb.ImportJSONL, livedb.ImportRequireEmpty))
+	add("ImportTable of bad Convex JSON", db.ImportTable(ctx, "imported", strings.NewReader(`{"a": {"$bad": 1}}`+"\n"), &livedb.ImportOptions{Format: livedb.ImportJSONL, Mode: livedb.ImportRequireEmpty}))
 	add("Insert of a bad document", db.Mutation(ctx, func(m *livedb.MutationCtx) error {
 		_, err := m.DB.Insert("workflows", livedb.Doc{"task": 1.0, "status": "pending"})
 		return err
@@ -222,7 +223,7 @@ func TestErrors_TextHasOnePrefix(t *testing.T) {
 			_, err := m.DB.Insert("t", livedb.Doc{"a": strings.Repeat("x", 40_000)})
 			return err
 		}))
-		MustCheckClose(t, bdb)
+		livedbtest.MustCheckClose(t, bdb)
 	}
 	add("Close", db.Close())
 	add("Query after Close", db.Query(ctx, func(q *livedb.QueryCtx) error { return nil }))

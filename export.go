@@ -4,15 +4,14 @@ import (
 	"archive/zip"
 	"bufio"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/livedb-go/livedb/internal/convexjson"
+	"github.com/livedb-go/livedb/internal/snapshot"
 )
 
 // ExportOptions configures [DB.Export]. A nil *ExportOptions exports every
@@ -26,26 +25,6 @@ type ExportOptions struct {
 	// DB.
 	Progress func(Progress)
 }
-
-// exportReadme is the README.md of an export.
-const exportReadme = `# livedb snapshot export
-
-This ZIP file holds a snapshot of the tables of a livedb database, taken at
-one commit, in the layout of a Convex snapshot export:
-
-- _tables/documents.jsonl lists each table with its table number.
-- <table>/documents.jsonl holds the table's documents, one JSON object per
-  line, in _id order. Int64 values are bare integers, Float64 values always
-  have a '.' or an exponent, and NaN, Infinity and bytes use {"$float": ...}
-  and {"$bytes": ...}.
-- <table>/generated_schema.jsonl says "uniform": the documents use that
-  format throughout.
-- _livedb/schema.json, when present, is the database's schema in the JSON
-  of Convex's schema.export(). Convex's import ignores it; "livedb import"
-  uses it to create a new database.
-
-Load it with "livedb import", DB.Import, or "npx convex import".
-`
 
 // Export writes a snapshot of the database to w as a ZIP in Convex's
 // snapshot-export layout (docs/semantics.md#export-format), so that Convex's
@@ -89,44 +68,60 @@ func (db *DB) ExportTS(ctx context.Context, w io.Writer, opts *ExportOptions) (u
 		return 0, err
 	}
 	ts := ev.timestamp()
-	zw := zip.NewWriter(w)
-	e := &exporter{zw: zw, modified: time.Unix(0, int64(ts))}
-	if err := e.file("README.md", func(w *bufio.Writer) error {
-		_, err := w.WriteString(exportReadme)
-		return err
-	}); err != nil {
-		return 0, err
-	}
-	if err := e.file("_tables/documents.jsonl", func(w *bufio.Writer) error {
-		return exportTableList(w, tables)
-	}); err != nil {
-		return 0, err
-	}
-	if s := ev.schema(); s != nil && len(s.TableNames()) > 0 {
-		b, err := s.MarshalJSON()
-		if err != nil {
-			return 0, wrapErr("livedb: export: schema", err)
-		}
-		if err := e.file(exportSchemaFile, func(w *bufio.Writer) error {
-			_, err := w.Write(append(b, '\n'))
-			return err
-		}); err != nil {
-			return 0, err
-		}
-	}
-	for _, et := range tables {
-		if err := e.table(ctx, ev, et, report); err != nil {
-			return 0, err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return 0, fmt.Errorf("livedb: export: %w", err)
+	if err := exportZip(ctx, ev, tables, snapshot.NewWriter(w, time.Unix(0, int64(ts))), report); err != nil {
+		return 0, exportErr(err)
 	}
 	return ts, nil
 }
 
-// exportSchemaFile is the ZIP entry that holds the schema.
-const exportSchemaFile = "_livedb/schema.json"
+// exportZip writes the snapshot ZIP of tables, read through ev, to zw.
+func exportZip(ctx context.Context, ev *exportView, tables []exportTable, zw *snapshot.Writer, report func(Progress)) error {
+	if err := zw.File(snapshot.ReadmeFile, func(w *bufio.Writer) error {
+		_, err := w.WriteString(snapshot.Readme)
+		return err
+	}); err != nil {
+		return err
+	}
+	entries := make([]snapshot.TableEntry, len(tables))
+	for i, et := range tables {
+		entries[i] = snapshot.TableEntry{Name: et.name, Number: et.number}
+	}
+	if err := zw.Tables(entries); err != nil {
+		return err
+	}
+	if s := ev.schema(); s != nil && len(s.TableNames()) > 0 {
+		b, err := s.MarshalJSON()
+		if err != nil {
+			return wrapErr("livedb: export: schema", err)
+		}
+		if err := zw.File(snapshot.SchemaFile, func(w *bufio.Writer) error {
+			_, err := w.Write(append(b, '\n'))
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	for _, et := range tables {
+		if err := exportTableFiles(ctx, zw, ev, et, report); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
+}
+
+// exportErr returns err, an error of package snapshot naming the ZIP entry
+// being written, as "livedb: export <entry>: <cause>", wrapping the cause.
+// Another error is returned as it is.
+func exportErr(err error) error {
+	var se *snapshot.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	if se.File == "" {
+		return wrapErr("livedb: export", se.Err)
+	}
+	return wrapErr("livedb: export "+se.File, se.Err) // se.Err may be a livedb error
+}
 
 // ExportedSchema returns the schema stored in an export ZIP of [DB.Export]
 // (its _livedb/schema.json), or nil and no error when the ZIP has none, as
@@ -138,10 +133,7 @@ func ExportedSchema(r io.ReaderAt, size int64) (*Schema, error) {
 	if err != nil {
 		return nil, &ImportError{Kind: ErrImportFormat, Err: fmt.Errorf("not a ZIP file: %w", err)}
 	}
-	for _, f := range zr.File {
-		if f.Name != exportSchemaFile && !strings.HasSuffix(f.Name, "/"+exportSchemaFile) {
-			continue
-		}
+	if f := snapshot.FindSchema(zr); f != nil {
 		rc, err := f.Open()
 		if err != nil {
 			return nil, &ImportError{File: f.Name, Kind: ErrImportFormat, Err: err}
@@ -179,55 +171,10 @@ func exportSelect(all []exportTable, names []string) ([]exportTable, error) {
 	return out, nil
 }
 
-// exportTableList writes _tables/documents.jsonl.
-func exportTableList(w *bufio.Writer, tables []exportTable) error {
-	for _, et := range tables {
-		name, err := json.Marshal(et.name)
-		if err != nil {
-			return err
-		}
-		if _, err := fmt.Fprintf(w, "{\"name\":%s,\"id\":%d}\n", name, et.number); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// exporter writes the entries of an export ZIP.
-type exporter struct {
-	zw       *zip.Writer
-	modified time.Time
-	buf      *bufio.Writer
-}
-
-// file writes one ZIP entry through a buffered writer.
-func (e *exporter) file(name string, fill func(w *bufio.Writer) error) error {
-	h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: e.modified}
-	h.SetMode(0o644)
-	fw, err := e.zw.CreateHeader(h)
-	if err != nil {
-		return fmt.Errorf("livedb: export %s: %w", name, err)
-	}
-	if e.buf == nil {
-		e.buf = bufio.NewWriterSize(fw, 64<<10)
-	} else {
-		e.buf.Reset(fw)
-	}
-	if err := fill(e.buf); err != nil {
-		return wrapErr("livedb: export "+name, err) // err may be a livedb error
-	}
-	if err := e.buf.Flush(); err != nil {
-		return fmt.Errorf("livedb: export %s: %w", name, err)
-	}
-	return nil
-}
-
-// table writes a table's generated_schema.jsonl and documents.jsonl.
-func (e *exporter) table(ctx context.Context, ev *exportView, et exportTable, report func(Progress)) error {
-	if err := e.file(et.name+"/generated_schema.jsonl", func(w *bufio.Writer) error {
-		_, err := w.WriteString(strconv.Quote(zipUniform) + "\n")
-		return err
-	}); err != nil {
+// exportTableFiles writes a table's generated_schema.jsonl and
+// documents.jsonl.
+func exportTableFiles(ctx context.Context, zw *snapshot.Writer, ev *exportView, et exportTable, report func(Progress)) error {
+	if err := zw.GeneratedSchema(et.name); err != nil {
 		return err
 	}
 	total, err := ev.count(ctx, et)
@@ -236,7 +183,7 @@ func (e *exporter) table(ctx context.Context, ev *exportView, et exportTable, re
 	}
 	report(Progress{Op: "export", Table: et.name, Done: 0, Total: total})
 	var done int64
-	err = e.file(et.name+"/documents.jsonl", func(w *bufio.Writer) error {
+	err = zw.File(et.name+"/"+snapshot.DocumentsFile, func(w *bufio.Writer) error {
 		return ev.forEach(ctx, et, func(doc map[string]any) error {
 			b, err := convexjson.EncodeExport(doc)
 			if err != nil {
@@ -257,6 +204,94 @@ func (e *exporter) table(ctx context.Context, ev *exportView, et exportTable, re
 	}
 	report(Progress{Op: "export", Table: et.name, Done: done, Total: done})
 	return nil
+}
+
+// exportView is one snapshot of the database read without limits: the
+// engine hook of export and of TableStats.
+type exportView struct {
+	db *DB
+	tx *txn
+}
+
+// beginExport opens a snapshot for an export. Close it with end.
+func (db *DB) beginExport(ctx context.Context) (*exportView, error) {
+	tx, err := db.begin(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	return &exportView{db: db, tx: tx}, nil
+}
+
+func (ev *exportView) end() { ev.db.end(ev.tx) }
+
+// schema returns the schema the snapshot's catalog was opened with, or nil.
+func (ev *exportView) schema() *Schema { return ev.tx.cat.schema }
+
+// timestamp returns the commit timestamp of the snapshot.
+func (ev *exportView) timestamp() uint64 { return ev.tx.ts }
+
+// exportTable is a table as an export sees it.
+type exportTable struct {
+	name    string
+	number  uint32
+	indexes []IndexDefinition
+	t       *tableInfo
+}
+
+// tables returns the snapshot's tables sorted by table number.
+func (ev *exportView) tables() []exportTable {
+	out := make([]exportTable, 0, len(ev.tx.cat.tables))
+	for _, t := range ev.tx.cat.tables {
+		et := exportTable{name: t.name, number: t.number, t: t}
+		for _, ix := range t.userIndexes() {
+			et.indexes = append(et.indexes, IndexDefinition{Name: ix.name, Fields: slices.Clone(ix.fields)})
+		}
+		out = append(out, et)
+	}
+	slices.SortFunc(out, func(a, b exportTable) int { return cmpUint32(a.number, b.number) })
+	return out
+}
+
+func cmpUint32(a, b uint32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// count returns the number of documents of a table, walking the keys of
+// its by_creation_time index (no document is decoded).
+func (ev *exportView) count(ctx context.Context, et exportTable) (int64, error) {
+	p := et.t.byTime.prefix
+	it := ev.tx.snap.Iter(p, prefixEnd(p), false)
+	defer it.Close()
+	var n int64
+	for it.Next() {
+		n++
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, it.Err()
+}
+
+// forEach calls fn with every document of a table in by_id order (the
+// order of the _id strings). The document is fn's to keep.
+func (ev *exportView) forEach(ctx context.Context, et exportTable, fn func(doc map[string]any) error) error {
+	n := 0
+	return forEachDoc(ev.tx.snap, et.t, func(doc map[string]any) error {
+		if n++; n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return fn(doc)
+	})
 }
 
 // TableStat describes one table of the database, as [DB.TableStats]

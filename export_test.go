@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -195,11 +196,7 @@ func TestDB_Export_Layout(t *testing.T) {
 }
 
 func TestDB_Export_NumberFormat(t *testing.T) {
-	db, err := livedb.OpenMemoryOptions(exportSchema(), looseOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, db)
+	db := livedbtest.NewOptions(t, exportSchema(), looseOptions)
 	mustMutate(t, db, func(m *livedb.MutationCtx) error {
 		jsNaN := math.Float64frombits(0x7FF8000000000000) // JavaScript's NaN
 		_, err := m.DB.Insert("values", livedb.Doc{"v": []any{int64(5), 5.0, math.Copysign(0, -1), jsNaN, []byte{1, 2, 3}, 1e20}})
@@ -259,11 +256,7 @@ func TestDB_Export_OneSnapshot(t *testing.T) {
 }
 
 func TestDB_Export_Tables(t *testing.T) {
-	db, err := livedb.OpenMemoryOptions(exportSchema(), looseOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, db)
+	db := livedbtest.NewOptions(t, exportSchema(), looseOptions)
 	mustFillExportDB(t, db)
 	t.Run("subset", func(t *testing.T) {
 		entries := mustReadZip(t, mustExport(t, db, &livedb.ExportOptions{Tables: []string{"loose", "values", "loose"}}))
@@ -287,11 +280,7 @@ func TestDB_Export_Tables(t *testing.T) {
 }
 
 func TestDB_Export_Progress(t *testing.T) {
-	db, err := livedb.OpenMemoryOptions(exportSchema(), looseOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, db)
+	db := livedbtest.NewOptions(t, exportSchema(), looseOptions)
 	mustMutate(t, db, func(m *livedb.MutationCtx) error {
 		for i := range 2500 {
 			if _, err := m.DB.Insert("loose", livedb.Doc{"i": int64(i)}); err != nil {
@@ -346,7 +335,7 @@ func TestDB_TableStats(t *testing.T) {
 }
 
 func TestDB_Export_Closed(t *testing.T) {
-	db, err := livedb.OpenMemoryOptions(exportSchema(), looseOptions)
+	db, err := livedb.OpenMemory(exportSchema(), looseOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +364,7 @@ func mustExportBenchDB(b *testing.B, n int) *livedb.DB {
 			fmt.Fprintf(&buf, `{"task":"task number %d with some text to make it longer","status":"%s","attempts":%d,"score":%d.5}`+"\n",
 				i, []string{"pending", "running", "done"}[i%3], i%7, i%100)
 		}
-		if err := db.ImportTable(context.Background(), "workflows", &buf, livedb.ImportExportJSONL, livedb.ImportAppend); err != nil {
+		if err := db.ImportTable(context.Background(), "workflows", &buf, &livedb.ImportOptions{Format: livedb.ImportExportJSONL, Mode: livedb.ImportAppend}); err != nil {
 			b.Fatal(err)
 		}
 	}

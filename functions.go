@@ -64,19 +64,21 @@ func WithIdentity(ctx context.Context, id *Identity) context.Context {
 	return context.WithValue(ctx, identityKey{}, id)
 }
 
-// IdentityFrom returns the identity that ctx carries, or nil.
-func IdentityFrom(ctx context.Context) *Identity {
+// identityFrom returns the identity that ctx carries, or nil.
+func identityFrom(ctx context.Context) *Identity {
 	id, _ := ctx.Value(identityKey{}).(*Identity)
 	return id
 }
 
 // Auth returns the caller's identity, or nil when the call is
-// unauthenticated (Convex's ctx.auth.getUserIdentity()).
-func (q *QueryCtx) Auth() *Identity { return IdentityFrom(q.ctx) }
+// unauthenticated (Convex's ctx.auth.getUserIdentity()). It is the one way
+// a function reads the identity that [WithIdentity] put in the context it
+// was called with.
+func (q *QueryCtx) Auth() *Identity { return identityFrom(q.ctx) }
 
 // Auth returns the caller's identity, or nil when the call is
-// unauthenticated.
-func (m *MutationCtx) Auth() *Identity { return IdentityFrom(m.ctx) }
+// unauthenticated; see [QueryCtx.Auth].
+func (m *MutationCtx) Auth() *Identity { return identityFrom(m.ctx) }
 
 // FunctionDef describes a registered function: Convex's
 // query({args, returns, handler}) in Go. A is the arguments' Go type (a
@@ -119,7 +121,7 @@ func NewMutation[A, R any](def FunctionDef[A, R], handler func(m *MutationCtx, a
 
 // checkArgs validates the definition and the arguments. opts resolves the
 // table of an ID, so that v.ID("t") accepts only IDs of table t.
-func (d *FunctionDef[A, R]) checkArgs(args A, hasHandler bool, opts *v.Options) error {
+func (d *FunctionDef[A, R]) checkArgs(args A, hasHandler bool, opts tableNamer) error {
 	if !hasHandler {
 		return fmt.Errorf("%w: function %s has no handler", ErrInvalidFunction, d.Name)
 	}
@@ -133,7 +135,7 @@ func (d *FunctionDef[A, R]) checkArgs(args A, hasHandler bool, opts *v.Options) 
 	if err != nil {
 		return &ArgumentError{Function: d.Name, Err: err}
 	}
-	if _, err := d.Args.Conform(map[string]any(x), opts); err != nil {
+	if _, err := conform(d.Args, map[string]any(x), opts); err != nil {
 		return &ArgumentError{Function: d.Name, Err: err}
 	}
 	return nil
@@ -160,7 +162,7 @@ func (d *FunctionDef[A, R]) checkDoc(args Doc) error {
 }
 
 // checkResult validates the result; opts is as for checkArgs.
-func (d *FunctionDef[A, R]) checkResult(r R, opts *v.Options) error {
+func (d *FunctionDef[A, R]) checkResult(r R, opts tableNamer) error {
 	if d.Returns == nil || d.Returns.Kind() == "any" {
 		return nil
 	}
@@ -168,7 +170,7 @@ func (d *FunctionDef[A, R]) checkResult(r R, opts *v.Options) error {
 	if err != nil {
 		return &ReturnsError{Function: d.Name, Err: err}
 	}
-	if _, err := d.Returns.Conform(x, opts); err != nil {
+	if _, err := conform(d.Returns, x, opts); err != nil {
 		return &ReturnsError{Function: d.Name, Err: err}
 	}
 	return nil
@@ -190,8 +192,8 @@ func resultValue(r any) (any, error) {
 }
 
 // validationOptions resolves the tables of IDs for a transaction.
-func validationOptions(tx *txn) *v.Options {
-	return &v.Options{TableName: tx.cat.tableName}
+func validationOptions(tx *txn) tableNamer {
+	return tx.cat.tableName
 }
 
 // Call runs the query in its own snapshot, with the identity ctx carries.
@@ -305,9 +307,9 @@ type Registry struct {
 type registered struct {
 	internal bool
 	call     func(ctx context.Context, db *DB, args Doc) (any, error)
-	// kind, and the runs for remote callers inside a transaction (one of
-	// the two is set): see functions_public.go.
-	kind        FunctionKind
+	info     FunctionInfo
+	// The runs for remote callers inside a transaction (one of the two is
+	// set, by info.Kind): see functions_public.go.
 	runQuery    func(q *QueryCtx, args Doc) (any, error)
 	runMutation func(m *MutationCtx, args Doc) (any, error)
 }
@@ -319,7 +321,7 @@ type Registerable interface {
 }
 
 func (f *QueryFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, kind: KindQuery, runQuery: f.runPublic, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	return f.Name, registered{internal: f.Internal, info: f.info(KindQuery), runQuery: f.runPublic, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
 		if err := f.checkDoc(args); err != nil {
 			return nil, err
 		}
@@ -332,7 +334,7 @@ func (f *QueryFunction[A, R]) registration() (string, registered) {
 }
 
 func (f *MutationFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, kind: KindMutation, runMutation: f.runPublic, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	return f.Name, registered{internal: f.Internal, info: f.info(KindMutation), runMutation: f.runPublic, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
 		if err := f.checkDoc(args); err != nil {
 			return nil, err
 		}

@@ -3,59 +3,24 @@ package livedb
 import (
 	"context"
 	"fmt"
-
-	"github.com/livedb-go/livedb/v"
 )
 
 // This file is the face a Registry shows a network server (package
-// server): the kind of a function, one-shot calls that return a commit or
-// snapshot timestamp, and subscriptions by name whose results are Convex
-// values and carry their page ends (the "journal" of Convex's sync
-// protocol). Everything here serves public functions only.
+// server), beside what functions_info.go describes: one-shot calls that
+// return a commit or snapshot timestamp, and subscriptions by name whose
+// results are Convex values and carry their page ends (the "journal" of
+// Convex's sync protocol). Everything here serves public functions only.
 
-// FunctionKind says whether a registered function is a query or a
-// mutation.
-type FunctionKind int
-
-// The kinds of functions a Registry holds.
-const (
-	// KindQuery is a function built with [NewQuery].
-	KindQuery FunctionKind = iota + 1
-	// KindMutation is a function built with [NewMutation].
-	KindMutation
-)
-
-// String returns "query" or "mutation".
-func (k FunctionKind) String() string {
-	switch k {
-	case KindQuery:
-		return "query"
-	case KindMutation:
-		return "mutation"
-	}
-	return fmt.Sprintf("FunctionKind(%d)", int(k))
-}
-
-// kindName is the kind as Convex's errors spell it: "Query", "Mutation".
-func (k FunctionKind) kindName() string {
+// kindName is a function kind as Convex's errors spell it: "Query",
+// "Mutation".
+func kindName(k FunctionKind) string {
 	switch k {
 	case KindQuery:
 		return "Query"
 	case KindMutation:
 		return "Mutation"
 	}
-	return k.String()
-}
-
-// Kind returns the kind of the public function name. An unknown name is
-// ErrUnknownFunction and an internal function ErrInternalFunction, as for
-// [Registry.CallPublic].
-func (r *Registry) Kind(name string) (FunctionKind, error) {
-	f, err := r.public(name)
-	if err != nil {
-		return 0, err
-	}
-	return f.kind, nil
+	return string(k)
 }
 
 // public returns the public function name, or the error CallPublic gives.
@@ -77,8 +42,8 @@ func (r *Registry) publicOfKind(name string, k FunctionKind) (registered, error)
 	if err != nil {
 		return f, err
 	}
-	if f.kind != k {
-		return f, fmt.Errorf("%w: trying to execute %s as %s, but it is defined as %s", ErrWrongFunctionKind, name, k.kindName(), f.kind.kindName())
+	if f.info.Kind != k {
+		return f, fmt.Errorf("%w: trying to execute %s as %s, but it is defined as %s", ErrWrongFunctionKind, name, kindName(k), kindName(f.info.Kind))
 	}
 	return f, nil
 }
@@ -219,7 +184,7 @@ func (r *Registry) SubscribePublic(ctx context.Context, db *DB, name string, arg
 // caller receives: the value the returns validator conformed it to (so a
 // Go int declared v.Float64() travels as a Float64), or the value of
 // [ToDoc]'s mapping when there is no validator. opts is as for checkArgs.
-func (d *FunctionDef[A, R]) publicValue(r R, opts *v.Options) (any, error) {
+func (d *FunctionDef[A, R]) publicValue(r R, opts tableNamer) (any, error) {
 	x, err := resultValue(r)
 	if err != nil {
 		return nil, &ReturnsError{Function: d.Name, Err: err}
@@ -227,7 +192,7 @@ func (d *FunctionDef[A, R]) publicValue(r R, opts *v.Options) (any, error) {
 	if d.Returns == nil || d.Returns.Kind() == "any" {
 		return x, nil
 	}
-	y, err := d.Returns.Conform(x, opts)
+	y, err := conform(d.Returns, x, opts)
 	if err != nil {
 		return nil, &ReturnsError{Function: d.Name, Err: err}
 	}

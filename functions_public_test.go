@@ -47,21 +47,6 @@ func pubMustRegistry(t *testing.T) *livedb.Registry {
 	return reg
 }
 
-func TestRegistry_Kind_PublicFunctionsOnly(t *testing.T) {
-	reg := pubMustRegistry(t)
-	k, err := reg.Kind("workflows:count")
-	require.NoError(t, err)
-	assert.Equal(t, livedb.KindQuery, k)
-	k, err = reg.Kind("workflows:insert")
-	require.NoError(t, err)
-	assert.Equal(t, livedb.KindMutation, k)
-	assert.Equal(t, "mutation", k.String())
-	_, err = reg.Kind("workflows:secret")
-	assert.ErrorIs(t, err, livedb.ErrInternalFunction)
-	_, err = reg.Kind("workflows:nope")
-	assert.ErrorIs(t, err, livedb.ErrUnknownFunction)
-}
-
 func TestRegistry_QueryPublic_RefusesOtherKindsAndInternal(t *testing.T) {
 	db := fnMustOpenMemory(t)
 	reg := pubMustRegistry(t)

@@ -2,11 +2,11 @@ package livedb_test
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -31,35 +31,40 @@ func agentSchema() *livedb.Schema {
 
 // backends names the backends every engine test runs against, in test
 // order; openBackend opens each.
-var backends = []string{"memory", "bbolt"}
+var backends = []string{"memory", "bbolt", "shared-memlog"}
 
 // openBackend opens a fresh database of the named backend with schema s
-// and opts (nil means defaults; bbolt always runs with NoSync) and
-// registers MustCheckClose at cleanup. A test in a synctest bubble calls it
-// inside the bubble, so the database's goroutines belong to the bubble and
-// are closed inside it.
+// and opts (nil means defaults; bbolt always runs with NoSync), checked and
+// closed at cleanup by livedbtest, the helpers users get. A test in a
+// synctest bubble calls it inside the bubble, so the database's goroutines
+// belong to the bubble and are closed inside it.
 func openBackend(t *testing.T, name string, s *livedb.Schema, opts *livedb.Options) *livedb.DB {
 	t.Helper()
-	o := livedb.Options{}
-	if opts != nil {
-		o = *opts
-	}
-	var db *livedb.DB
-	var err error
 	switch name {
 	case "memory":
-		db, err = livedb.OpenMemoryOptions(s, &o)
+		return livedbtest.NewOptions(t, s, opts)
 	case "bbolt":
+		o := livedb.Options{}
+		if opts != nil {
+			o = *opts
+		}
 		o.NoSync = true
-		db, err = livedb.Open(filepath.Join(t.TempDir(), "test.db"), s, &o)
-	default:
-		t.Fatalf("openBackend: unknown backend %q", name)
+		db, err := livedb.Open(filepath.Join(t.TempDir(), "test.db"), s, &o)
+		if err != nil {
+			t.Fatalf("open bbolt: %v", err)
+		}
+		t.Cleanup(func() { livedbtest.MustCheckClose(t, db) })
+		return db
+	case "shared-memlog":
+		db, err := livedb.OpenSharedMemLog(livedb.NewSharedMemLog(), s, opts)
+		if err != nil {
+			t.Fatalf("open shared-memlog: %v", err)
+		}
+		t.Cleanup(func() { livedbtest.MustCheckClose(t, db) })
+		return db
 	}
-	if err != nil {
-		t.Fatalf("open %s: %v", name, err)
-	}
-	t.Cleanup(func() { MustCheckClose(t, db) })
-	return db
+	t.Fatalf("openBackend: unknown backend %q", name)
+	return nil
 }
 
 // forEachBackend runs body against a fresh database on every backend; the
@@ -88,18 +93,6 @@ func forEachBackendBubble(t *testing.T, s *livedb.Schema, opts *livedb.Options, 
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) { body(t, openBackend(t, b, s, opts)) })
 		})
-	}
-}
-
-// MustCheckClose runs Check and closes db, failing the test on error. A
-// database the test closed already is not checked again.
-func MustCheckClose(t *testing.T, db *livedb.DB) {
-	t.Helper()
-	if err := db.Check(context.Background()); err != nil && !errors.Is(err, livedb.ErrClosed) {
-		t.Errorf("Check: %v", err)
-	}
-	if err := db.Close(); err != nil {
-		t.Errorf("Close: %v", err)
 	}
 }
 

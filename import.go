@@ -3,17 +3,16 @@ package livedb
 import (
 	"archive/zip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/livedb-go/livedb/internal/convexjson"
+	"github.com/livedb-go/livedb/internal/snapshot"
 	"github.com/livedb-go/livedb/internal/value"
 	"github.com/livedb-go/livedb/v"
 )
@@ -50,6 +49,7 @@ func (m ImportMode) String() string {
 }
 
 // ImportFormat is the format of a single-table import ([DB.ImportTable]).
+// The zero value is ImportJSONL.
 type ImportFormat int
 
 // The single-table formats. JSONL and JSON arrays hold Convex-JSON, as
@@ -57,7 +57,7 @@ type ImportFormat int
 // float64 and an int64 must be written {"$integer": ...}.
 const (
 	// ImportJSONL is one Convex-JSON object per line.
-	ImportJSONL ImportFormat = iota + 1
+	ImportJSONL ImportFormat = iota
 	// ImportJSONArray is one JSON array of Convex-JSON objects.
 	ImportJSONArray
 	// ImportExportJSONL is one object per line in the export JSON of a
@@ -80,11 +80,15 @@ func (f ImportFormat) String() string {
 	return "ImportFormat(" + strconv.Itoa(int(f)) + ")"
 }
 
-// ImportOptions configures [DB.Import]. A nil *ImportOptions means
-// ImportRequireEmpty and the DB's Options.Progress.
+// ImportOptions configures [DB.Import] and [DB.ImportTable]. A nil
+// *ImportOptions means ImportRequireEmpty, ImportJSONL and the DB's
+// Options.Progress.
 type ImportOptions struct {
 	// Mode says what happens to the documents a table already has.
 	Mode ImportMode
+	// Format is the format of ImportTable's input. Import reads a ZIP and
+	// ignores it.
+	Format ImportFormat
 	// Progress, when set, is called with Op "import" as documents are read
 	// and checked, instead of Options.Progress. It must not call back into
 	// the DB.
@@ -221,7 +225,7 @@ func (db *DB) Import(ctx context.Context, r io.ReaderAt, size int64, opts *Impor
 	tables, err := db.zipTables(zr, job)
 	defer func() {
 		for _, it := range tables {
-			it.src.close()
+			it.src.Close()
 		}
 	}()
 	if err != nil {
@@ -242,194 +246,96 @@ func (db *DB) progressFunc(f func(Progress)) func(Progress) {
 	return f
 }
 
-// zipTable collects the files of one table directory of a snapshot ZIP.
-type zipTable struct {
-	docs, schema *zip.File
-}
-
-const (
-	zipTablesFile    = "_tables/documents.jsonl"
-	zipDocumentsFile = "documents.jsonl"
-	zipSchemaFile    = "generated_schema.jsonl"
-	zipUniform       = "uniform"
-)
-
 // zipTables reads the layout of a snapshot ZIP and returns its tables in
-// table-number order, each with a document source.
+// table-number order (the tables without a number last, by name), each
+// with a document source. System tables are skipped, with a log line when
+// they hold something.
 func (db *DB) zipTables(zr *zip.Reader, job *importJob) ([]*importTable, error) {
-	// As Convex does, a table's files may sit under any prefix
-	// ("snapshot/users/documents.jsonl"); other files are ignored.
-	dirs := map[string]*zipTable{}
-	var tablesFile *zip.File
-	for _, f := range zr.File {
-		if f.FileInfo().IsDir() {
-			continue
-		}
-		dir, base := path.Split(f.Name)
-		prefix, table := path.Split(strings.TrimSuffix(dir, "/"))
-		if table == "" || base != zipDocumentsFile && base != zipSchemaFile {
-			continue // README.md, _livedb/schema.json, _storage/<id> files
-		}
-		if strings.Contains("/"+prefix, "/_components/") {
-			return nil, &ImportError{File: f.Name, Kind: ErrImportFormat, Err: errors.New("components are not supported")}
-		}
-		if table == "_tables" && base == zipDocumentsFile {
-			tablesFile = f
-			continue
-		}
-		zt := dirs[table]
-		if zt == nil {
-			zt = &zipTable{}
-			dirs[table] = zt
-		}
-		if base == zipDocumentsFile {
-			if zt.docs != nil {
-				return nil, &ImportError{File: f.Name, Table: table, Kind: ErrImportFormat, Err: fmt.Errorf("table %q appears twice (also in %s)", table, zt.docs.Name)}
-			}
-			zt.docs = f
-		} else {
-			zt.schema = f
-		}
-	}
-	numbers, err := readZipTableNumbers(tablesFile)
+	zts, err := snapshot.ReadZip(zr)
 	if err != nil {
-		return nil, err
+		return nil, importFormatError(err)
 	}
 	var tables []*importTable
-	for dir, zt := range dirs {
-		if zt.docs == nil {
-			continue
-		}
-		if strings.HasPrefix(dir, "_") {
-			if zt.docs.UncompressedSize64 > 0 {
-				db.opts.Logger.Info("livedb: import: skipping system table (livedb has no file storage or system tables)", slog.String("table", dir))
+	for _, zt := range zts {
+		if strings.HasPrefix(zt.Name, "_") {
+			if zt.Docs.UncompressedSize64 > 0 {
+				db.opts.Logger.Info("livedb: import: skipping system table (livedb has no file storage or system tables)", slog.String("table", zt.Name))
 			}
 			continue
 		}
-		if err := checkTableName(dir); err != nil {
-			return tables, &ImportError{File: zt.docs.Name, Table: dir, Kind: ErrInvalidTable, Err: err}
+		if err := checkTableName(zt.Name); err != nil {
+			return tables, &ImportError{File: zt.Docs.Name, Table: zt.Name, Kind: ErrInvalidTable, Err: err}
 		}
-		decode, err := zipDecoder(zt.schema)
+		src, err := zt.Source()
 		if err != nil {
-			return tables, err
+			return tables, importFormatError(err)
 		}
-		src := newLineSource(zt.docs.Name, zipOpener(zt.docs), decode)
-		src.counts = db.opts.Progress != nil || job.hasProgress
-		it := &importTable{name: dir, file: zt.docs.Name, number: numbers[dir], src: src}
+		src.Reopenable = db.opts.Progress != nil || job.hasProgress // Total counts the lines first
+		it := &importTable{name: zt.Name, file: zt.Docs.Name, number: zt.Number, src: src}
 		tables = append(tables, it)
 		if it.number == 0 {
-			it.number = src.peekTableNumber()
+			it.number = src.PeekTableNumber()
 		}
 	}
 	// Numbered tables first, by number; the others by name.
-	slices.SortFunc(tables, func(a, b *importTable) int {
+	slices.SortStableFunc(tables, func(a, b *importTable) int {
 		switch {
 		case a.number == 0 && b.number != 0:
 			return 1
 		case a.number != 0 && b.number == 0:
 			return -1
-		case a.number != b.number:
-			return cmpUint32(a.number, b.number)
 		}
-		return strings.Compare(a.name, b.name)
+		return cmpUint32(a.number, b.number)
 	})
 	return tables, nil
 }
 
-// readZipTableNumbers reads _tables/documents.jsonl: {"name":..,"id":..}
-// per line. A ZIP without it gives no numbers.
-func readZipTableNumbers(f *zip.File) (map[string]uint32, error) {
-	numbers := map[string]uint32{}
-	if f == nil {
-		return numbers, nil
+// importFormatError returns err, an error of package snapshot, as an
+// *ImportError of kind ErrImportFormat with the same coordinates.
+func importFormatError(err error) error {
+	var se *snapshot.Error
+	if !errors.As(err, &se) {
+		return &ImportError{Kind: ErrImportFormat, Err: err}
 	}
-	src := newLineSource(f.Name, zipOpener(f), nil)
-	defer src.close()
-	for {
-		raw, line, err := src.next()
-		if err != nil {
-			return nil, &ImportError{File: f.Name, Line: line, Kind: ErrImportFormat, Err: err}
-		}
-		if raw == nil {
-			return numbers, nil
-		}
-		var e struct {
-			Name *string `json:"name"`
-			ID   *uint32 `json:"id"`
-		}
-		if err := json.Unmarshal(raw, &e); err != nil || e.Name == nil || e.ID == nil || *e.ID == 0 {
-			if err == nil {
-				err = errors.New(`want {"name": <table>, "id": <table number>}`)
-			}
-			return nil, &ImportError{File: f.Name, Line: line, Kind: ErrImportFormat, Err: err}
-		}
-		numbers[*e.Name] = *e.ID
-	}
+	return &ImportError{File: se.File, Line: se.Line, Table: se.Table, Kind: ErrImportFormat, Err: se.Err}
 }
 
-// zipDecoder returns the value decoder that a table's
-// generated_schema.jsonl calls for.
-func zipDecoder(f *zip.File) (func([]byte) (any, error), error) {
-	if f == nil {
-		return convexjson.Decode, nil
+// ImportTable imports documents into one table from r, as `npx convex
+// import --table` does: opts.Format says whether r holds JSONL (the
+// default), a JSON array or export JSONL, and opts.Mode whether the
+// table's documents are replaced, appended to, or must not exist (the
+// default). Documents keep their _id and _creationTime when they have
+// them; the table takes the table number of the first document's _id when
+// it is created or replaced. Like [DB.Import], it is atomic, and a bad
+// document is reported as an *ImportError with its line and field path
+// (for a JSON array, the line where the element starts). r is read as a
+// stream, once. opts may be nil.
+func (db *DB) ImportTable(ctx context.Context, table string, r io.Reader, opts *ImportOptions) error {
+	var o ImportOptions
+	if opts != nil {
+		o = *opts
 	}
-	src := newLineSource(f.Name, zipOpener(f), nil)
-	defer src.close()
-	raw, line, err := src.next()
-	if err != nil {
-		return nil, &ImportError{File: f.Name, Line: line, Kind: ErrImportFormat, Err: err}
-	}
-	var shape string
-	if raw != nil {
-		if err := json.Unmarshal(raw, &shape); err != nil {
-			return nil, &ImportError{File: f.Name, Line: line, Kind: ErrImportFormat, Err: fmt.Errorf("want a JSON string: %w", err)}
-		}
-	}
-	if shape != zipUniform {
-		return nil, &ImportError{File: f.Name, Line: line, Kind: ErrImportFormat,
-			Err: fmt.Errorf("the generated schema is %q: only %q is supported (an inferred shape from an older Convex export is not; export again with a current Convex)", shape, zipUniform)}
-	}
-	return convexjson.DecodeExport, nil
-}
-
-func zipOpener(f *zip.File) func() (io.ReadCloser, error) {
-	return f.Open
-}
-
-// ImportTable imports documents into one table, from JSONL, a JSON array
-// or export JSONL (see ImportFormat), as `npx convex import --table` does:
-// mode replaces the table's documents, appends to them, or requires the
-// table to be empty. Documents keep their _id and _creationTime when they
-// have them; the table takes the table number of the first document's
-// _id when it is created or replaced. Like [DB.Import], it is atomic, and
-// a bad document is reported as an *ImportError with its line and field
-// path (for a JSON array, the line where the element starts). Progress
-// goes to Options.Progress.
-func (db *DB) ImportTable(ctx context.Context, table string, r io.Reader, format ImportFormat, mode ImportMode) error {
 	if err := checkTableName(table); err != nil {
 		return &ImportError{Table: table, Kind: ErrInvalidTable, Err: err}
 	}
-	var src importSource
-	switch format {
+	var src snapshot.Source
+	switch format := o.Format; format {
 	case ImportJSONL:
-		src = newLineSource(table, readerOpener(r), convexjson.Decode)
+		src = snapshot.NewStreamSource(table, r, convexjson.Decode)
 	case ImportExportJSONL:
-		src = newLineSource(table, readerOpener(r), convexjson.DecodeExport)
+		src = snapshot.NewStreamSource(table, r, convexjson.DecodeExport)
 	case ImportJSONArray:
-		as, err := newArraySource(r)
+		as, err := snapshot.NewArraySource(r)
 		if err != nil {
-			return &ImportError{Table: table, Line: as.line, Kind: ErrImportFormat, Err: err}
+			_, line, _ := as.Next()
+			return &ImportError{Table: table, Line: line, Kind: ErrImportFormat, Err: err}
 		}
 		src = as
 	default:
 		return fmt.Errorf("livedb: import into table %q: unknown format %v", table, format)
 	}
-	defer src.close()
-	it := &importTable{name: table, src: src, number: src.peekTableNumber()}
-	job := &importJob{mode: mode, tables: []*importTable{it}, report: db.progressFunc(nil)}
+	defer src.Close()
+	it := &importTable{name: table, src: src, number: src.PeekTableNumber()}
+	job := &importJob{mode: o.Mode, tables: []*importTable{it}, report: db.progressFunc(o.Progress), hasProgress: o.Progress != nil}
 	return db.runImport(ctx, job)
-}
-
-func readerOpener(r io.Reader) func() (io.ReadCloser, error) {
-	return func() (io.ReadCloser, error) { return io.NopCloser(r), nil }
 }

@@ -53,7 +53,7 @@ func FuzzImportTable(f *testing.F) {
 		defer db.Close()
 		formats := []livedb.ImportFormat{livedb.ImportJSONL, livedb.ImportJSONArray, livedb.ImportExportJSONL}
 		name := []string{"items", "notes"}[table%2]
-		err = db.ImportTable(context.Background(), name, bytes.NewReader(data), formats[int(format)%len(formats)], livedb.ImportReplace)
+		err = db.ImportTable(context.Background(), name, bytes.NewReader(data), &livedb.ImportOptions{Format: formats[int(format)%len(formats)], Mode: livedb.ImportReplace})
 		checkImported(t, db)
 		if err != nil {
 			return

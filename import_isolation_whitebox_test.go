@@ -58,7 +58,7 @@ func TestDB_ImportTable_ConcurrentInsertConflicts(t *testing.T) {
 				}
 				testHookImportStaged.Store(&hook)
 				defer testHookImportStaged.Store(nil)
-				err := db.ImportTable(ctx, "items", strings.NewReader(input), ImportExportJSONL, tc.mode)
+				err := db.ImportTable(ctx, "items", strings.NewReader(input), &ImportOptions{Format: ImportExportJSONL, Mode: tc.mode})
 				testHookImportStaged.Store(nil)
 				if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
 					t.Fatalf("import: err = %v, want %v", err, tc.wantErr)

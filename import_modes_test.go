@@ -8,17 +8,14 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
 // mustUsersDB opens a database with the fixture schema and two users.
 func mustUsersDB(t *testing.T) (*livedb.DB, []livedb.ID) {
 	t.Helper()
-	db, err := livedb.OpenMemoryOptions(convexFixtureSchema(), looseOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { MustCheckClose(t, db) })
+	db := livedbtest.NewOptions(t, convexFixtureSchema(), looseOptions)
 	var ids []livedb.ID
 	mustMutate(t, db, func(m *livedb.MutationCtx) error {
 		for _, name := range []string{"old1", "old2"} {
@@ -75,7 +72,7 @@ func TestDB_Import_Modes(t *testing.T) {
 		// One commit: every change shares its timestamp; the old documents
 		// were deleted, the new inserted.
 		feed := db.Changes(after)
-		ops := map[livedb.Op]int{}
+		ops := map[livedb.ChangeOp]int{}
 		var stamps []uint64
 		for {
 			c, ok, err := feed.TryNext()
@@ -109,16 +106,12 @@ func TestDB_Import_Modes(t *testing.T) {
 func TestDB_Import_TableNumberConflict(t *testing.T) {
 	// "users" is 10002 here; the fixture gives 10002 to "messages" and
 	// does not import this database's "users"... unless it is included.
-	db, err := livedb.OpenMemoryOptions(livedb.DefineSchema(livedb.Tables{
+	db := livedbtest.NewOptions(t, livedb.DefineSchema(livedb.Tables{
 		"aaa":   livedb.DefineTable(v.Any()),
 		"other": livedb.DefineTable(v.Any()),
 	}), looseOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, db)
 	zipped := mustZipDir(t, filepath.Join("testdata", "export", "convex"))
-	err = importZip(db, zipped, nil)
+	err := importZip(db, zipped, nil)
 	if !errors.Is(err, livedb.ErrTableNumber) || !strings.Contains(err.Error(), `"aaa"`) {
 		t.Fatalf("err = %v, want ErrTableNumber naming the table that has the number", err)
 	}

@@ -43,7 +43,7 @@ func TestDB_ImportTable(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachBackend(t, convexFixtureSchema(), func(t *testing.T, db *livedb.DB) {
-				err := db.ImportTable(context.Background(), "users", strings.NewReader(tc.input), tc.format, livedb.ImportRequireEmpty)
+				err := db.ImportTable(context.Background(), "users", strings.NewReader(tc.input), &livedb.ImportOptions{Format: tc.format, Mode: livedb.ImportRequireEmpty})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -51,6 +51,35 @@ func TestDB_ImportTable(t *testing.T) {
 			})
 		})
 	}
+}
+
+func TestDB_ImportTable_Options(t *testing.T) {
+	forEachBackend(t, convexFixtureSchema(), func(t *testing.T, db *livedb.DB) {
+		ctx := context.Background()
+		// nil options: JSONL into a table that must be empty.
+		line := `{"name":"a","age":{"$integer":"BQAAAAAAAAA="},"score":5}` + "\n"
+		if err := db.ImportTable(ctx, "users", strings.NewReader(line), nil); err != nil {
+			t.Fatalf("ImportTable(nil options) = %v", err)
+		}
+		if err := db.ImportTable(ctx, "users", strings.NewReader(line), nil); !errors.Is(err, livedb.ErrTableNotEmpty) {
+			t.Fatalf("second ImportTable(nil options) = %v, want ErrTableNotEmpty", err)
+		}
+		// Progress in the options is called instead of Options.Progress.
+		var got []livedb.Progress
+		err := db.ImportTable(ctx, "users", strings.NewReader(line), &livedb.ImportOptions{
+			Mode:     livedb.ImportAppend,
+			Progress: func(p livedb.Progress) { got = append(got, p) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 || got[len(got)-1].Op != "import" || got[len(got)-1].Table != "users" || got[len(got)-1].Done != 1 {
+			t.Fatalf("progress = %+v, want import of users ending at 1 document", got)
+		}
+		if docs := mustCollect(t, db, "users"); len(docs) != 2 {
+			t.Fatalf("users has %d documents, want 2", len(docs))
+		}
+	})
 }
 
 func TestDB_ImportTable_Errors(t *testing.T) {
@@ -80,7 +109,7 @@ func TestDB_ImportTable_Errors(t *testing.T) {
 				table = "_users"
 			}
 			before := docsJSON(t, mustCollect(t, db, "users"))
-			err := db.ImportTable(context.Background(), table, strings.NewReader(tc.input), tc.format, tc.mode)
+			err := db.ImportTable(context.Background(), table, strings.NewReader(tc.input), &livedb.ImportOptions{Format: tc.format, Mode: tc.mode})
 			if !errors.Is(err, tc.wantKind) || !strings.Contains(err.Error(), tc.wantMsg) {
 				t.Fatalf("err = %v, want %v containing %q", err, tc.wantKind, tc.wantMsg)
 			}

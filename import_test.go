@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -349,13 +350,9 @@ func TestDB_Import_Failures(t *testing.T) {
 }
 
 func TestDB_Import_ValidationErrorDetail(t *testing.T) {
-	db, err := livedb.OpenMemoryOptions(convexFixtureSchema(), looseOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, db)
+	db := livedbtest.NewOptions(t, convexFixtureSchema(), looseOptions)
 	line := `{"_creationTime":1.5,"_id":"j977x2wrmpsbzk6swvsg038t4x721mfx","age":1,"name":"a","score":1.0,"tags":[1.0,2.0,{"$integer":"AQAAAAAAAAA="}],"avatar":"not bytes"}`
-	err = importZip(db, mustZip(t, zipEntry{"_tables/documents.jsonl", `{"name":"users","id":10002}` + "\n"}, zipEntry{"users/generated_schema.jsonl", "\"uniform\"\n"}, zipEntry{"users/documents.jsonl", line}), nil)
+	err := importZip(db, mustZip(t, zipEntry{"_tables/documents.jsonl", `{"name":"users","id":10002}` + "\n"}, zipEntry{"users/generated_schema.jsonl", "\"uniform\"\n"}, zipEntry{"users/documents.jsonl", line}), nil)
 	var ve *v.ValidationError
 	if !errors.As(err, &ve) || ve.Path != ".avatar" {
 		t.Fatalf("err = %v, want a *v.ValidationError at .avatar", err)
@@ -366,16 +363,12 @@ func TestDB_Import_UndoCatalog(t *testing.T) {
 	// The context ends after the documents were checked and the catalog
 	// committed: the commit of the documents fails, and the catalog is put
 	// back as it was.
-	db, err := livedb.OpenMemoryOptions(convexFixtureSchema(), looseOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, db)
+	db := livedbtest.NewOptions(t, convexFixtureSchema(), looseOptions)
 	before := mustStats(t, db)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	zipped := mustZipDir(t, filepath.Join("testdata", "export", "convex"))
-	err = db.Import(ctx, bytes.NewReader(zipped), int64(len(zipped)), &livedb.ImportOptions{Progress: func(p livedb.Progress) {
+	err := db.Import(ctx, bytes.NewReader(zipped), int64(len(zipped)), &livedb.ImportOptions{Progress: func(p livedb.Progress) {
 		if p.Table == "emptyTable" {
 			cancel()
 		}
@@ -389,11 +382,7 @@ func TestDB_Import_UndoCatalog(t *testing.T) {
 }
 
 func TestDB_Import_Subscription(t *testing.T) {
-	db, err := livedb.OpenMemoryOptions(convexFixtureSchema(), looseOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, db)
+	db := livedbtest.NewOptions(t, convexFixtureSchema(), looseOptions)
 	ctx := context.Background()
 	sub, err := livedb.Subscribe(ctx, db, func(q *livedb.QueryCtx) (int, error) {
 		docs, err := q.DB.Query("users").Collect()
@@ -438,11 +427,7 @@ func TestDB_Import_NoTablesFile(t *testing.T) {
 	// Without _tables/documents.jsonl the table takes the number of its
 	// first document's _id; without generated_schema.jsonl the documents
 	// are Convex-JSON, where every plain number is a float64.
-	db, err := livedb.OpenMemory(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, db)
+	db := livedbtest.New(t, nil)
 	const id = "jd78b4mznjwwdmz0xqx0e5115s720d5j" // table 10003
 	zipped := mustZip(t, zipEntry{"things/documents.jsonl", `{"_id":"` + id + `","_creationTime":5.5,"n":5,"i":{"$integer":"BQAAAAAAAAA="}}` + "\n"})
 	if err := importZip(db, zipped, nil); err != nil {
@@ -471,11 +456,7 @@ func TestDB_Import_Prefix(t *testing.T) {
 	for _, e := range mustReadZip(t, mustZipDir(t, filepath.Join("testdata", "export", "convex"))) {
 		entries = append(entries, zipEntry{"snapshot_1718/" + e.name, e.body})
 	}
-	db, err := livedb.OpenMemoryOptions(convexFixtureSchema(), looseOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, db)
+	db := livedbtest.NewOptions(t, convexFixtureSchema(), looseOptions)
 	if err := importZip(db, mustZip(t, entries...), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -485,11 +466,7 @@ func TestDB_Import_Prefix(t *testing.T) {
 }
 
 func TestExportedSchema(t *testing.T) {
-	src, err := livedb.OpenMemoryOptions(exportSchema(), looseOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, src)
+	src := livedbtest.NewOptions(t, exportSchema(), looseOptions)
 	mustFillExportDB(t, src)
 	zipped := mustExport(t, src, nil)
 	s, err := livedb.ExportedSchema(bytes.NewReader(zipped), int64(len(zipped)))
@@ -502,11 +479,7 @@ func TestExportedSchema(t *testing.T) {
 	}
 	// The backup holds a table the schema does not declare: a database
 	// opened with the schema alone refuses it, and writes nothing.
-	strict, err := livedb.OpenMemory(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, strict)
+	strict := livedbtest.New(t, s)
 	if err := importZip(strict, zipped, nil); !errors.Is(err, livedb.ErrUndeclaredTable) || !strings.Contains(err.Error(), `"loose"`) && !strings.Contains(err.Error(), "loose/") {
 		t.Fatalf("import into a strict database = %v, want ErrUndeclaredTable naming loose", err)
 	}
@@ -515,11 +488,7 @@ func TestExportedSchema(t *testing.T) {
 	}
 	// Opened with it and AllowUndeclaredTables, a database takes the
 	// backup back whole: indexes too.
-	dst, err := livedb.OpenMemoryOptions(s, looseOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, dst)
+	dst := livedbtest.NewOptions(t, s, looseOptions)
 	if err := importZip(dst, zipped, nil); err != nil {
 		t.Fatal(err)
 	}

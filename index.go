@@ -288,9 +288,9 @@ func rangeValue(tv v.Validator, field string, x any) (any, error) {
 	}
 	switch field {
 	case fieldCreationTime:
-		return v.Float64().Conform(x, nil)
+		return conform(v.Float64(), x, nil)
 	case fieldID:
-		return v.String().Conform(x, nil)
+		return conform(v.String(), x, nil)
 	}
 	var fv v.Validator
 	if strings.Contains(field, ".") {
@@ -299,7 +299,7 @@ func rangeValue(tv v.Validator, field string, x any) (any, error) {
 		fv = fieldValidator(tv, []string{field})
 	}
 	if fv != nil {
-		if y, err := fv.Conform(x, nil); err == nil {
+		if y, err := conform(fv, x, nil); err == nil {
 			return y, nil
 		}
 	}

@@ -72,7 +72,7 @@ type Limits struct {
 
 // Progress describes how far a long operation got.
 type Progress struct {
-	Op    string // "backfill", "revalidate", "drop index", "export", "import"
+	Op    string // "backfill", "revalidate", "export" or "import"
 	Table string
 	Index string
 	Done  int64 // documents processed so far

@@ -141,7 +141,7 @@ func mustQBDataset(b *testing.B, backend string) *qbDataset {
 		opts := qbBenchOptions()
 		switch backend {
 		case "memory":
-			ds.db, ds.err = livedb.OpenMemoryOptions(agentSchema(), &opts)
+			ds.db, ds.err = livedb.OpenMemory(agentSchema(), &opts)
 		default:
 			dir, err := os.MkdirTemp("", "livedb-querybench-")
 			if err != nil {

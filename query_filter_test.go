@@ -211,7 +211,7 @@ func TestQuery_FilterFunc(t *testing.T) {
 // TestQuery_Filter_CountsTowardReadLimit: filters run after the scan, so
 // documents they drop count toward the documents-read limit.
 func TestQuery_Filter_CountsTowardReadLimit(t *testing.T) {
-	qtForEachBackend(t, qfSchema(), livedb.Options{Limits: livedb.Limits{DocumentsRead: 10}}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, qfSchema(), &livedb.Options{Limits: livedb.Limits{DocumentsRead: 10}}, func(t *testing.T, db *livedb.DB) {
 		tasks := qfTasks()
 		qtInsert(t, db, "tasks", tasks)
 		last := func(f livedb.FilterBuilder) livedb.Expr { return f.Eq(f.Field("n"), 9.0) }

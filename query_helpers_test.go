@@ -3,7 +3,6 @@ package livedb_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -24,27 +23,6 @@ func qtSchema() *livedb.Schema {
 			"pad": v.Optional(v.String()),
 		})).Index("by_k", "k").Index("by_g_k", "g", "k"),
 	})
-}
-
-// qtForEachBackend is forEachBackend with options (bbolt also gets NoSync).
-func qtForEachBackend(t *testing.T, s *livedb.Schema, opts livedb.Options, body func(t *testing.T, db *livedb.DB)) {
-	t.Helper()
-	open := map[string]func(t *testing.T) (*livedb.DB, error){
-		"memory": func(t *testing.T) (*livedb.DB, error) { return livedb.OpenMemoryOptions(s, &opts) },
-		"bbolt": func(t *testing.T) (*livedb.DB, error) {
-			o := opts
-			o.NoSync = true
-			return livedb.Open(filepath.Join(t.TempDir(), "q.db"), s, &o)
-		},
-	}
-	for _, name := range []string{"memory", "bbolt"} {
-		t.Run(name, func(t *testing.T) {
-			db, err := open[name](t)
-			require.NoError(t, err)
-			t.Cleanup(func() { MustCheckClose(t, db) })
-			body(t, db)
-		})
-	}
 }
 
 // qtInsert inserts docs into table, 1,000 per mutation, and returns their

@@ -166,7 +166,7 @@ func TestQuery_Limits(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			qtForEachBackend(t, qtSchema(), livedb.Options{Limits: tc.limits}, func(t *testing.T, db *livedb.DB) {
+			forEachBackendOptions(t, qtSchema(), &livedb.Options{Limits: tc.limits}, func(t *testing.T, db *livedb.DB) {
 				var ids []livedb.ID
 				for _, d := range padded(20) { // one per mutation, within the write limits
 					ids = append(ids, qtInsert(t, db, "items", []livedb.Doc{d})...)

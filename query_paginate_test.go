@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 )
 
 func TestQuery_Paginate_IsDoneOnlyAtTheEnd(t *testing.T) {
@@ -180,9 +181,7 @@ func TestQuery_Paginate_InvalidCursor(t *testing.T) {
 		})
 
 		t.Run("another database", func(t *testing.T) {
-			other, err := livedb.OpenMemory(qtSchema())
-			require.NoError(t, err)
-			defer MustCheckClose(t, other)
+			other := livedbtest.New(t, qtSchema())
 			qtInsert(t, other, "items", qtItems("a", qtRange(10)...))
 			for cname, c := range cursors {
 				_, err := qtTryPage(other, qtByK(livedb.Asc), livedb.PaginationOptions{NumItems: 3, Cursor: c})
@@ -190,14 +189,14 @@ func TestQuery_Paginate_InvalidCursor(t *testing.T) {
 			}
 			// Its own cursors work.
 			op := qtPage(t, other, qtByK(livedb.Asc), livedb.PaginationOptions{NumItems: 3})
-			_, err = qtTryPage(other, qtByK(livedb.Asc), livedb.PaginationOptions{NumItems: 3, Cursor: op.ContinueCursor})
+			_, err := qtTryPage(other, qtByK(livedb.Asc), livedb.PaginationOptions{NumItems: 3, Cursor: op.ContinueCursor})
 			assert.NoError(t, err)
 		})
 	})
 }
 
 func TestQuery_Paginate_SplitRequired(t *testing.T) {
-	qtForEachBackend(t, qtSchema(), livedb.Options{Limits: livedb.Limits{DocumentsRead: 10}}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, qtSchema(), &livedb.Options{Limits: livedb.Limits{DocumentsRead: 10}}, func(t *testing.T, db *livedb.DB) {
 		docs := qtItems("a", qtRange(25)...)
 		for _, d := range docs {
 			d["pad"] = strings.Repeat("p", 100)

@@ -106,7 +106,7 @@ func TestQuery_All_Iterates(t *testing.T) {
 // rows that stop after one row all fit, and the eleventh row read fails.
 func TestQuery_All_Lazy(t *testing.T) {
 	const limit = 10
-	qtForEachBackend(t, qtSchema(), livedb.Options{Limits: livedb.Limits{DocumentsRead: limit}}, func(t *testing.T, db *livedb.DB) {
+	forEachBackendOptions(t, qtSchema(), &livedb.Options{Limits: livedb.Limits{DocumentsRead: limit}}, func(t *testing.T, db *livedb.DB) {
 		qtInsert(t, db, "items", qtItems("a", qtRange(5000)...))
 
 		qtRead(t, db, func(r *livedb.Reader) error {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -278,11 +279,7 @@ func TestQuery_Collect_IndexSeesNewVersions(t *testing.T) {
 // at a newer version (memory backend: bbolt commits may wait for open
 // snapshots, so the query cannot wait for a commit there).
 func TestQuery_Collect_OldSnapshotAfterNewerRead(t *testing.T) {
-	db, err := livedb.OpenMemory(noteSchema())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer MustCheckClose(t, db)
+	db := livedbtest.New(t, noteSchema())
 	ctx := context.Background()
 	var id livedb.ID
 	mustMutate(t, db, func(m *livedb.MutationCtx) (err error) {
@@ -292,7 +289,7 @@ func TestQuery_Collect_OldSnapshotAfterNewerRead(t *testing.T) {
 	byGroup := func(r *livedb.Reader) (livedb.Doc, error) {
 		return one(r.Query("notes").WithIndex("by_group", func(q livedb.IndexRange) livedb.IndexRange { return q.Eq("group", "g") }).Collect())
 	}
-	err = db.Query(ctx, func(old *livedb.QueryCtx) error {
+	err := db.Query(ctx, func(old *livedb.QueryCtx) error {
 		d, err := byGroup(old.DB)
 		if err != nil {
 			return err

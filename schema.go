@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/livedb-go/livedb/internal/vconform"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -428,4 +429,15 @@ func schemaFieldPathProblem(f string) string {
 		}
 	}
 	return ""
+}
+
+// tableNamer maps the table number found in an ID to the table's name, so
+// that validation can check that an ID belongs to the table v.ID names.
+type tableNamer = func(tableNumber uint32) (name string, ok bool)
+
+// conform validates x against val and returns it in canonical form (see
+// package vconform); tableName may be nil, and then v.ID accepts any
+// well-formed ID.
+func conform(val v.Validator, x any, tableName tableNamer) (any, error) {
+	return vconform.Conform(val, x, tableName)
 }

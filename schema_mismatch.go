@@ -12,8 +12,9 @@ import (
 // message names; Failures holds more.
 const mismatchesShown = 3
 
-// summary returns f on one line: "table/ID at .path: reason".
-func (f DocumentMismatch) summary() string {
+// mismatchSummary returns f, a stored document that does not match the
+// schema, on one line: "table/ID at .path: reason".
+func mismatchSummary(f *DocumentError) string {
 	path, reason := shortReason(f.Err)
 	s := f.Table + "/" + string(f.ID)
 	if path != "" {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -27,7 +28,7 @@ func TestSchemaMismatchError_Error_Short(t *testing.T) {
 		}
 		return nil
 	})
-	MustCheckClose(t, db)
+	livedbtest.MustCheckClose(t, db)
 
 	db, err := livedb.Open(path, reportSchema(true), &livedb.Options{NoSync: true})
 	if err == nil {
@@ -67,8 +68,12 @@ func TestSchemaMismatchError_Error_Short(t *testing.T) {
 		}
 	}
 
-	// The full detail stays in the typed error.
+	// The full detail stays in the typed error, a *DocumentError like a
+	// refused write's.
 	for _, f := range mm.Failures {
+		if f.Op != "revalidate" || !errors.Is(f, livedb.ErrSchemaEnforcement) {
+			t.Errorf("failure %s: Op %q, errors.Is(ErrSchemaEnforcement) = %v; want revalidate, true", f.ID, f.Op, errors.Is(f, livedb.ErrSchemaEnforcement))
+		}
 		var ve *v.ValidationError
 		if !errors.As(f.Err, &ve) || ve.Reason != v.ReasonMissingField || ve.Field != "status" {
 			t.Fatalf("failure %s: Err = %#v, want a missing-field *v.ValidationError", f.ID, f.Err)
@@ -109,7 +114,7 @@ func TestSchemaMismatchError_Error_Reasons(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := &livedb.SchemaMismatchError{Total: 1, Failures: []livedb.DocumentMismatch{{Table: "t", ID: "ID1", Err: tc.err}}}
+			e := &livedb.SchemaMismatchError{Total: 1, Failures: []*livedb.DocumentError{{Table: "t", ID: "ID1", Err: tc.err}}}
 			want := "livedb: 1 stored document does not match the schema; nothing was changed\n  " + tc.want
 			if got := e.Error(); got != want {
 				t.Errorf("Error() =\n%s\nwant\n%s", got, want)

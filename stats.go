@@ -31,6 +31,13 @@ type Stats struct {
 	// Conflicts counts conflicts by what was read and then written:
 	// "table.index", or "table" for a table's existence.
 	Conflicts map[string]uint64
+	// Reruns counts the re-runs of subscription queries after commits
+	// that wrote inside what they read (first runs do not count);
+	// Reruns/Commits is how much work a commit makes for subscriptions.
+	Reruns uint64
+	// Subscriptions is how many subscriptions are open now (a gauge, not
+	// a counter).
+	Subscriptions int
 }
 
 // Stats returns the DB's counters. It is safe to call at any time.
@@ -44,6 +51,7 @@ func (db *DB) Stats() Stats {
 		Retries:        s.retries.Load(),
 		Alone:          s.alone.Load(),
 		ConflictErrors: s.conflictErrors.Load(),
+		Reruns:         s.reruns.Load(),
 	}
 	s.mu.Lock()
 	out.Conflicts = maps.Clone(s.conflicts)
@@ -51,6 +59,9 @@ func (db *DB) Stats() Stats {
 	if out.Conflicts == nil {
 		out.Conflicts = map[string]uint64{}
 	}
+	db.subs.mu.Lock()
+	out.Subscriptions = len(db.subs.subs)
+	db.subs.mu.Unlock()
 	return out
 }
 
@@ -58,6 +69,7 @@ func (db *DB) Stats() Stats {
 type dbStats struct {
 	commits, groups, commitNanos   atomic.Uint64
 	retries, alone, conflictErrors atomic.Uint64
+	reruns                         atomic.Uint64
 	maxGroup                       atomic.Int64
 	mu                             sync.Mutex
 	conflicts                      map[string]uint64 // guarded by mu

@@ -56,10 +56,6 @@ func (s *Subscription[T]) Updates() <-chan Update[T] { return s.ch }
 // Close ends the subscription and closes its channel. It is idempotent.
 func (s *Subscription[T]) Close() { s.state.mgr.remove(s.state) }
 
-// Reruns returns how many times the query function was re-run after the
-// first run (for tests and monitoring).
-func (s *Subscription[T]) Reruns() int64 { return s.state.reruns.Load() }
-
 // Subscribe runs fn as a query now and after every commit that touches its
 // read set, delivering each new result on the subscription's channel. The
 // first update is ready when Subscribe returns. Paginated queries inside fn
@@ -139,7 +135,7 @@ type subState struct {
 	lastErr error
 	removed bool
 
-	reruns atomic.Int64
+	reruns atomic.Int64 // re-runs after the first run, for the tests (export_whitebox_test.go)
 }
 
 // subManager re-runs invalidated subscriptions. notify is called by the
@@ -366,6 +362,12 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 	}
 	for _, rec := range recs {
 		ts = rec.ts
+		if rec.all {
+			for st := range m.subs {
+				add(st)
+			}
+			continue
+		}
 		for _, k := range rec.tableKeys {
 			stab(k)
 		}
@@ -431,6 +433,7 @@ func (m *subManager) rerunFrom(subs []*subState, next *atomic.Int64) {
 		tx.done = true
 		tx.reads.normalize()
 		st.reruns.Add(1)
+		db.stats.reruns.Add(1)
 		if st.ctx.Err() != nil {
 			// Cancelled during the run: its result (likely the context's
 			// error) is not news, and the subscription is ending.

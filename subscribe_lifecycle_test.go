@@ -40,7 +40,7 @@ func TestSubscribe_CommitDuringFirstRun(t *testing.T) {
 		u := rxNext(t, sub)
 		assert.Equal(t, map[livedb.ID]int64{newID: 5}, u.Value, "the commit between the first run and the registration was missed")
 		assert.Equal(t, commitTS, u.Timestamp)
-		assert.Equal(t, int64(1), sub.Reruns())
+		assert.Equal(t, int64(1), livedb.SubscriptionReruns(sub))
 		assert.Equal(t, 2, runs)
 	})
 }
@@ -85,7 +85,7 @@ func TestSubscription_CloseDuringRerun(t *testing.T) {
 				close(release)
 				require.NoError(t, <-closed)
 				rxClosed(t, sub)
-				assert.Equal(t, int64(1), sub.Reruns())
+				assert.Equal(t, int64(1), livedb.SubscriptionReruns(sub))
 			})
 		})
 	}
@@ -129,7 +129,7 @@ func TestSubscribe_QueryErrors(t *testing.T) {
 
 		a, _ := rxInsert(t, db, 1, 0) // in the read set, the same error: not re-sent
 		rxNone(t, sub)
-		assert.Equal(t, int64(1), sub.Reruns())
+		assert.Equal(t, int64(1), livedb.SubscriptionReruns(sub))
 		rxNext(t, other)
 
 		rxPatch(t, db, a, livedb.Doc{"n": int64(1)})

@@ -123,7 +123,7 @@ func TestSubscribe_TenThousand(t *testing.T) {
 				assert.Equal(t, ts, u.Timestamp)
 				var reruns int64
 				for _, s := range subs {
-					reruns += s.Reruns()
+					reruns += livedb.SubscriptionReruns(s)
 				}
 				assert.Equal(t, int64(1), reruns, "one commit into one range re-runs one subscription")
 				require.NoError(t, db.Close())
@@ -271,7 +271,7 @@ func TestSubscribe_PrecisionRandomWrites(t *testing.T) {
 						if touched[bk] {
 							reruns[i]++
 						}
-						require.Equal(t, reruns[i], sub.Reruns(), "commit %d (%v): re-runs of the subscription on bucket %d", c, desc, bk)
+						require.Equal(t, reruns[i], livedb.SubscriptionReruns(sub), "commit %d (%v): re-runs of the subscription on bucket %d", c, desc, bk)
 						changed := !maps.Equal(prev[i], want(bk))
 						select {
 						case u := <-sub.Updates():

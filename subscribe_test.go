@@ -115,7 +115,7 @@ func TestSubscribe_FirstResultImmediately(t *testing.T) {
 		default:
 			t.Fatal("no first update when Subscribe returned")
 		}
-		assert.Zero(t, sub.Reruns())
+		assert.Zero(t, livedb.SubscriptionReruns(sub))
 		rxNone(t, sub)
 	})
 }
@@ -182,17 +182,17 @@ func TestSubscribe_RerunsOnlyOnWritesInItsReadSet(t *testing.T) {
 			}, true, func() { delete(model, in) }},
 		}
 		for _, st := range steps {
-			before := sub.Reruns()
+			before := livedb.SubscriptionReruns(sub)
 			ts, err := db.MutationTS(context.Background(), st.write)
 			require.NoError(t, err, st.name)
 			if !st.rerun {
 				rxNone(t, sub)
-				assert.Equal(t, before, sub.Reruns(), "%s: re-ran", st.name)
+				assert.Equal(t, before, livedb.SubscriptionReruns(sub), "%s: re-ran", st.name)
 				continue
 			}
 			st.apply()
 			u := rxNext(t, sub)
-			assert.Equal(t, before+1, sub.Reruns(), "%s: want exactly one re-run", st.name)
+			assert.Equal(t, before+1, livedb.SubscriptionReruns(sub), "%s: want exactly one re-run", st.name)
 			assert.Equal(t, model, u.Value, st.name)
 			assert.Equal(t, ts, u.Timestamp, st.name)
 		}
@@ -213,13 +213,24 @@ func TestSubscribe_EqualResultNotResent(t *testing.T) {
 
 		rxPatch(t, db, id, livedb.Doc{"note": "changed"}) // in the read set; the count stays 1
 		rxNone(t, sub)
-		assert.Equal(t, int64(1), sub.Reruns(), "the write is in the read set: the query re-ran")
+		assert.Equal(t, int64(1), livedb.SubscriptionReruns(sub), "the write is in the read set: the query re-ran")
 
 		_, ts := rxInsert(t, db, 1, 11)
 		u := rxNext(t, sub)
 		assert.Equal(t, 2, u.Value)
 		assert.Equal(t, ts, u.Timestamp)
-		assert.Equal(t, int64(2), sub.Reruns())
+		assert.Equal(t, int64(2), livedb.SubscriptionReruns(sub))
+		assert.Equal(t, uint64(2), db.Stats().Reruns, "Stats counts the re-runs, not the first run")
+
+		// A second subscription's re-runs add to the DB's count.
+		other, err := livedb.Subscribe(context.Background(), db, count)
+		require.NoError(t, err)
+		defer other.Close()
+		assert.Equal(t, 2, rxNext(t, other).Value)
+		rxInsert(t, db, 1, 12)
+		assert.Equal(t, 3, rxNext(t, sub).Value)
+		assert.Equal(t, 3, rxNext(t, other).Value)
+		assert.Equal(t, uint64(4), db.Stats().Reruns)
 	})
 }
 
@@ -235,7 +246,7 @@ func TestSubscription_Updates_SlowReaderGetsNewest(t *testing.T) {
 			ts = rxPatch(t, db, id, livedb.Doc{"n": int64(i + 1)})
 			synctest.Wait() // each commit is re-run and delivered on its own
 		}
-		assert.Equal(t, int64(5), sub.Reruns())
+		assert.Equal(t, int64(5), livedb.SubscriptionReruns(sub))
 		u := rxNext(t, sub)
 		assert.Equal(t, map[livedb.ID]int64{id: 5}, u.Value, "the one pending update is the newest")
 		assert.Equal(t, ts, u.Timestamp)
@@ -319,7 +330,7 @@ func TestSubscription_End(t *testing.T) {
 				}
 				rxInsert(t, db, 1, 1)
 				synctest.Wait()
-				assert.Zero(t, sub.Reruns(), "an ended subscription is not re-run")
+				assert.Zero(t, livedb.SubscriptionReruns(sub), "an ended subscription is not re-run")
 				sub.Close()
 			})
 		})
@@ -388,11 +399,11 @@ func TestSubscribe_PaginatedKeepsPageEnd(t *testing.T) {
 			{"patch after the page end changes nothing", func() uint64 { return rxPatch(t, db, ids[50], livedb.Doc{"n": int64(51)}) }, nil},
 		}
 		for _, st := range steps {
-			before := sub.Reruns()
+			before := livedb.SubscriptionReruns(sub)
 			ts := st.write()
 			if st.want == nil {
 				rxNone(t, sub)
-				assert.Equal(t, before, sub.Reruns(), "%s: writes after the page end are outside its read set", st.name)
+				assert.Equal(t, before, livedb.SubscriptionReruns(sub), "%s: writes after the page end are outside its read set", st.name)
 				continue
 			}
 			u := rxNext(t, sub)

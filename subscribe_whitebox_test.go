@@ -49,7 +49,7 @@ func TestSubscribe_FirstUpdateNeverReplacesNewer(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer sub.Close()
-		if got := sub.Reruns(); got != 1 {
+		if got := SubscriptionReruns(sub); got != 1 {
 			t.Fatalf("Reruns() = %d, want 1 (the hook's commit)", got)
 		}
 		synctest.Wait()

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -501,9 +502,7 @@ func TestNewTable_BadTypeOrName(t *testing.T) {
 			return runEveryTypedMethod(w, livedb.NewTable[typedWorkflow]("_system"), typedWorkflow{})
 		}, "NewTable(\"_system\")", livedb.ErrInvalidTable},
 	}
-	db, err := livedb.OpenMemory(typedSchema())
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	db := livedbtest.New(t, typedSchema())
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := db.Mutation(context.Background(), func(m *livedb.MutationCtx) error { return tc.run(m.DB) })

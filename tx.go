@@ -460,6 +460,3 @@ func (r *Reader) NormalizeID(table string, s string) (ID, bool) {
 // Timestamp returns the commit timestamp of the snapshot the transaction
 // reads: the results it sees reflect every commit up to and including it.
 func (r *Reader) Timestamp() uint64 { return r.tx.ts }
-
-// Context returns the context the transaction runs under.
-func (r *Reader) Context() context.Context { return r.tx.ctx }

@@ -12,7 +12,6 @@ import (
 	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/internal/value"
-	"github.com/livedb-go/livedb/v"
 )
 
 // pendingDoc is one document written by a mutation. Its keys are full keys
@@ -306,7 +305,7 @@ func (tx *txn) conform(t *tableInfo, doc map[string]any) (map[string]any, *Docum
 	var x any
 	var err error
 	if t.validator != nil {
-		x, err = t.validator.Conform(doc, &v.Options{TableName: tx.cat.tableName})
+		x, err = conform(t.validator, doc, tx.cat.tableName)
 		if err != nil {
 			return nil, &DocumentError{Kind: ErrSchemaEnforcement, Err: err}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -28,9 +29,7 @@ type errBadType struct {
 // that errors.As finds, with the table, document and paths filled in.
 func TestCodecError_ErrorsAs_EveryEntryPoint(t *testing.T) {
 	s := livedb.DefineSchema(livedb.Tables{"things": livedb.DefineTable(v.Object(v.Fields{"n": v.Any()}))})
-	db, err := livedb.OpenMemory(s)
-	require.NoError(t, err)
-	t.Cleanup(func() { MustCheckClose(t, db) })
+	db := livedbtest.New(t, s)
 	things := livedb.NewTable[errThing]("things")
 	thingPtrs := livedb.NewTable[*errThing]("things")
 	var ref livedb.Ref[errThing]

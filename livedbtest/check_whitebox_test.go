@@ -26,7 +26,7 @@ func (r *recordTB) Errorf(format string, args ...any) {
 	r.errors = append(r.errors, fmt.Sprintf(format, args...))
 }
 
-func TestCheckClose_ReportsInconsistency(t *testing.T) {
+func TestMustCheckClose_ReportsInconsistency(t *testing.T) {
 	saved := check
 	t.Cleanup(func() { check = saved })
 	check = func(db *livedb.DB, ctx context.Context) error {

@@ -8,7 +8,9 @@
 // The database is in memory (New) or in a bbolt file under t.TempDir()
 // (NewFile). When the test ends, a cleanup registered with t.Cleanup runs
 // [livedb.DB.Check] on it, failing the test if an index and the documents
-// disagree, and closes it.
+// disagree, and closes it. [MustCheckClose] does the same at once, for a
+// database the test opened itself (a file reopened with livedb.Open, for
+// example).
 package livedbtest
 
 import (
@@ -30,16 +32,17 @@ func New(tb testing.TB, schema *livedb.Schema) *livedb.DB {
 	return NewOptions(tb, schema, nil)
 }
 
-// NewOptions is New with options, such as MaxRetries or Limits; the file
-// options (Timeout, NoSync, ReadOnly) do not apply. opts may be nil.
+// NewOptions is New with options, as [livedb.OpenMemory] takes them (such
+// as MaxRetries or Limits); the file options (Timeout, NoSync, ReadOnly)
+// do not apply. opts may be nil.
 func NewOptions(tb testing.TB, schema *livedb.Schema, opts *livedb.Options) *livedb.DB {
 	tb.Helper()
-	db, err := livedb.OpenMemoryOptions(schema, opts)
+	db, err := livedb.OpenMemory(schema, opts)
 	if err != nil {
 		tb.Fatalf("livedbtest: open memory database: %v", err)
 		return nil
 	}
-	tb.Cleanup(func() { checkClose(tb, db) })
+	tb.Cleanup(func() { MustCheckClose(tb, db) })
 	return db
 }
 
@@ -47,7 +50,8 @@ func NewOptions(tb testing.TB, schema *livedb.Schema, opts *livedb.Options) *liv
 // opened with Options.NoSync (a test does not need to survive a power
 // cut), for tests that need the durable backend: reopening the file,
 // file locking, sizes on disk. Like New, it is checked and closed at
-// cleanup. Use Path to reopen the file after closing the database.
+// cleanup. Use its Path to reopen the file after closing it, and
+// MustCheckClose to check and close the reopened database.
 func NewFile(tb testing.TB, schema *livedb.Schema) *livedb.DB {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "livedb.db")
@@ -56,20 +60,22 @@ func NewFile(tb testing.TB, schema *livedb.Schema) *livedb.DB {
 		tb.Fatalf("livedbtest: open %s: %v", path, err)
 		return nil
 	}
-	tb.Cleanup(func() { checkClose(tb, db) })
+	tb.Cleanup(func() { MustCheckClose(tb, db) })
 	return db
 }
 
-// check is the consistency check run at cleanup; a variable so that the
+// check is the consistency check of MustCheckClose; a variable so that the
 // package's own tests can make it fail.
 var check = (*livedb.DB).Check
 
-// checkClose checks db and closes it, reporting problems on tb. A database
-// the test already closed is left alone.
-func checkClose(tb testing.TB, db *livedb.DB) {
+// MustCheckClose runs [livedb.DB.Check] on db and closes it, failing the
+// test tb (without stopping it) if an index and the documents disagree or
+// Close fails. A database that is closed already is left alone. New and
+// NewFile call it at cleanup.
+func MustCheckClose(tb testing.TB, db *livedb.DB) {
 	tb.Helper()
 	if err := check(db, context.Background()); err != nil && !errors.Is(err, livedb.ErrClosed) {
-		tb.Errorf("livedbtest: database is inconsistent at the end of the test: %v", err)
+		tb.Errorf("livedbtest: database is inconsistent: %v", err)
 	}
 	if err := db.Close(); err != nil {
 		tb.Errorf("livedbtest: close: %v", err)

@@ -163,3 +163,19 @@ func TestNewOptions_PassesOptions(t *testing.T) {
 	})
 	assert.ErrorIs(t, err, livedb.ErrLimit)
 }
+
+func TestMustCheckClose_ReopenedFile(t *testing.T) {
+	db := livedbtest.NewFile(t, notesSchema())
+	require.NoError(t, insertNote(context.Background(), db, "kept"))
+	require.NoError(t, db.Close())
+	again, err := livedb.Open(db.Path(), notesSchema(), nil)
+	require.NoError(t, err)
+
+	tb := &fakeTB{TB: t}
+	livedbtest.MustCheckClose(tb, again)
+	assert.Empty(t, tb.errors, "a consistent database passes")
+	_, err = countNotes(again)
+	assert.ErrorIs(t, err, livedb.ErrClosed, "MustCheckClose closes the database")
+	livedbtest.MustCheckClose(tb, again)
+	assert.Empty(t, tb.errors, "a closed database is left alone")
+}

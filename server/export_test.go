@@ -13,11 +13,10 @@ import (
 func SetPingInterval(s *Server, d time.Duration) { s.pingInterval = d }
 
 // SetDashboard makes the servers built after the call mount h as their
-// dashboard, as the dashboard package does; nil removes it.
-func SetDashboard(h http.Handler) {
-	if h == nil {
-		newDashboard = nil
-		return
-	}
+// dashboard instead of package dashboard's; it returns a function that
+// restores the real one.
+func SetDashboard(h http.Handler) (restore func()) {
+	real := newDashboard
 	newDashboard = func(*livedb.DB, *livedb.Registry, string, *slog.Logger) http.Handler { return h }
+	return func() { newDashboard = real }
 }

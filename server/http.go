@@ -83,11 +83,9 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, statusFunctionFailed, errorResult(err.Error()))
 		return
 	}
-	if kind == 0 {
-		if kind, err = reg.Kind(name); err != nil {
-			writeJSON(w, statusFunctionFailed, errorResult(notFound(req.Path)))
-			return
-		}
+	if kind == "" {
+		info, _ := reg.Function(name) // resolve found it
+		kind = info.Kind
 	}
 	ctx := c.context(r.Context())
 	var x any
@@ -192,7 +190,7 @@ func (s *Server) resolve(p string, c caller, componentPath *string) (*livedb.Reg
 		if !c.admin {
 			return nil, "", fmt.Errorf("'%s' reads raw tables and needs the admin key (Convex admin authentication)", p)
 		}
-		if _, err := s.sys.Kind(cp); err != nil {
+		if _, ok := s.sys.Function(cp); !ok {
 			return nil, "", errors.New(notFound(p))
 		}
 		return s.sys, cp, nil

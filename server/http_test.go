@@ -225,8 +225,7 @@ func TestServer_Dashboard_BehindAdminKey(t *testing.T) {
 	dash := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "dashboard at "+r.URL.Path)
 	})
-	server.SetDashboard(dash)
-	t.Cleanup(func() { server.SetDashboard(nil) })
+	t.Cleanup(server.SetDashboard(dash))
 	db := mustOpenMemory(t)
 
 	_, off := MustServe(t, db, server.Options{})
@@ -251,4 +250,32 @@ func TestServer_Dashboard_BehindAdminKey(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode, "a foreign page may not drive the dashboard")
+}
+
+func TestServer_Dashboard_Mounted(t *testing.T) {
+	db := mustOpenMemory(t)
+	mustAdd(t, db, "a")
+	_, hs := MustServe(t, db, server.Options{AdminKey: testAdminKey})
+	get := func(path, auth string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, hs.URL+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := get("/dashboard/", "")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "<html", "the page loads without the key; it asks for it")
+	status, _ = get("/dashboard/api/tables", "")
+	assert.Equal(t, http.StatusUnauthorized, status, "the data needs the key")
+	status, _ = get("/dashboard/api/tables", "Bearer wrong")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	status, body = get("/dashboard/api/tables", "Bearer "+testAdminKey)
+	assert.Equal(t, http.StatusOK, status, body)
+	assert.Contains(t, body, `"tasks"`)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/dashboard"
 )
 
 // Default limits; see [Options].
@@ -91,10 +92,12 @@ type Server struct {
 	wg       sync.WaitGroup // the sessions' goroutines
 }
 
-// newDashboard makes the dashboard's handler; nil when the binary has no
-// dashboard. The dashboard package sets it (dashboard.go), so that this
-// package builds without it.
-var newDashboard func(db *livedb.DB, reg *livedb.Registry, adminKey string, logger *slog.Logger) http.Handler
+// newDashboard makes the dashboard's handler (package internal/dashboard,
+// which checks the admin key on every API request itself); a variable so
+// that tests can mount another handler.
+var newDashboard = func(db *livedb.DB, reg *livedb.Registry, adminKey string, logger *slog.Logger) http.Handler {
+	return dashboard.New(db, reg, dashboard.Options{AdminKey: adminKey, Logger: logger})
+}
 
 // New returns a server of db's public functions in reg. reg may be nil (no
 // functions: only the admin surface). It fails for options out of range,
@@ -182,8 +185,6 @@ func (s *Server) serveDashboard(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case s.opts.AdminKey == "":
 		writeError(w, http.StatusNotFound, "DashboardOff", "the dashboard is off: the server has no admin key (Options.AdminKey, or livedb serve -admin-key)")
-	case s.dashboard == nil:
-		writeError(w, http.StatusNotFound, "DashboardOff", "this binary was built without the dashboard")
 	case r.URL.Path == "/dashboard":
 		http.Redirect(w, r, "dashboard/", http.StatusFound)
 	default:

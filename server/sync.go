@@ -505,8 +505,8 @@ func (ss *session) subscribe(q *liveQuery, mod querySetModification) {
 		q.reg, q.name, err = ss.srv.resolve(mod.UdfPath, ss.caller, mod.ComponentPath)
 	}
 	if err == nil {
-		if k, _ := q.reg.Kind(q.name); k != livedb.KindQuery {
-			err = fmt.Errorf("Trying to execute %s as Query, but it is defined as %s", mod.UdfPath, capitalized(k))
+		if info, _ := q.reg.Function(q.name); info.Kind != livedb.KindQuery {
+			err = fmt.Errorf("Trying to execute %s as Query, but it is defined as %s", mod.UdfPath, capitalized(info.Kind))
 		}
 	}
 	if err != nil {
@@ -835,5 +835,5 @@ func capitalized(k livedb.FunctionKind) string {
 	case livedb.KindMutation:
 		return "Mutation"
 	}
-	return k.String()
+	return string(k)
 }

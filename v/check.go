@@ -11,10 +11,14 @@ import (
 
 	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/value"
+	"github.com/livedb-go/livedb/internal/vconform"
 )
 
-// This file holds the one walk behind every Validate and Conform: a checker
-// carries the options, the mode and the path to the current value, and
+// This file holds the one walk behind every Validate and every conform (the
+// engine's validation, which also returns the value in canonical form and
+// checks the table of IDs; it reaches it through package vconform): a
+// checker carries the table names, the mode and the path to the current
+// value, and
 // dispatches on the concrete validator types of this package (validators
 // implemented elsewhere are called through the interface).
 //
@@ -43,23 +47,32 @@ type pathSeg struct {
 	index int
 }
 
-// checker is the state of one Validate or Conform call.
+func init() {
+	vconform.Conform = func(val any, x any, tableName func(uint32) (string, bool)) (any, error) {
+		return run(val.(Validator), x, tableName, true)
+	}
+}
+
+// checker is the state of one Validate or conform call.
 type checker struct {
-	opts    *Options
-	conform bool // build and return the canonical value
-	quiet   int  // > 0 while union members are tried
-	n       int  // path depth
-	stack   [12]pathSeg
-	more    []pathSeg // segments beyond len(stack)
+	// tableName maps a table number found in an ID to the table's name.
+	// With it, v.ID("t") accepts only IDs of table t; without it (nil), any
+	// well-formed ID.
+	tableName func(tableNumber uint32) (name string, ok bool)
+	conform   bool // build and return the canonical value
+	quiet     int  // > 0 while union members are tried
+	n         int  // path depth
+	stack     [12]pathSeg
+	more      []pathSeg // segments beyond len(stack)
 }
 
 // run validates x against val, and returns its canonical form when conform is
 // set.
-func run(val Validator, x any, opts *Options, conform bool) (any, error) {
+func run(val Validator, x any, tableName func(uint32) (string, bool), conform bool) (any, error) {
 	if err := Err(val); err != nil {
 		return nil, err
 	}
-	c := checker{opts: opts, conform: conform}
+	c := checker{tableName: tableName, conform: conform}
 	return c.check(val, x)
 }
 
@@ -338,8 +351,8 @@ func (c *checker) id(iv *IDValidator, x any) (any, error) {
 	if err != nil {
 		return nil, c.noMatch(iv, x)
 	}
-	if c.opts != nil && c.opts.TableName != nil {
-		name, ok := c.opts.TableName(table)
+	if c.tableName != nil {
+		name, ok := c.tableName(table)
 		if !ok {
 			return nil, c.noMatch(iv, x)
 		}
@@ -568,16 +581,19 @@ func (c *checker) union(u *UnionValidator, x any) (any, error) {
 }
 
 // external calls a validator implemented outside this package and places its
-// error at the current path.
+// error at the current path. In conform mode, a value it accepts is
+// returned in canonical form as value.Normalize makes it (Go integers as
+// Int64), since the validator cannot say which number type it expects.
 func (c *checker) external(val Validator, x any) (any, error) {
-	var y any
-	var err error
-	if c.conform {
-		y, err = val.Conform(x, c.opts)
-	} else {
-		y, err = x, val.Validate(x)
-	}
+	err := val.Validate(x)
 	if err == nil {
+		if !c.conform || value.IsUndefined(x) {
+			return x, nil
+		}
+		y, nerr := value.Normalize(x)
+		if nerr != nil {
+			return nil, c.invalidFrom(x, nerr)
+		}
 		return y, nil
 	}
 	if c.quiet > 0 {

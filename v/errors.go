@@ -17,7 +17,7 @@ var ErrInvalidValidator = errors.New("livedb: invalid validator")
 //
 // The builders never panic on such mistakes: they record a DefinitionError in
 // the validator they return. [Err] reports it (livedb's schema builder calls
-// it when a schema is defined), and every Validate, Conform and MarshalJSON of
+// it when a schema is defined), and every Validate and MarshalJSON of
 // that validator, or of a validator containing it, returns it.
 type DefinitionError struct {
 	// Path locates the wrong part inside the validator: "" for the validator

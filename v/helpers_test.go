@@ -31,12 +31,10 @@ func testID(table uint32, seed byte) string {
 	return id.Encode(table, b)
 }
 
-// testOpts resolves the test tables.
-func testOpts() *v.Options {
-	return &v.Options{TableName: func(n uint32) (string, bool) {
-		name, ok := testTables[n]
-		return name, ok
-	}}
+// testTableName resolves the test tables, as a database resolves its own.
+func testTableName(n uint32) (string, bool) {
+	name, ok := testTables[n]
+	return name, ok
 }
 
 // MustValidationError returns err as a *ValidationError, failing the test

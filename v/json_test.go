@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/livedb-go/livedb/internal/vconform"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -175,7 +176,7 @@ func TestFromJSON_AgentSchema(t *testing.T) {
 		"metadata": map[string]any{"workflowId": testID(workflowsTable, 1), "startedAt": 1.5e12, "priority": int64(3)},
 		"done":     false,
 	}
-	if _, err := parsed.Conform(doc, testOpts()); err != nil {
+	if _, err := vconform.Conform(parsed, doc, testTableName); err != nil {
 		t.Fatalf("Conform = %v", err)
 	}
 }

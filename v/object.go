@@ -156,10 +156,6 @@ func (o *ObjectValidator) Partial() *ObjectValidator {
 // fields, each matching.
 func (o *ObjectValidator) Validate(x any) error { _, err := run(o, x, nil, false); return err }
 
-// Conform validates x and returns a new map[string]any holding the conformed
-// values of the present fields (fields set to value.Undefined are dropped).
-func (o *ObjectValidator) Conform(x any, opts *Options) (any, error) { return run(o, x, opts, true) }
-
 // MarshalJSON returns {"type":"object","value":{"<field>":{"fieldType":<validator>,"optional":<bool>},...}}
 // with the fields in sorted order.
 func (o *ObjectValidator) MarshalJSON() ([]byte, error) { return marshal(o) }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb/internal/value"
+	"github.com/livedb-go/livedb/internal/vconform"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -114,7 +115,7 @@ func TestObject_Validate_ErrorMessages(t *testing.T) {
 			if ve := MustValidationError(t, err); ve.Path != tc.path {
 				t.Fatalf("Path = %q, want %q", ve.Path, tc.path)
 			}
-			_, cerr := tc.val.Conform(tc.in, nil)
+			_, cerr := vconform.Conform(tc.val, tc.in, nil)
 			if cerr == nil || cerr.Error() != tc.want {
 				t.Fatalf("Conform error = %v\nwant            %s", cerr, tc.want)
 			}
@@ -232,7 +233,7 @@ func TestObject_DefinitionErrors(t *testing.T) {
 			if verr := tc.val.Validate(map[string]any{}); !errors.Is(verr, v.ErrInvalidValidator) {
 				t.Fatalf("Validate = %v, want the definition error", verr)
 			}
-			if _, cerr := tc.val.Conform(map[string]any{}, nil); !errors.Is(cerr, v.ErrInvalidValidator) {
+			if _, cerr := vconform.Conform(tc.val, map[string]any{}, nil); !errors.Is(cerr, v.ErrInvalidValidator) {
 				t.Fatalf("Conform = %v, want the definition error", cerr)
 			}
 			// Printing a broken validator must not panic.
@@ -267,7 +268,7 @@ func TestObject_Conform_Canonical(t *testing.T) {
 		"done":     false,
 		"output":   value.Undefined,
 	}
-	got, err := agentSchema().Conform(doc, testOpts())
+	got, err := vconform.Conform(agentSchema(), doc, testTableName)
 	if err != nil {
 		t.Fatal(err)
 	}

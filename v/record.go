@@ -101,10 +101,6 @@ func (r *RecordValidator) Values() Validator { return r.values }
 // Validate reports whether x is an object whose names and values match.
 func (r *RecordValidator) Validate(x any) error { _, err := run(r, x, nil, false); return err }
 
-// Conform validates x and returns a new map[string]any of the conformed
-// values. With opts.TableName, v.ID keys are checked against their table.
-func (r *RecordValidator) Conform(x any, opts *Options) (any, error) { return run(r, x, opts, true) }
-
 // MarshalJSON returns {"type":"record","keys":<keys>,"values":{"fieldType":<values>,"optional":false}}.
 func (r *RecordValidator) MarshalJSON() ([]byte, error) { return marshal(r) }
 

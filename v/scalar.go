@@ -56,16 +56,16 @@ func Null() Validator { return nullValidator }
 // any float64, NaN, the infinities and -0 included, and a float32. It rejects
 // an int64, which is Convex's Int64. A Go integer of another kind (int,
 // int32, uint8, ...) is taken as the number it holds when its magnitude is at
-// most 2^53, so that it converts to float64 exactly; Conform returns it as
-// a float64.
+// most 2^53, so that it converts to float64 exactly; the database stores it
+// as a float64.
 func Float64() Validator { return float64Validator }
 
 // Number is an alias of [Float64], as v.number() is of v.float64().
 func Number() Validator { return float64Validator }
 
 // Int64 returns the validator of Convex's Int64 (a JS bigint): it accepts an
-// int64 and a Go integer of another kind that fits in one (Conform returns it
-// as an int64). It rejects every float64, even 1.0.
+// int64 and a Go integer of another kind that fits in one (the database
+// stores it as an int64). It rejects every float64, even 1.0.
 func Int64() Validator { return int64Validator }
 
 // BigInt is an alias of [Int64].
@@ -77,22 +77,19 @@ func BigInt() Validator { return int64Validator }
 func Boolean() Validator { return booleanValidator }
 
 // String returns the validator of Convex's String: a Go string or a
-// value.ID, which must be valid UTF-8. Conform returns a string. IDs are
-// strings, so String accepts them.
+// value.ID, which must be valid UTF-8. IDs are strings, so String accepts
+// them.
 func String() Validator { return stringValidator }
 
-// Bytes returns the validator of Convex's Bytes: a Go []byte. Conform returns
-// a copy.
+// Bytes returns the validator of Convex's Bytes: a Go []byte.
 func Bytes() Validator { return bytesValidator }
 
-// Any returns the validator that accepts every Convex value. Conform returns
-// the value in canonical form (see the package doc), so a Go integer of any
-// kind becomes an Int64.
+// Any returns the validator that accepts every Convex value. The database
+// stores the value in canonical form (see the package doc), so a Go integer
+// of any kind becomes an Int64.
 func Any() Validator { return anyValidator }
 
 func (s *scalarValidator) Validate(x any) error { _, err := run(s, x, nil, false); return err }
-
-func (s *scalarValidator) Conform(x any, opts *Options) (any, error) { return run(s, x, opts, true) }
 
 func (s *scalarValidator) MarshalJSON() ([]byte, error) { return marshal(s) }
 
@@ -103,9 +100,9 @@ func (s *scalarValidator) IsOptional() bool { return false }
 func (s *scalarValidator) Kind() string { return scalarNames[s.kind].json }
 
 // IDValidator is the validator v.ID(table) returns: a string that decodes as
-// a Convex document ID (docs/semantics.md#ids). With
-// [Options.TableName], the ID must also belong to the table; without it, any
-// well-formed ID passes. It never checks that the document exists.
+// a Convex document ID (docs/semantics.md#ids). Validate accepts any
+// well-formed ID; when a document is written, the database also checks that
+// the ID belongs to the table. It never checks that the document exists.
 type IDValidator struct {
 	table string
 	err   error
@@ -114,7 +111,7 @@ type IDValidator struct {
 // ID returns the validator of IDs of documents of table, v.id(table) in
 // Convex. The table name must be an identifier (docs/semantics.md#names);
 // system tables such as
-// "_storage" are allowed. Conform returns the ID as a string.
+// "_storage" are allowed.
 func ID(table string) *IDValidator {
 	iv := &IDValidator{table: table}
 	if p := identifierProblem(table); p != "" {
@@ -126,15 +123,12 @@ func ID(table string) *IDValidator {
 // Table returns the name of the table whose IDs the validator accepts.
 func (iv *IDValidator) Table() string { return iv.table }
 
-// Validate reports whether x is a well-formed ID. It cannot check the table;
-// use Conform with [Options.TableName] for that.
+// Validate reports whether x is a well-formed ID. It cannot check the table,
+// which only the database knows: a write checks it, and refuses an ID of
+// another table with ReasonTableMismatch (ReasonSystemTable when that
+// table's name starts with "_"), and one whose table number is unknown with
+// ReasonNoMatch.
 func (iv *IDValidator) Validate(x any) error { _, err := run(iv, x, nil, false); return err }
-
-// Conform validates x and returns it as a string. With opts.TableName set, an
-// ID of another table is rejected with ReasonTableMismatch, or
-// ReasonSystemTable when that table's name starts with "_", and an ID whose
-// table number is unknown with ReasonNoMatch.
-func (iv *IDValidator) Conform(x any, opts *Options) (any, error) { return run(iv, x, opts, true) }
 
 // MarshalJSON returns {"type":"id","tableName":"<table>"}.
 func (iv *IDValidator) MarshalJSON() ([]byte, error) { return marshal(iv) }
@@ -171,7 +165,6 @@ type LiteralValidator struct {
 // rejects -0.0, and a NaN literal accepts only a NaN with the same bits. A Go
 // integer of another kind is compared as the literal's type, so v.Literal(1.0)
 // and v.Literal(int64(1)) both accept the Go int 1 (as 1.0 and as Int64 1).
-// Conform returns the literal.
 func Literal(x any) *LiteralValidator {
 	l := &LiteralValidator{}
 	switch t := x.(type) {
@@ -217,9 +210,6 @@ func (l *LiteralValidator) Value() any { return l.value }
 
 // Validate reports whether x equals the literal.
 func (l *LiteralValidator) Validate(x any) error { _, err := run(l, x, nil, false); return err }
-
-// Conform validates x and returns the literal.
-func (l *LiteralValidator) Conform(x any, opts *Options) (any, error) { return run(l, x, opts, true) }
 
 // MarshalJSON returns {"type":"literal","value":<x>}, where x is in Convex's
 // JSON: an Int64 is {"$integer":"<base64>"}, and NaN, the infinities and -0

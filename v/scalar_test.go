@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/livedb-go/livedb/internal/value"
+	"github.com/livedb-go/livedb/internal/vconform"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -28,7 +29,7 @@ func runAcceptCases(t *testing.T, cases []acceptCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			verr := tc.val.Validate(tc.in)
-			got, cerr := tc.val.Conform(tc.in, testOpts())
+			got, cerr := vconform.Conform(tc.val, tc.in, testTableName)
 			if !tc.ok {
 				if cerr == nil {
 					t.Fatalf("Conform(%#v) = %#v, want an error", tc.in, got)
@@ -124,7 +125,7 @@ func TestScalar_Conform(t *testing.T) {
 
 func TestScalar_ConformCopiesBytes(t *testing.T) {
 	in := []byte{1, 2, 3}
-	got, err := v.Bytes().Conform(in, nil)
+	got, err := vconform.Conform(v.Bytes(), in, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestID_ValidateWithoutTables(t *testing.T) {
 	if err := v.ID("workflows").Validate(testID(usersTable, 1)); err != nil {
 		t.Fatalf("Validate(ID of users) = %v, want nil", err)
 	}
-	if _, err := v.ID("workflows").Conform(testID(unknownTable, 1), nil); err != nil {
+	if _, err := vconform.Conform(v.ID("workflows"), testID(unknownTable, 1), nil); err != nil {
 		t.Fatalf("Conform(ID of unknown table, nil) = %v, want nil", err)
 	}
 	if err := v.ID("workflows").Validate("j57000820c20a1g7104gm2rc1m70ynr9"); err == nil {
@@ -188,7 +189,7 @@ func TestID_ErrorMessages(t *testing.T) {
 	user := testID(usersTable, 2)
 	doc := map[string]any{"workflowId": user}
 	val := v.Object(v.Fields{"workflowId": v.ID("workflows")})
-	_, err := val.Conform(doc, testOpts())
+	_, err := vconform.Conform(val, doc, testTableName)
 	want := "Found ID \"" + user + "\" from table `users`, which does not match the table name in validator `v.id(\"workflows\")`.Path: .workflowId"
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v\nwant    %s", err, want)
@@ -198,7 +199,7 @@ func TestID_ErrorMessages(t *testing.T) {
 		t.Fatalf("fields = %+v", ve)
 	}
 	sys := testID(storageTable, 1)
-	_, err = v.ID("workflows").Conform(sys, testOpts())
+	_, err = vconform.Conform(v.ID("workflows"), sys, testTableName)
 	want = "Found ID \"" + sys + "\" from a system table, which does not match the table name in validator `v.id(\"workflows\")`."
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v\nwant    %s", err, want)

@@ -15,7 +15,6 @@ type ArrayValidator struct {
 // Array returns the validator of arrays whose elements match el, v.array(el)
 // in Convex. el must not be nil or optional (Convex's types forbid
 // v.array(v.optional(...))); either is a definition mistake ([Err]).
-// Conform returns a new []any.
 func Array(el Validator) *ArrayValidator {
 	a := &ArrayValidator{elem: el}
 	switch {
@@ -34,9 +33,6 @@ func (a *ArrayValidator) Element() Validator { return a.elem }
 
 // Validate reports whether x is an array whose elements match.
 func (a *ArrayValidator) Validate(x any) error { _, err := run(a, x, nil, false); return err }
-
-// Conform validates x and returns a new []any of the conformed elements.
-func (a *ArrayValidator) Conform(x any, opts *Options) (any, error) { return run(a, x, opts, true) }
 
 // MarshalJSON returns {"type":"array","value":<element>}.
 func (a *ArrayValidator) MarshalJSON() ([]byte, error) { return marshal(a) }
@@ -60,8 +56,8 @@ type UnionValidator struct {
 }
 
 // Union returns the validator that accepts what any of members accepts,
-// v.union(...) in Convex. Members are tried in order and Conform returns the
-// value as the first member that accepts it conforms it, so the order
+// v.union(...) in Convex. Members are tried in order and the database stores
+// the value as the first member that accepts it takes it, so the order
 // matters for Go integers: v.Union(v.Int64(), v.Float64()) conforms the Go
 // int 1 to Int64 1, v.Union(v.Float64(), v.Int64()) to 1.0.
 //
@@ -98,9 +94,6 @@ func (u *UnionValidator) Members() []Validator { return append([]Validator(nil),
 
 // Validate reports whether a member accepts x.
 func (u *UnionValidator) Validate(x any) error { _, err := run(u, x, nil, false); return err }
-
-// Conform returns x as conformed by the first member that accepts it.
-func (u *UnionValidator) Conform(x any, opts *Options) (any, error) { return run(u, x, opts, true) }
 
 // MarshalJSON returns {"type":"union","value":[<members>]}.
 func (u *UnionValidator) MarshalJSON() ([]byte, error) { return marshal(u) }
@@ -139,8 +132,8 @@ type OptionalValidator struct {
 // (or set to value.Undefined), and when present must match x. It does not
 // allow null; use [Nullable] for that. Optional(Optional(x)) is Optional(x).
 //
-// Used on its own, an optional validator accepts value.Undefined (Conform
-// returns it as it is) and otherwise validates as x. Its JSON is x's: the
+// Used on its own, an optional validator accepts value.Undefined and
+// otherwise validates as x. Its JSON is x's: the
 // flag appears only in the "optional" member of an object field. An optional
 // validator may not be an array element, a union member or a record's key or
 // value validator.
@@ -163,10 +156,6 @@ func (o *OptionalValidator) Inner() Validator { return o.inner }
 // Validate accepts value.Undefined and otherwise validates x as the inner
 // validator does.
 func (o *OptionalValidator) Validate(x any) error { _, err := run(o, x, nil, false); return err }
-
-// Conform returns value.Undefined as it is and otherwise conforms x as the
-// inner validator does.
-func (o *OptionalValidator) Conform(x any, opts *Options) (any, error) { return run(o, x, opts, true) }
 
 // MarshalJSON returns the inner validator's JSON.
 func (o *OptionalValidator) MarshalJSON() ([]byte, error) { return marshal(o) }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb/internal/value"
+	"github.com/livedb-go/livedb/internal/vconform"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -144,7 +145,7 @@ func TestOptional_Standalone(t *testing.T) {
 	if err := o.Validate(value.Undefined); err != nil {
 		t.Fatalf("Validate(Undefined) = %v", err)
 	}
-	got, err := o.Conform(value.Undefined, nil)
+	got, err := vconform.Conform(o, value.Undefined, nil)
 	if err != nil || !value.IsUndefined(got) {
 		t.Fatalf("Conform(Undefined) = %v, %v", got, err)
 	}
@@ -166,11 +167,10 @@ func (external) Validate(x any) error {
 	}
 	return errors.New("not ok")
 }
-func (e external) Conform(x any, _ *v.Options) (any, error) { return x, e.Validate(x) }
-func (external) MarshalJSON() ([]byte, error)               { return []byte(`{ "type": "string" }`), nil }
-func (external) String() string                             { return "external()" }
-func (external) IsOptional() bool                           { return false }
-func (external) Kind() string                               { return "string" }
+func (external) MarshalJSON() ([]byte, error) { return []byte(`{ "type": "string" }`), nil }
+func (external) String() string               { return "external()" }
+func (external) IsOptional() bool             { return false }
+func (external) Kind() string                 { return "string" }
 
 func TestExternalValidator(t *testing.T) {
 	val := v.Object(v.Fields{"a": v.Array(external{})})
@@ -195,6 +195,34 @@ func TestExternalValidator(t *testing.T) {
 	}
 	if v.IsSubset(external{}, v.String()) || !v.IsSubset(external{}, v.Any()) {
 		t.Fatal("IsSubset of an external validator is not conservative")
+	}
+}
+
+// anyExternal is a validator implemented outside the package that accepts
+// every value.
+type anyExternal struct{ external }
+
+func (anyExternal) Validate(any) error { return nil }
+
+func TestExternalValidator_Conform(t *testing.T) {
+	// The engine stores what an external validator accepts in canonical
+	// form, as value.Normalize makes it: the validator cannot say which
+	// number type it expects, so a Go int is an Int64.
+	val := v.Object(v.Fields{"a": anyExternal{}, "b": v.Optional(anyExternal{})})
+	got, err := vconform.Conform(val, map[string]any{"a": []string{"x"}, "b": 1}, nil)
+	if err != nil {
+		t.Fatalf("Conform = %v", err)
+	}
+	want := map[string]any{"a": []any{"x"}, "b": int64(1)}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Conform = %#v, want %#v", got, want)
+	}
+	// A value that is not a Convex value is refused at its path, even
+	// though the validator accepts it.
+	_, err = vconform.Conform(val, map[string]any{"a": make(chan int)}, nil)
+	ve := MustValidationError(t, err)
+	if ve.Path != ".a" || ve.Reason != v.ReasonInvalidValue {
+		t.Fatalf("error = %+v, want ReasonInvalidValue at .a", ve)
 	}
 }
 
@@ -235,7 +263,7 @@ func TestUnion_ObjectMembersTriedQuietly(t *testing.T) {
 		v.Object(v.Fields{"a": v.String(), "b": v.String()}),
 		v.Object(v.Fields{"a": v.String()}),
 	)
-	got, err := u.Conform(map[string]any{"a": "x"}, nil)
+	got, err := vconform.Conform(u, map[string]any{"a": "x"}, nil)
 	if err != nil || !reflect.DeepEqual(got, map[string]any{"a": "x"}) {
 		t.Fatalf("Conform = %v, %v", got, err)
 	}

@@ -15,9 +15,9 @@
 // integer of another kind (int, int32, uint8, ...) is taken as whichever of
 // the two the validator expects: v.Float64() takes it when its magnitude is
 // at most 2^53, v.Int64() when it fits, and v.Any() as an Int64; a float32
-// is a Float64. Conform returns values in canonical form: only the types
-// above, in new containers ([]string becomes []any, map[string]string
-// becomes map[string]any, ...).
+// is a Float64. A document a validator accepts is stored in canonical form:
+// only the types above, in new containers ([]string becomes []any,
+// map[string]string becomes map[string]any, ...).
 //
 // # Mistakes in a validator
 //
@@ -25,7 +25,7 @@
 // schema is pushed (a record with optional values, a literal of a type Convex
 // has none for, a nil field, a field name that is not an identifier) is
 // recorded in the validator: [Err] reports it as a [*DefinitionError], and
-// every Validate, Conform and MarshalJSON of the validator, or of any
+// every Validate and MarshalJSON of the validator, or of any
 // validator built from it, returns that error. livedb's schema builder calls
 // Err when a schema is defined.
 //
@@ -47,15 +47,9 @@ type Validator interface {
 	// built wrongly (see [Err]). Go values are taken by the rules of livedb's
 	// value model: a Go integer of a kind other than int64 is accepted where
 	// the validator expects a Float64 when it is exactly representable.
-	// Without Options, v.ID accepts any well-formed ID.
+	// v.ID accepts any well-formed ID: only the database knows which table
+	// an ID's number stands for, and checks it when a document is written.
 	Validate(value any) error
-
-	// Conform validates value and returns it in canonical form: Go integer
-	// kinds become Int64, or Float64 where the validator expects v.Float64;
-	// value.ID becomes string; object fields set to value.Undefined are
-	// dropped; containers and byte slices are copied. opts may be nil. The
-	// errors are those of Validate.
-	Conform(value any, opts *Options) (any, error)
 
 	// MarshalJSON returns the validator in Convex's ValidatorJSON form, the
 	// `.json` of a Convex validator, e.g. {"type":"string"}, compact, with
@@ -75,14 +69,6 @@ type Validator interface {
 	// "bigint", "boolean", "string", "bytes", "literal", "array", "object",
 	// "record", "union" or "any".
 	Kind() string
-}
-
-// Options carries what validation needs from the database.
-type Options struct {
-	// TableName maps a table number found in an ID to the table's name. With
-	// it, v.ID("t") accepts only IDs of table t; without it (nil), any
-	// well-formed ID is accepted.
-	TableName func(tableNumber uint32) (name string, ok bool)
 }
 
 // Fields lists the fields of an object validator by name. Wrap a field's

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/livedb-go/livedb/internal/vconform"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -55,10 +56,10 @@ func BenchmarkObjectValidate(b *testing.B) {
 
 func BenchmarkObjectConform(b *testing.B) {
 	val, doc := benchSession()
-	opts := testOpts()
+	opts := testTableName
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := val.Conform(doc, opts); err != nil {
+		if _, err := vconform.Conform(val, doc, opts); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -407,7 +407,7 @@ func runImport(e *env, path string, o *importFlags) error {
 	}
 	defer e.close()
 	if o.table != "" {
-		err = e.db.ImportTable(e.ctx, o.table, f, format, o.mode())
+		err = e.db.ImportTable(e.ctx, o.table, f, &livedb.ImportOptions{Format: format, Mode: o.mode()})
 	} else {
 		err = e.db.Import(e.ctx, f, fi.Size(), &livedb.ImportOptions{Mode: o.mode(), Progress: bar.report})
 	}

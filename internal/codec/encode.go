@@ -78,6 +78,9 @@ func encodeAs(rv reflect.Value, depth, sp int) (x any, present bool, err error) 
 	case reflect.Bool:
 		return rv.Bool(), true, nil
 	case reflect.String:
+		if rv.Type() == undefinedType {
+			return nil, false, nil
+		}
 		return rv.String(), true, nil
 	case reflect.Int:
 		return int(rv.Int()), true, nil
@@ -119,9 +122,6 @@ func encodeAs(rv reflect.Value, depth, sp int) (x any, present bool, err error) 
 		m, err := encodeMap(rv, depth)
 		return m, err == nil, err
 	case reflect.Struct:
-		if rv.Type() == undefinedType {
-			return nil, false, nil
-		}
 		m, err := encodeStruct(rv, false, depth)
 		return m, err == nil, err
 	case reflect.Invalid:

@@ -28,14 +28,16 @@ import (
 	"unicode/utf8"
 )
 
-// undefinedType is the type of [Undefined].
-type undefinedType struct{}
+// undefinedType is the type of [Undefined]. Its one value is a constant,
+// so that no package can reassign Undefined; code that converts Go values
+// by reflection must test for the type before taking it as a string.
+type undefinedType string
 
 // String returns "undefined".
 func (undefinedType) String() string { return "undefined" }
 
 // Undefined stands for a missing field. It sorts before null.
-var Undefined any = undefinedType{}
+const Undefined undefinedType = "undefined"
 
 // IsUndefined reports whether x is [Undefined].
 func IsUndefined(x any) bool {
