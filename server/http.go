@@ -104,7 +104,7 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := convexjson.Encode(x)
 	if err != nil {
-		writeJSON(w, statusFunctionFailed, errorResult(fmt.Sprintf("the result of %s is not a Convex value: %v", req.Path, err)))
+		writeJSON(w, statusFunctionFailed, errorResult(fmt.Errorf("the result of %s is not a Convex value: %w", req.Path, err).Error()))
 		return
 	}
 	writeJSON(w, http.StatusOK, successResult{Status: "success", Value: b, LogLines: []string{}})

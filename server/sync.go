@@ -444,7 +444,7 @@ func (ss *session) handleConnect(m *clientMessage) error {
 	if m.MaxObservedTimestamp != nil {
 		ts, err := decodeTS(*m.MaxObservedTimestamp)
 		if err != nil {
-			return protocolErrorf("Connect: maxObservedTimestamp: %v", err)
+			return &protocolError{msg: fmt.Errorf("Connect: maxObservedTimestamp: %w", err).Error()}
 		}
 		if last := ss.srv.db.LastTimestamp(); ts > last {
 			// The client saw a newer state, of another database or of
@@ -817,7 +817,7 @@ func (ss *session) runMutation(r *mutationRequest) mutationDone {
 	}
 	value, err := convexjson.Encode(x)
 	if err != nil {
-		return fail(fmt.Sprintf("the result of %s is not a Convex value: %v", r.path, err))
+		return fail(fmt.Errorf("the result of %s is not a Convex value: %w", r.path, err).Error())
 	}
 	caughtUp, err := ss.srv.db.WaitSubscriptions(ss.ctx, ts)
 	if err != nil {

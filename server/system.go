@@ -86,7 +86,7 @@ func systemRegistry(db *livedb.DB) *livedb.Registry {
 	})
 	reg, err := livedb.NewRegistry(tables, documents, get)
 	if err != nil {
-		panic(fmt.Sprintf("server: the system registry: %v", err)) // a bug of this package
+		panic(fmt.Errorf("server: the system registry: %w", err)) // a bug of this package
 	}
 	return reg
 }
