@@ -97,6 +97,9 @@ var (
 	ErrInternalFunction = errors.New("livedb: internal function cannot be called publicly")
 	// ErrUnknownFunction is returned by a Registry for a name it lacks.
 	ErrUnknownFunction = errors.New("livedb: unknown function")
+	// ErrWrongFunctionKind is returned when a Registry is asked to run a
+	// query as a mutation or a mutation as a query (see [FunctionKind]).
+	ErrWrongFunctionKind = errors.New("livedb: function is of another kind")
 	// ErrInvalidFunction is returned for a function definition that
 	// cannot be run: no handler, or an args validator that is neither an
 	// object nor any.

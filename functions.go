@@ -308,6 +308,10 @@ type registered struct {
 	internal bool
 	call     func(ctx context.Context, db *DB, args Doc) (any, error)
 	info     FunctionInfo
+	// The runs for remote callers inside a transaction (one of the two is
+	// set, by info.Kind): see functions_public.go.
+	runQuery    func(q *QueryCtx, args Doc) (any, error)
+	runMutation func(m *MutationCtx, args Doc) (any, error)
 }
 
 // Registerable is a function that can be added to a Registry: a
@@ -317,7 +321,7 @@ type Registerable interface {
 }
 
 func (f *QueryFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, info: f.info(KindQuery), call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	return f.Name, registered{internal: f.Internal, info: f.info(KindQuery), runQuery: f.runPublic, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
 		if err := f.checkDoc(args); err != nil {
 			return nil, err
 		}
@@ -330,7 +334,7 @@ func (f *QueryFunction[A, R]) registration() (string, registered) {
 }
 
 func (f *MutationFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, info: f.info(KindMutation), call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	return f.Name, registered{internal: f.Internal, info: f.info(KindMutation), runMutation: f.runPublic, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
 		if err := f.checkDoc(args); err != nil {
 			return nil, err
 		}

@@ -40,21 +40,24 @@ type PaginationOptions struct {
 	MaximumBytesRead int64
 }
 
-// PaginationResult is one page of a query.
+// PaginationResult is one page of a query. Its json tags give it Convex's
+// shape ({page, isDone, continueCursor, splitCursor, pageStatus}) when a
+// function returns it, so that a Convex client served by package server
+// reads it as Convex's PaginationResult.
 type PaginationResult struct {
-	Page []Doc
+	Page []Doc `json:"page"`
 	// IsDone is true only when the scan ran off the end of the range: a
 	// full page that ends exactly at the last document has IsDone false,
 	// and the next page is empty with IsDone true (as in Convex).
-	IsDone bool
+	IsDone bool `json:"isDone"`
 	// ContinueCursor is where the next page starts.
-	ContinueCursor string
+	ContinueCursor string `json:"continueCursor"`
 	// SplitCursor, when set, is a cursor after the middle row scanned, for
 	// splitting the page into (Cursor, SplitCursor] and (SplitCursor,
 	// ContinueCursor].
-	SplitCursor string
+	SplitCursor string `json:"splitCursor,omitempty"`
 	// PageStatus is "" or a reason to split the page.
-	PageStatus PageStatus
+	PageStatus PageStatus `json:"pageStatus,omitempty"`
 }
 
 const (

@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -21,6 +23,7 @@ import (
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/model"
+	"github.com/livedb-go/livedb/server"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -377,4 +380,66 @@ func TestReadmeGoBlocks(t *testing.T) {
 	md := "text\n```go\nx := 1\n\n\ty := 2\n```\n```sh\nls\n```\n```go\nz\n```\n"
 	assert.Equal(t, []string{"x := 1\n\n\ty := 2", "z"}, readmeGoBlocks(md))
 	assert.Equal(t, []string{"x := 1", "y := 2"}, readmeNormalize("x := 1\n\n\ty := 2"))
+}
+
+func TestReadme_Server(t *testing.T) {
+	db := livedbtest.New(t, livedb.DefineSchema(livedb.Tables{
+		"tasks": livedb.DefineTable(v.Object(v.Fields{"text": v.String()})),
+	}))
+	type textArgs struct {
+		Text string `json:"text"`
+	}
+	type pageArgs struct {
+		PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
+	}
+	addTask := livedb.NewMutation(livedb.FunctionDef[textArgs, livedb.ID]{
+		Name: "tasks:add", Args: v.Object(v.Fields{"text": v.String()}), Returns: v.ID("tasks"),
+	}, func(m *livedb.MutationCtx, a textArgs) (livedb.ID, error) {
+		return m.DB.Insert("tasks", livedb.Doc{"text": a.Text})
+	})
+	listTasks := livedb.NewQuery(livedb.FunctionDef[struct{}, []livedb.Doc]{Name: "tasks:list"},
+		func(q *livedb.QueryCtx, _ struct{}) ([]livedb.Doc, error) { return q.DB.Query("tasks").Collect() })
+	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
+		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": livedb.PaginationOptsValidator()}),
+	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
+		return q.DB.Query("tasks").Paginate(a.PaginationOpts.Options())
+	})
+	verifyToken := func(ctx context.Context, token string) (*livedb.Identity, error) {
+		return nil, errors.New("this test sends no tokens")
+	}
+	run := func() error {
+		// README: server
+		reg, err := livedb.NewRegistry(addTask, listTasks, pageTasks) // internal ones too: they are never served
+		if err != nil {
+			return err
+		}
+		srv, err := server.New(db, reg, server.Options{
+			Authenticator:  verifyToken,                   // the client's JWT -> *livedb.Identity; nil: anonymous only
+			AdminKey:       os.Getenv("LIVEDB_ADMIN_KEY"), // dashboard and raw tables; "" turns them off
+			AllowedOrigins: []string{"localhost:5173"},    // the pages of your web app (its dev server here)
+		})
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		mux := http.NewServeMux()
+		mux.Handle("/", srv) // or mux.Handle("/convex/", http.StripPrefix("/convex", srv))
+		// (end)
+		hs := httptest.NewServer(mux)
+		defer hs.Close()
+		resp, err := http.Post(hs.URL+"/api/mutation", "application/json", strings.NewReader(`{"path":"tasks:add","args":[{"text":"served"}]}`))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("tasks:add over HTTP: status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	require.NoError(t, run())
+	docs, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) ([]livedb.Doc, error) { return q.DB.Query("tasks").Collect() })
+	require.NoError(t, err)
+	require.Len(t, docs, 1)
+	assert.Equal(t, "served", docs[0]["text"])
 }

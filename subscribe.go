@@ -162,6 +162,7 @@ type subManager struct {
 	forced  []*subState
 	index   intervals.Index[*subState]
 	closed  bool
+	done    doneMark // how far the deliveries have caught up (subscribe_wait.go)
 }
 
 func newSubManager(db *DB) *subManager {
@@ -169,6 +170,7 @@ func newSubManager(db *DB) *subManager {
 		db:   db,
 		wake: make(chan struct{}, 1),
 		subs: map[*subState]struct{}{},
+		done: newDoneMark(db.lastTS.Load()),
 	}
 	m.wg.Add(1)
 	go m.loop()
@@ -225,6 +227,7 @@ func (m *subManager) firstRun(st *subState) (x any, runErr error, tx *txn, err e
 		return nil, nil, nil, err
 	}
 	defer m.db.end(tx)
+	tx.journalIn = st.journal // page ends given by Registry.SubscribePublic
 	x, runErr = st.run(&QueryCtx{DB: &Reader{tx: tx}, ctx: st.ctx})
 	tx.reads.normalize()
 	return x, runErr, tx, nil
@@ -271,7 +274,10 @@ func (m *subManager) kick() {
 // subscribers.
 func (m *subManager) notify(recs []*commitRecord) {
 	m.mu.Lock()
-	if len(m.subs) == 0 {
+	if len(m.subs) == 0 && len(m.pending) == 0 {
+		if len(recs) > 0 {
+			m.done.advanceLocked(recs[len(recs)-1].ts) // nothing to re-run
+		}
 		m.mu.Unlock()
 		return
 	}
@@ -317,6 +323,11 @@ func (m *subManager) loop() {
 		m.mu.Unlock()
 		if len(invalid) > 0 {
 			m.rerun(invalid)
+		}
+		if len(recs) > 0 {
+			m.mu.Lock()
+			m.done.advanceLocked(recs[len(recs)-1].ts)
+			m.mu.Unlock()
 		}
 	}
 }

@@ -389,19 +389,19 @@ func (tq *TypedQuery[T]) All() iter.Seq2[T, error] {
 }
 
 // TypedPage is one page of a [TypedQuery]: [PaginationResult] with the
-// documents read as T.
+// documents read as T, and the same json tags (Convex's shape).
 type TypedPage[T any] struct {
 	// Page holds the page's documents.
-	Page []T
+	Page []T `json:"page"`
 	// IsDone is true only when the scan ran off the end of the range; see
 	// [PaginationResult].
-	IsDone bool
+	IsDone bool `json:"isDone"`
 	// ContinueCursor is where the next page starts.
-	ContinueCursor string
+	ContinueCursor string `json:"continueCursor"`
 	// SplitCursor, when set, is a cursor to split the page at.
-	SplitCursor string
+	SplitCursor string `json:"splitCursor,omitempty"`
 	// PageStatus is "" or a reason to split the page.
-	PageStatus PageStatus
+	PageStatus PageStatus `json:"pageStatus,omitempty"`
 }
 
 // Paginate returns one page of the results, as [Query.Paginate]. Cursors

@@ -1,7 +1,7 @@
 // Command livedb looks inside a livedb database file without writing code:
 // it lists tables, prints the schema, gets and queries documents, tails the
-// change feed, checks integrity, and exports and imports Convex snapshot
-// ZIPs.
+// change feed, checks integrity, exports and imports Convex snapshot ZIPs,
+// and serves the file to Convex clients and the dashboard (serve).
 //
 // Usage:
 //
@@ -89,7 +89,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		tablesCommand, schemaCommand, getCommand, queryCommand,
-		exportCommand, importCommand, watchCommand, checkCommand,
+		exportCommand, importCommand, watchCommand, checkCommand, serveCommand,
 	}
 }
 
@@ -103,7 +103,8 @@ func findCommand(name string) *command {
 }
 
 const topUsage = `livedb looks inside a livedb database file: tables, schema, documents,
-the change feed, integrity; and moves data in and out as Convex snapshot ZIPs.
+the change feed, integrity; moves data in and out as Convex snapshot ZIPs;
+and serves it to Convex clients and the dashboard.
 
 Usage:
   livedb <command> [flags] <db> [arguments]
