@@ -155,7 +155,12 @@ func (db *DB) commitGroup(group []*commitReq) {
 	// processes after this copy's last one applied: the group is then
 	// checked against them as against local commits.
 	var lt *sharedLock
-	if db.shared != nil {
+	switch {
+	case db.shared == nil:
+	case db.shared.held != nil: // held for a mutation that runs alone
+		lt, db.shared.held = db.shared.held, nil
+		defer lt.release()
+	default:
 		var err error
 		if lt, err = db.lockShared(); err != nil {
 			for _, req := range group {

@@ -88,6 +88,11 @@ type pause struct {
 	commit chan *commitReq // the mutation's commit
 	done   chan struct{}   // closed when the mutation's attempt ends
 	ended  chan struct{}   // closed by the committer when the pause ends
+	// ready is closed by the committer once the mutation may take its
+	// snapshot: at once, or on a shared database once the committer holds
+	// the log and has applied every other process's commits, so that no
+	// process commits while the mutation runs.
+	ready chan struct{}
 }
 
 // runAlone runs once with the committer paused for it. n counts the
@@ -102,7 +107,7 @@ func (db *DB) runAlone(ctx context.Context, n int, once func(submitter) (uint64,
 	}
 	defer func() { <-db.alone }()
 	p := &pause{db: db, max: exclusivePause << min(n, 10), commit: make(chan *commitReq),
-		done: make(chan struct{}), ended: make(chan struct{})}
+		done: make(chan struct{}), ended: make(chan struct{}), ready: make(chan struct{})}
 	select {
 	case db.pauses <- p:
 	case <-ctx.Done():
@@ -112,6 +117,10 @@ func (db *DB) runAlone(ctx context.Context, n int, once func(submitter) (uint64,
 	}
 	db.stats.alone.Add(1)
 	defer close(p.done)
+	select {
+	case <-p.ready:
+	case <-p.ended: // the committer could not hold the shared log: run as usual
+	}
 	return once(p)
 }
 
@@ -131,6 +140,20 @@ func (p *pause) submit(ctx context.Context, tx *txn) commitResult {
 // mutation's transaction alone and keeps the requests of others for after
 // the pause. It reports false when the DB is closing.
 func (db *DB) paused(p *pause) bool {
+	if db.shared != nil {
+		// Other processes are held too: the log stays locked until the
+		// mutation's commit, or the end of the pause.
+		if lt, err := db.lockSharedFor(p.max + sharedTimeout); err == nil {
+			db.shared.held = lt
+			defer func() {
+				if db.shared.held != nil {
+					db.shared.held.release()
+					db.shared.held = nil
+				}
+			}()
+		}
+	}
+	close(p.ready)
 	var waiting []*commitReq
 	t := time.NewTimer(p.max)
 	defer t.Stop()

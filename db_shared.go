@@ -88,7 +88,7 @@ type sharedState struct {
 	requests chan struct{} // CatchUp asks the committer to follow the log
 	ticker   *time.Ticker
 	appends  int         // since the last trim; committer only
-	held     *sharedLock // the lock Open holds while it applies the schema
+	held     *sharedLock // held by Open while it applies the schema, or by the committer for a mutation that runs alone
 }
 
 func (s *sharedState) wakeups() <-chan struct{} {
@@ -123,7 +123,12 @@ type sharedLock struct {
 // lockShared holds the log and applies the entries after this copy's last
 // one. Committer only.
 func (db *DB) lockShared() (*sharedLock, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	return db.lockSharedFor(sharedTimeout)
+}
+
+// lockSharedFor is lockShared for a lock held up to d.
+func (db *DB) lockSharedFor(d time.Duration) (*sharedLock, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	for attempt := 0; ; attempt++ {
 		held, entries, err := db.shared.log.lock(ctx, db.lastTS.Load())
 		if errors.Is(err, errLogTrimmed) && attempt == 0 {
