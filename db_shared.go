@@ -88,6 +88,7 @@ type sharedState struct {
 	requests chan struct{} // CatchUp asks the committer to follow the log
 	ticker   *time.Ticker
 	appends  int         // since the last trim; committer only
+	failing  bool        // following the log fails; committer only
 	held     *sharedLock // held by Open while it applies the schema, or by the committer for a mutation that runs alone
 }
 
@@ -201,8 +202,15 @@ func (lt *sharedLock) release() {
 func (db *DB) follow() {
 	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 	defer cancel()
-	if err := db.catchUp(ctx); err != nil && !errors.Is(err, ErrStorageFailed) {
-		db.opts.Logger.Warn("livedb: following the shared log failed; retrying", slog.Any("error", err))
+	err := db.catchUp(ctx)
+	switch {
+	case err == nil && db.shared.failing:
+		db.shared.failing = false
+		db.opts.Logger.Info("livedb: following the shared log again")
+	case err != nil && !db.shared.failing && !errors.Is(err, ErrStorageFailed):
+		// Said once per outage, not at every poll.
+		db.shared.failing = true
+		db.opts.Logger.Warn("livedb: following the shared log failed; retrying until it is back", slog.Any("error", err))
 	}
 }
 
