@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/pglog"
 	"github.com/livedb-go/livedb/internal/pgtest"
 	"github.com/livedb-go/livedb/livedbtest"
 )
@@ -29,6 +30,14 @@ func TestOpen_SharedReadOnly_NoLockNoWrite(t *testing.T) {
 	var tables int
 	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'livedb\_%'`).Scan(&tables))
 	require.Zero(t, tables, "a read-only Open created livedb tables")
+	// With livedb's tables but no database in them yet (a writer that
+	// stopped while opening), a read-only Open says so.
+	l, err := pglog.Open(ctx, dsn, nil)
+	require.NoError(t, err)
+	l.Close()
+	_, err = livedb.Open(dsn, nil, ro)
+	require.ErrorIs(t, err, livedb.ErrNotLivedb)
+	require.ErrorContains(t, err, "the shared database is empty")
 
 	w, err := livedb.Open(dsn, rxSchema(), nil)
 	require.NoError(t, err)
