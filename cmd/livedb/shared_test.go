@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -19,8 +22,89 @@ import (
 )
 
 // TestMain closes the PostgreSQL cluster that the shared-database tests
-// start (pgtest.Require) at the end of the run.
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, &pgtest.Options{NoFsync: true})) }
+// start (pgtest.Require) at the end of the run. Run with writerEnv set,
+// the test binary is instead a writer process of that shared database
+// (startWriterProcess).
+func TestMain(m *testing.M) {
+	if dsn := os.Getenv(writerEnv); dsn != "" {
+		os.Exit(writerProcess(dsn))
+	}
+	os.Exit(pgtest.Main(m, &pgtest.Options{NoFsync: true}))
+}
+
+// writerEnv holds the DSN for the writer process.
+const writerEnv = "LIVEDB_CLI_TEST_WRITER"
+
+// writerProcess opens the shared database dsn and inserts workflows
+// "p0", "p1", ... until its stdin closes (the test ended, or died).
+func writerProcess(dsn string) int {
+	db, err := livedb.Open(dsn, nil, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	for i := 0; ctx.Err() == nil; i++ {
+		err := db.Mutation(ctx, func(m *livedb.MutationCtx) error {
+			_, err := m.DB.Insert("workflows", livedb.Doc{"task": fmt.Sprintf("p%d", i), "status": "child", "n": float64(100 + i)})
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	if err := db.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// startWriterProcess starts the test binary as a writer process of dsn,
+// and returns a channel that receives its exit error once it exits.
+func startWriterProcess(t *testing.T, dsn string) <-chan error {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), writerEnv+"="+dsn)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = stdin.Close() // the writer stops
+		if err := waitErr(t, "the writer process to stop", exited); err != nil {
+			t.Errorf("the writer process: %v\n%s", err, stderr.String())
+		}
+	})
+	return exited
+}
+
+// waitErr returns the error sent on ch, failing the test when none arrives
+// within 20 seconds (a hang guard, not a speed limit).
+func waitErr(t *testing.T, what string, ch <-chan error) error {
+	t.Helper()
+	timer := time.NewTimer(20 * time.Second)
+	defer timer.Stop()
+	select {
+	case err := <-ch:
+		return err
+	case <-timer.C:
+		t.Fatalf("gave up waiting for %s", what)
+		return nil
+	}
+}
 
 // sharedWriter is another process of a shared database, committing all
 // the time: mutation i inserts note "w<i>" of workflow wf and sets wf's n
@@ -287,5 +371,49 @@ func TestDisplayName_HidesPassword(t *testing.T) {
 	code, _, errOut := cli(t, "tables", "postgres://app:s3cret@127.0.0.1:1/app?connect_timeout=1")
 	if code != exitError || strings.Contains(errOut, "s3cret") {
 		t.Errorf("tables on an unreachable server: exit %d, stderr %q (the password must not show)", code, errOut)
+	}
+}
+
+// TestRun_SharedWatchProcess: watch prints the commits of another OS
+// process as they land, while that process runs on.
+func TestRun_SharedWatchProcess(t *testing.T) {
+	dsn, _, _ := MustSharedDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- runContext(ctx, []string{"watch", dsn, "workflows", "--json"}, &out, &errOut) }()
+	// The writer goroutine of MustSharedDB patches workflow 0 all the
+	// time: its first update printed says that watch follows the log.
+	waitFor(t, "watch to print a change", func() bool {
+		select {
+		case code := <-done:
+			t.Fatalf("watch exited with %d: %s", code, errOut.String())
+		default:
+		}
+		return strings.Contains(out.String(), `"op":"update"`)
+	})
+	exited := startWriterProcess(t, dsn)
+	waitFor(t, "watch to print the writer process's inserts", func() bool {
+		select {
+		case err := <-exited:
+			t.Fatalf("the writer process exited (%v) before watch printed its commits", err)
+		default:
+		}
+		return strings.Contains(out.String(), `"task":"p3"`)
+	})
+	cancel()
+	if code := waitExit(t, "watch after cancel", done); code != exitOK {
+		t.Errorf("watch exit %d, stderr %q", code, errOut.String())
+	}
+	var got []int
+	for _, m := range regexp.MustCompile(`"task":"p(\d+)"`).FindAllStringSubmatch(out.String(), -1) {
+		k, _ := strconv.Atoi(m[1])
+		got = append(got, k)
+	}
+	for i, k := range got {
+		if k != i {
+			t.Fatalf("watch printed the writer process's workflows %v: want p0, p1, ... once each, in order", got)
+		}
 	}
 }
