@@ -114,6 +114,8 @@ func (db *DB) loadCatalog() error {
 	}
 	if db.opts.ReadOnly {
 		switch {
+		case !ok && db.shared != nil:
+			return fmt.Errorf("%w: the shared database is empty: open it read-write once to create it", ErrNotLivedb)
 		case !ok:
 			return fmt.Errorf("%w: the file is empty", ErrNotLivedb)
 		case batch.Len() > 0:

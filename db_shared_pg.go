@@ -27,7 +27,9 @@ const sharedOpenTimeout = 2 * time.Minute
 func openDSN(dsn string, schema *Schema, o Options) (*DB, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), sharedOpenTimeout)
 	defer cancel()
-	l, err := pglog.Open(ctx, dsn, nil)
+	// A read-only process writes nothing to PostgreSQL, not even the
+	// tables of a database that is not there yet.
+	l, err := pglog.Open(ctx, dsn, &pglog.Options{NoCreate: o.ReadOnly})
 	if err != nil {
 		return nil, sharedErr("open the shared database", err)
 	}

@@ -20,6 +20,10 @@ type Options struct {
 
 	// ReadOnly opens the file without taking the write lock exclusively, so
 	// several read-only processes can share it; every mutation fails.
+	// On a shared database (Open of a PostgreSQL URL), a read-only process
+	// writes nothing to PostgreSQL and never holds its log, so it never
+	// delays the processes that write: it follows their commits, and Open
+	// fails with ErrNotLivedb where no process has created the database.
 	ReadOnly bool
 
 	// Logger receives livedb's INFO lines about long operations as they

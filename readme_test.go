@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/pgtest"
 	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/model"
 	"github.com/livedb-go/livedb/server"
@@ -442,4 +443,56 @@ func TestReadme_Server(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, docs, 1)
 	assert.Equal(t, "served", docs[0]["text"])
+}
+
+// TestReadme_Shared runs the README's snippet of a database shared on
+// PostgreSQL: two processes (two DBs) of one database, one of them with a
+// copy in a file.
+func TestReadme_Shared(t *testing.T) {
+	dsn := pgtest.Require(t).NewDatabase(t)
+	t.Chdir(t.TempDir()) // the README keeps copy.db in the working directory
+	ctx := boundedCtx(t)
+	schema := livedb.DefineSchema(livedb.Tables{
+		"workflows": livedb.DefineTable(v.Object(v.Fields{
+			"task":   v.String(),
+			"status": v.String(),
+		})).Index("by_status", "status"),
+	})
+	other, err := livedb.Open(dsn, schema, nil)
+	require.NoError(t, err)
+	defer livedbtest.MustCheckClose(t, other)
+	var committed uint64
+	err = func() error {
+		// README: shared
+		// In every process, on any machine: the same schema, the same API.
+		db, err := livedb.Open(dsn, schema, &livedb.Options{LocalCopy: "copy.db"})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		ts, err := db.MutationTS(ctx, func(tx *livedb.MutationCtx) error {
+			_, err := tx.DB.Insert("workflows", livedb.Doc{"task": "ship it", "status": "pending"})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		// Another process, handed ts (in a message, a queue, an HTTP reply), reads
+		// its own write there:
+		if err := other.CatchUp(ctx, ts); err != nil {
+			return err
+		}
+		committed = ts
+		return nil
+	}()
+	require.NoError(t, err)
+	var docs []livedb.Doc
+	require.NoError(t, other.Query(ctx, func(q *livedb.QueryCtx) (err error) {
+		docs, err = q.DB.Query("workflows").Collect()
+		return err
+	}))
+	require.Len(t, docs, 1, "the other process does not see the write after CatchUp(%d)", committed)
+	assert.Equal(t, "ship it", docs[0]["task"])
+	_, err = os.Stat("copy.db")
+	require.NoError(t, err, "LocalCopy made no file")
 }

@@ -125,7 +125,7 @@ var getCommand = &command{
 				return err
 			}
 			if !found {
-				return fmt.Errorf("livedb: no document with ID %q in %s", args[0], e.path)
+				return fmt.Errorf("livedb: no document with ID %q in %s", args[0], e.name)
 			}
 			if e.json {
 				return writeDocLine(e.stdout, doc)
@@ -245,7 +245,11 @@ is bad: the error names its file, line and field.
 
 With -table, one file is loaded into one table: .jsonl (one Convex-JSON
 object per line) or .json (a JSON array), or -format export-jsonl for a
-table file of a snapshot ZIP (int64 as bare integers).`,
+table file of a snapshot ZIP (int64 as bare integers).
+
+A shared database (a postgres:// URL) keeps the schema its programs gave
+it: the import goes into the tables that schema declares, or tables it
+creates where the schema allows them.`,
 	flags: func(fs *flag.FlagSet) func(e *env, args []string) error {
 		var o importFlags
 		fs.BoolVar(&o.replace, "replace", false, "replace the documents of the imported tables")
@@ -276,7 +280,13 @@ watch polls the file: it opens it read-only, prints the changes committed
 since it last looked, closes it and waits -interval. bbolt gives a process
 that writes the file exclusive use of it, so while your program runs, watch
 waits, and prints that run's changes once the program closes the file.
--since 0 starts from the oldest change the database kept.`,
+-since 0 starts from the oldest change the database kept.
+
+A shared database (a postgres:// URL) is watched live: watch opens it once,
+as one more process beside the programs that write it, and prints each
+commit of any process as its copy applies it, within milliseconds; -interval
+does not apply. Its copy is loaded when watch starts, so -all and -since
+reach back only to then.`,
 	flags: func(fs *flag.FlagSet) func(e *env, args []string) error {
 		var w watchFlags
 		fs.Uint64Var(&w.since, "since", 0, "start after this commit `timestamp` (0 with -all: from the oldest change kept)")
@@ -324,7 +334,7 @@ var checkCommand = &command{
 				fmt.Fprintf(e.stdout, "ok: %d tables, %d documents, every index consistent\n", len(stats), docs)
 			}
 			if checkErr != nil {
-				return fmt.Errorf("%s: %w", e.path, checkErr)
+				return fmt.Errorf("%s: %w", e.name, checkErr)
 			}
 			return nil
 		}

@@ -1,11 +1,16 @@
-// Command livedb looks inside a livedb database file without writing code:
-// it lists tables, prints the schema, gets and queries documents, tails the
+// Command livedb looks inside a livedb database without writing code: it
+// lists tables, prints the schema, gets and queries documents, tails the
 // change feed, checks integrity, exports and imports Convex snapshot ZIPs,
-// and serves the file to Convex clients and the dashboard (serve).
+// and serves the database to Convex clients and the dashboard (serve).
 //
 // Usage:
 //
 //	livedb <command> [flags] <db> [args]
+//
+// <db> is a database file, or the postgres:// URL of a database shared by
+// several processes (livedb.Open's "A database shared by many processes"):
+// the command then runs as one more, read-only, process of it, beside the
+// programs that write it, and watch prints their commits as they land.
 //
 // Run "livedb help" for the commands and "livedb <command> --help" for the
 // flags of one. Exit codes: 0 success, 1 error, 2 bad usage.
@@ -19,6 +24,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -74,7 +80,8 @@ type env struct {
 	stdout   io.Writer
 	stderr   io.Writer
 	json     bool
-	path     string
+	path     string // the file or DSN
+	name     string // path for messages: a DSN without its password
 	readonly bool
 	timeout  time.Duration
 	cmd      *command
@@ -102,7 +109,7 @@ func findCommand(name string) *command {
 	return nil
 }
 
-const topUsage = `livedb looks inside a livedb database file: tables, schema, documents,
+const topUsage = `livedb looks inside a livedb database: tables, schema, documents,
 the change feed, integrity; moves data in and out as Convex snapshot ZIPs;
 and serves it to Convex clients and the dashboard.
 
@@ -117,6 +124,13 @@ Flags of every command:
   --json       machine-readable output (JSON) instead of tables
   -readonly    open read-only (default true for every command but import)
   -timeout d   how long to wait for a file another process holds (default 1s)
+
+A database shared by several processes on PostgreSQL is given by its URL
+in place of the file, e.g.
+  livedb watch 'postgres://user@host/app?search_path=livedb'
+The command then opens it as one more process, beside the programs that
+write it (read-only: it takes no lock and writes nothing), with a copy of
+the database in memory loaded at every run.
 
 Run "livedb <command> --help" for a command's own flags.
 Exit codes: 0 success, 1 error, 2 bad usage.
@@ -210,7 +224,7 @@ func printCommandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 func newFlagSet(c *command, e *env) *flag.FlagSet {
 	fs := flag.NewFlagSet("livedb "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&e.path, "db", "", "the database `file` (or give it as the first argument)")
+	fs.StringVar(&e.path, "db", "", "the database `file` or postgres:// URL (or give it as the first argument)")
 	fs.BoolVar(&e.json, "json", false, "machine-readable JSON output")
 	fs.BoolVar(&e.readonly, "readonly", !c.write, "open the file read-only (shared with other readers)")
 	fs.DurationVar(&e.timeout, "timeout", time.Second, "how long to wait for a file another process holds")
@@ -253,13 +267,34 @@ func (e *env) run(args []string) error {
 		}
 		e.path, pos = pos[0], pos[1:]
 	}
+	e.name = displayName(e.path)
 	return body(e, pos)
 }
 
+// isDSN says whether path is the URL of a shared database on PostgreSQL
+// rather than a file, as livedb.Open tells them apart.
+func isDSN(path string) bool {
+	return strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://")
+}
+
+// displayName returns path as messages show it: a DSN without its
+// password.
+func displayName(path string) string {
+	if !isDSN(path) {
+		return path
+	}
+	u, err := url.Parse(path)
+	if err != nil {
+		return "postgres://…"
+	}
+	return u.Redacted()
+}
+
 // open opens the database with the stored schema (or e.schema when set).
-// Read-only opens require the file to exist.
+// Read-only opens require the file to exist; a read-only open of a shared
+// database (a DSN) requires a process to have created it.
 func (e *env) open(limitless bool) error {
-	if e.readonly {
+	if e.readonly && !isDSN(e.path) {
 		if _, err := os.Stat(e.path); err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
@@ -302,7 +337,7 @@ func (e *env) openError(err error) error {
 func (e *env) close() {
 	if e.db != nil {
 		if err := e.db.Close(); err != nil {
-			fmt.Fprintf(e.stderr, "livedb: close %s: %v\n", e.path, err)
+			fmt.Fprintf(e.stderr, "livedb: close %s: %v\n", e.name, err)
 		}
 		e.db = nil
 	}

@@ -107,7 +107,7 @@ func runQuery(e *env, table string, q *queryFlags) error {
 	})
 	if err != nil {
 		if errors.Is(err, livedb.ErrIndexNotFound) {
-			return fmt.Errorf("%w (\"livedb tables %s\" lists the indexes)", err, e.path)
+			return fmt.Errorf("%w (\"livedb tables %s\" lists the indexes)", err, e.name)
 		}
 		return err
 	}
@@ -132,7 +132,7 @@ func (e *env) tableExists(table string) error {
 		}
 		names = append(names, st.Name)
 	}
-	return fmt.Errorf("livedb: %s has no table %q (its tables: %s)", e.path, table, strings.Join(names, ", "))
+	return fmt.Errorf("livedb: %s has no table %q (its tables: %s)", e.name, table, strings.Join(names, ", "))
 }
 
 // docWriter prints query results: a JSON array streamed document by
@@ -436,8 +436,13 @@ func plural(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
-// isNewDatabase reports whether path does not exist yet or is empty.
+// isNewDatabase reports whether path is a file that does not exist yet or
+// is empty. A shared database (a DSN) is never new here: its schema is the
+// one its programs open it with, which an import must not replace.
 func isNewDatabase(path string) bool {
+	if isDSN(path) {
+		return false
+	}
 	fi, err := os.Stat(path)
 	return errors.Is(err, os.ErrNotExist) || err == nil && fi.Size() == 0
 }

@@ -38,7 +38,11 @@ LIVEDB_ADMIN_KEY) serve makes a random key and prints it.
 serve listens on loopback (` + defaultServeAddr + `) unless -addr says otherwise;
 beyond loopback, put it behind TLS. The file is opened read-only by
 default, which also keeps programs that write it out while serve runs
-(bbolt allows one writer, and no reader beside it).`,
+(bbolt allows one writer, and no reader beside it).
+
+A shared database (a postgres:// URL) is served as one more process of it,
+beside the programs that write it: the dashboard and Convex clients see
+their commits live.`,
 	flags: func(fs *flag.FlagSet) func(e *env, args []string) error {
 		o := &serveFlags{}
 		fs.StringVar(&o.addr, "addr", defaultServeAddr, "`host:port` to listen on; 0.0.0.0:8187 opens it to the network")
@@ -60,13 +64,12 @@ type serveFlags struct {
 	origins  multiString
 }
 
-// openServed opens what serve serves. A DSN (postgres://...) will open a
-// database that follows a shared log; until that backend exists it is a
-// usage error. This is the seam for it: the DSN branch sets e.db to the
-// *livedb.DB of that backend, and everything after it stays as it is.
+// openServed opens what serve serves: a file, or a shared database given
+// by its postgres:// URL, which livedb.Open opens as one more process of
+// it. Any other URL is a usage error rather than a file name.
 func openServed(e *env) error {
-	if i := strings.Index(e.path, "://"); i > 0 {
-		return usagef("%s: serving a database by DSN (%s://...) needs the shared-log backend, which this livedb does not have yet; give a database file", e.path, e.path[:i])
+	if i := strings.Index(e.path, "://"); i > 0 && !isDSN(e.path) {
+		return usagef("%s: serve opens a database file or a postgres:// URL, not a %s:// URL", e.name, e.path[:i])
 	}
 	return e.open(false)
 }
@@ -102,7 +105,7 @@ func runServe(e *env, o *serveFlags) error {
 	if !e.readonly {
 		mode = "read-write"
 	}
-	fmt.Fprintf(e.stdout, "serving %s (%s) at %s\n", e.path, mode, url)
+	fmt.Fprintf(e.stdout, "serving %s (%s) at %s\n", e.name, mode, url)
 	fmt.Fprintf(e.stdout, "  Convex clients: new ConvexClient(%q)\n", url)
 	fmt.Fprintf(e.stdout, "  dashboard:      %s/dashboard/\n", url)
 	if generated {

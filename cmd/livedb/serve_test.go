@@ -120,8 +120,8 @@ func TestRun_ServeDefaults(t *testing.T) {
 	if got := fs.Lookup("readonly").DefValue; got != "true" {
 		t.Errorf("serve opens the file with -readonly=%s by default, want true", got)
 	}
-	code, _, stderr := cli(t, "serve", "postgres://db.example/livedb")
-	if code != exitUsage || !strings.Contains(stderr, "needs the shared-log backend") {
-		t.Errorf("a DSN: exit %d, stderr %q", code, stderr)
+	code, _, stderr := cli(t, "serve", "mysql://db.example/livedb")
+	if code != exitUsage || !strings.Contains(stderr, "a database file or a postgres:// URL") {
+		t.Errorf("a URL that is no DSN: exit %d, stderr %q", code, stderr)
 	}
 }

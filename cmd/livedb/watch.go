@@ -27,6 +27,9 @@ func runWatch(e *env, tables []string, w *watchFlags) error {
 	if w.interval <= 0 {
 		return usagef("-interval must be positive")
 	}
+	if isDSN(e.path) {
+		return watchShared(e, tables, w)
+	}
 	// Without -since or -all, watch prints what commits after it starts,
 	// including while a writer holds the file. Commit timestamps are
 	// wall-clock nanoseconds.
@@ -48,11 +51,7 @@ func runWatch(e *env, tables []string, w *watchFlags) error {
 			if !started {
 				cursor, started = min(start, db.LastTimestamp()), true
 				if !e.json {
-					what := "every table"
-					if len(tables) > 0 {
-						what = strings.Join(tables, ", ")
-					}
-					fmt.Fprintf(e.stderr, "watching %s of %s after commit %d (Ctrl-C to stop)\n", what, e.path, cursor)
+					fmt.Fprintf(e.stderr, "watching %s of %s after commit %d (Ctrl-C to stop)\n", watchedTables(tables), e.path, cursor)
 				}
 			}
 			cursor, err = printChanges(e, db, cursor, tables)
@@ -69,6 +68,47 @@ func runWatch(e *env, tables []string, w *watchFlags) error {
 		case <-time.After(w.interval):
 		}
 	}
+}
+
+// watchShared follows a shared database live until the context ends: it
+// opens it once, read-only, as one more process of it, and prints each
+// change as the copy applies the commit that made it, whichever process
+// committed it.
+func watchShared(e *env, tables []string, w *watchFlags) error {
+	if err := e.open(false); err != nil {
+		return err
+	}
+	defer e.close()
+	cursor := w.since
+	if w.since == 0 && !w.all {
+		cursor = e.db.LastTimestamp()
+	}
+	if !e.json {
+		fmt.Fprintf(e.stderr, "watching %s of %s after commit %d, live (Ctrl-C to stop)\n", watchedTables(tables), e.name, cursor)
+	}
+	feed := e.db.Changes(cursor, tables...)
+	for {
+		c, err := feed.Next(e.ctx)
+		switch {
+		case e.ctx.Err() != nil:
+			return nil
+		case errors.Is(err, livedb.ErrChangesPruned):
+			return fmt.Errorf("%w\n(watch's copy of the shared database holds the changes committed since it started: start later with -since, or from now without -since and -all)", err)
+		case err != nil:
+			return err
+		}
+		if err := printChange(e, c); err != nil {
+			return err
+		}
+	}
+}
+
+// watchedTables names what watch prints.
+func watchedTables(tables []string) string {
+	if len(tables) == 0 {
+		return "every table"
+	}
+	return strings.Join(tables, ", ")
 }
 
 // printChanges prints the changes after cursor and returns the new cursor:

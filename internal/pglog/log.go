@@ -51,6 +51,11 @@ type Options struct {
 	// every other writer for good. 0 means 30 seconds; a setting of
 	// idle_in_transaction_session_timeout in the DSN wins over it.
 	IdleInTransactionTimeout time.Duration
+	// NoCreate makes Open write nothing: where livedb's tables are
+	// missing, it fails with an error wrapping [ErrFormat] instead of
+	// creating them. It is for readers (a read-only process, the livedb
+	// command) that must not make a database appear by looking for one.
+	NoCreate bool
 }
 
 // Log is a livedb database's shared commit log in PostgreSQL, with the
@@ -82,7 +87,7 @@ type Log struct {
 
 // Open connects to the PostgreSQL database of dsn (a URL or keyword DSN
 // that pgx accepts), creates livedb's tables there if they are missing, and
-// checks them. The tables live in the schema that the DSN's search_path
+// checks them (with Options.NoCreate it only checks them). The tables live in the schema that the DSN's search_path
 // selects (by default public), so that one PostgreSQL database can hold
 // several livedb databases, one per schema. Several processes may Open the
 // same empty database at once: one creates the tables, all get the same
@@ -119,7 +124,7 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the shared log: %w", err)
 	}
-	if err := l.setup(ctx); err != nil {
+	if err := l.setup(ctx, o.NoCreate); err != nil {
 		l.pool.Close()
 		return nil, fmt.Errorf("open the shared log: %w", err)
 	}

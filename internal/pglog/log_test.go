@@ -66,6 +66,37 @@ func TestOpen_Reopen_SameIDAndEntries(t *testing.T) {
 	}
 }
 
+func TestOpen_NoCreate_WritesNothing(t *testing.T) {
+	dsn := newDSN(t)
+	conn := mustSQL(t, dsn)
+	tables := func() int {
+		t.Helper()
+		var n int
+		if err := conn.QueryRow(testCtx(t), `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'livedb\_%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	_, err := pglog.Open(testCtx(t), dsn, &pglog.Options{NoCreate: true})
+	wantErr(t, "Open with NoCreate of an empty database", err, pglog.ErrFormat)
+	if n := tables(); n != 0 {
+		t.Fatalf("Open with NoCreate made %d livedb tables, want none", n)
+	}
+	l := mustOpen(t, dsn)
+	e := mustCommit(t, l, 3, put("k", "v"))
+	ro, err := pglog.Open(testCtx(t), dsn, &pglog.Options{NoCreate: true})
+	if err != nil {
+		t.Fatalf("Open with NoCreate of an existing log: %v", err)
+	}
+	t.Cleanup(ro.Close)
+	if ro.ID() != l.ID() {
+		t.Fatalf("Open with NoCreate has id %q, want %q", ro.ID(), l.ID())
+	}
+	if got := mustSince(t, ro, 0, 0); len(got) != 1 || got[0].TS != e.TS {
+		t.Fatalf("entries read with NoCreate: %+v, want the one committed", got)
+	}
+}
+
 func TestOpen_SearchPath_SeparateLogs(t *testing.T) {
 	dsn := newDSN(t)
 	conn := mustSQL(t, dsn)

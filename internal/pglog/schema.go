@@ -69,7 +69,8 @@ const setupLockKey = 0x6c697665 // "live"
 
 // setup creates the tables where they are missing, then checks them and
 // reads the database id. It returns the schema that the tables live in.
-func (l *Log) setup(ctx context.Context) error {
+// With noCreate, missing tables are an error and nothing is written.
+func (l *Log) setup(ctx context.Context, noCreate bool) error {
 	conn, err := l.pool.Acquire(ctx)
 	if err != nil {
 		return wrap("connect", err)
@@ -89,6 +90,9 @@ func (l *Log) setup(ctx context.Context) error {
 		return errors.New("no schema to keep the tables in: the search_path of the DSN names no schema that exists")
 	}
 	l.schema = *schema
+	if present < len(tableDDL) && noCreate {
+		return fmt.Errorf("%w: schema %q holds %d of livedb's %d tables, and this Open creates none: no livedb database is there yet", ErrFormat, l.schema, present, len(tableDDL))
+	}
 	if present < len(tableDDL) {
 		if err := l.create(ctx, conn.Conn()); err != nil {
 			return err
