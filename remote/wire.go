@@ -102,9 +102,15 @@ type queryModification struct {
 
 // parseServerMessage decodes one message of a server.
 func parseServerMessage(b []byte) (*serverMessage, error) {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("the message is not a JSON object of the sync protocol: %w", err)
+	}
 	var r rawServerMessage
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("the message is not a JSON object of the sync protocol: %w", err)
+		return nil, fmt.Errorf("a %s message with fields of the wrong type: %w", head.Type, err)
 	}
 	m := &serverMessage{kind: r.Type}
 	switch r.Type {
