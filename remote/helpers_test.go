@@ -42,7 +42,7 @@ type pageArgs struct {
 	PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
 }
 
-// testFunctions: tasks:add, list, count, page, whoami, fail, and the
+// testFunctions: tasks:add, list, count, page, whoami, fail, latest, and the
 // internal tasks:secret.
 func testFunctions() []livedb.Registerable {
 	add := livedb.NewMutation(livedb.FunctionDef[addArgs, livedb.ID]{
@@ -97,7 +97,17 @@ func testFunctions() []livedb.Registerable {
 		_, err := m.DB.Insert("tasks", livedb.Doc{"text": "written by an internal function"})
 		return "the secret", err
 	})
-	return []livedb.Registerable{add, list, count, page, whoami, fail, secret}
+	latest := livedb.NewQuery(livedb.FunctionDef[struct{}, *string]{
+		Name: "tasks:latest", Args: v.Object(v.Fields{}),
+	}, func(q *livedb.QueryCtx, _ struct{}) (*string, error) {
+		doc, ok, err := q.DB.Query("tasks").Order(livedb.Desc).First()
+		if err != nil || !ok {
+			return nil, err
+		}
+		s := doc["text"].(string)
+		return &s, nil
+	})
+	return []livedb.Registerable{add, list, count, page, whoami, fail, secret, latest}
 }
 
 // testAuthenticator accepts the tokens "token:<subject>".
