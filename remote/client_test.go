@@ -34,9 +34,16 @@ func TestBackend_Query_ConvexValues(t *testing.T) {
 		if _, ok := d["_creationTime"].(float64); !ok {
 			t.Errorf("_creationTime = %#v, want a float64", d["_creationTime"])
 		}
+		raw, _, err := b.Mutation(ctx, "tasks:add", livedb.Doc{"text": "second"})
+		if _, ok := raw.(string); err != nil || !ok {
+			t.Errorf("tasks:add result = %#v (%T), %v; want the ID as a string, as it travels", raw, raw, err)
+		}
+		if size, err := b.Query(ctx, "tasks:size", nil); err != nil || size != int64(2) {
+			t.Errorf("tasks:size = %#v (%T), %v; want int64 2: a Go int without a returns validator is an Int64", size, size, err)
+		}
 		count, err := remote.QueryValue[int](ctx, b, "tasks:count", livedb.Doc{})
-		if err != nil || count != 1 {
-			t.Errorf("QueryValue[int](tasks:count) = %d, %v; want 1", count, err)
+		if err != nil || count != 2 {
+			t.Errorf("QueryValue[int](tasks:count) = %d, %v; want 2", count, err)
 		}
 	})
 }

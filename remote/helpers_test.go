@@ -42,7 +42,7 @@ type pageArgs struct {
 	PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
 }
 
-// testFunctions: tasks:add, list, count, page, whoami, fail, latest, and the
+// testFunctions: tasks:add, list, count, page, whoami, fail, latest, size, and the
 // internal tasks:secret.
 func testFunctions() []livedb.Registerable {
 	add := livedb.NewMutation(livedb.FunctionDef[addArgs, livedb.ID]{
@@ -107,7 +107,14 @@ func testFunctions() []livedb.Registerable {
 		s := doc["text"].(string)
 		return &s, nil
 	})
-	return []livedb.Registerable{add, list, count, page, whoami, fail, secret, latest}
+	// size has no returns validator: its Go int travels as an Int64.
+	size := livedb.NewQuery(livedb.FunctionDef[struct{}, int]{
+		Name: "tasks:size", Args: v.Object(v.Fields{}),
+	}, func(q *livedb.QueryCtx, _ struct{}) (int, error) {
+		docs, err := q.DB.Query("tasks").Collect()
+		return len(docs), err
+	})
+	return []livedb.Registerable{add, list, count, page, whoami, fail, secret, latest, size}
 }
 
 // testAuthenticator accepts the tokens "token:<subject>".

@@ -8,9 +8,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/remote"
 )
 
@@ -133,4 +135,44 @@ func TestClient_Subscribe_HostileMessageMidSession(t *testing.T) {
 	if !errors.Is(u.Err, remote.ErrProtocol) || !strings.Contains(u.Err.Error(), "MutationResponse") {
 		t.Errorf("update err = %v, want ErrProtocol naming the MutationResponse", u.Err)
 	}
+}
+
+func TestClient_Subscribe_SilentServer(t *testing.T) {
+	hs := fakeServer(t, func(msg map[string]any) []string {
+		if msg["type"] != "ModifyQuerySet" {
+			return nil
+		}
+		if msg["baseVersion"] == 0.0 {
+			return []string{syncedTransition("")}
+		}
+		// The result of the subscription, and then silence: no Ping.
+		return []string{`{"type":"Transition","startVersion":{"querySet":1,"ts":"` + ts1 + `","identity":0},"endVersion":{"querySet":2,"ts":"` + ts1 + `","identity":0},"modifications":[{"type":"QueryUpdated","queryId":1,"value":"hello","journal":null}]}`}
+	})
+	// The idle timeout is what the test waits for, not a speed limit.
+	c := MustDial(t, hs.URL, &remote.Options{IdleTimeout: 200 * time.Millisecond, MinBackoff: time.Hour})
+	sub, err := c.Subscribe(context.Background(), "x:y", nil)
+	if err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	defer sub.Close()
+	if got := mustNextValue(t, sub, "the fake result"); got != "hello" {
+		t.Fatalf("value = %#v, want hello", got)
+	}
+	u := mustNext(t, sub, "the silence")
+	if !errors.Is(u.Err, remote.ErrDisconnected) || !strings.Contains(u.Err.Error(), "IdleTimeout") {
+		t.Errorf("update err = %v, want ErrDisconnected naming Options.IdleTimeout", u.Err)
+	}
+}
+
+func TestBackend_Call_ArgumentsNotConvexValues(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b remote.Backend, db *livedb.DB) {
+		ctx := context.Background()
+		_, _, err := b.Mutation(ctx, "tasks:add", livedb.Doc{"text": make(chan int)})
+		if err == nil || !strings.Contains(err.Error(), "arguments of tasks:add") {
+			t.Errorf("a channel as an argument: err = %v, want an error naming the arguments of tasks:add", err)
+		}
+		if _, err := b.Subscribe(ctx, "tasks:list", 42); err == nil || !strings.Contains(err.Error(), "arguments of tasks:list") {
+			t.Errorf("42 as the arguments: err = %v, want an error naming the arguments of tasks:list", err)
+		}
+	})
 }
