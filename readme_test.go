@@ -24,6 +24,7 @@ import (
 	"github.com/livedb-go/livedb/internal/pgtest"
 	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/model"
+	"github.com/livedb-go/livedb/remote"
 	"github.com/livedb-go/livedb/server"
 	"github.com/livedb-go/livedb/v"
 )
@@ -495,4 +496,82 @@ func TestReadme_Shared(t *testing.T) {
 	assert.Equal(t, "ship it", docs[0]["task"])
 	_, err = os.Stat("copy.db")
 	require.NoError(t, err, "LocalCopy made no file")
+}
+
+func TestReadme_Remote(t *testing.T) {
+	type textArgs struct {
+		Text string `json:"text"`
+	}
+	type pageArgs struct {
+		PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
+	}
+	addTask := livedb.NewMutation(livedb.FunctionDef[textArgs, livedb.ID]{
+		Name: "tasks:add", Args: v.Object(v.Fields{"text": v.String()}), Returns: v.ID("tasks"),
+	}, func(m *livedb.MutationCtx, a textArgs) (livedb.ID, error) {
+		return m.DB.Insert("tasks", livedb.Doc{"text": a.Text})
+	})
+	listTasks := livedb.NewQuery(livedb.FunctionDef[struct{}, []livedb.Doc]{Name: "tasks:list"},
+		func(q *livedb.QueryCtx, _ struct{}) ([]livedb.Doc, error) { return q.DB.Query("tasks").Collect() })
+	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
+		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": livedb.PaginationOptsValidator()}),
+	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
+		return q.DB.Query("tasks").Paginate(a.PaginationOpts.Options())
+	})
+	reg, err := livedb.NewRegistry(addTask, listTasks, pageTasks)
+	require.NoError(t, err)
+	run := func(ctx context.Context, db *livedb.DB) ([]livedb.Doc, error) {
+		// README: remote
+		var b remote.Backend // the same code runs on either
+		if url := os.Getenv("LIVEDB_URL"); url != "" {
+			c, err := remote.Dial(ctx, url, &remote.Options{AuthToken: os.Getenv("LIVEDB_TOKEN")})
+			if err != nil {
+				return nil, err
+			}
+			b = c
+		} else {
+			b = remote.Local(db, reg) // in-process: the same values and errors
+		}
+		defer b.Close()
+		sub, err := b.Subscribe(ctx, "tasks:list", nil) // its first result is waiting
+		if err != nil {
+			return nil, err
+		}
+		defer sub.Close()
+		if _, _, err := b.Mutation(ctx, "tasks:add", livedb.Doc{"text": "from Go"}); err != nil {
+			return nil, err
+		}
+		page, err := b.Paginate(ctx, "tasks:page", nil, livedb.PaginationOptions{NumItems: 10})
+		if err != nil {
+			return nil, err
+		}
+		for u := range sub.Updates() { // the newest result; u.Err while reconnecting
+			if tasks, err := remote.Decode[[]livedb.Doc](u.Value); err == nil && len(tasks) == len(page.Page) {
+				return tasks, nil
+			}
+		}
+		// (end)
+		return nil, errors.New("the subscription ended")
+	}
+	for _, where := range []string{"remote", "local"} {
+		t.Run(where, func(t *testing.T) {
+			db := livedbtest.New(t, livedb.DefineSchema(livedb.Tables{
+				"tasks": livedb.DefineTable(v.Object(v.Fields{"text": v.String()})),
+			}))
+			t.Setenv("LIVEDB_URL", "")
+			if where == "remote" {
+				srv, err := server.New(db, reg, server.Options{})
+				require.NoError(t, err)
+				hs := httptest.NewServer(srv)
+				defer hs.Close()
+				defer srv.Close()
+				t.Setenv("LIVEDB_URL", hs.URL)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			tasks, err := run(ctx, db)
+			require.NoError(t, err)
+			require.Len(t, tasks, 1)
+			assert.Equal(t, "from Go", tasks[0]["text"])
+		})
+	}
 }
