@@ -70,7 +70,7 @@ type Subscription struct {
 	done bool
 	stop func() // ends the subscription at its Backend; set before it is shared
 	once sync.Once
-	// unwatch stops the watch of the Subscribe context.
+	// unwatch stops the watch of the Subscribe context; guarded by mu.
 	unwatch func() bool
 }
 
@@ -86,7 +86,10 @@ func (s *Subscription) Updates() <-chan Update { return s.ch }
 // Close ends the subscription and closes its channel. It is idempotent.
 func (s *Subscription) Close() {
 	s.once.Do(func() {
-		s.unwatch()
+		s.mu.Lock()
+		unwatch := s.unwatch
+		s.mu.Unlock()
+		unwatch()
 		s.stop()
 		s.closeCh()
 	})
@@ -94,7 +97,10 @@ func (s *Subscription) Close() {
 
 // watch closes s when ctx ends.
 func (s *Subscription) watch(ctx context.Context) {
-	s.unwatch = context.AfterFunc(ctx, s.Close)
+	stop := context.AfterFunc(ctx, s.Close)
+	s.mu.Lock()
+	s.unwatch = stop
+	s.mu.Unlock()
 }
 
 // deliver hands u to the reader without blocking, replacing an unread

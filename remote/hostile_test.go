@@ -113,14 +113,14 @@ func TestClient_Subscribe_HostileMessageMidSession(t *testing.T) {
 		if msg["type"] != "ModifyQuerySet" {
 			return nil
 		}
-		if msg["baseVersion"] == 0.0 {
+		switch msg["baseVersion"] {
+		case 0.0:
 			return []string{syncedTransition("")}
+		case 1.0: // the Add of the first subscription: its result
+			return []string{`{"type":"Transition","startVersion":{"querySet":1,"ts":"` + ts1 + `","identity":0},"endVersion":{"querySet":2,"ts":"` + ts1 + `","identity":0},"modifications":[{"type":"QueryUpdated","queryId":1,"value":{"$integer":"BwAAAAAAAAA="},"journal":null}]}`}
 		}
-		// The Add of the subscription: its result, then nonsense.
-		return []string{
-			`{"type":"Transition","startVersion":{"querySet":1,"ts":"` + ts1 + `","identity":0},"endVersion":{"querySet":2,"ts":"` + ts1 + `","identity":0},"modifications":[{"type":"QueryUpdated","queryId":1,"value":{"$integer":"BwAAAAAAAAA="},"journal":null}]}`,
-			`{"type":"MutationResponse","requestId":"seven"}`,
-		}
+		// The Add of the second: nonsense.
+		return []string{`{"type":"MutationResponse","requestId":"seven"}`}
 	})
 	c := MustDial(t, hs.URL, nil)
 	sub, err := c.Subscribe(context.Background(), "x:y", nil)
@@ -131,6 +131,11 @@ func TestClient_Subscribe_HostileMessageMidSession(t *testing.T) {
 	if got := mustNextValue(t, sub, "the fake result"); got != int64(7) {
 		t.Fatalf("value = %#v, want int64 7", got)
 	}
+	// A second subscription makes the server answer with nonsense; it
+	// waits for a result that never comes, until the test ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _, _ = c.Subscribe(ctx, "x:z", nil) }()
 	u := mustNext(t, sub, "the refused message")
 	if !errors.Is(u.Err, remote.ErrProtocol) || !strings.Contains(u.Err.Error(), "MutationResponse") {
 		t.Errorf("update err = %v, want ErrProtocol naming the MutationResponse", u.Err)

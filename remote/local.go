@@ -79,14 +79,10 @@ func (l *local) Subscribe(ctx context.Context, name string, args any) (*Subscrip
 	if err != nil {
 		return nil, err
 	}
-	s := newSubscription()
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return nil, ErrClosed
+	if err := l.check(); err != nil {
+		return nil, err
 	}
-	l.subs[s] = struct{}{}
-	l.mu.Unlock()
+	s := newSubscription()
 	stop, err := l.reg.SubscribePublic(ctx, l.db, name, a, nil, func(u livedb.PublicUpdate) {
 		out := Update{Err: u.Err, Timestamp: u.Timestamp}
 		if u.Err != nil {
@@ -97,13 +93,21 @@ func (l *local) Subscribe(ctx context.Context, name string, args any) (*Subscrip
 		s.deliver(out)
 	})
 	if err != nil {
-		l.forget(s)
 		return nil, localError(name, err)
 	}
 	s.stop = func() {
 		stop()
 		l.forget(s)
 	}
+	// Registered once stop is set, so that Close can end it.
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		s.Close()
+		return nil, ErrClosed
+	}
+	l.subs[s] = struct{}{}
+	l.mu.Unlock()
 	s.watch(ctx)
 	return s, nil
 }

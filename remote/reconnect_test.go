@@ -8,13 +8,17 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/remote"
+	"github.com/livedb-go/livedb/server"
+	"github.com/livedb-go/livedb/v"
 )
 
 func TestClient_Subscribe_ServerRestart(t *testing.T) {
@@ -103,6 +107,22 @@ type relay struct {
 	http   http.Handler // for the HTTP calls
 	cut    atomic.Pointer[func(msg []byte) bool]
 	conns  atomic.Int32
+
+	// connected, when set, receives the count of connections after
+	// each one is relayed.
+	connected chan int32
+
+	mu      sync.Mutex
+	cancels []context.CancelFunc // of the open relays
+}
+
+// killAll cuts every open connection.
+func (rl *relay) killAll() {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	for _, cancel := range rl.cancels {
+		cancel()
+	}
 }
 
 func (rl *relay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -117,10 +137,16 @@ func (rl *relay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rl.conns.Add(1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	rl.mu.Lock()
+	rl.cancels = append(rl.cancels, cancel)
+	rl.mu.Unlock()
 	srv, _, err := websocket.Dial(ctx, rl.target+r.URL.Path, nil)
 	if err != nil {
 		_ = client.CloseNow()
 		return
+	}
+	if rl.connected != nil {
+		rl.connected <- rl.conns.Load()
 	}
 	go func() {
 		defer cancel()
@@ -181,5 +207,64 @@ func TestClient_Mutation_ResentAfterLostAnswer(t *testing.T) {
 	}
 	if docs, err := remote.QueryValue[[]livedb.Doc](ctx, c, "tasks:list", nil); err != nil || len(docs) != 1 || docs[0].ID() != id {
 		t.Errorf("tasks:list = %v, %v; want the one task %s", docs, err, id)
+	}
+}
+
+func TestClient_Mutation_ResentWhileRunning(t *testing.T) {
+	db := mustOpenMemory(t)
+	release := make(chan struct{})
+	started := make(chan struct{}, 2)
+	slow := livedb.NewMutation(livedb.FunctionDef[struct{}, string]{Name: "tasks:slow", Args: v.Object(v.Fields{})},
+		func(m *livedb.MutationCtx, _ struct{}) (string, error) {
+			started <- struct{}{}
+			<-release
+			_, err := m.DB.Insert("tasks", livedb.Doc{"text": "slow"})
+			return "done", err
+		})
+	reg, err := livedb.NewRegistry(slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(db, reg, server.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Close()
+	u, _ := url.Parse(hs.URL)
+	rl := &relay{target: "ws" + strings.TrimPrefix(hs.URL, "http"), http: httputil.NewSingleHostReverseProxy(u), connected: make(chan int32, 4)}
+	proxy := httptest.NewServer(rl)
+	defer proxy.Close()
+	c := MustDial(t, proxy.URL, nil)
+	<-rl.connected
+
+	// The connection goes while the mutation runs: the server's run of
+	// it ends unanswered, and the client's re-send on the next
+	// connection must run it and get its answer.
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := c.Mutation(ctx, "tasks:slow", nil)
+		done <- err
+	}()
+	select {
+	case <-started:
+	case <-time.After(testWait):
+		t.Fatal("the mutation did not start")
+	}
+	rl.killAll()
+	select {
+	case <-rl.connected:
+	case <-time.After(testWait):
+		t.Fatal("the client did not reconnect")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("tasks:slow: %v", err)
+	}
+	if n := mustCount(t, db); n != 1 {
+		t.Errorf("the mutation wrote %d documents, want 1", n)
 	}
 }

@@ -74,20 +74,40 @@ func (l *mutationLog) run(ctx context.Context, key mutationKey, who string, exec
 		return exec()
 	}
 	l.mu.Lock()
-	if e, ok := l.entries[key]; ok && e.who == who {
+	for {
+		e, ok := l.entries[key]
+		if !ok || e.who != who {
+			break
+		}
 		l.mu.Unlock()
 		select {
 		case <-e.done:
-			return e.res
 		case <-ctx.Done():
 			return mutationDone{}
 		}
+		if e.res.response != nil {
+			return e.res
+		}
+		// The run's session ended before it had an answer, and the run
+		// was forgotten: run the mutation here.
+		l.mu.Lock()
 	}
 	e := &loggedMutation{who: who, done: make(chan struct{})}
 	l.entries[key] = e
 	l.mu.Unlock()
 
 	e.res = exec()
+	if e.res.response == nil {
+		// The session ended before the mutation had an answer (it did not
+		// commit): forget it, so that the client's re-send runs it.
+		l.mu.Lock()
+		if l.entries[key] == e {
+			delete(l.entries, key)
+		}
+		l.mu.Unlock()
+		close(e.done)
+		return e.res
+	}
 	close(e.done)
 
 	l.mu.Lock()
