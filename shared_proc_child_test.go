@@ -215,8 +215,8 @@ func (n *procNode) run(cmd []string) error {
 		return n.bank(int(arg(0)), int(arg(1)), uint64(arg(2)), int(arg(3)))
 	case "balances": // balances <ts>
 		return n.balances(uint64(arg(0)))
-	case "load": // load <writers> <timeout ms>: batches, until stopload
-		n.startLoad(int(arg(0)), time.Duration(arg(1))*time.Millisecond)
+	case "load": // load <writers> <timeout ms> [<pause ms>]: batches, until stopload
+		n.startLoad(int(arg(0)), time.Duration(arg(1))*time.Millisecond, time.Duration(arg(2))*time.Millisecond)
 		proctest.Say("loading")
 	case "stopload":
 		n.load.stop()
@@ -519,12 +519,14 @@ func (n *procNode) balances(ts uint64) error {
 }
 
 // startLoad starts writers goroutines that insert batches of
-// procBatchParts parts until stopload, each mutation bounded by timeout.
+// procBatchParts parts until stopload, each mutation bounded by timeout,
+// pausing for pause after each acknowledged one.
 // Each says "ins <batch> <ts>" once acknowledged; a failure says
 // "unavailable <batch>", "unknown <batch>" or "timeout <batch>" (the
 // batch may or may not have committed for the last two) and the writer
-// goes on; any other error fails the child.
-func (n *procNode) startLoad(writers int, timeout time.Duration) {
+// goes on; any other error fails the child. A commit that stopload cuts
+// short says "cut <batch>".
+func (n *procNode) startLoad(writers int, timeout, pause time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.load.stop = cancel
 	for w := range writers {
@@ -547,9 +549,15 @@ func (n *procNode) startLoad(writers int, timeout time.Duration) {
 					for old := n.load.maxTS.Load(); ts > old && !n.load.maxTS.CompareAndSwap(old, ts); old = n.load.maxTS.Load() {
 					}
 					proctest.Say("ins %d %d", batch, ts)
+					if pause > 0 {
+						select {
+						case <-ctx.Done():
+						case <-time.After(pause):
+						}
+					}
 					continue
 				case ctx.Err() != nil:
-					proctest.Say("timeout %d", batch) // stopped mid-commit
+					proctest.Say("cut %d", batch) // stopped mid-commit: it may or may not have committed
 					return
 				case errors.Is(err, livedb.ErrUnavailable):
 					proctest.Say("unavailable %d", batch)

@@ -26,7 +26,6 @@ package proctest
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -274,21 +273,4 @@ func Commands() <-chan []string {
 		}
 	}()
 	return ch
-}
-
-// Context returns a context that ends when standard input ends, for a
-// child that only reads commands through Commands and must stop its work
-// then. Call it at most once, instead of Commands.
-func Context() (context.Context, <-chan []string) {
-	ctx, cancel := context.WithCancel(context.Background())
-	in := Commands()
-	out := make(chan []string)
-	go func() {
-		defer cancel()
-		defer close(out)
-		for f := range in {
-			out <- f
-		}
-	}()
-	return ctx, out
 }
