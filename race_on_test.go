@@ -1,0 +1,5 @@
+//go:build race
+
+package livedb_test
+
+func init() { procRace = true }
