@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +53,7 @@ type config struct {
 	groups    []string
 	fsyncTest bool
 	dir       string
+	profile   string
 
 	// child mode
 	child string
@@ -59,6 +61,7 @@ type config struct {
 	file  string
 	copy  string // LocalCopy of a shared database
 	n     int
+	cpu   string
 }
 
 func main() {
@@ -77,6 +80,8 @@ func main() {
 	flag.StringVar(&groups, "groups", "fsync,write,latency,catchup", "workloads to run")
 	flag.BoolVar(&c.fsyncTest, "pg-test-fsync", true, "also run pg_test_fsync -s 1 in the cluster's directory (cluster started here only)")
 	flag.StringVar(&c.dir, "dir", "", "work directory for bbolt files (default: a new temporary directory, removed at the end)")
+	flag.StringVar(&c.profile, "profile", "", "write a CPU profile of every writer and subscriber process of round 1 into this directory")
+	flag.StringVar(&c.cpu, "cpuprofile", "", "child: write a CPU profile of this process")
 	flag.StringVar(&c.child, "child", "", "internal: run one process of a workload (writer, sub, join)")
 	flag.StringVar(&c.dsn, "dsn", "", "child: the shared database")
 	flag.StringVar(&c.file, "file", "", "child: the bbolt file, when -dsn is empty")
@@ -152,6 +157,19 @@ type writerResult struct {
 }
 
 func runChild(c *config) error {
+	if c.cpu != "" {
+		f, err := os.Create(c.cpu)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	switch c.child {
 	case "writer":
 		return childWriter(c)
@@ -272,6 +290,11 @@ func drive(c *config) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
+	}
+	if c.profile != "" {
+		if err := os.MkdirAll(c.profile, 0o755); err != nil {
+			return err
+		}
 	}
 	if c.dir == "" {
 		if c.dir, err = os.MkdirTemp("", "livedb-sbench-"); err != nil {
@@ -549,31 +572,40 @@ func (d *driver) writes(round int) error {
 		if err != nil {
 			return err
 		}
+		file := filepath.Join(dir, "livedb.db")
+		var dsn string
+		var preloaded int
 		if s.name == "bbolt" {
-			file := filepath.Join(dir, "livedb.db")
 			st, err := stores.OpenLivedb(file, &livedb.Options{NoSync: true})
 			if err != nil {
 				return err
 			}
-			_, err = workload.Load(st, workload.Generate(d.c.preload))
+			ids, err := workload.Load(st, workload.Generate(d.c.preload))
 			if cerr := st.Close(); err == nil {
 				err = cerr
 			}
 			if err != nil {
 				return err
 			}
+			preloaded = len(ids)
 			args = append(args, append(common, "-file", file))
 		} else {
-			dsn, _, err := d.preload("write", d.c.preload)
-			if err != nil {
+			var ids []string
+			if dsn, ids, err = d.preload("write", d.c.preload); err != nil {
 				return err
 			}
+			preloaded = len(ids)
 			for i := range s.procs {
 				a := append(slices.Clone(common), "-dsn", dsn)
 				if s.name == "pg-bbolt" {
 					a = append(a, "-copy", filepath.Join(dir, fmt.Sprintf("copy%d.db", i)))
 				}
 				args = append(args, a)
+			}
+		}
+		if d.c.profile != "" && round == 1 {
+			for i := range args {
+				args[i] = append(args[i], "-cpuprofile", filepath.Join(d.c.profile, fmt.Sprintf("cpu-writer-%s-p%d-%d.out", s.name, s.procs, i)))
 			}
 		}
 		var chs []*child
@@ -623,6 +655,16 @@ func (d *driver) writes(round int) error {
 			commitNS += r.CommitNS
 			maxGroup = max(maxGroup, r.MaxGroup)
 		}
+		// Every acknowledged insert must be in the database.
+		path := file
+		if s.name != "bbolt" {
+			path = dsn
+		}
+		if got, err := countDocs(path); err != nil {
+			return err
+		} else if want := preloaded + len(lat); got != want {
+			return fmt.Errorf("%s, %d processes: %d documents after the run, want %d (%d loaded and %d acknowledged inserts)", s.name, s.procs, got, want, preloaded, len(lat))
+		}
 		_ = os.RemoveAll(dir)
 		k := fmt.Sprintf("write.%s.p%d", s.name, s.procs)
 		d.rep.add(k+".tput", float64(len(lat))/(float64(end-start)/1e9))
@@ -633,6 +675,29 @@ func (d *driver) writes(round int) error {
 		d.rep.add(k+".maxgroup", float64(maxGroup))
 	}
 	return nil
+}
+
+// countDocs opens the database at path (a bbolt file, or a shared
+// database with a copy in memory) and counts its sessions.
+func countDocs(path string) (int, error) {
+	st, err := stores.OpenLivedb(path, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	total := 0
+	var cur workload.Cursor
+	for {
+		n, next, err := st.PageAll(cur, 1000)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+		if n == 0 || next == "" {
+			return total, nil
+		}
+		cur = next
+	}
 }
 
 type observation struct {
@@ -687,7 +752,11 @@ func (d *driver) latency(round int) error {
 				st.Close()
 				return err
 			}
-			if sub, err = d.start("-child", "sub", "-dsn", dsn, "-n", strconv.Itoa(d.c.latN)); err != nil {
+			args := []string{"-child", "sub", "-dsn", dsn, "-n", strconv.Itoa(d.c.latN)}
+			if d.c.profile != "" && round == 1 {
+				args = append(args, "-cpuprofile", filepath.Join(d.c.profile, "cpu-sub.out"))
+			}
+			if sub, err = d.start(args...); err != nil {
 				st.Close()
 				return err
 			}
