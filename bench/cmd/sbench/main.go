@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,7 +81,7 @@ func main() {
 	flag.StringVar(&groups, "groups", "fsync,write,latency,catchup", "workloads to run")
 	flag.BoolVar(&c.fsyncTest, "pg-test-fsync", true, "also run pg_test_fsync -s 1 in the cluster's directory (cluster started here only)")
 	flag.StringVar(&c.dir, "dir", "", "work directory for bbolt files (default: a new temporary directory, removed at the end)")
-	flag.StringVar(&c.profile, "profile", "", "write a CPU profile of every writer and subscriber process of round 1 into this directory")
+	flag.StringVar(&c.profile, "profile", "", "write a CPU profile of every writer, subscriber and joining process of round 1 into this directory")
 	flag.StringVar(&c.cpu, "cpuprofile", "", "child: write a CPU profile of this process")
 	flag.StringVar(&c.child, "child", "", "internal: run one process of a workload (writer, sub, join)")
 	flag.StringVar(&c.dsn, "dsn", "", "child: the shared database")
@@ -154,6 +155,7 @@ type writerResult struct {
 	CommitNS   int64
 	MaxGroup   int
 	Retries    uint64
+	CPUNS      int64 // user + system CPU time of the process during the run
 }
 
 func runChild(c *config) error {
@@ -196,6 +198,10 @@ func childWriter(c *config) error {
 		return fmt.Errorf("wait for go: %w", err)
 	}
 	before := st.DB().Stats()
+	cpu0, err := cpuTime()
+	if err != nil {
+		return err
+	}
 	res := writerResult{Start: time.Now().UnixNano()}
 	lats := make([][]float64, c.writers)
 	errs := make([]error, c.writers)
@@ -214,6 +220,11 @@ func childWriter(c *config) error {
 	}
 	wg.Wait()
 	res.End = time.Now().UnixNano()
+	cpu1, err := cpuTime()
+	if err != nil {
+		return err
+	}
+	res.CPUNS = int64(cpu1 - cpu0)
 	for w := range c.writers {
 		if errs[w] != nil {
 			return errs[w]
@@ -228,6 +239,15 @@ func childWriter(c *config) error {
 	res.MaxGroup = after.MaxGroup
 	res.Retries = after.Retries - before.Retries
 	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// cpuTime returns the user and system CPU time this process has used.
+func cpuTime() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
 
 // childSub opens the shared database, subscribes to the running sessions
@@ -631,7 +651,7 @@ func (d *driver) writes(round int) error {
 		var start, end int64
 		var lat []float64
 		var groups, commits uint64
-		var commitNS int64
+		var commitNS, cpuNS int64
 		maxGroup := 0
 		for _, ch := range chs {
 			l, err := ch.line()
@@ -653,6 +673,7 @@ func (d *driver) writes(round int) error {
 			groups += r.Groups
 			commits += r.Commits
 			commitNS += r.CommitNS
+			cpuNS += r.CPUNS
 			maxGroup = max(maxGroup, r.MaxGroup)
 		}
 		// Every acknowledged insert must be in the database.
@@ -673,6 +694,7 @@ func (d *driver) writes(round int) error {
 		d.rep.add(k+".groupsize", float64(commits)/float64(max(groups, 1)))
 		d.rep.add(k+".groupns", float64(commitNS)/float64(max(groups, 1)))
 		d.rep.add(k+".maxgroup", float64(maxGroup))
+		d.rep.add(k+".cpu", float64(cpuNS)/float64(len(lat)))
 	}
 	return nil
 }
@@ -861,6 +883,9 @@ func (d *driver) catchUp() error {
 		return err
 	}
 	d.rep.add("catchup.load", float64(time.Since(t0).Nanoseconds()))
+	if err := d.stateSize(dsn); err != nil {
+		return err
+	}
 	dir, err := os.MkdirTemp(d.c.dir, "catchup-")
 	if err != nil {
 		return err
@@ -879,8 +904,12 @@ func (d *driver) catchUp() error {
 		return err
 	}
 	n := strconv.Itoa(d.c.catchN)
-	join := func(key string, args ...string) error {
-		ch, err := d.start(append([]string{"-child", "join", "-n", n}, args...)...)
+	join := func(round int, key string, args ...string) error {
+		args = append([]string{"-child", "join", "-n", n}, args...)
+		if d.c.profile != "" && round == 1 {
+			args = append(args, "-cpuprofile", filepath.Join(d.c.profile, "cpu-join-"+strings.TrimPrefix(key, "catchup.")+".out"))
+		}
+		ch, err := d.start(args...)
 		if err != nil {
 			return err
 		}
@@ -910,12 +939,31 @@ func (d *driver) catchUp() error {
 			{"catchup.pg-bbolt-again", []string{"-dsn", dsn, "-copy", copyFile}},
 			{"catchup.bbolt", []string{"-file", file}},
 		} {
-			if err := join(j.key, j.args...); err != nil {
+			if err := join(round, j.key, j.args...); err != nil {
 				return err
 			}
 		}
 		_ = os.Remove(copyFile)
 	}
+	return nil
+}
+
+// stateSize records the rows and bytes of the shared state a joining
+// process reads (the table internal/pglog names livedb_state).
+func (d *driver) stateSize(dsn string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	var rows, bytes int64
+	if err := conn.QueryRow(ctx, "SELECT count(*), pg_total_relation_size('livedb_state') FROM livedb_state").Scan(&rows, &bytes); err != nil {
+		return fmt.Errorf("size of the shared state: %w", err)
+	}
+	d.rep.add("catchup.state.rows", float64(rows))
+	d.rep.add("catchup.state.bytes", float64(bytes))
 	return nil
 }
 

@@ -39,7 +39,7 @@ func (r *report) med(key string, unit string) string {
 			return fmt.Sprintf("%.2f", x/1e6)
 		case "s":
 			return fmt.Sprintf("%.2f", x/1e9)
-		case "/s":
+		case "/s", "n":
 			return fmt.Sprintf("%.0f", x)
 		}
 		return fmt.Sprintf("%.1f", x)
@@ -94,7 +94,7 @@ func (r *report) markdown() string {
 	}
 	if len(r.c.procs) > 0 && r.has("write.") {
 		w("\n## Mutations per second (%d writers per process, %d single-document inserts each, %d documents loaded before)\n\n", r.c.writers, r.c.muts, r.c.preload)
-		w("| store | processes | mutations/s | call p50 ms | call p99 ms | mutations per group | ms per group commit | largest group |\n|---|---|---|---|---|---|---|---|\n")
+		w("| store | processes | mutations/s | call p50 ms | call p99 ms | mutations per group | ms per group commit | largest group | CPU ms per mutation (livedb processes) |\n|---|---|---|---|---|---|---|---|---|\n")
 		rows := []struct {
 			name string
 			what string
@@ -107,8 +107,8 @@ func (r *report) markdown() string {
 		for _, row := range rows {
 			for _, p := range row.ps {
 				k := fmt.Sprintf("write.%s.p%d", row.name, p)
-				w("| %s | %d | %s | %s | %s | %s | %s | %s |\n", row.what, p, r.med(k+".tput", "/s"), r.med(k+".p50", "ms"), r.med(k+".p99", "ms"),
-					r.med(k+".groupsize", ""), r.med(k+".groupns", "ms"), r.med(k+".maxgroup", ""))
+				w("| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", row.what, p, r.med(k+".tput", "/s"), r.med(k+".p50", "ms"), r.med(k+".p99", "ms"),
+					r.med(k+".groupsize", ""), r.med(k+".groupns", "ms"), r.med(k+".maxgroup", ""), r.med(k+".cpu", "ms"))
 			}
 		}
 		if x, ok := r.get("write.pg-memory.p3.tput"); ok {
@@ -130,9 +130,12 @@ func (r *report) markdown() string {
 			w("\nTarget: cross-process p50 < 5 ms: %.2f ms, %s.\n", x/1e6, verdict(x < 5e6))
 		}
 	}
+	if b, ok := r.get("catchup.state.bytes"); ok {
+		r.figs["catchup.state.mb"] = []float64{b / 1e6}
+	}
 	if r.has("catchup.") {
 		w("\n## A process joins a database of %d documents\n\n", r.c.catchN)
-		w("Time in the joining process from before `Open` to the answer of its first indexed query (W4); process start-up not counted. Loading the documents into PostgreSQL from one process (transactions of 1,000) took %s s.\n\n", r.med("catchup.load", "s"))
+		w("Time in the joining process from before `Open` to the answer of its first indexed query (W4); process start-up not counted. Loading the documents into PostgreSQL from one process (transactions of 1,000) took %s s; the shared state a joining process reads holds %s rows, %s MB with its index.\n\n", r.med("catchup.load", "s"), r.med("catchup.state.rows", "n"), r.med("catchup.state.mb", ""))
 		w("| joining process | ms |\n|---|---|\n")
 		w("| PostgreSQL, copy in memory | %s |\n", r.med("catchup.pg-memory", "ms"))
 		w("| PostgreSQL, new bbolt copy | %s |\n", r.med("catchup.pg-bbolt-new", "ms"))
