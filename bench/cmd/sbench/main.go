@@ -738,6 +738,7 @@ func (d *driver) latency(round int) error {
 		var st *stores.Livedb
 		var ids []string
 		var sub *child
+		stopWatch := func() {}
 		if name == "bbolt" {
 			dir, err := os.MkdirTemp(d.c.dir, "latency-")
 			if err != nil {
@@ -761,7 +762,7 @@ func (d *driver) latency(round int) error {
 				st.Close()
 				return err
 			}
-			defer stop()
+			stopWatch = stop
 		} else {
 			dsn, err := d.newDatabase("latency")
 			if err != nil {
@@ -798,6 +799,7 @@ func (d *driver) latency(round int) error {
 			}()
 		}
 		err := d.measureLatency(name, st, ids, obs)
+		stopWatch()
 		if cerr := st.Close(); err == nil {
 			err = cerr
 		}
