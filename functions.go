@@ -305,6 +305,12 @@ type Registry struct {
 type registered struct {
 	internal bool
 	call     func(ctx context.Context, db *DB, args Doc) (any, error)
+	// run runs a mutation inside another mutation's transaction (see
+	// MutationFunction.Run), for the scheduler, crons and work pools; nil
+	// for a query.
+	run func(m *MutationCtx, args Doc) (any, error)
+	// check validates arguments in document form (checkDoc).
+	check func(args Doc) error
 }
 
 // Registerable is a function that can be added to a Registry: a
@@ -314,7 +320,7 @@ type Registerable interface {
 }
 
 func (f *QueryFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	return f.Name, registered{internal: f.Internal, check: f.checkDoc, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
 		if err := f.checkDoc(args); err != nil {
 			return nil, err
 		}
@@ -327,15 +333,29 @@ func (f *QueryFunction[A, R]) registration() (string, registered) {
 }
 
 func (f *MutationFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	decode := func(args Doc) (A, error) {
 		if err := f.checkDoc(args); err != nil {
-			return nil, err
+			var zero A
+			return zero, err
 		}
 		a, err := FromDoc[A](args)
 		if err != nil {
-			return nil, &ArgumentError{Function: f.Name, Err: err}
+			return a, &ArgumentError{Function: f.Name, Err: err}
+		}
+		return a, nil
+	}
+	return f.Name, registered{internal: f.Internal, check: f.checkDoc, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+		a, err := decode(args)
+		if err != nil {
+			return nil, err
 		}
 		return f.Call(ctx, db, a)
+	}, run: func(m *MutationCtx, args Doc) (any, error) {
+		a, err := decode(args)
+		if err != nil {
+			return nil, err
+		}
+		return f.Run(m, a)
 	}}
 }
 
@@ -377,4 +397,23 @@ func (r *Registry) CallPublic(ctx context.Context, db *DB, name string, args Doc
 		return nil, fmt.Errorf("%w: %q", ErrInternalFunction, name)
 	}
 	return f.call(ctx, db, args)
+}
+
+// mutation returns the registered mutation name, internal or not, for the
+// scheduler, crons and work pools to run inside their own transactions.
+// A name the registry lacks is ErrUnknownFunction, a query
+// ErrInvalidFunction. A nil registry has no functions.
+func (r *Registry) mutation(name string) (registered, error) {
+	var f registered
+	ok := false
+	if r != nil {
+		f, ok = r.fns[name]
+	}
+	switch {
+	case !ok:
+		return f, fmt.Errorf("%w: %q is not a function of the Registry the scheduler was started with", ErrUnknownFunction, name)
+	case f.run == nil:
+		return f, fmt.Errorf("%w: %q is a query: only a mutation can be scheduled, run by a cron or called on completion", ErrInvalidFunction, name)
+	}
+	return f, nil
 }
