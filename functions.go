@@ -262,13 +262,14 @@ type savepoint struct {
 	bytesWritten int64
 	cat          *catalog // with the tables created so far
 	tables       int
+	scheduled    int
 }
 
 func (tx *txn) savepoint() *savepoint {
 	ws := tx.writes
 	ws.flushStaged() // the savepoint's overlay is the trees alone
 	sp := &savepoint{docs: make(map[string]pendingDoc, len(ws.docs)), order: len(ws.order), overlay: map[uint32]*btree.BTreeG[overlayEntry]{},
-		docsWritten: tx.docsWritten, bytesWritten: tx.bytesWritten, cat: tx.cat, tables: len(ws.tables)}
+		docsWritten: tx.docsWritten, bytesWritten: tx.bytesWritten, cat: tx.cat, tables: len(ws.tables), scheduled: tx.scheduled}
 	for k, pd := range ws.docs {
 		sp.docs[k] = *pd
 	}
@@ -292,6 +293,7 @@ func (tx *txn) rollbackTo(sp *savepoint) {
 	ws.staged = ws.staged[:0] // staged after the savepoint: rolled back
 	tx.docsWritten, tx.bytesWritten = sp.docsWritten, sp.bytesWritten
 	tx.cat, ws.tables = sp.cat, ws.tables[:sp.tables]
+	tx.scheduled = sp.scheduled
 }
 
 // Registry is a set of named functions, the surface a future network
