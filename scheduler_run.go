@@ -17,10 +17,11 @@ import (
 // A DB has at most one Runner. Its loop is woken by every commit (a
 // function scheduled with no delay runs as soon as the scheduling mutation
 // commits) and by the clock at the next due time; it never polls. The
-// loop runs one job at a time, in order of due time, each in a mutation
-// of its own that also records the job's new state, so a job runs exactly
-// once whatever crashes, and a job that was due while no Runner ran (the
-// program was stopped) runs when the next Runner starts.
+// loop runs the due jobs one after the other, in order of due time, each
+// in the same mutation as the record of its new state (functions due
+// together share one mutation, each as a sub-transaction), so a job runs
+// exactly once whatever crashes, and a job that was due while no Runner
+// ran (the program was stopped) runs when the next Runner starts.
 //
 // A Runner is safe for concurrent use by multiple goroutines.
 type Runner struct {
@@ -225,14 +226,13 @@ func (r *Runner) step(ctx context.Context) (ran int, next time.Time, err error) 
 		if err != nil || d.empty() {
 			return ran, d.next, err
 		}
-		for _, jobID := range d.jobs {
-			ok, err := r.runScheduled(ctx, jobID)
+		for jobs := d.jobs; len(jobs) > 0; {
+			n, handled, err := r.runBatch(ctx, jobs[:min(len(jobs), batchMax)])
+			ran += n
 			if err != nil {
 				return ran, next, err
 			}
-			if ok {
-				ran++
-			}
+			jobs = jobs[handled:]
 		}
 		for _, cronID := range d.crons {
 			ok, err := r.runCron(ctx, cronID)
@@ -299,6 +299,60 @@ func sysTake(r *Reader, table, index string, rng func(IndexRange) IndexRange, n 
 		return q.Collect()
 	}
 	return q.Take(n)
+}
+
+// batchMax bounds the scheduled functions that one mutation runs.
+const batchMax = 32
+
+// runBatch runs due scheduled functions, in order, in one mutation (one
+// commit, one fsync): each as a sub-transaction with its state change, so
+// that a failing one rolls back its own writes only. It returns how many
+// ran and how many of jobs it handled: fewer than len(jobs) when a
+// function reached a transaction limit that the functions before it in
+// the batch share (it runs first in the next batch, where the limit is its
+// own). When the batch cannot commit for another reason than the
+// database's, the first function runs alone (runScheduled), which records
+// why.
+func (r *Runner) runBatch(ctx context.Context, jobs []ID) (ran, handled int, err error) {
+	err = r.db.Mutation(ctx, func(m *MutationCtx) error {
+		ran, handled = 0, 0
+		for i, jobID := range jobs {
+			doc, ok, err := m.DB.Get(jobID)
+			if err != nil {
+				return err
+			}
+			handled = i + 1
+			if !ok || scheduledState(doc) != ScheduledPending {
+				continue
+			}
+			name, _ := doc["name"].(string)
+			var args Doc
+			if a, _ := doc["args"].([]any); len(a) > 0 {
+				args, _ = a[0].(map[string]any)
+			}
+			state := map[string]any{"kind": string(ScheduledSuccess)}
+			if runErr := r.callIn(m, name, args, jobID); runErr != nil {
+				if i > 0 && errors.Is(runErr, ErrLimit) {
+					handled = i // its writes are rolled back: it runs in the next batch
+					return nil
+				}
+				state = map[string]any{"kind": string(ScheduledFailed), "error": runErr.Error()}
+			}
+			ran++
+			if err := m.DB.tx.sysPatch(jobID, Doc{"state": state, "completedTime": toMillis(r.db.clock().Now())}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil || stopsRunner(err) {
+		return ran, handled, err
+	}
+	ok, err := r.runScheduled(ctx, jobs[0])
+	if ok {
+		return 1, 1, err
+	}
+	return 0, 1, err
 }
 
 // runScheduled runs a due scheduled function and records its outcome, in

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,7 +49,7 @@ func (r *Runner) Work(ctx context.Context, p *Pool, fn WorkFunc) error {
 	defer cancel()
 	stop := context.AfterFunc(r.ctx, cancel)
 	defer stop()
-	pw := &poolWork{r: r, p: p, fn: fn}
+	pw := &poolWork{r: r, p: p, fn: fn, poke: make(chan struct{}, 1)}
 	tag := make([]byte, 4)
 	_, _ = rand.Read(tag) // crypto/rand.Read never fails
 	n := p.opts.MaxParallelism
@@ -75,6 +76,9 @@ type poolWork struct {
 	r  *Runner
 	p  *Pool
 	fn WorkFunc
+
+	idle atomic.Int32  // workers waiting for an item
+	poke chan struct{} // a worker became idle: the dispatcher looks again
 
 	mu   sync.Mutex
 	wake chan struct{} // closed when an item is ready; replaced then
@@ -103,14 +107,24 @@ func (pw *poolWork) signal() {
 }
 
 // dispatch wakes the idle workers when an item is ready: after each
-// commit it reads the pool's first pending item, and when that is not
-// ready yet, it waits for its time too; when it is, it wakes them again
-// once the item has waited stealAfter, for a worker to take it from a
-// busy owner. One read a commit serves every worker of the pool.
+// commit, and when a worker becomes idle, it reads the pool's first
+// pending item, and when that is not ready yet, it waits for its time too;
+// when it is, it wakes them again once the item has waited stealAfter, for
+// a worker to take it from a busy owner. One read serves every worker of
+// the pool, and none is made while no worker is idle.
 func (pw *poolWork) dispatch(ctx context.Context) {
 	db := pw.r.db
 	for ctx.Err() == nil {
 		sig := db.commitSignal()
+		if pw.idle.Load() == 0 {
+			select {
+			case <-sig:
+			case <-pw.poke:
+			case <-ctx.Done():
+			case <-db.closing:
+			}
+			continue
+		}
 		first, err := QueryValue(ctx, db, func(q *QueryCtx) (float64, error) {
 			docs, err := sysTake(q.DB, WorkItemsTable, "by_ready", func(rg IndexRange) IndexRange {
 				return rg.Eq("pool", pw.p.name).Eq("state", string(WorkPending))
@@ -138,6 +152,7 @@ func (pw *poolWork) dispatch(ctx context.Context) {
 		select {
 		case <-sig:
 		case <-fired:
+		case <-pw.poke:
 		case <-ctx.Done():
 		case <-db.closing:
 		}
@@ -153,54 +168,59 @@ type worker struct {
 	lo, hi, cursor int
 }
 
-// loop takes and works on items until ctx ends.
+// loop takes and works on items until ctx ends. A worker that finished
+// an item takes its next one in the same mutation as the completion: one
+// commit an item while there is work.
 func (w *worker) loop(ctx context.Context) {
 	db := w.pw.r.db
+	var item *WorkItem
 	for ctx.Err() == nil && !db.isClosed() {
 		wake := w.pw.ready()
-		item, err := w.claim(ctx)
+		var err error
+		if item == nil {
+			item, err = MutationValue(ctx, db, func(m *MutationCtx) (*WorkItem, error) { return w.claimIn(m) })
+		}
 		if err != nil && ctx.Err() == nil && !db.isClosed() {
 			db.opts.Logger.Info("livedb: work pool: taking an item failed", slog.String("pool", w.pw.p.name), slog.String("error", err.Error()))
 		}
 		if item == nil {
+			w.pw.idle.Add(1)
+			select {
+			case w.pw.poke <- struct{}{}:
+			default:
+			}
 			select {
 			case <-wake:
 			case <-ctx.Done():
 			case <-db.closing:
 			}
+			w.pw.idle.Add(-1)
 			continue
 		}
-		w.work(ctx, item)
+		item = w.work(ctx, item)
 	}
 }
 
-// claim takes a ready item and leases it, in a mutation, or returns nil
-// when none is ready.
-func (w *worker) claim(ctx context.Context) (*WorkItem, error) {
-	db := w.pw.r.db
-	item, err := MutationValue(ctx, db, func(m *MutationCtx) (*WorkItem, error) {
-		now := toMillis(db.clock().Now())
-		doc, err := w.find(&m.DB.Reader, now)
-		if err != nil || doc == nil {
-			return nil, err
-		}
-		attempts, _ := doc["attempts"].(float64)
-		lease, _ := doc["leaseMs"].(float64)
-		fields := Doc{"state": string(WorkRunning), "worker": w.id, "leaseUntil": now + lease, "attempts": attempts + 1}
-		if err := m.DB.tx.sysPatch(doc.ID(), fields); err != nil {
-			return nil, err
-		}
-		for k, x := range fields {
-			doc[k] = x
-		}
-		it, err := FromDoc[*WorkItem](doc)
-		if err != nil {
-			return nil, fmt.Errorf("%w: work item %s: %w", ErrCorrupt, doc.ID(), err)
-		}
-		return it, nil
-	})
-	if err != nil || item == nil {
+// claimIn takes a ready item and leases it, in m, or returns nil when
+// none is ready.
+func (w *worker) claimIn(m *MutationCtx) (*WorkItem, error) {
+	now := toMillis(m.DB.tx.db.clock().Now())
+	doc, err := w.find(&m.DB.Reader, now)
+	if err != nil || doc == nil {
 		return nil, err
+	}
+	attempts, _ := doc["attempts"].(float64)
+	lease, _ := doc["leaseMs"].(float64)
+	fields := Doc{"state": string(WorkRunning), "worker": w.id, "leaseUntil": now + lease, "attempts": attempts + 1}
+	if err := m.DB.tx.sysPatch(doc.ID(), fields); err != nil {
+		return nil, err
+	}
+	for k, x := range fields {
+		doc[k] = x
+	}
+	item, err := FromDoc[*WorkItem](doc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: work item %s: %w", ErrCorrupt, doc.ID(), err)
 	}
 	if item.Slot >= w.lo && item.Slot < w.hi {
 		w.cursor = item.Slot + 1
@@ -269,8 +289,9 @@ func (w *worker) findIn(r *Reader, now float64, lo, hi int) (Doc, error) {
 }
 
 // work calls the pool's function on a leased item, with a context that
-// ends with the lease, and finishes the item with its outcome.
-func (w *worker) work(ctx context.Context, item *WorkItem) {
+// ends with the lease, and finishes the item with its outcome; unless ctx
+// ended, it takes the next item in the same mutation and returns it.
+func (w *worker) work(ctx context.Context, item *WorkItem) *WorkItem {
 	db := w.pw.r.db
 	lctx, cancel := context.WithCancelCause(ctx)
 	fired, stop := db.clock().Timer(fromMillis(*item.LeaseUntil))
@@ -285,21 +306,39 @@ func (w *worker) work(ctx context.Context, item *WorkItem) {
 	ended := context.Cause(lctx) == errLeaseEnded
 	stop()
 	cancel(nil)
+	if err == nil && result != nil {
+		x, cerr := resultValue(result)
+		if cerr != nil {
+			err = wrapErr(fmt.Sprintf("livedb: pool %q: the work function's result", w.pw.p.name), cerr)
+		}
+		result = x
+	}
 	// Finish even when ctx is ending: the work is done.
 	fctx := context.WithoutCancel(ctx)
+	var next *WorkItem
 	switch {
 	case ended:
 		// The lease ended: the Runner gives the item back, counting an
 		// expiry; the result is dropped.
+		return nil
 	case err != nil && ctx.Err() != nil:
-		err = w.release(fctx, item)
+		err = db.Mutation(fctx, func(m *MutationCtx) error { return w.releaseIn(m, item) })
 	default:
-		err = w.finish(fctx, item, result, err)
+		next, err = MutationValue(fctx, db, func(m *MutationCtx) (*WorkItem, error) {
+			if err := w.finishIn(m, item, result, err); err != nil && !errors.Is(err, ErrLeaseLost) {
+				return nil, err
+			}
+			if ctx.Err() != nil {
+				return nil, nil
+			}
+			return w.claimIn(m)
+		})
 	}
-	if err != nil && !errors.Is(err, ErrLeaseLost) && !db.isClosed() {
+	if err != nil && !db.isClosed() {
 		db.opts.Logger.Info("livedb: work pool: finishing an item failed", slog.String("pool", w.pw.p.name),
 			slog.String("item", string(item.ID)), slog.String("error", err.Error()))
 	}
+	return next
 }
 
 // call runs the pool's function, turning a panic into an error.
@@ -327,56 +366,44 @@ func (w *worker) held(m *MutationCtx, item *WorkItem, now float64) (Doc, error) 
 	return doc, nil
 }
 
-// finish records an attempt's outcome: success (with onComplete), a retry
-// after a backoff, or, with no attempt left, failure (with onComplete). A
-// result that is not a Convex value fails the attempt.
-func (w *worker) finish(ctx context.Context, item *WorkItem, result any, runErr error) error {
-	db := w.pw.r.db
-	if runErr == nil && result != nil {
-		x, err := resultValue(result)
-		if err != nil {
-			runErr = wrapErr(fmt.Sprintf("livedb: pool %q: the work function's result", w.pw.p.name), err)
-		}
-		result = x
+// finishIn records an attempt's outcome in m: success (with onComplete),
+// a retry after a backoff, or, with no attempt left, failure (with
+// onComplete). It returns ErrLeaseLost, writing nothing, when the worker
+// no longer holds the item.
+func (w *worker) finishIn(m *MutationCtx, item *WorkItem, result any, runErr error) error {
+	now := toMillis(m.DB.tx.db.clock().Now())
+	doc, err := w.held(m, item, now)
+	if err != nil {
+		return err
 	}
-	return db.Mutation(ctx, func(m *MutationCtx) error {
-		now := toMillis(db.clock().Now())
-		doc, err := w.held(m, item, now)
-		if err != nil {
-			return err
+	fields := Doc{"worker": Undefined, "leaseUntil": Undefined}
+	if runErr == nil {
+		fields["state"], fields["completedTime"], fields["error"] = string(WorkSuccess), now, Undefined
+		out := map[string]any{"kind": string(WorkSuccess)}
+		if result != nil {
+			fields["result"], out["returnValue"] = result, result
 		}
-		fields := Doc{"worker": Undefined, "leaseUntil": Undefined}
-		if runErr == nil {
-			fields["state"], fields["completedTime"], fields["error"] = string(WorkSuccess), now, Undefined
-			out := map[string]any{"kind": string(WorkSuccess)}
-			if result != nil {
-				fields["result"], out["returnValue"] = result, result
-			}
-			return finishItem(m, w.pw.r.reg, doc, fields, out)
-		}
-		fields["error"] = runErr.Error()
-		attempts, _ := doc["attempts"].(float64)
-		if attempts < maxAttempts(doc) {
-			fields["state"], fields["readyAt"] = string(WorkPending), now+backoff(doc, attempts)
-			return m.DB.tx.sysPatch(item.ID, fields)
-		}
-		fields["state"], fields["completedTime"] = string(WorkFailed), now
-		return finishItem(m, w.pw.r.reg, doc, fields, map[string]any{"kind": string(WorkFailed), "error": runErr.Error()})
-	})
+		return finishItem(m, w.pw.r.reg, doc, fields, out)
+	}
+	fields["error"] = runErr.Error()
+	attempts, _ := doc["attempts"].(float64)
+	if attempts < maxAttempts(doc) {
+		fields["state"], fields["readyAt"] = string(WorkPending), now+backoff(doc, attempts)
+		return m.DB.tx.sysPatch(item.ID, fields)
+	}
+	fields["state"], fields["completedTime"] = string(WorkFailed), now
+	return finishItem(m, w.pw.r.reg, doc, fields, map[string]any{"kind": string(WorkFailed), "error": runErr.Error()})
 }
 
-// release gives an item back to the pool without counting the attempt:
-// its worker is stopping.
-func (w *worker) release(ctx context.Context, item *WorkItem) error {
-	db := w.pw.r.db
-	return db.Mutation(ctx, func(m *MutationCtx) error {
-		now := toMillis(db.clock().Now())
-		doc, err := w.held(m, item, now)
-		if err != nil {
-			return err
-		}
-		attempts, _ := doc["attempts"].(float64)
-		return m.DB.tx.sysPatch(item.ID, Doc{"state": string(WorkPending), "readyAt": now, "attempts": max(attempts-1, 0),
-			"worker": Undefined, "leaseUntil": Undefined})
-	})
+// releaseIn gives an item back to the pool without counting the attempt,
+// in m: its worker is stopping.
+func (w *worker) releaseIn(m *MutationCtx, item *WorkItem) error {
+	now := toMillis(m.DB.tx.db.clock().Now())
+	doc, err := w.held(m, item, now)
+	if err != nil {
+		return err
+	}
+	attempts, _ := doc["attempts"].(float64)
+	return m.DB.tx.sysPatch(item.ID, Doc{"state": string(WorkPending), "readyAt": now, "attempts": max(attempts-1, 0),
+		"worker": Undefined, "leaseUntil": Undefined})
 }
