@@ -9,6 +9,11 @@
 // (NewFile). When the test ends, a cleanup registered with t.Cleanup runs
 // [livedb.DB.Check] on it, failing the test if an index and the documents
 // disagree, and closes it.
+//
+// For scheduled functions, cron jobs and work pools, [Clock] is a clock the
+// test moves by hand ([Clock.Advance], [Clock.Set]); [RunDue] runs what is
+// due when the test says so, and [FinishScheduled] runs a chain of
+// scheduled functions to its end, moving the clock from one to the next.
 package livedbtest
 
 import (
