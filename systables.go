@@ -245,7 +245,7 @@ func workItemValidator() v.Validator {
 			"initialBackoffMs": v.Float64(),
 			"base":             v.Float64(),
 		}),
-		"leaseMs":         v.Float64(),
+		"leaseMs":         v.Optional(v.Float64()),
 		"worker":          v.Optional(v.String()),
 		"leaseUntil":      v.Optional(v.Float64()),
 		"expiries":        v.Float64(),

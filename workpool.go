@@ -69,11 +69,12 @@ type PoolOptions struct {
 	// maxParallelism). Zero means 10. Processes that share a database each
 	// run their own workers.
 	MaxParallelism int
-	// Lease is how long a worker holds an item it took. When the lease
-	// ends before the worker finishes (the worker is stuck, or its process
-	// died), the item is given back to the pool, counting as a failed
-	// attempt, and the worker's result is dropped (ErrLeaseLost). The
-	// handler's context ends with the lease. Zero means one minute.
+	// Lease is how long a worker of [Runner.Work] holds an item it took.
+	// When the lease ends before the worker finishes (the worker is stuck,
+	// or its process died), the item is given back to the pool, counting
+	// as a failed attempt, and the worker's result is dropped
+	// (ErrLeaseLost). The work function's context ends with the lease.
+	// Zero means one minute.
 	Lease time.Duration
 	// Retry is the retry policy of the pool's items.
 	Retry RetryPolicy
@@ -106,8 +107,11 @@ type PoolOptions struct {
 // therefore taken in order within a slot, not across the pool.
 //
 // A Pool is a definition: it holds no state and may be shared by any
-// number of databases and goroutines. Mistakes in its options are
-// reported by Err and by every method.
+// number of databases and goroutines. A pool is its name: Pool values with
+// one name are one queue; the Retry of the one that enqueues an item is
+// the item's, and the MaxParallelism and Lease of the one given to Work are
+// its workers'. Mistakes in its options are reported by Err and by every
+// method.
 type Pool struct {
 	name string
 	opts PoolOptions
@@ -181,7 +185,8 @@ type WorkItem struct {
 	// Attempts counts the attempts started, the current one included.
 	Attempts int       `json:"attempts"`
 	Retry    WorkRetry `json:"retry"`
-	LeaseMs  float64   `json:"leaseMs"`
+	// LeaseMs is the length of the lease of the last attempt.
+	LeaseMs float64 `json:"leaseMs"`
 	// Worker and LeaseUntil name the worker that holds a running item and
 	// when its lease ends.
 	Worker     *string  `json:"worker"`
@@ -266,7 +271,6 @@ func (p *Pool) Enqueue(m *MutationCtx, args any, opts *EnqueueOptions) (ID, erro
 		"args":     map[string]any(doc),
 		"attempts": 0.0,
 		"retry":    retry.doc(),
-		"leaseMs":  math.Ceil(toMillisDuration(p.opts.Lease)),
 		"expiries": 0.0,
 	}
 	if o.OnComplete != "" {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -210,8 +211,8 @@ func (w *worker) claimIn(m *MutationCtx) (*WorkItem, error) {
 		return nil, err
 	}
 	attempts, _ := doc["attempts"].(float64)
-	lease, _ := doc["leaseMs"].(float64)
-	fields := Doc{"state": string(WorkRunning), "worker": w.id, "leaseUntil": now + lease, "attempts": attempts + 1}
+	lease := math.Ceil(toMillisDuration(w.pw.p.opts.Lease))
+	fields := Doc{"state": string(WorkRunning), "worker": w.id, "leaseMs": lease, "leaseUntil": now + lease, "attempts": attempts + 1}
 	if err := m.DB.tx.sysPatch(doc.ID(), fields); err != nil {
 		return nil, err
 	}
