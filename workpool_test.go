@@ -527,3 +527,29 @@ func TestPool_Checks(t *testing.T) {
 	}))
 	assert.Empty(t, buf.String())
 }
+
+// TestPool_Work_ReturnsWhenTheDatabaseCloses closes the database under
+// busy and idle workers: Work returns ErrClosed, and the item whose
+// worker was cut off is still leased in the file, for its lease to end.
+func TestPool_Work_ReturnsWhenTheDatabaseCloses(t *testing.T) {
+	db, err := livedb.OpenMemory(poolSchema())
+	require.NoError(t, err)
+	r, err := livedb.StartScheduler(db, poolFunctions(t), nil)
+	require.NoError(t, err)
+	defer r.Close()
+	pool := livedb.NewPool("p", &livedb.PoolOptions{MaxParallelism: 3})
+	mustEnqueue(t, db, pool, nil, nil)
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	workDone := make(chan error, 1)
+	go func() {
+		workDone <- r.Work(context.Background(), pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+			started <- struct{}{}
+			<-release
+			return nil, nil
+		})
+	}()
+	mustRecv(t, started, testWait, "the worker to start")
+	require.NoError(t, db.Close())
+	close(release)
+	require.ErrorIs(t, mustRecv(t, workDone, testWait, "Work to return after the database closed"), livedb.ErrClosed)
+}

@@ -115,7 +115,7 @@ func (pw *poolWork) signal() {
 // the pool, and none is made while no worker is idle.
 func (pw *poolWork) dispatch(ctx context.Context) {
 	db := pw.r.db
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !db.isClosed() {
 		sig := db.commitSignal()
 		if pw.idle.Load() == 0 {
 			select {
