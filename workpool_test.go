@@ -553,3 +553,35 @@ func TestPool_Work_ReturnsWhenTheDatabaseCloses(t *testing.T) {
 	close(release)
 	require.ErrorIs(t, mustRecv(t, workDone, testWait, "Work to return after the database closed"), livedb.ErrClosed)
 }
+
+// TestPool_Lease_LastAttemptFails: a lease that ends on the item's last
+// attempt fails the item, and its onComplete says why.
+func TestPool_Lease_LastAttemptFails(t *testing.T) {
+	clock := livedbtest.NewClock(time.Time{})
+	db := livedbtest.NewOptions(t, poolSchema(), clockOptions(clock))
+	r := livedbtest.StartScheduler(t, db, poolFunctions(t), nil)
+	pool := livedb.NewPool("once", &livedb.PoolOptions{MaxParallelism: 1, Lease: time.Minute, Retry: livedb.RetryPolicy{MaxAttempts: 1}})
+	id := mustEnqueue(t, db, pool, nil, &livedb.EnqueueOptions{OnComplete: "work:done"})
+	started := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	workDone := make(chan error, 1)
+	go func() {
+		workDone <- r.Work(ctx, pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+			started <- struct{}{}
+			<-ctx.Done()
+			return nil, ctx.Err()
+		})
+	}()
+	mustRecv(t, started, testWait, "the attempt to start")
+	clock.Advance(time.Minute)
+	livedbtest.RunDue(t, r)
+	it := mustItem(t, db, id)
+	assert.Equal(t, livedb.WorkFailed, it.State)
+	assert.Equal(t, 1, it.Expiries)
+	done := mustCollect(t, db, "done")
+	require.Len(t, done, 1, "onComplete ran with the failure")
+	assert.Equal(t, "failed", done[0]["kind"])
+	assert.Contains(t, done[0]["error"], "lease")
+	cancel()
+	require.NoError(t, mustRecv(t, workDone, testWait, "Work to return"))
+}
