@@ -44,36 +44,6 @@ type cronJob struct {
 	args     Doc
 }
 
-// CronJob is a document of [CronsTable], for typed reads.
-type CronJob struct {
-	ID           ID      `json:"_id"`
-	CreationTime float64 `json:"_creationTime"`
-	// Name is the job's name, unique among the jobs.
-	Name     string       `json:"name"`
-	Schedule CronSchedule `json:"schedule"`
-	// Function is the registered mutation it runs, with Args.
-	Function string `json:"function"`
-	Args     any    `json:"args"`
-	// NextRun is when it runs next, in milliseconds since the Unix epoch
-	// on the DB's [Clock]; LastRun when it last ran.
-	NextRun float64  `json:"nextRun"`
-	LastRun *float64 `json:"lastRun"`
-	// LastError is the error of the last run, nil when it succeeded.
-	LastError *string `json:"lastError"`
-	// Runs counts the runs; Skipped the runs missed because the job fell
-	// behind.
-	Runs    int `json:"runs"`
-	Skipped int `json:"skipped"`
-}
-
-// CronSchedule is a CronJob's schedule: Kind "interval" with Ms, or
-// "cron" with Spec.
-type CronSchedule struct {
-	Kind string  `json:"kind"`
-	Ms   float64 `json:"ms"`
-	Spec string  `json:"spec"`
-}
-
 // NewCrons returns an empty set of cron jobs.
 func NewCrons() *Crons { return &Crons{} }
 

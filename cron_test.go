@@ -12,11 +12,32 @@ import (
 	"github.com/livedb-go/livedb/livedbtest"
 )
 
+// cronJob is a document of _crons, for typed reads.
+type cronJob struct {
+	ID        livedb.ID    `json:"_id"`
+	Name      string       `json:"name"`
+	Schedule  cronSchedule `json:"schedule"`
+	Function  string       `json:"function"`
+	Args      any          `json:"args"`
+	NextRun   float64      `json:"nextRun"`
+	LastRun   *float64     `json:"lastRun"`
+	LastError *string      `json:"lastError"`
+	Runs      int          `json:"runs"`
+	Skipped   int          `json:"skipped"`
+}
+
+// cronSchedule is a cron job's schedule.
+type cronSchedule struct {
+	Kind string  `json:"kind"`
+	Ms   float64 `json:"ms"`
+	Spec string  `json:"spec"`
+}
+
 // mustCron reads a cron job by name.
-func mustCron(t testing.TB, db *livedb.DB, name string) livedb.CronJob {
+func mustCron(t testing.TB, db *livedb.DB, name string) cronJob {
 	t.Helper()
-	crons := livedb.NewTable[livedb.CronJob](livedb.CronsTable)
-	job, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) (livedb.CronJob, error) {
+	crons := livedb.NewTable[cronJob](livedb.CronsTable)
+	job, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) (cronJob, error) {
 		j, ok, err := crons.Query(q.DB).WithIndex("by_name", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("name", name) }).Unique()
 		if err == nil && !ok {
 			t.Fatalf("cron job %q not found", name)
@@ -57,7 +78,7 @@ func TestCrons_Interval_SkipsMissedRuns(t *testing.T) {
 			job := mustCron(t, db, "tick")
 			assert.Equal(t, 1, job.Runs, "an interval job first runs when the Runner starts")
 			assert.Equal(t, ms(start.Add(time.Minute)), job.NextRun)
-			assert.Equal(t, livedb.CronSchedule{Kind: "interval", Ms: 60000}, job.Schedule)
+			assert.Equal(t, cronSchedule{Kind: "interval", Ms: 60000}, job.Schedule)
 
 			clock.Advance(59 * time.Second)
 			livedbtest.RunDue(t, r)
@@ -90,7 +111,7 @@ func TestCrons_Cron_Spec(t *testing.T) {
 	r := livedbtest.StartScheduler(t, db, schedFunctions(t), &livedb.SchedulerOptions{Crons: crons})
 	job := mustCron(t, db, "quarter")
 	assert.Equal(t, ms(time.Date(2024, 3, 1, 10, 15, 0, 0, time.UTC)), job.NextRun, "the first run is the first time the spec names")
-	assert.Equal(t, livedb.CronSchedule{Kind: "cron", Spec: "*/15 * * * *"}, job.Schedule)
+	assert.Equal(t, cronSchedule{Kind: "cron", Spec: "*/15 * * * *"}, job.Schedule)
 
 	clock.Set(time.Date(2024, 3, 1, 10, 14, 59, 0, time.UTC))
 	livedbtest.RunDue(t, r)

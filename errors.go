@@ -112,11 +112,6 @@ var (
 	// registered twice, a scheduled function that cancels itself, or a
 	// second Runner on one DB.
 	ErrInvalidSchedule = errors.New("livedb: invalid schedule")
-	// ErrLeaseLost is returned to a worker that completes a work item it
-	// no longer holds: its lease ended (and the item goes back to the pool
-	// or fails), or the item was canceled. What the worker returned is
-	// dropped.
-	ErrLeaseLost = errors.New("livedb: work item lease lost")
 )
 
 // Errors of import (see *ImportError for where).

@@ -39,15 +39,12 @@ type ScheduledFunction struct {
 	// epoch on the DB's [Clock].
 	ScheduledTime float64 `json:"scheduledTime"`
 	// CompletedTime is when it ran or was canceled, on the same clock.
-	CompletedTime *float64               `json:"completedTime"`
-	State         ScheduledFunctionState `json:"state"`
-}
-
-// ScheduledFunctionState is the state of a ScheduledFunction.
-type ScheduledFunctionState struct {
-	Kind ScheduledState `json:"kind"`
-	// Error is the error of a failed run.
-	Error string `json:"error"`
+	CompletedTime *float64 `json:"completedTime"`
+	// State is the function's state; Error is the error of a failed run.
+	State struct {
+		Kind  ScheduledState `json:"kind"`
+		Error string         `json:"error"`
+	} `json:"state"`
 }
 
 // The bounds of scheduling, Convex's.

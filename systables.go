@@ -26,16 +26,20 @@ import (
 // snapshot import does.
 
 // The system tables, which queries and subscriptions read like any other
-// table (their documents are described by [ScheduledFunction], [CronJob]
-// and [WorkItem]) and only livedb writes.
+// table (the documents of two are described by [ScheduledFunction] and
+// [WorkItem]) and only livedb writes.
 const (
 	// ScheduledFunctionsTable holds the functions scheduled with
 	// [Scheduler.RunAfter] and [Scheduler.RunAt] (Convex's
 	// _scheduled_functions), by_state_and_time ("state.kind",
 	// "scheduledTime").
 	ScheduledFunctionsTable = "_scheduled_functions"
-	// CronsTable holds the registered cron jobs with their next run,
-	// by_name ("name") and by_next_run ("nextRun").
+	// CronsTable holds the registered cron jobs (see [Crons]), by_name
+	// ("name") and by_next_run ("nextRun"): name, schedule ({kind:
+	// "interval", ms} or {kind: "cron", spec}), function, args, nextRun
+	// and lastRun (milliseconds on the DB's [Clock]), lastError (of the
+	// last run, absent when it succeeded), runs and skipped (the runs
+	// missed because the job fell behind).
 	CronsTable = "_crons"
 	// WorkItemsTable holds the items of every work pool ([Pool]):
 	// by_claim ("pool", "state", "slot", "readyAt"), by_ready ("pool",

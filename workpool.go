@@ -72,9 +72,8 @@ type PoolOptions struct {
 	// Lease is how long a worker of [Runner.Work] holds an item it took.
 	// When the lease ends before the worker finishes (the worker is stuck,
 	// or its process died), the item is given back to the pool, counting
-	// as a failed attempt, and the worker's result is dropped
-	// (ErrLeaseLost). The work function's context ends with the lease.
-	// Zero means one minute.
+	// as a failed attempt, and the worker's result is dropped. The work
+	// function's context ends with the lease. Zero means one minute.
 	Lease time.Duration
 	// Retry is the retry policy of the pool's items.
 	Retry RetryPolicy
@@ -183,8 +182,13 @@ type WorkItem struct {
 	// Args are the item's arguments; decode them with [FromDoc].
 	Args Doc `json:"args"`
 	// Attempts counts the attempts started, the current one included.
-	Attempts int       `json:"attempts"`
-	Retry    WorkRetry `json:"retry"`
+	Attempts int `json:"attempts"`
+	// Retry is the item's retry policy.
+	Retry struct {
+		MaxAttempts      int     `json:"maxAttempts"`
+		InitialBackoffMs float64 `json:"initialBackoffMs"`
+		Base             float64 `json:"base"`
+	} `json:"retry"`
 	// LeaseMs is the length of the lease of the last attempt.
 	LeaseMs float64 `json:"leaseMs"`
 	// Worker and LeaseUntil name the worker that holds a running item and
@@ -205,28 +209,19 @@ type WorkItem struct {
 	CompletedTime   *float64 `json:"completedTime"`
 }
 
-// WorkRetry is a work item's retry policy as the table stores it.
-type WorkRetry struct {
-	MaxAttempts      int     `json:"maxAttempts"`
-	InitialBackoffMs float64 `json:"initialBackoffMs"`
-	Base             float64 `json:"base"`
-}
-
 // OnCompleteArgs are the arguments of a pool's onComplete mutation
 // (Convex workpool's {workId, context, result}): declare the mutation with
-// livedb.FunctionDef[livedb.OnCompleteArgs, R] and register it.
+// livedb.FunctionDef[livedb.OnCompleteArgs, R] and register it. Result
+// says how the item ended: Kind is WorkSuccess with the worker's
+// ReturnValue, WorkFailed with the last attempt's Error, or WorkCanceled.
 type OnCompleteArgs struct {
-	WorkID  ID         `json:"workId"`
-	Context any        `json:"context"`
-	Result  WorkResult `json:"result"`
-}
-
-// WorkResult is how a work item ended: Kind is WorkSuccess with the
-// worker's ReturnValue, WorkFailed with the last Error, or WorkCanceled.
-type WorkResult struct {
-	Kind        WorkState `json:"kind"`
-	ReturnValue any       `json:"returnValue"`
-	Error       string    `json:"error"`
+	WorkID  ID  `json:"workId"`
+	Context any `json:"context"`
+	Result  struct {
+		Kind        WorkState `json:"kind"`
+		ReturnValue any       `json:"returnValue"`
+		Error       string    `json:"error"`
+	} `json:"result"`
 }
 
 // workSlots is the number of slots items fall in.
@@ -296,11 +291,11 @@ func (p *Pool) Enqueue(m *MutationCtx, args any, opts *EnqueueOptions) (ID, erro
 }
 
 // Cancel cancels a work item of the pool that is not finished, as part of
-// the mutation's transaction: a pending item will not be handed out, and
-// a running one's worker has its result dropped (ErrLeaseLost). Its
-// onComplete runs with WorkCanceled, in this transaction when a Runner is
-// attached to the DB, and otherwise as a function scheduled with no delay
-// (it runs when a Runner starts). Canceling a finished item does nothing.
+// the mutation's transaction: a pending item will not be handed out, and a
+// running one's worker goes on but has its result dropped. Its onComplete
+// runs with WorkCanceled, in this transaction when a Runner is attached to
+// the DB, and otherwise as a function scheduled with no delay (it runs when
+// a Runner starts). Canceling a finished item does nothing.
 func (p *Pool) Cancel(m *MutationCtx, itemID ID) error {
 	if p.err != nil {
 		return p.err

@@ -25,6 +25,11 @@ type WorkFunc func(ctx context.Context, item *WorkItem) (any, error)
 // lease.
 var errLeaseEnded = errors.New("livedb: the work item's lease ended")
 
+// errLeaseLost says that a worker finishing an item no longer holds it:
+// its lease ended (and the item went back to the pool, or failed), or the
+// item was canceled. What the worker returned is dropped.
+var errLeaseLost = errors.New("livedb: work item lease lost")
+
 // Work runs the pool's workers in this process, MaxParallelism of them,
 // each taking items, calling fn and finishing the items, until ctx ends,
 // the Runner is closed or the DB is closed; then it waits for the running
@@ -326,7 +331,7 @@ func (w *worker) work(ctx context.Context, item *WorkItem) *WorkItem {
 		err = db.Mutation(fctx, func(m *MutationCtx) error { return w.releaseIn(m, item) })
 	default:
 		next, err = MutationValue(fctx, db, func(m *MutationCtx) (*WorkItem, error) {
-			if err := w.finishIn(m, item, result, err); err != nil && !errors.Is(err, ErrLeaseLost) {
+			if err := w.finishIn(m, item, result, err); err != nil && !errors.Is(err, errLeaseLost) {
 				return nil, err
 			}
 			if ctx.Err() != nil {
@@ -353,7 +358,7 @@ func (w *worker) call(ctx context.Context, item *WorkItem) (result any, err erro
 }
 
 // held returns the item's document when the worker still holds the lease
-// of the attempt it took, and ErrLeaseLost otherwise.
+// of the attempt it took, and errLeaseLost otherwise.
 func (w *worker) held(m *MutationCtx, item *WorkItem, now float64) (Doc, error) {
 	doc, ok, err := m.DB.Get(item.ID)
 	if err != nil {
@@ -362,14 +367,14 @@ func (w *worker) held(m *MutationCtx, item *WorkItem, now float64) (Doc, error) 
 	attempts, _ := doc["attempts"].(float64)
 	until, _ := doc["leaseUntil"].(float64)
 	if !ok || WorkState(str(doc["state"])) != WorkRunning || str(doc["worker"]) != w.id || int(attempts) != item.Attempts || until < now {
-		return nil, fmt.Errorf("%w: item %s of pool %q, attempt %d", ErrLeaseLost, item.ID, w.pw.p.name, item.Attempts)
+		return nil, fmt.Errorf("%w: item %s of pool %q, attempt %d", errLeaseLost, item.ID, w.pw.p.name, item.Attempts)
 	}
 	return doc, nil
 }
 
 // finishIn records an attempt's outcome in m: success (with onComplete),
 // a retry after a backoff, or, with no attempt left, failure (with
-// onComplete). It returns ErrLeaseLost, writing nothing, when the worker
+// onComplete). It returns errLeaseLost, writing nothing, when the worker
 // no longer holds the item.
 func (w *worker) finishIn(m *MutationCtx, item *WorkItem, result any, runErr error) error {
 	now := toMillis(m.DB.tx.db.clock().Now())
