@@ -156,7 +156,10 @@ var owner = &livedb.Identity{
 
 // stats counts what one run did.
 type stats struct {
-	sessions atomic.Int64 // sessions the agents finished
+	// sessions counts the agents' finished work, for -stop-after and the
+	// monitor; work whose lease ended first is done again, and counted
+	// again.
+	sessions atomic.Int64
 }
 
 // orchestrator is one run.
@@ -167,6 +170,7 @@ type orchestrator struct {
 	out    io.Writer
 	stats  stats
 	start  livedb.Stats // the database's counters when the run began
+	began  time.Time
 }
 
 // mutations returns the commits of the run: its own mutations and those
@@ -209,7 +213,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer runner.Close()
-	o := &orchestrator{cfg: cfg, db: db, runner: runner, out: stdout, start: db.Stats()}
+	o := &orchestrator{cfg: cfg, db: db, runner: runner, out: stdout, start: db.Stats(), began: time.Now()}
 
 	ids, err := o.prepare(ctx)
 	if err != nil {
@@ -408,7 +412,7 @@ func allFinished(ps []model.Progress) bool {
 
 // summarize prints the last line of a run.
 func (o *orchestrator) summarize(ctx context.Context, ps []model.Progress, why string, elapsed time.Duration) error {
-	retried, expired, err := o.poolCounts(context.WithoutCancel(ctx), ps)
+	retried, expired, sessions, err := o.poolCounts(context.WithoutCancel(ctx), ps)
 	if err != nil {
 		return err
 	}
@@ -426,21 +430,22 @@ func (o *orchestrator) summarize(ctx context.Context, ps []model.Progress, why s
 		fmt.Fprintf(o.out, "%s: %d workflows unfinished; run again to resume them\n", why, len(ps)-completed-failed)
 	}
 	fmt.Fprintf(o.out, "summary: workflows completed %d/%d, failed %d; sessions run %d; reworks %d; items retried %d; leases expired %d; mutations %d; conflicts retried %d; time %s\n",
-		completed, len(ps), failed, o.stats.sessions.Load(), reworks, retried, expired, o.mutations(), o.conflicts(),
+		completed, len(ps), failed, sessions, reworks, retried, expired, o.mutations(), o.conflicts(),
 		elapsed.Round(time.Millisecond))
 	return nil
 }
 
 // poolCounts returns, over the work items of the sessions of ps, how many
 // attempts were retries (after a failure or an expired lease) and how
-// many leases expired.
-func (o *orchestrator) poolCounts(ctx context.Context, ps []model.Progress) (retried, expired int, err error) {
+// many leases expired; and how many of these sessions this run finished.
+func (o *orchestrator) poolCounts(ctx context.Context, ps []model.Progress) (retried, expired, finished int, err error) {
 	sessions := map[string]bool{}
 	for _, p := range ps {
 		for _, s := range p.Sessions {
 			sessions[string(s.SessionID)] = true
 		}
 	}
+	since := float64(o.began.UnixMilli())
 	items := livedb.NewTable[livedb.WorkItem](livedb.WorkItemsTable)
 	err = o.db.Query(ctx, func(q *livedb.QueryCtx) error {
 		for _, t := range model.AgentTypes {
@@ -457,7 +462,16 @@ func (o *orchestrator) poolCounts(ctx context.Context, ps []model.Progress) (ret
 				}
 			}
 		}
+		for sid := range sessions {
+			s, ok, err := model.Sessions.Get(q.DB, livedb.Ref[model.AgentSession](sid))
+			if err != nil {
+				return err
+			}
+			if ok && (s.Status == model.SessionCompleted || s.Status == model.SessionFailed) && s.CompletedAt != nil && *s.CompletedAt >= since {
+				finished++
+			}
+		}
 		return nil
 	})
-	return retried, expired, err
+	return retried, expired, finished, err
 }

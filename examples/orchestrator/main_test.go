@@ -87,7 +87,7 @@ var validSteps = regexp.MustCompile(`^P( C( R( C R)*)?)?$`)
 
 func smallArgs(path string, extra ...string) []string {
 	return append([]string{"-db", path, "-workflows", "3", "-agents", "2", "-work", "1ms", "-seed", "5", "-rework", "0.5",
-		"-lease", "300ms", "-sweep", "1s"}, extra...)
+		"-lease", "2s", "-sweep", "1s"}, extra...)
 }
 
 func TestRun_Completes(t *testing.T) {
