@@ -187,10 +187,14 @@ func (c *catalog) allocIndex() uint32 {
 func (c *catalog) validate() error {
 	ids := map[uint32]bool{}
 	for _, t := range c.tables {
-		if err := checkTableName(t.name); err != nil {
+		if err := checkTableNameOrSystem(t.name); err != nil {
 			return fmt.Errorf("table %q: %w", t.name, err)
 		}
-		if t.number < firstUserTable || t.number >= c.nextTable {
+		if st, ok := systemTables[t.name]; ok {
+			if t.number != st.number {
+				return fmt.Errorf("system table %q has number %d, not %d", t.name, t.number, st.number)
+			}
+		} else if t.number < firstUserTable || t.number >= c.nextTable {
 			return fmt.Errorf("table %q has number %d outside [%d, %d)", t.name, t.number, firstUserTable, c.nextTable)
 		}
 		names := map[string]bool{}

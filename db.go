@@ -72,6 +72,9 @@ type DB struct {
 
 	signalMu sync.Mutex
 	signal   chan struct{} // closed and replaced after every commit
+
+	// runner is the Runner that StartScheduler attached, or nil.
+	runner atomic.Pointer[Runner]
 }
 
 // commitSignal returns a channel that is closed by the next commit.
@@ -484,6 +487,9 @@ func (db *DB) commitTx(ctx context.Context, tx *txn, sub submitter) (uint64, *co
 // has or had. Numbers handed to transactions that do not commit are not
 // used again.
 func (db *DB) allocTable(cat *catalog, name string) *tableInfo {
+	if st, ok := systemTables[name]; ok {
+		return db.allocSystemTable(name, st)
+	}
 	n := db.nextTable.Add(1) - 1
 	for cat.byNumber[n] != nil {
 		n = db.nextTable.Add(1) - 1

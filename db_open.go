@@ -218,6 +218,8 @@ func (db *DB) reconcile(snap kv.Snapshot, old *catalog, same bool) (*catalog, *k
 		var wanted []IndexDefinition
 		if def, ok := s.Table(t.name); ok {
 			wanted = def.Indexes()
+		} else if ixs, val, ok := systemIndexes(t); ok {
+			wanted, t.validator = ixs, val
 		}
 		if err := db.syncIndexes(snap, next, t, wanted, batch); err != nil {
 			return nil, nil, err

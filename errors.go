@@ -31,7 +31,8 @@ var (
 	// an ID of another table than the one expected.
 	ErrInvalidID = errors.New("livedb: invalid document ID")
 	// ErrInvalidTable is returned for a table name that is not an
-	// identifier or names a system table.
+	// identifier, and for a write to a system table (a name that starts
+	// with "_"), which only livedb's scheduler, crons and work pools write.
 	ErrInvalidTable = errors.New("livedb: invalid table name")
 	// ErrUndeclaredTable is returned for a read or write of a table that
 	// the schema does not declare, unless the database was opened with
@@ -104,6 +105,16 @@ var (
 	// cannot be run: no handler, or an args validator that is neither an
 	// object nor any.
 	ErrInvalidFunction = errors.New("livedb: invalid function definition")
+)
+
+// Errors of the scheduler, crons and work pools.
+var (
+	// ErrInvalidSchedule is returned for work that cannot be scheduled as
+	// asked: a negative delay, a time more than five years from now, an
+	// empty function name, a cron spec that does not parse, a job
+	// registered twice, a scheduled function that cancels itself, or a
+	// second Runner on one DB.
+	ErrInvalidSchedule = errors.New("livedb: invalid schedule")
 )
 
 // Errors of import (see *ImportError for where).

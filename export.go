@@ -153,7 +153,9 @@ func ExportedSchema(r io.ReaderAt, size int64) (*Schema, error) {
 }
 
 // exportSelect keeps the tables named in names (all when names is empty).
+// System tables are never exported: an import skips them.
 func exportSelect(all []exportTable, names []string) ([]exportTable, error) {
+	all = slices.DeleteFunc(all, func(et exportTable) bool { return isSystemTable(et.name) })
 	if len(names) == 0 {
 		return all, nil
 	}

@@ -264,13 +264,14 @@ type savepoint struct {
 	bytesWritten int64
 	cat          *catalog // with the tables created so far
 	tables       int
+	scheduled    int
 }
 
 func (tx *txn) savepoint() *savepoint {
 	ws := tx.writes
 	ws.flushStaged() // the savepoint's overlay is the trees alone
 	sp := &savepoint{docs: make(map[string]pendingDoc, len(ws.docs)), order: len(ws.order), overlay: map[uint32]*btree.BTreeG[overlayEntry]{},
-		docsWritten: tx.docsWritten, bytesWritten: tx.bytesWritten, cat: tx.cat, tables: len(ws.tables)}
+		docsWritten: tx.docsWritten, bytesWritten: tx.bytesWritten, cat: tx.cat, tables: len(ws.tables), scheduled: tx.scheduled}
 	for k, pd := range ws.docs {
 		sp.docs[k] = *pd
 	}
@@ -294,6 +295,7 @@ func (tx *txn) rollbackTo(sp *savepoint) {
 	ws.staged = ws.staged[:0] // staged after the savepoint: rolled back
 	tx.docsWritten, tx.bytesWritten = sp.docsWritten, sp.bytesWritten
 	tx.cat, ws.tables = sp.cat, ws.tables[:sp.tables]
+	tx.scheduled = sp.scheduled
 }
 
 // Registry is a set of named functions, the surface a future network
@@ -312,6 +314,12 @@ type registered struct {
 	// set, by info.Kind): see functions_public.go.
 	runQuery    func(q *QueryCtx, args Doc) (any, error)
 	runMutation func(m *MutationCtx, args Doc) (any, error)
+	// run runs a mutation inside another mutation's transaction (see
+	// MutationFunction.Run), for the scheduler, crons and work pools; nil
+	// for a query.
+	run func(m *MutationCtx, args Doc) (any, error)
+	// check validates arguments in document form (checkDoc).
+	check func(args Doc) error
 }
 
 // Registerable is a function that can be added to a Registry: a
@@ -321,7 +329,7 @@ type Registerable interface {
 }
 
 func (f *QueryFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, info: f.info(KindQuery), runQuery: f.runPublic, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	return f.Name, registered{internal: f.Internal, info: f.info(KindQuery), runQuery: f.runPublic, check: f.checkDoc, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
 		if err := f.checkDoc(args); err != nil {
 			return nil, err
 		}
@@ -334,15 +342,29 @@ func (f *QueryFunction[A, R]) registration() (string, registered) {
 }
 
 func (f *MutationFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, info: f.info(KindMutation), runMutation: f.runPublic, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	decode := func(args Doc) (A, error) {
 		if err := f.checkDoc(args); err != nil {
-			return nil, err
+			var zero A
+			return zero, err
 		}
 		a, err := FromDoc[A](args)
 		if err != nil {
-			return nil, &ArgumentError{Function: f.Name, Err: err}
+			return a, &ArgumentError{Function: f.Name, Err: err}
+		}
+		return a, nil
+	}
+	return f.Name, registered{internal: f.Internal, info: f.info(KindMutation), runMutation: f.runPublic, check: f.checkDoc, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+		a, err := decode(args)
+		if err != nil {
+			return nil, err
 		}
 		return f.Call(ctx, db, a)
+	}, run: func(m *MutationCtx, args Doc) (any, error) {
+		a, err := decode(args)
+		if err != nil {
+			return nil, err
+		}
+		return f.Run(m, a)
 	}}
 }
 
@@ -384,4 +406,23 @@ func (r *Registry) CallPublic(ctx context.Context, db *DB, name string, args Doc
 		return nil, fmt.Errorf("%w: %q", ErrInternalFunction, name)
 	}
 	return f.call(ctx, db, args)
+}
+
+// mutation returns the registered mutation name, internal or not, for the
+// scheduler, crons and work pools to run inside their own transactions.
+// A name the registry lacks is ErrUnknownFunction, a query
+// ErrInvalidFunction. A nil registry has no functions.
+func (r *Registry) mutation(name string) (registered, error) {
+	var f registered
+	ok := false
+	if r != nil {
+		f, ok = r.fns[name]
+	}
+	switch {
+	case !ok:
+		return f, fmt.Errorf("%w: %q is not a function of the Registry the scheduler was started with", ErrUnknownFunction, name)
+	case f.run == nil:
+		return f, fmt.Errorf("%w: %q is a query: only a mutation can be scheduled, run by a cron or called on completion", ErrInvalidFunction, name)
+	}
+	return f, nil
 }

@@ -69,6 +69,11 @@ type Options struct {
 	// ChangeRetention is how long committed changes stay in the change feed.
 	// Zero means 24 hours; a negative value keeps them forever.
 	ChangeRetention time.Duration
+
+	// Clock is the time of the scheduler, crons and work pools (see
+	// [Clock]); nil means the system clock. Tests pass a
+	// livedbtest.Clock to run scheduled work when they say.
+	Clock Clock
 }
 
 // Limits are Convex's per-transaction limits (docs/semantics.md#limits). A
@@ -110,6 +115,9 @@ func (opts *Options) withDefaults() Options {
 	}
 	if o.ChangeRetention == 0 {
 		o.ChangeRetention = 24 * time.Hour
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
 	}
 	l := &o.Limits
 	if l.DocumentsRead <= 0 {

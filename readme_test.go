@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -321,13 +322,19 @@ func readmeModel(ctx context.Context, db *livedb.DB) error {
 }
 
 // TestReadme_SnippetsAreTested checks that every ```go block of README.md
-// appears in this file, so that every snippet the README shows compiles
-// and runs.
+// appears in this file or another readme*_test.go, so that every snippet
+// the README shows compiles and runs.
 func TestReadme_SnippetsAreTested(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
-	self, err := os.ReadFile("readme_test.go")
+	files, err := filepath.Glob("readme*_test.go")
 	require.NoError(t, err)
+	var self []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		self = append(append(self, b...), '\n')
+	}
 	blocks := readmeGoBlocks(string(readme))
 	require.GreaterOrEqual(t, len(blocks), 8, "the README shows the tour")
 	source := "\n" + strings.Join(readmeNormalize(string(self)), "\n") + "\n"

@@ -53,7 +53,7 @@ type Table[T any] struct {
 // described on [ToDoc].
 func NewTable[T any](name string) *Table[T] {
 	t := &Table[T]{name: name, typ: reflect.TypeFor[T]()}
-	if err := checkTableName(name); err != nil {
+	if err := checkTableNameOrSystem(name); err != nil {
 		t.err = fmt.Errorf("%w: NewTable(%q): %w", ErrInvalidTable, name, err)
 		return t
 	}

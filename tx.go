@@ -32,6 +32,10 @@ type txn struct {
 	done   bool      // the user's function returned: no more reads or writes
 	ended  bool      // DB.end released the snapshot and registration
 
+	// Time and work (systables.go, scheduler.go).
+	system    bool // livedb's own code is writing: system tables are writable (asSystem)
+	scheduled int  // functions this mutation scheduled, for their limit
+
 	docsRead     int
 	bytesRead    int64
 	docsWritten  int
@@ -101,14 +105,12 @@ func (tx *txn) resolveID(docID ID) (*tableInfo, bool, error) {
 // table returns the table named name, or nil when it does not exist; then
 // the read of its absence is recorded, so that a commit that creates it
 // conflicts with this transaction and re-runs a subscription. op names
-// the operation for errors: a name that is not a table name, and, with a
-// strict schema, a table the schema does not declare, are errors.
+// the operation for errors: a name that is not a table name, with a strict
+// schema a table the schema does not declare, and an insert into a system
+// table are errors (checkTableAccess).
 func (tx *txn) table(op, name string) (*tableInfo, error) {
-	if err := checkTableName(name); err != nil {
-		return nil, &DocumentError{Op: op, Table: name, Kind: ErrInvalidTable, Err: err}
-	}
-	if err := tx.db.checkDeclared(name); err != nil {
-		return nil, &DocumentError{Op: op, Table: name, Kind: ErrUndeclaredTable, Err: err}
+	if err := tx.checkTableAccess(op, name); err != nil {
+		return nil, err
 	}
 	if t, ok := tx.cat.tables[name]; ok {
 		return t, nil

@@ -236,6 +236,9 @@ func (tx *txn) current(op string, docID ID) (_ *tableInfo, _ map[string]any, _ [
 		return nil, nil, nil, missing
 	}
 	missing.Table = t.name
+	if err := tx.checkSystemWrite(op, t, string(docID)); err != nil {
+		return nil, nil, nil, err
+	}
 	k, succ := pointKeys(t, string(docID))
 	if err := tx.recordRead(k, succ); err != nil {
 		return nil, nil, nil, err
@@ -329,6 +332,9 @@ func (tx *txn) stage(op string, t *tableInfo, docID string, prevEnc []byte, prev
 	ws := tx.writes
 	if ws == nil {
 		return ErrReadOnly
+	}
+	if err := tx.checkSystemWrite(op, t, docID); err != nil {
+		return err
 	}
 	var newKeys [][]byte
 	if next != nil {

@@ -11,6 +11,11 @@
 // disagree, and closes it. [MustCheckClose] does the same at once, for a
 // database the test opened itself (a file reopened with livedb.Open, for
 // example).
+//
+// For scheduled functions, cron jobs and work pools, [Clock] is a clock the
+// test moves by hand ([Clock.Advance], [Clock.Set]); [RunDue] runs what is
+// due when the test says so, and [FinishScheduled] runs a chain of
+// scheduled functions to its end, moving the clock from one to the next.
 package livedbtest
 
 import (

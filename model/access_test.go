@@ -149,6 +149,8 @@ func TestRegistry_PublicAndInternal(t *testing.T) {
 		model.Internal.ClaimSession.Name, model.Internal.StartSession.Name, model.Internal.CompleteSession.Name,
 		model.Internal.FailSession.Name, model.Internal.ReleaseSession.Name, model.Internal.RequeueRunningSessions.Name,
 		model.Internal.AdvanceWorkflow.Name, model.Internal.ListUnfinishedWorkflows.Name, model.Internal.ListProgress.Name,
+		model.Internal.BeginSession.Name, model.Internal.OnAgentComplete.Name, model.Internal.SweepStaleSessions.Name,
+		model.Internal.TimeoutWorkflow.Name,
 	}
 	assert.Len(t, model.Functions(), len(reg.Names())+len(internal), "every function is public or internal")
 	for _, name := range internal {

@@ -14,10 +14,15 @@
 // # Life of a workflow
 //
 // [CreateWorkflow] inserts a pending workflow and its first session, a
-// pending planner session. An agent of the right type takes a pending
-// session with [ClaimSession] (which starts it, see [StartSession]) and
-// ends it with [CompleteSession] or [FailSession]; both advance the
-// workflow in the same transaction ([AdvanceWorkflow]):
+// pending planner session. Every pending session has a work item in the
+// livedb work pool of its agent type ([AgentPool]): a worker of that pool
+// takes it, begins the session ([BeginSession]), does the agent's work and
+// returns an [AgentResult], and the item's onComplete ([OnAgentComplete])
+// ends the session with [CompleteSession], or with [FailSession] once the
+// pool's retries are spent. A session can also be taken by hand with
+// [ClaimSession] (which starts it and takes its item out of the pool, see
+// [StartSession]). Completing or failing a session advances the workflow
+// in the same transaction ([AdvanceWorkflow]):
 //
 //	planner ─▶ coder ─▶ reviewer ─┬─ approved ─────────────▶ completed
 //	             ▲                ├─ changes requested ───┐
@@ -25,15 +30,28 @@
 //	                                 at max iterations ───┴▶ failed
 //
 // A failed session fails its workflow; [CancelWorkflow] cancels it and its
-// open sessions.
+// open sessions; a workflow created with a TimeoutMs fails when it is not
+// finished by then ([TimeoutWorkflow], a scheduled function).
+//
+// # Time and work
+//
+// The model uses livedb's scheduler, crons and work pools, so a program
+// runs them with [livedb.StartScheduler] on a Registry of [Functions]:
+// the pools hand sessions to agents, with leases (an agent that dies or
+// hangs gives its session back when its lease ends) and retries with
+// backoff; the cron of [Crons] runs [SweepStaleSessions], which puts the
+// sessions of expired leases back to pending; the scheduler runs
+// [TimeoutWorkflow].
 //
 // # Concurrency
 //
-// Claiming is a read of the oldest pending session of a type followed by a
-// write to it, in one serializable mutation: when two agents race for the
-// same session, the second commit conflicts and its mutation is re-run on
-// the new state, where that session is no longer pending. No session is ever
-// claimed twice, without a lock.
+// A pool hands each item to one worker at a time, and workers do not
+// conflict with each other when they take items. Claiming by hand is a
+// read of the oldest pending session of a type followed by a write to it,
+// in one serializable mutation: when two agents race for the same session,
+// the second commit conflicts and its mutation is re-run on the new state,
+// where that session is no longer pending. No session is ever claimed
+// twice, without a lock.
 //
 // # Circular references
 //

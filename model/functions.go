@@ -11,6 +11,8 @@ type NewWorkflowArgs struct {
 	Task string `json:"task"`
 	// MaxIterations bounds the coder rounds; 0 means DefaultMaxIterations.
 	MaxIterations int `json:"maxIterations,omitempty"`
+	// TimeoutMs, when not zero, is how long the workflow has to finish.
+	TimeoutMs int `json:"timeoutMs,omitempty"`
 }
 
 // OwnerArgs name the owner of workflows, for internal functions.
@@ -64,6 +66,18 @@ type InternalFunctions struct {
 	ListUnfinishedWorkflows *livedb.QueryFunction[OwnerArgs, []Workflow]
 	// ListProgress ("workflows:listProgress"); see ListProgress.
 	ListProgress *livedb.QueryFunction[OwnerArgs, []Progress]
+	// BeginSession ("agents:begin"), called by a pool worker that took a
+	// session's item; see BeginSession.
+	BeginSession *livedb.MutationFunction[BeginArgs, AgentSession]
+	// OnAgentComplete ("agents:onComplete"), the onComplete of the agent
+	// pools' items; see OnAgentComplete.
+	OnAgentComplete *livedb.MutationFunction[livedb.OnCompleteArgs, any]
+	// SweepStaleSessions ("agents:sweep"), run by the cron of Crons; see
+	// SweepStaleSessions.
+	SweepStaleSessions *livedb.MutationFunction[struct{}, int]
+	// TimeoutWorkflow ("workflows:timeout"), scheduled by CreateWorkflow;
+	// see TimeoutWorkflow.
+	TimeoutWorkflow *livedb.MutationFunction[TimeoutArgs, Workflow]
 }
 
 func workflowArgs() v.Validator { return v.Object(v.Fields{"workflowId": v.ID(WorkflowsTable)}) }
@@ -99,14 +113,14 @@ func progressValidator() v.Validator {
 var API = PublicFunctions{
 	CreateWorkflow: livedb.NewMutation(livedb.FunctionDef[NewWorkflowArgs, livedb.Ref[Workflow]]{
 		Name:    "workflows:create",
-		Args:    v.Object(v.Fields{"task": v.String(), "maxIterations": v.Optional(v.Float64())}),
+		Args:    v.Object(v.Fields{"task": v.String(), "maxIterations": v.Optional(v.Float64()), "timeoutMs": v.Optional(v.Float64())}),
 		Returns: v.ID(WorkflowsTable),
 	}, func(m *livedb.MutationCtx, a NewWorkflowArgs) (livedb.Ref[Workflow], error) {
 		owner, err := Caller(m.Query())
 		if err != nil {
 			return "", err
 		}
-		return CreateWorkflow(m, CreateWorkflowArgs{Owner: owner, Task: a.Task, MaxIterations: a.MaxIterations})
+		return CreateWorkflow(m, CreateWorkflowArgs{Owner: owner, Task: a.Task, MaxIterations: a.MaxIterations, TimeoutMs: a.TimeoutMs})
 	}),
 	GetWorkflow: livedb.NewQuery(livedb.FunctionDef[WorkflowArgs, Workflow]{
 		Name: "workflows:get", Args: workflowArgs(), Returns: workflowDoc(),
@@ -188,6 +202,20 @@ var Internal = InternalFunctions{
 	ListProgress: livedb.NewQuery(livedb.FunctionDef[OwnerArgs, []Progress]{
 		Name: "workflows:listProgress", Internal: true, Args: ownerArgs(), Returns: v.Array(progressValidator()),
 	}, func(q *livedb.QueryCtx, a OwnerArgs) ([]Progress, error) { return ListProgress(q, a.Owner) }),
+	BeginSession: livedb.NewMutation(livedb.FunctionDef[BeginArgs, AgentSession]{
+		Name: "agents:begin", Internal: true,
+		Args:    v.Object(v.Fields{"sessionId": v.ID(SessionsTable), "agentId": v.String(), "workId": v.ID(livedb.WorkItemsTable)}),
+		Returns: sessionDoc(),
+	}, BeginSession),
+	OnAgentComplete: livedb.NewMutation(livedb.FunctionDef[livedb.OnCompleteArgs, any]{
+		Name: onCompleteName, Internal: true,
+	}, func(m *livedb.MutationCtx, a livedb.OnCompleteArgs) (any, error) { return nil, OnAgentComplete(m, a) }),
+	SweepStaleSessions: livedb.NewMutation(livedb.FunctionDef[struct{}, int]{
+		Name: "agents:sweep", Internal: true, Args: v.Object(v.Fields{}), Returns: v.Float64(),
+	}, func(m *livedb.MutationCtx, _ struct{}) (int, error) { return SweepStaleSessions(m) }),
+	TimeoutWorkflow: livedb.NewMutation(livedb.FunctionDef[TimeoutArgs, Workflow]{
+		Name: "workflows:timeout", Internal: true, Args: workflowArgs(), Returns: workflowDoc(),
+	}, TimeoutWorkflow),
 }
 
 // Functions returns every function of the model, public and internal, for
@@ -200,5 +228,6 @@ func Functions() []livedb.Registerable {
 		Internal.ClaimSession, Internal.StartSession, Internal.CompleteSession, Internal.FailSession,
 		Internal.ReleaseSession, Internal.RequeueRunningSessions, Internal.AdvanceWorkflow,
 		Internal.ListUnfinishedWorkflows, Internal.ListProgress,
+		Internal.BeginSession, Internal.OnAgentComplete, Internal.SweepStaleSessions, Internal.TimeoutWorkflow,
 	}
 }

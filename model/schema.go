@@ -83,6 +83,9 @@ type Workflow struct {
 	// UpdatedAt is when the workflow last changed, in milliseconds since
 	// the Unix epoch.
 	UpdatedAt float64 `json:"updatedAt"`
+	// TimeoutJobID is the scheduled TimeoutWorkflow of a workflow created
+	// with a deadline, canceled when the workflow finishes first.
+	TimeoutJobID *string `json:"timeoutJobId"`
 }
 
 // AgentSession is a document of the agentSessions table: one agent's turn
@@ -107,6 +110,8 @@ type AgentSession struct {
 	AgentID     *string  `json:"agentId"`
 	StartedAt   *float64 `json:"startedAt"`
 	CompletedAt *float64 `json:"completedAt"`
+	// WorkID is the session's item in its agent pool (see AgentPool).
+	WorkID *string `json:"workId"`
 }
 
 // Typed access to the model's tables.
@@ -142,6 +147,7 @@ func workflowFields() *v.ObjectValidator {
 		"artifacts":        v.Array(v.String()),
 		"error":            v.Optional(v.String()),
 		"updatedAt":        v.Float64(),
+		"timeoutJobId":     v.Optional(v.ID(livedb.ScheduledFunctionsTable)),
 	})
 }
 
@@ -159,6 +165,7 @@ func sessionFields() *v.ObjectValidator {
 		"agentId":     v.Optional(v.String()),
 		"startedAt":   v.Optional(v.Float64()),
 		"completedAt": v.Optional(v.Float64()),
+		"workId":      v.Optional(v.ID(livedb.WorkItemsTable)),
 	})
 }
 

@@ -71,8 +71,9 @@ func ClaimSession(m *livedb.MutationCtx, args ClaimArgs) (AgentSession, bool, er
 }
 
 // StartSession marks a pending session as running by the agent, and its
-// workflow as in progress. A session that is not pending, or whose
-// workflow is finished, is an ErrInvalidTransition.
+// workflow as in progress, and cancels the session's work item: the
+// session is taken by hand, not by a pool worker. A session that is not
+// pending, or whose workflow is finished, is an ErrInvalidTransition.
 func StartSession(m *livedb.MutationCtx, args SessionArgs) (AgentSession, error) {
 	s, err := getSession(m.DB, args.SessionID)
 	if err != nil {
@@ -81,6 +82,15 @@ func StartSession(m *livedb.MutationCtx, args SessionArgs) (AgentSession, error)
 	if s.Status != SessionPending {
 		return AgentSession{}, fmt.Errorf("%w: cannot start session %s: it is %s", ErrInvalidTransition, s.ID, s.Status)
 	}
+	if err := cancelWork(m, s); err != nil {
+		return AgentSession{}, err
+	}
+	return start(m, s, args.AgentID)
+}
+
+// start marks a session as running by the agent, and its workflow as in
+// progress, unless the workflow is finished.
+func start(m *livedb.MutationCtx, s AgentSession, agentID string) (AgentSession, error) {
 	wf, err := getWorkflow(m.DB, s.WorkflowID)
 	if err != nil {
 		return AgentSession{}, err
@@ -89,7 +99,7 @@ func StartSession(m *livedb.MutationCtx, args SessionArgs) (AgentSession, error)
 		return AgentSession{}, fmt.Errorf("%w: cannot start session %s: workflow %s is %s", ErrInvalidTransition, s.ID, wf.ID, wf.Status)
 	}
 	now := nowMillis()
-	s.Status, s.AgentID, s.StartedAt = SessionRunning, &args.AgentID, &now
+	s.Status, s.AgentID, s.StartedAt = SessionRunning, &agentID, &now
 	if err := Sessions.Replace(m.DB, s.ID, s); err != nil {
 		return AgentSession{}, fmt.Errorf("model: session %s: %w", s.ID, err)
 	}
@@ -156,22 +166,35 @@ func ReleaseSession(m *livedb.MutationCtx, args SessionArgs) (AgentSession, erro
 	if deref(s.AgentID) != args.AgentID {
 		return AgentSession{}, fmt.Errorf("%w: cannot release session %s: it was claimed by %q, not %q", ErrInvalidTransition, s.ID, deref(s.AgentID), args.AgentID)
 	}
-	return requeue(m, s)
+	return requeue(m, s, false)
 }
 
-// requeue makes a session pending again.
-func requeue(m *livedb.MutationCtx, s AgentSession) (AgentSession, error) {
+// requeue makes a session pending again, with a new work item unless its
+// item is pending (itemPending), ready to be taken again: the old item,
+// if it is still running, is canceled.
+func requeue(m *livedb.MutationCtx, s AgentSession, itemPending bool) (AgentSession, error) {
 	s.Status, s.AgentID, s.StartedAt = SessionPending, nil, nil
 	if err := Sessions.Replace(m.DB, s.ID, s); err != nil {
 		return AgentSession{}, fmt.Errorf("model: session %s: %w", s.ID, err)
 	}
+	if itemPending {
+		return s, nil
+	}
+	if err := cancelWork(m, s); err != nil {
+		return AgentSession{}, err
+	}
+	if err := enqueueSession(m, &s); err != nil {
+		return AgentSession{}, err
+	}
 	return s, nil
 }
 
-// RequeueRunningSessions puts every running session back to pending and
-// returns how many there were. Call it when no agent is running, for
-// example when an orchestrator starts on a database a crashed run left:
-// the sessions it was running would otherwise never finish.
+// RequeueRunningSessions puts every running session back to pending, each
+// with a new work item (the old one is canceled), and returns how many
+// there were. Call it when no agent is running. Agents that work through
+// the pools do not need it: the items of a run that died come back when
+// their lease ends, and SweepStaleSessions puts their sessions back to
+// pending.
 func RequeueRunningSessions(m *livedb.MutationCtx) (int, error) {
 	running, err := Sessions.Query(m.DB).
 		WithIndex("by_status", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("status", SessionRunning) }).
@@ -180,7 +203,7 @@ func RequeueRunningSessions(m *livedb.MutationCtx) (int, error) {
 		return 0, fmt.Errorf("model: requeue running sessions: %w", err)
 	}
 	for _, s := range running {
-		if _, err := requeue(m, s); err != nil {
+		if _, err := requeue(m, s, false); err != nil {
 			return 0, err
 		}
 	}

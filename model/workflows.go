@@ -21,6 +21,9 @@ type CreateWorkflowArgs struct {
 	Task string `json:"task"`
 	// MaxIterations bounds the coder rounds; 0 means DefaultMaxIterations.
 	MaxIterations int `json:"maxIterations,omitempty"`
+	// TimeoutMs, when not zero, is how long the workflow has to finish, in
+	// milliseconds: then TimeoutWorkflow fails it (a scheduled function).
+	TimeoutMs int `json:"timeoutMs,omitempty"`
 }
 
 // WorkflowArgs name a workflow.
@@ -29,10 +32,12 @@ type WorkflowArgs struct {
 }
 
 // CreateWorkflow inserts a pending workflow and its first session, a
-// pending planner session whose input is the task, and returns the
-// workflow's reference. The workflow is inserted first, without
-// currentSessionId, then patched to point at its session: the circular
-// reference is broken on the workflow's side.
+// pending planner session whose input is the task (with its work item in
+// the planners' pool), and returns the workflow's reference. The workflow
+// is inserted first, without currentSessionId, then patched to point at
+// its session: the circular reference is broken on the workflow's side.
+// With a TimeoutMs, it schedules TimeoutWorkflow ("workflows:timeout") to
+// run then.
 func CreateWorkflow(m *livedb.MutationCtx, args CreateWorkflowArgs) (livedb.Ref[Workflow], error) {
 	switch {
 	case args.Task == "":
@@ -41,6 +46,8 @@ func CreateWorkflow(m *livedb.MutationCtx, args CreateWorkflowArgs) (livedb.Ref[
 		return "", fmt.Errorf("%w: the owner is empty", ErrInvalidArgument)
 	case args.MaxIterations < 0:
 		return "", fmt.Errorf("%w: maxIterations %d is negative", ErrInvalidArgument, args.MaxIterations)
+	case args.TimeoutMs < 0:
+		return "", fmt.Errorf("%w: timeoutMs %d is negative", ErrInvalidArgument, args.TimeoutMs)
 	}
 	if args.MaxIterations == 0 {
 		args.MaxIterations = DefaultMaxIterations
@@ -60,24 +67,38 @@ func CreateWorkflow(m *livedb.MutationCtx, args CreateWorkflowArgs) (livedb.Ref[
 		return "", fmt.Errorf("model: create workflow: %w", err)
 	}
 	wf.ID = id
+	if args.TimeoutMs > 0 {
+		job, err := m.Scheduler().RunAfter(time.Duration(args.TimeoutMs)*time.Millisecond, "workflows:timeout", TimeoutArgs{WorkflowID: id})
+		if err != nil {
+			return "", fmt.Errorf("model: create workflow: schedule its timeout: %w", err)
+		}
+		j := string(job)
+		wf.TimeoutJobID = &j
+	}
 	if _, err := addSession(m, &wf, Planner, args.Task, now); err != nil {
 		return "", err
 	}
 	return id, nil
 }
 
-// addSession inserts a pending session of agent type t for the workflow
-// and makes it the workflow's current session.
+// addSession inserts a pending session of agent type t for the workflow,
+// with its work item in the pool of t, and makes it the workflow's current
+// session.
 func addSession(m *livedb.MutationCtx, wf *Workflow, t AgentType, input string, now float64) (livedb.Ref[AgentSession], error) {
-	sid, err := Sessions.Insert(m.DB, AgentSession{
+	s := AgentSession{
 		WorkflowID: wf.ID,
 		AgentType:  t,
 		Status:     SessionPending,
 		Iteration:  wf.Iteration,
 		Input:      input,
-	})
+	}
+	sid, err := Sessions.Insert(m.DB, s)
 	if err != nil {
 		return "", fmt.Errorf("model: workflow %s: add %s session: %w", wf.ID, t, err)
+	}
+	s.ID = sid
+	if err := enqueueSession(m, &s); err != nil {
+		return "", err
 	}
 	wf.CurrentStep, wf.CurrentSessionID, wf.UpdatedAt = t, &sid, now
 	if err := Workflows.Replace(m.DB, wf.ID, *wf); err != nil {
@@ -163,11 +184,16 @@ func AdvanceWorkflow(m *livedb.MutationCtx, args WorkflowArgs) (Workflow, error)
 	return wf, err
 }
 
-// finish gives the workflow a final status.
+// finish gives the workflow a final status, and cancels its timeout.
 func finish(m *livedb.MutationCtx, wf Workflow, status WorkflowStatus, reason string, now float64) (Workflow, error) {
 	wf.Status, wf.UpdatedAt = status, now
 	if reason != "" {
 		wf.Error = &reason
+	}
+	if wf.TimeoutJobID != nil {
+		if err := m.Scheduler().Cancel(livedb.ID(*wf.TimeoutJobID)); err != nil {
+			return Workflow{}, fmt.Errorf("model: workflow %s: cancel its timeout: %w", wf.ID, err)
+		}
 	}
 	if err := Workflows.Replace(m.DB, wf.ID, wf); err != nil {
 		return Workflow{}, fmt.Errorf("model: workflow %s: %w", wf.ID, err)
@@ -176,8 +202,8 @@ func finish(m *livedb.MutationCtx, wf Workflow, status WorkflowStatus, reason st
 }
 
 // CancelWorkflow cancels an unfinished workflow and its pending and
-// running sessions (an agent still working on one gets ErrInvalidTransition
-// when it completes it). A finished workflow cannot be cancelled.
+// running sessions, and their work items (an agent still working on one
+// has its result dropped). A finished workflow cannot be cancelled.
 func CancelWorkflow(m *livedb.MutationCtx, args WorkflowArgs) (Workflow, error) {
 	wf, err := getWorkflow(m.DB, args.WorkflowID)
 	if err != nil {
@@ -186,19 +212,31 @@ func CancelWorkflow(m *livedb.MutationCtx, args WorkflowArgs) (Workflow, error) 
 	if wf.Status.Finished() {
 		return Workflow{}, fmt.Errorf("%w: workflow %s is already %s", ErrInvalidTransition, wf.ID, wf.Status)
 	}
+	if err := cancelOpenSessions(m, wf, "workflow cancelled"); err != nil {
+		return Workflow{}, err
+	}
+	return finish(m, wf, WorkflowCancelled, "cancelled by its owner", nowMillis())
+}
+
+// cancelOpenSessions cancels the pending and running sessions of a
+// workflow, and their work items, with reason.
+func cancelOpenSessions(m *livedb.MutationCtx, wf Workflow, reason string) error {
 	now := nowMillis()
 	for _, st := range []SessionStatus{SessionPending, SessionRunning} {
 		open, err := sessionsWithStatus(m.DB, wf.ID, st)
 		if err != nil {
-			return Workflow{}, err
+			return err
 		}
 		for _, s := range open {
-			if err := Sessions.Patch(m.DB, s.ID, livedb.Doc{"status": SessionCancelled, "error": "workflow cancelled", "completedAt": now}); err != nil {
-				return Workflow{}, fmt.Errorf("model: session %s: %w", s.ID, err)
+			if err := Sessions.Patch(m.DB, s.ID, livedb.Doc{"status": SessionCancelled, "error": reason, "completedAt": now}); err != nil {
+				return fmt.Errorf("model: session %s: %w", s.ID, err)
+			}
+			if err := cancelWork(m, s); err != nil {
+				return err
 			}
 		}
 	}
-	return finish(m, wf, WorkflowCancelled, "cancelled by its owner", now)
+	return nil
 }
 
 // ListWorkflows returns the workflows of owner, oldest first.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,105 +12,63 @@ import (
 	"github.com/livedb-go/livedb/model"
 )
 
-// agent is one worker goroutine: it claims a session of its type, does the
-// (fake) work, and completes the session, in mutations of the internal
-// functions.
+// agent does the (fake) work of the sessions of one agent type: it is
+// the work function of that type's pool, which hands it the sessions'
+// work items with a lease and retries what fails.
 type agent struct {
 	o         *orchestrator
 	kind      model.AgentType
-	id        string
 	onSession func()
 }
 
-// idleWake bounds how long an idle agent waits for its subscription before
-// it looks for work again.
-const idleWake = 250 * time.Millisecond
-
-// loop runs the agent until ctx is done.
-func (a *agent) loop(ctx context.Context) {
-	// An idle agent waits for a change of the oldest pending session of
-	// its type, rather than polling: Subscribe re-runs this query only
-	// after commits that touch that index range.
-	wake, err := livedb.Subscribe(ctx, a.o.db, func(q *livedb.QueryCtx) (string, error) {
-		s, ok, err := model.Sessions.Query(q.DB).
-			WithIndex("by_type_and_status", func(r livedb.IndexRange) livedb.IndexRange {
-				return r.Eq("agentType", a.kind).Eq("status", model.SessionPending)
-			}).First()
-		if !ok {
-			return "", err
-		}
-		return string(s.ID), err
+// work begins the item's session, does its fake work and returns the
+// result, which the item's onComplete (model.OnAgentComplete) records.
+// Its first attempt at a session may fail (-fail) or hang until its lease
+// ends (-hang), as real agents do; later attempts do neither, so the
+// outcome of a workflow depends on the seed only.
+func (a *agent) work(ctx context.Context, item *livedb.WorkItem) (any, error) {
+	sid, _ := item.Args["sessionId"].(string)
+	s, err := mutateValue(ctx, a.o, func(m *livedb.MutationCtx) (model.AgentSession, error) {
+		return model.Internal.BeginSession.Run(m, model.BeginArgs{
+			SessionID: livedb.Ref[model.AgentSession](sid), AgentID: agentName(a.kind, item), WorkID: item.ID,
+		})
 	})
 	if err != nil {
-		return
+		return nil, err
 	}
-	defer wake.Close()
-	for ctx.Err() == nil {
-		s, err := a.claim(ctx)
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return
-		case err != nil:
-			fmt.Fprintf(a.o.out, "%s: claim: %v\n", a.id, err)
-			return
-		case s == nil:
-			a.idle(ctx, wake)
-			continue
+	if item.Attempts == 1 {
+		switch d := a.o.draw(&s, "trouble"); {
+		case d < a.o.cfg.hang:
+			<-ctx.Done() // stuck: the lease ends and another attempt comes
+			return nil, ctx.Err()
+		case d < a.o.cfg.hang+a.o.cfg.fail:
+			return nil, fmt.Errorf("%s: the model API timed out", agentName(a.kind, item))
 		}
-		a.work(ctx, s)
 	}
-}
-
-// claim claims a session. Agents racing for the oldest session conflict;
-// livedb re-runs the losers (alone after three conflicts), so a claim
-// never fails with a conflict.
-func (a *agent) claim(ctx context.Context) (*model.AgentSession, error) {
-	return mutateValue(ctx, a.o, func(m *livedb.MutationCtx) (*model.AgentSession, error) {
-		return model.Internal.ClaimSession.Run(m, model.ClaimArgs{AgentType: a.kind, AgentID: a.id})
-	})
-}
-
-// idle waits for new work, a timeout or the end.
-func (a *agent) idle(ctx context.Context, wake *livedb.Subscription[string]) {
-	t := time.NewTimer(idleWake)
+	t := time.NewTimer(a.o.workTime(&s))
 	defer t.Stop()
 	select {
-	case <-ctx.Done():
-	case <-wake.Updates():
-	case <-t.C:
-	}
-}
-
-// work does the session's fake work and completes it. When ctx ends first,
-// the session is released for the next run.
-func (a *agent) work(ctx context.Context, s *model.AgentSession) {
-	d := a.o.workTime(s)
-	t := time.NewTimer(d)
-	select {
 	case <-t.C:
 	case <-ctx.Done():
-		t.Stop()
-		err := a.o.mutate(context.WithoutCancel(ctx), func(m *livedb.MutationCtx) error {
-			_, err := model.Internal.ReleaseSession.Run(m, model.SessionArgs{SessionID: s.ID, AgentID: a.id})
-			return err
-		})
-		if err != nil {
-			fmt.Fprintf(a.o.out, "%s: release %s: %v\n", a.id, s.ID, err)
-		}
-		return
-	}
-	args := a.o.result(s)
-	// The session's result is written even when the run is stopping: the
-	// work is done.
-	err := a.o.mutate(context.WithoutCancel(ctx), func(m *livedb.MutationCtx) error {
-		_, err := model.Internal.CompleteSession.Run(m, args)
-		return err
-	})
-	if err != nil {
-		fmt.Fprintf(a.o.out, "%s: complete %s: %v\n", a.id, s.ID, err)
-		return
+		return nil, ctx.Err() // stopping: the pool gets the item back
 	}
 	a.onSession()
+	args := a.o.result(&s)
+	return model.AgentResult{Output: args.Output, Approved: args.Approved}, nil
+}
+
+// agentName names the worker that holds an item: "coder-2" for the
+// second worker of the coders' pool.
+func agentName(kind model.AgentType, item *livedb.WorkItem) string {
+	n := 0
+	if item.Worker != nil {
+		// A worker's ID is "<pool>/<index>/<tag>".
+		parts := strings.Split(*item.Worker, "/")
+		if len(parts) == 3 {
+			n, _ = strconv.Atoi(parts[1])
+		}
+	}
+	return fmt.Sprintf("%s-%d", kind, n+1)
 }
 
 // draw returns a number in [0, 1) determined by the seed and the session's

@@ -1,17 +1,22 @@
 // Command orchestrator runs the agent-orchestration model of
 // github.com/livedb-go/livedb/model live: several workflows each go
 // planner → coder → reviewer (the reviewer sometimes sends the work back
-// to the coder), worked on by agent goroutines that claim sessions in
-// mutations, while a monitor subscribed to a progress query redraws the
-// state of every workflow. The state lives in a bbolt file: a second run
-// on the same file resumes the workflows the first one left unfinished.
+// to the coder), worked on by agents that livedb's work pools hand the
+// sessions to, with a lease and retries, while a monitor subscribed to a
+// progress query redraws the state of every workflow. A cron sweeps the
+// sessions of expired leases back to pending, and the scheduler fails a
+// workflow that misses its deadline (-timeout). The state lives in a bbolt
+// file: a second run on the same file resumes the workflows the first one
+// left unfinished.
 //
 //	go run ./examples/orchestrator                  # 6 workflows, 2 agents per type
 //	go run ./examples/orchestrator -stop-after 5    # stop early...
 //	go run ./examples/orchestrator                  # ...and resume
 //
 // The agents' work is fake: a short sleep, and a verdict drawn
-// deterministically from -seed.
+// deterministically from -seed. A first attempt sometimes fails (-fail) or
+// hangs until its lease ends (-hang); the summary says how many items the
+// pools retried and how many leases expired.
 package main
 
 import (
@@ -79,6 +84,10 @@ type config struct {
 	rework        float64
 	maxIterations int
 	stopAfter     int
+	lease         time.Duration
+	fail, hang    float64
+	sweep         time.Duration
+	timeout       time.Duration
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -93,6 +102,11 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.Float64Var(&c.rework, "rework", 0.35, "probability that the reviewer sends the work back")
 	fs.IntVar(&c.maxIterations, "max-iterations", 3, "coder rounds a workflow allows before it fails")
 	fs.IntVar(&c.stopAfter, "stop-after", 0, "stop after this many sessions, leaving work to resume (0: run to the end)")
+	fs.DurationVar(&c.lease, "lease", time.Second, "how long an agent holds a session before it goes back to the pool")
+	fs.Float64Var(&c.fail, "fail", 0.1, "probability that an agent's first attempt at a session fails (the pool retries it)")
+	fs.Float64Var(&c.hang, "hang", 0.05, "probability that an agent's first attempt hangs until its lease ends")
+	fs.DurationVar(&c.sweep, "sweep", 2*time.Second, "interval of the cron that puts sessions of expired leases back to pending")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "deadline of a new workflow (0: none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -120,6 +134,14 @@ func (c *config) check(fs *flag.FlagSet) error {
 		return errors.New("-max-iterations must be at least 1")
 	case c.stopAfter < 0:
 		return errors.New("-stop-after must not be negative")
+	case c.lease <= 0:
+		return errors.New("-lease must be positive")
+	case c.fail < 0 || c.hang < 0 || c.fail+c.hang >= 1:
+		return errors.New("-fail and -hang must not be negative, and their sum must be below 1")
+	case c.sweep < time.Second:
+		return errors.New("-sweep must be at least 1s")
+	case c.timeout < 0:
+		return errors.New("-timeout must not be negative")
 	}
 	return nil
 }
@@ -134,39 +156,38 @@ var owner = &livedb.Identity{
 
 // stats counts what one run did.
 type stats struct {
-	mutations atomic.Int64 // committed mutations
-	retries   atomic.Int64 // re-runs of mutations after a conflict
-	sessions  atomic.Int64 // sessions the agents finished
+	// sessions counts the agents' finished work, for -stop-after and the
+	// monitor; work whose lease ended first is done again, and counted
+	// again.
+	sessions atomic.Int64
 }
 
 // orchestrator is one run.
 type orchestrator struct {
-	cfg   config
-	db    *livedb.DB
-	out   io.Writer
-	stats stats
+	cfg    config
+	db     *livedb.DB
+	runner *livedb.Runner
+	out    io.Writer
+	stats  stats
+	start  livedb.Stats // the database's counters when the run began
+	began  time.Time
 }
 
-// mutate runs fn as a mutation, counting commits and conflict re-runs
-// (fn runs once more for each conflict the engine retried).
+// mutations returns the commits of the run: its own mutations and those
+// of the scheduler and the pools (taking, finishing, retrying items).
+func (o *orchestrator) mutations() uint64 { return o.db.Stats().Commits - o.start.Commits }
+
+// conflicts returns the re-runs of mutations after a conflict in the run.
+func (o *orchestrator) conflicts() uint64 { return o.db.Stats().Retries - o.start.Retries }
+
+// mutate runs fn as a mutation of the run's database.
 func (o *orchestrator) mutate(ctx context.Context, fn func(m *livedb.MutationCtx) error) error {
-	_, err := mutateValue(ctx, o, func(m *livedb.MutationCtx) (struct{}, error) { return struct{}{}, fn(m) })
-	return err
+	return o.db.Mutation(ctx, fn)
 }
 
-// mutateValue is mutate for a function with a result: it returns the value
-// of the run that committed.
+// mutateValue is mutate for a function with a result.
 func mutateValue[T any](ctx context.Context, o *orchestrator, fn func(m *livedb.MutationCtx) (T, error)) (T, error) {
-	runs := 0
-	x, err := livedb.MutationValue(ctx, o.db, func(m *livedb.MutationCtx) (T, error) {
-		runs++
-		return fn(m)
-	})
-	o.stats.retries.Add(int64(max(runs-1, 0)))
-	if err == nil {
-		o.stats.mutations.Add(1)
-	}
-	return x, err
+	return livedb.MutationValue(ctx, o.db, fn)
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -183,7 +204,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	o := &orchestrator{cfg: cfg, db: db, out: stdout}
+	reg, err := livedb.NewRegistry(model.Functions()...)
+	if err != nil {
+		return err
+	}
+	runner, err := livedb.StartScheduler(db, reg, &livedb.SchedulerOptions{Crons: model.Crons(cfg.sweep)})
+	if err != nil {
+		return err
+	}
+	defer runner.Close()
+	o := &orchestrator{cfg: cfg, db: db, runner: runner, out: stdout, start: db.Stats(), began: time.Now()}
 
 	ids, err := o.prepare(ctx)
 	if err != nil {
@@ -193,23 +223,32 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o.summarize(final, why, time.Since(start))
+	if err := o.summarize(ctx, final, why, time.Since(start)); err != nil {
+		return err
+	}
+	if err := runner.Close(); err != nil {
+		return err
+	}
 	return db.Close()
 }
 
-// prepare requeues the sessions a crashed run left running, and returns
-// the workflows to work on: the unfinished ones, or new ones.
+// prepare says what a run that died left, and returns the workflows to
+// work on: the unfinished ones, or new ones.
 func (o *orchestrator) prepare(ctx context.Context) ([]livedb.Ref[model.Workflow], error) {
 	// The file lock guarantees no other orchestrator is running, so a
-	// running session was left by a run that died.
-	requeued, err := mutateValue(ctx, o, func(m *livedb.MutationCtx) (int, error) {
-		return model.Internal.RequeueRunningSessions.Run(m, struct{}{})
+	// running session was left by a run that died: its work item comes
+	// back to the pool when its lease ends.
+	left, err := livedb.QueryValue(ctx, o.db, func(q *livedb.QueryCtx) (int, error) {
+		ss, err := model.Sessions.Query(q.DB).WithIndex("by_status", func(r livedb.IndexRange) livedb.IndexRange {
+			return r.Eq("status", model.SessionRunning)
+		}).Collect()
+		return len(ss), err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if requeued > 0 {
-		fmt.Fprintf(o.out, "requeued %d sessions that a previous run left running\n", requeued)
+	if left > 0 {
+		fmt.Fprintf(o.out, "%d sessions were left running by a run that died: agents take them again when their leases end\n", left)
 	}
 
 	all, err := model.Internal.ListProgress.Call(ctx, o.db, model.OwnerArgs{Owner: owner.TokenIdentifier})
@@ -237,7 +276,7 @@ func (o *orchestrator) prepare(ctx context.Context) ([]livedb.Ref[model.Workflow
 		ids = ids[:0]
 		for i := range o.cfg.workflows {
 			id, err := model.API.CreateWorkflow.Run(m, model.NewWorkflowArgs{
-				Task: taskName(len(all) + i), MaxIterations: o.cfg.maxIterations,
+				Task: taskName(len(all) + i), MaxIterations: o.cfg.maxIterations, TimeoutMs: int(o.cfg.timeout.Milliseconds()),
 			})
 			if err != nil {
 				return err
@@ -286,12 +325,17 @@ func (o *orchestrator) runAgents(ctx context.Context, ids []livedb.Ref[model.Wor
 			stopOnce.Do(func() { close(stopped) })
 		}
 	}
+	// One pool per agent type, -agents workers each: the pool hands them
+	// the sessions' work items, with a lease, and retries what fails.
 	var wg sync.WaitGroup
 	for _, t := range model.AgentTypes {
-		for i := range o.cfg.agents {
-			a := &agent{o: o, kind: t, id: fmt.Sprintf("%s-%d", t, i+1), onSession: onSession}
-			wg.Go(func() { a.loop(agentCtx) })
-		}
+		a := &agent{o: o, kind: t, onSession: onSession}
+		pool := livedb.NewPool(model.AgentPool(t).Name(), &livedb.PoolOptions{MaxParallelism: o.cfg.agents, Lease: o.cfg.lease})
+		wg.Go(func() {
+			if err := o.runner.Work(agentCtx, pool, a.work); err != nil {
+				fmt.Fprintf(o.out, "%s agents: %v\n", t, err)
+			}
+		})
 	}
 
 	mon := newMonitor(o.out)
@@ -325,6 +369,13 @@ loop:
 	}
 	stopAgents()
 	wg.Wait()
+	// The pools took back the items the agents were working on; their
+	// sessions go back to pending, for the next run.
+	if _, err := mutateValue(context.WithoutCancel(ctx), o, func(m *livedb.MutationCtx) (int, error) {
+		return model.Internal.SweepStaleSessions.Run(m, struct{}{})
+	}); err != nil {
+		return nil, "", err
+	}
 	// Draw the state the agents left.
 	final, err := model.Internal.ListProgress.Call(context.WithoutCancel(ctx), o.db, model.OwnerArgs{Owner: owner.TokenIdentifier})
 	if err != nil {
@@ -360,7 +411,11 @@ func allFinished(ps []model.Progress) bool {
 }
 
 // summarize prints the last line of a run.
-func (o *orchestrator) summarize(ps []model.Progress, why string, elapsed time.Duration) {
+func (o *orchestrator) summarize(ctx context.Context, ps []model.Progress, why string, elapsed time.Duration) error {
+	retried, expired, sessions, err := o.poolCounts(context.WithoutCancel(ctx), ps)
+	if err != nil {
+		return err
+	}
 	completed, failed, reworks := 0, 0, 0
 	for _, p := range ps {
 		switch p.Status {
@@ -374,7 +429,49 @@ func (o *orchestrator) summarize(ps []model.Progress, why string, elapsed time.D
 	if why != "" {
 		fmt.Fprintf(o.out, "%s: %d workflows unfinished; run again to resume them\n", why, len(ps)-completed-failed)
 	}
-	fmt.Fprintf(o.out, "summary: workflows completed %d/%d, failed %d; sessions run %d; reworks %d; mutations %d; conflicts retried %d; time %s\n",
-		completed, len(ps), failed, o.stats.sessions.Load(), reworks, o.stats.mutations.Load(), o.stats.retries.Load(),
+	fmt.Fprintf(o.out, "summary: workflows completed %d/%d, failed %d; sessions run %d; reworks %d; items retried %d; leases expired %d; mutations %d; conflicts retried %d; time %s\n",
+		completed, len(ps), failed, sessions, reworks, retried, expired, o.mutations(), o.conflicts(),
 		elapsed.Round(time.Millisecond))
+	return nil
+}
+
+// poolCounts returns, over the work items of the sessions of ps, how many
+// attempts were retries (after a failure or an expired lease) and how
+// many leases expired; and how many of these sessions this run finished.
+func (o *orchestrator) poolCounts(ctx context.Context, ps []model.Progress) (retried, expired, finished int, err error) {
+	sessions := map[string]bool{}
+	for _, p := range ps {
+		for _, s := range p.Sessions {
+			sessions[string(s.SessionID)] = true
+		}
+	}
+	since := float64(o.began.UnixMilli())
+	items := livedb.NewTable[livedb.WorkItem](livedb.WorkItemsTable)
+	err = o.db.Query(ctx, func(q *livedb.QueryCtx) error {
+		for _, t := range model.AgentTypes {
+			all, err := items.Query(q.DB).WithIndex("by_claim", func(r livedb.IndexRange) livedb.IndexRange {
+				return r.Eq("pool", model.AgentPool(t).Name())
+			}).Collect()
+			if err != nil {
+				return err
+			}
+			for _, it := range all {
+				if sid, _ := it.Args["sessionId"].(string); sessions[sid] {
+					retried += max(it.Attempts-1, 0)
+					expired += it.Expiries
+				}
+			}
+		}
+		for sid := range sessions {
+			s, ok, err := model.Sessions.Get(q.DB, livedb.Ref[model.AgentSession](sid))
+			if err != nil {
+				return err
+			}
+			if ok && (s.Status == model.SessionCompleted || s.Status == model.SessionFailed) && s.CompletedAt != nil && *s.CompletedAt >= since {
+				finished++
+			}
+		}
+		return nil
+	})
+	return retried, expired, finished, err
 }

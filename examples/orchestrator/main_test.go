@@ -24,10 +24,10 @@ import (
 
 // summary is the parsed last line of a run.
 type summary struct {
-	completed, total, failed, sessions, reworks, mutations, retries int
+	completed, total, failed, sessions, reworks, itemsRetried, leasesExpired, mutations, retries int
 }
 
-var summaryRE = regexp.MustCompile(`(?m)^summary: workflows completed (\d+)/(\d+), failed (\d+); sessions run (\d+); reworks (\d+); mutations (\d+); conflicts retried (\d+); time \S+$`)
+var summaryRE = regexp.MustCompile(`(?m)^summary: workflows completed (\d+)/(\d+), failed (\d+); sessions run (\d+); reworks (\d+); items retried (\d+); leases expired (\d+); mutations (\d+); conflicts retried (\d+); time \S+$`)
 
 // mustRun runs the orchestrator with args and returns its output and
 // summary.
@@ -42,7 +42,7 @@ func mustRun(t *testing.T, args ...string) (string, summary) {
 	for i := range n {
 		n[i], _ = strconv.Atoi(m[i+1])
 	}
-	return out.String(), summary{n[0], n[1], n[2], n[3], n[4], n[5], n[6]}
+	return out.String(), summary{n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8]}
 }
 
 // state is what a database file holds, by task.
@@ -86,7 +86,8 @@ func mustState(t *testing.T, path string) state {
 var validSteps = regexp.MustCompile(`^P( C( R( C R)*)?)?$`)
 
 func smallArgs(path string, extra ...string) []string {
-	return append([]string{"-db", path, "-workflows", "3", "-agents", "2", "-work", "1ms", "-seed", "5", "-rework", "0.5"}, extra...)
+	return append([]string{"-db", path, "-workflows", "3", "-agents", "2", "-work", "1ms", "-seed", "5", "-rework", "0.5",
+		"-lease", "2s", "-sweep", "1s"}, extra...)
 }
 
 func TestRun_Completes(t *testing.T) {
@@ -123,19 +124,14 @@ func TestRun_ResumeDoesNotDuplicate(t *testing.T) {
 	before := mustState(t, path)
 	require.Len(t, before, 3)
 
-	// A run that died left a session running: the next run requeues it.
-	db, err := livedb.Open(path, model.Schema(), nil)
-	require.NoError(t, err)
-	s, err := model.Internal.ClaimSession.Call(context.Background(), db, model.ClaimArgs{AgentType: model.Coder, AgentID: "crashed"})
-	if err == nil && s == nil {
-		s, err = model.Internal.ClaimSession.Call(context.Background(), db, model.ClaimArgs{AgentType: model.Planner, AgentID: "crashed"})
-	}
-	require.NoError(t, err)
-	require.NotNil(t, s, "a session is pending")
-	require.NoError(t, db.Close())
-
+	// A run died while its agents worked: their sessions are left running
+	// and their work items leased; the next run gets them back when the
+	// leases end.
+	crashWhileWorking(t, path)
 	out, sum = mustRun(t, smallArgs(path)...)
-	assert.Contains(t, out, "requeued 1 sessions that a previous run left running")
+	assert.Regexp(t, `[1-3] sessions were left running by a run that died`, out)
+	assert.GreaterOrEqual(t, sum.leasesExpired, 1, "the dead agents' leases expired")
+	assert.GreaterOrEqual(t, sum.itemsRetried, sum.leasesExpired, "each expired lease's item was tried again")
 	assert.Regexp(t, `resuming [1-3] unfinished workflows from `, out)
 	assert.NotRegexp(t, `created \d+ workflows`, out)
 	after := mustState(t, path)
@@ -156,6 +152,53 @@ func TestRun_ResumeDoesNotDuplicate(t *testing.T) {
 	assert.Contains(t, out, "all 3 workflows in "+path+" are finished; created 2 workflows")
 	assert.Equal(t, 2, sum.total)
 	assert.Len(t, mustState(t, path), 5)
+}
+
+// crashWhileWorking runs the agents of the file until one of them has
+// begun a session, and then closes the database under them, as a process
+// that dies does: the sessions they began stay running, their items
+// leased.
+func crashWhileWorking(t *testing.T, path string) {
+	t.Helper()
+	db, err := livedb.Open(path, model.Schema(), nil)
+	require.NoError(t, err)
+	reg, err := livedb.NewRegistry(model.Functions()...)
+	require.NoError(t, err)
+	r, err := livedb.StartScheduler(db, reg, nil)
+	require.NoError(t, err)
+	begun := make(chan struct{}, 3)
+	release := make(chan struct{})
+	worked := make(chan error, 3)
+	for _, at := range model.AgentTypes {
+		pool := livedb.NewPool(model.AgentPool(at).Name(), &livedb.PoolOptions{MaxParallelism: 1, Lease: 300 * time.Millisecond})
+		go func() {
+			worked <- r.Work(context.Background(), pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+				sid, _ := it.Args["sessionId"].(string)
+				if _, err := model.Internal.BeginSession.Call(ctx, db, model.BeginArgs{SessionID: livedb.Ref[model.AgentSession](sid), AgentID: "doomed", WorkID: it.ID}); err != nil {
+					return nil, err
+				}
+				begun <- struct{}{}
+				<-release
+				return nil, errors.New("dead")
+			})
+		}()
+	}
+	select {
+	case <-begun:
+	case <-time.After(time.Minute):
+		t.Fatal("no agent began a session within a minute")
+	}
+	require.NoError(t, db.Close()) // the process dies
+	close(release)
+	for range model.AgentTypes {
+		select {
+		case err := <-worked:
+			require.ErrorIs(t, err, livedb.ErrClosed)
+		case <-time.After(time.Minute):
+			t.Fatal("Work did not return within a minute of the database's close")
+		}
+	}
+	require.NoError(t, r.Close())
 }
 
 func TestRun_SeedChangesOutcome(t *testing.T) {
@@ -183,6 +226,10 @@ func TestRun_Flags(t *testing.T) {
 		{[]string{"-rework", "1"}, "-rework must be in [0, 1)"},
 		{[]string{"-work", "-1s"}, "-work must not be negative"},
 		{[]string{"-max-iterations", "0"}, "-max-iterations must be at least 1"},
+		{[]string{"-lease", "0s"}, "-lease must be positive"},
+		{[]string{"-fail", "0.6", "-hang", "0.5"}, "their sum must be below 1"},
+		{[]string{"-sweep", "10ms"}, "-sweep must be at least 1s"},
+		{[]string{"-timeout", "-1s"}, "-timeout must not be negative"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"-nope"}, "flag provided but not defined: -nope"},
 	}

@@ -66,7 +66,7 @@ func (mon *monitor) draw(ps []model.Progress, o *orchestrator) {
 		b.WriteString("\x1b[2K" + progressLine(i, p) + "\n")
 	}
 	fmt.Fprintf(&b, "\x1b[2K%6.2fs · %d sessions done · %d mutations · %d conflicts retried\n",
-		time.Since(mon.start).Seconds(), o.stats.sessions.Load(), o.stats.mutations.Load(), o.stats.retries.Load())
+		time.Since(mon.start).Seconds(), o.stats.sessions.Load(), o.mutations(), o.conflicts())
 	mon.drawn = len(ps) + 1
 	io.WriteString(mon.out, b.String())
 }
