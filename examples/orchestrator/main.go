@@ -96,7 +96,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.SetOutput(out)
 	fs.IntVar(&c.workflows, "workflows", 6, "workflows to create when the database has none unfinished")
 	fs.IntVar(&c.agents, "agents", 2, "agents of each type (planner, coder, reviewer)")
-	fs.StringVar(&c.path, "db", "orchestrator.db", "the database file")
+	fs.StringVar(&c.path, "db", "orchestrator.db", "the database file, or a postgres:// URL to share the database with orchestrators in other processes")
 	fs.Int64Var(&c.seed, "seed", 1, "seed of the agents' fake work and verdicts")
 	fs.DurationVar(&c.work, "work", 300*time.Millisecond, "mean duration of an agent's fake work")
 	fs.Float64Var(&c.rework, "rework", 0.35, "probability that the reviewer sends the work back")
