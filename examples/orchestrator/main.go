@@ -25,6 +25,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -33,6 +35,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/model"
+	"github.com/livedb-go/livedb/server"
 )
 
 func main() {
@@ -88,6 +91,8 @@ type config struct {
 	fail, hang    float64
 	sweep         time.Duration
 	timeout       time.Duration
+	serve         string // address to serve the database at; "" for none
+	adminKey      string
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -107,6 +112,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.Float64Var(&c.hang, "hang", 0.05, "probability that an agent's first attempt hangs until its lease ends")
 	fs.DurationVar(&c.sweep, "sweep", 2*time.Second, "interval of the cron that puts sessions of expired leases back to pending")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "deadline of a new workflow (0: none)")
+	fs.StringVar(&c.serve, "serve", "", "serve the database's public functions to Convex clients at this address while the run lasts (e.g. 127.0.0.1:8187)")
+	fs.StringVar(&c.adminKey, "admin-key", os.Getenv("LIVEDB_ADMIN_KEY"), "with -serve, the key that opens the dashboard at /dashboard/ (default $LIVEDB_ADMIN_KEY; empty: no dashboard)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -207,6 +214,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	reg, err := livedb.NewRegistry(model.Functions()...)
 	if err != nil {
 		return err
+	}
+	if cfg.serve != "" {
+		stopServing, err := serve(cfg, db, reg, stdout)
+		if err != nil {
+			return err
+		}
+		defer stopServing()
 	}
 	runner, err := livedb.StartScheduler(db, reg, &livedb.SchedulerOptions{Crons: model.Crons(cfg.sweep)})
 	if err != nil {
@@ -474,4 +488,28 @@ func (o *orchestrator) poolCounts(ctx context.Context, ps []model.Progress) (ret
 		return nil
 	})
 	return retried, expired, finished, err
+}
+
+// serve mounts livedb's server on the run's database and registry at
+// cfg.serve, as a program mounts net/http/pprof: Convex clients (and, with
+// an admin key, the dashboard) see the agents' progress live.
+func serve(cfg config, db *livedb.DB, reg *livedb.Registry, out io.Writer) (stop func(), err error) {
+	srv, err := server.New(db, reg, server.Options{AdminKey: cfg.adminKey})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.serve)
+	if err != nil {
+		_ = srv.Close()
+		return nil, fmt.Errorf("-serve: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", srv)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	fmt.Fprintf(out, "serving the database at http://%s\n", ln.Addr())
+	return func() {
+		_ = hs.Close()
+		_ = srv.Close()
+	}, nil
 }
