@@ -20,6 +20,19 @@
 // fields are stored as Float64 milliseconds); its reads take a [DBReader],
 // the DB of a query or of a mutation.
 //
+// # Time and work
+//
+// A mutation schedules registered mutations to run later
+// ([MutationCtx.Scheduler], Convex's ctx.scheduler), [Crons] run them on
+// schedules, and a [Pool] hands work items to goroutines of the program,
+// with leases and retries (Convex's workpool). [StartScheduler] attaches
+// the [Runner] that does all three: a scheduled function, a cron run or a
+// work item's completion happens exactly once, in the same mutation as the
+// change of its state. That state is in system tables
+// ([ScheduledFunctionsTable], [CronsTable], [WorkItemsTable]), which
+// queries and subscriptions read like any table and only livedb writes.
+// [Options.Clock] sets the time they go by.
+//
 // # Numbers
 //
 // Convex has two number types, Int64 and Float64, and never mixes them: an
