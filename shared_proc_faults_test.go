@@ -100,7 +100,8 @@ func envInt(name string, def int) int {
 // batch is whole (a batch's mutation inserts procBatchParts documents),
 // and both survivors, which write all along, commit again. Every other
 // round's writer reopens the same bbolt copy, which the previous kill
-// left behind.
+// left behind. The next round's writer starts while a round is checked.
+// LIVEDB_SEED replays the kill plan; LIVEDB_PROC_TRACE=1 logs each round.
 func TestSharedProcess_KillWriter(t *testing.T) {
 	if isProcChild(t) {
 		return
