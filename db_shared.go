@@ -284,7 +284,7 @@ func (db *DB) adoptCatalog(base *catalog, b []byte) (*catalog, error) {
 	}
 	switch {
 	case base.schema != nil && sameJSON(base, c):
-		c.schema, c.schemaJSON = base.schema, base.schemaJSON
+		c.schema = base.schema
 	case len(c.schemaJSON) > 0:
 		if c.schema, err = SchemaFromJSON(c.schemaJSON); err != nil {
 			return nil, wrapErr(ErrNotLivedb.Error()+": stored schema", err, ErrNotLivedb)
@@ -304,16 +304,17 @@ func (db *DB) adoptCatalog(base *catalog, b []byte) (*catalog, error) {
 	return c, nil
 }
 
-// sameJSON says whether c stores base's schema.
+// sameJSON says whether c stores base's schema. base is published, and
+// mutations read it: it is not written to, not even to cache its form.
 func sameJSON(base, c *catalog) bool {
-	if base.schemaJSON == nil {
-		j, err := schemaJSON(base.schema)
-		if err != nil {
+	j := base.schemaJSON
+	if j == nil {
+		var err error
+		if j, err = schemaJSON(base.schema); err != nil {
 			return false
 		}
-		base.schemaJSON = j // base is published: this only caches its form
 	}
-	return bytes.Equal(base.schemaJSON, c.schemaJSON)
+	return bytes.Equal(j, c.schemaJSON)
 }
 
 // sameTable says whether a and b are the same table with the same indexes.

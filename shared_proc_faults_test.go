@@ -1,6 +1,7 @@
 package livedb_test
 
 import (
+	"context"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -266,6 +267,13 @@ func TestSharedProcess_PostgresRestart(t *testing.T) {
 		if !running {
 			_ = c.Start() // the database's cleanup needs the server
 		}
+		// The backend matrix's connection did not survive the restart.
+		matrixDB.mu.Lock()
+		if matrixDB.conn != nil {
+			_ = matrixDB.conn.Close(context.Background())
+			matrixDB.conn = nil
+		}
+		matrixDB.mu.Unlock()
 	})
 	for _, stop := range []struct {
 		name string

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,9 @@ func TestSharedProcess_SingletonLease(t *testing.T) {
 		for {
 			select {
 			case e := <-events:
+				if os.Getenv("LIVEDB_PROC_TRACE") != "" {
+					t.Logf("%s: %v", e.p.Name(), e.line)
+				}
 				switch e.line[0] {
 				case "fail":
 					t.Fatalf("%s failed: %v; its stderr:\n%s", e.p.Name(), e.line, e.p.Stderr())
@@ -95,7 +99,7 @@ func TestSharedProcess_SingletonLease(t *testing.T) {
 	holder := next("the first holder", 3*leaseTTL)
 	type handover struct {
 		from     *proctest.Proc
-		at       time.Time // by the server's clock
+		at       time.Time // by the server's clock: after the kill, or after the clean stop returned
 		graceful bool
 	}
 	var handovers []handover
@@ -115,9 +119,13 @@ func TestSharedProcess_SingletonLease(t *testing.T) {
 	handovers = append(handovers, handover{from: holder, at: serverNow(), graceful: true})
 	procs = slices.DeleteFunc(procs, func(p *proctest.Proc) bool { return p == holder })
 	holder = next("after the clean stop", 4*leaseTTL)
+	// The holder last, so that no other takes over.
 	for _, p := range procs {
-		p.Stop(time.Minute)
+		if p != holder {
+			p.Stop(time.Minute)
+		}
 	}
+	holder.Stop(time.Minute)
 
 	// The markers: each process's run of the role, in server time.
 	rows, err := conn.Query(ctx, "SELECT pid, kind, at FROM lease_marks ORDER BY at")
@@ -167,7 +175,14 @@ func TestSharedProcess_SingletonLease(t *testing.T) {
 		t.Fatalf("processes %v never stopped the role", open)
 	}
 	if len(spans) != len(handovers)+1 {
-		t.Fatalf("%d runs of the role, want %d (one per holder): %+v", len(spans), len(handovers)+1, spans)
+		var sb strings.Builder
+		for _, s := range spans {
+			fmt.Fprintf(&sb, "\n  pid %d: %s to %s", s.pid, s.start.Format("15:04:05.000"), s.stop.Format("15:04:05.000"))
+		}
+		for _, h := range handovers {
+			fmt.Fprintf(&sb, "\n  %s (pid %d) stopped at %s, graceful %v", h.from.Name(), h.from.Pid(), h.at.Format("15:04:05.000"), h.graceful)
+		}
+		t.Fatalf("%d runs of the role, want %d (one per holder):%s", len(spans), len(handovers)+1, sb.String())
 	}
 	for i := 1; i < len(spans); i++ {
 		prev, cur := spans[i-1], spans[i]
@@ -182,7 +197,7 @@ func TestSharedProcess_SingletonLease(t *testing.T) {
 		if h.graceful {
 			bound = leaseTTL
 		}
-		if d := cur.start.Sub(h.at); d > bound {
+		if d := cur.start.Sub(prev.stop); d > bound {
 			t.Errorf("after %s's holder was stopped (graceful %v), pid %d took the role over after %v, want within %v", h.from.Name(), h.graceful, cur.pid, d, bound)
 		}
 	}
