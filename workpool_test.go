@@ -297,7 +297,7 @@ func TestPool_Lease_ExpiryRedelivers(t *testing.T) {
 // item is not tried again before its backoff ends, and is as soon as it
 // does, with waits of InitialBackoff × Base^(n-1) × [0.5, 1.5).
 func TestPool_Retry_BackoffTiming(t *testing.T) {
-	for _, b := range backends {
+	for _, b := range bubbleBackends() {
 		t.Run(b, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				clock := livedbtest.NewClock(time.Time{})
