@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/livedb-go/livedb/internal/kv"
@@ -87,9 +88,12 @@ type sharedState struct {
 	nonce    []byte        // this process's, in every entry it appends
 	requests chan struct{} // CatchUp asks the committer to follow the log
 	ticker   *time.Ticker
-	appends  int         // since the last trim; committer only
-	failing  bool        // following the log fails; committer only
-	held     *sharedLock // held by Open while it applies the schema, or by the committer for a mutation that runs alone
+	appends  int  // since the last trim; committer only
+	failing  bool // following the log fails; committer only
+	// jsonOf is the schema whose stored form json is (sameJSON); committer only.
+	jsonOf *Schema
+	json   []byte
+	held   *sharedLock // held by Open while it applies the schema, or by the committer for a mutation that runs alone
 }
 
 func (s *sharedState) wakeups() <-chan struct{} {
@@ -283,7 +287,7 @@ func (db *DB) adoptCatalog(base *catalog, b []byte) (*catalog, error) {
 		return nil, err
 	}
 	switch {
-	case base.schema != nil && sameJSON(base, c):
+	case base.schema != nil && db.sameJSON(base, c):
 		c.schema = base.schema
 	case len(c.schemaJSON) > 0:
 		if c.schema, err = SchemaFromJSON(c.schemaJSON); err != nil {
@@ -306,13 +310,20 @@ func (db *DB) adoptCatalog(base *catalog, b []byte) (*catalog, error) {
 
 // sameJSON says whether c stores base's schema. base is published, and
 // mutations read it: it is not written to, not even to cache its form.
-func sameJSON(base, c *catalog) bool {
+func (db *DB) sameJSON(base, c *catalog) bool {
 	j := base.schemaJSON
 	if j == nil {
-		var err error
-		if j, err = schemaJSON(base.schema); err != nil {
-			return false
+		// base is published and read by mutations: its stored form is
+		// cached here, by the committer, not on it.
+		s := db.shared
+		if s.jsonOf != base.schema {
+			var err error
+			if s.json, err = schemaJSON(base.schema); err != nil {
+				return false
+			}
+			s.jsonOf = base.schema
 		}
+		j = s.json
 	}
 	return bytes.Equal(j, c.schemaJSON)
 }
@@ -324,7 +335,7 @@ func sameTable(a, b *tableInfo) bool {
 	}
 	for i, ix := range a.indexes {
 		o := b.indexes[i]
-		if ix.id != o.id || ix.name != o.name || fmt.Sprint(ix.fields) != fmt.Sprint(o.fields) {
+		if ix.id != o.id || ix.name != o.name || !slices.Equal(ix.fields, o.fields) {
 			return false
 		}
 	}
