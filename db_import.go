@@ -129,6 +129,10 @@ func (db *DB) importPlanCatalog(base *catalog, snap kv.Snapshot, job *importJob)
 		if it.number == 0 {
 			continue
 		}
+		if it.number < firstUserTable {
+			return nil, &ImportError{File: it.file, Table: it.name, Kind: ErrTableNumber,
+				Err: fmt.Errorf("the import gives table %q the number %d, which belongs to system tables (user tables are numbered from %d)", it.name, it.number, firstUserTable)}
+		}
 		if other, ok := owner[it.number]; ok {
 			if imported[other] != nil {
 				return nil, &ImportError{File: it.file, Table: it.name, Kind: ErrImportFormat,

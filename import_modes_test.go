@@ -1,13 +1,18 @@
 package livedb_test
 
 import (
+	"context"
+	"crypto/rand"
 	"errors"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
@@ -132,5 +137,29 @@ func TestDB_Import_AppendRenumber(t *testing.T) {
 	}
 	if got := mustStats(t, db); !slices.Equal(got, []string{"users:10001:3", "messages:10002:2", "emptyTable:10003:0"}) {
 		t.Errorf("tables = %q", got)
+	}
+}
+
+// TestDB_Import_SystemTableNumber imports documents whose IDs carry a table
+// number below the first user table's (the numbers of system tables): the
+// import must refuse them, since a user table with such a number could not
+// be opened again, and write nothing.
+func TestDB_Import_SystemTableNumber(t *testing.T) {
+	for _, n := range []uint32{1, 5, 10000} {
+		db := livedbtest.NewOptions(t, livedb.DefineSchema(livedb.Tables{
+			"aaa": livedb.DefineTable(v.Any()),
+		}), looseOptions)
+		sid, err := id.New(n, time.Now(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := `{"_id":"` + sid + `","_creationTime":1700000000000,"x":1}` + "\n"
+		err = db.ImportTable(context.Background(), "fresh", strings.NewReader(line), nil)
+		if !errors.Is(err, livedb.ErrTableNumber) || !strings.Contains(err.Error(), strconv.FormatUint(uint64(n), 10)) {
+			t.Fatalf("table number %d: err = %v, want ErrTableNumber naming the number", n, err)
+		}
+		if got := mustStats(t, db); !slices.Equal(got, []string{"aaa:10001:0"}) {
+			t.Errorf("table number %d: tables = %q after a refused import", n, got)
+		}
 	}
 }
