@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -417,4 +418,19 @@ func FuzzToDoc_Time(f *testing.F) {
 			assert.LessOrEqual(t, ms, db["at"].(float64), "%s stored after %s", a, b)
 		}
 	})
+}
+
+// TestMutationCtx_Insert_TimeValue: the map API has no date type (Convex
+// has none); a time.Time is refused with a hint saying what to store
+// instead, and nothing is written.
+func TestMutationCtx_Insert_TimeValue(t *testing.T) {
+	db := livedbtest.New(t, livedb.DefineSchema(livedb.Tables{"events": livedb.DefineTable(v.Any())}))
+	err := db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
+		_, err := m.DB.Insert("events", livedb.Doc{"at": time.Now()})
+		return err
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "UnixMilli")
+	assert.Contains(t, err.Error(), ".at")
+	assert.Empty(t, mustCollect(t, db, "events"))
 }

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 	"unicode/utf8"
 )
 
@@ -311,6 +312,11 @@ func normalize(x any, path string) (any, error) {
 			out[k] = n
 		}
 		return out, nil
+	}
+	if _, ok := x.(time.Time); ok {
+		// Convex has no date type: it stores a date as a number of
+		// milliseconds, which is what the typed codec does with a time.Time.
+		return nil, &NotValueError{Path: path, Reason: "time.Time is not a supported Convex type: store t.UnixMilli() (Convex keeps dates as milliseconds since the epoch), or use a typed Table, which converts a time.Time field so"}
 	}
 	return nil, &NotValueError{Path: path, Reason: fmt.Sprintf("%T is not a supported Convex type", x)}
 }
