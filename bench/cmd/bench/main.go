@@ -43,6 +43,7 @@ type config struct {
 	dir        string
 	keep       bool
 	profileDir string
+	beforePath string // an earlier report to compare with (-before)
 
 	// child mode
 	child      string
@@ -69,6 +70,7 @@ func main() {
 	flag.Float64Var(&c.boltOps, "bolthold-ops", 0.1, "scale of bolthold's operation counts (relative to -ops)")
 	flag.StringVar(&c.dir, "dir", "", "work directory for the database files (default: a new temporary directory)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory")
+	flag.StringVar(&c.beforePath, "before", "", "an earlier report of this command (e.g. the results.md being replaced): adds a before/after section")
 	flag.StringVar(&c.profileDir, "profile", "", "write a CPU profile of every child of round 1 into this directory")
 	flag.StringVar(&c.child, "child", "", "internal: run one workload group (load, build, open, watch) in this process")
 	flag.StringVar(&c.store, "store", "", "store of a child run")
@@ -296,6 +298,13 @@ func drive(c *config) error {
 		}
 	}
 	rep := &report{cfg: c, started: time.Now(), loadStart: loadAvg(), results: map[string]*result{}}
+	if c.beforePath != "" {
+		before, err := readBefore(c.beforePath)
+		if err != nil {
+			return fmt.Errorf("-before: %w", err)
+		}
+		rep.before = before
+	}
 	for _, k := range kinds {
 		rep.results[k.Name] = &result{rounds: map[string][]float64{}}
 		rep.order = append(rep.order, k.Name)

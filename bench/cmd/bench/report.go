@@ -22,6 +22,7 @@ type report struct {
 	loadStart, loadEnd string
 	order              []string
 	results            map[string]*result
+	before             figures // medians of an earlier report (-before), or nil
 }
 
 // median returns the median of a store's figure over the rounds.
@@ -255,6 +256,8 @@ func (r *report) markdown() string {
 	b.WriteString("\n")
 
 	r.watchSection(&b)
+	r.beforeAfter(&b)
+	r.targets19(&b)
 	r.targets(&b)
 	r.spread(&b)
 	return b.String()
@@ -262,7 +265,8 @@ func (r *report) markdown() string {
 
 var watchStores = []string{stores.LivedbBolt, stores.LivedbMemory, stores.RawBolt, stores.GoMemdb}
 
-func (r *report) watchSection(b *strings.Builder) {
+// watchRows returns W8's rows.
+func (r *report) watchRows() []row {
 	var rows []row
 	for _, s := range r.cfg.subs {
 		p := fmt.Sprintf("W8s%d", s)
@@ -276,6 +280,11 @@ func (r *report) watchSection(b *strings.Builder) {
 			row{p + ".outside", fmt.Sprintf("%s: re-runs per commit outside every read set", subs), unitCount},
 		)
 	}
+	return rows
+}
+
+func (r *report) watchSection(b *strings.Builder) {
+	rows := r.watchRows()
 	any := false
 	for _, s := range watchStores {
 		if res := r.results[s]; res != nil && len(res.rounds["W8s"+strconv.Itoa(r.cfg.subs[0])+".p50.ns"]) > 0 {
