@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,13 +89,17 @@ func aggQueries() []aggQuery {
 				match: func(d livedb.Doc) bool { return str(d, "wf") == "w1" }, sum: sum},
 			aggQuery{name: "wf=w2,status=b", index: "by_wf_status", rng: func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("wf", "w2").Eq("status", "b") },
 				match: func(d livedb.Doc) bool { return str(d, "wf") == "w2" && str(d, "status") == "b" }, sum: sum},
-			aggQuery{name: "wf=w1,status in (a,c]", index: "by_wf_status", rng: func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("wf", "w1").Gt("status", "a").Lte("status", "c") },
+			aggQuery{name: "wf=w1,status in (a,c]", index: "by_wf_status", rng: func(r livedb.IndexRange) livedb.IndexRange {
+				return r.Eq("wf", "w1").Gt("status", "a").Lte("status", "c")
+			},
 				match: func(d livedb.Doc) bool { s := str(d, "status"); return str(d, "wf") == "w1" && s > "a" && s <= "c" }, sum: sum},
 			aggQuery{name: "wf=w3,status>=b", index: "by_wf_status", rng: func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("wf", "w3").Gte("status", "b") },
 				match: func(d livedb.Doc) bool { return str(d, "wf") == "w3" && str(d, "status") >= "b" }, sum: sum},
 			aggQuery{name: "wf<w3", index: "by_wf_status", rng: func(r livedb.IndexRange) livedb.IndexRange { return r.Lt("wf", "w3") },
 				match: func(d livedb.Doc) bool { return str(d, "wf") < "w3" }, sum: sum},
-			aggQuery{name: "wf=w1,status=a,ct>0", index: "by_wf_status", rng: func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("wf", "w1").Eq("status", "a").Gt("_creationTime", 0.0) },
+			aggQuery{name: "wf=w1,status=a,ct>0", index: "by_wf_status", rng: func(r livedb.IndexRange) livedb.IndexRange {
+				return r.Eq("wf", "w1").Eq("status", "a").Gt("_creationTime", 0.0)
+			},
 				match: func(d livedb.Doc) bool { return str(d, "wf") == "w1" && str(d, "status") == "a" }, sum: sum},
 			aggQuery{name: "by_wf wf=w2", index: "by_wf", rng: func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("wf", "w2") },
 				match: func(d livedb.Doc) bool { return str(d, "wf") == "w2" }, sum: sum},
@@ -336,5 +341,149 @@ func TestShared_AggregateRowsSameInEveryProcess(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, 0.0+3+6+9+12+15+18, n)
 		}
+	})
+}
+
+// TestSubscribe_CountRerunsOnlyWhenItChanges: a subscription to a Count
+// re-runs when a document enters or leaves the range, and one to a Sum
+// when a summed value in the range changes too; writes to other fields,
+// moves inside the range and writes outside it re-run neither.
+func TestSubscribe_CountRerunsOnlyWhenItChanges(t *testing.T) {
+	forEachBackendBubble(t, aggSchema(), nil, func(t *testing.T, db *livedb.DB) {
+		w1 := func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("wf", "w1") }
+		count, err := livedb.Subscribe(context.Background(), db, func(q *livedb.QueryCtx) (int64, error) {
+			return q.DB.Query("tasks").WithIndex("by_wf_status", w1).Count()
+		})
+		require.NoError(t, err)
+		defer count.Close()
+		sum, err := livedb.Subscribe(context.Background(), db, func(q *livedb.QueryCtx) (float64, error) {
+			return q.DB.Query("tasks").WithIndex("by_wf_status", w1).Sum("cost")
+		})
+		require.NoError(t, err)
+		defer sum.Close()
+		require.Equal(t, int64(0), rxNext(t, count).Value)
+		require.Equal(t, 0.0, rxNext(t, sum).Value)
+
+		var in, out livedb.ID
+		wantN, wantS := int64(0), 0.0
+		steps := []struct {
+			name                 string
+			write                func(w *livedb.Writer) error
+			countRerun, sumRerun bool
+			apply                func()
+		}{
+			{"insert into the range", func(w *livedb.Writer) (err error) {
+				in, err = w.Insert("tasks", livedb.Doc{"wf": "w1", "status": "a", "cost": 2.0})
+				return err
+			}, true, true, func() { wantN, wantS = 1, 2 }},
+			{"insert outside the range", func(w *livedb.Writer) (err error) {
+				out, err = w.Insert("tasks", livedb.Doc{"wf": "w2", "status": "a", "cost": 5.0})
+				return err
+			}, false, false, nil},
+			{"patch another field in the range", func(w *livedb.Writer) error {
+				return w.Patch(in, livedb.Doc{"note": "x"})
+			}, false, false, nil},
+			{"move inside the range", func(w *livedb.Writer) error {
+				return w.Patch(in, livedb.Doc{"status": "b"})
+			}, false, false, nil},
+			{"patch the summed field in the range", func(w *livedb.Writer) error {
+				return w.Patch(in, livedb.Doc{"cost": 3.0})
+			}, false, true, func() { wantS = 3 }},
+			{"patch the summed field outside the range", func(w *livedb.Writer) error {
+				return w.Patch(out, livedb.Doc{"cost": 6.0})
+			}, false, false, nil},
+			{"insert without the summed field into the range", func(w *livedb.Writer) error {
+				_, err := w.Insert("tasks", livedb.Doc{"wf": "w1", "status": "c"})
+				return err
+			}, true, false, func() { wantN = 2 }},
+			{"move a document into the range", func(w *livedb.Writer) error {
+				return w.Patch(out, livedb.Doc{"wf": "w1"})
+			}, true, true, func() { wantN, wantS = 3, 9 }},
+			{"delete a document of the range", func(w *livedb.Writer) error {
+				return w.Delete(in)
+			}, true, true, func() { wantN, wantS = 2, 6 }},
+		}
+		for _, st := range steps {
+			beforeN, beforeS := livedb.SubscriptionReruns(count), livedb.SubscriptionReruns(sum)
+			_, err := db.MutationTS(context.Background(), func(m *livedb.MutationCtx) error { return st.write(m.DB) })
+			require.NoError(t, err, st.name)
+			if st.apply != nil {
+				st.apply()
+			}
+			if st.countRerun {
+				assert.Equal(t, wantN, rxNext(t, count).Value, st.name)
+				assert.Equal(t, beforeN+1, livedb.SubscriptionReruns(count), "%s: count re-runs once", st.name)
+			} else {
+				rxNone(t, count)
+				assert.Equal(t, beforeN, livedb.SubscriptionReruns(count), "%s: count re-ran", st.name)
+			}
+			if st.sumRerun {
+				assert.Equal(t, wantS, rxNext(t, sum).Value, st.name)
+				assert.Equal(t, beforeS+1, livedb.SubscriptionReruns(sum), "%s: sum re-runs once", st.name)
+			} else {
+				rxNone(t, sum)
+				assert.Equal(t, beforeS, livedb.SubscriptionReruns(sum), "%s: sum re-ran", st.name)
+			}
+		}
+	})
+}
+
+// TestQuery_Count_ConcurrentInsertsDoNotConflict: mutations that insert
+// into one aggregate's range at the same time all commit without a re-run
+// (the rows are blind writes of the committer), while a mutation that
+// read the count conflicts with them.
+func TestQuery_Count_ConcurrentInsertsDoNotConflict(t *testing.T) {
+	forEachBackend(t, aggSchema(), func(t *testing.T, db *livedb.DB) {
+		const n = 4
+		var ready sync.WaitGroup
+		ready.Add(n)
+		var once [n]sync.Once
+		before := db.Stats().Retries
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
+					_, err := m.DB.Insert("tasks", livedb.Doc{"wf": "w1", "status": "a", "cost": 1.0})
+					once[i].Do(func() { ready.Done(); ready.Wait() })
+					return err
+				})
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+		assert.Equal(t, before, db.Stats().Retries, "an insert re-ran")
+		got, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) (int64, error) {
+			return q.DB.Query("tasks").WithIndex("by_wf_status", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("wf", "w1") }).Count()
+		})
+		require.NoError(t, err)
+		assert.Equal(t, int64(n), got)
+
+		// A mutation that counted, then an insert commits before it: it
+		// re-runs and sees the insert.
+		runs := 0
+		var seen int64
+		mustMutate(t, db, func(m *livedb.MutationCtx) error {
+			runs++
+			c, err := m.DB.Query("tasks").WithIndex("by_wf_status", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("wf", "w1").Eq("status", "a") }).Count()
+			if err != nil {
+				return err
+			}
+			seen = c
+			if runs == 1 {
+				mustMutate(t, db, func(m *livedb.MutationCtx) error {
+					_, err := m.DB.Insert("tasks", livedb.Doc{"wf": "w1", "status": "a"})
+					return err
+				})
+			}
+			_, err = m.DB.Insert("tasks", livedb.Doc{"wf": "w2", "status": "a", "note": fmt.Sprint(c)})
+			return err
+		})
+		assert.Equal(t, 2, runs, "the counting mutation conflicts once")
+		assert.Equal(t, int64(n+1), seen)
 	})
 }
