@@ -256,3 +256,16 @@ func importCheckUnique(tx *txn) error {
 	}
 	return nil
 }
+
+// String prints the definition as {name [fields]}, followed by "unique"
+// and "aggregate[sums]" when they are set.
+func (ix IndexDefinition) String() string {
+	s := fmt.Sprintf("{%s %v", ix.Name, ix.Fields)
+	if ix.Unique {
+		s += " unique"
+	}
+	if ix.Aggregate {
+		s += fmt.Sprintf(" aggregate%v", ix.Sums)
+	}
+	return s + "}"
+}

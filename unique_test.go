@@ -287,3 +287,24 @@ func TestImport_UniqueRefusesDuplicates(t *testing.T) {
 		assert.Len(t, mustCollect(t, db, "users"), 1, "nothing imported")
 	})
 }
+
+// TestSchema_MarshalJSON_UniqueAndAggregate: the JSON form keeps unique and
+// aggregate indexes (in members Convex ignores), so a database opened with
+// its stored schema keeps them.
+func TestSchema_MarshalJSON_UniqueAndAggregate(t *testing.T) {
+	s := livedb.DefineSchema(livedb.Tables{
+		"t": livedb.DefineTable(v.Object(v.Fields{"a": v.String(), "n": v.Float64()})).
+			Index("by_a", "a").Unique().Aggregate("n").
+			Index("by_n", "n"),
+	})
+	require.NoError(t, s.Err())
+	b, err := s.MarshalJSON()
+	require.NoError(t, err)
+	back, err := livedb.SchemaFromJSON(b)
+	require.NoError(t, err)
+	def, _ := back.Table("t")
+	assert.Equal(t, []livedb.IndexDefinition{
+		{Name: "by_a", Fields: []string{"a"}, Unique: true, Aggregate: true, Sums: []string{"n"}},
+		{Name: "by_n", Fields: []string{"n"}},
+	}, def.Indexes())
+}
