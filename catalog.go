@@ -54,6 +54,8 @@ type indexInfo struct {
 	columns []string   // the key's columns as Convex prints them: fields, _creationTime, _id
 	prefix  []byte     // indexPrefix(id)
 	table   *tableInfo
+	unique  bool     // no two documents share the values of fields (unique.go)
+	agg     *aggInfo // the counts and sums the index keeps, or nil (aggregate.go)
 }
 
 const (
@@ -154,7 +156,9 @@ func newTableInfo(name string, number, byID, byTime uint32) *tableInfo {
 func (t *tableInfo) renumbered(n uint32) *tableInfo {
 	nt := &tableInfo{name: t.name, number: n, validator: t.validator}
 	for _, ix := range t.indexes {
-		nt.indexes = append(nt.indexes, newIndexInfo(nt, ix.id, ix.name, ix.fields))
+		nix := newIndexInfo(nt, ix.id, ix.name, ix.fields)
+		nix.unique, nix.agg = ix.unique, ix.agg
+		nt.indexes = append(nt.indexes, nix)
 	}
 	nt.byID, nt.byTime = nt.indexes[0], nt.indexes[1]
 	return nt
@@ -206,6 +210,12 @@ func (c *catalog) validate() error {
 				return fmt.Errorf("table %q has two indexes named %q", t.name, ix.name)
 			}
 			ids[ix.id], names[ix.name] = true, true
+			if ix.agg != nil {
+				if ix.agg.id == 0 || ix.agg.id >= c.nextIndex || ids[ix.agg.id] {
+					return fmt.Errorf("table %q index %q has a bad or repeated aggregate id %d", t.name, ix.name, ix.agg.id)
+				}
+				ids[ix.agg.id] = true
+			}
 			for _, p := range ix.paths {
 				for _, part := range p {
 					if err := value.CheckIdentifier(part); err != nil {
@@ -247,6 +257,11 @@ type indexJSON struct {
 	Name   string   `json:"name"`
 	ID     uint32   `json:"id"`
 	Fields []string `json:"fields,omitempty"`
+	Unique bool     `json:"unique,omitempty"`
+	// AggID is the id under which the index's aggregate rows are stored
+	// (aggregate.go), 0 when it keeps none; Sums are the summed fields.
+	AggID uint32   `json:"aggregate,omitempty"`
+	Sums  []string `json:"sums,omitempty"`
 }
 
 func (c *catalog) marshal() ([]byte, error) {
@@ -261,7 +276,11 @@ func (c *catalog) marshal() ([]byte, error) {
 	for _, t := range c.tables {
 		tj := tableJSON{Name: t.name, Number: t.number}
 		for _, ix := range t.indexes {
-			tj.Indexes = append(tj.Indexes, indexJSON{Name: ix.name, ID: ix.id, Fields: ix.fields})
+			ij := indexJSON{Name: ix.name, ID: ix.id, Fields: ix.fields, Unique: ix.unique}
+			if ix.agg != nil {
+				ij.AggID, ij.Sums = ix.agg.id, ix.agg.sums
+			}
+			tj.Indexes = append(tj.Indexes, ij)
 		}
 		cj.Tables = append(cj.Tables, tj)
 	}
@@ -296,7 +315,12 @@ func unmarshalCatalog(b []byte) (*catalog, error) {
 		}
 		t := &tableInfo{name: tj.Name, number: tj.Number}
 		for _, ij := range tj.Indexes {
-			t.indexes = append(t.indexes, newIndexInfo(t, ij.ID, ij.Name, ij.Fields))
+			ix := newIndexInfo(t, ij.ID, ij.Name, ij.Fields)
+			ix.unique = ij.Unique
+			if ij.AggID != 0 {
+				ix.agg = newAggInfo(ij.AggID, ij.Sums)
+			}
+			t.indexes = append(t.indexes, ix)
 		}
 		t.byID, t.byTime = t.indexes[0], t.indexes[1]
 		c.tables[t.name] = t

@@ -105,7 +105,7 @@ func checkTable(ctx context.Context, tx *txn, t *tableInfo, add func(string, ...
 			add("table %q index %s has %d entries for %d documents", t.name, ix.name, n, docs)
 		}
 	}
-	return nil
+	return checkAggregates(tx, t, add) // aggregate.go
 }
 
 // checkEntries verifies that every entry of ix belongs to a document that

@@ -15,7 +15,8 @@ type commitRecord struct {
 	ts     uint64
 	writes []*pendingDoc
 	// tableKeys are the read-set keys of the catalog entries the commit
-	// wrote (tableKeys in keys.go): tables created or renumbered.
+	// wrote (tableKeys in keys.go): tables created or renumbered; and the
+	// aggregate rows it changed (aggregate.go).
 	tableKeys [][]byte
 	// all says that the commit may have changed anything: a copy of a
 	// shared database that was loaded anew (rebootstrap). It conflicts
@@ -178,6 +179,7 @@ func (db *DB) commitGroup(group []*commitReq) {
 	var conflicts []*conflict
 	var records []*commitRecord
 	var batch kv.Batch
+	var aggs aggBatch // aggregate rows the group changes (aggregate.go)
 	ts := db.lastTS.Load()
 	base := db.cat.Load()
 	cat := base // with the tables of the mutations accepted so far
@@ -213,6 +215,7 @@ func (db *DB) commitGroup(group []*commitReq) {
 			writeBatch(&batch, pd)
 			batch.Put(changeKey(ts, uint32(i)), encodeChange(pd))
 		}
+		aggs.record(rec)
 		accepted = append(accepted, req)
 		records = append(records, rec)
 	}
@@ -220,8 +223,8 @@ func (db *DB) commitGroup(group []*commitReq) {
 		return
 	}
 	start := time.Now()
-	var err error
-	if lt != nil {
+	err := db.writeAggregates(&aggs, &batch)
+	if err == nil && lt != nil {
 		err = lt.append(&logGroup{records: records, ops: batch.Ops[:len(batch.Ops):len(batch.Ops)]}, base, cat)
 	}
 	if err == nil {

@@ -412,6 +412,9 @@ func (db *DB) importOnce(ctx context.Context, job *importJob, sub submitter) (ui
 		}
 		return false
 	})
+	if err := importCheckUnique(tx); err != nil { // unique.go
+		return 0, nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return 0, nil, err
 	}

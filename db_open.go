@@ -224,6 +224,12 @@ func (db *DB) reconcile(snap kv.Snapshot, old *catalog, same bool) (*catalog, *k
 		if err := db.syncIndexes(snap, next, t, wanted, batch); err != nil {
 			return nil, nil, err
 		}
+		if err := db.syncIndexExtras(snap, next, t, old.tables[t.name], wanted, batch, mismatch); err != nil {
+			return nil, nil, err
+		}
+	}
+	if mismatch.Total > 0 {
+		return nil, nil, mismatch // duplicates in an index that became unique
 	}
 	db.report.sort()
 	return next, batch, nil

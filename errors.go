@@ -51,6 +51,9 @@ var (
 	// ErrTxDone is returned when a transaction context is used after its
 	// function returned.
 	ErrTxDone = errors.New("livedb: transaction has already ended")
+	// ErrUniqueViolation is returned when a write would give two documents
+	// the same values of a unique index's fields; see *UniqueError.
+	ErrUniqueViolation = errors.New("livedb: unique index violated")
 )
 
 // Errors of the stored data.

@@ -19,6 +19,13 @@ import (
 type IndexDefinition struct {
 	Name   string
 	Fields []string
+	// Unique says that no two documents may have the same values of
+	// Fields ([TableDefinition.Unique]).
+	Unique bool
+	// Aggregate says that the index keeps counts of its ranges, and Sums
+	// the fields whose sums it keeps ([TableDefinition.Aggregate]).
+	Aggregate bool
+	Sums      []string
 }
 
 // Index adds a database index on the given field paths and returns t.
@@ -37,7 +44,7 @@ func (t *TableDefinition) Indexes() []IndexDefinition { return cloneIndexDefinit
 func (t *TableDefinition) IndexByName(name string) (IndexDefinition, bool) {
 	for _, ix := range t.indexes {
 		if ix.Name == name {
-			return IndexDefinition{Name: ix.Name, Fields: slices.Clone(ix.Fields)}, true
+			return cloneIndexDefinitions([]IndexDefinition{ix})[0], true
 		}
 	}
 	return IndexDefinition{}, false
@@ -49,7 +56,8 @@ func cloneIndexDefinitions(ixs []IndexDefinition) []IndexDefinition {
 	}
 	out := make([]IndexDefinition, len(ixs))
 	for i, ix := range ixs {
-		out[i] = IndexDefinition{Name: ix.Name, Fields: slices.Clone(ix.Fields)}
+		out[i] = ix
+		out[i].Fields, out[i].Sums = slices.Clone(ix.Fields), slices.Clone(ix.Sums)
 	}
 	return out
 }

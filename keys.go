@@ -19,6 +19,7 @@ import (
 //	0x00 "pruned"                           8-byte timestamp of the newest pruned change
 //	0x01 indexID(4) sortkey(fields…, _creationTime, _id)   index entry; value empty
 //	0x01 indexID(4) sortkey(_id)            by_id entry; value = the encoded document
+//	0x01 aggID(4) sel depth sortkey(v…)     aggregate row (aggregate.go); value n(8) sum(8)
 //	0x02 ts(8) seq(4)                       change-feed record (encodeChange)
 //	0x03                                    big-endian timestamp of the last commit (8
 //	                                        bytes), then the catalog's generation (8)

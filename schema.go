@@ -54,6 +54,9 @@ type TableDefinition struct {
 	// and are written back by [Schema.MarshalJSON], but livedb neither
 	// builds nor serves them, as Convex does not serve a staged index.
 	staged []IndexDefinition
+	// defErr is a mistake made while chaining the definition (unique.go),
+	// reported by [Schema.Err]; "" when none.
+	defErr string
 }
 
 // SchemaOption changes how a schema behaves; see [SchemaValidation].
@@ -125,6 +128,7 @@ func (t *TableDefinition) clone() *TableDefinition {
 		validator: t.validator,
 		indexes:   cloneIndexDefinitions(t.indexes),
 		staged:    cloneIndexDefinitions(t.staged),
+		defErr:    t.defErr,
 	}
 }
 
@@ -221,6 +225,9 @@ func (s *Schema) checkTable(name string, t *TableDefinition) error {
 	}
 	if err := schemaCheckDocumentValidator(name, t.validator); err != nil {
 		return err
+	}
+	if t.defErr != "" {
+		return fail(t.defErr)
 	}
 	t.validator = schemaWithoutSystemFields(t.validator)
 	if n := len(t.indexes) + len(t.staged); n > schemaMaxIndexes {
@@ -323,7 +330,7 @@ func (s *Schema) checkIndex(table string, t *TableDefinition, ix IndexDefinition
 			}
 		}
 	}
-	return nil
+	return s.checkAggregate(table, t, ix) // aggregate.go
 }
 
 // schemaWithoutSystemFields returns val without the top-level fields _id and

@@ -47,6 +47,10 @@ type schemaTableJSON struct {
 type schemaIndexJSON struct {
 	IndexDescriptor *string   `json:"indexDescriptor"`
 	Fields          *[]string `json:"fields"`
+	// livedb's own members (unique.go, aggregate.go), which Convex ignores.
+	Unique    bool     `json:"unique,omitempty"`
+	Aggregate bool     `json:"aggregate,omitempty"`
+	Sums      []string `json:"sums,omitempty"`
 }
 
 // schemaImportJSON is the read form of a schema; pointers tell a missing
@@ -114,7 +118,7 @@ func schemaIndexesJSON(ixs []IndexDefinition) []schemaIndexJSON {
 		if fields == nil {
 			fields = []string{}
 		}
-		out[i] = schemaIndexJSON{IndexDescriptor: &name, Fields: &fields}
+		out[i] = schemaIndexJSON{IndexDescriptor: &name, Fields: &fields, Unique: ix.Unique, Aggregate: ix.Aggregate, Sums: ix.Sums}
 	}
 	return out
 }
@@ -229,7 +233,7 @@ func schemaIndexesFromJSON(table string, list []schemaIndexJSON) ([]IndexDefinit
 		if ij.Fields == nil {
 			return nil, &SchemaError{Table: table, Index: *ij.IndexDescriptor, Reason: `invalid schema JSON: missing "fields"`}
 		}
-		out = append(out, IndexDefinition{Name: *ij.IndexDescriptor, Fields: *ij.Fields})
+		out = append(out, IndexDefinition{Name: *ij.IndexDescriptor, Fields: *ij.Fields, Unique: ij.Unique, Aggregate: ij.Aggregate || len(ij.Sums) > 0, Sums: ij.Sums})
 	}
 	return out, nil
 }

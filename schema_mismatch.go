@@ -28,6 +28,10 @@ func mismatchSummary(f *DocumentError) string {
 // short: the full validator and document stay in err.
 func shortReason(err error) (path, reason string) {
 	const width = 48 // runes of a value or validator
+	var ue *UniqueError
+	if errors.As(err, &ue) {
+		return "", ue.summary(width) // unique.go
+	}
 	var ve *v.ValidationError
 	if !errors.As(err, &ve) {
 		return "", clip(err.Error(), 2*width)

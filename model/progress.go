@@ -43,6 +43,31 @@ func (p Progress) Count(st SessionStatus) int {
 	return n
 }
 
+// SessionStatuses lists every SessionStatus, in the order a monitor shows
+// them.
+var SessionStatuses = []SessionStatus{SessionPending, SessionRunning, SessionCompleted, SessionFailed, SessionCancelled}
+
+// SessionCounts returns how many sessions of the workflow have each
+// status (statuses without sessions are absent). It reads the counts that
+// the by_workflow_and_status aggregate keeps, one stored row per status,
+// without visiting the sessions; a subscription to it re-runs only when a
+// session of the workflow is added, removed or changes status.
+func SessionCounts(q *livedb.QueryCtx, args WorkflowArgs) (map[SessionStatus]int64, error) {
+	out := map[SessionStatus]int64{}
+	for _, st := range SessionStatuses {
+		n, err := Sessions.Query(q.DB).WithIndex("by_workflow_and_status", func(r livedb.IndexRange) livedb.IndexRange {
+			return r.Eq("workflowId", args.WorkflowID).Eq("status", st)
+		}).Count()
+		if err != nil {
+			return nil, fmt.Errorf("model: session counts of workflow %s: %w", args.WorkflowID, err)
+		}
+		if n > 0 {
+			out[st] = n
+		}
+	}
+	return out, nil
+}
+
 // WorkflowProgress returns the progress of a workflow. It reads the
 // workflow and its sessions (through the by_workflow index), so a
 // subscription to it is re-run only when they change.

@@ -193,7 +193,9 @@ func Tables() livedb.Tables {
 		SessionsTable: livedb.DefineTable(sessionFields()).
 			Index("by_workflow", "workflowId").
 			Index("by_status", "status").
-			Index("by_workflow_and_status", "workflowId", "status").
+			// The aggregate keeps the sessions' counts per workflow and
+			// status, which SessionCounts reads without visiting them.
+			Index("by_workflow_and_status", "workflowId", "status").Aggregate().
 			Index("by_type_and_status", "agentType", "status"),
 	}
 }
