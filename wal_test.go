@@ -121,19 +121,20 @@ func wantNotes(t *testing.T, got []int64, n int) {
 	}
 }
 
-// walRecords returns the byte offset of each record of the log at path.
-func walRecords(t *testing.T, path string) []int {
+// walRecords returns the byte offset of each record of the log at path,
+// and of the end of the last one (zeros written ahead may follow).
+func walRecords(t *testing.T, path string) (offs []int, end int) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var offs []int
-	for off := walHeaderSize; off+walHeadSize <= len(b); {
+	off := walHeaderSize
+	for off+walHeadSize <= len(b) && binary.LittleEndian.Uint64(b[off+8:]) != 0 {
 		offs = append(offs, off)
 		off += walHeadSize + int(binary.LittleEndian.Uint32(b[off:]))
 	}
-	return offs
+	return offs, off
 }
 
 func mustPatchFile(t *testing.T, path string, fn func([]byte) []byte) {
@@ -149,13 +150,13 @@ func mustPatchFile(t *testing.T, path string, fn func([]byte) []byte) {
 
 func TestOpen_WAL_ReplaysTail(t *testing.T) {
 	path := mustWALCrashCopy(t, 5)
-	if got := len(walRecords(t, path+"-wal")); got != 6 {
-		t.Fatalf("the log holds %d records, want 6 (Open's schema commit, which the copied file has too, and one per commit)", got)
+	if offs, _ := walRecords(t, path+"-wal"); len(offs) != 6 {
+		t.Fatalf("the log holds %d records, want 6 (Open's schema commit, which the copied file has too, and one per commit)", len(offs))
 	}
 	wantNotes(t, mustOpenNotes(t, path), 5)
 	// Open checkpointed: the log is empty, and the file holds the notes.
-	if got := len(walRecords(t, path+"-wal")); got != 0 {
-		t.Fatalf("after Open and Close the log holds %d records, want 0", got)
+	if offs, _ := walRecords(t, path+"-wal"); len(offs) != 0 {
+		t.Fatalf("after Open and Close the log holds %d records, want 0", len(offs))
 	}
 	db, err := livedb.Open(path, walSchema(), &livedb.Options{NoWAL: true})
 	if err != nil {
@@ -168,18 +169,19 @@ func TestOpen_WAL_ReplaysTail(t *testing.T) {
 func TestOpen_WAL_TornTailCut(t *testing.T) {
 	tests := []struct {
 		name   string
-		damage func(b []byte, last int) []byte
+		damage func(b []byte, last, end int) []byte
 	}{
-		{"last record cut short", func(b []byte, last int) []byte { return b[:len(b)-3] }},
-		{"last record's head cut short", func(b []byte, last int) []byte { return b[:last+5] }},
-		{"last record's payload flipped", func(b []byte, last int) []byte { b[len(b)-2] ^= 0xff; return b }},
-		{"zeros after the last record", func(b []byte, last int) []byte { return append(b[:last], make([]byte, 4096)...) }},
+		{"last record cut short", func(b []byte, last, end int) []byte { return b[:end-3] }},
+		{"last record's head cut short", func(b []byte, last, end int) []byte { return b[:last+5] }},
+		{"last record's payload flipped", func(b []byte, last, end int) []byte { b[end-2] ^= 0xff; return b }},
+		{"last record zeroed", func(b []byte, last, end int) []byte { clear(b[last:end]); return b }},
+		{"last record's tail zeroed", func(b []byte, last, end int) []byte { clear(b[end-4 : end]); return b }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := mustWALCrashCopy(t, 4)
-			offs := walRecords(t, path+"-wal")
-			mustPatchFile(t, path+"-wal", func(b []byte) []byte { return tc.damage(b, offs[len(offs)-1]) })
+			offs, end := walRecords(t, path+"-wal")
+			mustPatchFile(t, path+"-wal", func(b []byte) []byte { return tc.damage(b, offs[len(offs)-1], end) })
 			wantNotes(t, mustOpenNotes(t, path), 3)
 			// The cut log takes new records after the whole ones.
 			db, err := livedb.Open(path, walSchema(), nil)
@@ -207,7 +209,7 @@ func TestOpen_WAL_CorruptMiddleRefused(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			path := mustWALCrashCopy(t, 5)
-			offs := walRecords(t, path+"-wal")
+			offs, _ := walRecords(t, path+"-wal")
 			mustPatchFile(t, path+"-wal", func(b []byte) []byte { tc.damage(b, offs[1]); return b })
 			before, err := os.ReadFile(path + "-wal")
 			if err != nil {
@@ -373,7 +375,7 @@ func TestDB_WAL_KillAtCrashPoints(t *testing.T) {
 			if !p.Kill() {
 				t.Fatalf("the child ended, but not of SIGKILL; its stderr:\n%s", p.Stderr())
 			}
-			if n := len(walRecords(t, path+"-wal")); n == 0 {
+			if offs, _ := walRecords(t, path+"-wal"); len(offs) == 0 {
 				t.Fatalf("the log is empty after the kill at %q: the test did not stop where it means to", tc.point)
 			}
 			wantNotes(t, mustOpenNotes(t, path), tc.want)

@@ -10,7 +10,9 @@
 // 16-byte head, then its payload: the payload's length (uint32), the
 // CRC-32C of the sequence number and payload (uint32), and the sequence
 // number (uint64), all little-endian. Sequence numbers go up by one from
-// record to record within a file.
+// record to record within a file. Zeros may follow the last record: Append
+// writes them ahead (growBy at a time), so that a record's fdatasync has no
+// file size to flush.
 //
 // # Damage
 //
@@ -42,6 +44,10 @@ const (
 	magic      = "LIVEDBWL"
 	headerSize = 16
 	headSize   = 16 // a record's head: length, checksum, sequence number
+	// growBy is how far Append writes zeros ahead of the records: a record
+	// then overwrites blocks the file already has, and its fdatasync
+	// flushes data only, not the file's size through the journal.
+	growBy = 4 << 20
 	// MaxRecord bounds a payload: a longer one is refused by Append, and
 	// a length above it in a file is damage.
 	MaxRecord = 1 << 30
@@ -66,6 +72,7 @@ type Log struct {
 	f      *os.File
 	path   string
 	size   int64  // bytes of whole records and header: where Append writes
+	alloc  int64  // the file's length: size, then zeros written ahead
 	next   uint64 // the sequence number of the next record
 	noSync bool
 	buf    []byte
@@ -157,7 +164,7 @@ func (l *Log) recover(readOnly bool, replay func(uint64, []byte) error, rec *Rec
 		if err := l.rewrite(header()); err != nil {
 			return err
 		}
-		l.size = headerSize
+		l.size, l.alloc = headerSize, headerSize
 		return nil
 	}
 	h := data[:headerSize]
@@ -171,6 +178,9 @@ func (l *Log) recover(readOnly bool, replay func(uint64, []byte) error, rec *Rec
 	var prev uint64 // 0: no record yet
 	for off < int64(len(data)) {
 		seq, payload, ok := parse(data, off, prev)
+		if !ok && allZero(data[off:]) {
+			break // the zeros Append wrote ahead
+		}
 		if !ok {
 			if at, s, found := validAfter(data, off+1, prev); found {
 				return fmt.Errorf("%s: %w: the record at byte %d (after sequence number %d) is damaged, and a valid record (sequence number %d) follows at byte %d",
@@ -186,7 +196,7 @@ func (l *Log) recover(readOnly bool, replay func(uint64, []byte) error, rec *Rec
 		prev = seq
 		off += headSize + int64(len(payload))
 	}
-	l.size = off
+	l.size, l.alloc = off, int64(len(data))
 	if prev > 0 {
 		l.next = prev + 1
 	}
@@ -252,7 +262,31 @@ func (l *Log) truncate(size int64) error {
 	if err := l.sync(); err != nil {
 		return err
 	}
-	l.size = size
+	l.size, l.alloc = size, size
+	return nil
+}
+
+// allZero reports whether b holds zeros only.
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+var zeros = make([]byte, growBy)
+
+// grow writes zeros ahead of the records, so that the file has room for n
+// more bytes. The record's fdatasync that follows syncs them and the size.
+func (l *Log) grow(n int64) error {
+	for l.alloc < l.size+n {
+		if _, err := l.f.WriteAt(zeros, l.alloc); err != nil {
+			return fmt.Errorf("grow %s: %w", l.path, err)
+		}
+		l.alloc += growBy
+	}
 	return nil
 }
 
@@ -282,6 +316,9 @@ func (l *Log) Append(payload []byte) error {
 	if cap(b) <= 1<<20 {
 		l.buf = b
 	}
+	if err := l.grow(int64(len(b))); err != nil {
+		return err
+	}
 	if _, err := l.f.WriteAt(b, l.size); err != nil {
 		return fmt.Errorf("append to %s: %w", l.path, err)
 	}
@@ -293,7 +330,8 @@ func (l *Log) Append(payload []byte) error {
 	return nil
 }
 
-// Size returns the file's size in bytes: the header and the whole records.
+// Size returns the bytes of the header and the whole records (the file
+// may be longer: zeros written ahead).
 func (l *Log) Size() int64 { return l.size }
 
 // Empty reports whether the log holds no record.
