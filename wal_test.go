@@ -417,3 +417,21 @@ func walKillChild(t *testing.T, spec string) {
 	proctest.Fail("the hook at %q was not reached", point)
 	t.Fatalf("the hook at %q was not reached", point)
 }
+
+// TestOpen_WAL_LocalCopyHasNone checks that the bbolt copy of a shared
+// database gets no write-ahead log: PostgreSQL's log is its log, and the
+// copy is a cache that is never synced.
+func TestOpen_WAL_LocalCopyHasNone(t *testing.T) {
+	copyPath := filepath.Join(t.TempDir(), "copy.db")
+	db, err := livedb.Open(matrixSchema(t), walSchema(), &livedb.Options{LocalCopy: copyPath})
+	if err != nil {
+		t.Fatalf("open shared database: %v", err)
+	}
+	mustInsertNote(t, db, 0)
+	if _, err := os.Stat(copyPath + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the local copy has a write-ahead log (%v), want none", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
