@@ -11,7 +11,7 @@
 // CRC-32C of the sequence number and payload (uint32), and the sequence
 // number (uint64), all little-endian. Sequence numbers go up by one from
 // record to record within a file. Zeros may follow the last record: Append
-// writes them ahead (growBy at a time), so that a record's fdatasync has no
+// writes them ahead (growBy, 1 MiB, at a time), so that a record's fdatasync has no
 // file size to flush.
 //
 // # Damage
@@ -47,7 +47,7 @@ const (
 	// growBy is how far Append writes zeros ahead of the records: a record
 	// then overwrites blocks the file already has, and its fdatasync
 	// flushes data only, not the file's size through the journal.
-	growBy = 4 << 20
+	growBy = 1 << 20
 	// MaxRecord bounds a payload: a longer one is refused by Append, and
 	// a length above it in a file is damage.
 	MaxRecord = 1 << 30
