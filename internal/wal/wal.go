@@ -10,9 +10,9 @@
 // 16-byte head, then its payload: the payload's length (uint32), the
 // CRC-32C of the sequence number and payload (uint32), and the sequence
 // number (uint64), all little-endian. Sequence numbers go up by one from
-// record to record within a file. Zeros may follow the last record: Append
-// writes them ahead (growBy, 1 MiB, at a time), so that a record's fdatasync has no
-// file size to flush.
+// record to record within a file. Zeros may follow the last record:
+// Append writes them ahead (growBy, 1 MiB, at a time), so that a record's
+// fdatasync has no file size to flush.
 //
 // # Damage
 //
