@@ -35,7 +35,11 @@ type lvStore struct {
 }
 
 func openLivedbBolt(path string, noSync bool) (*lvStore, error) {
-	db, err := livedb.Open(path, lvSchema(), &livedb.Options{NoSync: noSync})
+	return openLivedbBoltOptions(path, &livedb.Options{NoSync: noSync})
+}
+
+func openLivedbBoltOptions(path string, opts *livedb.Options) (*lvStore, error) {
+	db, err := livedb.Open(path, lvSchema(), opts)
 	if err != nil {
 		return nil, err
 	}
