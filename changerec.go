@@ -70,7 +70,12 @@ func docChangeKey(byID uint32, docID []byte, ts uint64, seq uint32) []byte {
 
 // putChange adds to b the change record of pd, the seq-th write of the
 // commit at ts, and its later-change key when the document existed before.
+// A document inserted and deleted by the same mutation changed nothing
+// committed: it has no record.
 func putChange(b *kv.Batch, ts uint64, seq uint32, pd *pendingDoc) {
+	if pd.oldEnc == nil && pd.newEnc == nil {
+		return
+	}
 	byID := pd.table.byID.id
 	b.Put(changeKey(ts, seq), encodeChange(byID, pd))
 	if pd.oldEnc != nil {
