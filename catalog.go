@@ -64,8 +64,11 @@ const (
 	firstUserTable      = 10001
 	// catalogVersion is the format of the file. Version 2: index entries
 	// hold no value, the last commit's record holds the catalog
-	// generation. A file of another version is refused (ErrNotLivedb).
-	catalogVersion = 2
+	// generation. Version 3: a change record holds a document's old
+	// version only, the new one is found in the store or the document's
+	// next change (changerec.go). A file of another version is refused
+	// (ErrNotLivedb).
+	catalogVersion = 3
 )
 
 func (t *tableInfo) index(name string) (*indexInfo, bool) {

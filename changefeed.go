@@ -44,7 +44,7 @@ func (db *DB) pruneChanges(b *kv.Batch, now uint64) {
 		if n >= pruneMax && ts != last {
 			break // never split a commit: its remaining changes would be skipped
 		}
-		b.Delete(append([]byte(nil), k...))
+		deleteChange(b, k, it.Value())
 		last = ts
 		n++
 	}
@@ -231,7 +231,7 @@ func (f *ChangeFeed) fill() (more bool, err error) {
 	defer it.Close()
 	n := 0
 	for ; n < changeBatch && it.Next(); n++ {
-		c, err := decodeChange(it.Key(), it.Value())
+		c, err := decodeChange(snap, it.Key(), it.Value(), f.tables)
 		if err != nil {
 			return false, err
 		}

@@ -371,3 +371,28 @@ func TestChangeFeed_Next_PruningKeepsCommitsWhole(t *testing.T) {
 		})
 	}
 }
+
+// A document that a mutation inserts and deletes again changed nothing
+// committed: the feed has no change for it, and reads the mutation's
+// other writes.
+func TestChangeFeed_Next_InsertDeletedInSameMutation(t *testing.T) {
+	forEachBackend(t, rxSchema(), func(t *testing.T, db *livedb.DB) {
+		ctx := boundedCtx(t)
+		start := db.LastTimestamp()
+		var kept livedb.ID
+		ts, err := db.MutationTS(ctx, func(m *livedb.MutationCtx) error {
+			gone, err := m.DB.Insert("items", livedb.Doc{"bucket": int64(1), "n": int64(1)})
+			if err != nil {
+				return err
+			}
+			if err := m.DB.Delete(gone); err != nil {
+				return err
+			}
+			kept, err = m.DB.Insert("items", livedb.Doc{"bucket": int64(1), "n": int64(2)})
+			return err
+		})
+		require.NoError(t, err)
+		want := []rxChange{{ts, livedb.OpInsert, "items", kept, -1, 2}}
+		assert.Equal(t, want, rxSummary(rxDrain(t, db.Changes(start))))
+	})
+}

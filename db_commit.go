@@ -213,7 +213,7 @@ func (db *DB) commitGroup(group []*commitReq) {
 			pd := tx.writes.docs[docID]
 			rec.writes = append(rec.writes, pd)
 			writeBatch(&batch, pd)
-			batch.Put(changeKey(ts, uint32(i)), encodeChange(pd))
+			putChange(&batch, ts, uint32(i), pd)
 		}
 		aggs.record(rec)
 		accepted = append(accepted, req)

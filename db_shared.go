@@ -168,7 +168,7 @@ func (lt *sharedLock) append(g *logGroup, base, cat *catalog) error {
 	}
 	state := make([]kv.Op, 0, len(g.ops)+1)
 	for _, op := range g.ops {
-		if op.Key[0] != tagChange { // the change feed is each copy's own
+		if !isFeedKey(op.Key) { // the change feed is each copy's own
 			state = append(state, op)
 		}
 	}
@@ -539,8 +539,10 @@ func (db *DB) rebootstrap(ctx context.Context) error {
 	var batch kv.Batch
 	var catBytes []byte
 	more := it.Next()
-	local := func(k []byte) bool { // keys each copy keeps for itself
-		return k[0] == tagChange || k[0] == tagLastTS || bytes.Equal(k, keyPrunedThrough) || bytes.Equal(k, keyShared)
+	// keys each copy keeps for itself; not its change feed, whose records
+	// would describe documents this load replaces without records
+	local := func(k []byte) bool {
+		return k[0] == tagLastTS || bytes.Equal(k, keyPrunedThrough) || bytes.Equal(k, keyShared)
 	}
 	head, err := db.shared.log.bootstrap(ctx, func(k, v []byte) error {
 		for more && bytes.Compare(it.Key(), k) < 0 {

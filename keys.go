@@ -20,11 +20,12 @@ import (
 //	0x01 indexID(4) sortkey(fields…, _creationTime, _id)   index entry; value empty
 //	0x01 indexID(4) sortkey(_id)            by_id entry; value = the encoded document
 //	0x01 aggID(4) sel depth sortkey(v…)     aggregate row (aggregate.go); value n(8) sum(8)
-//	0x02 ts(8) seq(4)                       change-feed record (encodeChange)
+//	0x02 ts(8) seq(4)                       change-feed record (changerec.go)
 //	0x03                                    big-endian timestamp of the last commit (8
 //	                                        bytes), then the catalog's generation (8)
 //	0x04 'n' name                           a table's existence, by name   } read-set keys:
 //	0x04 '#' number(4)                      a table's existence, by number } never stored
+//	0x05 byID(4) id ts(8) seq(4)            a document's later change (changerec.go)
 //
 // A table exists when the catalog lists it. The catalog is written by the
 // committer only, in the same storage commit as the mutations whose
@@ -221,17 +222,6 @@ func tableKeyName(k []byte) string {
 	return string(k[min(len(k), 2):])
 }
 
-// encodeChange encodes a change-feed record: table, id, old document, new
-// document, each length-prefixed (a length of 0 with a zero flag byte marks
-// an absent document).
-func encodeChange(pd *pendingDoc) []byte {
-	b := make([]byte, 0, 16+len(pd.table.name)+len(pd.id)+len(pd.oldEnc)+len(pd.newEnc))
-	b = appendBytes(b, []byte(pd.table.name))
-	b = appendBytes(b, []byte(pd.id))
-	b = appendOptBytes(b, pd.oldEnc)
-	return appendOptBytes(b, pd.newEnc)
-}
-
 func appendBytes(b, p []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(p)))
 	return append(b, p...)
@@ -262,53 +252,4 @@ func readOptBytes(b []byte) ([]byte, []byte, error) {
 		return nil, b[1:], nil
 	}
 	return readBytes(b[1:])
-}
-
-// decodeChange reads a change-feed record at key k.
-func decodeChange(k, b []byte) (Change, error) {
-	var c Change
-	var ok bool
-	if c.Timestamp, c.seq, ok = changeKeyTS(k); !ok {
-		return c, fmt.Errorf("%w: change key %x", ErrNotLivedb, k)
-	}
-	table, rest, err := readBytes(b)
-	if err != nil {
-		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
-	}
-	docID, rest, err := readBytes(rest)
-	if err != nil {
-		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
-	}
-	oldEnc, rest, err := readOptBytes(rest)
-	if err != nil {
-		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
-	}
-	newEnc, _, err := readOptBytes(rest)
-	if err != nil {
-		return c, fmt.Errorf("%w: %w", ErrNotLivedb, err)
-	}
-	c.Table, c.ID = string(table), ID(docID)
-	if oldEnc != nil {
-		m, err := decodePublicDoc(oldEnc)
-		if err != nil {
-			return c, err
-		}
-		c.Old = Doc(m)
-	}
-	if newEnc != nil {
-		m, err := decodePublicDoc(newEnc)
-		if err != nil {
-			return c, err
-		}
-		c.New = Doc(m)
-	}
-	switch {
-	case c.Old == nil:
-		c.Op = OpInsert
-	case c.New == nil:
-		c.Op = OpDelete
-	default:
-		c.Op = OpUpdate
-	}
-	return c, nil
 }
