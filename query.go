@@ -45,6 +45,7 @@ type Query struct {
 	preds    []func(Doc) (bool, error)
 	err      error
 	used     bool
+	borrow   bool // hand out rows uncopied, for a TypedQuery (read_borrow.go)
 
 	termBuf [4]rangeTerm // backs rng's terms when they fit
 
@@ -226,7 +227,7 @@ func (q *Query) All() iter.Seq2[Doc, error] {
 				failed = err
 				return false
 			}
-			if !yield(row.own(), nil) {
+			if !yield(q.emit(row), nil) {
 				stopped = true
 				return false
 			}
@@ -296,7 +297,7 @@ func (q *Query) collect(n int) ([]Doc, error) {
 		if out == nil {
 			out = make([]Doc, 0, collectCap(n))
 		}
-		out = append(out, row.own())
+		out = append(out, q.emit(row))
 	}
 	if err := s.close(); err != nil && failed == nil {
 		failed = err

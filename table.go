@@ -88,8 +88,14 @@ func (t *Table[T]) encode(x T, docID ID) (Doc, error) {
 // decode converts a document of this table to a T.
 func (t *Table[T]) decode(d Doc) (T, error) {
 	var out T
-	err := codecError(codec.DecodeDoc(d, reflect.ValueOf(&out).Elem(), t.name))
+	err := t.decodeInto(d, &out)
 	return out, err
+}
+
+// decodeInto converts a document of this table into *out, which decodeAll
+// points into its result so that no T is allocated per document.
+func (t *Table[T]) decodeInto(d Doc, out *T) error {
+	return codecError(codec.DecodeDoc(d, reflect.ValueOf(out).Elem(), t.name))
 }
 
 // checkRef checks that id is an ID of this table. exists is false when the
@@ -145,7 +151,7 @@ func (t *Table[T]) Get(db DBReader, id Ref[T]) (T, bool, error) {
 	if err != nil || !exists {
 		return zero, false, err
 	}
-	d, ok, err := readerOf(db).Get(ID(id))
+	d, ok, err := readerOf(db).getShared(ID(id)) // decoded, not kept (read_borrow.go)
 	if err != nil || !ok {
 		return zero, false, err
 	}
@@ -228,6 +234,7 @@ func (t *Table[T]) Query(db DBReader) *TypedQuery[T] {
 		tq.err = fmt.Errorf("livedb: query of table %q: nil Reader or Writer", t.name)
 	default:
 		tq.q = r.Query(t.name)
+		tq.q.borrow = true // results are decoded, not kept (read_borrow.go)
 	}
 	return tq
 }
@@ -311,7 +318,7 @@ func (tq *TypedQuery[T]) decodeAll(docs []Doc, err error) ([]T, error) {
 	}
 	out := make([]T, len(docs))
 	for i, d := range docs {
-		if out[i], err = tq.t.decode(d); err != nil {
+		if err = tq.t.decodeInto(d, &out[i]); err != nil {
 			return nil, err
 		}
 	}
