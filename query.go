@@ -33,6 +33,10 @@ func (o Order) String() string {
 // A Query belongs to its transaction and is run once; building methods
 // return the same *Query. Building mistakes are reported by the terminal
 // method.
+//
+// Every document a terminal method returns, and every one a FilterFunc
+// predicate gets, is a copy the caller owns and may modify (see [Doc]);
+// a [TypedQuery] decodes into structs without those copies.
 type Query struct {
 	tx       *txn
 	table    string

@@ -145,6 +145,11 @@ func (t *Table[T]) Insert(w *Writer, x T) (Ref[T], error) {
 // (inside a mutation, Get sees its writes). An ID of another table is an
 // error wrapping ErrInvalidID; a document that does not fit T is a
 // *CodecError naming the field.
+//
+// The T is the caller's own: it shares no array, map or []byte with the
+// database (see [FromDoc]). Get decodes the stored document into it
+// without first copying the document as [Reader.Get] does, which on the
+// memory backend saves copying a map per read.
 func (t *Table[T]) Get(db DBReader, id Ref[T]) (T, bool, error) {
 	var zero T
 	exists, err := t.checkRef(db, "get", id)
@@ -243,6 +248,10 @@ func (t *Table[T]) Query(db DBReader) *TypedQuery[T] {
 // [Table.Query]. Building methods return the same *TypedQuery; mistakes are
 // reported by the terminal method (Collect, Take, First, Unique, All,
 // Paginate). Like a Query, it belongs to its transaction and runs once.
+//
+// Its results are the caller's own, as [Table.Get]'s are, and cost no copy
+// of a document map: each document is decoded into its T as the scan
+// reads it.
 type TypedQuery[T any] struct {
 	t   *Table[T]
 	q   *Query // nil when err is set

@@ -447,7 +447,9 @@ type Reader struct {
 // Get returns the document with the given ID and true, or nil and false
 // when it does not exist (including when the ID's table does not exist). An
 // ID that does not decode is an error wrapping ErrInvalidID. Inside a
-// mutation, Get sees the mutation's own writes.
+// mutation, Get sees the mutation's own writes. The Doc is the caller's
+// own to modify (see [Doc]); [Table.Get] reads into a struct without
+// copying a map.
 func (r *Reader) Get(id ID) (Doc, bool, error) {
 	return r.tx.get(id)
 }
