@@ -14,7 +14,13 @@ import (
 //
 // A Doc read from the database has the system fields "_id" (an ID) and
 // "_creationTime" (a float64, milliseconds since the Unix epoch). It is a
-// fresh copy that the caller owns.
+// fresh copy that the caller owns: it may modify it, and the arrays,
+// objects and []byte nested in it, without changing what any other read
+// returns. That copy is what an untyped read costs on the memory backend,
+// which keeps one decoded form of each stored version for all its readers;
+// a reader that does not need a map reads into a struct with [Table]
+// instead ([Table.Get], [TypedQuery]), which decodes that shared form
+// straight into its T with no copy of the map.
 type Doc map[string]any
 
 // ID returns the document's _id, or "" when it has none.

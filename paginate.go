@@ -262,7 +262,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 			return res, err
 		}
 		if pass {
-			res.Page = append(res.Page, row.own())
+			res.Page = append(res.Page, q.emit(row))
 		}
 	}
 	if err := s.close(); err != nil {

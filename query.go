@@ -33,6 +33,10 @@ func (o Order) String() string {
 // A Query belongs to its transaction and is run once; building methods
 // return the same *Query. Building mistakes are reported by the terminal
 // method.
+//
+// Every document a terminal method returns, and every one a FilterFunc
+// predicate gets, is a copy the caller owns and may modify (see [Doc]);
+// a [TypedQuery] decodes into structs without those copies.
 type Query struct {
 	tx       *txn
 	table    string
@@ -45,6 +49,7 @@ type Query struct {
 	preds    []func(Doc) (bool, error)
 	err      error
 	used     bool
+	borrow   bool // hand out rows uncopied, for a TypedQuery (read_borrow.go)
 
 	termBuf [4]rangeTerm // backs rng's terms when they fit
 
@@ -226,7 +231,7 @@ func (q *Query) All() iter.Seq2[Doc, error] {
 				failed = err
 				return false
 			}
-			if !yield(row.own(), nil) {
+			if !yield(q.emit(row), nil) {
 				stopped = true
 				return false
 			}
@@ -296,7 +301,7 @@ func (q *Query) collect(n int) ([]Doc, error) {
 		if out == nil {
 			out = make([]Doc, 0, collectCap(n))
 		}
-		out = append(out, row.own())
+		out = append(out, q.emit(row))
 	}
 	if err := s.close(); err != nil && failed == nil {
 		failed = err

@@ -88,8 +88,14 @@ func (t *Table[T]) encode(x T, docID ID) (Doc, error) {
 // decode converts a document of this table to a T.
 func (t *Table[T]) decode(d Doc) (T, error) {
 	var out T
-	err := codecError(codec.DecodeDoc(d, reflect.ValueOf(&out).Elem(), t.name))
+	err := t.decodeInto(d, &out)
 	return out, err
+}
+
+// decodeInto converts a document of this table into *out, which decodeAll
+// points into its result so that no T is allocated per document.
+func (t *Table[T]) decodeInto(d Doc, out *T) error {
+	return codecError(codec.DecodeDoc(d, reflect.ValueOf(out).Elem(), t.name))
 }
 
 // checkRef checks that id is an ID of this table. exists is false when the
@@ -139,13 +145,18 @@ func (t *Table[T]) Insert(w *Writer, x T) (Ref[T], error) {
 // (inside a mutation, Get sees its writes). An ID of another table is an
 // error wrapping ErrInvalidID; a document that does not fit T is a
 // *CodecError naming the field.
+//
+// The T is the caller's own: it shares no array, map or []byte with the
+// database (see [FromDoc]). Get decodes the stored document into it
+// without first copying the document as [Reader.Get] does, which on the
+// memory backend saves copying a map per read.
 func (t *Table[T]) Get(db DBReader, id Ref[T]) (T, bool, error) {
 	var zero T
 	exists, err := t.checkRef(db, "get", id)
 	if err != nil || !exists {
 		return zero, false, err
 	}
-	d, ok, err := readerOf(db).Get(ID(id))
+	d, ok, err := readerOf(db).getShared(ID(id)) // decoded, not kept (read_borrow.go)
 	if err != nil || !ok {
 		return zero, false, err
 	}
@@ -228,6 +239,7 @@ func (t *Table[T]) Query(db DBReader) *TypedQuery[T] {
 		tq.err = fmt.Errorf("livedb: query of table %q: nil Reader or Writer", t.name)
 	default:
 		tq.q = r.Query(t.name)
+		tq.q.borrow = true // results are decoded, not kept (read_borrow.go)
 	}
 	return tq
 }
@@ -236,6 +248,10 @@ func (t *Table[T]) Query(db DBReader) *TypedQuery[T] {
 // [Table.Query]. Building methods return the same *TypedQuery; mistakes are
 // reported by the terminal method (Collect, Take, First, Unique, All,
 // Paginate). Like a Query, it belongs to its transaction and runs once.
+//
+// Its results are the caller's own, as [Table.Get]'s are, and cost no copy
+// of a document map: each document is decoded into its T as the scan
+// reads it.
 type TypedQuery[T any] struct {
 	t   *Table[T]
 	q   *Query // nil when err is set
@@ -311,7 +327,7 @@ func (tq *TypedQuery[T]) decodeAll(docs []Doc, err error) ([]T, error) {
 	}
 	out := make([]T, len(docs))
 	for i, d := range docs {
-		if out[i], err = tq.t.decode(d); err != nil {
+		if err = tq.t.decodeInto(d, &out[i]); err != nil {
 			return nil, err
 		}
 	}

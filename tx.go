@@ -143,30 +143,40 @@ func (tx *txn) loadEncoded(t *tableInfo, docID string) ([]byte, bool, error) {
 }
 
 // get reads a document by ID, recording the point read.
-func (tx *txn) get(docID ID) (_ Doc, _ bool, err error) {
-	defer catchFault(&err, guardFaults())
-	if err := tx.checkUsable(); err != nil {
-		return nil, false, err
-	}
-	t, ok, err := tx.resolveID(docID)
-	if err != nil {
-		return nil, false, idError("get", docID, err)
-	}
-	if !ok {
-		return nil, false, nil
-	}
-	k, succ := pointKeys(t, string(docID))
-	if err := tx.recordRead(k, succ); err != nil {
-		return nil, false, err
-	}
-	r, ok, err := tx.loadDoc(t, string(docID), k)
+func (tx *txn) get(docID ID) (Doc, bool, error) {
+	r, ok, err := tx.getRow(docID)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	if err := tx.countRead(r.size); err != nil {
-		return nil, false, err
-	}
 	return r.own(), true, nil
+}
+
+// getRow is get returning the row as read, which may be shared (see
+// docRow): the caller copies it (own) or only reads it.
+func (tx *txn) getRow(docID ID) (_ docRow, _ bool, err error) {
+	defer catchFault(&err, guardFaults())
+	if err := tx.checkUsable(); err != nil {
+		return docRow{}, false, err
+	}
+	t, ok, err := tx.resolveID(docID)
+	if err != nil {
+		return docRow{}, false, idError("get", docID, err)
+	}
+	if !ok {
+		return docRow{}, false, nil
+	}
+	k, succ := pointKeys(t, string(docID))
+	if err := tx.recordRead(k, succ); err != nil {
+		return docRow{}, false, err
+	}
+	r, ok, err := tx.loadDoc(t, string(docID), k)
+	if err != nil || !ok {
+		return docRow{}, false, err
+	}
+	if err := tx.countRead(r.size); err != nil {
+		return docRow{}, false, err
+	}
+	return r, true, nil
 }
 
 // docRow is a decoded document as a read found it: either private (shared
@@ -437,7 +447,9 @@ type Reader struct {
 // Get returns the document with the given ID and true, or nil and false
 // when it does not exist (including when the ID's table does not exist). An
 // ID that does not decode is an error wrapping ErrInvalidID. Inside a
-// mutation, Get sees the mutation's own writes.
+// mutation, Get sees the mutation's own writes. The Doc is the caller's
+// own to modify (see [Doc]); [Table.Get] reads into a struct without
+// copying a map.
 func (r *Reader) Get(id ID) (Doc, bool, error) {
 	return r.tx.get(id)
 }

@@ -150,8 +150,10 @@ func ToDoc(x any) (Doc, error) {
 // An error of UnmarshalText is wrapped by the *CodecError
 // ([errors.Is] finds it).
 //
-// Values stored into interface fields are not copied: they share the Doc's
-// maps and slices.
+// The result shares nothing mutable with d: arrays, objects and bytes
+// stored into interface fields are copied, as are bytes into []byte
+// fields, so changing the result does not change d, and the other way
+// round.
 func FromDoc[T any](d Doc) (T, error) {
 	var out T
 	err := codecError(codec.DecodeDoc(d, reflect.ValueOf(&out).Elem(), ""))

@@ -106,13 +106,14 @@ func decodeKind(x any, rv reflect.Value, depth, sp int) (ok bool, err error) {
 }
 
 // decodeInterface stores x into an interface field: as it is when its type
-// implements the interface, null as nil.
+// implements the interface, null as nil. Arrays, objects and bytes are
+// copied (copyMutable): the value never shares them with the document.
 func decodeInterface(x any, rv reflect.Value) error {
 	if x == nil {
 		rv.SetZero()
 		return nil
 	}
-	xv := reflect.ValueOf(x)
+	xv := reflect.ValueOf(copyMutable(x))
 	if !xv.Type().AssignableTo(rv.Type()) {
 		return errorf("decode", "%s cannot be stored in %s", describe(x), rv.Type())
 	}

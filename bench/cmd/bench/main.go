@@ -77,7 +77,11 @@ func main() {
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of this child run")
 	flag.BoolVar(&c.watch, "watch", false, "child load: run W8 after W1–W6 on the same store")
 	flag.StringVar(&c.only, "only", "", "child load: run only these workloads after W1 (W2,W3,W4,W5,W6), for profiling")
+	flag.StringVar(&stores.LivedbAPI, "api", "map", "livedb's read API: map (livedb.Doc) or typed (Table[T], reads decoded into a struct)")
 	flag.Parse()
+	if stores.LivedbAPI != "map" && stores.LivedbAPI != "typed" {
+		fatal(fmt.Errorf("-api is map or typed, not %q", stores.LivedbAPI))
+	}
 
 	var err error
 	if c.w7, err = ints(w7); err == nil {
@@ -401,7 +405,7 @@ func (c *config) exec(exe string, round int, store, group, dir string, extra ...
 	args := []string{"-child", group, "-store", store, "-dir", dir,
 		"-ops", strconv.FormatFloat(c.ops, 'g', -1, 64),
 		"-bolthold-ops", strconv.FormatFloat(c.boltOps, 'g', -1, 64),
-		"-subs", joinInts(c.subs), "-commits", strconv.Itoa(c.commits)}
+		"-subs", joinInts(c.subs), "-commits", strconv.Itoa(c.commits), "-api", stores.LivedbAPI}
 	args = append(args, extra...)
 	if c.profileDir != "" && round == 1 {
 		args = append(args, "-cpuprofile", filepath.Join(c.profileDir, fmt.Sprintf("cpu-%s-%s.out", store, group)))

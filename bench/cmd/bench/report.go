@@ -234,6 +234,11 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- %d rounds; every figure is the median over the rounds (W7: over rounds × %d opens, each open a fresh process). Each store runs in its own process per round and workload group; stores are interleaved within a round.\n", c.rounds, c.opens)
 	fmt.Fprintf(&b, "- %s agent sessions (%s workflows × 100, 10 running each), about 430 bytes of JSON each; indexes by_workflow, by_status, by_workflow_and_status.\n", count(c.n), count(c.n/100))
 	fmt.Fprintf(&b, "- Durability matched: fsync on every commit for every durable store (bbolt `NoSync=false`, buntdb `SyncPolicy=Always`).\n")
+	if stores.LivedbAPI == "typed" {
+		b.WriteString("- livedb read through its typed API (`-api typed`): `Table[T].Get` and `TypedQuery[T]`, documents decoded into a struct, as go-memdb returns its stored structs; writes use the map API.\n")
+	} else {
+		b.WriteString("- livedb read through its map API (`livedb.Doc`, each result a private copy); `-api typed` reads into structs with `Table[T]`.\n")
+	}
 	fmt.Fprintf(&b, "- † bolthold ran with %s documents and %.0f%% of the operations: its index keeps one list of IDs per index value, rewritten on every insert, so its load is super-linear (minutes for 100k).\n", count(c.sizeFor(stores.Bolthold)), 100*c.boltOps)
 	b.WriteString("- Cells: median (ratio to raw bbolt; for livedb memory also to go-memdb). Lower is better; a ratio below 1 is faster than the reference.\n\n")
 

@@ -91,6 +91,9 @@ func (s *lvStore) Insert(doc workload.Session) (string, error) {
 }
 
 func (s *lvStore) Get(id string) (string, error) {
+	if LivedbAPI == "typed" {
+		return s.typedGet(id)
+	}
 	var wf string
 	err := s.db.Query(s.ctx, func(q *livedb.QueryCtx) error {
 		d, ok, err := q.DB.Get(livedb.ID(id))
@@ -114,15 +117,28 @@ func lvRunning(q *livedb.QueryCtx, wf string) ([]livedb.Doc, error) {
 
 func (s *lvStore) Running(wf string) (int, error) {
 	var n int
-	err := s.db.Query(s.ctx, func(q *livedb.QueryCtx) error {
-		docs, err := lvRunning(q, wf)
-		n = len(docs)
+	err := s.db.Query(s.ctx, func(q *livedb.QueryCtx) (err error) {
+		n, err = lvRunningN(q, wf)
 		return err
 	})
 	return n, err
 }
 
+// lvRunningN counts the running sessions of wf with the API LivedbAPI
+// names (W4, and W8's subscriptions).
+func lvRunningN(q *livedb.QueryCtx, wf string) (int, error) {
+	if LivedbAPI == "typed" {
+		xs, err := lvTypedRunning(q, wf)
+		return len(xs), err
+	}
+	docs, err := lvRunning(q, wf)
+	return len(docs), err
+}
+
 func (s *lvStore) page(rng func(livedb.IndexRange) livedb.IndexRange, after workload.Cursor, n int) (int, workload.Cursor, error) {
+	if LivedbAPI == "typed" {
+		return s.typedPage(rng, after, n)
+	}
 	cur, _ := after.(string)
 	var res livedb.PaginationResult
 	err := s.db.Query(s.ctx, func(q *livedb.QueryCtx) (err error) {
@@ -160,8 +176,7 @@ func (s *lvStore) Close() error { return s.db.Close() }
 // the newest result in the channel.
 func (s *lvStore) Watch(wf string, onResult func(n int)) (func(), error) {
 	sub, err := livedb.Subscribe(s.ctx, s.db, func(q *livedb.QueryCtx) (int, error) {
-		docs, err := lvRunning(q, wf)
-		return len(docs), err
+		return lvRunningN(q, wf)
 	})
 	if err != nil {
 		return nil, err
