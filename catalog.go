@@ -43,6 +43,7 @@ type tableInfo struct {
 	byID      *indexInfo
 	byTime    *indexInfo
 	indexes   []*indexInfo // every index: by_id, by_creation_time, then user indexes in definition order
+	search    []*searchInfo // text search indexes, in definition order (search_index.go)
 }
 
 // indexInfo describes one index of a table.
@@ -136,6 +137,9 @@ func (c *catalog) with(tables ...*tableInfo) *catalog {
 		for _, ix := range t.indexes {
 			out.nextIndex = max(out.nextIndex, ix.id+1)
 		}
+		for _, si := range t.search {
+			out.nextIndex = max(out.nextIndex, si.id+1)
+		}
 	}
 	return &out
 }
@@ -157,6 +161,9 @@ func (t *tableInfo) renumbered(n uint32) *tableInfo {
 		nt.indexes = append(nt.indexes, newIndexInfo(nt, ix.id, ix.name, ix.fields))
 	}
 	nt.byID, nt.byTime = nt.indexes[0], nt.indexes[1]
+	for _, si := range t.search {
+		nt.search = append(nt.search, newSearchInfo(nt, si.id, si.def))
+	}
 	return nt
 }
 
@@ -214,6 +221,9 @@ func (c *catalog) validate() error {
 				}
 			}
 		}
+		if err := validateSearch(c, t, ids, names); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -241,6 +251,7 @@ type tableJSON struct {
 	Name    string      `json:"name"`
 	Number  uint32      `json:"number"`
 	Indexes []indexJSON `json:"indexes"`
+	Search  []searchJSON `json:"search,omitempty"`
 }
 
 type indexJSON struct {
@@ -263,6 +274,7 @@ func (c *catalog) marshal() ([]byte, error) {
 		for _, ix := range t.indexes {
 			tj.Indexes = append(tj.Indexes, indexJSON{Name: ix.name, ID: ix.id, Fields: ix.fields})
 		}
+		tj.Search = searchJSONs(t)
 		cj.Tables = append(cj.Tables, tj)
 	}
 	slices.SortFunc(cj.Tables, func(a, b tableJSON) int { return int(a.Number) - int(b.Number) })
@@ -299,6 +311,9 @@ func unmarshalCatalog(b []byte) (*catalog, error) {
 			t.indexes = append(t.indexes, newIndexInfo(t, ij.ID, ij.Name, ij.Fields))
 		}
 		t.byID, t.byTime = t.indexes[0], t.indexes[1]
+		for _, sj := range tj.Search {
+			t.search = append(t.search, newSearchInfo(t, sj.ID, sj.definition()))
+		}
 		c.tables[t.name] = t
 		c.byNumber[t.number] = t
 	}

@@ -178,6 +178,7 @@ func (db *DB) commitGroup(group []*commitReq) {
 	var conflicts []*conflict
 	var records []*commitRecord
 	var batch kv.Batch
+	var search searchGroup // the search indexes' writes (search_index.go)
 	ts := db.lastTS.Load()
 	base := db.cat.Load()
 	cat := base // with the tables of the mutations accepted so far
@@ -211,6 +212,7 @@ func (db *DB) commitGroup(group []*commitReq) {
 			pd := tx.writes.docs[docID]
 			rec.writes = append(rec.writes, pd)
 			writeBatch(&batch, pd)
+			search.add(&batch, rec, pd)
 			batch.Put(changeKey(ts, uint32(i)), encodeChange(pd))
 		}
 		accepted = append(accepted, req)
@@ -220,8 +222,8 @@ func (db *DB) commitGroup(group []*commitReq) {
 		return
 	}
 	start := time.Now()
-	var err error
-	if lt != nil {
+	err := search.flush(db.store, &batch)
+	if lt != nil && err == nil {
 		err = lt.append(&logGroup{records: records, ops: batch.Ops[:len(batch.Ops):len(batch.Ops)]}, base, cat)
 	}
 	if err == nil {

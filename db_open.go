@@ -224,6 +224,13 @@ func (db *DB) reconcile(snap kv.Snapshot, old *catalog, same bool) (*catalog, *k
 		if err := db.syncIndexes(snap, next, t, wanted, batch); err != nil {
 			return nil, nil, err
 		}
+		var search []SearchIndexDefinition
+		if def, ok := s.Table(t.name); ok {
+			search = def.SearchIndexes()
+		}
+		if err := db.syncSearch(snap, next, t, search, batch); err != nil {
+			return nil, nil, err
+		}
 	}
 	db.report.sort()
 	return next, batch, nil

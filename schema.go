@@ -54,6 +54,8 @@ type TableDefinition struct {
 	// and are written back by [Schema.MarshalJSON], but livedb neither
 	// builds nor serves them, as Convex does not serve a staged index.
 	staged []IndexDefinition
+	// search are the text search indexes (search_schema.go).
+	search []SearchIndexDefinition
 }
 
 // SchemaOption changes how a schema behaves; see [SchemaValidation].
@@ -125,6 +127,7 @@ func (t *TableDefinition) clone() *TableDefinition {
 		validator: t.validator,
 		indexes:   cloneIndexDefinitions(t.indexes),
 		staged:    cloneIndexDefinitions(t.staged),
+		search:    cloneSearchDefinitions(t.search),
 	}
 }
 
@@ -223,7 +226,7 @@ func (s *Schema) checkTable(name string, t *TableDefinition) error {
 		return err
 	}
 	t.validator = schemaWithoutSystemFields(t.validator)
-	if n := len(t.indexes) + len(t.staged); n > schemaMaxIndexes {
+	if n := len(t.indexes) + len(t.staged) + len(t.search); n > schemaMaxIndexes {
 		return fail(fmt.Sprintf("Table %q cannot have more than %d indexes.", name, schemaMaxIndexes))
 	}
 	all := slices.Concat(t.indexes, t.staged)
@@ -232,7 +235,7 @@ func (s *Schema) checkTable(name string, t *TableDefinition) error {
 			return err
 		}
 	}
-	return nil
+	return s.checkSearchIndexes(name, t)
 }
 
 // schemaCheckDocumentValidator checks that a table's validator is an object, a
