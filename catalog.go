@@ -42,7 +42,7 @@ type tableInfo struct {
 	validator v.Validator // nil when the table is not in the schema or validation is off
 	byID      *indexInfo
 	byTime    *indexInfo
-	indexes   []*indexInfo // every index: by_id, by_creation_time, then user indexes in definition order
+	indexes   []*indexInfo  // every index: by_id, by_creation_time, then user indexes in definition order
 	search    []*searchInfo // text search indexes, in definition order (search_index.go)
 }
 
@@ -248,9 +248,9 @@ type catalogJSON struct {
 }
 
 type tableJSON struct {
-	Name    string      `json:"name"`
-	Number  uint32      `json:"number"`
-	Indexes []indexJSON `json:"indexes"`
+	Name    string       `json:"name"`
+	Number  uint32       `json:"number"`
+	Indexes []indexJSON  `json:"indexes"`
 	Search  []searchJSON `json:"search,omitempty"`
 }
 

@@ -44,7 +44,9 @@ func (t *TableDefinition) SearchIndex(name, searchField string, filterFields ...
 
 // SearchIndexes returns the table's search indexes in definition order. The
 // result is a copy the caller may change.
-func (t *TableDefinition) SearchIndexes() []SearchIndexDefinition { return cloneSearchDefinitions(t.search) }
+func (t *TableDefinition) SearchIndexes() []SearchIndexDefinition {
+	return cloneSearchDefinitions(t.search)
+}
 
 func cloneSearchDefinitions(ds []SearchIndexDefinition) []SearchIndexDefinition {
 	if ds == nil {
