@@ -314,6 +314,19 @@ func TestSearch_Query_MatchesReference(t *testing.T) {
 					break
 				}
 			}
+			// Patched documents: their stored postings no longer count.
+			for id, d := range local {
+				if d["body"] != nil && d["status"] == "todo" && strings.Contains(strings.ToLower(d["body"].(string)), "deploy") {
+					if err := m.DB.Patch(id, livedb.Doc{"body": "nothing here"}); err != nil {
+						return err
+					}
+					d, _, err := m.DB.Get(id)
+					if err != nil {
+						return err
+					}
+					local[id] = d
+				}
+			}
 			got, err := searchNotes(&m.DB.Reader, text, eqs).Collect()
 			if err != nil {
 				return err
