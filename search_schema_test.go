@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
@@ -113,7 +114,18 @@ func TestOpen_SearchIndex_AddedAndDropped(t *testing.T) {
 	livedbtest.MustCheckClose(t, db)
 
 	db = open(searchSchema())
+	var prefix []byte
+	require.NoError(t, db.Close())
+	mustEditKV(t, path, func(snap kv.Snapshot, _ *kv.Batch) { prefix = searchIndexPrefix(t, snap, "notes", "search_body") })
+	require.NotNil(t, prefix)
+	db = open(searchSchema())
 	report := db.OpenReport()
+	require.Empty(t, report.IndexesAdded, "opening with the same schema again builds nothing")
+	require.NoError(t, db.Close())
+	db = open(plain)
+	require.NoError(t, db.Close())
+	db = open(searchSchema())
+	report = db.OpenReport()
 	require.Len(t, report.IndexesAdded, 1)
 	require.Equal(t, livedb.IndexChange{Table: "notes", Index: "search_body", Fields: []string{"body", "status", "tag"}, Entries: 21}, report.IndexesAdded[0])
 	require.NoError(t, db.Query(ctx, func(q *livedb.QueryCtx) error {
@@ -135,6 +147,12 @@ func TestOpen_SearchIndex_AddedAndDropped(t *testing.T) {
 	})
 	require.ErrorIs(t, err, livedb.ErrIndexNotFound)
 	livedbtest.MustCheckClose(t, db)
+	mustEditKV(t, path, func(snap kv.Snapshot, _ *kv.Batch) {
+		require.Nil(t, searchIndexPrefix(t, snap, "notes", "search_body"))
+		it := snap.Iter(prefix, append(append([]byte(nil), prefix...), 0xFF), false)
+		defer it.Close()
+		require.False(t, it.Next(), "a key of the first dropped search index is left: %x", it.Key())
+	})
 }
 
 func TestQuery_WithSearchIndex_Errors(t *testing.T) {
