@@ -42,7 +42,8 @@ type tableInfo struct {
 	validator v.Validator // nil when the table is not in the schema or validation is off
 	byID      *indexInfo
 	byTime    *indexInfo
-	indexes   []*indexInfo // every index: by_id, by_creation_time, then user indexes in definition order
+	indexes   []*indexInfo  // every index: by_id, by_creation_time, then user indexes in definition order
+	search    []*searchInfo // text search indexes, in definition order (search_index.go)
 }
 
 // indexInfo describes one index of a table.
@@ -141,6 +142,9 @@ func (c *catalog) with(tables ...*tableInfo) *catalog {
 		for _, ix := range t.indexes {
 			out.nextIndex = max(out.nextIndex, ix.id+1)
 		}
+		for _, si := range t.search {
+			out.nextIndex = max(out.nextIndex, si.id+1)
+		}
 	}
 	return &out
 }
@@ -164,6 +168,9 @@ func (t *tableInfo) renumbered(n uint32) *tableInfo {
 		nt.indexes = append(nt.indexes, nix)
 	}
 	nt.byID, nt.byTime = nt.indexes[0], nt.indexes[1]
+	for _, si := range t.search {
+		nt.search = append(nt.search, newSearchInfo(nt, si.id, si.def))
+	}
 	return nt
 }
 
@@ -227,6 +234,9 @@ func (c *catalog) validate() error {
 				}
 			}
 		}
+		if err := validateSearch(c, t, ids, names); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -251,9 +261,10 @@ type catalogJSON struct {
 }
 
 type tableJSON struct {
-	Name    string      `json:"name"`
-	Number  uint32      `json:"number"`
-	Indexes []indexJSON `json:"indexes"`
+	Name    string       `json:"name"`
+	Number  uint32       `json:"number"`
+	Indexes []indexJSON  `json:"indexes"`
+	Search  []searchJSON `json:"search,omitempty"`
 }
 
 type indexJSON struct {
@@ -285,6 +296,7 @@ func (c *catalog) marshal() ([]byte, error) {
 			}
 			tj.Indexes = append(tj.Indexes, ij)
 		}
+		tj.Search = searchJSONs(t)
 		cj.Tables = append(cj.Tables, tj)
 	}
 	slices.SortFunc(cj.Tables, func(a, b tableJSON) int { return int(a.Number) - int(b.Number) })
@@ -326,6 +338,9 @@ func unmarshalCatalog(b []byte) (*catalog, error) {
 			t.indexes = append(t.indexes, ix)
 		}
 		t.byID, t.byTime = t.indexes[0], t.indexes[1]
+		for _, sj := range tj.Search {
+			t.search = append(t.search, newSearchInfo(t, sj.ID, sj.definition()))
+		}
 		c.tables[t.name] = t
 		c.byNumber[t.number] = t
 	}

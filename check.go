@@ -96,6 +96,9 @@ func checkTable(ctx context.Context, tx *txn, t *tableInfo, add func(string, ...
 		}
 		return storeErr(err)
 	}
+	if err := checkSearch(tx, t, add); err != nil {
+		return err
+	}
 	for _, ix := range t.indexes[1:] {
 		n, err := checkEntries(tx, ix, add)
 		if err != nil {

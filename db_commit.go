@@ -179,7 +179,8 @@ func (db *DB) commitGroup(group []*commitReq) {
 	var conflicts []*conflict
 	var records []*commitRecord
 	var batch kv.Batch
-	var aggs aggBatch // aggregate rows the group changes (aggregate.go)
+	var aggs aggBatch      // aggregate rows the group changes (aggregate.go)
+	var search searchGroup // the search indexes' writes (search_index.go)
 	ts := db.lastTS.Load()
 	base := db.cat.Load()
 	cat := base // with the tables of the mutations accepted so far
@@ -213,6 +214,7 @@ func (db *DB) commitGroup(group []*commitReq) {
 			pd := tx.writes.docs[docID]
 			rec.writes = append(rec.writes, pd)
 			writeBatch(&batch, pd)
+			search.add(&batch, rec, pd)
 			putChange(&batch, ts, uint32(i), pd)
 		}
 		aggs.record(rec)
@@ -224,6 +226,9 @@ func (db *DB) commitGroup(group []*commitReq) {
 	}
 	start := time.Now()
 	err := db.writeAggregates(&aggs, &batch)
+	if err == nil {
+		err = search.flush(db.store, &batch)
+	}
 	if err == nil && lt != nil {
 		err = lt.append(&logGroup{records: records, ops: batch.Ops[:len(batch.Ops):len(batch.Ops)]}, base, cat)
 	}

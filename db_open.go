@@ -227,6 +227,13 @@ func (db *DB) reconcile(snap kv.Snapshot, old *catalog, same bool) (*catalog, *k
 		if err := db.syncIndexExtras(snap, next, t, old.tables[t.name], wanted, batch, mismatch); err != nil {
 			return nil, nil, err
 		}
+		var search []SearchIndexDefinition
+		if def, ok := s.Table(t.name); ok {
+			search = def.SearchIndexes()
+		}
+		if err := db.syncSearch(snap, next, t, search, batch); err != nil {
+			return nil, nil, err
+		}
 	}
 	if mismatch.Total > 0 {
 		return nil, nil, mismatch // duplicates in an index that became unique

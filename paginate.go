@@ -158,6 +158,9 @@ func (q *Query) Paginate(opts PaginationOptions) (PaginationResult, error) {
 	case opts.MaximumRowsRead < 0 || opts.MaximumBytesRead < 0:
 		return res, fmt.Errorf("%w: MaximumRowsRead and MaximumBytesRead must be positive", ErrInvalidQuery)
 	}
+	if q.search != nil {
+		return q.searchPaginate(opts)
+	}
 	cr, err := q.plan()
 	if err != nil {
 		return res, err

@@ -49,7 +49,8 @@ type Query struct {
 	preds    []func(Doc) (bool, error)
 	err      error
 	used     bool
-	borrow   bool // hand out rows uncopied, for a TypedQuery (read_borrow.go)
+	borrow   bool        // hand out rows uncopied, for a TypedQuery (read_borrow.go)
+	search   *searchSpec // set by WithSearchIndex (search_query.go)
 
 	termBuf [4]rangeTerm // backs rng's terms when they fit
 
@@ -87,8 +88,8 @@ func (q *Query) WithIndex(name string, rng func(IndexRange) IndexRange) *Query {
 	if q.err != nil {
 		return q
 	}
-	if q.ix != nil && q.ix != q.t.byTime || len(q.rng.terms) > 0 {
-		q.fail("WithIndex may be called once")
+	if q.ix != nil && q.ix != q.t.byTime || len(q.rng.terms) > 0 || q.search != nil {
+		q.fail("WithIndex may be called once, and not with WithSearchIndex")
 		return q
 	}
 	var ix *indexInfo
@@ -218,6 +219,10 @@ func (q *Query) nextKept(s *scanner) (key []byte, row docRow, ok bool, err error
 // iteration as its last pair.
 func (q *Query) All() iter.Seq2[Doc, error] {
 	return func(yield func(Doc, error) bool) {
+		if q.search != nil {
+			q.searchAll(yield)
+			return
+		}
 		cr, err := q.plan()
 		if err != nil {
 			yield(nil, err)
@@ -285,6 +290,9 @@ func (q *Query) Unique() (Doc, bool, error) {
 
 // collect reads up to n results (all when n < 0).
 func (q *Query) collect(n int) ([]Doc, error) {
+	if q.search != nil {
+		return q.searchCollect(n)
+	}
 	cr, err := q.plan()
 	if err != nil || n == 0 || q.t == nil {
 		return nil, err
@@ -329,6 +337,9 @@ func (q *Query) describe() string {
 		b.WriteString(q.ix.name)
 	}
 	fmt.Fprintf(&b, "|%s|%s", q.rng.String(), q.order)
+	if q.search != nil {
+		fmt.Fprintf(&b, "|search=%s:%s", q.search.si.def.Name, q.search.filter)
+	}
 	for _, f := range q.filters {
 		b.WriteString("|")
 		b.WriteString(f.String())

@@ -57,6 +57,8 @@ type TableDefinition struct {
 	// defErr is a mistake made while chaining the definition (unique.go),
 	// reported by [Schema.Err]; "" when none.
 	defErr string
+	// search are the text search indexes (search_schema.go).
+	search []SearchIndexDefinition
 }
 
 // SchemaOption changes how a schema behaves; see [SchemaValidation].
@@ -129,6 +131,7 @@ func (t *TableDefinition) clone() *TableDefinition {
 		indexes:   cloneIndexDefinitions(t.indexes),
 		staged:    cloneIndexDefinitions(t.staged),
 		defErr:    t.defErr,
+		search:    cloneSearchDefinitions(t.search),
 	}
 }
 
@@ -230,7 +233,7 @@ func (s *Schema) checkTable(name string, t *TableDefinition) error {
 		return fail(t.defErr)
 	}
 	t.validator = schemaWithoutSystemFields(t.validator)
-	if n := len(t.indexes) + len(t.staged); n > schemaMaxIndexes {
+	if n := len(t.indexes) + len(t.staged) + len(t.search); n > schemaMaxIndexes {
 		return fail(fmt.Sprintf("Table %q cannot have more than %d indexes.", name, schemaMaxIndexes))
 	}
 	all := slices.Concat(t.indexes, t.staged)
@@ -239,7 +242,7 @@ func (s *Schema) checkTable(name string, t *TableDefinition) error {
 			return err
 		}
 	}
-	return nil
+	return s.checkSearchIndexes(name, t)
 }
 
 // schemaCheckDocumentValidator checks that a table's validator is an object, a

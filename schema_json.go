@@ -33,14 +33,14 @@ type schemaExportJSON struct {
 // schemaTableJSON is the written form of a table. Every list is written,
 // empty as [], as schema.export() does.
 type schemaTableJSON struct {
-	TableName           string            `json:"tableName"`
-	Indexes             []schemaIndexJSON `json:"indexes"`
-	StagedDbIndexes     []schemaIndexJSON `json:"stagedDbIndexes"`
-	SearchIndexes       []json.RawMessage `json:"searchIndexes"`
-	StagedSearchIndexes []json.RawMessage `json:"stagedSearchIndexes"`
-	VectorIndexes       []json.RawMessage `json:"vectorIndexes"`
-	StagedVectorIndexes []json.RawMessage `json:"stagedVectorIndexes"`
-	DocumentType        json.RawMessage   `json:"documentType"`
+	TableName           string             `json:"tableName"`
+	Indexes             []schemaIndexJSON  `json:"indexes"`
+	StagedDbIndexes     []schemaIndexJSON  `json:"stagedDbIndexes"`
+	SearchIndexes       []schemaSearchJSON `json:"searchIndexes"`
+	StagedSearchIndexes []json.RawMessage  `json:"stagedSearchIndexes"`
+	VectorIndexes       []json.RawMessage  `json:"vectorIndexes"`
+	StagedVectorIndexes []json.RawMessage  `json:"stagedVectorIndexes"`
+	DocumentType        json.RawMessage    `json:"documentType"`
 }
 
 // schemaIndexJSON is a database index, written and read.
@@ -65,7 +65,7 @@ type schemaTableImportJSON struct {
 	TableName           *string            `json:"tableName"`
 	Indexes             *[]schemaIndexJSON `json:"indexes"`
 	StagedDbIndexes     []schemaIndexJSON  `json:"stagedDbIndexes"`
-	SearchIndexes       []json.RawMessage  `json:"searchIndexes"`
+	SearchIndexes       []schemaSearchJSON `json:"searchIndexes"`
 	StagedSearchIndexes []json.RawMessage  `json:"stagedSearchIndexes"`
 	VectorIndexes       []json.RawMessage  `json:"vectorIndexes"`
 	StagedVectorIndexes []json.RawMessage  `json:"stagedVectorIndexes"`
@@ -74,8 +74,8 @@ type schemaTableImportJSON struct {
 
 // MarshalJSON returns the schema in the JSON form of Convex's
 // schema.export(): tables sorted by name, each with its indexes in
-// definition order, empty lists for the search and vector indexes livedb
-// does not have, and its validator as ValidatorJSON. Staged database indexes
+// definition order, its search indexes as searchIndexes, empty lists for
+// the staged search and the vector indexes livedb does not have, and its validator as ValidatorJSON. Staged database indexes
 // read by [SchemaFromJSON] are written back as stagedDbIndexes.
 //
 // A schema with a definition mistake ([Schema.Err]) cannot be marshaled.
@@ -94,7 +94,7 @@ func (s *Schema) MarshalJSON() ([]byte, error) {
 			TableName:           name,
 			Indexes:             schemaIndexesJSON(t.indexes),
 			StagedDbIndexes:     schemaIndexesJSON(t.staged),
-			SearchIndexes:       []json.RawMessage{},
+			SearchIndexes:       schemaSearchIndexesJSON(t.search),
 			StagedSearchIndexes: []json.RawMessage{},
 			VectorIndexes:       []json.RawMessage{},
 			StagedVectorIndexes: []json.RawMessage{},
@@ -133,8 +133,9 @@ func schemaIndexesJSON(ixs []IndexDefinition) []schemaIndexJSON {
 // means false (schemas written before Convex had the option). Staged
 // database indexes (stagedDbIndexes) are checked and kept, but livedb does
 // not build them, as Convex does not serve them before they are enabled.
-// livedb does not support search or vector indexes yet: a table that has
-// one, staged or not, is an error naming the table and the index.
+// Search indexes (searchIndexes) are read and built; livedb does not
+// support staged search indexes or vector indexes yet: a table that has
+// one is an error naming the table and the index.
 //
 // A database opened with the schema it returns is strict about table names
 // like one opened with a schema from DefineSchema: the JSON has no
@@ -192,7 +193,6 @@ func (tj *schemaTableImportJSON) definition(i int) (string, *TableDefinition, er
 		kind string
 		list []json.RawMessage
 	}{
-		{"search", tj.SearchIndexes},
 		{"staged search", tj.StagedSearchIndexes},
 		{"vector", tj.VectorIndexes},
 		{"staged vector", tj.StagedVectorIndexes},
@@ -218,6 +218,9 @@ func (tj *schemaTableImportJSON) definition(i int) (string, *TableDefinition, er
 		return "", nil, err
 	}
 	if t.staged, err = schemaIndexesFromJSON(name, tj.StagedDbIndexes); err != nil {
+		return "", nil, err
+	}
+	if t.search, err = schemaSearchIndexesFromJSON(name, tj.SearchIndexes); err != nil {
 		return "", nil, err
 	}
 	return name, t, nil
@@ -246,4 +249,44 @@ func schemaIndexDescriptor(raw json.RawMessage) string {
 	}
 	_ = json.Unmarshal(raw, &ix) // best effort: only used to name the index
 	return ix.IndexDescriptor
+}
+
+// schemaSearchJSON is a search index, written and read: Convex's
+// {indexDescriptor, searchField, filterFields}.
+type schemaSearchJSON struct {
+	IndexDescriptor *string   `json:"indexDescriptor"`
+	SearchField     *string   `json:"searchField"`
+	FilterFields    *[]string `json:"filterFields"`
+}
+
+func schemaSearchIndexesJSON(ds []SearchIndexDefinition) []schemaSearchJSON {
+	out := make([]schemaSearchJSON, len(ds))
+	for i, d := range ds {
+		name, field, filters := d.Name, d.SearchField, d.FilterFields
+		if filters == nil {
+			filters = []string{}
+		}
+		out[i] = schemaSearchJSON{IndexDescriptor: &name, SearchField: &field, FilterFields: &filters}
+	}
+	return out
+}
+
+// schemaSearchIndexesFromJSON reads a table's list of search indexes; a
+// missing filterFields means none.
+func schemaSearchIndexesFromJSON(table string, list []schemaSearchJSON) ([]SearchIndexDefinition, error) {
+	var out []SearchIndexDefinition
+	for i, sj := range list {
+		if sj.IndexDescriptor == nil {
+			return nil, &SchemaError{Table: table, Reason: fmt.Sprintf(`invalid schema JSON: search index %d has no "indexDescriptor"`, i)}
+		}
+		if sj.SearchField == nil {
+			return nil, &SchemaError{Table: table, Index: *sj.IndexDescriptor, Reason: `invalid schema JSON: missing "searchField"`}
+		}
+		d := SearchIndexDefinition{Name: *sj.IndexDescriptor, SearchField: *sj.SearchField}
+		if sj.FilterFields != nil {
+			d.FilterFields = *sj.FilterFields
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }

@@ -37,6 +37,8 @@ func TestSchema_Definition(t *testing.T) {
 		"by_workflow_and_status": {"workflowId", "status"},
 		"by_type_and_status":     {"agentType", "status"},
 	}, indexes("agentSessions"))
+	sessions, _ := s.Table("agentSessions")
+	assert.Equal(t, []livedb.SearchIndexDefinition{{Name: "search_output", SearchField: "output", FilterFields: []string{"workflowId", "status"}}}, sessions.SearchIndexes())
 
 	// Statuses are unions of literals, not free strings, and the circular
 	// reference is optional on the workflow's side.

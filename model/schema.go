@@ -196,7 +196,8 @@ func Tables() livedb.Tables {
 			// The aggregate keeps the sessions' counts per workflow and
 			// status, which SessionCounts reads without visiting them.
 			Index("by_workflow_and_status", "workflowId", "status").Aggregate().
-			Index("by_type_and_status", "agentType", "status"),
+			Index("by_type_and_status", "agentType", "status").
+			SearchIndex("search_output", "output", "workflowId", "status"),
 	}
 }
 
@@ -209,7 +210,9 @@ var schema = sync.OnceValue(func() *livedb.Schema { return livedb.DefineSchema(T
 //	workflows:      by_status (status), by_owner_and_status (owner, status)
 //	agentSessions:  by_workflow (workflowId), by_status (status),
 //	                by_workflow_and_status (workflowId, status),
-//	                by_type_and_status (agentType, status), for claiming
+//	                by_type_and_status (agentType, status), for claiming;
+//	                search_output, a text search on output filtered by
+//	                workflowId and status (SearchOutputs)
 //
 // The schema is immutable and may be shared by any number of databases.
 func Schema() *livedb.Schema { return schema() }
