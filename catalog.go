@@ -54,6 +54,7 @@ type indexInfo struct {
 	columns []string   // the key's columns as Convex prints them: fields, _creationTime, _id
 	prefix  []byte     // indexPrefix(id)
 	table   *tableInfo
+	vec     *vectorSpec // non-nil for a vector index (vector.go)
 }
 
 const (
@@ -154,7 +155,7 @@ func newTableInfo(name string, number, byID, byTime uint32) *tableInfo {
 func (t *tableInfo) renumbered(n uint32) *tableInfo {
 	nt := &tableInfo{name: t.name, number: n, validator: t.validator}
 	for _, ix := range t.indexes {
-		nt.indexes = append(nt.indexes, newIndexInfo(nt, ix.id, ix.name, ix.fields))
+		nt.indexes = append(nt.indexes, newIndexInfo(nt, ix.id, ix.name, ix.fields).withVector(ix.vec))
 	}
 	nt.byID, nt.byTime = nt.indexes[0], nt.indexes[1]
 	return nt
@@ -247,6 +248,10 @@ type indexJSON struct {
 	Name   string   `json:"name"`
 	ID     uint32   `json:"id"`
 	Fields []string `json:"fields,omitempty"`
+	// VectorField and Dimensions are set for a vector index, whose Fields
+	// are its filter fields.
+	VectorField string `json:"vectorField,omitempty"`
+	Dimensions  int    `json:"dimensions,omitempty"`
 }
 
 func (c *catalog) marshal() ([]byte, error) {
@@ -261,7 +266,11 @@ func (c *catalog) marshal() ([]byte, error) {
 	for _, t := range c.tables {
 		tj := tableJSON{Name: t.name, Number: t.number}
 		for _, ix := range t.indexes {
-			tj.Indexes = append(tj.Indexes, indexJSON{Name: ix.name, ID: ix.id, Fields: ix.fields})
+			ij := indexJSON{Name: ix.name, ID: ix.id, Fields: ix.fields}
+			if ix.vec != nil {
+				ij.VectorField, ij.Dimensions = ix.vec.field, ix.vec.dims
+			}
+			tj.Indexes = append(tj.Indexes, ij)
 		}
 		cj.Tables = append(cj.Tables, tj)
 	}
@@ -296,7 +305,11 @@ func unmarshalCatalog(b []byte) (*catalog, error) {
 		}
 		t := &tableInfo{name: tj.Name, number: tj.Number}
 		for _, ij := range tj.Indexes {
-			t.indexes = append(t.indexes, newIndexInfo(t, ij.ID, ij.Name, ij.Fields))
+			var spec *vectorSpec
+			if ij.VectorField != "" {
+				spec = newVectorSpec(ij.VectorField, ij.Dimensions)
+			}
+			t.indexes = append(t.indexes, newIndexInfo(t, ij.ID, ij.Name, ij.Fields).withVector(spec))
 		}
 		t.byID, t.byTime = t.indexes[0], t.indexes[1]
 		c.tables[t.name] = t

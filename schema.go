@@ -54,6 +54,8 @@ type TableDefinition struct {
 	// and are written back by [Schema.MarshalJSON], but livedb neither
 	// builds nor serves them, as Convex does not serve a staged index.
 	staged []IndexDefinition
+	// vectors are the vector indexes (vector.go).
+	vectors []VectorIndexDefinition
 }
 
 // SchemaOption changes how a schema behaves; see [SchemaValidation].
@@ -125,6 +127,7 @@ func (t *TableDefinition) clone() *TableDefinition {
 		validator: t.validator,
 		indexes:   cloneIndexDefinitions(t.indexes),
 		staged:    cloneIndexDefinitions(t.staged),
+		vectors:   cloneVectorDefinitions(t.vectors),
 	}
 }
 
@@ -232,7 +235,7 @@ func (s *Schema) checkTable(name string, t *TableDefinition) error {
 			return err
 		}
 	}
-	return nil
+	return s.checkVectorIndexes(name, t, all)
 }
 
 // schemaCheckDocumentValidator checks that a table's validator is an object, a

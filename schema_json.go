@@ -92,7 +92,7 @@ func (s *Schema) MarshalJSON() ([]byte, error) {
 			StagedDbIndexes:     schemaIndexesJSON(t.staged),
 			SearchIndexes:       []json.RawMessage{},
 			StagedSearchIndexes: []json.RawMessage{},
-			VectorIndexes:       []json.RawMessage{},
+			VectorIndexes:       schemaVectorIndexesJSON(t.vectors),
 			StagedVectorIndexes: []json.RawMessage{},
 			DocumentType:        doc,
 		})
@@ -129,8 +129,9 @@ func schemaIndexesJSON(ixs []IndexDefinition) []schemaIndexJSON {
 // means false (schemas written before Convex had the option). Staged
 // database indexes (stagedDbIndexes) are checked and kept, but livedb does
 // not build them, as Convex does not serve them before they are enabled.
-// livedb does not support search or vector indexes yet: a table that has
-// one, staged or not, is an error naming the table and the index.
+// Vector indexes (vectorIndexes) are read and built. livedb does not
+// support search indexes or staged vector indexes yet: a table that has
+// one is an error naming the table and the index.
 //
 // A database opened with the schema it returns is strict about table names
 // like one opened with a schema from DefineSchema: the JSON has no
@@ -190,7 +191,6 @@ func (tj *schemaTableImportJSON) definition(i int) (string, *TableDefinition, er
 	}{
 		{"search", tj.SearchIndexes},
 		{"staged search", tj.StagedSearchIndexes},
-		{"vector", tj.VectorIndexes},
 		{"staged vector", tj.StagedVectorIndexes},
 	} {
 		if len(unsupported.list) > 0 {
@@ -214,6 +214,9 @@ func (tj *schemaTableImportJSON) definition(i int) (string, *TableDefinition, er
 		return "", nil, err
 	}
 	if t.staged, err = schemaIndexesFromJSON(name, tj.StagedDbIndexes); err != nil {
+		return "", nil, err
+	}
+	if t.vectors, err = schemaVectorIndexesFromJSON(name, tj.VectorIndexes); err != nil {
 		return "", nil, err
 	}
 	return name, t, nil
