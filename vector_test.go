@@ -437,9 +437,17 @@ func TestOpen_VectorIndex_AddedAndDropped(t *testing.T) {
 	assert.Contains(t, err.Error(), "vector index memories.by_embedding")
 }
 
-// TestSubscribe_VectorSearch_Precision subscribes to a filtered top-2 and
+// TestSubscribe_VectorSearch_Precision subscribes to a filtered top 2 and
 // checks which commits re-run it: only those that can change its answer.
+// The filter is on the first filter field (the scan's intervals are the
+// filter) and on the second (the whole index is scanned and filtered).
 func TestSubscribe_VectorSearch_Precision(t *testing.T) {
+	for _, field := range []string{"kind", "tag"} {
+		t.Run("filter="+field, func(t *testing.T) { vecPrecision(t, field) })
+	}
+}
+
+func vecPrecision(t *testing.T, field string) {
 	forEachBackend(t, vecSchema(), func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		e := func(i int, x float64) []any {
@@ -451,22 +459,25 @@ func TestSubscribe_VectorSearch_Precision(t *testing.T) {
 			out[(i+1)%vecDims] = 1 - x
 			return out
 		}
-		insert := func(d livedb.Doc) (livedb.ID, uint64) {
+		// in passes the filter, out does not.
+		in := func(vec []any) livedb.Doc { return livedb.Doc{"kind": "note", "tag": "x", "embedding": vec} }
+		out := func(vec []any) livedb.Doc { return livedb.Doc{"kind": "todo", "tag": "y", "embedding": vec} }
+		want := map[string]string{"kind": "note", "tag": "x"}[field]
+		insert := func(d livedb.Doc) livedb.ID {
 			var id livedb.ID
-			ts, err := db.MutationTS(ctx, func(m *livedb.MutationCtx) error {
+			mustMutate(t, db, func(m *livedb.MutationCtx) error {
 				var err error
 				id, err = m.DB.Insert("memories", d)
 				return err
 			})
-			require.NoError(t, err)
-			return id, ts
+			return id
 		}
-		a, _ := insert(livedb.Doc{"kind": "note", "embedding": e(0, 1)})
-		b, _ := insert(livedb.Doc{"kind": "note", "embedding": e(0, 0.8)})
-		far, _ := insert(livedb.Doc{"kind": "note", "embedding": e(3, 1)})
+		a := insert(in(e(0, 1)))
+		b := insert(in(e(0, 0.8)))
+		far := insert(in(e(3, 1)))
 		sub, err := livedb.Subscribe(ctx, db, func(q *livedb.QueryCtx) ([]livedb.VectorResult, error) {
 			var f livedb.FilterBuilder
-			return q.DB.VectorSearch("memories", "by_embedding", []float64{1, 0, 0, 0, 0, 0, 0, 0}, livedb.VectorSearchOptions{Limit: 2, Filter: f.Eq(f.Field("kind"), "note")})
+			return q.DB.VectorSearch("memories", "by_embedding", []float64{1, 0, 0, 0, 0, 0, 0, 0}, livedb.VectorSearchOptions{Limit: 2, Filter: f.Eq(f.Field(field), want)})
 		})
 		require.NoError(t, err)
 		defer sub.Close()
@@ -482,23 +493,34 @@ func TestSubscribe_VectorSearch_Precision(t *testing.T) {
 			wctx, cancel := context.WithTimeout(ctx, time.Minute)
 			defer cancel()
 			_, err = db.WaitSubscriptions(wctx, ts)
-			require.NoError(t, err, "%s: the subscriptions did not catch up with the commit", name)
+			require.NoError(t, err, "%s: the subscriptions did not catch up with the commit within a minute", name)
 			reran := livedb.SubscriptionReruns(sub) > before
 			assert.Equal(t, wantRerun, reran, "%s: re-run", name)
 		}
 		ins := func(d livedb.Doc) func(m *livedb.MutationCtx) error {
 			return func(m *livedb.MutationCtx) error { _, err := m.DB.Insert("memories", d); return err }
 		}
-		step("close vector of another kind", false, ins(livedb.Doc{"kind": "todo", "embedding": e(0, 1)}))
-		step("far vector of the kind", false, ins(livedb.Doc{"kind": "note", "embedding": e(4, 1)}))
-		step("document without a vector", false, ins(livedb.Doc{"kind": "note", "text": "no vector"}))
-		step("patch of a non-result, vector kept", false, func(m *livedb.MutationCtx) error { return m.DB.Patch(far, livedb.Doc{"text": "x"}) })
-		step("non-result moves, still far", false, func(m *livedb.MutationCtx) error { return m.DB.Patch(far, livedb.Doc{"embedding": e(5, 1)}) })
+		patch := func(id livedb.ID, d livedb.Doc) func(m *livedb.MutationCtx) error {
+			return func(m *livedb.MutationCtx) error { return m.DB.Patch(id, d) }
+		}
+		step("close vector that fails the filter", false, ins(out(e(0, 1))))
+		step("far vector", false, ins(in(e(4, 1))))
+		step("document without a vector", false, ins(livedb.Doc{"kind": "note", "tag": "x", "text": "no vector"}))
+		step("patch of a non-result, vector kept", false, patch(far, livedb.Doc{"text": "x"}))
+		step("non-result moves, still far", false, patch(far, livedb.Doc{"embedding": e(5, 1)}))
 		step("delete of a non-result", false, func(m *livedb.MutationCtx) error { return m.DB.Delete(far) })
-		step("vector that enters the top 2", true, ins(livedb.Doc{"kind": "note", "embedding": e(0, 0.9)}))
-		step("patch of a result", true, func(m *livedb.MutationCtx) error { return m.DB.Patch(a, livedb.Doc{"text": "y"}) })
+		step("patch of the last result", true, patch(b, livedb.Doc{"text": "y"}))
+		c := livedb.ID("")
+		step("vector that enters the top 2", true, func(m *livedb.MutationCtx) error {
+			var err error
+			c, err = m.DB.Insert("memories", in(e(0, 0.9)))
+			return err
+		})
+		step("non-result moves into the top 2", true, patch(b, livedb.Doc{"embedding": e(0, 0.95)}))
+		step("patch of the first result", true, patch(a, livedb.Doc{"text": "y"}))
 		step("delete of a result", true, func(m *livedb.MutationCtx) error { return m.DB.Delete(a) })
-		step("non-result moves into the top 2", true, func(m *livedb.MutationCtx) error { return m.DB.Patch(b, livedb.Doc{"embedding": e(0, 0.95)}) })
+		step("last result leaves the filter", true, patch(b, livedb.Doc{"kind": "todo", "tag": "y"}))
+		step("result moves far", true, patch(c, livedb.Doc{"embedding": e(6, 1)}))
 	})
 }
 
