@@ -72,7 +72,9 @@ func (r *Reader) VectorSearch(table, index string, vector []float64, opts Vector
 			if !ok || !s.matches(e) {
 				return
 			}
-			top.Offer(vecindex.Hit{ID: string(e.id), Score: s.q.Cosine(e.vec)})
+			if score := s.q.Cosine(e.vec); top.Admits(score) {
+				top.Offer(vecindex.Hit{ID: string(e.id), Score: score}) // the ID is copied only for a contender
+			}
 		})
 		if err != nil {
 			return nil, wrapErr(fmt.Sprintf("livedb: vector search %s.%s", table, index), err)
