@@ -55,8 +55,9 @@ type indexInfo struct {
 	columns []string   // the key's columns as Convex prints them: fields, _creationTime, _id
 	prefix  []byte     // indexPrefix(id)
 	table   *tableInfo
-	unique  bool     // no two documents share the values of fields (unique.go)
-	agg     *aggInfo // the counts and sums the index keeps, or nil (aggregate.go)
+	unique  bool        // no two documents share the values of fields (unique.go)
+	agg     *aggInfo    // the counts and sums the index keeps, or nil (aggregate.go)
+	vec     *vectorSpec // non-nil for a vector index (vector.go)
 }
 
 const (
@@ -163,7 +164,7 @@ func newTableInfo(name string, number, byID, byTime uint32) *tableInfo {
 func (t *tableInfo) renumbered(n uint32) *tableInfo {
 	nt := &tableInfo{name: t.name, number: n, validator: t.validator}
 	for _, ix := range t.indexes {
-		nix := newIndexInfo(nt, ix.id, ix.name, ix.fields)
+		nix := newIndexInfo(nt, ix.id, ix.name, ix.fields).withVector(ix.vec)
 		nix.unique, nix.agg = ix.unique, ix.agg
 		nt.indexes = append(nt.indexes, nix)
 	}
@@ -276,6 +277,10 @@ type indexJSON struct {
 	// (aggregate.go), 0 when it keeps none; Sums are the summed fields.
 	AggID uint32   `json:"aggregate,omitempty"`
 	Sums  []string `json:"sums,omitempty"`
+	// VectorField and Dimensions are set for a vector index, whose Fields
+	// are its filter fields.
+	VectorField string `json:"vectorField,omitempty"`
+	Dimensions  int    `json:"dimensions,omitempty"`
 }
 
 func (c *catalog) marshal() ([]byte, error) {
@@ -293,6 +298,9 @@ func (c *catalog) marshal() ([]byte, error) {
 			ij := indexJSON{Name: ix.name, ID: ix.id, Fields: ix.fields, Unique: ix.unique}
 			if ix.agg != nil {
 				ij.AggID, ij.Sums = ix.agg.id, ix.agg.sums
+			}
+			if ix.vec != nil {
+				ij.VectorField, ij.Dimensions = ix.vec.field, ix.vec.dims
 			}
 			tj.Indexes = append(tj.Indexes, ij)
 		}
@@ -330,7 +338,11 @@ func unmarshalCatalog(b []byte) (*catalog, error) {
 		}
 		t := &tableInfo{name: tj.Name, number: tj.Number}
 		for _, ij := range tj.Indexes {
-			ix := newIndexInfo(t, ij.ID, ij.Name, ij.Fields)
+			var spec *vectorSpec
+			if ij.VectorField != "" {
+				spec = newVectorSpec(ij.VectorField, ij.Dimensions)
+			}
+			ix := newIndexInfo(t, ij.ID, ij.Name, ij.Fields).withVector(spec)
 			ix.unique = ij.Unique
 			if ij.AggID != 0 {
 				ix.agg = newAggInfo(ij.AggID, ij.Sums)

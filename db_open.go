@@ -216,10 +216,14 @@ func (db *DB) reconcile(snap kv.Snapshot, old *catalog, same bool) (*catalog, *k
 	}
 	for _, t := range next.tables {
 		var wanted []IndexDefinition
+		var vectors []VectorIndexDefinition
 		if def, ok := s.Table(t.name); ok {
-			wanted = def.Indexes()
+			wanted, vectors = def.Indexes(), def.vectors
 		} else if ixs, val, ok := systemIndexes(t); ok {
 			wanted, t.validator = ixs, val
+		}
+		if err := db.syncVectorIndexes(snap, next, t, vectors, batch); err != nil {
+			return nil, nil, err
 		}
 		if err := db.syncIndexes(snap, next, t, wanted, batch); err != nil {
 			return nil, nil, err
@@ -290,7 +294,7 @@ func (db *DB) syncIndexes(snap kv.Snapshot, c *catalog, t *tableInfo, wanted []I
 	keep := t.indexes[:2:2]
 	var added []*indexInfo
 	for _, ix := range t.userIndexes() {
-		if slices.ContainsFunc(wanted, func(w IndexDefinition) bool { return w.Name == ix.name && slices.Equal(w.Fields, ix.fields) }) {
+		if ix.vec != nil || slices.ContainsFunc(wanted, func(w IndexDefinition) bool { return w.Name == ix.name && slices.Equal(w.Fields, ix.fields) }) { // vector indexes: syncVectorIndexes
 			keep = append(keep, ix)
 			continue
 		}
@@ -302,7 +306,7 @@ func (db *DB) syncIndexes(snap kv.Snapshot, c *catalog, t *tableInfo, wanted []I
 		db.report.IndexesDropped = append(db.report.IndexesDropped, indexChange(ix, n))
 	}
 	for _, w := range wanted {
-		if slices.ContainsFunc(keep, func(ix *indexInfo) bool { return ix.name == w.Name }) {
+		if slices.ContainsFunc(keep, func(ix *indexInfo) bool { return ix.name == w.Name && ix.vec == nil }) {
 			continue
 		}
 		ix := newIndexInfo(t, c.allocIndex(), w.Name, slices.Clone(w.Fields))
@@ -334,6 +338,9 @@ func (db *DB) backfill(snap kv.Snapshot, t *tableInfo, added []*indexInfo, batch
 			db.opts.Logger.Info("livedb: backfilling index", slog.String("table", t.name), slog.String("index", idx))
 		}
 		for _, ix := range added {
+			if err := checkIndexVector(ix, doc); err != nil {
+				return &DocumentError{Op: "backfill", Table: t.name, ID: ID(fmt.Sprint(doc[fieldID])), Kind: ErrInvalidDocument, Err: err}
+			}
 			batch.Put(indexKey(ix, doc), noValue)
 		}
 		n++

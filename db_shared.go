@@ -335,7 +335,7 @@ func sameTable(a, b *tableInfo) bool {
 	}
 	for i, ix := range a.indexes {
 		o := b.indexes[i]
-		if ix.id != o.id || ix.name != o.name || !slices.Equal(ix.fields, o.fields) {
+		if ix.id != o.id || ix.name != o.name || !slices.Equal(ix.fields, o.fields) || !sameVector(ix.vec, o.vec) {
 			return false
 		}
 	}

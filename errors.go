@@ -51,6 +51,10 @@ var (
 	// ErrSchemaEnforcement is returned when a document does not match its
 	// table's validator; the wrapped *v.ValidationError has the path.
 	ErrSchemaEnforcement = errors.New("livedb: document does not match the schema")
+	// ErrInvalidVector is returned for a vector a vector index cannot hold
+	// or be searched with: not an array of Float64, the wrong number of
+	// dimensions, or a component that is not a finite float32.
+	ErrInvalidVector = errors.New("livedb: invalid vector")
 	// ErrReadOnly is returned for a write attempted inside a query.
 	ErrReadOnly = errors.New("livedb: write in a read-only transaction")
 	// ErrTxDone is returned when a transaction context is used after its

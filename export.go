@@ -246,6 +246,9 @@ func (ev *exportView) tables() []exportTable {
 	for _, t := range ev.tx.cat.tables {
 		et := exportTable{name: t.name, number: t.number, t: t}
 		for _, ix := range t.userIndexes() {
+			if ix.vec != nil {
+				continue // listed by the schema's vectorIndexes, not as a database index
+			}
 			et.indexes = append(et.indexes, IndexDefinition{Name: ix.name, Fields: slices.Clone(ix.fields)})
 		}
 		out = append(out, et)

@@ -175,6 +175,9 @@ func appendIndexKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
 	if ix == ix.table.byID {
 		return value.AppendKey(k, docID)
 	}
+	if ix.vec != nil {
+		return appendVectorKey(k, ix, doc)
+	}
 	for _, p := range ix.paths {
 		k = value.AppendKey(k, fieldValue(doc, p))
 	}

@@ -96,8 +96,11 @@ func (q *Query) WithIndex(name string, rng func(IndexRange) IndexRange) *Query {
 	if q.t != nil {
 		ix, _ = q.t.index(name)
 	}
-	if ix == nil {
+	if ix == nil || ix.vec != nil {
 		q.err = fmt.Errorf("%w: Index %s.%s not found", ErrIndexNotFound, q.table, name)
+		if ix != nil {
+			q.err = fmt.Errorf("%w: %s.%s is a vector index: search it with VectorSearch", ErrIndexNotFound, q.table, name)
+		}
 		return q
 	}
 	q.ix = ix

@@ -21,6 +21,10 @@ type interval = intervals.Interval
 type readSet struct {
 	ivs    []interval
 	sorted bool
+	// vec are the vector searches among the reads (vector_search.go),
+	// whose intervals are in ivs: a subscription re-runs on a key in one
+	// of them only when the search says the key could change its answer.
+	vec []*vectorRead
 }
 
 func (rs *readSet) add(start, end []byte) {

@@ -59,6 +59,8 @@ type TableDefinition struct {
 	defErr string
 	// search are the text search indexes (search_schema.go).
 	search []SearchIndexDefinition
+	// vectors are the vector indexes (vector.go).
+	vectors []VectorIndexDefinition
 }
 
 // SchemaOption changes how a schema behaves; see [SchemaValidation].
@@ -132,6 +134,7 @@ func (t *TableDefinition) clone() *TableDefinition {
 		staged:    cloneIndexDefinitions(t.staged),
 		defErr:    t.defErr,
 		search:    cloneSearchDefinitions(t.search),
+		vectors:   cloneVectorDefinitions(t.vectors),
 	}
 }
 
@@ -242,7 +245,10 @@ func (s *Schema) checkTable(name string, t *TableDefinition) error {
 			return err
 		}
 	}
-	return s.checkSearchIndexes(name, t)
+	if err := s.checkSearchIndexes(name, t); err != nil {
+		return err
+	}
+	return s.checkVectorIndexes(name, t, all)
 }
 
 // schemaCheckDocumentValidator checks that a table's validator is an object, a

@@ -96,7 +96,7 @@ func (s *Schema) MarshalJSON() ([]byte, error) {
 			StagedDbIndexes:     schemaIndexesJSON(t.staged),
 			SearchIndexes:       schemaSearchIndexesJSON(t.search),
 			StagedSearchIndexes: []json.RawMessage{},
-			VectorIndexes:       []json.RawMessage{},
+			VectorIndexes:       schemaVectorIndexesJSON(t.vectors),
 			StagedVectorIndexes: []json.RawMessage{},
 			DocumentType:        doc,
 		})
@@ -133,8 +133,9 @@ func schemaIndexesJSON(ixs []IndexDefinition) []schemaIndexJSON {
 // means false (schemas written before Convex had the option). Staged
 // database indexes (stagedDbIndexes) are checked and kept, but livedb does
 // not build them, as Convex does not serve them before they are enabled.
-// Search indexes (searchIndexes) are read and built; livedb does not
-// support staged search indexes or vector indexes yet: a table that has
+// Search indexes (searchIndexes) and vector indexes (vectorIndexes) are
+// read and built; livedb does not support staged search or vector indexes
+// yet: a table that has
 // one is an error naming the table and the index.
 //
 // A database opened with the schema it returns is strict about table names
@@ -194,7 +195,6 @@ func (tj *schemaTableImportJSON) definition(i int) (string, *TableDefinition, er
 		list []json.RawMessage
 	}{
 		{"staged search", tj.StagedSearchIndexes},
-		{"vector", tj.VectorIndexes},
 		{"staged vector", tj.StagedVectorIndexes},
 	} {
 		if len(unsupported.list) > 0 {
@@ -221,6 +221,9 @@ func (tj *schemaTableImportJSON) definition(i int) (string, *TableDefinition, er
 		return "", nil, err
 	}
 	if t.search, err = schemaSearchIndexesFromJSON(name, tj.SearchIndexes); err != nil {
+		return "", nil, err
+	}
+	if t.vectors, err = schemaVectorIndexesFromJSON(name, tj.VectorIndexes); err != nil {
 		return "", nil, err
 	}
 	return name, t, nil

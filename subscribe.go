@@ -129,6 +129,7 @@ type subState struct {
 	// Guarded by mgr.mu.
 	stop    func() bool                  // unregisters the context callback
 	reads   *intervals.Member[*subState] // the intervals of the last run, in mgr.index
+	vec     []*vectorRead                // the vector searches of the last run (vector_search.go)
 	ts      uint64                       // the snapshot the last run read
 	journal []string
 	last    any
@@ -237,6 +238,7 @@ func (m *subManager) firstRun(st *subState) (x any, runErr error, tx *txn, err e
 // index keeps its entries when the intervals did not change. Caller holds
 // m.mu.
 func (m *subManager) setReadsLocked(st *subState, rs readSet) {
+	st.vec = rs.vec
 	if st.reads == nil {
 		st.reads = m.index.Add(st, rs.ivs)
 		return
@@ -354,11 +356,18 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 			out = append(out, st)
 		}
 	}
+	var key []byte // the key stabbed, for addIfHit
+	addIfHit := func(st *subState) {
+		if st.vec == nil || vectorReadsHit(st.vec, key) {
+			add(st)
+		}
+	}
 	stab := func(k []byte) {
 		if k == nil {
 			return
 		}
-		m.index.Stab(k, add)
+		key = k
+		m.index.Stab(k, addIfHit)
 	}
 	for _, rec := range recs {
 		ts = rec.ts

@@ -342,6 +342,9 @@ func (tx *txn) stage(op string, t *tableInfo, docID string, prevEnc []byte, prev
 		if err := checkKeySizes(t, newKeys); err != nil {
 			return &DocumentError{Op: op, Table: t.name, ID: ID(docID), Kind: ErrInvalidDocument, Err: err}
 		}
+		if err := checkDocVectors(t, next); err != nil {
+			return &DocumentError{Op: op, Table: t.name, ID: ID(docID), Kind: ErrInvalidDocument, Err: err}
+		}
 		if err := tx.checkUnique(op, t, docID, next); err != nil { // unique.go
 			return err
 		}
