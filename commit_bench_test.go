@@ -16,58 +16,45 @@ import (
 // storage commit syncs, and those of the mutations still running, in one
 // bbolt transaction and one fsync, so more writers means more mutations
 // per fsync: compare ops/s across writer counts.
-//
-// log=wal is the default (one fdatasync of the write-ahead log per group),
-// log=bbolt is Options.NoWAL (bbolt's own two fsyncs per group): the A/B
-// of the log, side by side in one run.
 func BenchmarkMutationThroughput(b *testing.B) {
-	for _, lg := range []struct {
-		name string
-		opts *livedb.Options
-	}{{"wal", nil}, {"bbolt", &livedb.Options{NoWAL: true}}} {
-		for _, writers := range []int{1, 8, 32} {
-			b.Run(fmt.Sprintf("log=%s/writers=%d", lg.name, writers), func(b *testing.B) {
-				benchMutationThroughput(b, lg.opts, writers)
-			})
-		}
-	}
-}
-
-func benchMutationThroughput(b *testing.B, opts *livedb.Options, writers int) {
-	db, err := livedb.Open(filepath.Join(b.TempDir(), "bench.db"), rxSchema(), opts) // fsync on
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	ctx := context.Background()
-	work := make(chan int)
-	errs := make(chan error, writers)
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Go(func() {
-			for i := range work {
-				err := db.Mutation(ctx, func(m *livedb.MutationCtx) error {
-					_, err := m.DB.Insert("items", livedb.Doc{"bucket": int64(w), "n": int64(i)})
-					return err
-				})
-				if err != nil {
-					errs <- err
-					return
-				}
+	for _, writers := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			db, err := livedb.Open(filepath.Join(b.TempDir(), "bench.db"), rxSchema(), nil) // fsync on
+			if err != nil {
+				b.Fatal(err)
 			}
+			defer db.Close()
+			ctx := context.Background()
+			work := make(chan int)
+			errs := make(chan error, writers)
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Go(func() {
+					for i := range work {
+						err := db.Mutation(ctx, func(m *livedb.MutationCtx) error {
+							_, err := m.DB.Insert("items", livedb.Doc{"bucket": int64(w), "n": int64(i)})
+							return err
+						})
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				select {
+				case work <- i: // blocks while every writer is busy
+				case err := <-errs:
+					b.Fatal(err)
+				}
+				i++
+			}
+			close(work)
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 		})
 	}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		select {
-		case work <- i: // blocks while every writer is busy
-		case err := <-errs:
-			b.Fatal(err)
-		}
-		i++
-	}
-	close(work)
-	wg.Wait()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }

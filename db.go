@@ -142,15 +142,13 @@ func Open(path string, schema *Schema, opts *Options) (*DB, error) {
 	if isDSN(path) {
 		return openDSN(path, schema, o)
 	}
-	store, err := openFileStore(path, o) // wal.go: the write-ahead log in front of bbolt
+	store, err := bboltkv.Open(path, &bboltkv.Options{Timeout: o.Timeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly, InitialMmapSize: bboltMmapSize})
 	if err != nil {
 		switch {
 		case errors.Is(err, bboltkv.ErrLocked):
 			return nil, fmt.Errorf("%w: %s (waited %v; bbolt lets one process at a time open a file that is being written, even read-only: stop that process or wait for it, or raise Options.Timeout)", ErrLocked, path, o.Timeout)
 		case errors.Is(err, bboltkv.ErrNotDatabase), errors.Is(err, bboltkv.ErrCorrupt):
 			return nil, notLivedb(path, err)
-		case errors.Is(err, ErrNotLivedb), errors.Is(err, ErrNeedsRecovery):
-			return nil, err // the write-ahead log's
 		}
 		return nil, fmt.Errorf("livedb: %w", err) // "open <path>: ..."
 	}

@@ -58,10 +58,7 @@
 //
 // On bbolt, a mutation returns once its commit is fsynced (mutations that
 // commit together share one fsync), and Open fsyncs the directory of a file
-// it creates, unless [Options.NoSync]. The fsync is one fdatasync of the
-// write-ahead log beside the file (its path with "-wal" appended), which
-// Open replays after a crash; bbolt follows the log without syncs of its
-// own and is synced at checkpoints ([Options.NoWAL] says more). When a storage commit fails in a way
+// it creates, unless [Options.NoSync]. When a storage commit fails in a way
 // that leaves its outcome unknown (an I/O or fsync error: the commit may or
 // may not be on disk), the DB fails closed: that mutation and every later
 // write return an error wrapping [ErrStorageFailed], while queries,

@@ -9,20 +9,16 @@ import (
 
 // TestOpen_NoSync checks that a database file syncs its commits unless
 // Options.NoSync asks otherwise: with fsync off, a crash of the machine
-// loses acknowledged commits and no other test notices. By default the
-// write-ahead log syncs (TestDB_Mutation_SyncBeforeAck traces it) and
-// bbolt does not; with NoWAL bbolt syncs each commit.
+// loses acknowledged commits and no other test notices.
 func TestOpen_NoSync(t *testing.T) {
 	tests := []struct {
-		name    string
-		opts    *Options
-		want    bool // bbolt's own NoSync
-		wantWAL bool
+		name string
+		opts *Options
+		want bool
 	}{
-		{"nil options", nil, true, true},
-		{"zero options", &Options{}, true, true},
-		{"NoWAL", &Options{NoWAL: true}, false, false},
-		{"NoSync", &Options{NoSync: true}, true, false},
+		{"nil options", nil, false},
+		{"zero options", &Options{}, false},
+		{"NoSync", &Options{NoSync: true}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -31,20 +27,8 @@ func TestOpen_NoSync(t *testing.T) {
 				t.Fatalf("Open: %v", err)
 			}
 			defer db.Close()
-			var s *bboltkv.Store
-			switch st := db.store.(type) {
-			case *bboltkv.Store:
-				s = st
-				if tc.wantWAL {
-					t.Fatalf("the store has no write-ahead log with %+v", tc.opts)
-				}
-			case *walStore:
-				s = st.Store // bbolt syncs nothing itself: the log does
-				if !tc.wantWAL {
-					t.Fatalf("the store has a write-ahead log with %+v", tc.opts)
-				}
-			}
-			if s == nil {
+			s, ok := db.store.(*bboltkv.Store)
+			if !ok {
 				t.Fatalf("the store of a file database is a %T, want *bboltkv.Store", db.store)
 			}
 			if got := s.NoSync(); got != tc.want {

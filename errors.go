@@ -20,11 +20,6 @@ var (
 	// ErrSchemaMismatch is returned by Open when stored documents do not
 	// match the new schema; see *SchemaMismatchError.
 	ErrSchemaMismatch = errors.New("livedb: documents do not match the schema")
-	// ErrNeedsRecovery is returned by a read-only Open of a file whose
-	// write-ahead log holds commits that are not in the file yet (the
-	// process that wrote them ended without Close): applying them is
-	// writing, so open the database once without ReadOnly.
-	ErrNeedsRecovery = errors.New("livedb: the write-ahead log holds commits to apply")
 )
 
 // Errors of reading and writing documents.

@@ -18,19 +18,6 @@ type Options struct {
 	// redone: a crash may lose acknowledged commits.
 	NoSync bool
 
-	// NoWAL writes each commit straight into the bbolt file, as livedb did
-	// before it had a write-ahead log: bbolt's own two fsyncs per commit
-	// group instead of one fdatasync of the log. By default (NoWAL and
-	// NoSync unset, not ReadOnly) a commit group is appended to the log
-	// beside the file (its path with "-wal" appended) and fdatasynced once
-	// before the callers return; bbolt is written in the same commit
-	// without a sync of its own and synced at checkpoints (every 32 MiB of
-	// log, and at Close), after which the log is trimmed. Open applies
-	// what a crash left in the log. NoSync implies NoWAL (there is nothing
-	// to sync). Any Open that writes first applies a log left over from
-	// a crash; a read-only Open refuses one with ErrNeedsRecovery.
-	NoWAL bool
-
 	// ReadOnly opens the file without taking the write lock exclusively, so
 	// several read-only processes can share it; every mutation fails.
 	// On a shared database (Open of a PostgreSQL URL), a read-only process

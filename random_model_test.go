@@ -106,11 +106,6 @@ var modelBackends = []modelBackend{
 	{"bbolt", func(dir string, n int) (*livedb.DB, error) {
 		return livedb.Open(filepath.Join(dir, fmt.Sprintf("model-%d.db", n)), modelSchema(), &livedb.Options{NoSync: true})
 	}},
-	// The default file path: every commit through the write-ahead log
-	// (synced), bbolt behind it, checkpointed at each Close.
-	{"bbolt-wal", func(dir string, n int) (*livedb.DB, error) {
-		return livedb.Open(filepath.Join(dir, fmt.Sprintf("model-wal-%d.db", n)), modelSchema(), nil)
-	}},
 }
 
 // modelStats counts what a run exercised, so a run that tests little shows.

@@ -35,11 +35,7 @@ type lvStore struct {
 }
 
 func openLivedbBolt(path string, noSync bool) (*lvStore, error) {
-	return openLivedbBoltOptions(path, &livedb.Options{NoSync: noSync})
-}
-
-func openLivedbBoltOptions(path string, opts *livedb.Options) (*lvStore, error) {
-	db, err := livedb.Open(path, lvSchema(), opts)
+	db, err := livedb.Open(path, lvSchema(), &livedb.Options{NoSync: noSync})
 	if err != nil {
 		return nil, err
 	}

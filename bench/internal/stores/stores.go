@@ -9,7 +9,6 @@ import (
 
 	"github.com/tidwall/buntdb"
 
-	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/bench/internal/workload"
 )
 
@@ -32,14 +31,10 @@ type Kind struct {
 const (
 	LivedbBolt   = "livedb-bbolt"
 	LivedbMemory = "livedb-memory"
-	// LivedbBoltNoWAL is livedb-bbolt with Options.NoWAL: each commit
-	// synced by bbolt itself, without the write-ahead log (the A/B of the
-	// log).
-	LivedbBoltNoWAL = "livedb-bbolt-nowal"
-	RawBolt         = "raw-bbolt"
-	GoMemdb         = "go-memdb"
-	Bolthold        = "bolthold"
-	Buntdb          = "buntdb"
+	RawBolt      = "raw-bbolt"
+	GoMemdb      = "go-memdb"
+	Bolthold     = "bolthold"
+	Buntdb       = "buntdb"
 )
 
 // All lists every store, in report order.
@@ -51,15 +46,6 @@ var All = []Kind{
 		},
 		Reopen: func(dir string) (workload.Store, error) {
 			return openLivedbBolt(filepath.Join(dir, "livedb.db"), false)
-		},
-	},
-	{
-		Name: LivedbBoltNoWAL, Durable: true, Watchable: true, File: "livedb-nowal.db",
-		Open: func(dir string, noSync bool) (workload.Store, error) {
-			return openLivedbBoltOptions(filepath.Join(dir, "livedb-nowal.db"), &livedb.Options{NoSync: noSync, NoWAL: true})
-		},
-		Reopen: func(dir string) (workload.Store, error) {
-			return openLivedbBoltOptions(filepath.Join(dir, "livedb-nowal.db"), &livedb.Options{NoWAL: true})
 		},
 	},
 	{

@@ -430,35 +430,6 @@ func (s *Store) Commit(b *kv.Batch) (err error) {
 	return nil
 }
 
-// Validate checks every operation of b as Commit does before it writes:
-// it returns the error (wrapping [kv.ErrRejected]) that Commit would
-// refuse b with, or nil. A log in front of the store uses it to refuse a
-// batch before logging it.
-func (s *Store) Validate(b *kv.Batch) error {
-	if s.readOnly {
-		return kv.Reject(pathError("commit", s.path, ErrReadOnly))
-	}
-	if err := validate(b); err != nil {
-		return kv.Reject(pathError("commit", s.path, err))
-	}
-	return nil
-}
-
-// Sync flushes every commit made so far to the disk (one fdatasync of the
-// file): what a store opened with NoSync needs before a log in front of it
-// drops the records of those commits.
-func (s *Store) Sync() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed.Load() {
-		return kv.ErrClosed
-	}
-	if err := s.db.Sync(); err != nil {
-		return pathError("sync", s.path, err)
-	}
-	return nil
-}
-
 // validate checks every operation of b before the transaction begins.
 func validate(b *kv.Batch) error {
 	for i, op := range b.Ops {
