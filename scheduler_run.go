@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/livedb-go/livedb/internal/engine"
 )
 
 // Runner carries out a DB's time and work: it runs the scheduled
 // functions when they are due, the cron jobs on their schedules, gives
 // back the work items whose lease ended, and runs the workers of work
-// pools ([Runner.Work]). Start it with [StartScheduler].
+// pools (package workpool's Pool.Work). Start it with [StartScheduler].
 //
 // A DB has at most one Runner. Its loop is woken by every commit (a
 // function scheduled with no delay runs as soon as the scheduling mutation
@@ -142,7 +144,7 @@ func (r *Runner) RunDue(ctx context.Context) (int, error) {
 // use their indexes at once, and brings CronsTable to r.crons.
 func (r *Runner) setup(m *MutationCtx) error {
 	tx := m.DB.tx
-	for _, name := range []string{ScheduledFunctionsTable, CronsTable, WorkItemsTable} {
+	for _, name := range []string{ScheduledFunctionsTable, CronsTable, workItemsTable} {
 		t, err := tx.table("query", name) // records the read of its absence
 		if err != nil || t != nil {
 			if err != nil {
@@ -280,8 +282,8 @@ func (r *Runner) due(ctx context.Context, now time.Time) (dueWork, error) {
 		if err := scan(CronsTable, "by_next_run", "nextRun", nil, &d.crons); err != nil {
 			return d, err
 		}
-		err := scan(WorkItemsTable, "by_lease", "leaseUntil", func(rg IndexRange) IndexRange {
-			return rg.Eq("state", string(WorkRunning))
+		err := scan(workItemsTable, "by_lease", "leaseUntil", func(rg IndexRange) IndexRange {
+			return rg.Eq("state", engine.WorkRunning)
 		}, &d.leases)
 		return d, err
 	})

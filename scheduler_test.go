@@ -17,6 +17,7 @@ import (
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 // schedSchema has the table that the scheduled test functions write.
@@ -517,7 +518,7 @@ func TestScheduler_Start_Checks(t *testing.T) {
 	require.NoError(t, err, "a failed start leaves no Runner attached")
 	require.NoError(t, r.Close())
 	require.NoError(t, r.Close(), "Close is idempotent")
-	err = r.Work(context.Background(), livedb.NewPool("p", nil), func(context.Context, *livedb.WorkItem) (any, error) { return nil, nil })
+	err = workpool.New("p", nil).Work(context.Background(), r, func(context.Context, *workpool.Item) (any, error) { return nil, nil })
 	require.ErrorIs(t, err, livedb.ErrClosed)
 }
 
@@ -555,7 +556,7 @@ func TestSystemTables_ReadOnly(t *testing.T) {
 			})
 			require.NoError(t, err)
 			assert.Equal(t, 1, n)
-			for _, name := range []string{livedb.CronsTable, livedb.WorkItemsTable} {
+			for _, name := range []string{livedb.CronsTable, workpool.ItemsTable} {
 				assert.Empty(t, mustCollect(t, db, name), "%s exists, empty", name)
 			}
 

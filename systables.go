@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/livedb-go/livedb/internal/engine"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -27,7 +28,8 @@ import (
 
 // The system tables, which queries and subscriptions read like any other
 // table (the documents of two are described by [ScheduledFunction] and
-// [WorkItem]) and only livedb writes.
+// package workpool's Item) and only livedb writes. The work items' table,
+// "_workpool_items", is package workpool's ItemsTable.
 const (
 	// ScheduledFunctionsTable holds the functions scheduled with
 	// [Scheduler.RunAfter] and [Scheduler.RunAt] (Convex's
@@ -41,10 +43,6 @@ const (
 	// last run, absent when it succeeded), runs and skipped (the runs
 	// missed because the job fell behind).
 	CronsTable = "_crons"
-	// WorkItemsTable holds the items of every work pool ([Pool]):
-	// by_claim ("pool", "state", "slot", "readyAt"), by_ready ("pool",
-	// "state", "readyAt") and by_lease ("state", "leaseUntil").
-	WorkItemsTable = "_workpool_items"
 )
 
 // systemTable is the definition of a system table.
@@ -63,7 +61,8 @@ var systemTables = func() map[string]*systemTable {
 		CronsTable: {number: 2, def: DefineTable(cronValidator()).
 			Index("by_name", "name").
 			Index("by_next_run", "nextRun")},
-		WorkItemsTable: {number: 3, def: DefineTable(workItemValidator()).
+		// The items of package workpool's pools.
+		workItemsTable: {number: 3, def: DefineTable(workItemValidator()).
 			Index("by_claim", "pool", "state", "slot", "readyAt").
 			Index("by_ready", "pool", "state", "readyAt").
 			Index("by_lease", "state", "leaseUntil")},
@@ -238,8 +237,8 @@ func cronValidator() v.Validator {
 func workItemValidator() v.Validator {
 	return v.Object(v.Fields{
 		"pool": v.String(),
-		"state": v.Union(v.Literal(string(WorkPending)), v.Literal(string(WorkRunning)),
-			v.Literal(string(WorkSuccess)), v.Literal(string(WorkFailed)), v.Literal(string(WorkCanceled))),
+		"state": v.Union(v.Literal(engine.WorkPending), v.Literal(engine.WorkRunning),
+			v.Literal(engine.WorkSuccess), v.Literal(engine.WorkFailed), v.Literal(engine.WorkCanceled)),
 		"slot":     v.Float64(),
 		"readyAt":  v.Float64(),
 		"args":     v.Any(),
