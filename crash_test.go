@@ -592,7 +592,7 @@ func relDocsEqual(a, b livedb.Doc) bool {
 	if (a == nil) != (b == nil) || len(a) != len(b) {
 		return false
 	}
-	return livedb.Equal(relPlainDoc(a), relPlainDoc(b))
+	return v.Equal(relPlainDoc(a), relPlainDoc(b))
 }
 
 // relPlainDoc turns a Doc into a canonical map (_id as a string).
