@@ -36,7 +36,7 @@ type cronSchedule struct {
 // mustCron reads a cron job by name.
 func mustCron(t testing.TB, db *livedb.DB, name string) cronJob {
 	t.Helper()
-	crons := livedb.NewTable[cronJob](livedb.CronsTable)
+	crons := livedb.NewTable[cronJob]("_crons")
 	job, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) (cronJob, error) {
 		j, ok, err := crons.Query(q.DB).WithIndex("by_name", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("name", name) }).Unique()
 		if err == nil && !ok {
@@ -146,7 +146,7 @@ func TestCrons_Start_SyncsTheTable(t *testing.T) {
 	clock := livedbtest.NewClock(time.Time{})
 	db := livedbtest.NewOptions(t, schedSchema(), clockOptions(clock))
 	reg := schedFunctions(t)
-	r, err := livedb.StartScheduler(db, reg, &livedb.SchedulerOptions{Crons: livedb.NewCrons().
+	r, err := db.StartScheduler(reg, &livedb.SchedulerOptions{Crons: livedb.NewCrons().
 		Interval("a", time.Hour, "effects:add", tagArgs{Tag: "a"}).
 		Interval("b", time.Hour, "effects:add", tagArgs{Tag: "b"}).
 		Interval("c", time.Hour, "effects:add", tagArgs{Tag: "c"})})
@@ -167,7 +167,7 @@ func TestCrons_Start_SyncsTheTable(t *testing.T) {
 	assert.Equal(t, map[string]any{"tag": "b2"}, b.Args)
 	assert.Equal(t, ms(clock.Now().Truncate(time.Hour).Add(time.Hour)), b.NextRun)
 	assert.Equal(t, 1, b.Runs, "a changed job keeps its counts")
-	rows := mustCollect(t, db, livedb.CronsTable)
+	rows := mustCollect(t, db, "_crons")
 	var names []string
 	for _, d := range rows {
 		names = append(names, d["name"].(string))
@@ -194,7 +194,7 @@ func TestCrons_Errors(t *testing.T) {
 			require.ErrorIs(t, tc.crons.Err(), livedb.ErrInvalidSchedule)
 			MustCleanErrorText(t, tc.crons.Err(), "")
 			db := livedbtest.New(t, schedSchema())
-			_, err := livedb.StartScheduler(db, schedFunctions(t), &livedb.SchedulerOptions{Crons: tc.crons})
+			_, err := db.StartScheduler(schedFunctions(t), &livedb.SchedulerOptions{Crons: tc.crons})
 			require.ErrorIs(t, err, livedb.ErrInvalidSchedule)
 		})
 	}

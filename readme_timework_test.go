@@ -55,14 +55,14 @@ func TestReadme_Scheduler(t *testing.T) {
 	clock := livedbtest.NewClock(time.Time{})
 	db := livedbtest.NewOptions(t, readmeTimeSchema(), &livedb.Options{Clock: clock})
 	require.NoError(t, readmeScheduler(context.Background(), db, readmeReminders(t)))
-	jobs := mustCollect(t, db, livedb.ScheduledFunctionsTable)
+	jobs := mustCollect(t, db, "_scheduled_functions")
 	require.Len(t, jobs, 1)
 	assert.Equal(t, "canceled", jobs[0]["state"].(map[string]any)["kind"])
 }
 
 func readmeScheduler(ctx context.Context, db *livedb.DB, reg *livedb.Registry) error {
 	// README: scheduler
-	runner, err := livedb.StartScheduler(db, reg, nil) // reg holds "reminders:send"
+	runner, err := db.StartScheduler(reg, nil) // reg holds "reminders:send"
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func TestReadme_Crons(t *testing.T) {
 	crons := livedb.NewCrons().
 		Interval("hourly reminder", time.Hour, "reminders:send", ReminderArgs{Text: "drink water"}).
 		Cron("weekday standup", "0 9 * * MON-FRI", "reminders:send", ReminderArgs{Text: "standup"}) // UTC
-	runner, err := livedb.StartScheduler(db, reg, &livedb.SchedulerOptions{Crons: crons})
+	runner, err := db.StartScheduler(reg, &livedb.SchedulerOptions{Crons: crons})
 	// (end)
 	require.NoError(t, err)
 	defer runner.Close()

@@ -216,7 +216,7 @@ func schedCrashChild(t *testing.T, path string) {
 		say("fail open: %v", err)
 		return
 	}
-	r, err := livedb.StartScheduler(db, reg, nil)
+	r, err := db.StartScheduler(reg, nil)
 	if err != nil {
 		say("fail start: %v", err)
 		return
@@ -275,7 +275,7 @@ func drainSchedCrash(path string) error {
 		return err
 	}
 	defer db.Close()
-	r, err := livedb.StartScheduler(db, reg, nil)
+	r, err := db.StartScheduler(reg, nil)
 	if err != nil {
 		return err
 	}
@@ -294,7 +294,7 @@ func drainSchedCrash(path string) error {
 			}
 			n += len(items)
 		}
-		jobs, err := q.DB.Query(livedb.ScheduledFunctionsTable).WithIndex("by_state_and_time", func(r livedb.IndexRange) livedb.IndexRange {
+		jobs, err := q.DB.Query("_scheduled_functions").WithIndex("by_state_and_time", func(r livedb.IndexRange) livedb.IndexRange {
 			return r.Eq("state.kind", "pending")
 		}).Collect()
 		return n + len(jobs), err
@@ -351,7 +351,7 @@ func verifySchedCrash(path string, acked map[string]bool, all bool) (err error) 
 				return fmt.Errorf("item %s completed %d times", k, n)
 			}
 		}
-		jobs, err := q.DB.Query(livedb.ScheduledFunctionsTable).Collect()
+		jobs, err := q.DB.Query("_scheduled_functions").Collect()
 		if err != nil {
 			return err
 		}

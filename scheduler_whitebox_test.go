@@ -52,7 +52,7 @@ func TestRunner_TwoLoops_RunEachJobOnce(t *testing.T) {
 			}
 			defer db.Close()
 			reg := whiteRegistry(t)
-			r1, err := StartScheduler(db, reg, nil)
+			r1, err := db.StartScheduler(reg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +110,7 @@ func TestRunner_RunScheduled_SkipsWhatIsNotPending(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	r, err := StartScheduler(db, whiteRegistry(t), nil)
+	r, err := db.StartScheduler(whiteRegistry(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,22 +27,23 @@ import (
 // snapshot import does.
 
 // The system tables, which queries and subscriptions read like any other
-// table (the documents of two are described by [ScheduledFunction] and
-// package workpool's Item) and only livedb writes. The work items' table,
-// "_workpool_items", is package workpool's ItemsTable.
+// table by their Convex names (the documents of two are described by
+// [ScheduledFunction] and package workpool's Item) and only livedb writes.
+// The work items' table, "_workpool_items", is package workpool's
+// ItemsTable.
 const (
-	// ScheduledFunctionsTable holds the functions scheduled with
+	// scheduledFunctionsTable holds the functions scheduled with
 	// [Scheduler.RunAfter] and [Scheduler.RunAt] (Convex's
 	// _scheduled_functions), by_state_and_time ("state.kind",
 	// "scheduledTime").
-	ScheduledFunctionsTable = "_scheduled_functions"
-	// CronsTable holds the registered cron jobs (see [Crons]), by_name
+	scheduledFunctionsTable = "_scheduled_functions"
+	// cronsTable holds the registered cron jobs (see [Crons]), by_name
 	// ("name") and by_next_run ("nextRun"): name, schedule ({kind:
 	// "interval", ms} or {kind: "cron", spec}), function, args, nextRun
 	// and lastRun (milliseconds on the DB's [Clock]), lastError (of the
 	// last run, absent when it succeeded), runs and skipped (the runs
 	// missed because the job fell behind).
-	CronsTable = "_crons"
+	cronsTable = "_crons"
 )
 
 // systemTable is the definition of a system table.
@@ -56,9 +57,9 @@ type systemTable struct {
 // livedb and panics.
 var systemTables = func() map[string]*systemTable {
 	tables := map[string]*systemTable{
-		ScheduledFunctionsTable: {number: 1, def: DefineTable(scheduledValidator()).
+		scheduledFunctionsTable: {number: 1, def: DefineTable(scheduledValidator()).
 			Index("by_state_and_time", "state.kind", "scheduledTime")},
-		CronsTable: {number: 2, def: DefineTable(cronValidator()).
+		cronsTable: {number: 2, def: DefineTable(cronValidator()).
 			Index("by_name", "name").
 			Index("by_next_run", "nextRun")},
 		// The items of package workpool's pools.

@@ -32,7 +32,7 @@ func BenchmarkPoolWork(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer db.Close()
-			r, err := livedb.StartScheduler(db, poolFunctions(b), nil)
+			r, err := db.StartScheduler(poolFunctions(b), nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -221,7 +221,7 @@ func BenchmarkSchedulerDelay(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	r, err := livedb.StartScheduler(db, reg, nil)
+	r, err := db.StartScheduler(reg, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -535,7 +535,7 @@ func TestPool_Checks(t *testing.T) {
 func TestPool_Work_ReturnsWhenTheDatabaseCloses(t *testing.T) {
 	db, err := livedb.OpenMemory(poolSchema())
 	require.NoError(t, err)
-	r, err := livedb.StartScheduler(db, poolFunctions(t), nil)
+	r, err := db.StartScheduler(poolFunctions(t), nil)
 	require.NoError(t, err)
 	defer r.Close()
 	pool := workpool.New("p", &workpool.Options{MaxParallelism: 3})

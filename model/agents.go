@@ -208,7 +208,7 @@ func TimeoutWorkflow(m *livedb.MutationCtx, args TimeoutArgs) (Workflow, error) 
 
 // Crons returns the model's recurring jobs: SweepStaleSessions every
 // interval (a minute when interval is zero), as "agents:sweep", for
-// [livedb.StartScheduler].
+// [livedb.DB.StartScheduler].
 func Crons(interval time.Duration) *livedb.Crons {
 	if interval == 0 {
 		interval = time.Minute

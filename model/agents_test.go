@@ -264,7 +264,7 @@ func TestTimeoutWorkflow(t *testing.T) {
 	assert.Equal(t, "canceled", item["state"], "the timed-out session's work is canceled")
 
 	jobs := query(t, db, func(q *livedb.QueryCtx) ([]livedb.Doc, error) {
-		return q.DB.Query(livedb.ScheduledFunctionsTable).Collect()
+		return q.DB.Query("_scheduled_functions").Collect()
 	})
 	states := map[string]int{}
 	for _, j := range jobs {

@@ -148,7 +148,7 @@ func workflowFields() *v.ObjectValidator {
 		"artifacts":        v.Array(v.String()),
 		"error":            v.Optional(v.String()),
 		"updatedAt":        v.Float64(),
-		"timeoutJobId":     v.Optional(v.ID(livedb.ScheduledFunctionsTable)),
+		"timeoutJobId":     v.Optional(v.ID("_scheduled_functions")),
 	})
 }
 

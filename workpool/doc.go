@@ -7,7 +7,7 @@
 // the core, not part of convex/server; so it is a package beside the root
 // package livedb, which stays the engine and its core API. It runs on the
 // engine's scheduler: [Pool.Work] takes the *livedb.Runner of
-// livedb.StartScheduler, whose loop gives back the items whose lease
+// livedb.DB.StartScheduler, whose loop gives back the items whose lease
 // ended, and whose registry holds the onComplete mutations. Items live in
 // the system table [ItemsTable], which queries and subscriptions read like
 // any table.

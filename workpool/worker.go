@@ -34,7 +34,7 @@ var errLeaseEnded = errors.New("livedb: the work item's lease ended")
 var errLeaseLost = errors.New("livedb: work item lease lost")
 
 // Work runs the pool's workers in this process, MaxParallelism of them,
-// on the DB that the Runner r (see [livedb.StartScheduler]) is attached
+// on the DB that the Runner r (see [livedb.DB.StartScheduler]) is attached
 // to, each taking items, calling fn and finishing the items, until ctx
 // ends, r is closed or the DB is closed; then it waits for the running
 // calls of fn to return and returns nil (or livedb.ErrClosed when the DB

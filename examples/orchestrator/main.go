@@ -223,7 +223,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		defer stopServing()
 	}
-	runner, err := livedb.StartScheduler(db, reg, &livedb.SchedulerOptions{Crons: model.Crons(cfg.sweep)})
+	runner, err := db.StartScheduler(reg, &livedb.SchedulerOptions{Crons: model.Crons(cfg.sweep)})
 	if err != nil {
 		return err
 	}

@@ -165,7 +165,7 @@ func crashWhileWorking(t *testing.T, path string) {
 	require.NoError(t, err)
 	reg, err := livedb.NewRegistry(model.Functions()...)
 	require.NoError(t, err)
-	r, err := livedb.StartScheduler(db, reg, nil)
+	r, err := db.StartScheduler(reg, nil)
 	require.NoError(t, err)
 	begun := make(chan struct{}, 3)
 	release := make(chan struct{})
