@@ -12,9 +12,10 @@ import (
 
 // Crons is a set of recurring jobs, each a registered mutation run on a
 // schedule: Convex's cronJobs() in crons.ts. Build it once, with Interval
-// and Cron, and give it to [DB.StartScheduler]:
+// and Cron, and give it to [DB.StartScheduler]. The zero Crons is an empty
+// set, ready to use:
 //
-//	crons := livedb.NewCrons().
+//	crons := new(livedb.Crons).
 //		Interval("sweep stale sessions", time.Minute, "agents:sweep", nil).
 //		Cron("nightly report", "0 3 * * *", "reports:build", livedb.Doc{"days": 1})
 //
@@ -43,9 +44,6 @@ type cronJob struct {
 	function string
 	args     Doc
 }
-
-// NewCrons returns an empty set of cron jobs.
-func NewCrons() *Crons { return &Crons{} }
 
 // minCronInterval is the shortest interval of an interval job.
 const minCronInterval = time.Second

@@ -303,11 +303,11 @@ func decodeChange(k, b []byte) (Change, error) {
 	}
 	switch {
 	case c.Old == nil:
-		c.Op = OpInsert
+		c.Op = "insert"
 	case c.New == nil:
-		c.Op = OpDelete
+		c.Op = "delete"
 	default:
-		c.Op = OpUpdate
+		c.Op = "update"
 	}
 	return c, nil
 }

@@ -85,7 +85,7 @@ func TestReadme_Crons(t *testing.T) {
 	db := livedbtest.NewOptions(t, readmeTimeSchema(), &livedb.Options{Clock: clock})
 	reg := readmeReminders(t)
 	// README: crons
-	crons := livedb.NewCrons().
+	crons := new(livedb.Crons).
 		Interval("hourly reminder", time.Hour, "reminders:send", ReminderArgs{Text: "drink water"}).
 		Cron("weekday standup", "0 9 * * MON-FRI", "reminders:send", ReminderArgs{Text: "standup"}) // UTC
 	runner, err := db.StartScheduler(reg, &livedb.SchedulerOptions{Crons: crons})

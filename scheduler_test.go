@@ -510,7 +510,7 @@ func TestScheduler_Start_Checks(t *testing.T) {
 
 	other := livedbtest.New(t, schedSchema())
 	_, err = other.StartScheduler(schedFunctions(t), &livedb.SchedulerOptions{
-		Crons: livedb.NewCrons().Interval("sweep", time.Minute, "effects:gone", nil),
+		Crons: new(livedb.Crons).Interval("sweep", time.Minute, "effects:gone", nil),
 	})
 	require.ErrorIs(t, err, livedb.ErrUnknownFunction)
 	MustCleanErrorText(t, err, "")

@@ -213,5 +213,5 @@ func Crons(interval time.Duration) *livedb.Crons {
 	if interval == 0 {
 		interval = time.Minute
 	}
-	return livedb.NewCrons().Interval("sweep stale sessions", interval, "agents:sweep", nil)
+	return new(livedb.Crons).Interval("sweep stale sessions", interval, "agents:sweep", nil)
 }

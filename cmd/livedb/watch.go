@@ -152,7 +152,7 @@ func printChange(e *env, c livedb.Change) error {
 		if err != nil {
 			return err
 		}
-		b, err := json.Marshal(map[string]any{"timestamp": c.Timestamp, "op": c.Op.String(), "table": c.Table, "id": c.ID, "old": oldJSON, "new": newJSON})
+		b, err := json.Marshal(map[string]any{"timestamp": c.Timestamp, "op": c.Op, "table": c.Table, "id": c.ID, "old": oldJSON, "new": newJSON})
 		if err != nil {
 			return err
 		}
