@@ -409,7 +409,7 @@ func FuzzPatchDoc(f *testing.F) {
 	})
 }
 
-// FuzzDecodeConvexJSON decodes arbitrary bytes with the root API: an error
+// FuzzDecodeConvexJSON decodes arbitrary bytes with v.JSONToConvex: an error
 // or a value that encodes and decodes back to an equal value.
 func FuzzDecodeConvexJSON(f *testing.F) {
 	for _, s := range []string{
