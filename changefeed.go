@@ -54,37 +54,12 @@ func (db *DB) pruneChanges(b *kv.Batch, now uint64) {
 	}
 }
 
-// ChangeOp is the kind of a change: the Op of a [Change]. (Elsewhere an
-// Op field is the text of an operation, as in [DocumentError], [CodecError]
-// and [Progress].)
-type ChangeOp uint8
-
-// The kinds of change.
-const (
-	OpInsert ChangeOp = iota + 1
-	OpUpdate
-	OpDelete
-)
-
-// String returns "insert", "update" or "delete".
-func (op ChangeOp) String() string {
-	switch op {
-	case OpInsert:
-		return "insert"
-	case OpUpdate:
-		return "update"
-	case OpDelete:
-		return "delete"
-	}
-	return fmt.Sprintf("ChangeOp(%d)", uint8(op))
-}
-
 // Change is one committed write, as the change feed delivers it. Old is nil
 // for an insert and New is nil for a delete. All changes of one mutation
 // share its commit Timestamp and come in the order it wrote them.
 type Change struct {
 	Timestamp uint64
-	Op        ChangeOp
+	Op        string // "insert", "update" or "delete"
 	Table     string
 	ID        ID
 	Old       Doc

@@ -162,11 +162,11 @@ func decodeChange(snap kv.Snapshot, k, v []byte, tables map[string]bool) (Change
 	c.Table, c.ID = string(r.table), ID(r.id)
 	switch {
 	case r.flags&changeOld == 0:
-		c.Op = OpInsert
+		c.Op = "insert"
 	case r.flags&changeNew == 0:
-		c.Op = OpDelete
+		c.Op = "delete"
 	default:
-		c.Op = OpUpdate
+		c.Op = "update"
 	}
 	if tables != nil && !tables[c.Table] {
 		return c, nil

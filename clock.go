@@ -1,9 +1,10 @@
 package livedb
 
 import (
-	"math"
 	"sync"
 	"time"
+
+	"github.com/livedb-go/livedb/internal/engine"
 )
 
 // Clock is the time that the scheduler, crons and work pools go by: when a
@@ -50,25 +51,16 @@ func (systemClock) Timer(at time.Time) (<-chan struct{}, func()) {
 func (db *DB) clock() Clock { return db.opts.Clock }
 
 // The system tables store times as whole milliseconds since the Unix
-// epoch, as Convex does: "now" rounded down (toMillis), a due time in the
-// future rounded up (dueMillis), so that nothing runs before its time and
-// a timer set for a due time (fromMillis) finds it due when it fires.
+// epoch, as Convex does (see internal/engine, whose functions these are,
+// shared with package workpool).
 
 // toMillis returns t in whole milliseconds since the Unix epoch, rounded
-// down: the time now, as due times are compared with it.
-func toMillis(t time.Time) float64 { return float64(t.UnixMilli()) }
+// down.
+func toMillis(t time.Time) float64 { return engine.ToMillis(t) }
 
 // dueMillis returns due time t, set at now, in whole milliseconds since
-// the Unix epoch: rounded up, so that it is never before t, unless t is
-// not after now (work due at once), which is due at once rounded down.
-func dueMillis(t, now time.Time) float64 {
-	ms := t.UnixMilli()
-	if t.After(now) && t.After(time.UnixMilli(ms)) {
-		ms++
-	}
-	return float64(ms)
-}
+// the Unix epoch, never before t unless t is due at once.
+func dueMillis(t, now time.Time) float64 { return engine.DueMillis(t, now) }
 
-// fromMillis returns the time of a stored due time (rounded up, in case
-// it is not a whole number).
-func fromMillis(ms float64) time.Time { return time.UnixMilli(int64(math.Ceil(ms))) }
+// fromMillis returns the time of a stored due time.
+func fromMillis(ms float64) time.Time { return engine.FromMillis(ms) }

@@ -13,6 +13,7 @@ import (
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/internal/value"
 	"github.com/livedb-go/livedb/internal/valueref"
+	"github.com/livedb-go/livedb/v"
 )
 
 // The randomized query and model tests order and compare values with
@@ -161,10 +162,10 @@ func TestCompare_GoldenBoundaries(t *testing.T) {
 			if got := refCompare(bi.x, bj.x); got != want {
 				t.Fatalf("the list is out of order or the reference is wrong: refCompare(%s, %s) = %d, want %d", show(bi.x), show(bj.x), got, want)
 			}
-			if got := livedb.Compare(bi.x, bj.x); got != want {
+			if got := v.Compare(bi.x, bj.x); got != want {
 				t.Errorf("Compare(%s, %s) = %d, want %d", show(bi.x), show(bj.x), got, want)
 			}
-			if got := livedb.Equal(bi.x, bj.x); got != (i == j) {
+			if got := v.Equal(bi.x, bj.x); got != (i == j) {
 				t.Errorf("Equal(%s, %s) = %v", show(bi.x), show(bj.x), got)
 			}
 			if got := bytes.Compare(keys[i], keys[j]); got != want {
@@ -198,7 +199,7 @@ func TestCompare_AgreesWithReference(t *testing.T) {
 	}
 	for _, a := range vals {
 		for _, b := range vals {
-			if got, want := livedb.Compare(a, b), refCompare(a, b); got != want {
+			if got, want := v.Compare(a, b), refCompare(a, b); got != want {
 				t.Errorf("Compare(%#v, %#v) = %d, the reference %d", a, b, got, want)
 			}
 		}

@@ -520,7 +520,7 @@ func verifyCrashFeed(ctx context.Context, db *livedb.DB, h *crashHistory, items,
 	}
 	for b, ts := range h.deleted {
 		cs := byTS[ts]
-		if batchOf(cs) != b || cs[0].Op != livedb.OpDelete {
+		if batchOf(cs) != b || cs[0].Op != "delete" {
 			return fmt.Errorf("acknowledged delete of batch %d at %d is not in the change feed", b, ts)
 		}
 	}
@@ -554,14 +554,14 @@ func crashCommitShape(cs []livedb.Change) error {
 	var ins, del, ctr int
 	for _, c := range cs {
 		switch {
-		case c.Table == "counters" && c.Op != livedb.OpDelete:
+		case c.Table == "counters" && c.Op != "delete":
 			ctr++
 			if c.New["last"].(int64) != b {
 				return fmt.Errorf("counter set to batch %d in the commit of batch %d", c.New["last"].(int64), b)
 			}
-		case c.Table == "items" && c.Op == livedb.OpInsert && c.New["batch"].(int64) == b:
+		case c.Table == "items" && c.Op == "insert" && c.New["batch"].(int64) == b:
 			ins++
-		case c.Table == "items" && c.Op == livedb.OpDelete && c.Old["batch"].(int64) == b:
+		case c.Table == "items" && c.Op == "delete" && c.Old["batch"].(int64) == b:
 			del++
 		default:
 			return fmt.Errorf("unexpected change %v %s %s", c.Op, c.Table, c.ID)
@@ -592,7 +592,7 @@ func relDocsEqual(a, b livedb.Doc) bool {
 	if (a == nil) != (b == nil) || len(a) != len(b) {
 		return false
 	}
-	return livedb.Equal(relPlainDoc(a), relPlainDoc(b))
+	return v.Equal(relPlainDoc(a), relPlainDoc(b))
 }
 
 // relPlainDoc turns a Doc into a canonical map (_id as a string).

@@ -89,7 +89,7 @@ func replayCrashChanges(db *livedb.DB, h *crashHistory, acks *crashAcks) (map[li
 		}
 	}
 	for b, ts := range acks.deleted {
-		if cs := byTS[ts]; batchOf(cs) != b || cs[0].Op != livedb.OpDelete {
+		if cs := byTS[ts]; batchOf(cs) != b || cs[0].Op != "delete" {
 			return nil, fmt.Errorf("acknowledged delete of batch %d at %d is not in the change feed", b, ts)
 		}
 	}
@@ -100,17 +100,17 @@ func replayCrashChanges(db *livedb.DB, h *crashHistory, acks *crashAcks) (map[li
 // checking that it starts from the state the replay has.
 func applyCrashChange(state map[livedb.ID]crashDoc, c livedb.Change) error {
 	switch c.Op {
-	case livedb.OpInsert:
+	case "insert":
 		if _, dup := state[c.ID]; dup {
 			return fmt.Errorf("change feed inserts %s twice", c.ID)
 		}
 		state[c.ID] = crashDoc{c.Table, c.New}
-	case livedb.OpUpdate:
+	case "update":
 		if !relDocsEqual(state[c.ID].doc, c.Old) {
 			return fmt.Errorf("change feed updates %s from %v, but the replay has %v", c.ID, c.Old, state[c.ID].doc)
 		}
 		state[c.ID] = crashDoc{c.Table, c.New}
-	case livedb.OpDelete:
+	case "delete":
 		if !relDocsEqual(state[c.ID].doc, c.Old) {
 			return fmt.Errorf("change feed deletes %s as %v, but the replay has %v", c.ID, c.Old, state[c.ID].doc)
 		}

@@ -12,14 +12,15 @@ import (
 
 // Crons is a set of recurring jobs, each a registered mutation run on a
 // schedule: Convex's cronJobs() in crons.ts. Build it once, with Interval
-// and Cron, and give it to [StartScheduler]:
+// and Cron, and give it to [DB.StartScheduler]. The zero Crons is an empty
+// set, ready to use:
 //
-//	crons := livedb.NewCrons().
+//	crons := new(livedb.Crons).
 //		Interval("sweep stale sessions", time.Minute, "agents:sweep", nil).
 //		Cron("nightly report", "0 3 * * *", "reports:build", livedb.Doc{"days": 1})
 //
 // A job runs at most once at a time (each run is one mutation, which also
-// records its next run time in [CronsTable]). A job that fell behind, when
+// records its next run time in _crons). A job that fell behind, when
 // the program was stopped or a run took longer than the interval, runs
 // once and skips the runs it missed (counted in the table's "skipped"):
 // runs are never stacked. A run that fails (its function returns an
@@ -43,9 +44,6 @@ type cronJob struct {
 	function string
 	args     Doc
 }
-
-// NewCrons returns an empty set of cron jobs.
-func NewCrons() *Crons { return &Crons{} }
 
 // minCronInterval is the shortest interval of an interval job.
 const minCronInterval = time.Second
@@ -122,7 +120,7 @@ func (c *Crons) add(j cronJob, args any) {
 	c.jobs = append(c.jobs, j)
 }
 
-// schedule returns the job's schedule as CronsTable stores it.
+// schedule returns the job's schedule as cronsTable stores it.
 func (j *cronJob) schedule() map[string]any {
 	if j.spec != nil {
 		return map[string]any{"kind": "cron", "spec": j.spec.String()}
@@ -139,12 +137,12 @@ func (j *cronJob) firstRun(now time.Time) float64 {
 	return toMillis(next)
 }
 
-// syncCrons brings CronsTable to r.crons: jobs are added, changed ones
+// syncCrons brings cronsTable to r.crons: jobs are added, changed ones
 // (schedule, function or arguments) updated and run next as if new, and
 // jobs no longer registered removed.
 func (r *Runner) syncCrons(m *MutationCtx) error {
 	tx := m.DB.tx
-	rows, err := sysTake(&m.DB.Reader, CronsTable, "by_name", nil, -1)
+	rows, err := sysTake(&m.DB.Reader, cronsTable, "by_name", nil, -1)
 	if err != nil {
 		return err
 	}
@@ -162,7 +160,7 @@ func (r *Runner) syncCrons(m *MutationCtx) error {
 		switch {
 		case !ok:
 			fields["name"], fields["nextRun"], fields["runs"], fields["skipped"] = j.name, j.firstRun(now), 0.0, 0.0
-			if _, err := tx.sysInsert(CronsTable, fields); err != nil {
+			if _, err := tx.sysInsert(cronsTable, fields); err != nil {
 				return err
 			}
 		case !value.Equal(row["schedule"], fields["schedule"]) || row["function"] != j.function || !value.Equal(row["args"], fields["args"]):

@@ -36,7 +36,7 @@ type cronSchedule struct {
 // mustCron reads a cron job by name.
 func mustCron(t testing.TB, db *livedb.DB, name string) cronJob {
 	t.Helper()
-	crons := livedb.NewTable[cronJob](livedb.CronsTable)
+	crons := livedb.NewTable[cronJob]("_crons")
 	job, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) (cronJob, error) {
 		j, ok, err := crons.Query(q.DB).WithIndex("by_name", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("name", name) }).Unique()
 		if err == nil && !ok {
@@ -72,7 +72,7 @@ func TestCrons_Interval_SkipsMissedRuns(t *testing.T) {
 			clock := livedbtest.NewClock(time.Time{})
 			start := clock.Now()
 			db := openBackend(t, b, schedSchema(), clockOptions(clock))
-			crons := livedb.NewCrons().Interval("tick", time.Minute, "effects:add", tagArgs{Tag: "tick"})
+			crons := new(livedb.Crons).Interval("tick", time.Minute, "effects:add", tagArgs{Tag: "tick"})
 			r := livedbtest.StartScheduler(t, db, schedFunctions(t), &livedb.SchedulerOptions{Crons: crons})
 			livedbtest.RunDue(t, r)
 			job := mustCron(t, db, "tick")
@@ -107,7 +107,7 @@ func TestCrons_Interval_SkipsMissedRuns(t *testing.T) {
 func TestCrons_Cron_Spec(t *testing.T) {
 	clock := livedbtest.NewClock(time.Date(2024, 3, 1, 10, 7, 0, 0, time.UTC))
 	db := livedbtest.NewOptions(t, schedSchema(), clockOptions(clock))
-	crons := livedb.NewCrons().Cron("quarter", "*/15 * * * *", "effects:add", tagArgs{Tag: "q"})
+	crons := new(livedb.Crons).Cron("quarter", "*/15 * * * *", "effects:add", tagArgs{Tag: "q"})
 	r := livedbtest.StartScheduler(t, db, schedFunctions(t), &livedb.SchedulerOptions{Crons: crons})
 	job := mustCron(t, db, "quarter")
 	assert.Equal(t, ms(time.Date(2024, 3, 1, 10, 15, 0, 0, time.UTC)), job.NextRun, "the first run is the first time the spec names")
@@ -130,7 +130,7 @@ func TestCrons_Cron_Spec(t *testing.T) {
 func TestCrons_FailureKeepsSchedule(t *testing.T) {
 	clock := livedbtest.NewClock(time.Time{})
 	db := livedbtest.NewOptions(t, schedSchema(), clockOptions(clock))
-	crons := livedb.NewCrons().Interval("flaky", time.Minute, "effects:fail", tagArgs{Tag: "f"})
+	crons := new(livedb.Crons).Interval("flaky", time.Minute, "effects:fail", tagArgs{Tag: "f"})
 	r := livedbtest.StartScheduler(t, db, schedFunctions(t), &livedb.SchedulerOptions{Crons: crons})
 	livedbtest.RunDue(t, r)
 	job := mustCron(t, db, "flaky")
@@ -146,7 +146,7 @@ func TestCrons_Start_SyncsTheTable(t *testing.T) {
 	clock := livedbtest.NewClock(time.Time{})
 	db := livedbtest.NewOptions(t, schedSchema(), clockOptions(clock))
 	reg := schedFunctions(t)
-	r, err := livedb.StartScheduler(db, reg, &livedb.SchedulerOptions{Crons: livedb.NewCrons().
+	r, err := db.StartScheduler(reg, &livedb.SchedulerOptions{Crons: new(livedb.Crons).
 		Interval("a", time.Hour, "effects:add", tagArgs{Tag: "a"}).
 		Interval("b", time.Hour, "effects:add", tagArgs{Tag: "b"}).
 		Interval("c", time.Hour, "effects:add", tagArgs{Tag: "c"})})
@@ -157,7 +157,7 @@ func TestCrons_Start_SyncsTheTable(t *testing.T) {
 
 	// Restart with a kept, a changed and a new job; c is gone.
 	clock.Advance(time.Minute)
-	r = livedbtest.StartScheduler(t, db, reg, &livedb.SchedulerOptions{Crons: livedb.NewCrons().
+	r = livedbtest.StartScheduler(t, db, reg, &livedb.SchedulerOptions{Crons: new(livedb.Crons).
 		Interval("a", time.Hour, "effects:add", tagArgs{Tag: "a"}).
 		Cron("b", "0 * * * *", "effects:add", tagArgs{Tag: "b2"}).
 		Interval("d", time.Hour, "effects:add", tagArgs{Tag: "d"})})
@@ -167,7 +167,7 @@ func TestCrons_Start_SyncsTheTable(t *testing.T) {
 	assert.Equal(t, map[string]any{"tag": "b2"}, b.Args)
 	assert.Equal(t, ms(clock.Now().Truncate(time.Hour).Add(time.Hour)), b.NextRun)
 	assert.Equal(t, 1, b.Runs, "a changed job keeps its counts")
-	rows := mustCollect(t, db, livedb.CronsTable)
+	rows := mustCollect(t, db, "_crons")
 	var names []string
 	for _, d := range rows {
 		names = append(names, d["name"].(string))
@@ -182,19 +182,19 @@ func TestCrons_Errors(t *testing.T) {
 		name  string
 		crons *livedb.Crons
 	}{
-		{"twice", livedb.NewCrons().Interval("x", time.Minute, "f", nil).Interval("x", time.Hour, "g", nil)},
-		{"short interval", livedb.NewCrons().Interval("x", time.Millisecond, "f", nil)},
-		{"bad spec", livedb.NewCrons().Cron("x", "61 * * * *", "f", nil)},
-		{"never", livedb.NewCrons().Cron("x", "0 0 31 2 *", "f", nil)},
-		{"no name", livedb.NewCrons().Interval("", time.Minute, "f", nil)},
-		{"no function", livedb.NewCrons().Interval("x", time.Minute, "", nil)},
+		{"twice", new(livedb.Crons).Interval("x", time.Minute, "f", nil).Interval("x", time.Hour, "g", nil)},
+		{"short interval", new(livedb.Crons).Interval("x", time.Millisecond, "f", nil)},
+		{"bad spec", new(livedb.Crons).Cron("x", "61 * * * *", "f", nil)},
+		{"never", new(livedb.Crons).Cron("x", "0 0 31 2 *", "f", nil)},
+		{"no name", new(livedb.Crons).Interval("", time.Minute, "f", nil)},
+		{"no function", new(livedb.Crons).Interval("x", time.Minute, "", nil)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			require.ErrorIs(t, tc.crons.Err(), livedb.ErrInvalidSchedule)
 			MustCleanErrorText(t, tc.crons.Err(), "")
 			db := livedbtest.New(t, schedSchema())
-			_, err := livedb.StartScheduler(db, schedFunctions(t), &livedb.SchedulerOptions{Crons: tc.crons})
+			_, err := db.StartScheduler(schedFunctions(t), &livedb.SchedulerOptions{Crons: tc.crons})
 			require.ErrorIs(t, err, livedb.ErrInvalidSchedule)
 		})
 	}

@@ -24,12 +24,12 @@
 //
 // A mutation schedules registered mutations to run later
 // ([MutationCtx.Scheduler], Convex's ctx.scheduler), [Crons] run them on
-// schedules, and a [Pool] hands work items to goroutines of the program,
-// with leases and retries (Convex's workpool). [StartScheduler] attaches
-// the [Runner] that does all three: a scheduled function, a cron run or a
-// work item's completion happens exactly once, in the same mutation as the
-// change of its state. That state is in system tables
-// ([ScheduledFunctionsTable], [CronsTable], [WorkItemsTable]), which
+// schedules, and package workpool's pools hand work items to goroutines
+// of the program, with leases and retries (Convex's workpool component).
+// [DB.StartScheduler] attaches the [Runner] that does all three: a scheduled
+// function, a cron run or a work item's completion happens exactly once,
+// in the same mutation as the change of its state. That state is in system
+// tables (_scheduled_functions, _crons, workpool.ItemsTable), which
 // queries and subscriptions read like any table and only livedb writes.
 // [Options.Clock] sets the time they go by.
 //

@@ -106,7 +106,7 @@ var (
 	// ErrUnknownFunction is returned by a Registry for a name it lacks.
 	ErrUnknownFunction = errors.New("livedb: unknown function")
 	// ErrWrongFunctionKind is returned when a Registry is asked to run a
-	// query as a mutation or a mutation as a query (see [FunctionKind]).
+	// query as a mutation or a mutation as a query (see [FunctionInfo].Mutation).
 	ErrWrongFunctionKind = errors.New("livedb: function is of another kind")
 	// ErrInvalidFunction is returned for a function definition that
 	// cannot be run: no handler, or an args validator that is neither an

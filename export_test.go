@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/convexjson"
 	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
 )
@@ -182,7 +183,7 @@ func TestDB_Export_Layout(t *testing.T) {
 			}
 			var ids []string
 			for _, l := range lines {
-				x, err := livedb.DecodeExportJSON([]byte(l))
+				x, err := convexjson.DecodeExport([]byte(l))
 				if err != nil {
 					t.Fatalf("%s line %q: %v", st.Name, l, err)
 				}

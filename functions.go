@@ -329,7 +329,7 @@ type Registerable interface {
 }
 
 func (f *QueryFunction[A, R]) registration() (string, registered) {
-	return f.Name, registered{internal: f.Internal, info: f.info(KindQuery), runQuery: f.runPublic, check: f.checkDoc, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	return f.Name, registered{internal: f.Internal, info: f.info(false), runQuery: f.runPublic, check: f.checkDoc, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
 		if err := f.checkDoc(args); err != nil {
 			return nil, err
 		}
@@ -353,7 +353,7 @@ func (f *MutationFunction[A, R]) registration() (string, registered) {
 		}
 		return a, nil
 	}
-	return f.Name, registered{internal: f.Internal, info: f.info(KindMutation), runMutation: f.runPublic, check: f.checkDoc, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
+	return f.Name, registered{internal: f.Internal, info: f.info(true), runMutation: f.runPublic, check: f.checkDoc, call: func(ctx context.Context, db *DB, args Doc) (any, error) {
 		a, err := decode(args)
 		if err != nil {
 			return nil, err

@@ -6,31 +6,22 @@ import (
 	"github.com/livedb-go/livedb/v"
 )
 
-// FunctionKind says whether a registered function reads (a query) or
-// writes (a mutation).
-type FunctionKind string
-
-// The kinds of registered functions.
-const (
-	KindQuery    FunctionKind = "query"
-	KindMutation FunctionKind = "mutation"
-)
-
 // FunctionInfo describes a function of a [Registry], for tools that list
 // functions or build forms for them (a dashboard, a network server). Args
 // and Returns are the definition's validators, nil when unvalidated; they
 // are shared with the definition and must not be changed.
 type FunctionInfo struct {
-	Name     string
-	Kind     FunctionKind
+	Name string
+	// Mutation is true for a mutation, false for a query.
+	Mutation bool
 	Internal bool
 	Args     v.Validator
 	Returns  v.Validator
 }
 
-// info describes the definition as a function of kind k.
-func (d *FunctionDef[A, R]) info(k FunctionKind) FunctionInfo {
-	return FunctionInfo{Name: d.Name, Kind: k, Internal: d.Internal, Args: d.Args, Returns: d.Returns}
+// info describes the definition as a mutation, or a query.
+func (d *FunctionDef[A, R]) info(mutation bool) FunctionInfo {
+	return FunctionInfo{Name: d.Name, Mutation: mutation, Internal: d.Internal, Args: d.Args, Returns: d.Returns}
 }
 
 // Functions describes every function of the registry, internal ones

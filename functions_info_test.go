@@ -20,8 +20,8 @@ func TestRegistry_Functions_KindsAndValidators(t *testing.T) {
 	require.Len(t, fns, 3)
 	names := []string{fns[0].Name, fns[1].Name, fns[2].Name}
 	assert.Equal(t, []string{"workflows:count", "workflows:insert", "workflows:internalInsert"}, names, "sorted by name, internal included")
-	assert.Equal(t, livedb.KindQuery, fns[0].Kind)
-	assert.Equal(t, livedb.KindMutation, fns[1].Kind)
+	assert.False(t, fns[0].Mutation, "a query")
+	assert.True(t, fns[1].Mutation, "a mutation")
 	assert.False(t, fns[1].Internal)
 	assert.True(t, fns[2].Internal)
 	require.NotNil(t, fns[1].Args)
@@ -31,7 +31,7 @@ func TestRegistry_Functions_KindsAndValidators(t *testing.T) {
 
 	got, ok := reg.Function("workflows:count")
 	require.True(t, ok)
-	assert.Equal(t, livedb.KindQuery, got.Kind)
+	assert.False(t, got.Mutation, "a query")
 	_, ok = reg.Function("workflows:nope")
 	assert.False(t, ok)
 }

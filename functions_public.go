@@ -11,16 +11,13 @@ import (
 // results are Convex values and carry their page ends (the "journal" of
 // Convex's sync protocol). Everything here serves public functions only.
 
-// kindName is a function kind as Convex's errors spell it: "Query",
+// kindName is a function's kind as Convex's errors spell it: "Query",
 // "Mutation".
-func kindName(k FunctionKind) string {
-	switch k {
-	case KindQuery:
-		return "Query"
-	case KindMutation:
+func kindName(mutation bool) string {
+	if mutation {
 		return "Mutation"
 	}
-	return string(k)
+	return "Query"
 }
 
 // public returns the public function name, or the error CallPublic gives.
@@ -37,13 +34,13 @@ func (r *Registry) public(name string) (registered, error) {
 
 // publicOfKind returns the public function name if it is of kind k; a
 // function of the other kind is ErrWrongFunctionKind.
-func (r *Registry) publicOfKind(name string, k FunctionKind) (registered, error) {
+func (r *Registry) publicOfKind(name string, mutation bool) (registered, error) {
 	f, err := r.public(name)
 	if err != nil {
 		return f, err
 	}
-	if f.info.Kind != k {
-		return f, fmt.Errorf("%w: trying to execute %s as %s, but it is defined as %s", ErrWrongFunctionKind, name, kindName(k), kindName(f.info.Kind))
+	if f.info.Mutation != mutation {
+		return f, fmt.Errorf("%w: trying to execute %s as %s, but it is defined as %s", ErrWrongFunctionKind, name, kindName(mutation), kindName(f.info.Mutation))
 	}
 	return f, nil
 }
@@ -55,7 +52,7 @@ func (r *Registry) publicOfKind(name string, k FunctionKind) (registered, error)
 // [Registry.CallPublic], and a mutation's name with ErrWrongFunctionKind.
 // A panic of the function is returned as an error.
 func (r *Registry) QueryPublic(ctx context.Context, db *DB, name string, args Doc) (any, uint64, error) {
-	f, err := r.publicOfKind(name, KindQuery)
+	f, err := r.publicOfKind(name, false)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -78,7 +75,7 @@ func (r *Registry) QueryPublic(ctx context.Context, db *DB, name string, args Do
 // ErrWrongFunctionKind. A panic of the function is returned as an error,
 // and nothing is written.
 func (r *Registry) MutatePublic(ctx context.Context, db *DB, name string, args Doc) (any, uint64, error) {
-	f, err := r.publicOfKind(name, KindMutation)
+	f, err := r.publicOfKind(name, true)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -138,7 +135,7 @@ type PublicUpdate struct {
 // ErrWrongFunctionKind; a failure of the query itself is an update with
 // Err set, and the subscription goes on.
 func (r *Registry) SubscribePublic(ctx context.Context, db *DB, name string, args Doc, journal []string, onUpdate func(PublicUpdate)) (stop func(), err error) {
-	f, err := r.publicOfKind(name, KindQuery)
+	f, err := r.publicOfKind(name, false)
 	if err != nil {
 		return nil, err
 	}

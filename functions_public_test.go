@@ -21,7 +21,7 @@ type pubPageArgs struct {
 // query would.
 var pubPage = livedb.NewQuery(livedb.FunctionDef[pubPageArgs, livedb.PaginationResult]{
 	Name: "workflows:page",
-	Args: v.Object(v.Fields{"paginationOpts": livedb.PaginationOptsValidator()}),
+	Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
 }, func(q *livedb.QueryCtx, a pubPageArgs) (livedb.PaginationResult, error) {
 	return q.DB.Query("workflows").Paginate(a.PaginationOpts.Options())
 })

@@ -354,7 +354,7 @@ func FuzzPatchDoc(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, docJSON, patchJSON []byte) {
-		x, err := DecodeConvexJSON(docJSON)
+		x, err := v.JSONToConvex(docJSON)
 		if err != nil {
 			return
 		}
@@ -378,7 +378,7 @@ func FuzzPatchDoc(f *testing.F) {
 		}()
 		cur := read(t, id)
 		same(t, "insert", cur, doc)
-		y, err := DecodeConvexJSON(patchJSON)
+		y, err := v.JSONToConvex(patchJSON)
 		if err != nil {
 			return
 		}
@@ -409,7 +409,7 @@ func FuzzPatchDoc(f *testing.F) {
 	})
 }
 
-// FuzzDecodeConvexJSON decodes arbitrary bytes with the root API: an error
+// FuzzDecodeConvexJSON decodes arbitrary bytes with v.JSONToConvex: an error
 // or a value that encodes and decodes back to an equal value.
 func FuzzDecodeConvexJSON(f *testing.F) {
 	for _, s := range []string{
@@ -420,22 +420,22 @@ func FuzzDecodeConvexJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		x, err := DecodeConvexJSON(b)
+		x, err := v.JSONToConvex(b)
 		if err != nil {
 			return
 		}
-		if Compare(x, x) != 0 {
+		if v.Compare(x, x) != 0 {
 			t.Fatalf("decoded value %s does not equal itself", value.Format(x))
 		}
-		enc, err := EncodeConvexJSON(x)
+		enc, err := v.ConvexToJSON(x)
 		if err != nil {
-			t.Fatalf("EncodeConvexJSON of a decoded value %s: %v", value.Format(x), err)
+			t.Fatalf("ConvexToJSON of a decoded value %s: %v", value.Format(x), err)
 		}
-		y, err := DecodeConvexJSON(enc)
+		y, err := v.JSONToConvex(enc)
 		if err != nil {
-			t.Fatalf("DecodeConvexJSON(%s) of our own encoding: %v", enc, err)
+			t.Fatalf("v.JSONToConvex(%s) of our own encoding: %v", enc, err)
 		}
-		if !Equal(x, y) {
+		if !v.Equal(x, y) {
 			t.Fatalf("round trip: %s became %s", value.Format(x), value.Format(y))
 		}
 	})

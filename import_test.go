@@ -108,7 +108,7 @@ func docsJSON(t *testing.T, docs []livedb.Doc) []string {
 	t.Helper()
 	out := make([]string, len(docs))
 	for i, d := range docs {
-		b, err := livedb.EncodeConvexJSON(map[string]any(d))
+		b, err := v.ConvexToJSON(map[string]any(d))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +161,7 @@ func TestDB_Import_RoundTrip(t *testing.T) {
 				for _, d := range mustCollect(t, src, "values") {
 					if err := dst.Query(context.Background(), func(q *livedb.QueryCtx) error {
 						got, ok, err := q.DB.Get(d.ID())
-						if err != nil || !ok || !livedb.Equal(map[string]any(got), map[string]any(d)) {
+						if err != nil || !ok || !v.Equal(map[string]any(got), map[string]any(d)) {
 							t.Errorf("Get(%s) = %v, %v, %v", d.ID(), got, ok, err)
 						}
 						return nil
@@ -235,7 +235,7 @@ func TestDB_Import_ConvexFixture(t *testing.T) {
 			{"exponents", max["profile"], map[string]any{"nested": map[string]any{"deep": []any{1e20, 1.5e-7}}}},
 		}
 		for _, c := range checks {
-			if !livedb.Equal(c.got, c.want) {
+			if !v.Equal(c.got, c.want) {
 				t.Errorf("%s = %#v, want %#v", c.name, c.got, c.want)
 			}
 		}

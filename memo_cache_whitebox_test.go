@@ -46,7 +46,7 @@ func TestCachedDoc_Memo_PrivateCopiesOneType(t *testing.T) {
 		t.Helper()
 		delete(d, fieldID)
 		delete(d, fieldCreationTime)
-		if !Equal(map[string]any(d), map[string]any(want)) {
+		if !v.Equal(map[string]any(d), map[string]any(want)) {
 			t.Fatalf("%s: got %v, want %v", what, d, want)
 		}
 	}
@@ -94,7 +94,7 @@ func TestCachedDoc_Memo_PrivateCopiesOneType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !Equal(c.doc, fresh) {
+	if !v.Equal(c.doc, fresh) {
 		t.Fatalf("cached decoding %v differs from the stored bytes' %v", c.doc, fresh)
 	}
 	it := sn.Iter(nil, nil, false).(kv.MemoIterator)

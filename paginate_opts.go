@@ -1,7 +1,5 @@
 package livedb
 
-import "github.com/livedb-go/livedb/v"
-
 // PaginationOpts is Convex's paginationOpts argument as a remote Convex
 // client sends it (usePaginatedQuery, and the page queries of
 // ConvexClient): a paginated query served by package server takes it as
@@ -12,7 +10,7 @@ import "github.com/livedb-go/livedb/v"
 //		PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
 //	}
 //
-// with [PaginationOptsValidator] in its args validator, and passes
+// with [v.PaginationOpts] in its args validator, and passes
 // [PaginationOpts.Options] to [Query.Paginate]. Cursor is null on the
 // first page, hence a pointer.
 type PaginationOpts struct {
@@ -37,21 +35,4 @@ func (p PaginationOpts) Options() PaginationOptions {
 		o.EndCursor = *p.EndCursor
 	}
 	return o
-}
-
-// PaginationOptsValidator returns the validator of [PaginationOpts]
-// (Convex's paginationOptsValidator): numItems a number, cursor a string
-// or null, and the optional endCursor, maximumRowsRead, maximumBytesRead
-// and id. Unlike Convex's, it also lets cursor be absent, meaning null,
-// because [ToDoc] leaves a nil pointer out and a function called in-process
-// validates its arguments in that form.
-func PaginationOptsValidator() *v.ObjectValidator {
-	return v.Object(v.Fields{
-		"numItems":         v.Float64(),
-		"cursor":           v.Optional(v.Union(v.String(), v.Null())),
-		"endCursor":        v.Optional(v.Union(v.String(), v.Null())),
-		"maximumRowsRead":  v.Optional(v.Float64()),
-		"maximumBytesRead": v.Optional(v.Float64()),
-		"id":               v.Optional(v.Float64()),
-	})
 }

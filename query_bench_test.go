@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/v"
 )
 
 // The query benchmarks share one dataset per backend and process: 100,000
@@ -91,7 +92,7 @@ func qbCheckSize(tb testing.TB, db *livedb.DB, wf livedb.ID) {
 		if err != nil || !ok {
 			return fmt.Errorf("no session: %v", err)
 		}
-		js, err := livedb.EncodeConvexJSON(map[string]any(d))
+		js, err := v.ConvexToJSON(map[string]any(d))
 		if err != nil {
 			return err
 		}

@@ -340,7 +340,7 @@ func modelFmtVal(x any) string {
 	if x == livedb.Undefined {
 		return "undefined"
 	}
-	b, err := livedb.EncodeConvexJSON(x)
+	b, err := v.ConvexToJSON(x)
 	if err != nil {
 		return fmt.Sprintf("%#v", x)
 	}

@@ -61,7 +61,7 @@ func mustSameDoc(t *testing.T, what string, got livedb.Doc, want livedb.Doc) {
 			user[k] = x
 		}
 	}
-	if !livedb.Equal(map[string]any(user), map[string]any(want)) {
+	if !v.Equal(map[string]any(user), map[string]any(want)) {
 		t.Fatalf("%s: got %v, want %v", what, user, want)
 	}
 	if _, ok := got["_id"].(livedb.ID); !ok {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/v"
 )
 
 // anyNote reads a note of noteSchema with its arrays, objects and bytes in
@@ -210,7 +211,7 @@ func TestFromDoc_SharesNothingMutable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.scribble(t)
-			if !livedb.Equal(map[string]any(src), map[string]any(noteDoc("g", "n1"))) {
+			if !v.Equal(map[string]any(src), map[string]any(noteDoc("g", "n1"))) {
 				t.Fatalf("the source Doc changed: %v", src)
 			}
 		})

@@ -409,7 +409,7 @@ func TestReadme_Server(t *testing.T) {
 	listTasks := livedb.NewQuery(livedb.FunctionDef[struct{}, []livedb.Doc]{Name: "tasks:list"},
 		func(q *livedb.QueryCtx, _ struct{}) ([]livedb.Doc, error) { return q.DB.Query("tasks").Collect() })
 	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
-		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": livedb.PaginationOptsValidator()}),
+		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
 	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
 		return q.DB.Query("tasks").Paginate(a.PaginationOpts.Options())
 	})
@@ -520,7 +520,7 @@ func TestReadme_Remote(t *testing.T) {
 	listTasks := livedb.NewQuery(livedb.FunctionDef[struct{}, []livedb.Doc]{Name: "tasks:list"},
 		func(q *livedb.QueryCtx, _ struct{}) ([]livedb.Doc, error) { return q.DB.Query("tasks").Collect() })
 	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
-		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": livedb.PaginationOptsValidator()}),
+		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
 	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
 		return q.DB.Query("tasks").Paginate(a.PaginationOpts.Options())
 	})

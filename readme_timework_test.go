@@ -16,6 +16,7 @@ import (
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 // readmeTimeSchema has the tables the time-and-work snippets write.
@@ -39,10 +40,10 @@ func readmeReminders(t *testing.T) *livedb.Registry {
 			_, err := m.DB.Insert("reminders", livedb.Doc{"text": a.Text})
 			return nil, err
 		})
-	sent := livedb.NewMutation(livedb.FunctionDef[livedb.OnCompleteArgs, any]{Name: "emails:sent", Internal: true},
-		func(m *livedb.MutationCtx, a livedb.OnCompleteArgs) (any, error) {
+	sent := livedb.NewMutation(livedb.FunctionDef[workpool.OnCompleteArgs, any]{Name: "emails:sent", Internal: true},
+		func(m *livedb.MutationCtx, a workpool.OnCompleteArgs) (any, error) {
 			to, _ := a.Context.(string)
-			_, err := m.DB.Insert("sent", livedb.Doc{"to": to, "ok": a.Result.Kind == livedb.WorkSuccess})
+			_, err := m.DB.Insert("sent", livedb.Doc{"to": to, "ok": a.Result.Kind == workpool.Success})
 			return nil, err
 		})
 	reg, err := livedb.NewRegistry(remind, sent)
@@ -54,14 +55,14 @@ func TestReadme_Scheduler(t *testing.T) {
 	clock := livedbtest.NewClock(time.Time{})
 	db := livedbtest.NewOptions(t, readmeTimeSchema(), &livedb.Options{Clock: clock})
 	require.NoError(t, readmeScheduler(context.Background(), db, readmeReminders(t)))
-	jobs := mustCollect(t, db, livedb.ScheduledFunctionsTable)
+	jobs := mustCollect(t, db, "_scheduled_functions")
 	require.Len(t, jobs, 1)
 	assert.Equal(t, "canceled", jobs[0]["state"].(map[string]any)["kind"])
 }
 
 func readmeScheduler(ctx context.Context, db *livedb.DB, reg *livedb.Registry) error {
 	// README: scheduler
-	runner, err := livedb.StartScheduler(db, reg, nil) // reg holds "reminders:send"
+	runner, err := db.StartScheduler(reg, nil) // reg holds "reminders:send"
 	if err != nil {
 		return err
 	}
@@ -84,10 +85,10 @@ func TestReadme_Crons(t *testing.T) {
 	db := livedbtest.NewOptions(t, readmeTimeSchema(), &livedb.Options{Clock: clock})
 	reg := readmeReminders(t)
 	// README: crons
-	crons := livedb.NewCrons().
+	crons := new(livedb.Crons).
 		Interval("hourly reminder", time.Hour, "reminders:send", ReminderArgs{Text: "drink water"}).
 		Cron("weekday standup", "0 9 * * MON-FRI", "reminders:send", ReminderArgs{Text: "standup"}) // UTC
-	runner, err := livedb.StartScheduler(db, reg, &livedb.SchedulerOptions{Crons: crons})
+	runner, err := db.StartScheduler(reg, &livedb.SchedulerOptions{Crons: crons})
 	// (end)
 	require.NoError(t, err)
 	defer runner.Close()
@@ -107,7 +108,7 @@ func TestReadme_Pool(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	require.NoError(t, readmePool(ctx, db, runner))
-	waitItems(t, db, "emails", livedb.WorkSuccess, 1)
+	waitItems(t, db, "emails", workpool.Success, 1)
 	sent := mustCollect(t, db, "sent")
 	require.Len(t, sent, 1)
 	assert.Equal(t, true, sent[0]["ok"])
@@ -123,13 +124,13 @@ func send(_ context.Context, to string) (any, error) {
 
 func readmePool(ctx context.Context, db *livedb.DB, runner *livedb.Runner) error {
 	// README: pool
-	emails := livedb.NewPool("emails", &livedb.PoolOptions{MaxParallelism: 4, Lease: time.Minute})
+	emails := workpool.New("emails", &workpool.Options{MaxParallelism: 4, Lease: time.Minute})
 
 	err := db.Mutation(ctx, func(m *livedb.MutationCtx) error {
 		// The item exists only if this mutation commits; "emails:sent" runs
 		// in the same transaction as its completion.
 		_, err := emails.Enqueue(m, livedb.Doc{"to": "ada@example.com"},
-			&livedb.EnqueueOptions{OnComplete: "emails:sent", Context: "ada@example.com"})
+			&workpool.EnqueueOptions{OnComplete: "emails:sent", Context: "ada@example.com"})
 		return err
 	})
 	if err != nil {
@@ -138,7 +139,7 @@ func readmePool(ctx context.Context, db *livedb.DB, runner *livedb.Runner) error
 
 	// Four workers, goroutines of this process, until ctx ends:
 	go func() {
-		err := runner.Work(ctx, emails, func(ctx context.Context, item *livedb.WorkItem) (any, error) {
+		err := emails.Work(ctx, runner, func(ctx context.Context, item *workpool.Item) (any, error) {
 			return send(ctx, item.Args["to"].(string)) // an error: tried again later, with backoff
 		})
 		if err != nil {

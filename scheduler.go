@@ -8,7 +8,7 @@ import (
 )
 
 // ScheduledState is the state of a scheduled function: the kind of its
-// state in [ScheduledFunctionsTable], as in Convex.
+// state in _scheduled_functions, as in Convex.
 type ScheduledState string
 
 // The states of a scheduled function. A scheduled mutation goes from
@@ -23,10 +23,10 @@ const (
 	ScheduledCanceled   ScheduledState = "canceled"   // canceled before it ran
 )
 
-// ScheduledFunction is a document of [ScheduledFunctionsTable], in
+// ScheduledFunction is a document of _scheduled_functions, in
 // Convex's shape, for typed reads:
 //
-//	jobs := livedb.NewTable[livedb.ScheduledFunction](livedb.ScheduledFunctionsTable)
+//	jobs := livedb.NewTable[livedb.ScheduledFunction]("_scheduled_functions")
 //	job, ok, err := jobs.Get(q.DB, id)
 type ScheduledFunction struct {
 	ID           ID      `json:"_id"`
@@ -58,11 +58,11 @@ const (
 // Scheduler schedules registered mutations from inside a mutation:
 // Convex's ctx.scheduler. Scheduling is part of the mutation's
 // transaction: the scheduled run is a document of
-// [ScheduledFunctionsTable] that the mutation inserts, so if the mutation
+// _scheduled_functions that the mutation inserts, so if the mutation
 // fails, or is re-run after a conflict, nothing (or only the committed
 // attempt's runs) is scheduled.
 //
-// The runs are carried out by the DB's [Runner] (see [StartScheduler]),
+// The runs are carried out by the DB's [Runner] (see [DB.StartScheduler]),
 // each exactly once: the scheduled mutation and its state change commit
 // together. The runs of a DB that has no Runner wait in the table until
 // one starts, and then run, in order, however late.
@@ -82,7 +82,7 @@ func (m *MutationCtx) Scheduler() *Scheduler { return &Scheduler{m: m} }
 // RunAfter schedules the registered mutation name to run with args (a Doc,
 // a map or a struct, as [ToDoc] takes; nil means no arguments) once delay
 // has passed on the DB's [Clock], and returns the ID of its document in
-// [ScheduledFunctionsTable]. A delay of 0 runs it as soon as the Runner
+// _scheduled_functions. A delay of 0 runs it as soon as the Runner
 // sees the commit.
 //
 // When a Runner is attached to the DB, name must be a mutation of its
@@ -136,7 +136,7 @@ func (s *Scheduler) schedule(op string, at, now time.Time, name string, args any
 	if tx.scheduled >= maxScheduledPerMutation {
 		return "", &LimitError{Limit: "functions scheduled", Max: maxScheduledPerMutation}
 	}
-	jobID, err := tx.sysInsert(ScheduledFunctionsTable, Doc{
+	jobID, err := tx.sysInsert(scheduledFunctionsTable, Doc{
 		"name":          name,
 		"args":          []any{map[string]any(doc)},
 		"scheduledTime": dueMillis(at, now),
@@ -158,8 +158,8 @@ func (s *Scheduler) schedule(op string, at, now time.Time, name string, args any
 // error wrapping ErrInvalidID or ErrNotFound.
 func (s *Scheduler) Cancel(jobID ID) error {
 	tx := s.m.DB.tx
-	if n, ok := id.TableNumber(string(jobID)); !ok || n != systemTables[ScheduledFunctionsTable].number {
-		return &DocumentError{Op: "cancel", Table: ScheduledFunctionsTable, ID: jobID, Kind: ErrInvalidID,
+	if n, ok := id.TableNumber(string(jobID)); !ok || n != systemTables[scheduledFunctionsTable].number {
+		return &DocumentError{Op: "cancel", Table: scheduledFunctionsTable, ID: jobID, Kind: ErrInvalidID,
 			Err: fmt.Errorf("not the ID of a scheduled function")}
 	}
 	if self, _ := s.m.ctx.Value(runningJobKey{}).(ID); self == jobID {
@@ -170,7 +170,7 @@ func (s *Scheduler) Cancel(jobID ID) error {
 		return err
 	}
 	if !ok {
-		return &DocumentError{Op: "cancel", Table: ScheduledFunctionsTable, ID: jobID, Kind: ErrNotFound}
+		return &DocumentError{Op: "cancel", Table: scheduledFunctionsTable, ID: jobID, Kind: ErrNotFound}
 	}
 	if scheduledState(doc) != ScheduledPending {
 		return nil

@@ -19,6 +19,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/v"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 // The exactly-once harness of the scheduler and the work pool:
@@ -63,8 +64,8 @@ func schedCrashRegistry() (*livedb.Registry, error) {
 			_, err := m.DB.Insert("effects", livedb.Doc{"key": a.Key})
 			return nil, err
 		})
-	done := livedb.NewMutation(livedb.FunctionDef[livedb.OnCompleteArgs, any]{Name: "crash:done", Internal: true},
-		func(m *livedb.MutationCtx, a livedb.OnCompleteArgs) (any, error) {
+	done := livedb.NewMutation(livedb.FunctionDef[workpool.OnCompleteArgs, any]{Name: "crash:done", Internal: true},
+		func(m *livedb.MutationCtx, a workpool.OnCompleteArgs) (any, error) {
 			key, _ := a.Context.(string)
 			_, err := m.DB.Insert("done", livedb.Doc{"key": key, "kind": string(a.Result.Kind)})
 			return nil, err
@@ -72,14 +73,14 @@ func schedCrashRegistry() (*livedb.Registry, error) {
 	return livedb.NewRegistry(effect, done)
 }
 
-var schedCrashPool = livedb.NewPool("crash", &livedb.PoolOptions{
+var schedCrashPool = workpool.New("crash", &workpool.Options{
 	MaxParallelism: 4,
 	Lease:          schedCrashLease,
-	Retry:          livedb.RetryPolicy{MaxAttempts: 1000, InitialBackoff: time.Millisecond, Base: 1.5},
+	Retry:          workpool.RetryPolicy{MaxAttempts: 1000, InitialBackoff: time.Millisecond, Base: 1.5},
 })
 
 // schedCrashWork fails one attempt in five, so that retries happen too.
-func schedCrashWork(_ context.Context, it *livedb.WorkItem) (any, error) {
+func schedCrashWork(_ context.Context, it *workpool.Item) (any, error) {
 	if rand.IntN(5) == 0 {
 		return nil, errors.New("flaky")
 	}
@@ -215,13 +216,13 @@ func schedCrashChild(t *testing.T, path string) {
 		say("fail open: %v", err)
 		return
 	}
-	r, err := livedb.StartScheduler(db, reg, nil)
+	r, err := db.StartScheduler(reg, nil)
 	if err != nil {
 		say("fail start: %v", err)
 		return
 	}
 	go func() {
-		if err := r.Work(context.Background(), schedCrashPool, schedCrashWork); err != nil {
+		if err := schedCrashPool.Work(context.Background(), r, schedCrashWork); err != nil {
 			say("fail work: %v", err)
 		}
 	}()
@@ -240,7 +241,7 @@ func schedCrashChild(t *testing.T, path string) {
 							return err
 						}
 						keys = append(keys, "job:"+key)
-						if _, err := schedCrashPool.Enqueue(m, livedb.Doc{"key": key}, &livedb.EnqueueOptions{OnComplete: "crash:done", Context: key}); err != nil {
+						if _, err := schedCrashPool.Enqueue(m, livedb.Doc{"key": key}, &workpool.EnqueueOptions{OnComplete: "crash:done", Context: key}); err != nil {
 							return err
 						}
 						keys = append(keys, "item:"+key)
@@ -274,18 +275,18 @@ func drainSchedCrash(path string) error {
 		return err
 	}
 	defer db.Close()
-	r, err := livedb.StartScheduler(db, reg, nil)
+	r, err := db.StartScheduler(reg, nil)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), testWait)
 	defer cancel()
-	go func() { _ = r.Work(ctx, schedCrashPool, schedCrashWork) }()
+	go func() { _ = schedCrashPool.Work(ctx, r, schedCrashWork) }()
 	sub, err := livedb.Subscribe(ctx, db, func(q *livedb.QueryCtx) (int, error) {
 		n := 0
 		for _, st := range []string{"pending", "running"} {
-			items, err := q.DB.Query(livedb.WorkItemsTable).WithIndex("by_ready", func(r livedb.IndexRange) livedb.IndexRange {
+			items, err := q.DB.Query(workpool.ItemsTable).WithIndex("by_ready", func(r livedb.IndexRange) livedb.IndexRange {
 				return r.Eq("pool", "crash").Eq("state", st)
 			}).Collect()
 			if err != nil {
@@ -293,7 +294,7 @@ func drainSchedCrash(path string) error {
 			}
 			n += len(items)
 		}
-		jobs, err := q.DB.Query(livedb.ScheduledFunctionsTable).WithIndex("by_state_and_time", func(r livedb.IndexRange) livedb.IndexRange {
+		jobs, err := q.DB.Query("_scheduled_functions").WithIndex("by_state_and_time", func(r livedb.IndexRange) livedb.IndexRange {
 			return r.Eq("state.kind", "pending")
 		}).Collect()
 		return n + len(jobs), err
@@ -350,11 +351,11 @@ func verifySchedCrash(path string, acked map[string]bool, all bool) (err error) 
 				return fmt.Errorf("item %s completed %d times", k, n)
 			}
 		}
-		jobs, err := q.DB.Query(livedb.ScheduledFunctionsTable).Collect()
+		jobs, err := q.DB.Query("_scheduled_functions").Collect()
 		if err != nil {
 			return err
 		}
-		items, err := q.DB.Query(livedb.WorkItemsTable).Collect()
+		items, err := q.DB.Query(workpool.ItemsTable).Collect()
 		if err != nil {
 			return err
 		}

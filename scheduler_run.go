@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/livedb-go/livedb/internal/engine"
 )
 
 // Runner carries out a DB's time and work: it runs the scheduled
 // functions when they are due, the cron jobs on their schedules, gives
 // back the work items whose lease ended, and runs the workers of work
-// pools ([Runner.Work]). Start it with [StartScheduler].
+// pools (package workpool's Pool.Work). Start it with [DB.StartScheduler].
 //
 // A DB has at most one Runner. Its loop is woken by every commit (a
 // function scheduled with no delay runs as soon as the scheduling mutation
@@ -42,7 +44,7 @@ type Runner struct {
 // cron jobs.
 type SchedulerOptions struct {
 	// Crons are the recurring jobs the Runner runs (Convex's crons.ts).
-	// Starting a Runner brings CronsTable to exactly these jobs: new jobs
+	// Starting a Runner brings cronsTable to exactly these jobs: new jobs
 	// are added, changed ones take their new schedule, and jobs no longer
 	// listed are removed.
 	Crons *Crons
@@ -62,11 +64,11 @@ type SchedulerOptions struct {
 // the system tables.
 //
 // StartScheduler creates the system tables if they do not exist, brings
-// CronsTable to opts.Crons, and starts the loop, which first runs every
+// cronsTable to opts.Crons, and starts the loop, which first runs every
 // job that is already due. It fails with ErrInvalidSchedule when a Runner
 // is already attached to db or opts.Crons has a mistake, and with
 // ErrUnknownFunction when a cron names a function that reg lacks.
-func StartScheduler(db *DB, reg *Registry, opts *SchedulerOptions) (*Runner, error) {
+func (db *DB) StartScheduler(reg *Registry, opts *SchedulerOptions) (*Runner, error) {
 	if db.opts.ReadOnly {
 		return nil, fmt.Errorf("%w: the scheduler writes, and the database was opened read-only", ErrReadOnly)
 	}
@@ -139,10 +141,10 @@ func (r *Runner) RunDue(ctx context.Context) (int, error) {
 }
 
 // setup creates the system tables that do not exist, so that queries can
-// use their indexes at once, and brings CronsTable to r.crons.
+// use their indexes at once, and brings cronsTable to r.crons.
 func (r *Runner) setup(m *MutationCtx) error {
 	tx := m.DB.tx
-	for _, name := range []string{ScheduledFunctionsTable, CronsTable, WorkItemsTable} {
+	for _, name := range []string{scheduledFunctionsTable, cronsTable, workItemsTable} {
 		t, err := tx.table("query", name) // records the read of its absence
 		if err != nil || t != nil {
 			if err != nil {
@@ -272,16 +274,16 @@ func (r *Runner) due(ctx context.Context, now time.Time) (dueWork, error) {
 			}
 			return nil
 		}
-		if err := scan(ScheduledFunctionsTable, "by_state_and_time", "scheduledTime", func(rg IndexRange) IndexRange {
+		if err := scan(scheduledFunctionsTable, "by_state_and_time", "scheduledTime", func(rg IndexRange) IndexRange {
 			return rg.Eq("state.kind", string(ScheduledPending))
 		}, &d.jobs); err != nil {
 			return d, err
 		}
-		if err := scan(CronsTable, "by_next_run", "nextRun", nil, &d.crons); err != nil {
+		if err := scan(cronsTable, "by_next_run", "nextRun", nil, &d.crons); err != nil {
 			return d, err
 		}
-		err := scan(WorkItemsTable, "by_lease", "leaseUntil", func(rg IndexRange) IndexRange {
-			return rg.Eq("state", string(WorkRunning))
+		err := scan(workItemsTable, "by_lease", "leaseUntil", func(rg IndexRange) IndexRange {
+			return rg.Eq("state", engine.WorkRunning)
 		}, &d.leases)
 		return d, err
 	})

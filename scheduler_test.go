@@ -17,6 +17,7 @@ import (
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 // schedSchema has the table that the scheduled test functions write.
@@ -76,7 +77,7 @@ func schedFunctions(t testing.TB) *livedb.Registry {
 		})
 	cancelSelf := livedb.NewMutation(livedb.FunctionDef[tagArgs, any]{Name: "effects:cancelSelf", Args: tagValidator},
 		func(m *livedb.MutationCtx, a tagArgs) (any, error) {
-			self, ok, err := m.DB.Query(livedb.ScheduledFunctionsTable).
+			self, ok, err := m.DB.Query("_scheduled_functions").
 				WithIndex("by_state_and_time", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("state.kind", "pending") }).
 				Filter(func(f livedb.FilterBuilder) livedb.Expr { return f.Eq(f.Field("name"), "effects:cancelSelf") }).First()
 			if err != nil || !ok {
@@ -112,7 +113,7 @@ func mustEffects(t testing.TB, db *livedb.DB) []string {
 // mustJob reads a scheduled function.
 func mustJob(t testing.TB, db *livedb.DB, id livedb.ID) livedb.ScheduledFunction {
 	t.Helper()
-	jobs := livedb.NewTable[livedb.ScheduledFunction](livedb.ScheduledFunctionsTable)
+	jobs := livedb.NewTable[livedb.ScheduledFunction]("_scheduled_functions")
 	job, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) (livedb.ScheduledFunction, error) {
 		j, ok, err := jobs.Get(q.DB, livedb.Ref[livedb.ScheduledFunction](id))
 		if err == nil && !ok {
@@ -222,7 +223,7 @@ func TestScheduler_RunAfter_FailedMutationSchedulesNothing(t *testing.T) {
 			clock.Advance(time.Minute)
 			livedbtest.RunDue(t, r)
 			assert.Equal(t, []string{"once"}, mustEffects(t, db))
-			jobs := mustCollect(t, db, livedb.ScheduledFunctionsTable)
+			jobs := mustCollect(t, db, "_scheduled_functions")
 			assert.Len(t, jobs, 1, "the failed mutation and the conflicting attempt scheduled nothing")
 		})
 	}
@@ -275,7 +276,7 @@ func TestScheduler_RunAfter_Checks(t *testing.T) {
 	require.ErrorIs(t, err, livedb.ErrInvalidSchedule)
 	err = try(func(s *livedb.Scheduler) (livedb.ID, error) { return s.RunAfter(0, "", nil) })
 	require.ErrorIs(t, err, livedb.ErrInvalidSchedule)
-	assert.Empty(t, mustCollect(t, db, livedb.ScheduledFunctionsTable), "nothing was scheduled")
+	assert.Empty(t, mustCollect(t, db, "_scheduled_functions"), "nothing was scheduled")
 
 	// The limit: 1,000 functions a mutation.
 	err = db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
@@ -485,7 +486,7 @@ func TestScheduler_Restart_OverdueRunsInOrder(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sched.db")
 	db, err := livedb.Open(path, schedSchema(), &livedb.Options{Clock: clock, NoSync: true})
 	require.NoError(t, err)
-	r, err := livedb.StartScheduler(db, schedFunctions(t), nil)
+	r, err := db.StartScheduler(schedFunctions(t), nil)
 	require.NoError(t, err)
 	for i, d := range []time.Duration{5, 1, 4, 2, 3} {
 		mustSchedule(t, db, d*time.Minute, "effects:add", fmt.Sprintf("%d:%d", d, i))
@@ -504,20 +505,20 @@ func TestScheduler_Restart_OverdueRunsInOrder(t *testing.T) {
 
 func TestScheduler_Start_Checks(t *testing.T) {
 	db, _, _ := startSched(t, "memory")
-	_, err := livedb.StartScheduler(db, schedFunctions(t), nil)
+	_, err := db.StartScheduler(schedFunctions(t), nil)
 	require.ErrorIs(t, err, livedb.ErrInvalidSchedule, "a second Runner")
 
 	other := livedbtest.New(t, schedSchema())
-	_, err = livedb.StartScheduler(other, schedFunctions(t), &livedb.SchedulerOptions{
-		Crons: livedb.NewCrons().Interval("sweep", time.Minute, "effects:gone", nil),
+	_, err = other.StartScheduler(schedFunctions(t), &livedb.SchedulerOptions{
+		Crons: new(livedb.Crons).Interval("sweep", time.Minute, "effects:gone", nil),
 	})
 	require.ErrorIs(t, err, livedb.ErrUnknownFunction)
 	MustCleanErrorText(t, err, "")
-	r, err := livedb.StartScheduler(other, schedFunctions(t), nil)
+	r, err := other.StartScheduler(schedFunctions(t), nil)
 	require.NoError(t, err, "a failed start leaves no Runner attached")
 	require.NoError(t, r.Close())
 	require.NoError(t, r.Close(), "Close is idempotent")
-	err = r.Work(context.Background(), livedb.NewPool("p", nil), func(context.Context, *livedb.WorkItem) (any, error) { return nil, nil })
+	err = workpool.New("p", nil).Work(context.Background(), r, func(context.Context, *workpool.Item) (any, error) { return nil, nil })
 	require.ErrorIs(t, err, livedb.ErrClosed)
 }
 
@@ -528,7 +529,7 @@ func TestSystemTables_ReadOnly(t *testing.T) {
 			id := mustSchedule(t, db, time.Minute, "effects:add", "x")
 			writes := map[string]func(m *livedb.MutationCtx) error{
 				"insert": func(m *livedb.MutationCtx) error {
-					_, err := m.DB.Insert(livedb.ScheduledFunctionsTable, livedb.Doc{"name": "x"})
+					_, err := m.DB.Insert("_scheduled_functions", livedb.Doc{"name": "x"})
 					return err
 				},
 				"insert other": func(m *livedb.MutationCtx) error {
@@ -549,13 +550,13 @@ func TestSystemTables_ReadOnly(t *testing.T) {
 
 			// Readable like any table, through its indexes.
 			n, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) (int, error) {
-				docs, err := q.DB.Query(livedb.ScheduledFunctionsTable).
+				docs, err := q.DB.Query("_scheduled_functions").
 					WithIndex("by_state_and_time", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("state.kind", "pending") }).Collect()
 				return len(docs), err
 			})
 			require.NoError(t, err)
 			assert.Equal(t, 1, n)
-			for _, name := range []string{livedb.CronsTable, livedb.WorkItemsTable} {
+			for _, name := range []string{"_crons", workpool.ItemsTable} {
 				assert.Empty(t, mustCollect(t, db, name), "%s exists, empty", name)
 			}
 
@@ -586,14 +587,14 @@ func TestSystemTables_KeptByOpen(t *testing.T) {
 	assert.Empty(t, db.OpenReport().IndexesDropped)
 	stats, err := db.TableStats(context.Background())
 	require.NoError(t, err)
-	i := slices.IndexFunc(stats, func(s livedb.TableStat) bool { return s.Name == livedb.ScheduledFunctionsTable })
+	i := slices.IndexFunc(stats, func(s livedb.TableStat) bool { return s.Name == "_scheduled_functions" })
 	require.GreaterOrEqual(t, i, 0)
 	assert.Equal(t, int64(1), stats[i].Documents)
 	assert.Equal(t, uint32(1), stats[i].Number)
 	r := livedbtest.StartScheduler(t, db, schedFunctions(t), nil)
 	_ = r
 	n, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) (int, error) {
-		docs, err := q.DB.Query(livedb.ScheduledFunctionsTable).
+		docs, err := q.DB.Query("_scheduled_functions").
 			WithIndex("by_state_and_time", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("state.kind", "pending") }).Collect()
 		return len(docs), err
 	})

@@ -3,7 +3,6 @@ package livedb
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 	"testing"
 	"time"
@@ -53,7 +52,7 @@ func TestRunner_TwoLoops_RunEachJobOnce(t *testing.T) {
 			}
 			defer db.Close()
 			reg := whiteRegistry(t)
-			r1, err := StartScheduler(db, reg, nil)
+			r1, err := db.StartScheduler(reg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +110,7 @@ func TestRunner_RunScheduled_SkipsWhatIsNotPending(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	r, err := StartScheduler(db, whiteRegistry(t), nil)
+	r, err := db.StartScheduler(whiteRegistry(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,30 +144,6 @@ func TestRunner_RunScheduled_SkipsWhatIsNotPending(t *testing.T) {
 	})
 	if err != nil || n != 1 {
 		t.Errorf("effects: %d (%v), want 1: the done function's", n, err)
-	}
-}
-
-// TestBackoff_Jitter checks the retry wait over many draws: between half
-// and one and a half times InitialBackoff × Base^(n-1), spread over that
-// range, and whole milliseconds.
-func TestBackoff_Jitter(t *testing.T) {
-	item := Doc{"retry": RetryPolicy{InitialBackoff: 200 * time.Millisecond, Base: 3, MaxAttempts: 5}.doc()}
-	for attempts := 1.0; attempts <= 3; attempts++ {
-		want := 200 * math.Pow(3, attempts-1)
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for range 2000 {
-			d := backoff(item, attempts)
-			if d != math.Floor(d) {
-				t.Fatalf("backoff %v is not whole milliseconds", d)
-			}
-			lo, hi = min(lo, d), max(hi, d)
-		}
-		if lo < want*0.5 || hi > math.Ceil(want*1.5) {
-			t.Errorf("attempt %v: backoff in [%v, %v], want within [%v, %v)", attempts, lo, hi, want*0.5, want*1.5)
-		}
-		if lo > want*0.55 || hi < want*1.45 {
-			t.Errorf("attempt %v: backoff in [%v, %v] does not spread over [%v, %v)", attempts, lo, hi, want*0.5, want*1.5)
-		}
 	}
 }
 

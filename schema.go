@@ -63,14 +63,19 @@ type TableDefinition struct {
 	vectors []VectorIndexDefinition
 }
 
-// SchemaOption changes how a schema behaves; see [SchemaValidation].
-type SchemaOption func(*Schema)
-
-// SchemaValidation sets whether documents are checked against their table's
-// validator on every write and when a changed schema is opened (Convex's
-// schemaValidation, default true).
-func SchemaValidation(enabled bool) SchemaOption {
-	return func(s *Schema) { s.validation = enabled }
+// WithValidation returns a copy of the schema that checks documents
+// against their table's validator on every write and when a changed schema
+// is opened, or does not (Convex's schemaValidation option of
+// defineSchema; a schema checks by default):
+//
+//	schema := livedb.DefineSchema(tables).WithValidation(false)
+//
+// The copy's mistakes are checked anew (an index on a field its validator
+// lacks is allowed only without validation); s is unchanged.
+func (s *Schema) WithValidation(enabled bool) *Schema {
+	c := &Schema{tables: s.tables, validation: enabled}
+	c.err = c.check()
+	return c
 }
 
 // DefineSchema builds a schema from table definitions. Definition mistakes
@@ -99,13 +104,10 @@ func SchemaValidation(enabled bool) SchemaOption {
 //     document the validator accepts.
 //
 // Every mistake is a *[SchemaError] that wraps [ErrInvalidSchema].
-func DefineSchema(tables Tables, opts ...SchemaOption) *Schema {
+func DefineSchema(tables Tables) *Schema {
 	s := &Schema{tables: make(map[string]*TableDefinition, len(tables)), validation: true}
 	for name, t := range tables {
 		s.tables[name] = t.clone()
-	}
-	for _, o := range opts {
-		o(s)
 	}
 	s.err = s.check()
 	return s

@@ -11,8 +11,12 @@ func TestNeedsRevalidation(t *testing.T) {
 	base := v.Fields{"status": v.String(), "owner": v.String()}
 	withOptional := v.Fields{"status": v.String(), "owner": v.String(), "note": v.Optional(v.String())}
 	withRequired := v.Fields{"status": v.String(), "owner": v.String(), "note": v.String()}
-	schema := func(tv v.Validator, opts ...SchemaOption) *Schema {
-		return DefineSchema(Tables{"t": DefineTable(tv)}, opts...)
+	schema := func(tv v.Validator, validation ...bool) *Schema {
+		s := DefineSchema(Tables{"t": DefineTable(tv)})
+		if len(validation) > 0 {
+			s = s.WithValidation(validation[0])
+		}
+		return s
 	}
 
 	tests := []struct {
@@ -27,7 +31,7 @@ func TestNeedsRevalidation(t *testing.T) {
 		{"optional to required", schema(obj(withOptional)), obj(withRequired), true},
 		{"required to optional is a superset", schema(obj(withRequired)), obj(withOptional), false},
 		{"anything to any", schema(obj(withRequired)), v.Any(), false},
-		{"stored schema did not enforce", schema(obj(withRequired), SchemaValidation(false)), obj(withRequired), true},
+		{"stored schema did not enforce", schema(obj(withRequired), false), obj(withRequired), true},
 		{"table not in the stored schema", DefineSchema(Tables{}), obj(base), true},
 		{"no stored schema", nil, obj(base), true},
 		{"no stored schema, any", nil, v.Any(), false},

@@ -172,7 +172,7 @@ func SchemaFromJSON(b []byte) (*Schema, error) {
 		tables[name] = t
 	}
 	validation := in.SchemaValidation != nil && *in.SchemaValidation
-	s := DefineSchema(tables, SchemaValidation(validation))
+	s := DefineSchema(tables).WithValidation(validation)
 	if s.err != nil {
 		return nil, s.err
 	}

@@ -79,7 +79,7 @@ func TestSchema_MarshalJSON_Format(t *testing.T) {
 	s := livedb.DefineSchema(livedb.Tables{
 		"zeta":  livedb.DefineTable(v.Any()).Index("by_b", "b").Index("by_a_b", "a", "b"),
 		"alpha": livedb.DefineTable(v.Object(v.Fields{"s": v.String()})),
-	}, livedb.SchemaValidation(false))
+	}).WithValidation(false)
 	want := `{"tables":[` +
 		`{"tableName":"alpha","indexes":[],"stagedDbIndexes":[],"searchIndexes":[],"stagedSearchIndexes":[],"vectorIndexes":[],"stagedVectorIndexes":[],` +
 		`"documentType":{"type":"object","value":{"s":{"fieldType":{"type":"string"},"optional":false}}}},` +

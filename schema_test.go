@@ -11,7 +11,7 @@ import (
 )
 
 // designAgentSchema is the workflows / agentSessions schema of DESIGN.md.
-func designAgentSchema(opts ...livedb.SchemaOption) *livedb.Schema {
+func designAgentSchema() *livedb.Schema {
 	return livedb.DefineSchema(livedb.Tables{
 		"workflows": livedb.DefineTable(v.Object(v.Fields{
 			"task":   v.String(),
@@ -24,7 +24,7 @@ func designAgentSchema(opts ...livedb.SchemaOption) *livedb.Schema {
 			"output":     v.Optional(v.String()),
 		})).Index("by_workflow", "workflowId").
 			Index("by_workflow_and_status", "workflowId", "status"),
-	}, opts...)
+	})
 }
 
 // MustSchemaError fails the test unless err is a *SchemaError wrapping
@@ -84,7 +84,7 @@ func TestDefineSchema_Valid(t *testing.T) {
 		})},
 		{"missing field without validation", livedb.DefineSchema(livedb.Tables{
 			"t": livedb.DefineTable(v.Object(v.Fields{"a": v.String()})).Index("by_b", "b"),
-		}, livedb.SchemaValidation(false))},
+		}).WithValidation(false)},
 		{"underscore inside names", livedb.DefineSchema(livedb.Tables{
 			"a_b": livedb.DefineTable(v.Object(v.Fields{"x_1": v.String()})).Index("by_x_1", "x_1"),
 		})},
@@ -294,8 +294,8 @@ func TestDefineSchema_Options(t *testing.T) {
 	if s := designAgentSchema(); !s.Validation() {
 		t.Errorf("Validation() = false by default, want true")
 	}
-	if s := designAgentSchema(livedb.SchemaValidation(false)); s.Validation() {
-		t.Errorf("Validation() = true with SchemaValidation(false)")
+	if s := designAgentSchema().WithValidation(false); s.Validation() {
+		t.Errorf("Validation() = true with WithValidation(false)")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/livedb-go/livedb/internal/engine"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -26,25 +27,23 @@ import (
 // snapshot import does.
 
 // The system tables, which queries and subscriptions read like any other
-// table (the documents of two are described by [ScheduledFunction] and
-// [WorkItem]) and only livedb writes.
+// table by their Convex names (the documents of two are described by
+// [ScheduledFunction] and package workpool's Item) and only livedb writes.
+// The work items' table, "_workpool_items", is package workpool's
+// ItemsTable.
 const (
-	// ScheduledFunctionsTable holds the functions scheduled with
+	// scheduledFunctionsTable holds the functions scheduled with
 	// [Scheduler.RunAfter] and [Scheduler.RunAt] (Convex's
 	// _scheduled_functions), by_state_and_time ("state.kind",
 	// "scheduledTime").
-	ScheduledFunctionsTable = "_scheduled_functions"
-	// CronsTable holds the registered cron jobs (see [Crons]), by_name
+	scheduledFunctionsTable = "_scheduled_functions"
+	// cronsTable holds the registered cron jobs (see [Crons]), by_name
 	// ("name") and by_next_run ("nextRun"): name, schedule ({kind:
 	// "interval", ms} or {kind: "cron", spec}), function, args, nextRun
 	// and lastRun (milliseconds on the DB's [Clock]), lastError (of the
 	// last run, absent when it succeeded), runs and skipped (the runs
 	// missed because the job fell behind).
-	CronsTable = "_crons"
-	// WorkItemsTable holds the items of every work pool ([Pool]):
-	// by_claim ("pool", "state", "slot", "readyAt"), by_ready ("pool",
-	// "state", "readyAt") and by_lease ("state", "leaseUntil").
-	WorkItemsTable = "_workpool_items"
+	cronsTable = "_crons"
 )
 
 // systemTable is the definition of a system table.
@@ -58,12 +57,13 @@ type systemTable struct {
 // livedb and panics.
 var systemTables = func() map[string]*systemTable {
 	tables := map[string]*systemTable{
-		ScheduledFunctionsTable: {number: 1, def: DefineTable(scheduledValidator()).
+		scheduledFunctionsTable: {number: 1, def: DefineTable(scheduledValidator()).
 			Index("by_state_and_time", "state.kind", "scheduledTime")},
-		CronsTable: {number: 2, def: DefineTable(cronValidator()).
+		cronsTable: {number: 2, def: DefineTable(cronValidator()).
 			Index("by_name", "name").
 			Index("by_next_run", "nextRun")},
-		WorkItemsTable: {number: 3, def: DefineTable(workItemValidator()).
+		// The items of package workpool's pools.
+		workItemsTable: {number: 3, def: DefineTable(workItemValidator()).
 			Index("by_claim", "pool", "state", "slot", "readyAt").
 			Index("by_ready", "pool", "state", "readyAt").
 			Index("by_lease", "state", "leaseUntil")},
@@ -238,8 +238,8 @@ func cronValidator() v.Validator {
 func workItemValidator() v.Validator {
 	return v.Object(v.Fields{
 		"pool": v.String(),
-		"state": v.Union(v.Literal(string(WorkPending)), v.Literal(string(WorkRunning)),
-			v.Literal(string(WorkSuccess)), v.Literal(string(WorkFailed)), v.Literal(string(WorkCanceled))),
+		"state": v.Union(v.Literal(engine.WorkPending), v.Literal(engine.WorkRunning),
+			v.Literal(engine.WorkSuccess), v.Literal(engine.WorkFailed), v.Literal(engine.WorkCanceled)),
 		"slot":     v.Float64(),
 		"readyAt":  v.Float64(),
 		"args":     v.Any(),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/v"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 // The work pool's benchmarks run on bbolt with fsync (the default), where
@@ -31,12 +32,12 @@ func BenchmarkPoolWork(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer db.Close()
-			r, err := livedb.StartScheduler(db, poolFunctions(b), nil)
+			r, err := db.StartScheduler(poolFunctions(b), nil)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer r.Close()
-			pool := livedb.NewPool("bench", &livedb.PoolOptions{MaxParallelism: workers, Lease: time.Hour})
+			pool := workpool.New("bench", &workpool.Options{MaxParallelism: workers, Lease: time.Hour})
 			for start := 0; start < b.N; start += 500 {
 				err := db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
 					for i := start; i < min(b.N, start+500); i++ {
@@ -58,7 +59,7 @@ func BenchmarkPoolWork(b *testing.B) {
 			b.ResetTimer()
 			start := time.Now()
 			go func() {
-				workDone <- r.Work(ctx, pool, func(context.Context, *livedb.WorkItem) (any, error) {
+				workDone <- pool.Work(ctx, r, func(context.Context, *workpool.Item) (any, error) {
 					if done.Add(1) == int64(b.N) {
 						close(all)
 					}
@@ -87,7 +88,7 @@ func waitPoolEmpty(tb testing.TB, db *livedb.DB, pool string) {
 	defer cancel()
 	sub, err := livedb.Subscribe(ctx, db, func(q *livedb.QueryCtx) (bool, error) {
 		for _, st := range []string{"pending", "running"} {
-			_, ok, err := q.DB.Query(livedb.WorkItemsTable).WithIndex("by_ready", func(r livedb.IndexRange) livedb.IndexRange {
+			_, ok, err := q.DB.Query(workpool.ItemsTable).WithIndex("by_ready", func(r livedb.IndexRange) livedb.IndexRange {
 				return r.Eq("pool", pool).Eq("state", st)
 			}).First()
 			if err != nil || ok {
@@ -220,7 +221,7 @@ func BenchmarkSchedulerDelay(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	r, err := livedb.StartScheduler(db, reg, nil)
+	r, err := db.StartScheduler(reg, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

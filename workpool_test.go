@@ -19,6 +19,7 @@ import (
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/v"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 // poolSchema has the tables the work pool tests' onComplete mutations
@@ -39,7 +40,7 @@ func poolSchema() *livedb.Schema {
 // "work:done" records the outcome, "work:badDone" records it and fails.
 func poolFunctions(t testing.TB) *livedb.Registry {
 	t.Helper()
-	record := func(m *livedb.MutationCtx, a livedb.OnCompleteArgs) error {
+	record := func(m *livedb.MutationCtx, a workpool.OnCompleteArgs) error {
 		doc := livedb.Doc{"item": string(a.WorkID), "kind": string(a.Result.Kind)}
 		if a.Result.ReturnValue != nil {
 			doc["value"] = a.Result.ReturnValue
@@ -53,10 +54,10 @@ func poolFunctions(t testing.TB) *livedb.Registry {
 		_, err := m.DB.Insert("done", doc)
 		return err
 	}
-	done := livedb.NewMutation(livedb.FunctionDef[livedb.OnCompleteArgs, any]{Name: "work:done", Internal: true},
-		func(m *livedb.MutationCtx, a livedb.OnCompleteArgs) (any, error) { return nil, record(m, a) })
-	bad := livedb.NewMutation(livedb.FunctionDef[livedb.OnCompleteArgs, any]{Name: "work:badDone", Internal: true},
-		func(m *livedb.MutationCtx, a livedb.OnCompleteArgs) (any, error) {
+	done := livedb.NewMutation(livedb.FunctionDef[workpool.OnCompleteArgs, any]{Name: "work:done", Internal: true},
+		func(m *livedb.MutationCtx, a workpool.OnCompleteArgs) (any, error) { return nil, record(m, a) })
+	bad := livedb.NewMutation(livedb.FunctionDef[workpool.OnCompleteArgs, any]{Name: "work:badDone", Internal: true},
+		func(m *livedb.MutationCtx, a workpool.OnCompleteArgs) (any, error) {
 			if err := record(m, a); err != nil {
 				return nil, err
 			}
@@ -95,11 +96,11 @@ func (l *logCounter) messages() []string {
 }
 
 // mustItem reads a work item.
-func mustItem(t testing.TB, db *livedb.DB, id livedb.ID) livedb.WorkItem {
+func mustItem(t testing.TB, db *livedb.DB, id livedb.ID) workpool.Item {
 	t.Helper()
-	items := livedb.NewTable[livedb.WorkItem](livedb.WorkItemsTable)
-	it, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) (livedb.WorkItem, error) {
-		it, ok, err := items.Get(q.DB, livedb.Ref[livedb.WorkItem](id))
+	items := livedb.NewTable[workpool.Item](workpool.ItemsTable)
+	it, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) (workpool.Item, error) {
+		it, ok, err := items.Get(q.DB, livedb.Ref[workpool.Item](id))
 		if err == nil && !ok {
 			err = fmt.Errorf("work item %s not found", id)
 		}
@@ -110,7 +111,7 @@ func mustItem(t testing.TB, db *livedb.DB, id livedb.ID) livedb.WorkItem {
 }
 
 // mustEnqueue enqueues one item in a mutation of its own.
-func mustEnqueue(t testing.TB, db *livedb.DB, p *livedb.Pool, args any, opts *livedb.EnqueueOptions) livedb.ID {
+func mustEnqueue(t testing.TB, db *livedb.DB, p *workpool.Pool, args any, opts *workpool.EnqueueOptions) livedb.ID {
 	t.Helper()
 	id, err := livedb.MutationValue(context.Background(), db, func(m *livedb.MutationCtx) (livedb.ID, error) {
 		return p.Enqueue(m, args, opts)
@@ -120,12 +121,12 @@ func mustEnqueue(t testing.TB, db *livedb.DB, p *livedb.Pool, args any, opts *li
 }
 
 // waitItems waits until the items of pool in the given state number n.
-func waitItems(t testing.TB, db *livedb.DB, pool string, state livedb.WorkState, n int) {
+func waitItems(t testing.TB, db *livedb.DB, pool string, state workpool.State, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testWait)
 	defer cancel()
 	sub, err := livedb.Subscribe(ctx, db, func(q *livedb.QueryCtx) (int, error) {
-		docs, err := q.DB.Query(livedb.WorkItemsTable).WithIndex("by_ready", func(r livedb.IndexRange) livedb.IndexRange {
+		docs, err := q.DB.Query(workpool.ItemsTable).WithIndex("by_ready", func(r livedb.IndexRange) livedb.IndexRange {
 			return r.Eq("pool", pool).Eq("state", string(state))
 		}).Collect()
 		return len(docs), err
@@ -154,12 +155,12 @@ func TestPool_Work_NoConflictErrors(t *testing.T) {
 				logs := &logCounter{}
 				db := openBackend(t, b, poolSchema(), &livedb.Options{Logger: slog.New(logs)})
 				r := livedbtest.StartScheduler(t, db, poolFunctions(t), nil)
-				pool := livedb.NewPool("jobs", &livedb.PoolOptions{MaxParallelism: workers, Lease: time.Hour})
+				pool := workpool.New("jobs", &workpool.Options{MaxParallelism: workers, Lease: time.Hour})
 				enqueue := func(from, to int) {
 					for i := from; i < to; i += 10 {
 						mustMutate(t, db, func(m *livedb.MutationCtx) error {
 							for j := i; j < min(i+10, to); j++ {
-								if _, err := pool.Enqueue(m, livedb.Doc{"n": float64(j)}, &livedb.EnqueueOptions{OnComplete: "work:done"}); err != nil {
+								if _, err := pool.Enqueue(m, livedb.Doc{"n": float64(j)}, &workpool.EnqueueOptions{OnComplete: "work:done"}); err != nil {
 									return err
 								}
 							}
@@ -174,7 +175,7 @@ func TestPool_Work_NoConflictErrors(t *testing.T) {
 				workDone := make(chan error, 1)
 				before := db.Stats()
 				go func() {
-					workDone <- r.Work(ctx, pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+					workDone <- pool.Work(ctx, r, func(ctx context.Context, it *workpool.Item) (any, error) {
 						c, _ := calls.LoadOrStore(it.ID, new(atomic.Int64))
 						c.(*atomic.Int64).Add(1)
 						n, ok := it.Args["n"].(float64)
@@ -189,7 +190,7 @@ func TestPool_Work_NoConflictErrors(t *testing.T) {
 				producers.Go(func() { enqueue(items/2, items*3/4) })
 				producers.Go(func() { enqueue(items*3/4, items) })
 				producers.Wait()
-				waitItems(t, db, "jobs", livedb.WorkSuccess, items)
+				waitItems(t, db, "jobs", workpool.Success, items)
 				after := db.Stats() // before cancel, whose claims under way may end with ctx's error
 				cancel()
 				require.NoError(t, mustRecv(t, workDone, testWait, "Work to return"))
@@ -232,9 +233,9 @@ func TestPool_Lease_ExpiryRedelivers(t *testing.T) {
 			clock := livedbtest.NewClock(time.Time{})
 			db := openBackend(t, b, poolSchema(), clockOptions(clock))
 			r := livedbtest.StartScheduler(t, db, poolFunctions(t), nil)
-			pool := livedb.NewPool("agents", &livedb.PoolOptions{MaxParallelism: 2, Lease: time.Minute,
-				Retry: livedb.RetryPolicy{MaxAttempts: 3, InitialBackoff: 10 * time.Second, Base: 2}})
-			id := mustEnqueue(t, db, pool, livedb.Doc{"task": "t"}, &livedb.EnqueueOptions{OnComplete: "work:done", Context: "ctx"})
+			pool := workpool.New("agents", &workpool.Options{MaxParallelism: 2, Lease: time.Minute,
+				Retry: workpool.RetryPolicy{MaxAttempts: 3, InitialBackoff: 10 * time.Second, Base: 2}})
+			id := mustEnqueue(t, db, pool, livedb.Doc{"task": "t"}, &workpool.EnqueueOptions{OnComplete: "work:done", Context: "ctx"})
 
 			started := make(chan int, 4)
 			stuckEnded := make(chan error, 1)
@@ -242,7 +243,7 @@ func TestPool_Lease_ExpiryRedelivers(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			workDone := make(chan error, 1)
 			go func() {
-				workDone <- r.Work(ctx, pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+				workDone <- pool.Work(ctx, r, func(ctx context.Context, it *workpool.Item) (any, error) {
 					n := int(attempts.Add(1))
 					started <- it.Attempts
 					if n == 1 { // the first worker is stuck until its lease ends
@@ -259,7 +260,7 @@ func TestPool_Lease_ExpiryRedelivers(t *testing.T) {
 			}()
 			assert.Equal(t, 1, mustRecv(t, started, testWait, "the first attempt"))
 			it := mustItem(t, db, id)
-			assert.Equal(t, livedb.WorkRunning, it.State)
+			assert.Equal(t, workpool.Running, it.State)
 			require.NotNil(t, it.LeaseUntil)
 			assert.Equal(t, ms(clock.Now().Add(time.Minute)), *it.LeaseUntil)
 
@@ -268,7 +269,7 @@ func TestPool_Lease_ExpiryRedelivers(t *testing.T) {
 			assert.ErrorContains(t, mustRecv(t, stuckEnded, testWait, "the stuck worker's context to end"), "lease ended")
 			livedbtest.RunDue(t, r) // gives the item back, if the loop did not yet
 			it = mustItem(t, db, id)
-			assert.Equal(t, livedb.WorkPending, it.State, "the item is back in the pool")
+			assert.Equal(t, workpool.Pending, it.State, "the item is back in the pool")
 			assert.Equal(t, 1, it.Expiries)
 			assert.Equal(t, 1, it.Attempts)
 			require.NotNil(t, it.Error)
@@ -279,7 +280,7 @@ func TestPool_Lease_ExpiryRedelivers(t *testing.T) {
 
 			clock.Set(msTime(it.ReadyAt))
 			assert.Equal(t, 2, mustRecv(t, started, testWait, "the second attempt"))
-			waitItems(t, db, "agents", livedb.WorkSuccess, 1)
+			waitItems(t, db, "agents", workpool.Success, 1)
 			it = mustItem(t, db, id)
 			assert.Equal(t, 2, it.Attempts)
 			assert.Equal(t, 1, it.Expiries)
@@ -303,14 +304,14 @@ func TestPool_Retry_BackoffTiming(t *testing.T) {
 				clock := livedbtest.NewClock(time.Time{})
 				db := openBackend(t, b, poolSchema(), clockOptions(clock))
 				r := livedbtest.StartScheduler(t, db, poolFunctions(t), nil)
-				pool := livedb.NewPool("retry", &livedb.PoolOptions{MaxParallelism: 2, Lease: time.Hour,
-					Retry: livedb.RetryPolicy{MaxAttempts: 4, InitialBackoff: time.Second, Base: 3}})
-				id := mustEnqueue(t, db, pool, nil, &livedb.EnqueueOptions{OnComplete: "work:done"})
+				pool := workpool.New("retry", &workpool.Options{MaxParallelism: 2, Lease: time.Hour,
+					Retry: workpool.RetryPolicy{MaxAttempts: 4, InitialBackoff: time.Second, Base: 3}})
+				id := mustEnqueue(t, db, pool, nil, &workpool.EnqueueOptions{OnComplete: "work:done"})
 				var calls atomic.Int64
 				ctx, cancel := context.WithCancel(context.Background())
 				workDone := make(chan error, 1)
 				go func() {
-					workDone <- r.Work(ctx, pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+					workDone <- pool.Work(ctx, r, func(ctx context.Context, it *workpool.Item) (any, error) {
 						if calls.Add(1) < 4 {
 							return nil, fmt.Errorf("attempt %d failed", it.Attempts)
 						}
@@ -321,7 +322,7 @@ func TestPool_Retry_BackoffTiming(t *testing.T) {
 				for attempt := 1; attempt < 4; attempt++ {
 					require.Equal(t, int64(attempt), calls.Load())
 					it := mustItem(t, db, id)
-					require.Equal(t, livedb.WorkPending, it.State)
+					require.Equal(t, workpool.Pending, it.State)
 					require.NotNil(t, it.Error)
 					assert.Equal(t, fmt.Sprintf("attempt %d failed", attempt), *it.Error)
 					base := 1000.0
@@ -340,7 +341,7 @@ func TestPool_Retry_BackoffTiming(t *testing.T) {
 				}
 				assert.Equal(t, int64(4), calls.Load())
 				it := mustItem(t, db, id)
-				assert.Equal(t, livedb.WorkSuccess, it.State)
+				assert.Equal(t, workpool.Success, it.State)
 				assert.Equal(t, 4, it.Attempts)
 				cancel()
 				require.NoError(t, <-workDone)
@@ -352,20 +353,20 @@ func TestPool_Retry_BackoffTiming(t *testing.T) {
 func TestPool_Work_FailsAfterMaxAttempts(t *testing.T) {
 	db := livedbtest.New(t, poolSchema())
 	r := livedbtest.StartScheduler(t, db, poolFunctions(t), nil)
-	pool := livedb.NewPool("doomed", &livedb.PoolOptions{Retry: livedb.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond}})
-	id := mustEnqueue(t, db, pool, livedb.Doc{"x": 1.0}, &livedb.EnqueueOptions{OnComplete: "work:done", Context: livedb.Doc{"wf": "w1"}})
+	pool := workpool.New("doomed", &workpool.Options{Retry: workpool.RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Millisecond}})
+	id := mustEnqueue(t, db, pool, livedb.Doc{"x": 1.0}, &workpool.EnqueueOptions{OnComplete: "work:done", Context: livedb.Doc{"wf": "w1"}})
 	var calls atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		_ = r.Work(ctx, pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+		_ = pool.Work(ctx, r, func(ctx context.Context, it *workpool.Item) (any, error) {
 			if calls.Add(1) == 1 {
 				panic("the worker crashed")
 			}
 			return nil, errors.New("still broken")
 		})
 	}()
-	waitItems(t, db, "doomed", livedb.WorkFailed, 1)
+	waitItems(t, db, "doomed", workpool.Failed, 1)
 	it := mustItem(t, db, id)
 	assert.Equal(t, 2, it.Attempts)
 	require.NotNil(t, it.Error)
@@ -382,14 +383,14 @@ func TestPool_Work_FailsAfterMaxAttempts(t *testing.T) {
 func TestPool_OnComplete_FailureIsRecorded(t *testing.T) {
 	db := livedbtest.New(t, poolSchema())
 	r := livedbtest.StartScheduler(t, db, poolFunctions(t), nil)
-	pool := livedb.NewPool("p", nil)
-	id := mustEnqueue(t, db, pool, nil, &livedb.EnqueueOptions{OnComplete: "work:badDone"})
+	pool := workpool.New("p", nil)
+	id := mustEnqueue(t, db, pool, nil, &workpool.EnqueueOptions{OnComplete: "work:badDone"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		_ = r.Work(ctx, pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) { return livedb.Doc{"ok": true}, nil })
+		_ = pool.Work(ctx, r, func(ctx context.Context, it *workpool.Item) (any, error) { return livedb.Doc{"ok": true}, nil })
 	}()
-	waitItems(t, db, "p", livedb.WorkSuccess, 1)
+	waitItems(t, db, "p", workpool.Success, 1)
 	it := mustItem(t, db, id)
 	require.NotNil(t, it.OnCompleteError)
 	assert.Contains(t, *it.OnCompleteError, "onComplete refuses")
@@ -402,20 +403,20 @@ func TestPool_Cancel(t *testing.T) {
 		t.Run(b, func(t *testing.T) {
 			db := openBackend(t, b, poolSchema(), nil)
 			r := livedbtest.StartScheduler(t, db, poolFunctions(t), nil)
-			pool := livedb.NewPool("p", &livedb.PoolOptions{MaxParallelism: 1, Lease: time.Hour})
-			running := mustEnqueue(t, db, pool, livedb.Doc{"i": 1.0}, &livedb.EnqueueOptions{OnComplete: "work:done"})
+			pool := workpool.New("p", &workpool.Options{MaxParallelism: 1, Lease: time.Hour})
+			running := mustEnqueue(t, db, pool, livedb.Doc{"i": 1.0}, &workpool.EnqueueOptions{OnComplete: "work:done"})
 			started, release := make(chan struct{}, 1), make(chan struct{})
 			ctx, cancel := context.WithCancel(context.Background())
 			workDone := make(chan error, 1)
 			go func() {
-				workDone <- r.Work(ctx, pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+				workDone <- pool.Work(ctx, r, func(ctx context.Context, it *workpool.Item) (any, error) {
 					started <- struct{}{}
 					<-release
 					return "late", nil
 				})
 			}()
 			mustRecv(t, started, testWait, "the worker to start")
-			pending := mustEnqueue(t, db, pool, livedb.Doc{"i": 2.0}, &livedb.EnqueueOptions{OnComplete: "work:done"})
+			pending := mustEnqueue(t, db, pool, livedb.Doc{"i": 2.0}, &workpool.EnqueueOptions{OnComplete: "work:done"})
 			// One worker, busy: the second item stays pending.
 			mustMutate(t, db, func(m *livedb.MutationCtx) error { return pool.Cancel(m, pending) })
 			mustMutate(t, db, func(m *livedb.MutationCtx) error { return pool.Cancel(m, running) })
@@ -425,7 +426,7 @@ func TestPool_Cancel(t *testing.T) {
 
 			for _, id := range []livedb.ID{running, pending} {
 				it := mustItem(t, db, id)
-				assert.Equal(t, livedb.WorkCanceled, it.State)
+				assert.Equal(t, workpool.Canceled, it.State)
 				assert.Nil(t, it.Result, "the canceled item's worker had its result dropped")
 			}
 			done := mustCollect(t, db, "done")
@@ -436,7 +437,7 @@ func TestPool_Cancel(t *testing.T) {
 			mustMutate(t, db, func(m *livedb.MutationCtx) error { return pool.Cancel(m, pending) }) // no-op
 			assert.Len(t, mustCollect(t, db, "done"), 2, "canceling twice does nothing")
 
-			other := livedb.NewPool("other", nil)
+			other := workpool.New("other", nil)
 			err := db.Mutation(context.Background(), func(m *livedb.MutationCtx) error { return other.Cancel(m, pending) })
 			require.ErrorIs(t, err, livedb.ErrInvalidID)
 		})
@@ -445,8 +446,8 @@ func TestPool_Cancel(t *testing.T) {
 
 func TestPool_Cancel_WithoutRunnerSchedulesOnComplete(t *testing.T) {
 	db := livedbtest.New(t, poolSchema())
-	pool := livedb.NewPool("p", nil)
-	id := mustEnqueue(t, db, pool, nil, &livedb.EnqueueOptions{OnComplete: "work:done"})
+	pool := workpool.New("p", nil)
+	id := mustEnqueue(t, db, pool, nil, &workpool.EnqueueOptions{OnComplete: "work:done"})
 	mustMutate(t, db, func(m *livedb.MutationCtx) error { return pool.Cancel(m, id) })
 	assert.Empty(t, mustCollect(t, db, "done"))
 	r := livedbtest.StartScheduler(t, db, poolFunctions(t), nil)
@@ -458,7 +459,7 @@ func TestPool_Cancel_WithoutRunnerSchedulesOnComplete(t *testing.T) {
 
 func TestPool_Enqueue_FailedMutationEnqueuesNothing(t *testing.T) {
 	db := livedbtest.New(t, poolSchema())
-	pool := livedb.NewPool("p", nil)
+	pool := workpool.New("p", nil)
 	err := db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
 		if _, err := pool.Enqueue(m, nil, nil); err != nil {
 			return err
@@ -467,19 +468,19 @@ func TestPool_Enqueue_FailedMutationEnqueuesNothing(t *testing.T) {
 	})
 	require.Error(t, err)
 	_ = livedbtest.StartScheduler(t, db, poolFunctions(t), nil)
-	assert.Empty(t, mustCollect(t, db, livedb.WorkItemsTable))
+	assert.Empty(t, mustCollect(t, db, workpool.ItemsTable))
 }
 
 func TestPool_Work_StopGivesItemsBack(t *testing.T) {
 	db := livedbtest.New(t, poolSchema())
 	r := livedbtest.StartScheduler(t, db, poolFunctions(t), nil)
-	pool := livedb.NewPool("p", &livedb.PoolOptions{MaxParallelism: 1})
+	pool := workpool.New("p", &workpool.Options{MaxParallelism: 1})
 	id := mustEnqueue(t, db, pool, nil, nil)
 	started := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	workDone := make(chan error, 1)
 	go func() {
-		workDone <- r.Work(ctx, pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+		workDone <- pool.Work(ctx, r, func(ctx context.Context, it *workpool.Item) (any, error) {
 			started <- struct{}{}
 			<-ctx.Done()
 			return nil, ctx.Err()
@@ -489,26 +490,26 @@ func TestPool_Work_StopGivesItemsBack(t *testing.T) {
 	cancel()
 	require.NoError(t, mustRecv(t, workDone, testWait, "Work to return"))
 	it := mustItem(t, db, id)
-	assert.Equal(t, livedb.WorkPending, it.State, "a stopping worker gives its item back")
+	assert.Equal(t, workpool.Pending, it.State, "a stopping worker gives its item back")
 	assert.Equal(t, 0, it.Attempts, "without counting an attempt")
 	assert.Nil(t, it.Worker)
 }
 
 func TestPool_Checks(t *testing.T) {
-	for _, p := range []*livedb.Pool{
-		livedb.NewPool("", nil),
-		livedb.NewPool("p", &livedb.PoolOptions{MaxParallelism: -1}),
-		livedb.NewPool("p", &livedb.PoolOptions{Retry: livedb.RetryPolicy{Base: 0.5}}),
-		livedb.NewPool("p", &livedb.PoolOptions{Retry: livedb.RetryPolicy{MaxAttempts: -1}}),
+	for _, p := range []*workpool.Pool{
+		workpool.New("", nil),
+		workpool.New("p", &workpool.Options{MaxParallelism: -1}),
+		workpool.New("p", &workpool.Options{Retry: workpool.RetryPolicy{Base: 0.5}}),
+		workpool.New("p", &workpool.Options{Retry: workpool.RetryPolicy{MaxAttempts: -1}}),
 	} {
 		require.ErrorIs(t, p.Err(), livedb.ErrInvalidSchedule)
 	}
 	db := livedbtest.New(t, poolSchema())
 	r := livedbtest.StartScheduler(t, db, poolFunctions(t), nil)
-	pool := livedb.NewPool("p", nil)
-	for name, opts := range map[string]*livedb.EnqueueOptions{
+	pool := workpool.New("p", nil)
+	for name, opts := range map[string]*workpool.EnqueueOptions{
 		"negative delay": {RunAfter: -time.Second},
-		"bad retry":      {Retry: &livedb.RetryPolicy{Base: -1}},
+		"bad retry":      {Retry: &workpool.RetryPolicy{Base: -1}},
 		"onComplete":     {OnComplete: "work:nope"},
 	} {
 		err := db.Mutation(context.Background(), func(m *livedb.MutationCtx) error {
@@ -518,10 +519,10 @@ func TestPool_Checks(t *testing.T) {
 		require.Error(t, err, name)
 		MustCleanErrorText(t, err, "")
 	}
-	err := r.Work(context.Background(), pool, nil)
+	err := pool.Work(context.Background(), r, nil)
 	require.ErrorIs(t, err, livedb.ErrInvalidSchedule)
 	var buf bytes.Buffer
-	require.Error(t, r.Work(context.Background(), livedb.NewPool("", nil), func(context.Context, *livedb.WorkItem) (any, error) {
+	require.Error(t, workpool.New("", nil).Work(context.Background(), r, func(context.Context, *workpool.Item) (any, error) {
 		buf.WriteString("ran")
 		return nil, nil
 	}))
@@ -534,15 +535,15 @@ func TestPool_Checks(t *testing.T) {
 func TestPool_Work_ReturnsWhenTheDatabaseCloses(t *testing.T) {
 	db, err := livedb.OpenMemory(poolSchema())
 	require.NoError(t, err)
-	r, err := livedb.StartScheduler(db, poolFunctions(t), nil)
+	r, err := db.StartScheduler(poolFunctions(t), nil)
 	require.NoError(t, err)
 	defer r.Close()
-	pool := livedb.NewPool("p", &livedb.PoolOptions{MaxParallelism: 3})
+	pool := workpool.New("p", &workpool.Options{MaxParallelism: 3})
 	mustEnqueue(t, db, pool, nil, nil)
 	started, release := make(chan struct{}, 1), make(chan struct{})
 	workDone := make(chan error, 1)
 	go func() {
-		workDone <- r.Work(context.Background(), pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+		workDone <- pool.Work(context.Background(), r, func(ctx context.Context, it *workpool.Item) (any, error) {
 			started <- struct{}{}
 			<-release
 			return nil, nil
@@ -560,13 +561,13 @@ func TestPool_Lease_LastAttemptFails(t *testing.T) {
 	clock := livedbtest.NewClock(time.Time{})
 	db := livedbtest.NewOptions(t, poolSchema(), clockOptions(clock))
 	r := livedbtest.StartScheduler(t, db, poolFunctions(t), nil)
-	pool := livedb.NewPool("once", &livedb.PoolOptions{MaxParallelism: 1, Lease: time.Minute, Retry: livedb.RetryPolicy{MaxAttempts: 1}})
-	id := mustEnqueue(t, db, pool, nil, &livedb.EnqueueOptions{OnComplete: "work:done"})
+	pool := workpool.New("once", &workpool.Options{MaxParallelism: 1, Lease: time.Minute, Retry: workpool.RetryPolicy{MaxAttempts: 1}})
+	id := mustEnqueue(t, db, pool, nil, &workpool.EnqueueOptions{OnComplete: "work:done"})
 	started := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	workDone := make(chan error, 1)
 	go func() {
-		workDone <- r.Work(ctx, pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+		workDone <- pool.Work(ctx, r, func(ctx context.Context, it *workpool.Item) (any, error) {
 			started <- struct{}{}
 			<-ctx.Done()
 			return nil, ctx.Err()
@@ -576,7 +577,7 @@ func TestPool_Lease_LastAttemptFails(t *testing.T) {
 	clock.Advance(time.Minute)
 	livedbtest.RunDue(t, r)
 	it := mustItem(t, db, id)
-	assert.Equal(t, livedb.WorkFailed, it.State)
+	assert.Equal(t, workpool.Failed, it.State)
 	assert.Equal(t, 1, it.Expiries)
 	done := mustCollect(t, db, "done")
 	require.Len(t, done, 1, "onComplete ran with the failure")

@@ -106,11 +106,11 @@ func (c *Clock) setLocked(t time.Time) {
 }
 
 // StartScheduler starts a [livedb.Runner] on db for the test tb (see
-// [livedb.StartScheduler]), failing the test at once if it cannot start,
+// [livedb.DB.StartScheduler]), failing the test at once if it cannot start,
 // and closes it at cleanup, before the database's own cleanup runs.
 func StartScheduler(tb testing.TB, db *livedb.DB, reg *livedb.Registry, opts *livedb.SchedulerOptions) *livedb.Runner {
 	tb.Helper()
-	r, err := livedb.StartScheduler(db, reg, opts)
+	r, err := db.StartScheduler(reg, opts)
 	if err != nil {
 		tb.Fatalf("livedbtest: start the scheduler: %v", err)
 		return nil
@@ -144,7 +144,7 @@ func FinishScheduled(tb testing.TB, r *livedb.Runner, db *livedb.DB, clock *Cloc
 	for range limit {
 		total += RunDue(tb, r)
 		next, err := livedb.QueryValue(context.WithoutCancel(tb.Context()), db, func(q *livedb.QueryCtx) (time.Time, error) {
-			job, ok, err := q.DB.Query(livedb.ScheduledFunctionsTable).
+			job, ok, err := q.DB.Query("_scheduled_functions").
 				WithIndex("by_state_and_time", func(rg livedb.IndexRange) livedb.IndexRange {
 					return rg.Eq("state.kind", string(livedb.ScheduledPending))
 				}).First()

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 // Agents work through livedb's work pools: every pending session has a
@@ -27,12 +28,12 @@ const poolPrefix = "agents:"
 const onCompleteName = "agents:onComplete"
 
 // agentRetry is how often an agent's work is tried, and how long apart.
-var agentRetry = livedb.RetryPolicy{MaxAttempts: 3, InitialBackoff: 200 * time.Millisecond, Base: 2}
+var agentRetry = workpool.RetryPolicy{MaxAttempts: 3, InitialBackoff: 200 * time.Millisecond, Base: 2}
 
-var agentPools = func() map[AgentType]*livedb.Pool {
-	m := map[AgentType]*livedb.Pool{}
+var agentPools = func() map[AgentType]*workpool.Pool {
+	m := map[AgentType]*workpool.Pool{}
 	for _, t := range AgentTypes {
-		m[t] = livedb.NewPool(poolPrefix+string(t), &livedb.PoolOptions{Retry: agentRetry})
+		m[t] = workpool.New(poolPrefix+string(t), &workpool.Options{Retry: agentRetry})
 	}
 	return m
 }()
@@ -40,13 +41,13 @@ var agentPools = func() map[AgentType]*livedb.Pool {
 // AgentPool returns the pool of the agents of type t, named
 // "agents:<type>". The sessions of that type are enqueued in it, with 3
 // attempts 200 ms and then 400 ms apart (times the jitter). To run its
-// workers with another parallelism or lease, pass [livedb.Runner.Work] a
+// workers with another parallelism or lease, call [workpool.Pool.Work] on a
 // pool of the same name: a pool is its name.
-func AgentPool(t AgentType) *livedb.Pool {
+func AgentPool(t AgentType) *workpool.Pool {
 	if p, ok := agentPools[t]; ok {
 		return p
 	}
-	return livedb.NewPool(poolPrefix+string(t), &livedb.PoolOptions{Retry: agentRetry})
+	return workpool.New(poolPrefix+string(t), &workpool.Options{Retry: agentRetry})
 }
 
 // AgentResult is what an agent's work returns, the work item's result:
@@ -69,7 +70,7 @@ type BeginArgs struct {
 // records it on the session.
 func enqueueSession(m *livedb.MutationCtx, s *AgentSession) error {
 	id, err := AgentPool(s.AgentType).Enqueue(m, livedb.Doc{"sessionId": string(s.ID)},
-		&livedb.EnqueueOptions{OnComplete: onCompleteName, Context: string(s.ID)})
+		&workpool.EnqueueOptions{OnComplete: onCompleteName, Context: string(s.ID)})
 	if err != nil {
 		return fmt.Errorf("model: session %s: enqueue: %w", s.ID, err)
 	}
@@ -116,7 +117,7 @@ func BeginSession(m *livedb.MutationCtx, args BeginArgs) (AgentSession, error) {
 // fails it with the error of the item's last attempt; a canceled item
 // changes nothing (whoever canceled it took care of the session). It runs
 // in the transaction that finishes the item.
-func OnAgentComplete(m *livedb.MutationCtx, args livedb.OnCompleteArgs) error {
+func OnAgentComplete(m *livedb.MutationCtx, args workpool.OnCompleteArgs) error {
 	sid, _ := args.Context.(string)
 	s, err := getSession(m.DB, livedb.Ref[AgentSession](sid))
 	if err != nil {
@@ -126,14 +127,14 @@ func OnAgentComplete(m *livedb.MutationCtx, args livedb.OnCompleteArgs) error {
 		return nil // the session moved on to another item
 	}
 	switch args.Result.Kind {
-	case livedb.WorkSuccess:
+	case workpool.Success:
 		res, err := resultOf(args.Result.ReturnValue)
 		if err != nil {
 			return fmt.Errorf("model: session %s: %w", s.ID, err)
 		}
 		_, err = CompleteSession(m, CompleteArgs{SessionID: s.ID, Output: res.Output, Approved: res.Approved})
 		return err
-	case livedb.WorkFailed:
+	case workpool.Failed:
 		_, err := FailSession(m, FailArgs{SessionID: s.ID, Error: args.Result.Error})
 		return err
 	}
@@ -164,20 +165,20 @@ func SweepStaleSessions(m *livedb.MutationCtx) (int, error) {
 	}
 	n := 0
 	for _, s := range running {
-		state := livedb.WorkState("")
+		state := workpool.State("")
 		if s.WorkID != nil {
 			item, ok, err := m.DB.Get(livedb.ID(*s.WorkID))
 			if err != nil {
 				return n, fmt.Errorf("model: session %s: its work item: %w", s.ID, err)
 			}
 			if ok {
-				state = livedb.WorkState(fmt.Sprint(item["state"]))
+				state = workpool.State(fmt.Sprint(item["state"]))
 			}
 		}
-		if state == livedb.WorkRunning {
+		if state == workpool.Running {
 			continue
 		}
-		if _, err := requeue(m, s, state == livedb.WorkPending); err != nil {
+		if _, err := requeue(m, s, state == workpool.Pending); err != nil {
 			return n, err
 		}
 		n++
@@ -207,10 +208,10 @@ func TimeoutWorkflow(m *livedb.MutationCtx, args TimeoutArgs) (Workflow, error) 
 
 // Crons returns the model's recurring jobs: SweepStaleSessions every
 // interval (a minute when interval is zero), as "agents:sweep", for
-// [livedb.StartScheduler].
+// [livedb.DB.StartScheduler].
 func Crons(interval time.Duration) *livedb.Crons {
 	if interval == 0 {
 		interval = time.Minute
 	}
-	return livedb.NewCrons().Interval("sweep stale sessions", interval, "agents:sweep", nil)
+	return new(livedb.Crons).Interval("sweep stale sessions", interval, "agents:sweep", nil)
 }

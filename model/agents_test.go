@@ -15,6 +15,7 @@ import (
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/livedbtest"
 	"github.com/livedb-go/livedb/model"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 // registry returns a registry of the model's functions.
@@ -27,8 +28,8 @@ func registry(t *testing.T) *livedb.Registry {
 
 // agentWork is a fake agent: it begins the session of the item it took
 // and returns an output, approving from the second coder round on.
-func agentWork(db *livedb.DB, agent string) livedb.WorkFunc {
-	return func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+func agentWork(db *livedb.DB, agent string) workpool.Func {
+	return func(ctx context.Context, it *workpool.Item) (any, error) {
 		sid, _ := it.Args["sessionId"].(string)
 		s, err := model.Internal.BeginSession.Call(ctx, db, model.BeginArgs{SessionID: livedb.Ref[model.AgentSession](sid), AgentID: agent, WorkID: it.ID})
 		if err != nil {
@@ -44,14 +45,14 @@ func agentWork(db *livedb.DB, agent string) livedb.WorkFunc {
 
 // runAgents runs every agent pool's workers until the returned stop is
 // called.
-func runAgents(t *testing.T, r *livedb.Runner, db *livedb.DB, perType int, work func(db *livedb.DB, agent string) livedb.WorkFunc) (stop func()) {
+func runAgents(t *testing.T, r *livedb.Runner, db *livedb.DB, perType int, work func(db *livedb.DB, agent string) workpool.Func) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, at := range model.AgentTypes {
-		pool := livedb.NewPool(model.AgentPool(at).Name(), &livedb.PoolOptions{MaxParallelism: perType, Lease: time.Minute})
+		pool := workpool.New(model.AgentPool(at).Name(), &workpool.Options{MaxParallelism: perType, Lease: time.Minute})
 		wg.Go(func() {
-			if err := r.Work(ctx, pool, work(db, string(at))); err != nil {
+			if err := pool.Work(ctx, r, work(db, string(at))); err != nil {
 				t.Errorf("Work %s: %v", at, err)
 			}
 		})
@@ -117,9 +118,9 @@ func TestAgents_PoolsRunWorkflows(t *testing.T) {
 		create(t, db, fmt.Sprintf("task %d", i), 2)
 	}
 	var calls sync.Map
-	stop := runAgents(t, r, db, 2, func(db *livedb.DB, agent string) livedb.WorkFunc {
+	stop := runAgents(t, r, db, 2, func(db *livedb.DB, agent string) workpool.Func {
 		inner := agentWork(db, agent)
-		return func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+		return func(ctx context.Context, it *workpool.Item) (any, error) {
 			if _, dup := calls.LoadOrStore(it.ID, agent); dup {
 				t.Errorf("item %s handed out twice", it.ID)
 			}
@@ -150,8 +151,8 @@ func TestAgents_FailedWorkFailsTheSession(t *testing.T) {
 	r := livedbtest.StartScheduler(t, db, registry(t), nil)
 	id := create(t, db, "doomed", 0)
 	var attempts atomic.Int64
-	stop := runAgents(t, r, db, 1, func(*livedb.DB, string) livedb.WorkFunc {
-		return func(context.Context, *livedb.WorkItem) (any, error) {
+	stop := runAgents(t, r, db, 1, func(*livedb.DB, string) workpool.Func {
+		return func(context.Context, *workpool.Item) (any, error) {
 			attempts.Add(1)
 			return nil, errors.New("the model is down")
 		}
@@ -177,9 +178,9 @@ func TestAgents_LeaseExpiryAndSweep(t *testing.T) {
 	var attempts atomic.Int64
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	pool := livedb.NewPool(model.AgentPool(model.Planner).Name(), &livedb.PoolOptions{MaxParallelism: 1, Lease: 30 * time.Second})
+	pool := workpool.New(model.AgentPool(model.Planner).Name(), &workpool.Options{MaxParallelism: 1, Lease: 30 * time.Second})
 	go func() {
-		done <- r.Work(ctx, pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+		done <- pool.Work(ctx, r, func(ctx context.Context, it *workpool.Item) (any, error) {
 			n := attempts.Add(1)
 			res, err := agentWork(db, fmt.Sprintf("planner-%d", n))(ctx, it)
 			began <- fmt.Sprint(n)
@@ -219,7 +220,7 @@ func TestAgents_LeaseExpiryAndSweep(t *testing.T) {
 	}
 	waitSession(t, db, sid, model.SessionCompleted)
 	items, err := livedb.QueryValue(context.Background(), db, func(q *livedb.QueryCtx) ([]livedb.Doc, error) {
-		return q.DB.Query(livedb.WorkItemsTable).Collect()
+		return q.DB.Query(workpool.ItemsTable).Collect()
 	})
 	require.NoError(t, err)
 	expiries := 0.0
@@ -263,7 +264,7 @@ func TestTimeoutWorkflow(t *testing.T) {
 	assert.Equal(t, "canceled", item["state"], "the timed-out session's work is canceled")
 
 	jobs := query(t, db, func(q *livedb.QueryCtx) ([]livedb.Doc, error) {
-		return q.DB.Query(livedb.ScheduledFunctionsTable).Collect()
+		return q.DB.Query("_scheduled_functions").Collect()
 	})
 	states := map[string]int{}
 	for _, j := range jobs {

@@ -36,7 +36,7 @@
 // # Time and work
 //
 // The model uses livedb's scheduler, crons and work pools, so a program
-// runs them with [livedb.StartScheduler] on a Registry of [Functions]:
+// runs them with [livedb.DB.StartScheduler] on a Registry of [Functions]:
 // the pools hand sessions to agents, with leases (an agent that dies or
 // hangs gives its session back when its lease ends) and retries with
 // backoff; the cron of [Crons] runs [SweepStaleSessions], which puts the

@@ -3,6 +3,7 @@ package model
 import (
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/v"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 // NewWorkflowArgs are the arguments of API.CreateWorkflow: the owner is the
@@ -71,7 +72,7 @@ type InternalFunctions struct {
 	BeginSession *livedb.MutationFunction[BeginArgs, AgentSession]
 	// OnAgentComplete ("agents:onComplete"), the onComplete of the agent
 	// pools' items; see OnAgentComplete.
-	OnAgentComplete *livedb.MutationFunction[livedb.OnCompleteArgs, any]
+	OnAgentComplete *livedb.MutationFunction[workpool.OnCompleteArgs, any]
 	// SweepStaleSessions ("agents:sweep"), run by the cron of Crons; see
 	// SweepStaleSessions.
 	SweepStaleSessions *livedb.MutationFunction[struct{}, int]
@@ -204,12 +205,12 @@ var Internal = InternalFunctions{
 	}, func(q *livedb.QueryCtx, a OwnerArgs) ([]Progress, error) { return ListProgress(q, a.Owner) }),
 	BeginSession: livedb.NewMutation(livedb.FunctionDef[BeginArgs, AgentSession]{
 		Name: "agents:begin", Internal: true,
-		Args:    v.Object(v.Fields{"sessionId": v.ID(SessionsTable), "agentId": v.String(), "workId": v.ID(livedb.WorkItemsTable)}),
+		Args:    v.Object(v.Fields{"sessionId": v.ID(SessionsTable), "agentId": v.String(), "workId": v.ID(workpool.ItemsTable)}),
 		Returns: sessionDoc(),
 	}, BeginSession),
-	OnAgentComplete: livedb.NewMutation(livedb.FunctionDef[livedb.OnCompleteArgs, any]{
+	OnAgentComplete: livedb.NewMutation(livedb.FunctionDef[workpool.OnCompleteArgs, any]{
 		Name: onCompleteName, Internal: true,
-	}, func(m *livedb.MutationCtx, a livedb.OnCompleteArgs) (any, error) { return nil, OnAgentComplete(m, a) }),
+	}, func(m *livedb.MutationCtx, a workpool.OnCompleteArgs) (any, error) { return nil, OnAgentComplete(m, a) }),
 	SweepStaleSessions: livedb.NewMutation(livedb.FunctionDef[struct{}, int]{
 		Name: "agents:sweep", Internal: true, Args: v.Object(v.Fields{}), Returns: v.Float64(),
 	}, func(m *livedb.MutationCtx, _ struct{}) (int, error) { return SweepStaleSessions(m) }),

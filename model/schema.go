@@ -5,6 +5,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/v"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 // The tables of the model.
@@ -147,7 +148,7 @@ func workflowFields() *v.ObjectValidator {
 		"artifacts":        v.Array(v.String()),
 		"error":            v.Optional(v.String()),
 		"updatedAt":        v.Float64(),
-		"timeoutJobId":     v.Optional(v.ID(livedb.ScheduledFunctionsTable)),
+		"timeoutJobId":     v.Optional(v.ID("_scheduled_functions")),
 	})
 }
 
@@ -165,7 +166,7 @@ func sessionFields() *v.ObjectValidator {
 		"agentId":     v.Optional(v.String()),
 		"startedAt":   v.Optional(v.Float64()),
 		"completedAt": v.Optional(v.Float64()),
-		"workId":      v.Optional(v.ID(livedb.WorkItemsTable)),
+		"workId":      v.Optional(v.ID(workpool.ItemsTable)),
 	})
 }
 

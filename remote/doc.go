@@ -17,7 +17,7 @@
 // Convex-JSON: an int64 is an Int64 (v.Int64()), and Go's other integer
 // kinds and floats are Float64 numbers (v.Float64(), v.Number()), as a
 // JavaScript client sends them. Results are Convex values as
-// [livedb.DecodeConvexJSON] returns them: nil, bool, int64, float64,
+// [v.JSONToConvex] returns them: nil, bool, int64, float64,
 // string, []byte, []any and map[string]any. An ID is a string (a
 // [livedb.Doc]'s ID method reads it). [Local] gives the same types, so
 // code that reads results works with both backends; [Decode],

@@ -74,7 +74,7 @@ func testFunctions() []livedb.Registerable {
 		return len(docs), err
 	})
 	page := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
-		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": livedb.PaginationOptsValidator()}),
+		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
 	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
 		return q.DB.Query("tasks").WithIndex("by_text", nil).Paginate(a.PaginationOpts.Options())
 	})
@@ -235,7 +235,7 @@ func mustWaitValue(t testing.TB, s *remote.Subscription, want any, what string) 
 				t.Fatalf("%s: the subscription's channel closed; last update %+v", what, last)
 			}
 			last = u
-			if u.Err == nil && livedb.Equal(u.Value, want) {
+			if u.Err == nil && v.Equal(u.Value, want) {
 				return u
 			}
 		case <-deadline:

@@ -78,7 +78,7 @@ func testFunctions() []livedb.Registerable {
 		return len(docs), err
 	})
 	page := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
-		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": livedb.PaginationOptsValidator()}),
+		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
 	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
 		// By text, so that a test can insert inside a page.
 		return q.DB.Query("tasks").WithIndex("by_text", nil).Paginate(a.PaginationOpts.Options())

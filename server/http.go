@@ -45,12 +45,12 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", fmt.Sprintf("%s takes POST, not %s", r.URL.Path, r.Method))
 		return
 	}
-	var kind livedb.FunctionKind
+	var kind string // "query", "mutation", or "" for the function's own
 	switch r.URL.Path {
 	case "/api/query", "/api/query_at_ts":
-		kind = livedb.KindQuery
+		kind = "query"
 	case "/api/mutation":
-		kind = livedb.KindMutation
+		kind = "mutation"
 	case "/api/function":
 		// kind from the function
 	case "/api/query_ts":
@@ -84,13 +84,15 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if kind == "" {
-		info, _ := reg.Function(name) // resolve found it
-		kind = info.Kind
+		kind = "query"
+		if info, _ := reg.Function(name); info.Mutation { // resolve found it
+			kind = "mutation"
+		}
 	}
 	ctx := c.context(r.Context())
 	var x any
 	var ts uint64
-	if kind == livedb.KindQuery {
+	if kind == "query" {
 		x, ts, err = reg.QueryPublic(ctx, s.db, name, args)
 	} else {
 		x, _, err = reg.MutatePublic(ctx, s.db, name, args)

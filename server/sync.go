@@ -505,8 +505,8 @@ func (ss *session) subscribe(q *liveQuery, mod querySetModification) {
 		q.reg, q.name, err = ss.srv.resolve(mod.UdfPath, ss.caller, mod.ComponentPath)
 	}
 	if err == nil {
-		if info, _ := q.reg.Function(q.name); info.Kind != livedb.KindQuery {
-			err = fmt.Errorf("Trying to execute %s as Query, but it is defined as %s", mod.UdfPath, capitalized(info.Kind))
+		if info, _ := q.reg.Function(q.name); info.Mutation {
+			err = fmt.Errorf("Trying to execute %s as Query, but it is defined as Mutation", mod.UdfPath)
 		}
 	}
 	if err != nil {
@@ -825,15 +825,4 @@ func (ss *session) runMutation(r *mutationRequest) mutationDone {
 	}
 	b, _ := json.Marshal(mutationResponse{Type: "MutationResponse", RequestID: r.requestID, Success: true, Result: value, TS: encodeTS(ts), LogLines: []string{}})
 	return mutationDone{response: b, ts: ts, caughtUp: caughtUp}
-}
-
-// capitalized names a function kind as Convex's errors do.
-func capitalized(k livedb.FunctionKind) string {
-	switch k {
-	case livedb.KindQuery:
-		return "Query"
-	case livedb.KindMutation:
-		return "Mutation"
-	}
-	return string(k)
 }

@@ -66,7 +66,7 @@ func systemRegistry(db *livedb.DB) *livedb.Registry {
 		Args: v.Object(v.Fields{
 			"table":          v.String(),
 			"order":          v.Optional(v.Union(v.Literal("asc"), v.Literal("desc"))),
-			"paginationOpts": livedb.PaginationOptsValidator(),
+			"paginationOpts": v.PaginationOpts(),
 		}),
 	}, func(q *livedb.QueryCtx, a documentsArgs) (livedb.PaginationResult, error) {
 		order := livedb.Asc

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/convexjson"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -184,7 +185,7 @@ func queryJSON(t *testing.T, args ...string) []map[string]any {
 	}
 	var docs []map[string]any
 	for _, r := range raw {
-		x, err := livedb.DecodeExportJSON(r)
+		x, err := convexjson.DecodeExport(r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +275,7 @@ func TestRun_Get(t *testing.T) {
 			t.Errorf("get output lacks %q:\n%s", want, out)
 		}
 	}
-	x, err := livedb.DecodeExportJSON([]byte(mustCLI(t, "get", path, string(ids[2]), "--json")))
+	x, err := convexjson.DecodeExport([]byte(mustCLI(t, "get", path, string(ids[2]), "--json")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -641,7 +642,7 @@ func TestParseValue(t *testing.T) {
 		{`{"$integer":"BQAAAAAAAAA="}`, int64(5)},
 	}
 	for _, tc := range tests {
-		if got := parseValue(tc.in); !livedb.Equal(got, tc.want) {
+		if got := parseValue(tc.in); !v.Equal(got, tc.want) {
 			t.Errorf("parseValue(%q) = %#v, want %#v", tc.in, got, tc.want)
 		}
 	}

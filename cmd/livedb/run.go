@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/convexjson"
+	"github.com/livedb-go/livedb/v"
 )
 
 // parseValue reads a value given on the command line: JSON when it parses
@@ -27,7 +29,7 @@ func parseValue(s string) any {
 			return n
 		}
 	}
-	if x, err := livedb.DecodeConvexJSON([]byte(s)); err == nil {
+	if x, err := v.JSONToConvex([]byte(s)); err == nil {
 		return x
 	}
 	return s
@@ -151,7 +153,7 @@ func (w *docWriter) add(doc livedb.Doc) error {
 		w.docs = append(w.docs, doc)
 		return nil
 	}
-	b, err := livedb.EncodeExportJSON(map[string]any(doc))
+	b, err := convexjson.EncodeExport(map[string]any(doc))
 	if err != nil {
 		return err
 	}
@@ -234,7 +236,7 @@ func cell(x any) string {
 	case livedb.ID:
 		return string(s)
 	}
-	b, err := livedb.EncodeExportJSON(x)
+	b, err := convexjson.EncodeExport(x)
 	if err != nil {
 		return fmt.Sprint(x)
 	}
@@ -268,7 +270,7 @@ func printDocument(out io.Writer, doc livedb.Doc, times timeFields) error {
 	fmt.Fprintf(tw, "_id\t%s\n", doc.ID())
 	fmt.Fprintf(tw, "_creationTime\t%s (%s UTC)\n", cell(doc.CreationTime()), formatTime(doc.CreationTime()))
 	for _, k := range keys {
-		b, err := livedb.EncodeExportJSON(doc[k])
+		b, err := convexjson.EncodeExport(doc[k])
 		if err != nil {
 			return err
 		}
@@ -283,7 +285,7 @@ func printDocument(out io.Writer, doc livedb.Doc, times timeFields) error {
 
 // writeDocLine writes a document in export JSON and a newline.
 func writeDocLine(out io.Writer, doc livedb.Doc) error {
-	b, err := livedb.EncodeExportJSON(map[string]any(doc))
+	b, err := convexjson.EncodeExport(map[string]any(doc))
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/convexjson"
 )
 
 const defaultWatchInterval = 500 * time.Millisecond
@@ -141,7 +142,7 @@ func printChange(e *env, c livedb.Change) error {
 			if d == nil {
 				return json.RawMessage("null"), nil
 			}
-			return livedb.EncodeExportJSON(map[string]any(d))
+			return convexjson.EncodeExport(map[string]any(d))
 		}
 		oldJSON, err := enc(c.Old)
 		if err != nil {
@@ -151,7 +152,7 @@ func printChange(e *env, c livedb.Change) error {
 		if err != nil {
 			return err
 		}
-		b, err := json.Marshal(map[string]any{"timestamp": c.Timestamp, "op": c.Op.String(), "table": c.Table, "id": c.ID, "old": oldJSON, "new": newJSON})
+		b, err := json.Marshal(map[string]any{"timestamp": c.Timestamp, "op": c.Op, "table": c.Table, "id": c.ID, "old": oldJSON, "new": newJSON})
 		if err != nil {
 			return err
 		}
@@ -160,7 +161,7 @@ func printChange(e *env, c livedb.Change) error {
 	}
 	line := fmt.Sprintf("%s  %-6s  %s  %s", time.Unix(0, int64(c.Timestamp)).UTC().Format("2006-01-02 15:04:05.000"), c.Op, c.Table, c.ID)
 	if c.New != nil {
-		b, err := livedb.EncodeExportJSON(map[string]any(c.New))
+		b, err := convexjson.EncodeExport(map[string]any(c.New))
 		if err != nil {
 			return err
 		}

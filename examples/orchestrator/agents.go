@@ -10,6 +10,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/model"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 // agent does the (fake) work of the sessions of one agent type: it is
@@ -26,7 +27,7 @@ type agent struct {
 // Its first attempt at a session may fail (-fail) or hang until its lease
 // ends (-hang), as real agents do; later attempts do neither, so the
 // outcome of a workflow depends on the seed only.
-func (a *agent) work(ctx context.Context, item *livedb.WorkItem) (any, error) {
+func (a *agent) work(ctx context.Context, item *workpool.Item) (any, error) {
 	sid, _ := item.Args["sessionId"].(string)
 	s, err := mutateValue(ctx, a.o, func(m *livedb.MutationCtx) (model.AgentSession, error) {
 		return model.Internal.BeginSession.Run(m, model.BeginArgs{
@@ -59,7 +60,7 @@ func (a *agent) work(ctx context.Context, item *livedb.WorkItem) (any, error) {
 
 // agentName names the worker that holds an item: "coder-2" for the
 // second worker of the coders' pool.
-func agentName(kind model.AgentType, item *livedb.WorkItem) string {
+func agentName(kind model.AgentType, item *workpool.Item) string {
 	n := 0
 	if item.Worker != nil {
 		// A worker's ID is "<pool>/<index>/<tag>".

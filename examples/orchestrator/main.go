@@ -36,6 +36,7 @@ import (
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/model"
 	"github.com/livedb-go/livedb/server"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 func main() {
@@ -222,7 +223,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		defer stopServing()
 	}
-	runner, err := livedb.StartScheduler(db, reg, &livedb.SchedulerOptions{Crons: model.Crons(cfg.sweep)})
+	runner, err := db.StartScheduler(reg, &livedb.SchedulerOptions{Crons: model.Crons(cfg.sweep)})
 	if err != nil {
 		return err
 	}
@@ -344,9 +345,9 @@ func (o *orchestrator) runAgents(ctx context.Context, ids []livedb.Ref[model.Wor
 	var wg sync.WaitGroup
 	for _, t := range model.AgentTypes {
 		a := &agent{o: o, kind: t, onSession: onSession}
-		pool := livedb.NewPool(model.AgentPool(t).Name(), &livedb.PoolOptions{MaxParallelism: o.cfg.agents, Lease: o.cfg.lease})
+		pool := workpool.New(model.AgentPool(t).Name(), &workpool.Options{MaxParallelism: o.cfg.agents, Lease: o.cfg.lease})
 		wg.Go(func() {
-			if err := o.runner.Work(agentCtx, pool, a.work); err != nil {
+			if err := pool.Work(agentCtx, o.runner, a.work); err != nil {
 				fmt.Fprintf(o.out, "%s agents: %v\n", t, err)
 			}
 		})
@@ -460,7 +461,7 @@ func (o *orchestrator) poolCounts(ctx context.Context, ps []model.Progress) (ret
 		}
 	}
 	since := float64(o.began.UnixMilli())
-	items := livedb.NewTable[livedb.WorkItem](livedb.WorkItemsTable)
+	items := livedb.NewTable[workpool.Item](workpool.ItemsTable)
 	err = o.db.Query(ctx, func(q *livedb.QueryCtx) error {
 		for _, t := range model.AgentTypes {
 			all, err := items.Query(q.DB).WithIndex("by_claim", func(r livedb.IndexRange) livedb.IndexRange {

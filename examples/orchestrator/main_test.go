@@ -20,6 +20,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/model"
+	"github.com/livedb-go/livedb/workpool"
 )
 
 // summary is the parsed last line of a run.
@@ -164,15 +165,15 @@ func crashWhileWorking(t *testing.T, path string) {
 	require.NoError(t, err)
 	reg, err := livedb.NewRegistry(model.Functions()...)
 	require.NoError(t, err)
-	r, err := livedb.StartScheduler(db, reg, nil)
+	r, err := db.StartScheduler(reg, nil)
 	require.NoError(t, err)
 	begun := make(chan struct{}, 3)
 	release := make(chan struct{})
 	worked := make(chan error, 3)
 	for _, at := range model.AgentTypes {
-		pool := livedb.NewPool(model.AgentPool(at).Name(), &livedb.PoolOptions{MaxParallelism: 1, Lease: 300 * time.Millisecond})
+		pool := workpool.New(model.AgentPool(at).Name(), &workpool.Options{MaxParallelism: 1, Lease: 300 * time.Millisecond})
 		go func() {
-			worked <- r.Work(context.Background(), pool, func(ctx context.Context, it *livedb.WorkItem) (any, error) {
+			worked <- pool.Work(context.Background(), r, func(ctx context.Context, it *workpool.Item) (any, error) {
 				sid, _ := it.Args["sessionId"].(string)
 				if _, err := model.Internal.BeginSession.Call(ctx, db, model.BeginArgs{SessionID: livedb.Ref[model.AgentSession](sid), AgentID: "doomed", WorkID: it.ID}); err != nil {
 					return nil, err

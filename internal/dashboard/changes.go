@@ -126,7 +126,7 @@ func (h *handler) nextChanges(ctx context.Context, feed *livedb.ChangeFeed, s *e
 
 // newChangeReply encodes a change.
 func newChangeReply(c livedb.Change) (changeReply, error) {
-	cr := changeReply{Timestamp: c.Timestamp, Op: c.Op.String(), Table: c.Table, ID: string(c.ID), Old: json.RawMessage("null"), New: json.RawMessage("null")}
+	cr := changeReply{Timestamp: c.Timestamp, Op: c.Op, Table: c.Table, ID: string(c.ID), Old: json.RawMessage("null"), New: json.RawMessage("null")}
 	var err error
 	if c.Old != nil {
 		if cr.Old, err = convexJSON(c.Old); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/v"
 )
 
 // pageReply mirrors a page of the API, documents decoded from
@@ -28,7 +29,7 @@ func (p *pageReply) docs(t *testing.T) []map[string]any {
 	t.Helper()
 	out := make([]map[string]any, len(p.Page))
 	for i, raw := range p.Page {
-		x, err := livedb.DecodeConvexJSON(raw)
+		x, err := v.JSONToConvex(raw)
 		require.NoError(t, err, "document %s", raw)
 		out[i] = x.(map[string]any)
 	}
@@ -117,7 +118,7 @@ func TestHandler_Documents_IndexRange(t *testing.T) {
 
 // int64JSON returns the Convex-JSON of an Int64.
 func int64JSON(n int64) string {
-	b, err := livedb.EncodeConvexJSON(n)
+	b, err := v.ConvexToJSON(n)
 	if err != nil {
 		panic(err)
 	}

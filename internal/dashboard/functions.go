@@ -35,7 +35,7 @@ func (h *handler) functions(w http.ResponseWriter, r *http.Request) {
 	reply := functionsReply{Functions: []functionInfo{}}
 	if h.reg != nil {
 		for _, f := range h.reg.Functions() {
-			fi := functionInfo{Name: f.Name, Kind: string(f.Kind), Internal: f.Internal}
+			fi := functionInfo{Name: f.Name, Kind: kindOf(f), Internal: f.Internal}
 			if f.Args != nil {
 				fi.Args = f.Args.String()
 			}
@@ -113,7 +113,7 @@ func (h *handler) run(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("livedb dashboard: result of %s: %w", req.Name, err))
 		return
 	}
-	writeJSON(w, http.StatusOK, runReply{Kind: string(info.Kind), Value: b, Timestamp: h.db.LastTimestamp()})
+	writeJSON(w, http.StatusOK, runReply{Kind: kindOf(info), Value: b, Timestamp: h.db.LastTimestamp()})
 }
 
 // resultJSON returns the Convex-JSON of a function's Go result: converted
@@ -135,4 +135,13 @@ func resultJSON(info livedb.FunctionInfo, result any) (json.RawMessage, error) {
 		}
 	}
 	return convexJSON(x)
+}
+
+// kindOf is a function's kind as the page shows it: "query" or
+// "mutation".
+func kindOf(f livedb.FunctionInfo) string {
+	if f.Mutation {
+		return "mutation"
+	}
+	return "query"
 }

@@ -1,25 +1,32 @@
-package livedb
+package workpool
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
 
-	"github.com/livedb-go/livedb/internal/id"
+	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/engine"
 )
 
-// WorkState is the state of a work item in [WorkItemsTable].
-type WorkState string
+// ItemsTable is the system table that holds the items of every pool, by
+// index by_claim ("pool", "state", "slot", "readyAt"), by_ready ("pool",
+// "state", "readyAt") and by_lease ("state", "leaseUntil"). Queries and
+// subscriptions read it like any table; only livedb writes it. [Item] is
+// the typed form of its documents.
+const ItemsTable = "_workpool_items"
+
+// State is the state of a work item in [ItemsTable].
+type State string
 
 // The states of a work item. Success, failed and canceled are final.
 const (
-	WorkPending  WorkState = "pending"  // waiting for a worker, from its ReadyAt on
-	WorkRunning  WorkState = "running"  // leased to a worker until its LeaseUntil
-	WorkSuccess  WorkState = "success"  // a worker finished it
-	WorkFailed   WorkState = "failed"   // its last attempt failed, or its last lease ended
-	WorkCanceled WorkState = "canceled" // canceled before it finished
+	Pending  State = "pending"  // waiting for a worker, from its ReadyAt on
+	Running  State = "running"  // leased to a worker until its LeaseUntil
+	Success  State = "success"  // a worker finished it
+	Failed   State = "failed"   // its last attempt failed, or its last lease ended
+	Canceled State = "canceled" // canceled before it finished
 )
 
 // RetryPolicy says how often a work item is tried and how long it waits
@@ -51,25 +58,25 @@ func (p RetryPolicy) withDefaults() (RetryPolicy, error) {
 		p.Base = 2
 	}
 	if p.MaxAttempts < 1 || p.InitialBackoff < 0 || p.Base < 1 || math.IsInf(p.Base, 0) || math.IsNaN(p.Base) {
-		return p, fmt.Errorf("%w: retry policy %+v: MaxAttempts must be at least 1, InitialBackoff not negative, Base at least 1", ErrInvalidSchedule, p)
+		return p, fmt.Errorf("%w: retry policy %+v: MaxAttempts must be at least 1, InitialBackoff not negative, Base at least 1", livedb.ErrInvalidSchedule, p)
 	}
 	return p, nil
 }
 
 // doc returns the policy as a work item stores it.
 func (p RetryPolicy) doc() map[string]any {
-	return map[string]any{"maxAttempts": float64(p.MaxAttempts), "initialBackoffMs": toMillisDuration(p.InitialBackoff), "base": p.Base}
+	return map[string]any{"maxAttempts": float64(p.MaxAttempts), "initialBackoffMs": engine.DurationMillis(p.InitialBackoff), "base": p.Base}
 }
 
-// PoolOptions configures a Pool. A nil *PoolOptions means the defaults of
-// every field.
-type PoolOptions struct {
-	// MaxParallelism is how many items [Runner.Work] works on at once in
+// Options configures a Pool. A nil *Options means the defaults of every
+// field.
+type Options struct {
+	// MaxParallelism is how many items [Pool.Work] works on at once in
 	// this process: the number of its workers (Convex workpool's
 	// maxParallelism). Zero means 10. Processes that share a database each
 	// run their own workers.
 	MaxParallelism int
-	// Lease is how long a worker of [Runner.Work] holds an item it took.
+	// Lease is how long a worker of [Pool.Work] holds an item it took.
 	// When the lease ends before the worker finishes (the worker is stuck,
 	// or its process died), the item is given back to the pool, counting
 	// as a failed attempt, and the worker's result is dropped. The work
@@ -81,9 +88,9 @@ type PoolOptions struct {
 
 // Pool is a queue of work items handed to workers, Convex's workpool
 // component built in. Items are enqueued in mutations ([Pool.Enqueue],
-// atomic with the mutation) and live in [WorkItemsTable], where queries
+// atomic with the mutation) and live in [ItemsTable], where queries
 // and subscriptions follow their state. Workers are goroutines of the
-// program ([Runner.Work]) that take items with a lease, run a Go function
+// program ([Pool.Work]) that take items with a lease, run a Go function
 // on them (typically a call to an outside service: an agent, an API), and
 // finish them; a failed attempt is retried with exponential backoff and
 // jitter, up to a limit. An item's onComplete mutation runs in the same
@@ -113,12 +120,12 @@ type PoolOptions struct {
 // method.
 type Pool struct {
 	name string
-	opts PoolOptions
+	opts Options
 	err  error
 }
 
-// NewPool defines the pool name.
-func NewPool(name string, opts *PoolOptions) *Pool {
+// New defines the pool name.
+func New(name string, opts *Options) *Pool {
 	p := &Pool{name: name}
 	if opts != nil {
 		p.opts = *opts
@@ -126,9 +133,9 @@ func NewPool(name string, opts *PoolOptions) *Pool {
 	var err error
 	switch {
 	case name == "":
-		err = fmt.Errorf("%w: a pool needs a name", ErrInvalidSchedule)
+		err = fmt.Errorf("%w: a pool needs a name", livedb.ErrInvalidSchedule)
 	case p.opts.MaxParallelism < 0 || p.opts.Lease < 0:
-		err = fmt.Errorf("%w: pool %q: MaxParallelism and Lease must not be negative", ErrInvalidSchedule, name)
+		err = fmt.Errorf("%w: pool %q: MaxParallelism and Lease must not be negative", livedb.ErrInvalidSchedule, name)
 	}
 	if p.opts.MaxParallelism == 0 {
 		p.opts.MaxParallelism = 10
@@ -165,22 +172,22 @@ type EnqueueOptions struct {
 	Retry *RetryPolicy
 }
 
-// WorkItem is a document of [WorkItemsTable]: what a worker receives, and
-// a typed form for reads.
-type WorkItem struct {
-	ID           ID        `json:"_id"`
+// Item is a document of [ItemsTable]: what a worker receives, and a typed
+// form for reads (livedb.NewTable[workpool.Item](workpool.ItemsTable)).
+type Item struct {
+	ID           livedb.ID `json:"_id"`
 	CreationTime float64   `json:"_creationTime"`
 	Pool         string    `json:"pool"`
-	State        WorkState `json:"state"`
+	State        State     `json:"state"`
 	// Slot is the partition the item falls in; workers own ranges of
 	// slots.
 	Slot int `json:"slot"`
 	// ReadyAt is when a pending item may be taken, in milliseconds since
-	// the Unix epoch on the DB's [Clock]: its enqueue time, or when its
+	// the Unix epoch on the DB's [livedb.Clock]: its enqueue time, or when its
 	// backoff ends.
 	ReadyAt float64 `json:"readyAt"`
-	// Args are the item's arguments; decode them with [FromDoc].
-	Args Doc `json:"args"`
+	// Args are the item's arguments; decode them with [livedb.FromDoc].
+	Args livedb.Doc `json:"args"`
 	// Attempts counts the attempts started, the current one included.
 	Attempts int `json:"attempts"`
 	// Retry is the item's retry policy.
@@ -211,16 +218,16 @@ type WorkItem struct {
 
 // OnCompleteArgs are the arguments of a pool's onComplete mutation
 // (Convex workpool's {workId, context, result}): declare the mutation with
-// livedb.FunctionDef[livedb.OnCompleteArgs, R] and register it. Result
-// says how the item ended: Kind is WorkSuccess with the worker's
-// ReturnValue, WorkFailed with the last attempt's Error, or WorkCanceled.
+// livedb.FunctionDef[workpool.OnCompleteArgs, R] and register it. Result
+// says how the item ended: Kind is Success with the worker's
+// ReturnValue, Failed with the last attempt's Error, or Canceled.
 type OnCompleteArgs struct {
-	WorkID  ID  `json:"workId"`
-	Context any `json:"context"`
+	WorkID  livedb.ID `json:"workId"`
+	Context any       `json:"context"`
 	Result  struct {
-		Kind        WorkState `json:"kind"`
-		ReturnValue any       `json:"returnValue"`
-		Error       string    `json:"error"`
+		Kind        State  `json:"kind"`
+		ReturnValue any    `json:"returnValue"`
+		Error       string `json:"error"`
 	} `json:"result"`
 }
 
@@ -228,15 +235,15 @@ type OnCompleteArgs struct {
 const workSlots = 256
 
 // Enqueue adds a work item with args (a Doc, a map or a struct, as
-// [ToDoc] takes; nil means none) to the pool, as part of the mutation's
-// transaction, and returns its ID in [WorkItemsTable]. A worker can take it
-// once the mutation commits (and opts.RunAfter has passed).
-func (p *Pool) Enqueue(m *MutationCtx, args any, opts *EnqueueOptions) (ID, error) {
+// [livedb.ToDoc] takes; nil means none) to the pool, as part of the
+// mutation's transaction, and returns its ID in [ItemsTable]. A worker can
+// take it once the mutation commits (and opts.RunAfter has passed).
+func (p *Pool) Enqueue(m *livedb.MutationCtx, args any, opts *EnqueueOptions) (livedb.ID, error) {
 	if p.err != nil {
 		return "", p.err
 	}
-	tx := m.DB.tx
-	if err := tx.checkUsable(); err != nil {
+	br := &engine.Bridge
+	if err := br.CheckUsable(m); err != nil {
 		return "", err
 	}
 	var o EnqueueOptions
@@ -251,154 +258,90 @@ func (p *Pool) Enqueue(m *MutationCtx, args any, opts *EnqueueOptions) (ID, erro
 		}
 	}
 	if o.RunAfter < 0 {
-		return "", fmt.Errorf("%w: enqueue in pool %q: RunAfter %v is negative", ErrInvalidSchedule, p.name, o.RunAfter)
+		return "", fmt.Errorf("%w: enqueue in pool %q: RunAfter %v is negative", livedb.ErrInvalidSchedule, p.name, o.RunAfter)
 	}
 	doc, err := argsDoc(args)
 	if err != nil {
-		return "", wrapErr(fmt.Sprintf("livedb: enqueue in pool %q: arguments", p.name), err)
+		return "", br.Wrap(fmt.Sprintf("livedb: enqueue in pool %q: arguments", p.name), err)
 	}
-	now := tx.db.clock().Now()
-	item := Doc{
+	db := br.MutationDB(m)
+	now := clock(db).Now()
+	item := map[string]any{
 		"pool":     p.name,
-		"state":    string(WorkPending),
+		"state":    engine.WorkPending,
 		"slot":     float64(rand.IntN(workSlots)),
-		"readyAt":  dueMillis(now.Add(o.RunAfter), now),
+		"readyAt":  engine.DueMillis(now.Add(o.RunAfter), now),
 		"args":     map[string]any(doc),
 		"attempts": 0.0,
 		"retry":    retry.doc(),
 		"expiries": 0.0,
 	}
 	if o.OnComplete != "" {
-		if r := tx.db.runner.Load(); r != nil {
-			if _, err := r.reg.mutation(o.OnComplete); err != nil {
-				return "", wrapErr(fmt.Sprintf("livedb: enqueue in pool %q: onComplete", p.name), err)
+		if reg := br.Registry(db); reg != nil {
+			if err := br.CheckMutation(reg, o.OnComplete); err != nil {
+				return "", br.Wrap(fmt.Sprintf("livedb: enqueue in pool %q: onComplete", p.name), err)
 			}
 		}
 		item["onComplete"] = o.OnComplete
 	}
 	if o.Context != nil {
-		c, err := resultValue(o.Context)
+		c, err := br.Value(o.Context)
 		if err != nil {
-			return "", wrapErr(fmt.Sprintf("livedb: enqueue in pool %q: context", p.name), err)
+			return "", br.Wrap(fmt.Sprintf("livedb: enqueue in pool %q: context", p.name), err)
 		}
 		item["context"] = c
 	}
-	itemID, err := tx.sysInsert(WorkItemsTable, item)
+	itemID, err := br.SysInsert(m, ItemsTable, item)
 	if err != nil {
-		return "", wrapErr(fmt.Sprintf("livedb: enqueue in pool %q", p.name), err)
+		return "", br.Wrap(fmt.Sprintf("livedb: enqueue in pool %q", p.name), err)
 	}
-	return itemID, nil
+	return livedb.ID(itemID), nil
+}
+
+// argsDoc converts the arguments of an item to a Doc, as livedb.ToDoc
+// does; nil means no arguments.
+func argsDoc(args any) (livedb.Doc, error) {
+	if args == nil {
+		return livedb.Doc{}, nil
+	}
+	doc, err := livedb.ToDoc(args)
+	if doc == nil && err == nil {
+		doc = livedb.Doc{}
+	}
+	return doc, err
 }
 
 // Cancel cancels a work item of the pool that is not finished, as part of
 // the mutation's transaction: a pending item will not be handed out, and a
 // running one's worker goes on but has its result dropped. Its onComplete
-// runs with WorkCanceled, in this transaction when a Runner is attached to
+// runs with Canceled, in this transaction when a Runner is attached to
 // the DB, and otherwise as a function scheduled with no delay (it runs when
 // a Runner starts). Canceling a finished item does nothing.
-func (p *Pool) Cancel(m *MutationCtx, itemID ID) error {
+func (p *Pool) Cancel(m *livedb.MutationCtx, itemID livedb.ID) error {
 	if p.err != nil {
 		return p.err
 	}
-	tx := m.DB.tx
-	if n, ok := id.TableNumber(string(itemID)); !ok || n != systemTables[WorkItemsTable].number {
-		return &DocumentError{Op: "cancel", Table: WorkItemsTable, ID: itemID, Kind: ErrInvalidID, Err: fmt.Errorf("not the ID of a work item")}
+	br := &engine.Bridge
+	if !br.IsWorkItemID(string(itemID)) {
+		return &livedb.DocumentError{Op: "cancel", Table: ItemsTable, ID: itemID, Kind: livedb.ErrInvalidID, Err: fmt.Errorf("not the ID of a work item")}
 	}
 	doc, ok, err := m.DB.Get(itemID)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return &DocumentError{Op: "cancel", Table: WorkItemsTable, ID: itemID, Kind: ErrNotFound}
+		return &livedb.DocumentError{Op: "cancel", Table: ItemsTable, ID: itemID, Kind: livedb.ErrNotFound}
 	}
 	if doc["pool"] != p.name {
-		return &DocumentError{Op: "cancel", Table: WorkItemsTable, ID: itemID, Kind: ErrInvalidID, Err: fmt.Errorf("the item is in pool %q, not %q", doc["pool"], p.name)}
+		return &livedb.DocumentError{Op: "cancel", Table: ItemsTable, ID: itemID, Kind: livedb.ErrInvalidID, Err: fmt.Errorf("the item is in pool %q, not %q", doc["pool"], p.name)}
 	}
-	if st := WorkState(str(doc["state"])); st != WorkPending && st != WorkRunning {
+	if st := engine.Str(doc["state"]); st != engine.WorkPending && st != engine.WorkRunning {
 		return nil
 	}
-	fields := Doc{"state": string(WorkCanceled), "completedTime": toMillis(tx.db.clock().Now()), "worker": Undefined, "leaseUntil": Undefined}
-	var reg *Registry
-	if r := tx.db.runner.Load(); r != nil {
-		reg = r.reg
-	} else if name := str(doc["onComplete"]); name != "" {
-		if _, err := m.Scheduler().RunAfter(0, name, onCompleteArgs(doc, map[string]any{"kind": string(WorkCanceled)})); err != nil {
-			return err
-		}
-		return tx.sysPatch(itemID, fields)
-	}
-	return finishItem(m, reg, doc, fields, map[string]any{"kind": string(WorkCanceled)})
+	db := br.MutationDB(m)
+	fields := map[string]any{"state": engine.WorkCanceled, "completedTime": engine.ToMillis(clock(db).Now()), "worker": livedb.Undefined, "leaseUntil": livedb.Undefined}
+	return br.FinishWorkItem(m, br.Registry(db), doc, fields, map[string]any{"kind": engine.WorkCanceled})
 }
 
-// finishItem writes the final fields of a work item and runs its
-// onComplete with result, in m's transaction. An onComplete that fails
-// has its writes rolled back and its error recorded on the item.
-func finishItem(m *MutationCtx, reg *Registry, item, fields Doc, result map[string]any) error {
-	if name := str(item["onComplete"]); name != "" {
-		if err := callMutation(m, reg, name, onCompleteArgs(item, result), ""); err != nil {
-			fields["onCompleteError"] = err.Error()
-		}
-	}
-	return m.DB.tx.sysPatch(item.ID(), fields)
-}
-
-// onCompleteArgs returns the arguments of an item's onComplete.
-func onCompleteArgs(item Doc, result map[string]any) Doc {
-	args := Doc{"workId": string(item.ID()), "result": result}
-	if c, ok := item["context"]; ok {
-		args["context"] = c
-	}
-	return args
-}
-
-// backoff returns how long an item waits after its attempts-th failed
-// attempt, in whole milliseconds: initialBackoff × base^(attempts-1),
-// times a jitter factor in [0.5, 1.5), rounded up.
-func backoff(item Doc, attempts float64) float64 {
-	rp, _ := item["retry"].(map[string]any)
-	initial, _ := rp["initialBackoffMs"].(float64)
-	base, _ := rp["base"].(float64)
-	return math.Ceil(initial * math.Pow(max(base, 1), max(attempts-1, 0)) * (0.5 + rand.Float64()))
-}
-
-// maxAttempts returns an item's attempt limit.
-func maxAttempts(item Doc) float64 {
-	rp, _ := item["retry"].(map[string]any)
-	n, _ := rp["maxAttempts"].(float64)
-	return max(n, 1)
-}
-
-// expireLease gives back a running item whose lease ended: pending again
-// after its backoff, or failed when it has no attempt left. It does
-// nothing when the item is no longer running or its lease was renewed.
-func (r *Runner) expireLease(ctx context.Context, itemID ID) error {
-	return r.db.Mutation(ctx, func(m *MutationCtx) error {
-		doc, ok, err := m.DB.Get(itemID)
-		if err != nil || !ok || WorkState(str(doc["state"])) != WorkRunning {
-			return err
-		}
-		now := toMillis(r.db.clock().Now())
-		if until, _ := doc["leaseUntil"].(float64); until > now {
-			return nil
-		}
-		attempts, _ := doc["attempts"].(float64)
-		expiries, _ := doc["expiries"].(float64)
-		msg := fmt.Sprintf("livedb: the lease of attempt %d (worker %s) ended before it finished", int(attempts), str(doc["worker"]))
-		fields := Doc{"worker": Undefined, "leaseUntil": Undefined, "expiries": expiries + 1, "error": msg}
-		if attempts < maxAttempts(doc) {
-			fields["state"], fields["readyAt"] = string(WorkPending), now+backoff(doc, attempts)
-			return m.DB.tx.sysPatch(itemID, fields)
-		}
-		fields["state"], fields["completedTime"] = string(WorkFailed), now
-		return finishItem(m, r.reg, doc, fields, map[string]any{"kind": string(WorkFailed), "error": msg})
-	})
-}
-
-// str returns x when it is a string, and "" otherwise.
-func str(x any) string {
-	s, _ := x.(string)
-	return s
-}
-
-// toMillisDuration converts a duration to milliseconds.
-func toMillisDuration(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+// clock returns the livedb.Clock of db (a *livedb.DB).
+func clock(db any) livedb.Clock { return engine.Bridge.Clock(db).(livedb.Clock) }

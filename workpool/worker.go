@@ -1,4 +1,4 @@
-package livedb
+package workpool
 
 import (
 	"context"
@@ -11,15 +11,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/engine"
 )
 
-// WorkFunc works on one item of a pool and returns its result (a Convex
+// Func works on one item of a pool and returns its result (a Convex
 // value, or nil) or an error, which makes the attempt fail (retried per
 // the pool's RetryPolicy). ctx ends when the item's lease does, and when
 // Work stops. It runs outside any transaction, may run more than once for
 // an item (when a lease ends before it returns), and must not call
-// [Runner.Work].
-type WorkFunc func(ctx context.Context, item *WorkItem) (any, error)
+// [Pool.Work].
+type Func func(ctx context.Context, item *Item) (any, error)
 
 // errLeaseEnded is the cause of a worker's context that ends with its
 // lease.
@@ -31,31 +34,34 @@ var errLeaseEnded = errors.New("livedb: the work item's lease ended")
 var errLeaseLost = errors.New("livedb: work item lease lost")
 
 // Work runs the pool's workers in this process, MaxParallelism of them,
-// each taking items, calling fn and finishing the items, until ctx ends,
-// the Runner is closed or the DB is closed; then it waits for the running
-// calls of fn to return and returns nil (or ErrClosed when the DB closed).
+// on the DB that the Runner r (see [livedb.DB.StartScheduler]) is attached
+// to, each taking items, calling fn and finishing the items, until ctx
+// ends, r is closed or the DB is closed; then it waits for the running
+// calls of fn to return and returns nil (or livedb.ErrClosed when the DB
+// closed). r's registry holds the items' onComplete mutations.
 // An item whose fn call was interrupted by ctx is given back to the pool
 // without counting an attempt.
 //
 // Idle workers wait for commits and for the time the next item is ready
 // (a retry's backoff, a RunAfter), never polling. Work may be called for
 // several pools, and by several processes for one pool.
-func (r *Runner) Work(ctx context.Context, p *Pool, fn WorkFunc) error {
+func (p *Pool) Work(ctx context.Context, r *livedb.Runner, fn Func) error {
 	if p.err != nil {
 		return p.err
 	}
 	if fn == nil {
-		return fmt.Errorf("%w: Work on pool %q: the work function is nil", ErrInvalidSchedule, p.name)
+		return fmt.Errorf("%w: Work on pool %q: the work function is nil", livedb.ErrInvalidSchedule, p.name)
 	}
-	if !r.enter() {
-		return fmt.Errorf("%w: the Runner is closed", ErrClosed)
+	rctx, db, reg, done, ok := engine.Bridge.Enter(r)
+	if !ok {
+		return fmt.Errorf("%w: the Runner is closed", livedb.ErrClosed)
 	}
-	defer r.wg.Done()
+	defer done()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stop := context.AfterFunc(r.ctx, cancel)
+	stop := context.AfterFunc(rctx, cancel)
 	defer stop()
-	pw := &poolWork{r: r, p: p, fn: fn, poke: make(chan struct{}, 1)}
+	pw := &poolWork{db: db, reg: reg, p: p, fn: fn, poke: make(chan struct{}, 1)}
 	tag := make([]byte, 4)
 	_, _ = rand.Read(tag) // crypto/rand.Read never fails
 	n := p.opts.MaxParallelism
@@ -70,18 +76,20 @@ func (r *Runner) Work(ctx context.Context, p *Pool, fn WorkFunc) error {
 		wg.Go(func() { w.loop(ctx) })
 	}
 	wg.Wait()
-	if r.db.isClosed() {
-		return ErrClosed
+	if pw.closed() {
+		return livedb.ErrClosed
 	}
 	return nil
 }
 
-// poolWork is one Work call: its pool, function and the wake-up of its
+// poolWork is one Work call: its DB (a *livedb.DB) and registry (the
+// Runner's *livedb.Registry), its pool, function and the wake-up of its
 // idle workers.
 type poolWork struct {
-	r  *Runner
-	p  *Pool
-	fn WorkFunc
+	db  any
+	reg any
+	p   *Pool
+	fn  Func
 
 	idle atomic.Int32  // workers waiting for an item
 	poke chan struct{} // a worker became idle: the dispatcher looks again
@@ -89,6 +97,12 @@ type poolWork struct {
 	mu   sync.Mutex
 	wake chan struct{} // closed when an item is ready; replaced then
 }
+
+// closed reports whether the DB is closed or closing.
+func (pw *poolWork) closed() bool { return engine.Bridge.Closed(pw.db) }
+
+// logf logs msg with attrs at level Info on the DB's logger.
+func (pw *poolWork) log(msg string, attrs ...any) { engine.Bridge.Logger(pw.db).Info(msg, attrs...) }
 
 // ready returns a channel closed when the dispatcher next sees a ready
 // item. A worker takes it before it looks for an item, so that an item
@@ -119,22 +133,23 @@ func (pw *poolWork) signal() {
 // a worker to take it from a busy owner. One read serves every worker of
 // the pool, and none is made while no worker is idle.
 func (pw *poolWork) dispatch(ctx context.Context) {
-	db := pw.r.db
-	for ctx.Err() == nil && !db.isClosed() {
-		sig := db.commitSignal()
+	br := &engine.Bridge
+	db, clk, closing := pw.db.(*livedb.DB), clock(pw.db), br.Closing(pw.db)
+	for ctx.Err() == nil && !pw.closed() {
+		sig := br.CommitSignal(db)
 		if pw.idle.Load() == 0 {
 			select {
 			case <-sig:
 			case <-pw.poke:
 			case <-ctx.Done():
-			case <-db.closing:
+			case <-closing:
 			}
 			continue
 		}
-		first, err := QueryValue(ctx, db, func(q *QueryCtx) (float64, error) {
-			docs, err := sysTake(q.DB, WorkItemsTable, "by_ready", func(rg IndexRange) IndexRange {
-				return rg.Eq("pool", pw.p.name).Eq("state", string(WorkPending))
-			}, 1)
+		first, err := livedb.QueryValue(ctx, db, func(q *livedb.QueryCtx) (float64, error) {
+			docs, err := q.DB.Query(ItemsTable).WithIndex("by_ready", func(rg livedb.IndexRange) livedb.IndexRange {
+				return rg.Eq("pool", pw.p.name).Eq("state", engine.WorkPending)
+			}).Take(1)
 			if err != nil || len(docs) == 0 {
 				return -1, err
 			}
@@ -144,23 +159,23 @@ func (pw *poolWork) dispatch(ctx context.Context) {
 		if err != nil {
 			return // the DB or ctx ended; the workers see it too
 		}
-		now := toMillis(db.clock().Now())
+		now := engine.ToMillis(clk.Now())
 		next := first
 		if first >= 0 && first <= now {
 			pw.signal()
-			next = first + toMillisDuration(stealAfter)
+			next = first + engine.DurationMillis(stealAfter)
 		}
 		var fired <-chan struct{}
 		stop := func() {}
 		if next > now {
-			fired, stop = db.clock().Timer(fromMillis(next))
+			fired, stop = clk.Timer(engine.FromMillis(next))
 		}
 		select {
 		case <-sig:
 		case <-fired:
 		case <-pw.poke:
 		case <-ctx.Done():
-		case <-db.closing:
+		case <-closing:
 		}
 		stop()
 	}
@@ -178,16 +193,16 @@ type worker struct {
 // an item takes its next one in the same mutation as the completion: one
 // commit an item while there is work.
 func (w *worker) loop(ctx context.Context) {
-	db := w.pw.r.db
-	var item *WorkItem
-	for ctx.Err() == nil && !db.isClosed() {
+	db, closing := w.pw.db.(*livedb.DB), engine.Bridge.Closing(w.pw.db)
+	var item *Item
+	for ctx.Err() == nil && !w.pw.closed() {
 		wake := w.pw.ready()
 		var err error
 		if item == nil {
-			item, err = MutationValue(ctx, db, func(m *MutationCtx) (*WorkItem, error) { return w.claimIn(m) })
+			item, err = livedb.MutationValue(ctx, db, func(m *livedb.MutationCtx) (*Item, error) { return w.claimIn(m) })
 		}
-		if err != nil && ctx.Err() == nil && !db.isClosed() {
-			db.opts.Logger.Info("livedb: work pool: taking an item failed", slog.String("pool", w.pw.p.name), slog.String("error", err.Error()))
+		if err != nil && ctx.Err() == nil && !w.pw.closed() {
+			w.pw.log("livedb: work pool: taking an item failed", slog.String("pool", w.pw.p.name), slog.String("error", err.Error()))
 		}
 		if item == nil {
 			w.pw.idle.Add(1)
@@ -198,7 +213,7 @@ func (w *worker) loop(ctx context.Context) {
 			select {
 			case <-wake:
 			case <-ctx.Done():
-			case <-db.closing:
+			case <-closing:
 			}
 			w.pw.idle.Add(-1)
 			continue
@@ -209,24 +224,24 @@ func (w *worker) loop(ctx context.Context) {
 
 // claimIn takes a ready item and leases it, in m, or returns nil when
 // none is ready.
-func (w *worker) claimIn(m *MutationCtx) (*WorkItem, error) {
-	now := toMillis(m.DB.tx.db.clock().Now())
+func (w *worker) claimIn(m *livedb.MutationCtx) (*Item, error) {
+	now := engine.ToMillis(clock(w.pw.db).Now())
 	doc, err := w.find(&m.DB.Reader, now)
 	if err != nil || doc == nil {
 		return nil, err
 	}
 	attempts, _ := doc["attempts"].(float64)
-	lease := math.Ceil(toMillisDuration(w.pw.p.opts.Lease))
-	fields := Doc{"state": string(WorkRunning), "worker": w.id, "leaseMs": lease, "leaseUntil": now + lease, "attempts": attempts + 1}
-	if err := m.DB.tx.sysPatch(doc.ID(), fields); err != nil {
+	lease := math.Ceil(engine.DurationMillis(w.pw.p.opts.Lease))
+	fields := map[string]any{"state": engine.WorkRunning, "worker": w.id, "leaseMs": lease, "leaseUntil": now + lease, "attempts": attempts + 1}
+	if err := engine.Bridge.SysPatch(m, string(doc.ID()), fields); err != nil {
 		return nil, err
 	}
 	for k, x := range fields {
 		doc[k] = x
 	}
-	item, err := FromDoc[*WorkItem](doc)
+	item, err := livedb.FromDoc[*Item](doc)
 	if err != nil {
-		return nil, fmt.Errorf("%w: work item %s: %w", ErrCorrupt, doc.ID(), err)
+		return nil, fmt.Errorf("%w: work item %s: %w", livedb.ErrCorrupt, doc.ID(), err)
 	}
 	if item.Slot >= w.lo && item.Slot < w.hi {
 		w.cursor = item.Slot + 1
@@ -251,7 +266,7 @@ const stealAfter = 250 * time.Millisecond
 // find returns the first ready item in the worker's slots, from its
 // cursor round to it; or else the pool's oldest item that has been ready
 // for stealAfter, whose owner is busy (or in no process).
-func (w *worker) find(r *Reader, now float64) (Doc, error) {
+func (w *worker) find(r *livedb.Reader, now float64) (livedb.Doc, error) {
 	for _, rg := range [][2]int{{w.cursor, w.hi}, {w.lo, w.cursor}} {
 		if rg[0] >= rg[1] {
 			continue
@@ -261,9 +276,9 @@ func (w *worker) find(r *Reader, now float64) (Doc, error) {
 			return doc, err
 		}
 	}
-	docs, err := sysTake(r, WorkItemsTable, "by_ready", func(rg IndexRange) IndexRange {
-		return rg.Eq("pool", w.pw.p.name).Eq("state", string(WorkPending)).Lte("readyAt", now-toMillisDuration(stealAfter))
-	}, 1)
+	docs, err := r.Query(ItemsTable).WithIndex("by_ready", func(rg livedb.IndexRange) livedb.IndexRange {
+		return rg.Eq("pool", w.pw.p.name).Eq("state", engine.WorkPending).Lte("readyAt", now-engine.DurationMillis(stealAfter))
+	}).Take(1)
 	if err != nil || len(docs) == 0 {
 		return nil, err
 	}
@@ -271,13 +286,9 @@ func (w *worker) find(r *Reader, now float64) (Doc, error) {
 }
 
 // findIn returns the first ready item with a slot in [lo, hi).
-func (w *worker) findIn(r *Reader, now float64, lo, hi int) (Doc, error) {
-	q := r.Query(WorkItemsTable)
-	if q.t == nil {
-		return nil, q.err
-	}
-	q = q.WithIndex("by_claim", func(rg IndexRange) IndexRange {
-		return rg.Eq("pool", w.pw.p.name).Eq("state", string(WorkPending)).Gte("slot", float64(lo)).Lt("slot", float64(hi))
+func (w *worker) findIn(r *livedb.Reader, now float64, lo, hi int) (livedb.Doc, error) {
+	q := r.Query(ItemsTable).WithIndex("by_claim", func(rg livedb.IndexRange) livedb.IndexRange {
+		return rg.Eq("pool", w.pw.p.name).Eq("state", engine.WorkPending).Gte("slot", float64(lo)).Lt("slot", float64(hi))
 	})
 	skipped := 0
 	for doc, err := range q.All() {
@@ -297,10 +308,10 @@ func (w *worker) findIn(r *Reader, now float64, lo, hi int) (Doc, error) {
 // work calls the pool's function on a leased item, with a context that
 // ends with the lease, and finishes the item with its outcome; unless ctx
 // ended, it takes the next item in the same mutation and returns it.
-func (w *worker) work(ctx context.Context, item *WorkItem) *WorkItem {
-	db := w.pw.r.db
+func (w *worker) work(ctx context.Context, item *Item) *Item {
+	db := w.pw.db.(*livedb.DB)
 	lctx, cancel := context.WithCancelCause(ctx)
-	fired, stop := db.clock().Timer(fromMillis(*item.LeaseUntil))
+	fired, stop := clock(db).Timer(engine.FromMillis(*item.LeaseUntil))
 	go func() {
 		select {
 		case <-fired:
@@ -313,24 +324,24 @@ func (w *worker) work(ctx context.Context, item *WorkItem) *WorkItem {
 	stop()
 	cancel(nil)
 	if err == nil && result != nil {
-		x, cerr := resultValue(result)
+		x, cerr := engine.Bridge.Value(result)
 		if cerr != nil {
-			err = wrapErr(fmt.Sprintf("livedb: pool %q: the work function's result", w.pw.p.name), cerr)
+			err = engine.Bridge.Wrap(fmt.Sprintf("livedb: pool %q: the work function's result", w.pw.p.name), cerr)
 		}
 		result = x
 	}
 	// Finish even when ctx is ending: the work is done.
 	fctx := context.WithoutCancel(ctx)
-	var next *WorkItem
+	var next *Item
 	switch {
 	case ended:
 		// The lease ended: the Runner gives the item back, counting an
 		// expiry; the result is dropped.
 		return nil
 	case err != nil && ctx.Err() != nil:
-		err = db.Mutation(fctx, func(m *MutationCtx) error { return w.releaseIn(m, item) })
+		err = db.Mutation(fctx, func(m *livedb.MutationCtx) error { return w.releaseIn(m, item) })
 	default:
-		next, err = MutationValue(fctx, db, func(m *MutationCtx) (*WorkItem, error) {
+		next, err = livedb.MutationValue(fctx, db, func(m *livedb.MutationCtx) (*Item, error) {
 			if err := w.finishIn(m, item, result, err); err != nil && !errors.Is(err, errLeaseLost) {
 				return nil, err
 			}
@@ -340,15 +351,15 @@ func (w *worker) work(ctx context.Context, item *WorkItem) *WorkItem {
 			return w.claimIn(m)
 		})
 	}
-	if err != nil && !db.isClosed() {
-		db.opts.Logger.Info("livedb: work pool: finishing an item failed", slog.String("pool", w.pw.p.name),
+	if err != nil && !w.pw.closed() {
+		w.pw.log("livedb: work pool: finishing an item failed", slog.String("pool", w.pw.p.name),
 			slog.String("item", string(item.ID)), slog.String("error", err.Error()))
 	}
 	return next
 }
 
 // call runs the pool's function, turning a panic into an error.
-func (w *worker) call(ctx context.Context, item *WorkItem) (result any, err error) {
+func (w *worker) call(ctx context.Context, item *Item) (result any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("livedb: work function of pool %q panicked: %v", w.pw.p.name, p)
@@ -359,14 +370,14 @@ func (w *worker) call(ctx context.Context, item *WorkItem) (result any, err erro
 
 // held returns the item's document when the worker still holds the lease
 // of the attempt it took, and errLeaseLost otherwise.
-func (w *worker) held(m *MutationCtx, item *WorkItem, now float64) (Doc, error) {
+func (w *worker) held(m *livedb.MutationCtx, item *Item, now float64) (livedb.Doc, error) {
 	doc, ok, err := m.DB.Get(item.ID)
 	if err != nil {
 		return nil, err
 	}
 	attempts, _ := doc["attempts"].(float64)
 	until, _ := doc["leaseUntil"].(float64)
-	if !ok || WorkState(str(doc["state"])) != WorkRunning || str(doc["worker"]) != w.id || int(attempts) != item.Attempts || until < now {
+	if !ok || engine.Str(doc["state"]) != engine.WorkRunning || engine.Str(doc["worker"]) != w.id || int(attempts) != item.Attempts || until < now {
 		return nil, fmt.Errorf("%w: item %s of pool %q, attempt %d", errLeaseLost, item.ID, w.pw.p.name, item.Attempts)
 	}
 	return doc, nil
@@ -376,40 +387,41 @@ func (w *worker) held(m *MutationCtx, item *WorkItem, now float64) (Doc, error) 
 // a retry after a backoff, or, with no attempt left, failure (with
 // onComplete). It returns errLeaseLost, writing nothing, when the worker
 // no longer holds the item.
-func (w *worker) finishIn(m *MutationCtx, item *WorkItem, result any, runErr error) error {
-	now := toMillis(m.DB.tx.db.clock().Now())
+func (w *worker) finishIn(m *livedb.MutationCtx, item *Item, result any, runErr error) error {
+	now := engine.ToMillis(clock(w.pw.db).Now())
 	doc, err := w.held(m, item, now)
 	if err != nil {
 		return err
 	}
-	fields := Doc{"worker": Undefined, "leaseUntil": Undefined}
+	br := &engine.Bridge
+	fields := map[string]any{"worker": livedb.Undefined, "leaseUntil": livedb.Undefined}
 	if runErr == nil {
-		fields["state"], fields["completedTime"], fields["error"] = string(WorkSuccess), now, Undefined
-		out := map[string]any{"kind": string(WorkSuccess)}
+		fields["state"], fields["completedTime"], fields["error"] = engine.WorkSuccess, now, livedb.Undefined
+		out := map[string]any{"kind": engine.WorkSuccess}
 		if result != nil {
 			fields["result"], out["returnValue"] = result, result
 		}
-		return finishItem(m, w.pw.r.reg, doc, fields, out)
+		return br.FinishWorkItem(m, w.pw.reg, doc, fields, out)
 	}
 	fields["error"] = runErr.Error()
 	attempts, _ := doc["attempts"].(float64)
-	if attempts < maxAttempts(doc) {
-		fields["state"], fields["readyAt"] = string(WorkPending), now+backoff(doc, attempts)
-		return m.DB.tx.sysPatch(item.ID, fields)
+	if attempts < engine.MaxAttempts(doc) {
+		fields["state"], fields["readyAt"] = engine.WorkPending, now+engine.Backoff(doc, attempts)
+		return br.SysPatch(m, string(item.ID), fields)
 	}
-	fields["state"], fields["completedTime"] = string(WorkFailed), now
-	return finishItem(m, w.pw.r.reg, doc, fields, map[string]any{"kind": string(WorkFailed), "error": runErr.Error()})
+	fields["state"], fields["completedTime"] = engine.WorkFailed, now
+	return br.FinishWorkItem(m, w.pw.reg, doc, fields, map[string]any{"kind": engine.WorkFailed, "error": runErr.Error()})
 }
 
 // releaseIn gives an item back to the pool without counting the attempt,
 // in m: its worker is stopping.
-func (w *worker) releaseIn(m *MutationCtx, item *WorkItem) error {
-	now := toMillis(m.DB.tx.db.clock().Now())
+func (w *worker) releaseIn(m *livedb.MutationCtx, item *Item) error {
+	now := engine.ToMillis(clock(w.pw.db).Now())
 	doc, err := w.held(m, item, now)
 	if err != nil {
 		return err
 	}
 	attempts, _ := doc["attempts"].(float64)
-	return m.DB.tx.sysPatch(item.ID, Doc{"state": string(WorkPending), "readyAt": now, "attempts": max(attempts-1, 0),
-		"worker": Undefined, "leaseUntil": Undefined})
+	return engine.Bridge.SysPatch(m, string(item.ID), map[string]any{"state": engine.WorkPending, "readyAt": now, "attempts": max(attempts-1, 0),
+		"worker": livedb.Undefined, "leaseUntil": livedb.Undefined})
 }

@@ -1,4 +1,4 @@
-package livedb
+package v
 
 import (
 	"fmt"
@@ -6,6 +6,9 @@ import (
 	"github.com/livedb-go/livedb/internal/convexjson"
 	"github.com/livedb-go/livedb/internal/value"
 )
+
+// The functions of Convex's convex/values on values themselves: their
+// order and their wire JSON. Validators use the same order and equality.
 
 // Compare compares two Convex values by Convex's total order
 // (docs/semantics.md#value-order): undefined (a missing field) < null < int64 < float64 <
@@ -20,34 +23,19 @@ func Compare(a, b any) int { return value.Compare(a, b) }
 // and 0.0 differ, and NaN equals NaN.
 func Equal(a, b any) bool { return value.Equal(a, b) }
 
-// EncodeConvexJSON encodes a value in Convex's wire JSON
-// (docs/semantics.md#convex-json): int64 as
-// {"$integer": base64}, NaN, ±Inf and -0 as {"$float": base64}, bytes as
-// {"$bytes": base64}, finite floats as JSON numbers.
-func EncodeConvexJSON(x any) ([]byte, error) {
+// ConvexToJSON encodes a value in Convex's wire JSON (Convex's
+// convexToJson; docs/semantics.md#convex-json): int64 as {"$integer":
+// base64}, NaN, ±Inf and -0 as {"$float": base64}, bytes as {"$bytes":
+// base64}, finite floats as JSON numbers.
+func ConvexToJSON(x any) ([]byte, error) {
 	b, err := convexjson.Encode(x)
 	return b, prefixErr(err)
 }
 
-// DecodeConvexJSON decodes Convex's wire JSON. Every plain JSON number is a
-// float64, as in Convex.
-func DecodeConvexJSON(b []byte) (any, error) {
+// JSONToConvex decodes Convex's wire JSON (Convex's jsonToConvex). Every
+// plain JSON number is a float64, as in Convex.
+func JSONToConvex(b []byte) (any, error) {
 	x, err := convexjson.Decode(b)
-	return x, prefixErr(err)
-}
-
-// EncodeExportJSON encodes a value in the JSON of Convex's snapshot export
-// (docs/semantics.md#export-format): int64 as a bare integer, float64 always with a '.' or an exponent,
-// NaN and ±Inf as {"$float": ...}, bytes as {"$bytes": ...}.
-func EncodeExportJSON(x any) ([]byte, error) {
-	b, err := convexjson.EncodeExport(x)
-	return b, prefixErr(err)
-}
-
-// DecodeExportJSON decodes export JSON: a number without '.' or exponent
-// that fits is an int64, any other number a float64.
-func DecodeExportJSON(b []byte) (any, error) {
-	x, err := convexjson.DecodeExport(b)
 	return x, prefixErr(err)
 }
 
