@@ -347,7 +347,11 @@ func (db *DB) syncIndexExtras(snap kv.Snapshot, next *catalog, t, prev *tableInf
 	}
 	kept := map[uint32]bool{}
 	for _, ix := range t.userIndexes() {
-		w := wanted[slices.IndexFunc(wanted, func(w IndexDefinition) bool { return w.Name == ix.name })]
+		i := slices.IndexFunc(wanted, func(w IndexDefinition) bool { return w.Name == ix.name })
+		if i < 0 {
+			continue // a vector index (vector.go): neither unique nor aggregated
+		}
+		w := wanted[i]
 		old := before[ix.id]
 		kept[ix.id] = true
 		ix.unique = w.Unique
