@@ -118,6 +118,17 @@ var runModelOpsN int
 
 // checkAll compares every document and runs Check.
 func (run *modelRun) checkAll() error {
+	if err := run.checkDocs(); err != nil {
+		return err
+	}
+	if err := run.db.Check(context.Background()); err != nil {
+		return modelDiverge("Check: %v", err)
+	}
+	return nil
+}
+
+// checkDocs compares every document with the model.
+func (run *modelRun) checkDocs() error {
 	ctx := context.Background()
 	var got []livedb.Doc
 	err := run.db.Query(ctx, func(q *livedb.QueryCtx) error {
@@ -136,9 +147,6 @@ func (run *modelRun) checkAll() error {
 			return modelDiverge("document %s is %s, the model has %s", d.ID(), modelFmtFields(relPlainDoc(d)), modelFmtFields(run.docs[string(d.ID())]))
 		}
 	}
-	if err := run.db.Check(ctx); err != nil {
-		return modelDiverge("Check: %v", err)
-	}
 	return nil
 }
 
@@ -154,7 +162,7 @@ type mTx struct {
 func (run *modelRun) apply(op *mOp) error {
 	ctx := context.Background()
 	switch op.kind {
-	case mGet, mQuery:
+	case mGet, mQuery, mCount, mSearch, mVector:
 		if op.kind == mQuery && op.q.term == tPaginate {
 			return run.paginate(op, nil)
 		}
@@ -173,6 +181,10 @@ func (run *modelRun) apply(op *mOp) error {
 		tx := &mTx{r: &m.DB.Reader, w: m.DB, docs: work}
 		for _, s := range subs {
 			if err := run.step(tx, s); err != nil {
+				if op.catch && errors.As(err, new(*modelUniqueHit)) {
+					run.stats.caught++
+					continue // the refused write left nothing behind
+				}
 				return err
 			}
 		}
@@ -184,6 +196,8 @@ func (run *modelRun) apply(op *mOp) error {
 	switch {
 	case abort && errors.Is(err, errModelAbort):
 		return nil
+	case errors.As(err, new(*modelUniqueHit)):
+		return run.uniqueFailed(err)
 	case err != nil:
 		var d *modelDivergence
 		if errors.As(err, &d) {
@@ -209,12 +223,17 @@ func (run *modelRun) step(tx *mTx, op *mOp) error {
 			return run.paginate(op, tx)
 		}
 		return run.query(tx, op.q)
+	case mCount, mSearch, mVector:
+		return run.ext(tx, op)
 	}
 	return modelDiverge("op %v inside a transaction", op.kind)
 }
 
 func (run *modelRun) insert(tx *mTx, op *mOp) error {
 	id, err := tx.w.Insert(modelTable, livedb.Doc(maps.Clone(op.fields)))
+	if dup := modelUniqueDup(tx.docs, "", op.fields); dup != "" {
+		return run.uniqueRefused(tx, op, err, "", dup)
+	}
 	if err != nil {
 		return modelDiverge("insert: %v", err)
 	}
@@ -259,10 +278,6 @@ func (run *modelRun) update(tx *mTx, op *mOp) error {
 		run.stats.notFound++
 		return nil
 	}
-	if err != nil {
-		return modelDiverge("%s of %s: %v", op, id, err)
-	}
-	run.stats.writes++
 	var next map[string]any
 	switch op.kind {
 	case mPatch:
@@ -277,7 +292,17 @@ func (run *modelRun) update(tx *mTx, op *mOp) error {
 	case mReplace:
 		next = maps.Clone(op.fields)
 		next["_id"], next["_creationTime"] = cur["_id"], cur["_creationTime"]
-	default:
+	}
+	if next != nil {
+		if dup := modelUniqueDup(tx.docs, string(id), next); dup != "" {
+			return run.uniqueRefused(tx, op, err, id, dup)
+		}
+	}
+	if err != nil {
+		return modelDiverge("%s of %s: %v", op, id, err)
+	}
+	run.stats.writes++
+	if next == nil {
 		delete(tx.docs, string(id))
 		return nil
 	}
