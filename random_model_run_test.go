@@ -18,6 +18,7 @@ import (
 // modelRun is one database and its model.
 type modelRun struct {
 	db    *livedb.DB
+	peer  *livedb.DB                // shared-memlog: a second process on the same log
 	docs  map[string]map[string]any // the committed state
 	ids   []livedb.ID               // every ID inserted, in order (even if aborted)
 	stats *modelStats
@@ -59,7 +60,7 @@ func (run *modelRun) anyDoc(k int) map[string]any {
 // runModelGenerated generates and runs n ops from seed, returning the ops
 // run so far and the first divergence.
 func runModelGenerated(t *testing.T, b modelBackend, seed uint64, n int, stats *modelStats) ([]*mOp, error) {
-	db, err := b.open(t.TempDir(), 0)
+	db, peer, err := b.openBoth(t.TempDir(), 0)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -67,8 +68,13 @@ func runModelGenerated(t *testing.T, b modelBackend, seed uint64, n int, stats *
 		if err := db.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}
+		if peer != nil {
+			if err := peer.Close(); err != nil {
+				t.Errorf("close the second process: %v", err)
+			}
+		}
 	}()
-	run := &modelRun{db: db, docs: map[string]map[string]any{}, stats: stats}
+	run := &modelRun{db: db, peer: peer, docs: map[string]map[string]any{}, stats: stats}
 	gen := &modelGen{rng: rand.New(rand.NewPCG(seed, 0x6d6f64656c))}
 	var log []*mOp
 	for i := range n {
@@ -92,11 +98,14 @@ func runModelGenerated(t *testing.T, b modelBackend, seed uint64, n int, stats *
 // runModelOps replays an op list on a fresh database.
 func runModelOps(b modelBackend, dir string, ops []*mOp, stats *modelStats) (int, error) {
 	runModelOpsN++
-	db, err := b.open(dir, runModelOpsN)
+	db, peer, err := b.openBoth(dir, runModelOpsN)
 	if err != nil {
 		return 0, err
 	}
 	defer func() {
+		if peer != nil {
+			_ = peer.Close()
+		}
 		_ = db.Close()
 		if p := db.Path(); p != "" {
 			_ = os.Remove(p)
@@ -105,7 +114,7 @@ func runModelOps(b modelBackend, dir string, ops []*mOp, stats *modelStats) (int
 	if stats == nil {
 		stats = &modelStats{}
 	}
-	run := &modelRun{db: db, docs: map[string]map[string]any{}, stats: stats}
+	run := &modelRun{db: db, peer: peer, docs: map[string]map[string]any{}, stats: stats}
 	for i, op := range ops {
 		if err := run.apply(op); err != nil {
 			return i, fmt.Errorf("op %d %s: %w", i, op, err)
@@ -123,6 +132,9 @@ func (run *modelRun) checkAll() error {
 	}
 	if err := run.db.Check(context.Background()); err != nil {
 		return modelDiverge("Check: %v", err)
+	}
+	if run.peer != nil {
+		return run.checkPeer()
 	}
 	return nil
 }

@@ -118,6 +118,7 @@ var modelBackends = []modelBackend{
 	{"bbolt", func(dir string, n int) (*livedb.DB, error) {
 		return livedb.Open(filepath.Join(dir, fmt.Sprintf("model-%d.db", n)), modelSchema(), &livedb.Options{NoSync: true})
 	}},
+	{name: "shared-memlog"}, // two processes on one log: see openBoth
 }
 
 // modelStats counts what a run exercised, so a run that tests little shows.
