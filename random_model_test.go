@@ -25,6 +25,11 @@ import (
 // in range, reverses for Desc, filters, and slices out pages. Any difference fails with the seed, the shortest
 // failing op list found by shrinking, and its log.
 //
+// The same stream also runs Count and Sum on random ranges, text searches
+// and vector searches, and writes that a unique index must refuse, against
+// the same model (random_model_ext_test.go); on the shared-memlog backend
+// a second process on the log is compared too (random_model_shared_test.go).
+//
 // The default size runs in CI; -model.ops=100000 (or LIVEDB_MODEL_OPS)
 // runs long, -model.seed (or LIVEDB_MODEL_SEED) replays a seed.
 
