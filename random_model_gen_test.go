@@ -109,6 +109,7 @@ func (g *modelGen) fields(patch bool) map[string]any {
 	if r.IntN(3) == 0 {
 		m["n"] = strings.Repeat("n", r.IntN(40))
 	}
+	g.extFields(m, patch)
 	return m
 }
 
@@ -130,8 +131,13 @@ func (g *modelGen) filter(depth int) *mFilter {
 }
 
 func (g *modelGen) query(run *modelRun) *modelQuery {
+	return g.queryOn(run, modelIndexNames[g.rng.IntN(len(modelIndexNames))])
+}
+
+// queryOn is query on a given index.
+func (g *modelGen) queryOn(run *modelRun, index string) *modelQuery {
 	r := g.rng
-	q := &modelQuery{index: modelIndexNames[r.IntN(len(modelIndexNames))]}
+	q := &modelQuery{index: index}
 	q.withIndex = q.index != "by_creation_time" || r.IntN(2) == 0
 	cols := modelIndexCols[q.index]
 	if q.withIndex {
@@ -229,6 +235,9 @@ func (g *modelGen) ref(run *modelRun) int {
 func (g *modelGen) op(run *modelRun) *mOp {
 	r := g.rng
 	live := len(run.docs)
+	if r.IntN(5) == 0 {
+		return g.extOp(run)
+	}
 	switch k := r.IntN(20); {
 	case k < 7:
 		return g.write(run, live)
@@ -246,8 +255,12 @@ func (g *modelGen) op(run *modelRun) *mOp {
 		}
 		return op
 	default:
-		op := &mOp{kind: mMutation, abort: r.IntN(5) == 0}
+		op := &mOp{kind: mMutation, abort: r.IntN(5) == 0, catch: r.IntN(2) == 0}
 		for range 1 + r.IntN(6) {
+			if r.IntN(4) == 0 {
+				op.sub = append(op.sub, g.extOp(run))
+				continue
+			}
 			switch r.IntN(3) {
 			case 0:
 				sub := &mOp{kind: mQuery, q: g.query(run)}

@@ -18,6 +18,7 @@ import (
 // modelRun is one database and its model.
 type modelRun struct {
 	db    *livedb.DB
+	peer  *livedb.DB                // shared-memlog: a second process on the same log
 	docs  map[string]map[string]any // the committed state
 	ids   []livedb.ID               // every ID inserted, in order (even if aborted)
 	stats *modelStats
@@ -59,7 +60,7 @@ func (run *modelRun) anyDoc(k int) map[string]any {
 // runModelGenerated generates and runs n ops from seed, returning the ops
 // run so far and the first divergence.
 func runModelGenerated(t *testing.T, b modelBackend, seed uint64, n int, stats *modelStats) ([]*mOp, error) {
-	db, err := b.open(t.TempDir(), 0)
+	db, peer, err := b.openBoth(t.TempDir(), 0)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -67,8 +68,13 @@ func runModelGenerated(t *testing.T, b modelBackend, seed uint64, n int, stats *
 		if err := db.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}
+		if peer != nil {
+			if err := peer.Close(); err != nil {
+				t.Errorf("close the second process: %v", err)
+			}
+		}
 	}()
-	run := &modelRun{db: db, docs: map[string]map[string]any{}, stats: stats}
+	run := &modelRun{db: db, peer: peer, docs: map[string]map[string]any{}, stats: stats}
 	gen := &modelGen{rng: rand.New(rand.NewPCG(seed, 0x6d6f64656c))}
 	var log []*mOp
 	for i := range n {
@@ -92,11 +98,14 @@ func runModelGenerated(t *testing.T, b modelBackend, seed uint64, n int, stats *
 // runModelOps replays an op list on a fresh database.
 func runModelOps(b modelBackend, dir string, ops []*mOp, stats *modelStats) (int, error) {
 	runModelOpsN++
-	db, err := b.open(dir, runModelOpsN)
+	db, peer, err := b.openBoth(dir, runModelOpsN)
 	if err != nil {
 		return 0, err
 	}
 	defer func() {
+		if peer != nil {
+			_ = peer.Close()
+		}
 		_ = db.Close()
 		if p := db.Path(); p != "" {
 			_ = os.Remove(p)
@@ -105,7 +114,7 @@ func runModelOps(b modelBackend, dir string, ops []*mOp, stats *modelStats) (int
 	if stats == nil {
 		stats = &modelStats{}
 	}
-	run := &modelRun{db: db, docs: map[string]map[string]any{}, stats: stats}
+	run := &modelRun{db: db, peer: peer, docs: map[string]map[string]any{}, stats: stats}
 	for i, op := range ops {
 		if err := run.apply(op); err != nil {
 			return i, fmt.Errorf("op %d %s: %w", i, op, err)
@@ -118,6 +127,20 @@ var runModelOpsN int
 
 // checkAll compares every document and runs Check.
 func (run *modelRun) checkAll() error {
+	if err := run.checkDocs(); err != nil {
+		return err
+	}
+	if err := run.db.Check(context.Background()); err != nil {
+		return modelDiverge("Check: %v", err)
+	}
+	if run.peer != nil {
+		return run.checkPeer()
+	}
+	return nil
+}
+
+// checkDocs compares every document with the model.
+func (run *modelRun) checkDocs() error {
 	ctx := context.Background()
 	var got []livedb.Doc
 	err := run.db.Query(ctx, func(q *livedb.QueryCtx) error {
@@ -136,9 +159,6 @@ func (run *modelRun) checkAll() error {
 			return modelDiverge("document %s is %s, the model has %s", d.ID(), modelFmtFields(relPlainDoc(d)), modelFmtFields(run.docs[string(d.ID())]))
 		}
 	}
-	if err := run.db.Check(ctx); err != nil {
-		return modelDiverge("Check: %v", err)
-	}
 	return nil
 }
 
@@ -154,7 +174,7 @@ type mTx struct {
 func (run *modelRun) apply(op *mOp) error {
 	ctx := context.Background()
 	switch op.kind {
-	case mGet, mQuery:
+	case mGet, mQuery, mCount, mSearch, mVector:
 		if op.kind == mQuery && op.q.term == tPaginate {
 			return run.paginate(op, nil)
 		}
@@ -173,6 +193,10 @@ func (run *modelRun) apply(op *mOp) error {
 		tx := &mTx{r: &m.DB.Reader, w: m.DB, docs: work}
 		for _, s := range subs {
 			if err := run.step(tx, s); err != nil {
+				if op.catch && errors.As(err, new(*modelUniqueHit)) {
+					run.stats.caught++
+					continue // the refused write left nothing behind
+				}
 				return err
 			}
 		}
@@ -184,6 +208,8 @@ func (run *modelRun) apply(op *mOp) error {
 	switch {
 	case abort && errors.Is(err, errModelAbort):
 		return nil
+	case errors.As(err, new(*modelUniqueHit)):
+		return run.uniqueFailed(err)
 	case err != nil:
 		var d *modelDivergence
 		if errors.As(err, &d) {
@@ -209,12 +235,17 @@ func (run *modelRun) step(tx *mTx, op *mOp) error {
 			return run.paginate(op, tx)
 		}
 		return run.query(tx, op.q)
+	case mCount, mSearch, mVector:
+		return run.ext(tx, op)
 	}
 	return modelDiverge("op %v inside a transaction", op.kind)
 }
 
 func (run *modelRun) insert(tx *mTx, op *mOp) error {
 	id, err := tx.w.Insert(modelTable, livedb.Doc(maps.Clone(op.fields)))
+	if dup := modelUniqueDup(tx.docs, "", op.fields); dup != "" {
+		return run.uniqueRefused(tx, op, err, "", dup)
+	}
 	if err != nil {
 		return modelDiverge("insert: %v", err)
 	}
@@ -259,10 +290,6 @@ func (run *modelRun) update(tx *mTx, op *mOp) error {
 		run.stats.notFound++
 		return nil
 	}
-	if err != nil {
-		return modelDiverge("%s of %s: %v", op, id, err)
-	}
-	run.stats.writes++
 	var next map[string]any
 	switch op.kind {
 	case mPatch:
@@ -277,7 +304,17 @@ func (run *modelRun) update(tx *mTx, op *mOp) error {
 	case mReplace:
 		next = maps.Clone(op.fields)
 		next["_id"], next["_creationTime"] = cur["_id"], cur["_creationTime"]
-	default:
+	}
+	if next != nil {
+		if dup := modelUniqueDup(tx.docs, string(id), next); dup != "" {
+			return run.uniqueRefused(tx, op, err, id, dup)
+		}
+	}
+	if err != nil {
+		return modelDiverge("%s of %s: %v", op, id, err)
+	}
+	run.stats.writes++
+	if next == nil {
 		delete(tx.docs, string(id))
 		return nil
 	}

@@ -25,6 +25,11 @@ import (
 // in range, reverses for Desc, filters, and slices out pages. Any difference fails with the seed, the shortest
 // failing op list found by shrinking, and its log.
 //
+// The same stream also runs Count and Sum on random ranges, text searches
+// and vector searches, and writes that a unique index must refuse, against
+// the same model (random_model_ext_test.go); on the shared-memlog backend
+// a second process on the log is compared too (random_model_shared_test.go).
+//
 // The default size runs in CI; -model.ops=100000 (or LIVEDB_MODEL_OPS)
 // runs long, -model.seed (or LIVEDB_MODEL_SEED) replays a seed.
 
@@ -42,10 +47,19 @@ const (
 func modelSchema() *livedb.Schema {
 	anyOpt := v.Optional(v.Any())
 	return livedb.DefineSchema(livedb.Tables{
-		modelTable: livedb.DefineTable(v.Object(v.Fields{"a": anyOpt, "b": anyOpt, "c": anyOpt, "n": anyOpt})).
+		modelTable: livedb.DefineTable(v.Object(v.Fields{"a": anyOpt, "b": anyOpt, "c": anyOpt, "n": anyOpt,
+			// Fields of the indexes beyond Convex (random_model_ext_test.go).
+			"k": anyOpt, "g": anyOpt, "h": anyOpt, "w": anyOpt,
+			"body": v.Optional(v.String()), "tag": v.Optional(v.String()),
+			"embedding": v.Optional(v.Array(v.Float64())),
+		})).
 			Index("by_a", "a").
 			Index("by_a_b", "a", "b").
-			Index("by_cd", "c.d"),
+			Index("by_cd", "c.d").
+			Index("by_k", "k").Unique().
+			Index("by_g_h", "g", "h").Aggregate("w").
+			SearchIndex("search_body", "body", "tag").
+			VectorIndex("by_embedding", "embedding", modelVecDims, "tag"),
 	})
 }
 
@@ -56,9 +70,11 @@ var modelIndexCols = map[string][]string{
 	"by_a":             {"a", "_creationTime", "_id"},
 	"by_a_b":           {"a", "b", "_creationTime", "_id"},
 	"by_cd":            {"c.d", "_creationTime", "_id"},
+	"by_k":             {"k", "_creationTime", "_id"},
+	"by_g_h":           {"g", "h", "_creationTime", "_id"},
 }
 
-var modelIndexNames = []string{"by_creation_time", "by_id", "by_a", "by_a_b", "by_cd"}
+var modelIndexNames = []string{"by_creation_time", "by_id", "by_a", "by_a_b", "by_cd", "by_k", "by_g_h"}
 
 func TestDB_RandomModel(t *testing.T) {
 	ops := *modelOpsFlag
@@ -87,7 +103,8 @@ func TestDB_RandomModel(t *testing.T) {
 					modelFail(t, b, segSeed, log, err)
 				}
 			}
-			if stats.queries == 0 || stats.pages == 0 || stats.writes == 0 || stats.notFound == 0 {
+			if stats.queries == 0 || stats.pages == 0 || stats.writes == 0 || stats.notFound == 0 ||
+				stats.counts == 0 || stats.sums == 0 || stats.searches == 0 || stats.vectors == 0 || stats.unique == 0 {
 				t.Fatalf("the run exercised too little: %s", stats)
 			}
 			t.Logf("seed %d: %d ops (%s) with no divergence in %v", seed, ops, stats, time.Since(start).Round(time.Millisecond))
@@ -106,15 +123,20 @@ var modelBackends = []modelBackend{
 	{"bbolt", func(dir string, n int) (*livedb.DB, error) {
 		return livedb.Open(filepath.Join(dir, fmt.Sprintf("model-%d.db", n)), modelSchema(), &livedb.Options{NoSync: true})
 	}},
+	{name: "shared-memlog"}, // two processes on one log: see openBoth
 }
 
 // modelStats counts what a run exercised, so a run that tests little shows.
 type modelStats struct {
 	queries, pages, rows, writes, notFound int
+	counts, sums, searches, searchHits     int
+	vectors, vectorHits, unique, caught    int
 }
 
 func (s modelStats) String() string {
-	return fmt.Sprintf("%d queries returning %d rows, %d pages, %d writes, %d refused writes to missing documents", s.queries, s.rows, s.pages, s.writes, s.notFound)
+	return fmt.Sprintf("%d queries returning %d rows, %d pages, %d writes, %d refused writes to missing documents, "+
+		"%d counts, %d sums, %d searches returning %d documents, %d vector searches returning %d, %d unique violations (%d caught by their mutation)",
+		s.queries, s.rows, s.pages, s.writes, s.notFound, s.counts, s.sums, s.searches, s.searchHits, s.vectors, s.vectorHits, s.unique, s.caught)
 }
 
 // modelFail shrinks the failing op list and fails the test with the
@@ -182,6 +204,9 @@ const (
 	mGet
 	mQuery
 	mMutation // several sub-ops in one transaction, possibly aborted
+	mCount    // Count or Sum of q (random_model_ext_test.go)
+	mSearch   // a text search
+	mVector   // a vector search
 )
 
 // mTerm is a query's terminal method.
@@ -207,6 +232,8 @@ type mOp struct {
 	q      *modelQuery
 	sub    []*mOp // mMutation's ops; a paginate's writes between pages
 	abort  bool   // mMutation: return an error after the ops
+	catch  bool   // mMutation: go on after a write refused by a unique index
+	ext    *mExt  // mCount, mSearch, mVector
 }
 
 // modelQuery is a random query.
@@ -281,6 +308,11 @@ func (op *mOp) String() string {
 		if op.abort {
 			b.WriteString(" then abort")
 		}
+		if op.catch {
+			b.WriteString(" (catching unique violations)")
+		}
+	case mCount, mSearch, mVector:
+		b.WriteString(op.ext.String(op))
 	}
 	return b.String()
 }
