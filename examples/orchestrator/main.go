@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -444,9 +445,41 @@ func (o *orchestrator) summarize(ctx context.Context, ps []model.Progress, why s
 	if why != "" {
 		fmt.Fprintf(o.out, "%s: %d workflows unfinished; run again to resume them\n", why, len(ps)-completed-failed)
 	}
+	if err := o.printSessionCounts(context.WithoutCancel(ctx), ps); err != nil {
+		return err
+	}
 	fmt.Fprintf(o.out, "summary: workflows completed %d/%d, failed %d; sessions run %d; reworks %d; items retried %d; leases expired %d; mutations %d; conflicts retried %d; time %s\n",
 		completed, len(ps), failed, sessions, reworks, retried, expired, o.mutations(), o.conflicts(),
 		elapsed.Round(time.Millisecond))
+	return nil
+}
+
+// printSessionCounts prints how many sessions of the workflows of ps have
+// each status. It reads the counts that the sessions' by_workflow_and_status
+// index keeps (model.SessionCounts): one stored row per workflow and
+// status, however many sessions there are.
+func (o *orchestrator) printSessionCounts(ctx context.Context, ps []model.Progress) error {
+	total := map[model.SessionStatus]int64{}
+	err := o.db.Query(ctx, func(q *livedb.QueryCtx) error {
+		for _, p := range ps {
+			counts, err := model.SessionCounts(q, model.WorkflowArgs{WorkflowID: p.WorkflowID})
+			if err != nil {
+				return err
+			}
+			for st, n := range counts {
+				total[st] += n
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var parts []string
+	for _, st := range model.SessionStatuses {
+		parts = append(parts, fmt.Sprintf("%s %d", st, total[st]))
+	}
+	fmt.Fprintf(o.out, "sessions by status: %s\n", strings.Join(parts, ", "))
 	return nil
 }
 

@@ -112,6 +112,19 @@ func TestRun_Completes(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(out, legend+"\n"), "the legend, once, on a line of its own")
 	assert.Equal(t, sessions, sum.sessions, "sessions run")
 	assert.Equal(t, reworks, sum.reworks)
+
+	// The line of counts (read from the aggregate the sessions' index
+	// keeps) accounts for every session, and none is left open.
+	m := regexp.MustCompile(`(?m)^sessions by status: (.*)$`).FindStringSubmatch(out)
+	require.NotNil(t, m, "no line of session counts in:\n%s", out)
+	counted := map[string]int{}
+	for _, part := range strings.Split(m[1], ", ") {
+		st, n, ok := strings.Cut(part, " ")
+		require.True(t, ok, "count %q", part)
+		counted[st], _ = strconv.Atoi(n)
+	}
+	assert.Equal(t, sessions, counted["completed"]+counted["failed"]+counted["cancelled"], "finished sessions counted: %v", counted)
+	assert.Zero(t, counted["pending"]+counted["running"], "open sessions counted: %v", counted)
 }
 
 func TestRun_ResumeDoesNotDuplicate(t *testing.T) {
