@@ -72,7 +72,7 @@ func (r *Reader) VectorSearch(table, index string, vector []float64, opts Vector
 			if !ok || !s.matches(e) {
 				return
 			}
-			if score := s.q.Cosine(e.vec); top.Admits(score) {
+			if score := s.q.CosineNorm(e.vec, e.norm); top.Admits(score) {
 				top.Offer(vecindex.Hit{ID: string(e.id), Score: score}) // the ID is copied only for a contender
 			}
 		})
@@ -312,7 +312,7 @@ func (s *vectorRead) hit(k []byte) bool {
 	if s.ids[string(e.id)] || !s.full {
 		return true
 	}
-	return vecindex.Better(vecindex.Hit{ID: string(e.id), Score: s.q.Cosine(e.vec)}, s.worst)
+	return vecindex.Better(vecindex.Hit{ID: string(e.id), Score: s.q.CosineNorm(e.vec, e.norm)}, s.worst)
 }
 
 // covers reports whether k lies in one of the search's intervals.
