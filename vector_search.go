@@ -51,7 +51,8 @@ type VectorResult struct {
 // that value's entries; one on another field scans the whole index and
 // skips the documents that do not match. Documents whose vector field is
 // missing are not in the index. Scores are computed from the vectors as
-// stored, in float32; see [TableDefinition.VectorIndex].
+// stored, in float32 (the query is rounded to float32 too), with products
+// summed in float64; see [TableDefinition.VectorIndex].
 //
 // vector must have the index's dimensions and finite components (else an
 // error wrapping ErrInvalidVector); an unknown table or index, or a
