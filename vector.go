@@ -25,7 +25,7 @@ import (
 // dropped at Open, and verified by Check, by the code every index goes
 // through. Its entry for a document is
 //
-//	prefix 0x01 sortkey(filter fields…) vector(dims × float32 LE) sortkey(_id)
+//	prefix 0x01 sortkey(filter fields…) vector(dims × float32 LE) norm(float64 LE) sortkey(_id)
 //
 // when the document has a vector, and prefix 0x00 sortkey(_id) when it has
 // none (the field is missing), so that every document has exactly one
@@ -33,7 +33,9 @@ import (
 // so an equality on the first filter field narrows the scan to a prefix;
 // the vector rides in the key, so that a commit's index keys say which
 // vectors it wrote, and a subscription can tell whether a write could
-// change its nearest neighbours without reading the document.
+// change its nearest neighbours without reading the document. The norm
+// is the vector's, computed once when the entry is written, so that a
+// search reads each vector once, for its dot product with the query.
 
 // Vector index limits, as Convex sets them (its limits page).
 const (
@@ -377,15 +379,19 @@ func appendVectorKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
 	for _, p := range ix.paths {
 		k = value.AppendKey(k, fieldValue(doc, p))
 	}
+	start := len(k)
 	k = vecindex.Pack(k, vec)
+	k = vecindex.AppendNorm(k, k[start:])
 	return value.AppendKey(k, doc[fieldID])
 }
 
 // vectorEntry is a present entry of a vector index, split: its filter
-// values' sort keys, its packed vector and its document's ID.
+// values' sort keys, its packed vector, the vector's norm and its
+// document's ID.
 type vectorEntry struct {
 	filters []byte
 	vec     []byte
+	norm    float64
 	id      []byte
 }
 
@@ -400,12 +406,13 @@ func parseVectorEntry(ix *indexInfo, key []byte) (e vectorEntry, ok bool) {
 	if !ok {
 		return e, false
 	}
-	end := len(key) - len(idKey)
+	end := len(key) - len(idKey) - vecindex.NormBytes
 	start := end - ix.vec.dims*vecindex.BytesPerDim
 	if start < p+1 {
 		return e, false
 	}
-	return vectorEntry{filters: key[p+1 : start], vec: key[start:end], id: docID}, true
+	norm := vecindex.ReadNorm(key[end : end+vecindex.NormBytes])
+	return vectorEntry{filters: key[p+1 : start], vec: key[start:end], norm: norm, id: docID}, true
 }
 
 // splitFilters returns the sort key of each filter value of an entry.

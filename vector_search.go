@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/value"
 	"github.com/livedb-go/livedb/internal/vecindex"
 )
@@ -51,7 +52,8 @@ type VectorResult struct {
 // that value's entries; one on another field scans the whole index and
 // skips the documents that do not match. Documents whose vector field is
 // missing are not in the index. Scores are computed from the vectors as
-// stored, in float32; see [TableDefinition.VectorIndex].
+// stored, in float32 (the query is rounded to float32 too), with products
+// summed in float64; see [TableDefinition.VectorIndex].
 //
 // vector must have the index's dimensions and finite components (else an
 // error wrapping ErrInvalidVector); an unknown table or index, or a
@@ -68,11 +70,27 @@ func (r *Reader) VectorSearch(table, index string, vector []float64, opts Vector
 	top := vecindex.NewTopK(s.limit)
 	for _, iv := range s.ivs {
 		err := tx.scanVectorEntries(s.ix, iv, func(key []byte) {
+			if len(s.terms) == 0 {
+				// Score first and split the entry only for a contender:
+				// most entries are dropped after their dot product.
+				vec, norm, ok := s.locate(key)
+				if !ok {
+					return
+				}
+				score := s.q.CosineNorm(vec, norm)
+				if !top.Admits(score) {
+					return
+				}
+				if e, ok := parseVectorEntry(s.ix, key); ok {
+					top.Offer(vecindex.Hit{ID: string(e.id), Score: score})
+				}
+				return
+			}
 			e, ok := parseVectorEntry(s.ix, key)
 			if !ok || !s.matches(e) {
 				return
 			}
-			if score := s.q.Cosine(e.vec); top.Admits(score) {
+			if score := s.q.CosineNorm(e.vec, e.norm); top.Admits(score) {
 				top.Offer(vecindex.Hit{ID: string(e.id), Score: score}) // the ID is copied only for a contender
 			}
 		})
@@ -106,6 +124,8 @@ type vectorRead struct {
 	ivs   []interval
 	q     *vecindex.Query
 	limit int
+	// idKeyLen is the length of the sort key of an _id of the table.
+	idKeyLen int
 	// terms are the filter's equalities, or nil when the intervals hold
 	// exactly the entries that pass the filter.
 	terms []vectorTerm
@@ -114,6 +134,24 @@ type vectorRead struct {
 	full  bool
 	worst vecindex.Hit
 	ids   map[string]bool
+}
+
+// locate returns the packed vector and the norm of a present entry of
+// the search's index, found from the key's end (an _id's sort key has a
+// fixed length per table), without checking the _id: a search checks it
+// with parseVectorEntry for the entries that rank. ok is false for an
+// absent entry or a key too short to hold a vector.
+func (s *vectorRead) locate(key []byte) (vec []byte, norm float64, ok bool) {
+	p := len(s.ix.prefix)
+	if len(key) <= p || key[p] != vectorPresent {
+		return nil, 0, false
+	}
+	end := len(key) - s.idKeyLen - vecindex.NormBytes
+	start := end - s.ix.vec.dims*vecindex.BytesPerDim
+	if start < p+1 {
+		return nil, 0, false
+	}
+	return key[start:end], vecindex.ReadNorm(key[end : end+vecindex.NormBytes]), true
 }
 
 // vectorTerm is an equality of a filter: the filter field's position in
@@ -147,7 +185,7 @@ func (tx *txn) planVectorSearch(table, index string, vector []float64, opts Vect
 	if limit < 1 || limit > vectorMaxLimit {
 		return nil, fmt.Errorf("%w: %s: limit %d is not between 1 and %d", ErrInvalidQuery, where, opts.Limit, vectorMaxLimit)
 	}
-	s := &vectorRead{ix: ix, q: vecindex.NewQuery(vector), limit: limit}
+	s := &vectorRead{ix: ix, q: vecindex.NewQuery(vector), limit: limit, idKeyLen: id.TextLen(ix.table.number) + 2}
 	if opts.Filter != nil {
 		if s.terms, err = vectorFilterTerms(ix, opts.Filter); err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidQuery, where, err)
@@ -312,7 +350,7 @@ func (s *vectorRead) hit(k []byte) bool {
 	if s.ids[string(e.id)] || !s.full {
 		return true
 	}
-	return vecindex.Better(vecindex.Hit{ID: string(e.id), Score: s.q.Cosine(e.vec)}, s.worst)
+	return vecindex.Better(vecindex.Hit{ID: string(e.id), Score: s.q.CosineNorm(e.vec, e.norm)}, s.worst)
 }
 
 // covers reports whether k lies in one of the search's intervals.
