@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livedb-go/livedb/internal/engine"
 	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/internal/kv/bboltkv"
 	"github.com/livedb-go/livedb/internal/kv/memkv"
@@ -202,9 +203,9 @@ func testStorageFailure(t *testing.T, b faultBackend, apply bool) {
 	wantStopped(t, "a later mutation", insertNote(db, "after"), "not committed")
 	err := db.Mutation(ctx, func(m *MutationCtx) error { return nil })
 	wantStopped(t, "a later mutation that writes nothing", err, "not committed")
-	err = db.ImportTable(ctx, "notes", strings.NewReader(`{"s": "imported"}`+"\n"), &ImportOptions{Format: ImportJSONL, Mode: ImportAppend})
+	err = importTableText(ctx, db, "notes", strings.NewReader(`{"s": "imported"}`+"\n"), false, engine.ImportAppend)
 	wantStopped(t, "a later import", err, "not committed")
-	err = db.ImportTable(ctx, "other", strings.NewReader(`{"s": "imported"}`+"\n"), &ImportOptions{Format: ImportJSONL, Mode: ImportAppend})
+	err = importTableText(ctx, db, "other", strings.NewReader(`{"s": "imported"}`+"\n"), false, engine.ImportAppend)
 	wantStopped(t, "a later import into a new table", err, "not committed")
 	if n := fs.applied(); n != reached {
 		t.Fatalf("%d storage commits after the failure, want none", n-reached)

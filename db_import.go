@@ -1,10 +1,11 @@
 package livedb
 
-// The engine hook of import: it writes documents with the _id,
-// _creationTime and table numbers they carry, which no user mutation can.
-// (Export's hook, a snapshot read without the per-transaction read limits,
-// is the export view in export.go; the file formats of both are package
-// internal/snapshot's.)
+// The engine's part of import (package snapshot's Import and ImportTable,
+// reached through internal/engine's Snapshot hooks, snapshot_bridge.go): it
+// writes documents with the _id, _creationTime and table numbers they
+// carry, which no user mutation can. (Export's part, a snapshot read
+// without the per-transaction read limits, is the export view in
+// export.go; the file formats of both are package internal/snapfile's.)
 //
 // An import is one commit through the committer, under the engine's own
 // rules: the catalog change (tables it adds, tables it gives the number its
@@ -27,21 +28,21 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/livedb-go/livedb/internal/convexjson"
+	"github.com/livedb-go/livedb/internal/engine"
 	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/kv"
-	"github.com/livedb-go/livedb/internal/snapshot"
+	"github.com/livedb-go/livedb/internal/snapfile"
 	"github.com/livedb-go/livedb/internal/value"
+	"github.com/livedb-go/livedb/v"
 )
 
 // importJob is one import: its tables in the order they are written, and
 // what happens to the documents they already hold.
 type importJob struct {
-	mode   ImportMode
+	mode   engine.ImportMode
 	tables []*importTable
 	report func(Progress)
-	// hasProgress says that the caller asked for progress, so counting
-	// documents ahead is worth it.
-	hasProgress bool
 	// now is the _creationTime given to documents without one, advanced by
 	// one ulp per document as an insert does.
 	now float64
@@ -52,7 +53,7 @@ type importTable struct {
 	name   string
 	file   string // the file its documents come from, for messages
 	number uint32 // the number the import gives it; 0 while unknown
-	src    snapshot.Source
+	src    snapfile.Source
 	docs   []importDoc
 	lines  map[string]int // _id → line, to find duplicates
 	t      *tableInfo     // in the planned catalog
@@ -63,6 +64,18 @@ type importDoc struct {
 	id   string
 	line int
 	enc  []byte
+}
+
+// newImportJob returns the engine's state of the import ej.
+func newImportJob(ej *engine.ImportJob) *importJob {
+	job := &importJob{mode: ej.Mode, report: func(Progress) {}}
+	if f, ok := ej.Progress.(func(Progress)); ok && f != nil {
+		job.report = f
+	}
+	for _, et := range ej.Tables {
+		job.tables = append(job.tables, &importTable{name: et.Name, file: et.File, number: et.Number, src: et.Src})
+	}
+	return job
 }
 
 // runImport validates every document of job and commits them, with the
@@ -113,7 +126,7 @@ func (db *DB) importPlanCatalog(base *catalog, snap kv.Snapshot, job *importJob)
 	imported := map[string]*importTable{}
 	for _, it := range job.tables {
 		if err := db.checkDeclared(it.name); err != nil {
-			return nil, &ImportError{File: it.file, Table: it.name, Kind: ErrUndeclaredTable, Err: err}
+			return nil, &engine.ImportError{File: it.file, Table: it.name, Kind: ErrUndeclaredTable, Err: err}
 		}
 		imported[it.name] = it
 	}
@@ -130,15 +143,15 @@ func (db *DB) importPlanCatalog(base *catalog, snap kv.Snapshot, job *importJob)
 			continue
 		}
 		if it.number < firstUserTable {
-			return nil, &ImportError{File: it.file, Table: it.name, Kind: ErrTableNumber,
+			return nil, &engine.ImportError{File: it.file, Table: it.name, Kind: engine.ErrTableNumber,
 				Err: fmt.Errorf("the import gives table %q the number %d, which belongs to system tables (user tables are numbered from %d)", it.name, it.number, firstUserTable)}
 		}
 		if other, ok := owner[it.number]; ok {
 			if imported[other] != nil {
-				return nil, &ImportError{File: it.file, Table: it.name, Kind: ErrImportFormat,
+				return nil, &engine.ImportError{File: it.file, Table: it.name, Kind: engine.ErrImportFormat,
 					Err: fmt.Errorf("tables %q and %q both have table number %d", other, it.name, it.number)}
 			}
-			return nil, &ImportError{File: it.file, Table: it.name, Kind: ErrTableNumber,
+			return nil, &engine.ImportError{File: it.file, Table: it.name, Kind: engine.ErrTableNumber,
 				Err: fmt.Errorf("the import gives table %q the number %d, which this database's table %q has; import into a fresh database, or include %q in a replace", it.name, it.number, other, other)}
 		}
 		owner[it.number] = it.name
@@ -175,13 +188,13 @@ func (db *DB) importPlanCatalog(base *catalog, snap kv.Snapshot, job *importJob)
 			if err != nil {
 				return nil, err
 			}
-			if job.mode == ImportAppend && !empty {
-				return nil, &ImportError{File: it.file, Table: it.name, Kind: ErrTableNumber,
+			if job.mode == engine.ImportAppend && !empty {
+				return nil, &engine.ImportError{File: it.file, Table: it.name, Kind: engine.ErrTableNumber,
 					Err: fmt.Errorf("table %q has number %d in this database but %d in the import, so the imported IDs would not be valid here; append needs the same number (use replace, or import into a fresh database)", it.name, t.number, it.number)}
 			}
 			changed = append(changed, t.renumbered(it.number))
 		}
-		if job.mode == ImportRequireEmpty && ok {
+		if job.mode == engine.ImportRequireEmpty && ok {
 			empty, err := tableEmptyAt(snap, t)
 			if err != nil {
 				return nil, err
@@ -195,7 +208,7 @@ func (db *DB) importPlanCatalog(base *catalog, snap kv.Snapshot, job *importJob)
 }
 
 func importNotEmpty(it *importTable) error {
-	return &ImportError{File: it.file, Table: it.name, Kind: ErrTableNotEmpty,
+	return &engine.ImportError{File: it.file, Table: it.name, Kind: engine.ErrTableNotEmpty,
 		Err: fmt.Errorf("table %q already has documents; import it in replace or append mode", it.name)}
 }
 
@@ -217,21 +230,21 @@ func importReadTable(ctx context.Context, c *catalog, it *importTable, job *impo
 	for {
 		raw, line, err := it.src.Next()
 		if err != nil {
-			return &ImportError{File: it.file, Line: line, Table: it.name, Kind: ErrImportFormat, Err: err}
+			return &engine.ImportError{File: it.file, Line: line, Table: it.name, Kind: engine.ErrImportFormat, Err: err}
 		}
 		if raw == nil {
 			break
 		}
 		x, err := it.src.Decode(raw)
 		if err != nil {
-			return importDocError(it, line, "", ErrImportFormat, err)
+			return importDocError(it, line, "", engine.ErrImportFormat, err)
 		}
 		d, kind, err := importConform(c, it.t, x, job)
 		if err != nil {
 			return importDocError(it, line, d.id, kind, err)
 		}
 		if first, dup := it.lines[d.id]; dup {
-			return importDocError(it, line, d.id, ErrDuplicateID, fmt.Errorf("_id %q already appears on line %d", d.id, first))
+			return importDocError(it, line, d.id, engine.ErrDuplicateID, fmt.Errorf("_id %q already appears on line %d", d.id, first))
 		}
 		d.line = line
 		it.lines[d.id] = line
@@ -248,7 +261,7 @@ func importReadTable(ctx context.Context, c *catalog, it *importTable, job *impo
 }
 
 func importDocError(it *importTable, line int, docID string, kind, err error) error {
-	return &ImportError{File: it.file, Line: line, Table: it.name, ID: ID(docID), Path: errorPath(err), Kind: kind, Err: err}
+	return &engine.ImportError{File: it.file, Line: line, Table: it.name, ID: docID, Path: errorPath(err), Kind: kind, Err: err}
 }
 
 // importConform checks one decoded document of table t: its system fields
@@ -260,7 +273,7 @@ func importConform(c *catalog, t *tableInfo, x any, job *importJob) (importDoc, 
 	doc, ok := x.(map[string]any)
 	if !ok {
 		k, _ := value.KindOf(x)
-		return d, ErrImportFormat, fmt.Errorf("a document must be an object, not %s", k)
+		return d, engine.ErrImportFormat, fmt.Errorf("a document must be an object, not %s", k)
 	}
 	user := make(map[string]any, len(doc))
 	for k, x := range doc {
@@ -432,7 +445,7 @@ var testHookImportStaged atomic.Pointer[func()]
 // importStage adds one table's writes to tx: the deletes of a replace, then
 // the imported documents. The table's whole by_id range is read, so any
 // concurrent write to the table conflicts.
-func importStage(tx *txn, mode ImportMode, it *importTable) error {
+func importStage(tx *txn, mode engine.ImportMode, it *importTable) error {
 	t := tx.cat.tables[it.name]
 	if t == nil || t.number != it.number {
 		return fmt.Errorf("livedb: import: table %q changed while it was being imported", it.name)
@@ -441,11 +454,11 @@ func importStage(tx *txn, mode ImportMode, it *importTable) error {
 	tx.reads.add(t.byID.prefix, prefixEnd(t.byID.prefix))
 	iter := tx.snap.Iter(t.byID.prefix, prefixEnd(t.byID.prefix), false)
 	for iter.Next() {
-		if mode == ImportRequireEmpty {
+		if mode == engine.ImportRequireEmpty {
 			iter.Close()
 			return importNotEmpty(it)
 		}
-		if mode == ImportAppend {
+		if mode == engine.ImportAppend {
 			break
 		}
 		enc := bytes.Clone(iter.Value())
@@ -465,11 +478,11 @@ func importStage(tx *txn, mode ImportMode, it *importTable) error {
 	for _, d := range it.docs {
 		pd, ok := ws.docs[d.id]
 		if !ok {
-			if mode == ImportAppend {
+			if mode == engine.ImportAppend {
 				if _, exists, err := tx.snap.Get(docKey(t, d.id)); err != nil {
 					return err
 				} else if exists {
-					return &ImportError{File: it.file, Line: d.line, Table: it.name, ID: ID(d.id), Path: "._id", Kind: ErrDuplicateID,
+					return &engine.ImportError{File: it.file, Line: d.line, Table: it.name, ID: d.id, Path: "._id", Kind: engine.ErrDuplicateID,
 						Err: fmt.Errorf("a document with _id %q already exists in table %q", d.id, it.name)}
 				}
 			}
@@ -483,9 +496,34 @@ func importStage(tx *txn, mode ImportMode, it *importTable) error {
 		}
 		keys := indexKeys(t, doc)
 		if err := checkKeySizes(t, keys); err != nil {
-			return &ImportError{File: it.file, Line: d.line, Table: it.name, ID: ID(d.id), Kind: ErrInvalidDocument, Err: err}
+			return &engine.ImportError{File: it.file, Line: d.line, Table: it.name, ID: d.id, Kind: ErrInvalidDocument, Err: err}
 		}
 		pd.newEnc, pd.newKeys = d.enc, keys
 	}
 	return nil
+}
+
+// errorPath finds the field path an error names, or "".
+func errorPath(err error) string {
+	var ve *v.ValidationError
+	var je *convexjson.Error
+	var le *value.LimitError
+	var ne *value.NameError
+	var nv *value.NotValueError
+	var fe *importFieldError
+	switch {
+	case errors.As(err, &fe):
+		return fe.path
+	case errors.As(err, &ve):
+		return ve.Path
+	case errors.As(err, &je):
+		return je.Path
+	case errors.As(err, &ne):
+		return ne.Path
+	case errors.As(err, &le):
+		return le.Path
+	case errors.As(err, &nv):
+		return nv.Path
+	}
+	return ""
 }

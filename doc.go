@@ -33,6 +33,14 @@
 // queries and subscriptions read like any table and only livedb writes.
 // [Options.Clock] sets the time they go by.
 //
+// # Export and import
+//
+// Package snapshot writes a database to a ZIP in Convex's snapshot layout
+// at one commit and reads one back, or a single table's JSONL or JSON
+// array, keeping _id, _creationTime and table numbers: Convex's `npx
+// convex export` and `npx convex import`, beside the database as they are
+// in Convex.
+//
 // # Numbers
 //
 // Convex has two number types, Int64 and Float64, and never mixes them: an

@@ -124,24 +124,6 @@ var (
 	ErrInvalidSchedule = errors.New("livedb: invalid schedule")
 )
 
-// Errors of import (see *ImportError for where).
-var (
-	// ErrImportFormat is returned for input that is not in the expected
-	// format: not a ZIP, a line that is not JSON, a value that is not a
-	// Convex value, a document that is not an object.
-	ErrImportFormat = errors.New("livedb: malformed import")
-	// ErrTableNotEmpty is returned in ImportRequireEmpty mode for a table
-	// that already has documents.
-	ErrTableNotEmpty = errors.New("livedb: table is not empty")
-	// ErrTableNumber is returned when the table number an import gives a
-	// table belongs to another table of the database, or when an append
-	// would keep documents whose IDs carry another number.
-	ErrTableNumber = errors.New("livedb: table number conflict")
-	// ErrDuplicateID is returned for an _id that appears twice in an import,
-	// or that an append finds already in the table.
-	ErrDuplicateID = errors.New("livedb: duplicate _id")
-)
-
 // Errors of transactions.
 var (
 	// ErrConflict is returned when a mutation kept conflicting with

@@ -15,6 +15,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/livedbtest"
+	"github.com/livedb-go/livedb/snapshot"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -187,12 +188,13 @@ func TestErrors_TextHasOnePrefix(t *testing.T) {
 	add("MarshalJSON of a schema with a mistake", err)
 	_, err = livedb.OpenMemory(badSchema)
 	add("OpenMemory with a schema with a mistake", err)
-	add("Export of a missing table", db.Export(ctx, &bytes.Buffer{}, &livedb.ExportOptions{Tables: []string{"nope"}}))
+	_, err = snapshot.Export(ctx, db, &bytes.Buffer{}, &snapshot.ExportOptions{Tables: []string{"nope"}})
+	add("Export of a missing table", err)
 	_, err = v.JSONToConvex([]byte(`{"a": {"$integer": "xx"}}`))
 	add("JSONToConvex", err)
 	_, err = v.ConvexToJSON(map[string]any{"$a": 1.0})
 	add("ConvexToJSON", err)
-	add("ImportTable of bad Convex JSON", db.ImportTable(ctx, "imported", strings.NewReader(`{"a": {"$bad": 1}}`+"\n"), &livedb.ImportOptions{Format: livedb.ImportJSONL, Mode: livedb.ImportRequireEmpty}))
+	add("ImportTable of bad Convex JSON", snapshot.ImportTable(ctx, db, "imported", strings.NewReader(`{"a": {"$bad": 1}}`+"\n"), &snapshot.ImportOptions{Format: snapshot.JSONL, Mode: snapshot.RequireEmpty}))
 	add("Insert of a bad document", db.Mutation(ctx, func(m *livedb.MutationCtx) error {
 		_, err := m.DB.Insert("workflows", livedb.Doc{"task": 1.0, "status": "pending"})
 		return err
@@ -223,7 +225,8 @@ func TestErrors_TextHasOnePrefix(t *testing.T) {
 	}
 	add("Close", db.Close())
 	add("Query after Close", db.Query(ctx, func(q *livedb.QueryCtx) error { return nil }))
-	add("Export after Close", db.Export(ctx, &bytes.Buffer{}, nil))
+	_, err = snapshot.Export(ctx, db, &bytes.Buffer{}, nil)
+	add("Export after Close", err)
 
 	for _, c := range cases {
 		if c.err == nil {

@@ -154,7 +154,7 @@ func (r *Runner) setup(m *MutationCtx) error {
 		}
 		st := systemTables[name]
 		if other, ok := tx.cat.byNumber[st.number]; ok {
-			return fmt.Errorf("%w: table %q has the number %d that system table %s needs; export it and import it into a fresh database", ErrTableNumber, other.name, st.number, name)
+			return fmt.Errorf("%w: table %q has the number %d that system table %s needs; export it and import it into a fresh database", errTableNumber, other.name, st.number, name)
 		}
 		tx.createTable(r.db.allocSystemTable(name, st))
 	}

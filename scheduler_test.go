@@ -16,6 +16,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/livedbtest"
+	"github.com/livedb-go/livedb/snapshot"
 	"github.com/livedb-go/livedb/v"
 	"github.com/livedb-go/livedb/workpool"
 )
@@ -562,7 +563,8 @@ func TestSystemTables_ReadOnly(t *testing.T) {
 
 			// Export leaves the system tables out.
 			var buf strings.Builder
-			require.NoError(t, db.Export(context.Background(), &writerTo{&buf}, nil))
+			_, err = snapshot.Export(context.Background(), db, &writerTo{&buf}, nil)
+			require.NoError(t, err)
 			assert.NotContains(t, buf.String(), "_scheduled_functions")
 		})
 	}

@@ -167,7 +167,7 @@ func (tx *txn) asSystem(fn func(w *Writer) error) error {
 func (tx *txn) sysInsert(name string, doc Doc) (ID, error) {
 	st := systemTables[name]
 	if other, ok := tx.cat.byNumber[st.number]; ok && other.name != name {
-		return "", fmt.Errorf("%w: table %q has the number %d that system table %s needs; export it and import it into a fresh database", ErrTableNumber, other.name, st.number, name)
+		return "", fmt.Errorf("%w: table %q has the number %d that system table %s needs; export it and import it into a fresh database", errTableNumber, other.name, st.number, name)
 	}
 	var id ID
 	err := tx.asSystem(func(w *Writer) error {

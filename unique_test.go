@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/snapshot"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -277,12 +278,12 @@ func TestImport_UniqueRefusesDuplicates(t *testing.T) {
 	forEachBackend(t, uniqueSchema(), func(t *testing.T, db *livedb.DB) {
 		a := mustInsertUser(t, db, livedb.Doc{"email": "a@x", "org": "o", "handle": "a"})
 		lines := `{"email":"a@x","org":"p","handle":"z"}` + "\n"
-		err := db.ImportTable(context.Background(), "users", strings.NewReader(lines), &livedb.ImportOptions{Mode: livedb.ImportAppend})
+		err := snapshot.ImportTable(context.Background(), db, "users", strings.NewReader(lines), &snapshot.ImportOptions{Mode: snapshot.Append})
 		var ue *livedb.UniqueError
 		require.ErrorAs(t, err, &ue)
 		assert.Equal(t, a, ue.Existing)
 		lines = `{"email":"q@x","org":"p","handle":"y"}` + "\n" + `{"email":"q@x","org":"p","handle":"z"}` + "\n"
-		err = db.ImportTable(context.Background(), "users", strings.NewReader(lines), &livedb.ImportOptions{Mode: livedb.ImportReplace})
+		err = snapshot.ImportTable(context.Background(), db, "users", strings.NewReader(lines), &snapshot.ImportOptions{Mode: snapshot.Replace})
 		require.ErrorIs(t, err, livedb.ErrUniqueViolation)
 		assert.Len(t, mustCollect(t, db, "users"), 1, "nothing imported")
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/internal/convexjson"
+	"github.com/livedb-go/livedb/snapshot"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -449,7 +450,7 @@ func TestRun_Locked(t *testing.T) {
 			t.Errorf("tables: exit %d, %q", code, errOut)
 		}
 		zipPath := filepath.Join(t.TempDir(), "x.zip")
-		if err := db.Export(context.Background(), mustCreate(t, zipPath), nil); err != nil {
+		if _, err := snapshot.Export(context.Background(), db, mustCreate(t, zipPath), nil); err != nil {
 			t.Fatal(err)
 		}
 		code, _, errOut = cli(t, "import", path, zipPath, "-timeout", "50ms")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/internal/convexjson"
+	"github.com/livedb-go/livedb/snapshot"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -308,14 +309,14 @@ func runExport(e *env, out string, tables []string) error {
 		out = fmt.Sprintf("snapshot_%d.zip", e.db.LastTimestamp())
 	}
 	bar := newProgressBar(e.stderr, "exporting")
-	opts := &livedb.ExportOptions{Tables: tables, Progress: bar.report}
+	opts := &snapshot.ExportOptions{Tables: tables, Progress: bar.report}
 	var ts uint64
 	var err error
 	if out == "-" {
-		ts, err = e.db.ExportTS(e.ctx, e.stdout, opts)
+		ts, err = snapshot.Export(e.ctx, e.db, e.stdout, opts)
 	} else {
 		err = createAtomic(out, func(f *os.File) error {
-			ts, err = e.db.ExportTS(e.ctx, f, opts)
+			ts, err = snapshot.Export(e.ctx, e.db, f, opts)
 			return err
 		})
 	}
@@ -339,18 +340,18 @@ type importFlags struct {
 	table, format   string
 }
 
-func (o *importFlags) mode() livedb.ImportMode {
+func (o *importFlags) mode() snapshot.Mode {
 	switch {
 	case o.replace:
-		return livedb.ImportReplace
+		return snapshot.Replace
 	case o.append:
-		return livedb.ImportAppend
+		return snapshot.Append
 	}
-	return livedb.ImportRequireEmpty
+	return snapshot.RequireEmpty
 }
 
 // tableFormat picks the format of a single-table import.
-func (o *importFlags) tableFormat(path string) (livedb.ImportFormat, error) {
+func (o *importFlags) tableFormat(path string) (snapshot.Format, error) {
 	name := o.format
 	if name == "" {
 		switch strings.ToLower(filepath.Ext(path)) {
@@ -364,11 +365,11 @@ func (o *importFlags) tableFormat(path string) (livedb.ImportFormat, error) {
 	}
 	switch name {
 	case "jsonl":
-		return livedb.ImportJSONL, nil
+		return snapshot.JSONL, nil
 	case "json":
-		return livedb.ImportJSONArray, nil
+		return snapshot.JSONArray, nil
 	case "export-jsonl":
-		return livedb.ImportExportJSONL, nil
+		return snapshot.ExportJSONL, nil
 	}
 	return 0, usagef("-format is jsonl, json or export-jsonl, not %q", name)
 }
@@ -376,7 +377,7 @@ func (o *importFlags) tableFormat(path string) (livedb.ImportFormat, error) {
 // runImport imports a file. The input is opened first, so that a missing
 // file does not leave an empty database behind.
 func runImport(e *env, path string, o *importFlags) error {
-	var format livedb.ImportFormat
+	var format snapshot.Format
 	if o.table != "" {
 		var err error
 		if format, err = o.tableFormat(path); err != nil {
@@ -398,7 +399,7 @@ func runImport(e *env, path string, o *importFlags) error {
 	if o.table == "" && isNewDatabase(e.path) {
 		// A new file gets the schema of a livedb export, so that indexes
 		// and validators come back with the documents.
-		if e.schema, err = livedb.ExportedSchema(f, fi.Size()); err != nil {
+		if e.schema, err = snapshot.ReadSchema(f, fi.Size()); err != nil {
 			return err
 		}
 	}
@@ -409,16 +410,16 @@ func runImport(e *env, path string, o *importFlags) error {
 	}
 	defer e.close()
 	if o.table != "" {
-		err = e.db.ImportTable(e.ctx, o.table, f, &livedb.ImportOptions{Format: format, Mode: o.mode()})
+		err = snapshot.ImportTable(e.ctx, e.db, o.table, f, &snapshot.ImportOptions{Format: format, Mode: o.mode()})
 	} else {
-		err = e.db.Import(e.ctx, f, fi.Size(), &livedb.ImportOptions{Mode: o.mode(), Progress: bar.report})
+		err = snapshot.Import(e.ctx, e.db, f, fi.Size(), &snapshot.ImportOptions{Mode: o.mode(), Progress: bar.report})
 	}
 	bar.finish()
 	if err != nil {
-		if errors.Is(err, livedb.ErrImportFormat) && strings.Contains(err.Error(), "not a ZIP") {
+		if errors.Is(err, snapshot.ErrFormat) && strings.Contains(err.Error(), "not a ZIP") {
 			return fmt.Errorf("%w\n(to import one table from JSONL or a JSON array, add -table <name>)", err)
 		}
-		if errors.Is(err, livedb.ErrTableNotEmpty) {
+		if errors.Is(err, snapshot.ErrTableNotEmpty) {
 			return fmt.Errorf("%w\n(-replace replaces the table's documents, -append adds to them)", err)
 		}
 		return err

@@ -1,15 +1,17 @@
 // Package engine is the one door through which the packages of this module
-// that build on livedb without being its core (today package workpool)
-// reach what the engine does not export: writes to system tables, the
-// Runner's registry and lifetime, a DB's clock, logger and commit signal.
+// that build on livedb without being its core (today packages workpool and
+// snapshot) reach what the engine does not export: writes to system
+// tables, the Runner's registry and lifetime, a DB's clock, logger and
+// commit signal ([Bridge]); an import's one commit and an export's
+// snapshot read ([Snapshot], snapshot.go).
 //
-// Package livedb fills in [Bridge] at init; the other packages only call
-// it. Values that stand for livedb's own types are typed any here (this
+// Package livedb fills in [Bridge] and [Snapshot] at init; the other
+// packages only call them. Values that stand for livedb's own types are typed any here (this
 // package cannot import livedb, which imports it); each hook says which
 // type it takes and returns, and a caller passing anything else is a bug
 // of this module that panics. Nothing here is part of livedb's public API:
 // a new need of a leaf package is a new hook, added here, documented, and
-// set in livedb's engine_bridge.go.
+// set in livedb's workitems.go or snapshot_bridge.go.
 //
 // The file workitem.go holds the stored form of work items, which the
 // engine (that gives back items whose lease ended) and package workpool

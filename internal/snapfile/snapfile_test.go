@@ -1,4 +1,4 @@
-package snapshot_test
+package snapfile_test
 
 import (
 	"archive/zip"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/livedb-go/livedb/internal/convexjson"
 	"github.com/livedb-go/livedb/internal/id"
-	"github.com/livedb-go/livedb/internal/snapshot"
+	"github.com/livedb-go/livedb/internal/snapfile"
 )
 
 // line is a document read from a source, with its line.
@@ -22,7 +22,7 @@ type line struct {
 }
 
 // mustDrain reads src to its end, failing the test on an error.
-func mustDrain(t *testing.T, src snapshot.Source) []line {
+func mustDrain(t *testing.T, src snapfile.Source) []line {
 	t.Helper()
 	var out []line
 	for {
@@ -51,7 +51,7 @@ func equalLines(a, b []line) bool {
 
 func TestLineSource_Next(t *testing.T) {
 	in := "{\"a\":1}\r\n\n  \n{\"b\":2}\n{\"c\":3}" // CRLF, blank lines, no final newline
-	src := snapshot.NewStreamSource("in", strings.NewReader(in), convexjson.Decode)
+	src := snapfile.NewStreamSource("in", strings.NewReader(in), convexjson.Decode)
 	defer src.Close()
 	want := []line{{`{"a":1}`, 1}, {`{"b":2}`, 4}, {`{"c":3}`, 5}}
 	if got := mustDrain(t, src); !equalLines(got, want) {
@@ -68,7 +68,7 @@ func TestLineSource_Next(t *testing.T) {
 func TestLineSource_PeekTableNumber(t *testing.T) {
 	docID := id.Encode(10005, [16]byte{1, 2, 3})
 	in := "\n{\"_id\":\"" + docID + "\"}\n{}\n"
-	src := snapshot.NewStreamSource("in", strings.NewReader(in), convexjson.Decode)
+	src := snapfile.NewStreamSource("in", strings.NewReader(in), convexjson.Decode)
 	if n := src.PeekTableNumber(); n != 10005 {
 		t.Fatalf("PeekTableNumber = %d, want 10005", n)
 	}
@@ -76,7 +76,7 @@ func TestLineSource_PeekTableNumber(t *testing.T) {
 	if len(got) != 2 || got[0].line != 2 {
 		t.Fatalf("after a peek, lines = %+v: the peeked document must still come first, at line 2", got)
 	}
-	if n := snapshot.NewStreamSource("in", strings.NewReader("{}\n"), nil).PeekTableNumber(); n != 0 {
+	if n := snapfile.NewStreamSource("in", strings.NewReader("{}\n"), nil).PeekTableNumber(); n != 0 {
 		t.Fatalf("PeekTableNumber without an _id = %d, want 0", n)
 	}
 }
@@ -85,7 +85,7 @@ func TestLineSource_Total(t *testing.T) {
 	data := []byte("{}\n\n{}\n{}")
 	opens := 0
 	open := func() (io.ReadCloser, error) { opens++; return io.NopCloser(bytes.NewReader(data)), nil }
-	src := snapshot.NewLineSource("in", open, nil)
+	src := snapfile.NewLineSource("in", open, nil)
 	if src.Total() != -1 || opens != 0 {
 		t.Fatalf("Total of a source that cannot be reopened = %d after %d opens, want -1 without opening", src.Total(), opens)
 	}
@@ -100,7 +100,7 @@ func TestLineSource_Total(t *testing.T) {
 
 func TestLineSource_OpenError(t *testing.T) {
 	boom := errors.New("boom")
-	src := snapshot.NewLineSource("in", func() (io.ReadCloser, error) { return nil, boom }, nil)
+	src := snapfile.NewLineSource("in", func() (io.ReadCloser, error) { return nil, boom }, nil)
 	for range 2 {
 		if _, _, err := src.Next(); !errors.Is(err, boom) {
 			t.Fatalf("Next = %v, want the open error, every time", err)
@@ -110,7 +110,7 @@ func TestLineSource_OpenError(t *testing.T) {
 
 func TestArraySource_Next(t *testing.T) {
 	in := "[\n  {\"a\": 1},\n\n  {\"b\": [1,\n 2]}, {\"c\": 3}\n]\n"
-	src, err := snapshot.NewArraySource(strings.NewReader(in))
+	src, err := snapfile.NewArraySource(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestArraySource_Errors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			src, err := snapshot.NewArraySource(strings.NewReader(tc.in))
+			src, err := snapfile.NewArraySource(strings.NewReader(tc.in))
 			if tc.atOpen {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("NewArraySource = %v, want %q", err, tc.want)
@@ -198,7 +198,7 @@ func TestReadZip_Layout(t *testing.T) {
 		"snap/schemaonly/generated_schema.jsonl", `"uniform"`,
 		"snap/_livedb/schema.json", "{}",
 	)
-	tables, err := snapshot.ReadZip(zr)
+	tables, err := snapfile.ReadZip(zr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,10 +235,10 @@ func TestReadZip_Layout(t *testing.T) {
 		}
 		src.Close()
 	}
-	if f := snapshot.FindSchema(zr); f == nil || f.Name != "snap/_livedb/schema.json" {
+	if f := snapfile.FindSchema(zr); f == nil || f.Name != "snap/_livedb/schema.json" {
 		t.Fatalf("FindSchema = %v", f)
 	}
-	if f := snapshot.FindSchema(zipOf(t, "a/documents.jsonl", "")); f != nil {
+	if f := snapfile.FindSchema(zipOf(t, "a/documents.jsonl", "")); f != nil {
 		t.Fatalf("FindSchema of a ZIP without one = %v, want nil", f.Name)
 	}
 }
@@ -258,10 +258,10 @@ func TestReadZip_Errors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := snapshot.ReadZip(zipOf(t, tc.files...))
-			var se *snapshot.Error
+			_, err := snapfile.ReadZip(zipOf(t, tc.files...))
+			var se *snapfile.Error
 			if !errors.As(err, &se) || se.File != tc.file || se.Line != tc.line || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("ReadZip = %v, want a *snapshot.Error at %s:%d containing %q", err, tc.file, tc.line, tc.want)
+				t.Fatalf("ReadZip = %v, want a *snapfile.Error at %s:%d containing %q", err, tc.file, tc.line, tc.want)
 			}
 		})
 	}
@@ -273,14 +273,14 @@ func TestZipTable_Source_GeneratedSchema(t *testing.T) {
 		{`{`, "want a JSON string"},
 		{``, `the generated schema is ""`},
 	} {
-		tables, err := snapshot.ReadZip(zipOf(t, "t/generated_schema.jsonl", tc.schema, "t/documents.jsonl", "{}"))
+		tables, err := snapfile.ReadZip(zipOf(t, "t/generated_schema.jsonl", tc.schema, "t/documents.jsonl", "{}"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = tables[0].Source()
-		var se *snapshot.Error
+		var se *snapfile.Error
 		if !errors.As(err, &se) || se.File != "t/generated_schema.jsonl" || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("schema %q: Source = %v, want a *snapshot.Error naming the file with %q", tc.schema, err, tc.want)
+			t.Errorf("schema %q: Source = %v, want a *snapfile.Error naming the file with %q", tc.schema, err, tc.want)
 		}
 	}
 }
@@ -288,17 +288,17 @@ func TestZipTable_Source_GeneratedSchema(t *testing.T) {
 func TestWriter_ReadBack(t *testing.T) {
 	var buf bytes.Buffer
 	modified := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	zw := snapshot.NewWriter(&buf, modified)
+	zw := snapfile.NewWriter(&buf, modified)
 	steps := []func() error{
 		func() error {
-			return zw.File(snapshot.ReadmeFile, func(w *bufio.Writer) error { _, err := w.WriteString(snapshot.Readme); return err })
+			return zw.File(snapfile.ReadmeFile, func(w *bufio.Writer) error { _, err := w.WriteString(snapfile.Readme); return err })
 		},
 		func() error {
-			return zw.Tables([]snapshot.TableEntry{{Name: "teams", Number: 10001}, {Name: "users", Number: 10002}})
+			return zw.Tables([]snapfile.TableEntry{{Name: "teams", Number: 10001}, {Name: "users", Number: 10002}})
 		},
 		func() error { return zw.GeneratedSchema("users") },
 		func() error {
-			return zw.File("users/"+snapshot.DocumentsFile, func(w *bufio.Writer) error { _, err := w.WriteString(`{"n":1}` + "\n"); return err })
+			return zw.File("users/"+snapfile.DocumentsFile, func(w *bufio.Writer) error { _, err := w.WriteString(`{"n":1}` + "\n"); return err })
 		},
 		zw.Close,
 	}
@@ -316,7 +316,7 @@ func TestWriter_ReadBack(t *testing.T) {
 			t.Errorf("%s: modified %v, want %v", f.Name, f.Modified, modified)
 		}
 	}
-	tables, err := snapshot.ReadZip(zr)
+	tables, err := snapfile.ReadZip(zr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,11 +334,11 @@ func TestWriter_ReadBack(t *testing.T) {
 
 func TestWriter_FillError(t *testing.T) {
 	boom := errors.New("boom")
-	zw := snapshot.NewWriter(io.Discard, time.Time{})
+	zw := snapfile.NewWriter(io.Discard, time.Time{})
 	err := zw.File("t/documents.jsonl", func(*bufio.Writer) error { return boom })
-	var se *snapshot.Error
+	var se *snapfile.Error
 	if !errors.As(err, &se) || se.File != "t/documents.jsonl" || !errors.Is(err, boom) {
-		t.Fatalf("File = %v, want a *snapshot.Error naming the entry and wrapping the cause", err)
+		t.Fatalf("File = %v, want a *snapfile.Error naming the entry and wrapping the cause", err)
 	}
 	if got := err.Error(); got != "t/documents.jsonl: boom" {
 		t.Fatalf("Error() = %q", got)

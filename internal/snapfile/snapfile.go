@@ -1,8 +1,11 @@
-// Package snapshot reads and writes the file formats of livedb's export and
+// Package snapfile reads and writes the file formats of livedb's export and
 // import: the ZIP of a Convex snapshot export, with livedb's additions, and
 // the JSONL and JSON arrays of documents that a single-table import reads.
-// It owns files, entries and lines; it knows nothing of databases. The root
-// package decides what to export and checks and commits what it imports.
+// It owns files, entries and lines; it knows nothing of databases. The
+// public package snapshot decides what to export and what to import, and
+// the engine (package livedb) checks and commits what is imported. It is
+// not named snapshot so that the public package can import it without a
+// rename.
 //
 // The ZIP layout, as [Writer] writes it and [ReadZip] reads it:
 //
@@ -16,7 +19,7 @@
 // ("snapshot/users/documents.jsonl").
 //
 // Errors about the input are *[Error]s naming the file and line.
-package snapshot
+package snapfile
 
 import "strconv"
 
@@ -55,7 +58,7 @@ one commit, in the layout of a Convex snapshot export:
   of Convex's schema.export(). Convex's import ignores it; "livedb import"
   uses it to create a new database.
 
-Load it with "livedb import", DB.Import, or "npx convex import".
+Load it with "livedb import", snapshot.Import in Go, or "npx convex import".
 `
 
 // Error reports input that is not in the expected format: where (File,

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/internal/convexjson"
 	"github.com/livedb-go/livedb/livedbtest"
+	"github.com/livedb-go/livedb/snapshot"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -93,10 +92,10 @@ func mustFillExportDB(t *testing.T, db *livedb.DB) {
 }
 
 // mustExport exports db and returns the ZIP's bytes.
-func mustExport(t *testing.T, db *livedb.DB, opts *livedb.ExportOptions) []byte {
+func mustExport(t *testing.T, db *livedb.DB, opts *snapshot.ExportOptions) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := db.Export(context.Background(), &buf, opts); err != nil {
+	if _, err := snapshot.Export(context.Background(), db, &buf, opts); err != nil {
 		t.Fatalf("Export: %v", err)
 	}
 	return buf.Bytes()
@@ -148,7 +147,7 @@ func jsonLines(body string) []string {
 	return strings.Split(strings.TrimSuffix(body, "\n"), "\n")
 }
 
-func TestDB_Export_Layout(t *testing.T) {
+func TestExport_Layout(t *testing.T) {
 	forEachBackendOptions(t, exportSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		mustFillExportDB(t, db)
 		entries := mustReadZip(t, mustExport(t, db, nil))
@@ -196,7 +195,7 @@ func TestDB_Export_Layout(t *testing.T) {
 	})
 }
 
-func TestDB_Export_NumberFormat(t *testing.T) {
+func TestExport_NumberFormat(t *testing.T) {
 	db := livedbtest.NewOptions(t, exportSchema(), looseOptions)
 	mustMutate(t, db, func(m *livedb.MutationCtx) error {
 		jsNaN := math.Float64frombits(0x7FF8000000000000) // JavaScript's NaN
@@ -213,13 +212,13 @@ func TestDB_Export_NumberFormat(t *testing.T) {
 	}
 }
 
-func TestDB_Export_OneSnapshot(t *testing.T) {
+func TestExport_OneSnapshot(t *testing.T) {
 	forEachBackendOptions(t, exportSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		mustFillExportDB(t, db)
 		before := mustCollect(t, db, "workflows")
 		var once sync.Once
 		var mutErr error
-		opts := &livedb.ExportOptions{Progress: func(p livedb.Progress) {
+		opts := &snapshot.ExportOptions{Progress: func(p livedb.Progress) {
 			// A commit while the export runs: the export must not see it,
 			// and the writer must not wait for the export.
 			once.Do(func() {
@@ -236,7 +235,7 @@ func TestDB_Export_OneSnapshot(t *testing.T) {
 			})
 		}}
 		var buf bytes.Buffer
-		ts, err := db.ExportTS(context.Background(), &buf, opts)
+		ts, err := snapshot.Export(context.Background(), db, &buf, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,11 +255,11 @@ func TestDB_Export_OneSnapshot(t *testing.T) {
 	})
 }
 
-func TestDB_Export_Tables(t *testing.T) {
+func TestExport_Tables(t *testing.T) {
 	db := livedbtest.NewOptions(t, exportSchema(), looseOptions)
 	mustFillExportDB(t, db)
 	t.Run("subset", func(t *testing.T) {
-		entries := mustReadZip(t, mustExport(t, db, &livedb.ExportOptions{Tables: []string{"loose", "values", "loose"}}))
+		entries := mustReadZip(t, mustExport(t, db, &snapshot.ExportOptions{Tables: []string{"loose", "values", "loose"}}))
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.name)
@@ -273,14 +272,14 @@ func TestDB_Export_Tables(t *testing.T) {
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {
-		err := db.Export(context.Background(), io.Discard, &livedb.ExportOptions{Tables: []string{"nope"}})
+		_, err := snapshot.Export(context.Background(), db, io.Discard, &snapshot.ExportOptions{Tables: []string{"nope"}})
 		if !errors.Is(err, livedb.ErrInvalidTable) || !strings.Contains(err.Error(), `"nope"`) {
 			t.Errorf("err = %v, want ErrInvalidTable naming the table", err)
 		}
 	})
 }
 
-func TestDB_Export_Progress(t *testing.T) {
+func TestExport_Progress(t *testing.T) {
 	db := livedbtest.NewOptions(t, exportSchema(), looseOptions)
 	mustMutate(t, db, func(m *livedb.MutationCtx) error {
 		for i := range 2500 {
@@ -291,7 +290,7 @@ func TestDB_Export_Progress(t *testing.T) {
 		return nil
 	})
 	var got []livedb.Progress
-	mustExport(t, db, &livedb.ExportOptions{Progress: func(p livedb.Progress) {
+	mustExport(t, db, &snapshot.ExportOptions{Progress: func(p livedb.Progress) {
 		if p.Table == "loose" {
 			got = append(got, p)
 		}
@@ -307,35 +306,7 @@ func TestDB_Export_Progress(t *testing.T) {
 	}
 }
 
-func TestDB_TableStats(t *testing.T) {
-	forEachBackendOptions(t, exportSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
-		mustFillExportDB(t, db)
-		stats, err := db.TableStats(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := map[string]int64{}
-		var numbers []uint32
-		for _, st := range stats {
-			got[st.Name] = st.Documents
-			numbers = append(numbers, st.Number)
-		}
-		want := map[string]int64{"workflows": 4, "values": int64(len(exportValues())), "loose": 5}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("counts = %v, want %v", got, want)
-		}
-		if !slices.IsSorted(numbers) || numbers[0] < 10001 {
-			t.Errorf("numbers = %v, want sorted user table numbers", numbers)
-		}
-		for _, st := range stats {
-			if st.Name == "values" && (len(st.Indexes) != 2 || st.Indexes[0].Name != "by_v" || !slices.Equal(st.Indexes[1].Fields, []string{"ref"})) {
-				t.Errorf("values indexes = %+v", st.Indexes)
-			}
-		}
-	})
-}
-
-func TestDB_Export_Closed(t *testing.T) {
+func TestExport_Closed(t *testing.T) {
 	db, err := livedb.OpenMemory(exportSchema(), looseOptions)
 	if err != nil {
 		t.Fatal(err)
@@ -343,89 +314,7 @@ func TestDB_Export_Closed(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Export(context.Background(), io.Discard, nil); !errors.Is(err, livedb.ErrClosed) {
+	if _, err := snapshot.Export(context.Background(), db, io.Discard, nil); !errors.Is(err, livedb.ErrClosed) {
 		t.Errorf("Export after Close = %v, want ErrClosed", err)
 	}
-}
-
-// mustExportBenchDB opens a bbolt database holding n documents of about
-// 200 bytes, loaded with ImportTable in chunks of 10,000 (one bbolt
-// transaction applying a large unsorted batch is slow; see the report of
-// issue 9).
-func mustExportBenchDB(b *testing.B, n int) *livedb.DB {
-	b.Helper()
-	db, err := livedb.Open(filepath.Join(b.TempDir(), "bench.db"), exportSchema(), &livedb.Options{NoSync: true, AllowUndeclaredTables: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = db.Close() })
-	for start := 0; start < n; start += 10_000 {
-		var buf bytes.Buffer
-		for i := start; i < min(n, start+10_000); i++ {
-			fmt.Fprintf(&buf, `{"task":"task number %d with some text to make it longer","status":"%s","attempts":%d,"score":%d.5}`+"\n",
-				i, []string{"pending", "running", "done"}[i%3], i%7, i%100)
-		}
-		if err := db.ImportTable(context.Background(), "workflows", &buf, &livedb.ImportOptions{Format: livedb.ImportExportJSONL, Mode: livedb.ImportAppend}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return db
-}
-
-// BenchmarkDBExport exports n documents to io.Discard. Before timing, one
-// export measures the peak live heap (collected at every progress report,
-// every 1,000 documents) above the heap before it: it stays flat as n
-// grows tenfold, because the export streams.
-func BenchmarkDBExport(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			db := mustExportBenchDB(b, n)
-			live := func() uint64 {
-				var ms runtime.MemStats
-				runtime.GC()
-				runtime.ReadMemStats(&ms)
-				return ms.HeapAlloc
-			}
-			live() // sync.Pools empty after two collections
-			base := live()
-			var peak uint64
-			err := db.Export(context.Background(), io.Discard, &livedb.ExportOptions{Progress: func(livedb.Progress) {
-				peak = max(peak, live())
-			}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := db.Export(context.Background(), io.Discard, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(int64(peak)-int64(base))/1024, "peak-live-KB")
-			b.ReportMetric(float64(n), "docs/op")
-		})
-	}
-}
-
-// BenchmarkDBImport imports an export of n documents into a fresh
-// database (replace mode), all in one commit.
-func BenchmarkDBImport(b *testing.B) {
-	const n = 10_000
-	src := mustExportBenchDB(b, n)
-	var zipped bytes.Buffer
-	if err := src.Export(context.Background(), &zipped, nil); err != nil {
-		b.Fatal(err)
-	}
-	dst, err := livedb.Open(filepath.Join(b.TempDir(), "dst.db"), exportSchema(), &livedb.Options{NoSync: true, AllowUndeclaredTables: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer dst.Close()
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := dst.Import(context.Background(), bytes.NewReader(zipped.Bytes()), int64(zipped.Len()), &livedb.ImportOptions{Mode: livedb.ImportReplace}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(n, "docs/op")
 }

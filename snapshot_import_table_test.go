@@ -8,31 +8,32 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/snapshot"
 )
 
-func TestDB_ImportTable(t *testing.T) {
+func TestImportTable(t *testing.T) {
 	const u1 = "j977x2wrmpsbzk6swvsg038t4x721mfx" // table 10002, users' number
 	tests := []struct {
 		name   string
-		format livedb.ImportFormat
+		format snapshot.Format
 		input  string
 		check  func(t *testing.T, docs []livedb.Doc)
 	}{
-		{"jsonl is Convex-JSON", livedb.ImportJSONL,
+		{"jsonl is Convex-JSON", snapshot.JSONL,
 			`{"name":"a","age":{"$integer":"BQAAAAAAAAA="},"score":5}` + "\n\n" + `{"name":"b","age":{"$integer":"AQAAAAAAAAA="},"score":1.5}` + "\r\n",
 			func(t *testing.T, docs []livedb.Doc) {
 				if len(docs) != 2 || docs[0]["score"] != 5.0 || docs[0]["age"] != int64(5) {
 					t.Errorf("docs = %v", docs)
 				}
 			}},
-		{"json array", livedb.ImportJSONArray,
+		{"json array", snapshot.JSONArray,
 			"[\n" + `{"_id":"` + u1 + `","_creationTime":12.5,"name":"a","age":{"$integer":"BQAAAAAAAAA="},"score":5}` + ",\n" + `{"name":"b","age":{"$integer":"AQAAAAAAAAA="},"score":1.5}` + "\n]\n",
 			func(t *testing.T, docs []livedb.Doc) {
 				if len(docs) != 2 || docs[0].ID() != u1 || docs[0].CreationTime() != 12.5 || docs[1].CreationTime() <= 12.5 {
 					t.Errorf("docs = %v", docs)
 				}
 			}},
-		{"export jsonl", livedb.ImportExportJSONL,
+		{"export jsonl", snapshot.ExportJSONL,
 			`{"name":"a","age":5,"score":5.0}`,
 			func(t *testing.T, docs []livedb.Doc) {
 				if len(docs) != 1 || docs[0]["age"] != int64(5) || docs[0]["score"] != 5.0 {
@@ -43,7 +44,7 @@ func TestDB_ImportTable(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachBackend(t, convexFixtureSchema(), func(t *testing.T, db *livedb.DB) {
-				err := db.ImportTable(context.Background(), "users", strings.NewReader(tc.input), &livedb.ImportOptions{Format: tc.format, Mode: livedb.ImportRequireEmpty})
+				err := snapshot.ImportTable(context.Background(), db, "users", strings.NewReader(tc.input), &snapshot.ImportOptions{Format: tc.format, Mode: snapshot.RequireEmpty})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -53,21 +54,21 @@ func TestDB_ImportTable(t *testing.T) {
 	}
 }
 
-func TestDB_ImportTable_Options(t *testing.T) {
+func TestImportTable_Options(t *testing.T) {
 	forEachBackend(t, convexFixtureSchema(), func(t *testing.T, db *livedb.DB) {
 		ctx := context.Background()
 		// nil options: JSONL into a table that must be empty.
 		line := `{"name":"a","age":{"$integer":"BQAAAAAAAAA="},"score":5}` + "\n"
-		if err := db.ImportTable(ctx, "users", strings.NewReader(line), nil); err != nil {
+		if err := snapshot.ImportTable(ctx, db, "users", strings.NewReader(line), nil); err != nil {
 			t.Fatalf("ImportTable(nil options) = %v", err)
 		}
-		if err := db.ImportTable(ctx, "users", strings.NewReader(line), nil); !errors.Is(err, livedb.ErrTableNotEmpty) {
+		if err := snapshot.ImportTable(ctx, db, "users", strings.NewReader(line), nil); !errors.Is(err, snapshot.ErrTableNotEmpty) {
 			t.Fatalf("second ImportTable(nil options) = %v, want ErrTableNotEmpty", err)
 		}
 		// Progress in the options is called instead of Options.Progress.
 		var got []livedb.Progress
-		err := db.ImportTable(ctx, "users", strings.NewReader(line), &livedb.ImportOptions{
-			Mode:     livedb.ImportAppend,
+		err := snapshot.ImportTable(ctx, db, "users", strings.NewReader(line), &snapshot.ImportOptions{
+			Mode:     snapshot.Append,
 			Progress: func(p livedb.Progress) { got = append(got, p) },
 		})
 		if err != nil {
@@ -82,25 +83,25 @@ func TestDB_ImportTable_Options(t *testing.T) {
 	})
 }
 
-func TestDB_ImportTable_Errors(t *testing.T) {
+func TestImportTable_Errors(t *testing.T) {
 	db, ids := mustUsersDB(t)
 	tests := []struct {
 		name     string
-		format   livedb.ImportFormat
-		mode     livedb.ImportMode
+		format   snapshot.Format
+		mode     snapshot.Mode
 		input    string
 		wantKind error
 		wantMsg  string
 	}{
-		{"array element line", livedb.ImportJSONArray, livedb.ImportAppend,
+		{"array element line", snapshot.JSONArray, snapshot.Append,
 			"[\n  {\"name\":\"a\",\"age\":{\"$integer\":\"AQAAAAAAAAA=\"},\"score\":1},\n\n  {\"name\":\"b\",\"age\":1,\"score\":1}\n]",
 			livedb.ErrSchemaEnforcement, `import into table "users" line 4`},
-		{"not an array", livedb.ImportJSONArray, livedb.ImportAppend, `{"name":"a"}`, livedb.ErrImportFormat, "want a JSON array"},
-		{"data after the array", livedb.ImportJSONArray, livedb.ImportAppend, `[] []`, livedb.ErrImportFormat, "after the JSON array"},
-		{"bad line", livedb.ImportJSONL, livedb.ImportAppend, `{"name":"a","age":{"$integer":"AQAAAAAAAAA="},"score":1}` + "\n{", livedb.ErrImportFormat, "line 2"},
-		{"not empty", livedb.ImportJSONL, livedb.ImportRequireEmpty, `{"name":"a","age":{"$integer":"AQAAAAAAAAA="},"score":1}`, livedb.ErrTableNotEmpty, "already has documents"},
-		{"existing _id", livedb.ImportJSONL, livedb.ImportAppend, `{"_id":"` + string(ids[0]) + `","name":"a","age":{"$integer":"AQAAAAAAAAA="},"score":1}`, livedb.ErrDuplicateID, "already exists"},
-		{"bad table", livedb.ImportJSONL, livedb.ImportAppend, ``, livedb.ErrInvalidTable, "metadata prefix"},
+		{"not an array", snapshot.JSONArray, snapshot.Append, `{"name":"a"}`, snapshot.ErrFormat, "want a JSON array"},
+		{"data after the array", snapshot.JSONArray, snapshot.Append, `[] []`, snapshot.ErrFormat, "after the JSON array"},
+		{"bad line", snapshot.JSONL, snapshot.Append, `{"name":"a","age":{"$integer":"AQAAAAAAAAA="},"score":1}` + "\n{", snapshot.ErrFormat, "line 2"},
+		{"not empty", snapshot.JSONL, snapshot.RequireEmpty, `{"name":"a","age":{"$integer":"AQAAAAAAAAA="},"score":1}`, snapshot.ErrTableNotEmpty, "already has documents"},
+		{"existing _id", snapshot.JSONL, snapshot.Append, `{"_id":"` + string(ids[0]) + `","name":"a","age":{"$integer":"AQAAAAAAAAA="},"score":1}`, snapshot.ErrDuplicateID, "already exists"},
+		{"bad table", snapshot.JSONL, snapshot.Append, ``, livedb.ErrInvalidTable, "metadata prefix"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,7 +110,7 @@ func TestDB_ImportTable_Errors(t *testing.T) {
 				table = "_users"
 			}
 			before := docsJSON(t, mustCollect(t, db, "users"))
-			err := db.ImportTable(context.Background(), table, strings.NewReader(tc.input), &livedb.ImportOptions{Format: tc.format, Mode: tc.mode})
+			err := snapshot.ImportTable(context.Background(), db, table, strings.NewReader(tc.input), &snapshot.ImportOptions{Format: tc.format, Mode: tc.mode})
 			if !errors.Is(err, tc.wantKind) || !strings.Contains(err.Error(), tc.wantMsg) {
 				t.Fatalf("err = %v, want %v containing %q", err, tc.wantKind, tc.wantMsg)
 			}

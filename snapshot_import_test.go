@@ -16,6 +16,7 @@ import (
 
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/livedbtest"
+	"github.com/livedb-go/livedb/snapshot"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -82,8 +83,8 @@ func mustZipDir(t *testing.T, dir string) []byte {
 }
 
 // importZip imports a ZIP held in memory.
-func importZip(db *livedb.DB, b []byte, opts *livedb.ImportOptions) error {
-	return db.Import(context.Background(), bytes.NewReader(b), int64(len(b)), opts)
+func importZip(db *livedb.DB, b []byte, opts *snapshot.ImportOptions) error {
+	return snapshot.Import(context.Background(), db, bytes.NewReader(b), int64(len(b)), opts)
 }
 
 // mustIndexDocs returns a table's documents in the order of one of its
@@ -131,7 +132,7 @@ func mustStats(t *testing.T, db *livedb.DB) []string {
 	return out
 }
 
-func TestDB_Import_RoundTrip(t *testing.T) {
+func TestImport_RoundTrip(t *testing.T) {
 	forEachBackendOptions(t, exportSchema(), looseOptions, func(t *testing.T, src *livedb.DB) {
 		mustFillExportDB(t, src)
 		zipped := mustExport(t, src, nil)
@@ -202,7 +203,7 @@ func convexFixtureSchema() *livedb.Schema {
 	})
 }
 
-func TestDB_Import_ConvexFixture(t *testing.T) {
+func TestImport_ConvexFixture(t *testing.T) {
 	zipped := mustZipDir(t, filepath.Join("testdata", "export", "convex"))
 	forEachBackendOptions(t, convexFixtureSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		if err := importZip(db, zipped, nil); err != nil {
@@ -270,7 +271,7 @@ func TestDB_Import_ConvexFixture(t *testing.T) {
 	})
 }
 
-func TestDB_Import_Failures(t *testing.T) {
+func TestImport_Failures(t *testing.T) {
 	// The schema numbers its tables in name order: messages 10001, users
 	// 10002.
 	const (
@@ -293,7 +294,7 @@ func TestDB_Import_Failures(t *testing.T) {
 		wantLine int
 	}{
 		{"bad JSON line", mustZip(t, tables, uniform, zipEntry{"users/documents.jsonl", good + "{\"_id\": oops}\n"}),
-			livedb.ErrImportFormat, []string{"users/documents.jsonl:2"}, "._id", 2},
+			snapshot.ErrFormat, []string{"users/documents.jsonl:2"}, "._id", 2},
 		{"schema mismatch", mustZip(t, tables, uniform, zipEntry{"users/documents.jsonl", good + "\n" + user(u2, `"age":1.5,"name":"b","score":1.0`)}),
 			livedb.ErrSchemaEnforcement, []string{"users/documents.jsonl:3", u2, "Path: .age"}, ".age", 3},
 		{"missing field", mustZip(t, tables, uniform, zipEntry{"users/documents.jsonl", user(u2, `"name":"b","score":1.0`)}),
@@ -301,7 +302,7 @@ func TestDB_Import_Failures(t *testing.T) {
 		{"ID of another table", mustZip(t, tables, uniform, zipEntry{"users/documents.jsonl", good + user(m1, `"age":1,"name":"a","score":1.0`)}),
 			livedb.ErrInvalidID, []string{"users/documents.jsonl:2", `table number 10001 (table "messages")`}, "._id", 2},
 		{"duplicate _id", mustZip(t, tables, uniform, zipEntry{"users/documents.jsonl", good + good}),
-			livedb.ErrDuplicateID, []string{"users/documents.jsonl:2", "line 1"}, "", 2},
+			snapshot.ErrDuplicateID, []string{"users/documents.jsonl:2", "line 1"}, "", 2},
 		{"int64 creation time", mustZip(t, tables, uniform, zipEntry{"users/documents.jsonl", `{"_creationTime":1718000000000,"_id":"` + u1 + `","age":1,"name":"a","score":1.0}`}),
 			livedb.ErrInvalidDocument, []string{"_creationTime must be a float64"}, "._creationTime", 1},
 		{"system field", mustZip(t, tables, uniform, zipEntry{"users/documents.jsonl", user(u1, `"_secret":1,"age":1,"name":"a","score":1.0`)}),
@@ -309,27 +310,27 @@ func TestDB_Import_Failures(t *testing.T) {
 		{"too big", mustZip(t, tables, uniform, zipEntry{"users/documents.jsonl", user(u1, `"age":1,"name":"`+strings.Repeat("x", 1<<20)+`","score":1.0`)}),
 			livedb.ErrInvalidDocument, []string{"too large"}, "", 1},
 		{"not an object", mustZip(t, tables, uniform, zipEntry{"users/documents.jsonl", "[1]\n"}),
-			livedb.ErrImportFormat, []string{"must be an object"}, "", 1},
+			snapshot.ErrFormat, []string{"must be an object"}, "", 1},
 		{"reserved field name", mustZip(t, tables, uniform, zipEntry{"users/documents.jsonl", user(u1, `"age":1,"name":"a","score":1.0,"profile":{"$x":1}`)}),
-			livedb.ErrImportFormat, []string{"users/documents.jsonl:1"}, ".profile", 1},
+			snapshot.ErrFormat, []string{"users/documents.jsonl:1"}, ".profile", 1},
 		{"inferred shape", mustZip(t, tables, zipEntry{"users/generated_schema.jsonl", "\"{_id: string}\"\n"}, zipEntry{"users/documents.jsonl", good}),
-			livedb.ErrImportFormat, []string{"users/generated_schema.jsonl", "uniform"}, "", 1},
+			snapshot.ErrFormat, []string{"users/generated_schema.jsonl", "uniform"}, "", 1},
 		{"bad _tables", mustZip(t, zipEntry{"_tables/documents.jsonl", "{\"name\":\"users\"}\n"}, zipEntry{"users/documents.jsonl", good}),
-			livedb.ErrImportFormat, []string{"_tables/documents.jsonl:1"}, "", 1},
+			snapshot.ErrFormat, []string{"_tables/documents.jsonl:1"}, "", 1},
 		{"bad table name", mustZip(t, zipEntry{"my-table/documents.jsonl", "{}\n"}),
 			livedb.ErrInvalidTable, []string{"my-table"}, "", 0},
 		{"two tables one number", mustZip(t, zipEntry{"_tables/documents.jsonl", `{"name":"users","id":10002}` + "\n" + `{"name":"messages","id":10002}` + "\n"}, zipEntry{"users/documents.jsonl", good}, zipEntry{"messages/documents.jsonl", ""}),
-			livedb.ErrImportFormat, []string{"both have table number 10002"}, "", 0},
+			snapshot.ErrFormat, []string{"both have table number 10002"}, "", 0},
 		{"components", mustZip(t, zipEntry{"_components/comp/users/documents.jsonl", ""}),
-			livedb.ErrImportFormat, []string{"components"}, "", 0},
-		{"not a zip", []byte("PK nope"), livedb.ErrImportFormat, []string{"not a ZIP"}, "", 0},
+			snapshot.ErrFormat, []string{"components"}, "", 0},
+		{"not a zip", []byte("PK nope"), snapshot.ErrFormat, []string{"not a ZIP"}, "", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachBackend(t, convexFixtureSchema(), func(t *testing.T, db *livedb.DB) {
 				before, ts := mustStats(t, db), db.LastTimestamp()
 				err := importZip(db, tc.zip, nil)
-				var ie *livedb.ImportError
+				var ie *snapshot.ImportError
 				if !errors.As(err, &ie) || !errors.Is(err, tc.wantKind) {
 					t.Fatalf("err = %v, want an *ImportError of kind %v", err, tc.wantKind)
 				}
@@ -349,7 +350,7 @@ func TestDB_Import_Failures(t *testing.T) {
 	}
 }
 
-func TestDB_Import_ValidationErrorDetail(t *testing.T) {
+func TestImport_ValidationErrorDetail(t *testing.T) {
 	db := livedbtest.NewOptions(t, convexFixtureSchema(), looseOptions)
 	line := `{"_creationTime":1.5,"_id":"j977x2wrmpsbzk6swvsg038t4x721mfx","age":1,"name":"a","score":1.0,"tags":[1.0,2.0,{"$integer":"AQAAAAAAAAA="}],"avatar":"not bytes"}`
 	err := importZip(db, mustZip(t, zipEntry{"_tables/documents.jsonl", `{"name":"users","id":10002}` + "\n"}, zipEntry{"users/generated_schema.jsonl", "\"uniform\"\n"}, zipEntry{"users/documents.jsonl", line}), nil)
@@ -359,7 +360,7 @@ func TestDB_Import_ValidationErrorDetail(t *testing.T) {
 	}
 }
 
-func TestDB_Import_UndoCatalog(t *testing.T) {
+func TestImport_UndoCatalog(t *testing.T) {
 	// The context ends after the documents were checked and the catalog
 	// committed: the commit of the documents fails, and the catalog is put
 	// back as it was.
@@ -368,7 +369,7 @@ func TestDB_Import_UndoCatalog(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	zipped := mustZipDir(t, filepath.Join("testdata", "export", "convex"))
-	err := db.Import(ctx, bytes.NewReader(zipped), int64(len(zipped)), &livedb.ImportOptions{Progress: func(p livedb.Progress) {
+	err := snapshot.Import(ctx, db, bytes.NewReader(zipped), int64(len(zipped)), &snapshot.ImportOptions{Progress: func(p livedb.Progress) {
 		if p.Table == "emptyTable" {
 			cancel()
 		}
@@ -381,7 +382,7 @@ func TestDB_Import_UndoCatalog(t *testing.T) {
 	}
 }
 
-func TestDB_Import_Subscription(t *testing.T) {
+func TestImport_Subscription(t *testing.T) {
 	db := livedbtest.NewOptions(t, convexFixtureSchema(), looseOptions)
 	ctx := context.Background()
 	sub, err := livedb.Subscribe(ctx, db, func(q *livedb.QueryCtx) (int, error) {
@@ -403,7 +404,7 @@ func TestDB_Import_Subscription(t *testing.T) {
 	}
 }
 
-func TestDB_Import_ReadOnly(t *testing.T) {
+func TestImport_ReadOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ro.db")
 	db, err := livedb.Open(path, convexFixtureSchema(), &livedb.Options{NoSync: true, AllowUndeclaredTables: true})
 	if err != nil {
@@ -423,7 +424,7 @@ func TestDB_Import_ReadOnly(t *testing.T) {
 	}
 }
 
-func TestDB_Import_NoTablesFile(t *testing.T) {
+func TestImport_NoTablesFile(t *testing.T) {
 	// Without _tables/documents.jsonl the table takes the number of its
 	// first document's _id; without generated_schema.jsonl the documents
 	// are Convex-JSON, where every plain number is a float64.
@@ -450,7 +451,7 @@ func TestDB_Import_NoTablesFile(t *testing.T) {
 	}
 }
 
-func TestDB_Import_Prefix(t *testing.T) {
+func TestImport_Prefix(t *testing.T) {
 	// Convex accepts a snapshot under a top directory, and so does Import.
 	var entries []zipEntry
 	for _, e := range mustReadZip(t, mustZipDir(t, filepath.Join("testdata", "export", "convex"))) {
@@ -465,13 +466,13 @@ func TestDB_Import_Prefix(t *testing.T) {
 	}
 }
 
-func TestExportedSchema(t *testing.T) {
+func TestReadSchema(t *testing.T) {
 	src := livedbtest.NewOptions(t, exportSchema(), looseOptions)
 	mustFillExportDB(t, src)
 	zipped := mustExport(t, src, nil)
-	s, err := livedb.ExportedSchema(bytes.NewReader(zipped), int64(len(zipped)))
+	s, err := snapshot.ReadSchema(bytes.NewReader(zipped), int64(len(zipped)))
 	if err != nil || s == nil {
-		t.Fatalf("ExportedSchema = %v, %v", s, err)
+		t.Fatalf("ReadSchema = %v, %v", s, err)
 	}
 	want, _ := exportSchema().MarshalJSON()
 	if got, _ := s.MarshalJSON(); string(got) != string(want) {
@@ -497,15 +498,15 @@ func TestExportedSchema(t *testing.T) {
 	}
 	// Convex's exports carry none.
 	fixture := mustZipDir(t, filepath.Join("testdata", "export", "convex"))
-	if s, err := livedb.ExportedSchema(bytes.NewReader(fixture), int64(len(fixture))); s != nil || err != nil {
-		t.Errorf("ExportedSchema of a Convex export = %v, %v", s, err)
+	if s, err := snapshot.ReadSchema(bytes.NewReader(fixture), int64(len(fixture))); s != nil || err != nil {
+		t.Errorf("ReadSchema of a Convex export = %v, %v", s, err)
 	}
 }
 
-func TestDB_Import_ConcurrentWriters(t *testing.T) {
+func TestImport_ConcurrentWriters(t *testing.T) {
 	forEachBackendOptions(t, exportSchema(), looseOptions, func(t *testing.T, db *livedb.DB) {
 		mustFillExportDB(t, db)
-		zipped := mustExport(t, db, &livedb.ExportOptions{Tables: []string{"values"}})
+		zipped := mustExport(t, db, &snapshot.ExportOptions{Tables: []string{"values"}})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		errc := make(chan error, 1)
@@ -524,7 +525,7 @@ func TestDB_Import_ConcurrentWriters(t *testing.T) {
 			errc <- err
 		}()
 		for range 5 {
-			if err := importZip(db, zipped, &livedb.ImportOptions{Mode: livedb.ImportReplace}); err != nil && !errors.Is(err, livedb.ErrConflict) {
+			if err := importZip(db, zipped, &snapshot.ImportOptions{Mode: snapshot.Replace}); err != nil && !errors.Is(err, livedb.ErrConflict) {
 				t.Fatalf("Import: %v", err)
 			}
 		}

@@ -1,4 +1,4 @@
-package livedb_test
+package snapshot_test
 
 import (
 	"archive/zip"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/snapshot"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -51,9 +52,9 @@ func FuzzImportTable(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		formats := []livedb.ImportFormat{livedb.ImportJSONL, livedb.ImportJSONArray, livedb.ImportExportJSONL}
+		formats := []snapshot.Format{snapshot.JSONL, snapshot.JSONArray, snapshot.ExportJSONL}
 		name := []string{"items", "notes"}[table%2]
-		err = db.ImportTable(context.Background(), name, bytes.NewReader(data), &livedb.ImportOptions{Format: formats[int(format)%len(formats)], Mode: livedb.ImportReplace})
+		err = snapshot.ImportTable(context.Background(), db, name, bytes.NewReader(data), &snapshot.ImportOptions{Format: formats[int(format)%len(formats)], Mode: snapshot.Replace})
 		checkImported(t, db)
 		if err != nil {
 			return
@@ -81,7 +82,7 @@ func FuzzImport(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		_ = db.Import(context.Background(), bytes.NewReader(data), int64(len(data)), &livedb.ImportOptions{Mode: livedb.ImportReplace})
+		_ = snapshot.Import(context.Background(), db, bytes.NewReader(data), int64(len(data)), &snapshot.ImportOptions{Mode: snapshot.Replace})
 		checkImported(t, db)
 
 		var buf bytes.Buffer
@@ -100,7 +101,7 @@ func FuzzImport(f *testing.F) {
 		if err := zw.Close(); err != nil {
 			t.Fatal(err)
 		}
-		_ = db.Import(context.Background(), bytes.NewReader(buf.Bytes()), int64(buf.Len()), &livedb.ImportOptions{Mode: livedb.ImportReplace})
+		_ = snapshot.Import(context.Background(), db, bytes.NewReader(buf.Bytes()), int64(buf.Len()), &snapshot.ImportOptions{Mode: snapshot.Replace})
 		checkImported(t, db)
 	})
 }

@@ -1,4 +1,4 @@
-package snapshot
+package snapfile
 
 import (
 	"archive/zip"

@@ -7,10 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/livedb-go/livedb/internal/engine"
 	"github.com/livedb-go/livedb/v"
 )
 
-// TestDB_ImportTable_ConcurrentInsertConflicts inserts a document into the
+// TestImport_ConcurrentInsertConflicts inserts a document into the
 // imported table between the import's snapshot and its commit (through
 // testHookImportStaged, on the first attempt only). The import read the
 // table's whole by_id range, so the insert conflicts with it and the import
@@ -19,20 +20,21 @@ import (
 // in the import's read set the insert went undetected: the replace left a
 // document it should have deleted, committed after it in timestamp order,
 // and require-empty filled a table that was not empty.
-func TestDB_ImportTable_ConcurrentInsertConflicts(t *testing.T) {
+func TestImport_ConcurrentInsertConflicts(t *testing.T) {
 	const input = `{"name":"imported-1"}` + "\n" + `{"name":"imported-2"}` + "\n"
 	cases := []struct {
-		mode      ImportMode
+		name      string
+		mode      engine.ImportMode
 		old       []string // documents before the import
 		wantErr   error
 		wantNames []string
 	}{
-		{ImportReplace, []string{"old-1", "old-2"}, nil, []string{"imported-1", "imported-2"}},
-		{ImportRequireEmpty, nil, ErrTableNotEmpty, []string{"concurrent"}},
+		{"replace", engine.ImportReplace, []string{"old-1", "old-2"}, nil, []string{"imported-1", "imported-2"}},
+		{"require-empty", engine.ImportRequireEmpty, nil, engine.ErrTableNotEmpty, []string{"concurrent"}},
 	}
 	for _, tc := range cases {
 		for _, backend := range []string{"memory", "bbolt"} {
-			t.Run(tc.mode.String()+"/"+backend, func(t *testing.T) {
+			t.Run(tc.name+"/"+backend, func(t *testing.T) {
 				s := DefineSchema(Tables{"items": DefineTable(v.Object(v.Fields{"name": v.String()}))})
 				db := openWhitebox(t, backend, s, Options{})
 				ctx := context.Background()
@@ -58,7 +60,7 @@ func TestDB_ImportTable_ConcurrentInsertConflicts(t *testing.T) {
 				}
 				testHookImportStaged.Store(&hook)
 				defer testHookImportStaged.Store(nil)
-				err := db.ImportTable(ctx, "items", strings.NewReader(input), &ImportOptions{Format: ImportExportJSONL, Mode: tc.mode})
+				err := importTableText(ctx, db, "items", strings.NewReader(input), true, tc.mode)
 				testHookImportStaged.Store(nil)
 				if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
 					t.Fatalf("import: err = %v, want %v", err, tc.wantErr)

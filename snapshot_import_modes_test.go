@@ -14,6 +14,7 @@ import (
 	"github.com/livedb-go/livedb"
 	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/livedbtest"
+	"github.com/livedb-go/livedb/snapshot"
 	"github.com/livedb-go/livedb/v"
 )
 
@@ -35,22 +36,22 @@ func mustUsersDB(t *testing.T) (*livedb.DB, []livedb.ID) {
 	return db, ids
 }
 
-func TestDB_Import_Modes(t *testing.T) {
+func TestImport_Modes(t *testing.T) {
 	src, srcIDs := mustUsersDB(t)
 	mustMutate(t, src, func(m *livedb.MutationCtx) error {
 		return m.DB.Patch(srcIDs[0], livedb.Doc{"name": "changed"})
 	})
-	zipped := mustExport(t, src, &livedb.ExportOptions{Tables: []string{"users"}})
+	zipped := mustExport(t, src, &snapshot.ExportOptions{Tables: []string{"users"}})
 
 	t.Run("require-empty refuses", func(t *testing.T) {
 		db, _ := mustUsersDB(t)
-		if err := importZip(db, zipped, nil); !errors.Is(err, livedb.ErrTableNotEmpty) {
+		if err := importZip(db, zipped, nil); !errors.Is(err, snapshot.ErrTableNotEmpty) {
 			t.Errorf("err = %v, want ErrTableNotEmpty", err)
 		}
 	})
 	t.Run("append adds", func(t *testing.T) {
 		db, _ := mustUsersDB(t)
-		if err := importZip(db, zipped, &livedb.ImportOptions{Mode: livedb.ImportAppend}); err != nil {
+		if err := importZip(db, zipped, &snapshot.ImportOptions{Mode: snapshot.Append}); err != nil {
 			t.Fatal(err)
 		}
 		if n := len(mustCollect(t, db, "users")); n != 4 {
@@ -58,7 +59,7 @@ func TestDB_Import_Modes(t *testing.T) {
 		}
 	})
 	t.Run("append refuses an existing _id", func(t *testing.T) {
-		if err := importZip(src, zipped, &livedb.ImportOptions{Mode: livedb.ImportAppend}); !errors.Is(err, livedb.ErrDuplicateID) || !strings.Contains(err.Error(), "users/documents.jsonl:") {
+		if err := importZip(src, zipped, &snapshot.ImportOptions{Mode: snapshot.Append}); !errors.Is(err, snapshot.ErrDuplicateID) || !strings.Contains(err.Error(), "users/documents.jsonl:") {
 			t.Errorf("err = %v, want ErrDuplicateID naming the line", err)
 		}
 		if docs := mustCollect(t, src, "users"); len(docs) != 2 || docs[0]["name"] != "changed" {
@@ -68,7 +69,7 @@ func TestDB_Import_Modes(t *testing.T) {
 	t.Run("replace", func(t *testing.T) {
 		db, old := mustUsersDB(t)
 		after := db.LastTimestamp()
-		if err := importZip(db, zipped, &livedb.ImportOptions{Mode: livedb.ImportReplace}); err != nil {
+		if err := importZip(db, zipped, &snapshot.ImportOptions{Mode: snapshot.Replace}); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := docsJSON(t, mustCollect(t, db, "users")), docsJSON(t, mustCollect(t, src, "users")); !slices.Equal(got, want) {
@@ -99,7 +100,7 @@ func TestDB_Import_Modes(t *testing.T) {
 	})
 	t.Run("replace with itself writes nothing", func(t *testing.T) {
 		ts := src.LastTimestamp()
-		if err := importZip(src, zipped, &livedb.ImportOptions{Mode: livedb.ImportReplace}); err != nil {
+		if err := importZip(src, zipped, &snapshot.ImportOptions{Mode: snapshot.Replace}); err != nil {
 			t.Fatal(err)
 		}
 		if src.LastTimestamp() != ts {
@@ -108,7 +109,7 @@ func TestDB_Import_Modes(t *testing.T) {
 	})
 }
 
-func TestDB_Import_TableNumberConflict(t *testing.T) {
+func TestImport_TableNumberConflict(t *testing.T) {
 	// "users" is 10002 here; the fixture gives 10002 to "messages" and
 	// does not import this database's "users"... unless it is included.
 	db := livedbtest.NewOptions(t, livedb.DefineSchema(livedb.Tables{
@@ -117,7 +118,7 @@ func TestDB_Import_TableNumberConflict(t *testing.T) {
 	}), looseOptions)
 	zipped := mustZipDir(t, filepath.Join("testdata", "export", "convex"))
 	err := importZip(db, zipped, nil)
-	if !errors.Is(err, livedb.ErrTableNumber) || !strings.Contains(err.Error(), `"aaa"`) {
+	if !errors.Is(err, snapshot.ErrTableNumber) || !strings.Contains(err.Error(), `"aaa"`) {
 		t.Fatalf("err = %v, want ErrTableNumber naming the table that has the number", err)
 	}
 	if got := mustStats(t, db); !slices.Equal(got, []string{"aaa:10001:0", "other:10002:0"}) {
@@ -125,14 +126,14 @@ func TestDB_Import_TableNumberConflict(t *testing.T) {
 	}
 }
 
-func TestDB_Import_AppendRenumber(t *testing.T) {
+func TestImport_AppendRenumber(t *testing.T) {
 	db, _ := mustUsersDB(t) // users has documents under this database's number
 	zipped := mustZipDir(t, filepath.Join("testdata", "export", "convex"))
-	err := importZip(db, zipped, &livedb.ImportOptions{Mode: livedb.ImportAppend})
-	if !errors.Is(err, livedb.ErrTableNumber) || !strings.Contains(err.Error(), "use replace") {
+	err := importZip(db, zipped, &snapshot.ImportOptions{Mode: snapshot.Append})
+	if !errors.Is(err, snapshot.ErrTableNumber) || !strings.Contains(err.Error(), "use replace") {
 		t.Fatalf("err = %v, want ErrTableNumber suggesting replace", err)
 	}
-	if err := importZip(db, zipped, &livedb.ImportOptions{Mode: livedb.ImportReplace}); err != nil {
+	if err := importZip(db, zipped, &snapshot.ImportOptions{Mode: snapshot.Replace}); err != nil {
 		t.Fatalf("replace: %v", err)
 	}
 	if got := mustStats(t, db); !slices.Equal(got, []string{"users:10001:3", "messages:10002:2", "emptyTable:10003:0"}) {
@@ -140,11 +141,11 @@ func TestDB_Import_AppendRenumber(t *testing.T) {
 	}
 }
 
-// TestDB_Import_SystemTableNumber imports documents whose IDs carry a table
+// TestImport_SystemTableNumber imports documents whose IDs carry a table
 // number below the first user table's (the numbers of system tables): the
 // import must refuse them, since a user table with such a number could not
 // be opened again, and write nothing.
-func TestDB_Import_SystemTableNumber(t *testing.T) {
+func TestImport_SystemTableNumber(t *testing.T) {
 	for _, n := range []uint32{1, 5, 10000} {
 		db := livedbtest.NewOptions(t, livedb.DefineSchema(livedb.Tables{
 			"aaa": livedb.DefineTable(v.Any()),
@@ -154,8 +155,8 @@ func TestDB_Import_SystemTableNumber(t *testing.T) {
 			t.Fatal(err)
 		}
 		line := `{"_id":"` + sid + `","_creationTime":1700000000000,"x":1}` + "\n"
-		err = db.ImportTable(context.Background(), "fresh", strings.NewReader(line), nil)
-		if !errors.Is(err, livedb.ErrTableNumber) || !strings.Contains(err.Error(), strconv.FormatUint(uint64(n), 10)) {
+		err = snapshot.ImportTable(context.Background(), db, "fresh", strings.NewReader(line), nil)
+		if !errors.Is(err, snapshot.ErrTableNumber) || !strings.Contains(err.Error(), strconv.FormatUint(uint64(n), 10)) {
 			t.Fatalf("table number %d: err = %v, want ErrTableNumber naming the number", n, err)
 		}
 		if got := mustStats(t, db); !slices.Equal(got, []string{"aaa:10001:0"}) {
