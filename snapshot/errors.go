@@ -24,9 +24,10 @@ var (
 	// ErrTableNumber is returned by an import that gives a table the
 	// number another table of the database has, or by an append that would
 	// keep documents whose IDs carry another number. The engine also
-	// returns it when a table that an import numbered holds the number a
-	// system table needs (the scheduler's tables, a work pool's), at
-	// livedb.DB.StartScheduler or at a work pool's first enqueue.
+	// returns it when it creates a system table (the scheduler's, at
+	// livedb.DB.StartScheduler or a first scheduled function; a work
+	// pool's, at a first enqueue) whose number a table that an import
+	// numbered holds.
 	ErrTableNumber = engine.ErrTableNumber
 	// ErrDuplicateID is returned for an _id that appears twice in an
 	// import, or that an append finds already in the table.
