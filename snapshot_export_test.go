@@ -234,6 +234,7 @@ func TestExport_OneSnapshot(t *testing.T) {
 				mutErr = mustRecv(t, done, testWait, "a commit while the export runs (the writer must not wait for the export)")
 			})
 		}}
+		last := db.LastTimestamp() // the last commit before the export
 		var buf bytes.Buffer
 		ts, err := snapshot.Export(context.Background(), db, &buf, opts)
 		if err != nil {
@@ -244,6 +245,26 @@ func TestExport_OneSnapshot(t *testing.T) {
 		}
 		if ts >= db.LastTimestamp() {
 			t.Errorf("export timestamp %d not before the later commit %d", ts, db.LastTimestamp())
+		}
+		if ts != last {
+			t.Errorf("export timestamp %d, want %d, the last commit before it", ts, last)
+		}
+		// The change feed after ts has exactly what the export lacks: the
+		// commit made while it ran.
+		ctx, cancel := context.WithTimeout(context.Background(), testWait)
+		defer cancel()
+		feed := db.Changes(ts, "workflows")
+		var ops []string
+		for range 2 {
+			c, err := feed.Next(ctx)
+			if err != nil {
+				t.Fatalf("change feed after the export's timestamp: %v", err)
+			}
+			ops = append(ops, c.Op)
+		}
+		slices.Sort(ops)
+		if !slices.Equal(ops, []string{"delete", "insert"}) {
+			t.Errorf("changes after the export's timestamp: %v, want the insert and delete made while it ran", ops)
 		}
 		lines := jsonLines(entryBody(t, mustReadZip(t, buf.Bytes()), "workflows/documents.jsonl"))
 		if len(lines) != len(before) {
