@@ -136,7 +136,7 @@ var (
 	// ErrStorageFailed is returned when a storage commit failed in a way
 	// that leaves its outcome unknown (an I/O or fsync error: the commit
 	// may or may not be on disk), and from then on by every write of the
-	// DB (Mutation, MutationTS, Import, the creation of a table): the DB
+	// DB (Mutation, MutationTS, snapshot.Import, the creation of a table): the DB
 	// fails closed. The error also wraps the storage error. Queries,
 	// subscriptions and the change feed keep working on what the storage
 	// holds, which may or may not include the commit in doubt; Close and

@@ -28,7 +28,7 @@ type Options struct {
 
 	// Logger receives livedb's INFO lines about long operations as they
 	// happen: an index backfilled, dropped or documents re-checked by Open,
-	// and what Import skips. Nil means no logging at all: livedb never
+	// and what snapshot.Import skips. Nil means no logging at all: livedb never
 	// writes to slog.Default. What Open changed is also available, as a
 	// value, from [DB.OpenReport].
 	Logger *slog.Logger
