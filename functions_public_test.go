@@ -19,10 +19,10 @@ type pubPageArgs struct {
 
 // pubPage pages through the workflows, as a Convex client's paginated
 // query would.
-var pubPage = livedb.NewQuery(livedb.FunctionDef[pubPageArgs, livedb.PaginationResult]{
+var pubPage = livedb.NewQuery(livedb.FunctionDef[pubPageArgs, livedb.PaginationResult[livedb.Doc]]{
 	Name: "workflows:page",
 	Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
-}, func(q *livedb.QueryCtx, a pubPageArgs) (livedb.PaginationResult, error) {
+}, func(q *livedb.QueryCtx, a pubPageArgs) (livedb.PaginationResult[livedb.Doc], error) {
 	return q.DB.Query("workflows").Paginate(a.PaginationOpts.Options())
 })
 

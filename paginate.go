@@ -40,12 +40,14 @@ type PaginationOptions struct {
 	MaximumBytesRead int64
 }
 
-// PaginationResult is one page of a query. Its json tags give it Convex's
-// shape ({page, isDone, continueCursor, splitCursor, pageStatus}) when a
-// function returns it, so that a Convex client served by package server
-// reads it as Convex's PaginationResult.
-type PaginationResult struct {
-	Page []Doc `json:"page"`
+// PaginationResult is one page of a query: [Query.Paginate] returns a
+// PaginationResult[Doc], [TypedQuery.Paginate] a PaginationResult[T]. Its
+// json tags give it Convex's shape ({page, isDone, continueCursor,
+// splitCursor, pageStatus}) when a function returns it, so that a Convex
+// client served by package server reads it as Convex's PaginationResult.
+type PaginationResult[T any] struct {
+	// Page holds the page's documents.
+	Page []T `json:"page"`
 	// IsDone is true only when the scan ran off the end of the range: a
 	// full page that ends exactly at the last document has IsDone false,
 	// and the next page is empty with IsDone true (as in Convex).
@@ -146,8 +148,8 @@ func (q *Query) decodeCursor(s string) (cursor, error) {
 // Convex forbids them because its reactive "query journal" keeps one page
 // end per function; livedb's subscriptions keep one page end per Paginate
 // call, in call order, so the restriction is not needed.
-func (q *Query) Paginate(opts PaginationOptions) (PaginationResult, error) {
-	var res PaginationResult
+func (q *Query) Paginate(opts PaginationOptions) (PaginationResult[Doc], error) {
+	var res PaginationResult[Doc]
 	switch {
 	case opts.NumItems < 0:
 		return res, fmt.Errorf("%w: NumItems must be a positive number, got %d", ErrInvalidQuery, opts.NumItems)
@@ -224,8 +226,8 @@ func maxKey(a, b []byte) []byte {
 }
 
 // page scans cr for one page.
-func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (PaginationResult, error) {
-	res := PaginationResult{Page: []Doc{}}
+func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (PaginationResult[Doc], error) {
+	res := PaginationResult[Doc]{Page: []Doc{}}
 	if q.t == nil || bytes.Compare(cr.start, cr.end) >= 0 {
 		res.IsDone = true
 		res.ContinueCursor = q.encodeCursor(cursor{end: true})

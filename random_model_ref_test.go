@@ -292,7 +292,7 @@ func (run *modelRun) paginate(op *mOp, tx *mTx) error {
 		if n > 500 {
 			return modelDiverge("%s: more than 500 pages", q)
 		}
-		var res livedb.PaginationResult
+		var res livedb.PaginationResult[livedb.Doc]
 		var want []map[string]any
 		var next mPos
 		var status livedb.PageStatus
@@ -361,7 +361,7 @@ func (run *modelRun) paginate(op *mOp, tx *mTx) error {
 
 // checkSplit checks that a page's SplitCursor splits it where the model
 // says: after the middle row scanned.
-func (run *modelRun) checkSplit(tx *mTx, q *modelQuery, cursor string, pos mPos, res livedb.PaginationResult, scanned [][]any) error {
+func (run *modelRun) checkSplit(tx *mTx, q *modelQuery, cursor string, pos mPos, res livedb.PaginationResult[livedb.Doc], scanned [][]any) error {
 	if len(scanned) <= 2 {
 		if res.SplitCursor != "" {
 			return modelDiverge("%s: SplitCursor on a page of %d rows", q, len(scanned))

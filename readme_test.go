@@ -101,7 +101,7 @@ func readmeTour(t *testing.T, ctx context.Context) error {
 		// README: paginate
 		opts := livedb.PaginationOptions{NumItems: 20}
 		for {
-			page, err := livedb.QueryValue(ctx, db, func(q *livedb.QueryCtx) (livedb.PaginationResult, error) {
+			page, err := livedb.QueryValue(ctx, db, func(q *livedb.QueryCtx) (livedb.PaginationResult[livedb.Doc], error) {
 				return q.DB.Query("agentSessions").Paginate(opts)
 			})
 			if err != nil {
@@ -408,9 +408,9 @@ func TestReadme_Server(t *testing.T) {
 	})
 	listTasks := livedb.NewQuery(livedb.FunctionDef[struct{}, []livedb.Doc]{Name: "tasks:list"},
 		func(q *livedb.QueryCtx, _ struct{}) ([]livedb.Doc, error) { return q.DB.Query("tasks").Collect() })
-	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
+	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult[livedb.Doc]]{
 		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
-	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
+	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult[livedb.Doc], error) {
 		return q.DB.Query("tasks").Paginate(a.PaginationOpts.Options())
 	})
 	verifyToken := func(ctx context.Context, token string) (*livedb.Identity, error) {
@@ -519,9 +519,9 @@ func TestReadme_Remote(t *testing.T) {
 	})
 	listTasks := livedb.NewQuery(livedb.FunctionDef[struct{}, []livedb.Doc]{Name: "tasks:list"},
 		func(q *livedb.QueryCtx, _ struct{}) ([]livedb.Doc, error) { return q.DB.Query("tasks").Collect() })
-	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
+	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult[livedb.Doc]]{
 		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
-	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
+	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult[livedb.Doc], error) {
 		return q.DB.Query("tasks").Paginate(a.PaginationOpts.Options())
 	})
 	reg, err := livedb.NewRegistry(addTask, listTasks, pageTasks)

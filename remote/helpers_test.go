@@ -73,9 +73,9 @@ func testFunctions() []livedb.Registerable {
 		docs, err := q.DB.Query("tasks").Collect()
 		return len(docs), err
 	})
-	page := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
+	page := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult[livedb.Doc]]{
 		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
-	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
+	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult[livedb.Doc], error) {
 		return q.DB.Query("tasks").WithIndex("by_text", nil).Paginate(a.PaginationOpts.Options())
 	})
 	whoami := livedb.NewQuery(livedb.FunctionDef[struct{}, *string]{

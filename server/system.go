@@ -61,14 +61,14 @@ func systemRegistry(db *livedb.DB) *livedb.Registry {
 		}
 		return out, nil
 	})
-	documents := livedb.NewQuery(livedb.FunctionDef[documentsArgs, livedb.PaginationResult]{
+	documents := livedb.NewQuery(livedb.FunctionDef[documentsArgs, livedb.PaginationResult[livedb.Doc]]{
 		Name: systemDocuments,
 		Args: v.Object(v.Fields{
 			"table":          v.String(),
 			"order":          v.Optional(v.Union(v.Literal("asc"), v.Literal("desc"))),
 			"paginationOpts": v.PaginationOpts(),
 		}),
-	}, func(q *livedb.QueryCtx, a documentsArgs) (livedb.PaginationResult, error) {
+	}, func(q *livedb.QueryCtx, a documentsArgs) (livedb.PaginationResult[livedb.Doc], error) {
 		order := livedb.Asc
 		if a.Order == "desc" {
 			order = livedb.Desc
