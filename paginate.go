@@ -8,19 +8,6 @@ import (
 	"fmt"
 )
 
-// PageStatus says whether a page should be split; see [PaginationResult].
-type PageStatus string
-
-// The page statuses of Convex's pagination (docs/semantics.md#pagination).
-const (
-	// SplitRecommended: the page read more than ¾ of a limit, or holds more
-	// than 6,144 documents.
-	SplitRecommended PageStatus = "SplitRecommended"
-	// SplitRequired: the page stopped early at MaximumRowsRead,
-	// MaximumBytesRead or a transaction read limit.
-	SplitRequired PageStatus = "SplitRequired"
-)
-
 // PaginationOptions are the arguments of [Query.Paginate], as Convex's
 // paginationOpts.
 type PaginationOptions struct {
@@ -58,9 +45,20 @@ type PaginationResult[T any] struct {
 	// splitting the page into (Cursor, SplitCursor] and (SplitCursor,
 	// ContinueCursor].
 	SplitCursor string `json:"splitCursor,omitempty"`
-	// PageStatus is "" or a reason to split the page.
-	PageStatus PageStatus `json:"pageStatus,omitempty"`
+	// PageStatus is "" or a reason to split the page, as Convex's
+	// pageStatus (docs/semantics.md#pagination):
+	//   - "SplitRecommended": the page read more than ¾ of a limit, or
+	//     holds more than 6,144 documents;
+	//   - "SplitRequired": the page stopped early at MaximumRowsRead,
+	//     MaximumBytesRead or a transaction read limit.
+	PageStatus string `json:"pageStatus,omitempty"`
 }
+
+// The values of PaginationResult.PageStatus.
+const (
+	pageSplitRecommended = "SplitRecommended"
+	pageSplitRequired    = "SplitRequired"
+)
 
 const (
 	maxPageItems      = 32000
@@ -246,7 +244,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 		if !bounded && rows > 0 && (maxRows > 0 && rows >= maxRows ||
 			maxBytes > 0 && bytesRead >= maxBytes ||
 			q.tx.docsRead >= limits.DocumentsRead || q.tx.bytesRead >= limits.BytesRead) {
-			res.PageStatus = SplitRequired
+			res.PageStatus = pageSplitRequired
 			break
 		}
 		before := q.tx.bytesRead
@@ -281,7 +279,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 		res.ContinueCursor = q.encodeCursor(cursor{key: s.lastKey})
 	}
 	if res.PageStatus == "" && !bounded && splitRecommended(rows, bytesRead, len(res.Page), opts, limits) {
-		res.PageStatus = SplitRecommended
+		res.PageStatus = pageSplitRecommended
 	}
 	if len(keys) > 2 {
 		res.SplitCursor = q.encodeCursor(cursor{key: keys[(len(keys)-1)/2]})

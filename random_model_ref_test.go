@@ -211,7 +211,7 @@ type mPos struct {
 
 // modelPage computes a page in the model: the rows after from (or up to
 // and including to, when bounded) that pass the filters.
-func (q *modelQuery) modelPage(docs map[string]map[string]any, from mPos, to *mPos) (page []map[string]any, next mPos, split livedb.PageStatus, scanned [][]any) {
+func (q *modelQuery) modelPage(docs map[string]map[string]any, from mPos, to *mPos) (page []map[string]any, next mPos, split string, scanned [][]any) {
 	if from.end {
 		return nil, mPos{end: true}, "", nil
 	}
@@ -245,7 +245,7 @@ func (q *modelQuery) modelPage(docs map[string]map[string]any, from mPos, to *mP
 	exhausted := false
 	for len(page) < q.n {
 		if rows > 0 && q.maxRows > 0 && rows >= q.maxRows {
-			split = livedb.SplitRequired
+			split = "SplitRequired"
 			break
 		}
 		if i >= len(rest) {
@@ -261,7 +261,7 @@ func (q *modelQuery) modelPage(docs map[string]map[string]any, from mPos, to *mP
 		}
 	}
 	if split == "" && q.maxRows > 0 && rows*4 > q.maxRows*3 {
-		split = livedb.SplitRecommended
+		split = "SplitRecommended"
 	}
 	if exhausted {
 		return page, mPos{end: true}, split, scanned
@@ -295,7 +295,7 @@ func (run *modelRun) paginate(op *mOp, tx *mTx) error {
 		var res livedb.PaginationResult[livedb.Doc]
 		var want []map[string]any
 		var next mPos
-		var status livedb.PageStatus
+		var status string
 		var scanned [][]any
 		err := read(func(tx *mTx) error {
 			var err error
