@@ -9,22 +9,38 @@ import (
 )
 
 // PaginationOptions are the arguments of [Query.Paginate], as Convex's
-// paginationOpts.
+// paginationOpts. Its json tags give it Convex's shape, so that a
+// paginated query served by package server takes it as the paginationOpts
+// field of its arguments and passes it straight to Paginate:
+//
+//	type listArgs struct {
+//		Status         string                   `json:"status"`
+//		PaginationOpts livedb.PaginationOptions `json:"paginationOpts"`
+//	}
+//
+// with [v.PaginationOpts] in its args validator. A Convex client sends
+// cursor: null on the first page, and endCursor: null when it has none;
+// the omitempty tags make null read as "" (see [FromDoc]), and "" is left
+// out when the options are encoded, which v.PaginationOpts accepts. The
+// client's id field is not read: document fields without a Go field are
+// ignored.
 type PaginationOptions struct {
 	// NumItems is how many documents the page should hold, 1 to 32,000
 	// (after filters).
-	NumItems int
+	NumItems int `json:"numItems"`
 	// Cursor is where the page starts: "" for the beginning, else a
 	// ContinueCursor or SplitCursor of the same query.
-	Cursor string
+	Cursor string `json:"cursor,omitempty"`
 	// EndCursor, when set, makes the page hold everything in
 	// (Cursor, EndCursor], ignoring NumItems and the maximums.
-	EndCursor string
+	EndCursor string `json:"endCursor,omitempty"`
 	// MaximumRowsRead bounds the rows the page scans (before filters); 0
 	// means no bound beyond the transaction's limits.
-	MaximumRowsRead int
-	// MaximumBytesRead bounds the bytes the page scans; 0 means none.
-	MaximumBytesRead int64
+	MaximumRowsRead int `json:"maximumRowsRead,omitempty"`
+	// MaximumBytesRead bounds the bytes the page scans; 0 means none. It
+	// is an int, like MaximumRowsRead, so that it encodes as the Float64
+	// that Convex's number (and v.PaginationOpts) takes.
+	MaximumBytesRead int `json:"maximumBytesRead,omitempty"`
 }
 
 // PaginationResult is one page of a query: [Query.Paginate] returns a
@@ -233,7 +249,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 	}
 	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
 	limits := q.tx.limits
-	maxRows, maxBytes := opts.MaximumRowsRead, opts.MaximumBytesRead
+	maxRows, maxBytes := opts.MaximumRowsRead, int64(opts.MaximumBytesRead)
 	var rows int
 	var bytesRead int64
 	var keys [][]byte
@@ -293,7 +309,7 @@ func splitRecommended(rows int, bytesRead int64, items int, opts PaginationOptio
 		maxRows = int64(opts.MaximumRowsRead)
 	}
 	if opts.MaximumBytesRead > 0 {
-		maxBytes = opts.MaximumBytesRead
+		maxBytes = int64(opts.MaximumBytesRead)
 	}
 	return int64(rows)*4 > maxRows*3 || bytesRead*4 > maxBytes*3 || items > splitRecommendLen
 }

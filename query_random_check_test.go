@@ -80,7 +80,7 @@ func qrPageOptions(rnd *rand.Rand) livedb.PaginationOptions {
 		opts.MaximumRowsRead = 1 + rnd.IntN(10)
 	}
 	if rnd.IntN(5) == 0 {
-		opts.MaximumBytesRead = int64(50 + rnd.IntN(500))
+		opts.MaximumBytesRead = 50 + rnd.IntN(500)
 	}
 	return opts
 }

@@ -399,7 +399,7 @@ func TestReadme_Server(t *testing.T) {
 		Text string `json:"text"`
 	}
 	type pageArgs struct {
-		PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
+		PaginationOpts livedb.PaginationOptions `json:"paginationOpts"`
 	}
 	addTask := livedb.NewMutation(livedb.FunctionDef[textArgs, livedb.ID]{
 		Name: "tasks:add", Args: v.Object(v.Fields{"text": v.String()}), Returns: v.ID("tasks"),
@@ -411,7 +411,7 @@ func TestReadme_Server(t *testing.T) {
 	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult[livedb.Doc]]{
 		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
 	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult[livedb.Doc], error) {
-		return q.DB.Query("tasks").Paginate(a.PaginationOpts.Options())
+		return q.DB.Query("tasks").Paginate(a.PaginationOpts)
 	})
 	verifyToken := func(ctx context.Context, token string) (*livedb.Identity, error) {
 		return nil, errors.New("this test sends no tokens")
@@ -510,7 +510,7 @@ func TestReadme_Remote(t *testing.T) {
 		Text string `json:"text"`
 	}
 	type pageArgs struct {
-		PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
+		PaginationOpts livedb.PaginationOptions `json:"paginationOpts"`
 	}
 	addTask := livedb.NewMutation(livedb.FunctionDef[textArgs, livedb.ID]{
 		Name: "tasks:add", Args: v.Object(v.Fields{"text": v.String()}), Returns: v.ID("tasks"),
@@ -522,7 +522,7 @@ func TestReadme_Remote(t *testing.T) {
 	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult[livedb.Doc]]{
 		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
 	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult[livedb.Doc], error) {
-		return q.DB.Query("tasks").Paginate(a.PaginationOpts.Options())
+		return q.DB.Query("tasks").Paginate(a.PaginationOpts)
 	})
 	reg, err := livedb.NewRegistry(addTask, listTasks, pageTasks)
 	require.NoError(t, err)

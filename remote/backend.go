@@ -39,7 +39,7 @@ type Backend interface {
 	// Backend's Close.
 	Subscribe(ctx context.Context, name string, args any) (*Subscription, error)
 	// Paginate runs a paginated query (one that takes Convex's
-	// paginationOpts argument, see [livedb.PaginationOpts]) for one page:
+	// paginationOpts argument, see [livedb.PaginationOptions]) for one page:
 	// args plus paginationOpts made of opts. Pass the result's
 	// ContinueCursor as the next opts.Cursor.
 	Paginate(ctx context.Context, name string, args any, opts livedb.PaginationOptions) (livedb.PaginationResult[livedb.Doc], error)

@@ -31,9 +31,9 @@ type indexInfo struct {
 
 // documentsArgs are the arguments of _system/livedb:documents.
 type documentsArgs struct {
-	Table          string                `json:"table"`
-	Order          string                `json:"order,omitempty"`
-	PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
+	Table          string                   `json:"table"`
+	Order          string                   `json:"order,omitempty"`
+	PaginationOpts livedb.PaginationOptions `json:"paginationOpts"`
 }
 
 type getArgs struct {
@@ -73,7 +73,7 @@ func systemRegistry(db *livedb.DB) *livedb.Registry {
 		if a.Order == "desc" {
 			order = livedb.Desc
 		}
-		return q.DB.Query(a.Table).Order(order).Paginate(a.PaginationOpts.Options())
+		return q.DB.Query(a.Table).Order(order).Paginate(a.PaginationOpts)
 	})
 	get := livedb.NewQuery(livedb.FunctionDef[getArgs, livedb.Doc]{
 		Name: systemGet, Args: v.Object(v.Fields{"id": v.String()}),
