@@ -73,7 +73,7 @@ func TestCrons_Interval_SkipsMissedRuns(t *testing.T) {
 			start := clock.Now()
 			db := openBackend(t, b, schedSchema(), clockOptions(clock))
 			crons := new(livedb.Crons).Interval("tick", time.Minute, "effects:add", tagArgs{Tag: "tick"})
-			r := livedbtest.StartScheduler(t, db, schedFunctions(t), &livedb.SchedulerOptions{Crons: crons})
+			r := livedbtest.StartScheduler(t, db, schedFunctions(t), crons)
 			livedbtest.RunDue(t, r)
 			job := mustCron(t, db, "tick")
 			assert.Equal(t, 1, job.Runs, "an interval job first runs when the Runner starts")
@@ -108,7 +108,7 @@ func TestCrons_Cron_Spec(t *testing.T) {
 	clock := livedbtest.NewClock(time.Date(2024, 3, 1, 10, 7, 0, 0, time.UTC))
 	db := livedbtest.NewOptions(t, schedSchema(), clockOptions(clock))
 	crons := new(livedb.Crons).Cron("quarter", "*/15 * * * *", "effects:add", tagArgs{Tag: "q"})
-	r := livedbtest.StartScheduler(t, db, schedFunctions(t), &livedb.SchedulerOptions{Crons: crons})
+	r := livedbtest.StartScheduler(t, db, schedFunctions(t), crons)
 	job := mustCron(t, db, "quarter")
 	assert.Equal(t, ms(time.Date(2024, 3, 1, 10, 15, 0, 0, time.UTC)), job.NextRun, "the first run is the first time the spec names")
 	assert.Equal(t, cronSchedule{Kind: "cron", Spec: "*/15 * * * *"}, job.Schedule)
@@ -131,7 +131,7 @@ func TestCrons_FailureKeepsSchedule(t *testing.T) {
 	clock := livedbtest.NewClock(time.Time{})
 	db := livedbtest.NewOptions(t, schedSchema(), clockOptions(clock))
 	crons := new(livedb.Crons).Interval("flaky", time.Minute, "effects:fail", tagArgs{Tag: "f"})
-	r := livedbtest.StartScheduler(t, db, schedFunctions(t), &livedb.SchedulerOptions{Crons: crons})
+	r := livedbtest.StartScheduler(t, db, schedFunctions(t), crons)
 	livedbtest.RunDue(t, r)
 	job := mustCron(t, db, "flaky")
 	require.NotNil(t, job.LastError)
@@ -146,10 +146,10 @@ func TestCrons_Start_SyncsTheTable(t *testing.T) {
 	clock := livedbtest.NewClock(time.Time{})
 	db := livedbtest.NewOptions(t, schedSchema(), clockOptions(clock))
 	reg := schedFunctions(t)
-	r, err := db.StartScheduler(reg, &livedb.SchedulerOptions{Crons: new(livedb.Crons).
+	r, err := db.StartScheduler(reg, new(livedb.Crons).
 		Interval("a", time.Hour, "effects:add", tagArgs{Tag: "a"}).
 		Interval("b", time.Hour, "effects:add", tagArgs{Tag: "b"}).
-		Interval("c", time.Hour, "effects:add", tagArgs{Tag: "c"})})
+		Interval("c", time.Hour, "effects:add", tagArgs{Tag: "c"}))
 	require.NoError(t, err)
 	livedbtest.RunDue(t, r)
 	require.NoError(t, r.Close())
@@ -157,10 +157,10 @@ func TestCrons_Start_SyncsTheTable(t *testing.T) {
 
 	// Restart with a kept, a changed and a new job; c is gone.
 	clock.Advance(time.Minute)
-	r = livedbtest.StartScheduler(t, db, reg, &livedb.SchedulerOptions{Crons: new(livedb.Crons).
+	r = livedbtest.StartScheduler(t, db, reg, new(livedb.Crons).
 		Interval("a", time.Hour, "effects:add", tagArgs{Tag: "a"}).
 		Cron("b", "0 * * * *", "effects:add", tagArgs{Tag: "b2"}).
-		Interval("d", time.Hour, "effects:add", tagArgs{Tag: "d"})})
+		Interval("d", time.Hour, "effects:add", tagArgs{Tag: "d"}))
 	assert.Equal(t, a, mustCron(t, db, "a"), "an unchanged job keeps its state")
 	b := mustCron(t, db, "b")
 	assert.Equal(t, "cron", b.Schedule.Kind)
@@ -194,7 +194,7 @@ func TestCrons_Errors(t *testing.T) {
 			require.ErrorIs(t, tc.crons.Err(), livedb.ErrInvalidSchedule)
 			MustCleanErrorText(t, tc.crons.Err(), "")
 			db := livedbtest.New(t, schedSchema())
-			_, err := db.StartScheduler(schedFunctions(t), &livedb.SchedulerOptions{Crons: tc.crons})
+			_, err := db.StartScheduler(schedFunctions(t), tc.crons)
 			require.ErrorIs(t, err, livedb.ErrInvalidSchedule)
 		})
 	}

@@ -87,11 +87,11 @@ var (
 	// ErrIndexNotFound is returned by a query on an index (or a table) that
 	// does not exist (Convex's IndexNotFoundError).
 	ErrIndexNotFound = errors.New("livedb: index not found")
-	// ErrInvalidIndexRange is returned for an index range that breaks the
-	// grammar of WithIndex; see *IndexRangeError.
-	ErrInvalidIndexRange = errors.New("livedb: invalid index range")
 	// ErrInvalidQuery is returned for a query used wrongly: run twice, order
-	// set twice, a negative Take, bad pagination options.
+	// set twice, a negative Take, bad pagination options, Unique on more
+	// than one match, bad search or vector search arguments, and (wrapped
+	// by *IndexRangeError) an index range that breaks the grammar of
+	// WithIndex.
 	ErrInvalidQuery = errors.New("livedb: invalid query")
 	// ErrInvalidCursor is returned by Paginate for a cursor that another
 	// query produced, or that was altered (Convex's InvalidCursor).

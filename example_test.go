@@ -186,7 +186,7 @@ func ExampleQuery_Paginate() {
 
 	cursor := ""
 	for {
-		var page livedb.PaginationResult
+		var page livedb.PaginationResult[livedb.Doc]
 		err := db.Query(ctx, func(q *livedb.QueryCtx) error {
 			var err error
 			page, err = q.DB.Query("events").WithIndex("by_seq", nil).

@@ -14,16 +14,16 @@ import (
 
 // pubPageArgs are the arguments of pubPage.
 type pubPageArgs struct {
-	PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
+	PaginationOpts livedb.PaginationOptions `json:"paginationOpts"`
 }
 
 // pubPage pages through the workflows, as a Convex client's paginated
 // query would.
-var pubPage = livedb.NewQuery(livedb.FunctionDef[pubPageArgs, livedb.PaginationResult]{
+var pubPage = livedb.NewQuery(livedb.FunctionDef[pubPageArgs, livedb.PaginationResult[livedb.Doc]]{
 	Name: "workflows:page",
 	Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
-}, func(q *livedb.QueryCtx, a pubPageArgs) (livedb.PaginationResult, error) {
-	return q.DB.Query("workflows").Paginate(a.PaginationOpts.Options())
+}, func(q *livedb.QueryCtx, a pubPageArgs) (livedb.PaginationResult[livedb.Doc], error) {
+	return q.DB.Query("workflows").Paginate(a.PaginationOpts)
 })
 
 var pubPanics = livedb.NewQuery(livedb.FunctionDef[struct{}, int]{Name: "workflows:panics"},

@@ -142,7 +142,7 @@ func FuzzCursor(f *testing.F) {
 // fuzzCheckPage checks an accepted page: it must be a contiguous run of the
 // full result, no longer than asked; for signed positions, exactly the rows
 // after fromKey (up to toKey) in scan order.
-func fuzzCheckPage(t *testing.T, q *Query, full []Doc, res PaginationResult, opts PaginationOptions, fromKey, toKey []byte) {
+func fuzzCheckPage(t *testing.T, q *Query, full []Doc, res PaginationResult[Doc], opts PaginationOptions, fromKey, toKey []byte) {
 	t.Helper()
 	ids := func(ds []Doc) []ID {
 		out := make([]ID, len(ds))

@@ -242,7 +242,7 @@ func hRows(docs []livedb.Doc) ([]hRow, error) {
 }
 
 // seePage appends a page's rows to op.seen.
-func seePage(op *hOp, res livedb.PaginationResult) error {
+func seePage(op *hOp, res livedb.PaginationResult[livedb.Doc]) error {
 	rows, err := hRows(res.Page)
 	op.seen = append(op.seen, rows...)
 	return err
@@ -312,7 +312,7 @@ func hMutation(m *livedb.MutationCtx, rng *rand.Rand, pool *hPool, ops *[]hOp) e
 				}
 			default:
 				op.kind, op.k, op.pages = "page", 1+rng.IntN(3), 1+rng.IntN(2)
-				var res livedb.PaginationResult
+				var res livedb.PaginationResult[livedb.Doc]
 				res, err = byBucket.Paginate(livedb.PaginationOptions{NumItems: op.k})
 				if err == nil {
 					op.seen, op.done = nil, []bool{res.IsDone}

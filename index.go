@@ -63,8 +63,8 @@ func cloneIndexDefinitions(ixs []IndexDefinition) []IndexDefinition {
 }
 
 // IndexRangeError says how an index range breaks the grammar of index
-// ranges (docs/semantics.md#index-ranges). It
-// wraps ErrInvalidIndexRange.
+// ranges (docs/semantics.md#index-ranges). It wraps ErrInvalidQuery: an
+// invalid index range is an invalid query.
 type IndexRangeError struct {
 	Table  string
 	Index  string
@@ -79,12 +79,12 @@ func (e *IndexRangeError) Error() string {
 	return fmt.Sprintf("livedb: invalid index range on %s.%s (fields [%s]): %s", e.Table, e.Index, strings.Join(e.Fields, ", "), e.Reason)
 }
 
-// Unwrap returns ErrInvalidIndexRange, and Err when it is set.
+// Unwrap returns ErrInvalidQuery, and Err when it is set.
 func (e *IndexRangeError) Unwrap() []error {
 	if e.Err == nil {
-		return []error{ErrInvalidIndexRange}
+		return []error{ErrInvalidQuery}
 	}
-	return []error{ErrInvalidIndexRange, e.Err}
+	return []error{ErrInvalidQuery, e.Err}
 }
 
 type rangeOp uint8

@@ -8,44 +8,49 @@ import (
 	"fmt"
 )
 
-// PageStatus says whether a page should be split; see [PaginationResult].
-type PageStatus string
-
-// The page statuses of Convex's pagination (docs/semantics.md#pagination).
-const (
-	// SplitRecommended: the page read more than ¾ of a limit, or holds more
-	// than 6,144 documents.
-	SplitRecommended PageStatus = "SplitRecommended"
-	// SplitRequired: the page stopped early at MaximumRowsRead,
-	// MaximumBytesRead or a transaction read limit.
-	SplitRequired PageStatus = "SplitRequired"
-)
-
 // PaginationOptions are the arguments of [Query.Paginate], as Convex's
-// paginationOpts.
+// paginationOpts. Its json tags give it Convex's shape, so that a
+// paginated query served by package server takes it as the paginationOpts
+// field of its arguments and passes it straight to Paginate:
+//
+//	type listArgs struct {
+//		Status         string                   `json:"status"`
+//		PaginationOpts livedb.PaginationOptions `json:"paginationOpts"`
+//	}
+//
+// with [v.PaginationOpts] in its args validator. A Convex client sends
+// cursor: null on the first page, and endCursor: null when it has none;
+// the omitempty tags make null read as "" (see [FromDoc]), and "" is left
+// out when the options are encoded, which v.PaginationOpts accepts. The
+// client's id field is not read: document fields without a Go field are
+// ignored.
 type PaginationOptions struct {
 	// NumItems is how many documents the page should hold, 1 to 32,000
 	// (after filters).
-	NumItems int
+	NumItems int `json:"numItems"`
 	// Cursor is where the page starts: "" for the beginning, else a
 	// ContinueCursor or SplitCursor of the same query.
-	Cursor string
+	Cursor string `json:"cursor,omitempty"`
 	// EndCursor, when set, makes the page hold everything in
 	// (Cursor, EndCursor], ignoring NumItems and the maximums.
-	EndCursor string
+	EndCursor string `json:"endCursor,omitempty"`
 	// MaximumRowsRead bounds the rows the page scans (before filters); 0
 	// means no bound beyond the transaction's limits.
-	MaximumRowsRead int
-	// MaximumBytesRead bounds the bytes the page scans; 0 means none.
-	MaximumBytesRead int64
+	MaximumRowsRead int `json:"maximumRowsRead,omitempty"`
+	// MaximumBytesRead bounds the bytes the page scans; 0 means none. It
+	// is an int, like MaximumRowsRead, so that it encodes as the Float64
+	// that Convex's number (and v.PaginationOpts) takes.
+	MaximumBytesRead int `json:"maximumBytesRead,omitempty"`
 }
 
-// PaginationResult is one page of a query. Its json tags give it Convex's
-// shape ({page, isDone, continueCursor, splitCursor, pageStatus}) when a
-// function returns it, so that a Convex client served by package server
-// reads it as Convex's PaginationResult.
-type PaginationResult struct {
-	Page []Doc `json:"page"`
+// PaginationResult is one page of a query: [Query.Paginate] returns a
+// PaginationResult[Doc], [TypedQuery.Paginate] a PaginationResult[T]. Its
+// json tags give it Convex's shape ({page, isDone, continueCursor,
+// splitCursor, pageStatus}) when a function returns it, so that a Convex
+// client served by package server reads it as Convex's PaginationResult.
+type PaginationResult[T any] struct {
+	// Page holds the page's documents.
+	Page []T `json:"page"`
 	// IsDone is true only when the scan ran off the end of the range: a
 	// full page that ends exactly at the last document has IsDone false,
 	// and the next page is empty with IsDone true (as in Convex).
@@ -56,9 +61,20 @@ type PaginationResult struct {
 	// splitting the page into (Cursor, SplitCursor] and (SplitCursor,
 	// ContinueCursor].
 	SplitCursor string `json:"splitCursor,omitempty"`
-	// PageStatus is "" or a reason to split the page.
-	PageStatus PageStatus `json:"pageStatus,omitempty"`
+	// PageStatus is "" or a reason to split the page, as Convex's
+	// pageStatus (docs/semantics.md#pagination):
+	//   - "SplitRecommended": the page read more than ¾ of a limit, or
+	//     holds more than 6,144 documents;
+	//   - "SplitRequired": the page stopped early at MaximumRowsRead,
+	//     MaximumBytesRead or a transaction read limit.
+	PageStatus string `json:"pageStatus,omitempty"`
 }
+
+// The values of PaginationResult.PageStatus.
+const (
+	pageSplitRecommended = "SplitRecommended"
+	pageSplitRequired    = "SplitRequired"
+)
 
 const (
 	maxPageItems      = 32000
@@ -146,8 +162,8 @@ func (q *Query) decodeCursor(s string) (cursor, error) {
 // Convex forbids them because its reactive "query journal" keeps one page
 // end per function; livedb's subscriptions keep one page end per Paginate
 // call, in call order, so the restriction is not needed.
-func (q *Query) Paginate(opts PaginationOptions) (PaginationResult, error) {
-	var res PaginationResult
+func (q *Query) Paginate(opts PaginationOptions) (PaginationResult[Doc], error) {
+	var res PaginationResult[Doc]
 	switch {
 	case opts.NumItems < 0:
 		return res, fmt.Errorf("%w: NumItems must be a positive number, got %d", ErrInvalidQuery, opts.NumItems)
@@ -224,8 +240,8 @@ func maxKey(a, b []byte) []byte {
 }
 
 // page scans cr for one page.
-func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (PaginationResult, error) {
-	res := PaginationResult{Page: []Doc{}}
+func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (PaginationResult[Doc], error) {
+	res := PaginationResult[Doc]{Page: []Doc{}}
 	if q.t == nil || bytes.Compare(cr.start, cr.end) >= 0 {
 		res.IsDone = true
 		res.ContinueCursor = q.encodeCursor(cursor{end: true})
@@ -233,7 +249,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 	}
 	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
 	limits := q.tx.limits
-	maxRows, maxBytes := opts.MaximumRowsRead, opts.MaximumBytesRead
+	maxRows, maxBytes := opts.MaximumRowsRead, int64(opts.MaximumBytesRead)
 	var rows int
 	var bytesRead int64
 	var keys [][]byte
@@ -244,7 +260,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 		if !bounded && rows > 0 && (maxRows > 0 && rows >= maxRows ||
 			maxBytes > 0 && bytesRead >= maxBytes ||
 			q.tx.docsRead >= limits.DocumentsRead || q.tx.bytesRead >= limits.BytesRead) {
-			res.PageStatus = SplitRequired
+			res.PageStatus = pageSplitRequired
 			break
 		}
 		before := q.tx.bytesRead
@@ -279,7 +295,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 		res.ContinueCursor = q.encodeCursor(cursor{key: s.lastKey})
 	}
 	if res.PageStatus == "" && !bounded && splitRecommended(rows, bytesRead, len(res.Page), opts, limits) {
-		res.PageStatus = SplitRecommended
+		res.PageStatus = pageSplitRecommended
 	}
 	if len(keys) > 2 {
 		res.SplitCursor = q.encodeCursor(cursor{key: keys[(len(keys)-1)/2]})
@@ -293,7 +309,7 @@ func splitRecommended(rows int, bytesRead int64, items int, opts PaginationOptio
 		maxRows = int64(opts.MaximumRowsRead)
 	}
 	if opts.MaximumBytesRead > 0 {
-		maxBytes = opts.MaximumBytesRead
+		maxBytes = int64(opts.MaximumBytesRead)
 	}
 	return int64(rows)*4 > maxRows*3 || bytesRead*4 > maxBytes*3 || items > splitRecommendLen
 }

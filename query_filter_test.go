@@ -243,7 +243,7 @@ func TestQuery_Filter_CountsTowardReadLimit(t *testing.T) {
 		// possibly with an empty page, and the walk goes on.
 		only10 := func(r *livedb.Reader) *livedb.Query { return r.Query("tasks").Filter(qfNIs(10)) }
 		res := qtPage(t, db, only10, livedb.PaginationOptions{NumItems: 5})
-		assert.Equal(t, livedb.SplitRequired, res.PageStatus)
+		assert.Equal(t, "SplitRequired", res.PageStatus)
 		assert.Empty(t, res.Page)
 		assert.False(t, res.IsDone)
 		res = qtPage(t, db, only10, livedb.PaginationOptions{NumItems: 5, Cursor: res.ContinueCursor})

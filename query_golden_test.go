@@ -253,7 +253,7 @@ func parseGoldenPaginate(spec string) (PaginationOptions, error) {
 		case "maxRows":
 			opts.MaximumRowsRead = int(n)
 		case "maxBytes":
-			opts.MaximumBytesRead = n
+			opts.MaximumBytesRead = int(n)
 		default:
 			return opts, fmt.Errorf("unknown option %q", k)
 		}

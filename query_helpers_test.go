@@ -99,15 +99,15 @@ func qtByK(o livedb.Order) func(r *livedb.Reader) *livedb.Query {
 
 // qtPage runs one Paginate of the query that build makes, in its own
 // query transaction.
-func qtPage(t *testing.T, db *livedb.DB, build func(r *livedb.Reader) *livedb.Query, opts livedb.PaginationOptions) livedb.PaginationResult {
+func qtPage(t *testing.T, db *livedb.DB, build func(r *livedb.Reader) *livedb.Query, opts livedb.PaginationOptions) livedb.PaginationResult[livedb.Doc] {
 	t.Helper()
 	res, err := qtTryPage(db, build, opts)
 	require.NoError(t, err)
 	return res
 }
 
-func qtTryPage(db *livedb.DB, build func(r *livedb.Reader) *livedb.Query, opts livedb.PaginationOptions) (livedb.PaginationResult, error) {
-	var res livedb.PaginationResult
+func qtTryPage(db *livedb.DB, build func(r *livedb.Reader) *livedb.Query, opts livedb.PaginationOptions) (livedb.PaginationResult[livedb.Doc], error) {
+	var res livedb.PaginationResult[livedb.Doc]
 	err := db.Query(context.Background(), func(q *livedb.QueryCtx) error {
 		var err error
 		res, err = build(q.DB).Paginate(opts)
@@ -117,7 +117,7 @@ func qtTryPage(db *livedb.DB, build func(r *livedb.Reader) *livedb.Query, opts l
 }
 
 // qtPageSummary prints the k values and flags of a page.
-func qtPageSummary(res livedb.PaginationResult) string {
+func qtPageSummary(res livedb.PaginationResult[livedb.Doc]) string {
 	return fmt.Sprintf("%v done=%v status=%q", qtKs(res.Page), res.IsDone, res.PageStatus)
 }
 

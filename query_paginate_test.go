@@ -214,7 +214,7 @@ func TestQuery_Paginate_SplitRequired(t *testing.T) {
 				if res.IsDone {
 					break
 				}
-				assert.Equal(t, livedb.SplitRequired, res.PageStatus)
+				assert.Equal(t, "SplitRequired", res.PageStatus)
 				assert.GreaterOrEqual(t, len(res.Page), 3)
 				assert.LessOrEqual(t, len(res.Page), 5)
 				opts.Cursor = res.ContinueCursor
@@ -258,12 +258,12 @@ func TestQuery_Paginate_SplitRecommended(t *testing.T) {
 		cases := []struct {
 			name string
 			opts livedb.PaginationOptions
-			want livedb.PageStatus
+			want string
 		}{
 			{"6144 items", livedb.PaginationOptions{NumItems: 6144}, ""},
-			{"6145 items", livedb.PaginationOptions{NumItems: 6145}, livedb.SplitRecommended},
+			{"6145 items", livedb.PaginationOptions{NumItems: 6145}, "SplitRecommended"},
 			{"3/4 of MaximumRowsRead", livedb.PaginationOptions{NumItems: 75, MaximumRowsRead: 100}, ""},
-			{"over 3/4 of MaximumRowsRead", livedb.PaginationOptions{NumItems: 76, MaximumRowsRead: 100}, livedb.SplitRecommended},
+			{"over 3/4 of MaximumRowsRead", livedb.PaginationOptions{NumItems: 76, MaximumRowsRead: 100}, "SplitRecommended"},
 		}
 		for _, tc := range cases {
 			res := qtPage(t, db, qtByK(livedb.Asc), tc.opts)

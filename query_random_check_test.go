@@ -41,7 +41,7 @@ func qrCheckQuery(t *testing.T, db *livedb.DB, m *qrModel, q qrQuery, rnd *rand.
 		require.Less(t, page, 10*len(m.docs)+10, "%s: too many pages", what)
 		res := qtPage(t, db, q.build, opts)
 		require.LessOrEqual(t, len(res.Page), opts.NumItems, what)
-		if !res.IsDone && res.PageStatus != livedb.SplitRequired {
+		if !res.IsDone && res.PageStatus != "SplitRequired" {
 			require.Len(t, res.Page, opts.NumItems, "%s: a short page that is neither done nor SplitRequired", what)
 		}
 		if res.SplitCursor != "" && rnd.IntN(3) == 0 {
@@ -80,7 +80,7 @@ func qrPageOptions(rnd *rand.Rand) livedb.PaginationOptions {
 		opts.MaximumRowsRead = 1 + rnd.IntN(10)
 	}
 	if rnd.IntN(5) == 0 {
-		opts.MaximumBytesRead = int64(50 + rnd.IntN(500))
+		opts.MaximumBytesRead = 50 + rnd.IntN(500)
 	}
 	return opts
 }

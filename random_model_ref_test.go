@@ -211,7 +211,7 @@ type mPos struct {
 
 // modelPage computes a page in the model: the rows after from (or up to
 // and including to, when bounded) that pass the filters.
-func (q *modelQuery) modelPage(docs map[string]map[string]any, from mPos, to *mPos) (page []map[string]any, next mPos, split livedb.PageStatus, scanned [][]any) {
+func (q *modelQuery) modelPage(docs map[string]map[string]any, from mPos, to *mPos) (page []map[string]any, next mPos, split string, scanned [][]any) {
 	if from.end {
 		return nil, mPos{end: true}, "", nil
 	}
@@ -245,7 +245,7 @@ func (q *modelQuery) modelPage(docs map[string]map[string]any, from mPos, to *mP
 	exhausted := false
 	for len(page) < q.n {
 		if rows > 0 && q.maxRows > 0 && rows >= q.maxRows {
-			split = livedb.SplitRequired
+			split = "SplitRequired"
 			break
 		}
 		if i >= len(rest) {
@@ -261,7 +261,7 @@ func (q *modelQuery) modelPage(docs map[string]map[string]any, from mPos, to *mP
 		}
 	}
 	if split == "" && q.maxRows > 0 && rows*4 > q.maxRows*3 {
-		split = livedb.SplitRecommended
+		split = "SplitRecommended"
 	}
 	if exhausted {
 		return page, mPos{end: true}, split, scanned
@@ -292,10 +292,10 @@ func (run *modelRun) paginate(op *mOp, tx *mTx) error {
 		if n > 500 {
 			return modelDiverge("%s: more than 500 pages", q)
 		}
-		var res livedb.PaginationResult
+		var res livedb.PaginationResult[livedb.Doc]
 		var want []map[string]any
 		var next mPos
-		var status livedb.PageStatus
+		var status string
 		var scanned [][]any
 		err := read(func(tx *mTx) error {
 			var err error
@@ -361,7 +361,7 @@ func (run *modelRun) paginate(op *mOp, tx *mTx) error {
 
 // checkSplit checks that a page's SplitCursor splits it where the model
 // says: after the middle row scanned.
-func (run *modelRun) checkSplit(tx *mTx, q *modelQuery, cursor string, pos mPos, res livedb.PaginationResult, scanned [][]any) error {
+func (run *modelRun) checkSplit(tx *mTx, q *modelQuery, cursor string, pos mPos, res livedb.PaginationResult[livedb.Doc], scanned [][]any) error {
 	if len(scanned) <= 2 {
 		if res.SplitCursor != "" {
 			return modelDiverge("%s: SplitCursor on a page of %d rows", q, len(scanned))

@@ -113,7 +113,7 @@ func BenchmarkTypedQueryPaginate(b *testing.B) {
 				wf := ds.workflows[i%len(ds.workflows)]
 				cursor, n := "", 0
 				for {
-					var page livedb.TypedPage[qbTypedSession]
+					var page livedb.PaginationResult[qbTypedSession]
 					err := ds.db.Query(ctx, func(q *livedb.QueryCtx) (err error) {
 						page, err = qbTypedSessions.Query(q.DB).WithIndex("by_workflow", func(r livedb.IndexRange) livedb.IndexRange {
 							return r.Eq("workflowId", wf)

@@ -101,7 +101,7 @@ func readmeTour(t *testing.T, ctx context.Context) error {
 		// README: paginate
 		opts := livedb.PaginationOptions{NumItems: 20}
 		for {
-			page, err := livedb.QueryValue(ctx, db, func(q *livedb.QueryCtx) (livedb.PaginationResult, error) {
+			page, err := livedb.QueryValue(ctx, db, func(q *livedb.QueryCtx) (livedb.PaginationResult[livedb.Doc], error) {
 				return q.DB.Query("agentSessions").Paginate(opts)
 			})
 			if err != nil {
@@ -399,7 +399,7 @@ func TestReadme_Server(t *testing.T) {
 		Text string `json:"text"`
 	}
 	type pageArgs struct {
-		PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
+		PaginationOpts livedb.PaginationOptions `json:"paginationOpts"`
 	}
 	addTask := livedb.NewMutation(livedb.FunctionDef[textArgs, livedb.ID]{
 		Name: "tasks:add", Args: v.Object(v.Fields{"text": v.String()}), Returns: v.ID("tasks"),
@@ -408,10 +408,10 @@ func TestReadme_Server(t *testing.T) {
 	})
 	listTasks := livedb.NewQuery(livedb.FunctionDef[struct{}, []livedb.Doc]{Name: "tasks:list"},
 		func(q *livedb.QueryCtx, _ struct{}) ([]livedb.Doc, error) { return q.DB.Query("tasks").Collect() })
-	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
+	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult[livedb.Doc]]{
 		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
-	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
-		return q.DB.Query("tasks").Paginate(a.PaginationOpts.Options())
+	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult[livedb.Doc], error) {
+		return q.DB.Query("tasks").Paginate(a.PaginationOpts)
 	})
 	verifyToken := func(ctx context.Context, token string) (*livedb.Identity, error) {
 		return nil, errors.New("this test sends no tokens")
@@ -510,7 +510,7 @@ func TestReadme_Remote(t *testing.T) {
 		Text string `json:"text"`
 	}
 	type pageArgs struct {
-		PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
+		PaginationOpts livedb.PaginationOptions `json:"paginationOpts"`
 	}
 	addTask := livedb.NewMutation(livedb.FunctionDef[textArgs, livedb.ID]{
 		Name: "tasks:add", Args: v.Object(v.Fields{"text": v.String()}), Returns: v.ID("tasks"),
@@ -519,10 +519,10 @@ func TestReadme_Remote(t *testing.T) {
 	})
 	listTasks := livedb.NewQuery(livedb.FunctionDef[struct{}, []livedb.Doc]{Name: "tasks:list"},
 		func(q *livedb.QueryCtx, _ struct{}) ([]livedb.Doc, error) { return q.DB.Query("tasks").Collect() })
-	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
+	pageTasks := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult[livedb.Doc]]{
 		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
-	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
-		return q.DB.Query("tasks").Paginate(a.PaginationOpts.Options())
+	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult[livedb.Doc], error) {
+		return q.DB.Query("tasks").Paginate(a.PaginationOpts)
 	})
 	reg, err := livedb.NewRegistry(addTask, listTasks, pageTasks)
 	require.NoError(t, err)

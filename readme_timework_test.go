@@ -88,7 +88,7 @@ func TestReadme_Crons(t *testing.T) {
 	crons := new(livedb.Crons).
 		Interval("hourly reminder", time.Hour, "reminders:send", ReminderArgs{Text: "drink water"}).
 		Cron("weekday standup", "0 9 * * MON-FRI", "reminders:send", ReminderArgs{Text: "standup"}) // UTC
-	runner, err := db.StartScheduler(reg, &livedb.SchedulerOptions{Crons: crons})
+	runner, err := db.StartScheduler(reg, crons)
 	// (end)
 	require.NoError(t, err)
 	defer runner.Close()

@@ -40,22 +40,12 @@ type Runner struct {
 	closed bool
 }
 
-// SchedulerOptions configures a Runner. A nil *SchedulerOptions means no
-// cron jobs.
-type SchedulerOptions struct {
-	// Crons are the recurring jobs the Runner runs (Convex's crons.ts).
-	// Starting a Runner brings cronsTable to exactly these jobs: new jobs
-	// are added, changed ones take their new schedule, and jobs no longer
-	// listed are removed.
-	Crons *Crons
-}
-
 // StartScheduler attaches a Runner to db, which runs the functions of reg
 // that db's mutations schedule ([MutationCtx.Scheduler]), the cron jobs
-// of opts and the leases of work pools, until Close (or until db is
-// closed). reg holds the mutations that scheduled functions, crons and
-// pools' onComplete name; internal functions are allowed, queries are
-// not.
+// of crons (Convex's crons.ts; nil means none) and the leases of work
+// pools, until Close (or until db is closed). reg holds the mutations
+// that scheduled functions, crons and pools' onComplete name; internal
+// functions are allowed, queries are not.
 //
 // The Runner is separate from Open, rather than an option of it, so that a
 // program chooses which of its processes run scheduled work, and when:
@@ -64,20 +54,22 @@ type SchedulerOptions struct {
 // the system tables.
 //
 // StartScheduler creates the system tables if they do not exist, brings
-// cronsTable to opts.Crons, and starts the loop, which first runs every
-// job that is already due. It fails with ErrInvalidSchedule when a Runner
-// is already attached to db or opts.Crons has a mistake, and with
+// cronsTable to exactly the jobs of crons (new jobs are added, changed
+// ones take their new schedule, and jobs no longer listed are removed, so
+// a nil crons removes every job), and starts the loop, which first runs
+// every job that is already due. It fails with ErrInvalidSchedule when a
+// Runner is already attached to db or crons has a mistake, and with
 // ErrUnknownFunction when a cron names a function that reg lacks.
-func (db *DB) StartScheduler(reg *Registry, opts *SchedulerOptions) (*Runner, error) {
+func (db *DB) StartScheduler(reg *Registry, crons *Crons) (*Runner, error) {
 	if db.opts.ReadOnly {
 		return nil, fmt.Errorf("%w: the scheduler writes, and the database was opened read-only", ErrReadOnly)
 	}
 	r := &Runner{db: db, reg: reg}
-	if opts != nil && opts.Crons != nil {
-		if err := opts.Crons.Err(); err != nil {
+	if crons != nil {
+		if err := crons.Err(); err != nil {
 			return nil, err
 		}
-		r.crons = opts.Crons.jobs
+		r.crons = crons.jobs
 	}
 	for _, c := range r.crons {
 		if _, err := reg.mutation(c.function); err != nil {

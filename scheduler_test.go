@@ -510,9 +510,7 @@ func TestScheduler_Start_Checks(t *testing.T) {
 	require.ErrorIs(t, err, livedb.ErrInvalidSchedule, "a second Runner")
 
 	other := livedbtest.New(t, schedSchema())
-	_, err = other.StartScheduler(schedFunctions(t), &livedb.SchedulerOptions{
-		Crons: new(livedb.Crons).Interval("sweep", time.Minute, "effects:gone", nil),
-	})
+	_, err = other.StartScheduler(schedFunctions(t), new(livedb.Crons).Interval("sweep", time.Minute, "effects:gone", nil))
 	require.ErrorIs(t, err, livedb.ErrUnknownFunction)
 	MustCleanErrorText(t, err, "")
 	r, err := other.StartScheduler(schedFunctions(t), nil)

@@ -291,8 +291,8 @@ func (q *Query) searchCollect(n int) ([]Doc, error) {
 // searchPaginate is Paginate for a search: cursors are positions in the
 // ranking (score, _creationTime, _id), so a page starts after the last
 // result of the one before even when scores moved in between.
-func (q *Query) searchPaginate(opts PaginationOptions) (PaginationResult, error) {
-	res := PaginationResult{Page: []Doc{}}
+func (q *Query) searchPaginate(opts PaginationOptions) (PaginationResult[Doc], error) {
+	res := PaginationResult[Doc]{Page: []Doc{}}
 	hits, err := q.searchRun()
 	if err != nil {
 		return res, err

@@ -245,7 +245,7 @@ func TestQuery_WithSearchIndex_Paginate(t *testing.T) {
 		cursor := ""
 		for pages := 0; ; pages++ {
 			require.Less(t, pages, 10, "pagination does not end")
-			var res livedb.PaginationResult
+			var res livedb.PaginationResult[livedb.Doc]
 			require.NoError(t, db.Query(ctx, func(q *livedb.QueryCtx) (err error) {
 				res, err = searchNotes(q.DB, "bug", nil).Paginate(livedb.PaginationOptions{NumItems: 7, Cursor: cursor})
 				return err

@@ -404,38 +404,22 @@ func (tq *TypedQuery[T]) All() iter.Seq2[T, error] {
 	}
 }
 
-// TypedPage is one page of a [TypedQuery]: [PaginationResult] with the
-// documents read as T, and the same json tags (Convex's shape).
-type TypedPage[T any] struct {
-	// Page holds the page's documents.
-	Page []T `json:"page"`
-	// IsDone is true only when the scan ran off the end of the range; see
-	// [PaginationResult].
-	IsDone bool `json:"isDone"`
-	// ContinueCursor is where the next page starts.
-	ContinueCursor string `json:"continueCursor"`
-	// SplitCursor, when set, is a cursor to split the page at.
-	SplitCursor string `json:"splitCursor,omitempty"`
-	// PageStatus is "" or a reason to split the page.
-	PageStatus PageStatus `json:"pageStatus,omitempty"`
-}
-
 // Paginate returns one page of the results, as [Query.Paginate]. Cursors
 // are those of the untyped query: a cursor of a TypedQuery continues the
 // same query built on the Query API, and the other way round.
-func (tq *TypedQuery[T]) Paginate(opts PaginationOptions) (TypedPage[T], error) {
+func (tq *TypedQuery[T]) Paginate(opts PaginationOptions) (PaginationResult[T], error) {
 	if tq.err != nil {
-		return TypedPage[T]{}, tq.err
+		return PaginationResult[T]{}, tq.err
 	}
 	res, err := tq.q.Paginate(opts)
 	if err != nil {
-		return TypedPage[T]{}, err
+		return PaginationResult[T]{}, err
 	}
 	page, err := tq.decodeAll(res.Page, nil)
 	if err != nil {
-		return TypedPage[T]{}, err
+		return PaginationResult[T]{}, err
 	}
-	return TypedPage[T]{
+	return PaginationResult[T]{
 		Page:           page,
 		IsDone:         res.IsDone,
 		ContinueCursor: res.ContinueCursor,

@@ -438,7 +438,7 @@ func TestTypedQuery_Paginate(t *testing.T) {
 		var got []livedb.Ref[typedSession]
 		cursor := ""
 		for range 10 {
-			var page livedb.TypedPage[typedSession]
+			var page livedb.PaginationResult[typedSession]
 			mustTypedQuery(t, db, func(r *livedb.Reader) error {
 				var err error
 				page, err = typedSessions.Query(r).WithIndex("by_workflow", func(rng livedb.IndexRange) livedb.IndexRange {

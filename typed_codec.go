@@ -136,13 +136,19 @@ func ToDoc(x any) (Doc, error) {
 // into string types (string, ID, Ref[T]); Bytes into []byte and [N]byte of
 // that length; arrays into slices, and into Go arrays of the same length;
 // objects into structs and string-keyed maps; null into pointers, slices,
-// maps and interfaces as their zero value; anything into an empty
+// maps and interfaces as their zero value, and into a field tagged
+// `omitempty` or `omitzero` (of any type) as its zero value, because the
+// tag makes the zero value and absence one state of the field and null
+// is the other way Convex says "none" (a Convex client sends
+// paginationOpts with cursor: null, which [PaginationOptions] reads as "");
+// ToDoc then leaves that field out, not null; anything into an empty
 // interface, as it is. Float64 milliseconds since the Unix epoch (or
 // Int64 ones) go into a time.Time, as a time in UTC rounded to the
 // nanosecond (see [ToDoc] for the precision); a String goes into a type
 // with UnmarshalText (and MarshalText), through UnmarshalText. Anything
-// else, such as 1.5 into an int, 300 into an int8, null into a string or
-// a String into a time.Time, is a *[CodecError] naming both the document
+// else, such as 1.5 into an int, 300 into an int8, null into a string
+// field without one of those tags or a String into a time.Time, is a
+// *[CodecError] naming both the document
 // path and the Go field:
 //
 //	livedb: decode document "j57…" field .meta.attempt (AgentSession.Meta.Attempt): value 1.5 (Float64) does not fit int

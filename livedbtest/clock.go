@@ -108,9 +108,9 @@ func (c *Clock) setLocked(t time.Time) {
 // StartScheduler starts a [livedb.Runner] on db for the test tb (see
 // [livedb.DB.StartScheduler]), failing the test at once if it cannot start,
 // and closes it at cleanup, before the database's own cleanup runs.
-func StartScheduler(tb testing.TB, db *livedb.DB, reg *livedb.Registry, opts *livedb.SchedulerOptions) *livedb.Runner {
+func StartScheduler(tb testing.TB, db *livedb.DB, reg *livedb.Registry, crons *livedb.Crons) *livedb.Runner {
 	tb.Helper()
-	r, err := db.StartScheduler(reg, opts)
+	r, err := db.StartScheduler(reg, crons)
 	if err != nil {
 		tb.Fatalf("livedbtest: start the scheduler: %v", err)
 		return nil

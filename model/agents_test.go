@@ -113,7 +113,7 @@ func waitSession(t *testing.T, db *livedb.DB, sid livedb.Ref[model.AgentSession]
 func TestAgents_PoolsRunWorkflows(t *testing.T) {
 	const workflows = 6
 	db := newDB(t)
-	r := livedbtest.StartScheduler(t, db, registry(t), &livedb.SchedulerOptions{Crons: model.Crons(0)})
+	r := livedbtest.StartScheduler(t, db, registry(t), model.Crons(0))
 	for i := range workflows {
 		create(t, db, fmt.Sprintf("task %d", i), 2)
 	}
@@ -172,7 +172,7 @@ func TestAgents_FailedWorkFailsTheSession(t *testing.T) {
 func TestAgents_LeaseExpiryAndSweep(t *testing.T) {
 	clock := livedbtest.NewClock(time.Time{})
 	db := livedbtest.NewOptions(t, model.Schema(), &livedb.Options{Clock: clock})
-	r := livedbtest.StartScheduler(t, db, registry(t), &livedb.SchedulerOptions{Crons: model.Crons(time.Minute)})
+	r := livedbtest.StartScheduler(t, db, registry(t), model.Crons(time.Minute))
 	id := create(t, db, "hangs once", 0)
 	began := make(chan string, 4)
 	var attempts atomic.Int64

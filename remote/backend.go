@@ -39,10 +39,10 @@ type Backend interface {
 	// Backend's Close.
 	Subscribe(ctx context.Context, name string, args any) (*Subscription, error)
 	// Paginate runs a paginated query (one that takes Convex's
-	// paginationOpts argument, see [livedb.PaginationOpts]) for one page:
+	// paginationOpts argument, see [livedb.PaginationOptions]) for one page:
 	// args plus paginationOpts made of opts. Pass the result's
 	// ContinueCursor as the next opts.Cursor.
-	Paginate(ctx context.Context, name string, args any, opts livedb.PaginationOptions) (livedb.PaginationResult, error)
+	Paginate(ctx context.Context, name string, args any, opts livedb.PaginationOptions) (livedb.PaginationResult[livedb.Doc], error)
 	// Close ends the Backend's subscriptions and, for a Client, its
 	// connection. It does not close an embedded DB. Calls after Close
 	// fail with ErrClosed.
@@ -252,11 +252,11 @@ func pageArgs(name string, args any, opts livedb.PaginationOptions) (map[string]
 }
 
 // pageResult decodes a paginated query's result.
-func pageResult(name string, x any) (livedb.PaginationResult, error) {
+func pageResult(name string, x any) (livedb.PaginationResult[livedb.Doc], error) {
 	if _, ok := x.(map[string]any); !ok {
-		return livedb.PaginationResult{}, fmt.Errorf("remote: the result of %s is not a page (an object with page, isDone and continueCursor) but %s", name, kindOf(x))
+		return livedb.PaginationResult[livedb.Doc]{}, fmt.Errorf("remote: the result of %s is not a page (an object with page, isDone and continueCursor) but %s", name, kindOf(x))
 	}
-	r, err := Decode[livedb.PaginationResult](x)
+	r, err := Decode[livedb.PaginationResult[livedb.Doc]](x)
 	if err != nil {
 		return r, fmt.Errorf("remote: the result of %s is not a page: %w", name, err)
 	}

@@ -331,14 +331,14 @@ func (c *Client) modifyLocked(mod any) {
 
 // Paginate runs one page of the paginated query name (see
 // [Backend.Paginate]).
-func (c *Client) Paginate(ctx context.Context, name string, args any, opts livedb.PaginationOptions) (livedb.PaginationResult, error) {
+func (c *Client) Paginate(ctx context.Context, name string, args any, opts livedb.PaginationOptions) (livedb.PaginationResult[livedb.Doc], error) {
 	a, err := pageArgs(name, args, opts)
 	if err != nil {
-		return livedb.PaginationResult{}, err
+		return livedb.PaginationResult[livedb.Doc]{}, err
 	}
 	x, err := c.Query(ctx, name, a)
 	if err != nil {
-		return livedb.PaginationResult{}, err
+		return livedb.PaginationResult[livedb.Doc]{}, err
 	}
 	return pageResult(name, x)
 }

@@ -109,7 +109,7 @@ func TestBackend_Paginate_StablePageEnds(t *testing.T) {
 				t.Fatalf("tasks:add: %v", err)
 			}
 		}
-		texts := func(p livedb.PaginationResult) string {
+		texts := func(p livedb.PaginationResult[livedb.Doc]) string {
 			var out []string
 			for _, d := range p.Page {
 				out = append(out, d["text"].(string))
@@ -133,14 +133,14 @@ func TestBackend_Paginate_StablePageEnds(t *testing.T) {
 			t.Fatalf("Subscribe: %v", err)
 		}
 		defer sub.Close()
-		first, err := remote.Decode[livedb.PaginationResult](mustNextValue(t, sub, "first page"))
+		first, err := remote.Decode[livedb.PaginationResult[livedb.Doc]](mustNextValue(t, sub, "first page"))
 		if err != nil || texts(first) != "a,c" {
 			t.Fatalf("live page = %q, %v; want a,c", texts(first), err)
 		}
 		if _, _, err := b.Mutation(ctx, "tasks:add", livedb.Doc{"text": "b"}); err != nil {
 			t.Fatalf("tasks:add b: %v", err)
 		}
-		grown, err := remote.Decode[livedb.PaginationResult](mustNextValue(t, sub, "page after inserting b"))
+		grown, err := remote.Decode[livedb.PaginationResult[livedb.Doc]](mustNextValue(t, sub, "page after inserting b"))
 		if err != nil || texts(grown) != "a,b,c" || grown.ContinueCursor != first.ContinueCursor {
 			t.Fatalf("live page = %q (cursor %q), %v; want a,b,c ending at the same cursor %q", texts(grown), grown.ContinueCursor, err, first.ContinueCursor)
 		}

@@ -39,7 +39,7 @@ type addArgs struct {
 }
 
 type pageArgs struct {
-	PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
+	PaginationOpts livedb.PaginationOptions `json:"paginationOpts"`
 }
 
 // testFunctions: tasks:add, list, count, page, whoami, fail, latest, size, and the
@@ -73,10 +73,10 @@ func testFunctions() []livedb.Registerable {
 		docs, err := q.DB.Query("tasks").Collect()
 		return len(docs), err
 	})
-	page := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
+	page := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult[livedb.Doc]]{
 		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
-	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
-		return q.DB.Query("tasks").WithIndex("by_text", nil).Paginate(a.PaginationOpts.Options())
+	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult[livedb.Doc], error) {
+		return q.DB.Query("tasks").WithIndex("by_text", nil).Paginate(a.PaginationOpts)
 	})
 	whoami := livedb.NewQuery(livedb.FunctionDef[struct{}, *string]{
 		Name: "tasks:whoami", Args: v.Object(v.Fields{}),

@@ -62,14 +62,14 @@ func (l *local) Mutation(ctx context.Context, name string, args any) (any, uint6
 	return x, ts, err
 }
 
-func (l *local) Paginate(ctx context.Context, name string, args any, opts livedb.PaginationOptions) (livedb.PaginationResult, error) {
+func (l *local) Paginate(ctx context.Context, name string, args any, opts livedb.PaginationOptions) (livedb.PaginationResult[livedb.Doc], error) {
 	a, err := pageArgs(name, args, opts)
 	if err != nil {
-		return livedb.PaginationResult{}, err
+		return livedb.PaginationResult[livedb.Doc]{}, err
 	}
 	x, err := l.Query(ctx, name, a)
 	if err != nil {
-		return livedb.PaginationResult{}, err
+		return livedb.PaginationResult[livedb.Doc]{}, err
 	}
 	return pageResult(name, x)
 }

@@ -46,7 +46,7 @@ func TestClient_Subscribe_ServerRestart(t *testing.T) {
 	}
 	defer page.Close()
 	mustWaitValue(t, count, 3.0, "count before the restart")
-	p0, err := remote.Decode[livedb.PaginationResult](mustNextValue(t, page, "first page"))
+	p0, err := remote.Decode[livedb.PaginationResult[livedb.Doc]](mustNextValue(t, page, "first page"))
 	if err != nil || len(p0.Page) != 2 {
 		t.Fatalf("first page = %v, %v; want a and c", p0.Page, err)
 	}
@@ -67,7 +67,7 @@ func TestClient_Subscribe_ServerRestart(t *testing.T) {
 		if u.Err != nil {
 			continue // the disconnection
 		}
-		p, err := remote.Decode[livedb.PaginationResult](u.Value)
+		p, err := remote.Decode[livedb.PaginationResult[livedb.Doc]](u.Value)
 		if err != nil {
 			t.Fatalf("page: %v", err)
 		}

@@ -38,7 +38,7 @@ type addArgs struct {
 }
 
 type pageArgs struct {
-	PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
+	PaginationOpts livedb.PaginationOptions `json:"paginationOpts"`
 }
 
 type bigArgs struct {
@@ -77,11 +77,11 @@ func testFunctions() []livedb.Registerable {
 		docs, err := q.DB.Query("tasks").Collect()
 		return len(docs), err
 	})
-	page := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult]{
+	page := livedb.NewQuery(livedb.FunctionDef[pageArgs, livedb.PaginationResult[livedb.Doc]]{
 		Name: "tasks:page", Args: v.Object(v.Fields{"paginationOpts": v.PaginationOpts()}),
-	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult, error) {
+	}, func(q *livedb.QueryCtx, a pageArgs) (livedb.PaginationResult[livedb.Doc], error) {
 		// By text, so that a test can insert inside a page.
-		return q.DB.Query("tasks").WithIndex("by_text", nil).Paginate(a.PaginationOpts.Options())
+		return q.DB.Query("tasks").WithIndex("by_text", nil).Paginate(a.PaginationOpts)
 	})
 	whoami := livedb.NewQuery(livedb.FunctionDef[struct{}, *string]{
 		Name: "tasks:whoami", Args: v.Object(v.Fields{}),

@@ -31,9 +31,9 @@ type indexInfo struct {
 
 // documentsArgs are the arguments of _system/livedb:documents.
 type documentsArgs struct {
-	Table          string                `json:"table"`
-	Order          string                `json:"order,omitempty"`
-	PaginationOpts livedb.PaginationOpts `json:"paginationOpts"`
+	Table          string                   `json:"table"`
+	Order          string                   `json:"order,omitempty"`
+	PaginationOpts livedb.PaginationOptions `json:"paginationOpts"`
 }
 
 type getArgs struct {
@@ -61,19 +61,19 @@ func systemRegistry(db *livedb.DB) *livedb.Registry {
 		}
 		return out, nil
 	})
-	documents := livedb.NewQuery(livedb.FunctionDef[documentsArgs, livedb.PaginationResult]{
+	documents := livedb.NewQuery(livedb.FunctionDef[documentsArgs, livedb.PaginationResult[livedb.Doc]]{
 		Name: systemDocuments,
 		Args: v.Object(v.Fields{
 			"table":          v.String(),
 			"order":          v.Optional(v.Union(v.Literal("asc"), v.Literal("desc"))),
 			"paginationOpts": v.PaginationOpts(),
 		}),
-	}, func(q *livedb.QueryCtx, a documentsArgs) (livedb.PaginationResult, error) {
+	}, func(q *livedb.QueryCtx, a documentsArgs) (livedb.PaginationResult[livedb.Doc], error) {
 		order := livedb.Asc
 		if a.Order == "desc" {
 			order = livedb.Desc
 		}
-		return q.DB.Query(a.Table).Order(order).Paginate(a.PaginationOpts.Options())
+		return q.DB.Query(a.Table).Order(order).Paginate(a.PaginationOpts)
 	})
 	get := livedb.NewQuery(livedb.FunctionDef[getArgs, livedb.Doc]{
 		Name: systemGet, Args: v.Object(v.Fields{"id": v.String()}),

@@ -224,7 +224,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		defer stopServing()
 	}
-	runner, err := db.StartScheduler(reg, &livedb.SchedulerOptions{Crons: model.Crons(cfg.sweep)})
+	runner, err := db.StartScheduler(reg, model.Crons(cfg.sweep))
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,14 @@
 // before any value of it is converted, and the *[Error] that names where a
 // value failed, as a document path and as a Go path.
 //
+// Null goes into a pointer, slice, map or interface as its zero value (nil),
+// and into a field tagged omitempty or omitzero, of any type, as the zero
+// value too: such a tag makes the zero value and absence one state of the
+// field, and null is the other way a Convex value says "none" (Convex
+// clients send paginationOpts with cursor: null on the first page).
+// Encoding that field back leaves it out rather than writing null. Null
+// into any other string, number, bool, struct or array is an error.
+//
 // It works on plain document values, those of package value: nil, bool,
 // int64, float64, string, value.ID, []byte, []any and map[string]any, with
 // [value.Undefined] standing for an absent field. A document ID is a

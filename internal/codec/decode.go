@@ -277,7 +277,9 @@ func decodeMap(x any, rv reflect.Value, depth int) (bool, error) {
 	return true, nil
 }
 
-// decodeStruct stores an object into a struct, field by field.
+// decodeStruct stores an object into a struct, field by field. Null
+// into a field tagged omitempty or omitzero stores the field's zero
+// value, whatever its type (see nullIsZero).
 func decodeStruct(x any, rv reflect.Value, depth int) (bool, error) {
 	t := rv.Type()
 	m, ok := x.(map[string]any)
@@ -295,7 +297,11 @@ func decodeStruct(x any, rv reflect.Value, depth int) (bool, error) {
 			continue
 		}
 		fv, err := fieldAlloc(rv, f.index)
-		if err == nil {
+		switch {
+		case err != nil:
+		case e == nil && f.nullIsZero():
+			fv.SetZero()
+		default:
 			err = decodeAs(e, fv, depth+1, f.special)
 		}
 		if err != nil {
@@ -321,4 +327,16 @@ func fieldAlloc(rv reflect.Value, index []int) (reflect.Value, error) {
 		rv = rv.Field(x)
 	}
 	return rv, nil
+}
+
+// nullIsZero reports whether null goes into the field as its zero value.
+// It does for a field tagged omitempty or omitzero: the tag says that the
+// zero value and absence are one state of the field (encoding leaves the
+// zero value out), and null is the other way a Convex value says "none", as in Convex's paginationOpts
+// ({cursor: null} on the first page). Encoding such a field back gives
+// absence, not null. Elsewhere null into a string, number, bool, struct or
+// array is an error: there the zero value is a value of its own, and
+// storing it for null would hide a document that does not match the type.
+func (f *field) nullIsZero() bool {
+	return f.omitEmpty || f.omitZero
 }

@@ -109,7 +109,7 @@ func (q *pageQuery) indexRange(r livedb.IndexRange) livedb.IndexRange {
 }
 
 // page reads the query's page in qc's snapshot.
-func (q *pageQuery) page(qc *livedb.QueryCtx) (livedb.PaginationResult, error) {
+func (q *pageQuery) page(qc *livedb.QueryCtx) (livedb.PaginationResult[livedb.Doc], error) {
 	query := qc.DB.Query(q.Table)
 	if q.Index != "" {
 		query = query.WithIndex(q.Index, q.indexRange)
@@ -131,7 +131,7 @@ type pageReply struct {
 }
 
 // newPageReply encodes a page read at ts.
-func newPageReply(res livedb.PaginationResult, ts uint64) (*pageReply, error) {
+func newPageReply(res livedb.PaginationResult[livedb.Doc], ts uint64) (*pageReply, error) {
 	docs, err := convexJSONDocs(res.Page)
 	if err != nil {
 		return nil, err
@@ -194,7 +194,7 @@ func (h *handler) live(w http.ResponseWriter, r *http.Request) {
 	s := startStream(w)
 	keepalive := time.NewTicker(keepaliveEvery)
 	defer keepalive.Stop()
-	send := func(u livedb.Update[livedb.PaginationResult]) error {
+	send := func(u livedb.Update[livedb.PaginationResult[livedb.Doc]]) error {
 		if u.Err != nil {
 			return s.sendError(u.Err)
 		}

@@ -69,7 +69,7 @@ func classify(err error) (int, string) {
 		return http.StatusBadRequest, "bad_value"
 	case errors.As(err, &argErr):
 		return http.StatusBadRequest, "argument_validation"
-	case errors.As(err, &rangeErr), errors.Is(err, livedb.ErrInvalidIndexRange):
+	case errors.As(err, &rangeErr):
 		return http.StatusBadRequest, "invalid_index_range"
 	case errors.Is(err, livedb.ErrIndexNotFound):
 		return http.StatusNotFound, "index_not_found"

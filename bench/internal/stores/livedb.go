@@ -136,7 +136,7 @@ func (s *lvStore) page(rng func(livedb.IndexRange) livedb.IndexRange, after work
 		return s.typedPage(rng, after, n)
 	}
 	cur, _ := after.(string)
-	var res livedb.PaginationResult
+	var res livedb.PaginationResult[livedb.Doc]
 	err := s.db.Query(s.ctx, func(q *livedb.QueryCtx) (err error) {
 		res, err = q.DB.Query(lvTable).WithIndex("by_workflow", rng).Paginate(livedb.PaginationOptions{NumItems: n, Cursor: cur})
 		return err

@@ -50,7 +50,7 @@ func lvTypedRunning(q *livedb.QueryCtx, wf string) ([]lvSession, error) {
 
 func (s *lvStore) typedPage(rng func(livedb.IndexRange) livedb.IndexRange, after workload.Cursor, n int) (int, workload.Cursor, error) {
 	cur, _ := after.(string)
-	var res livedb.TypedPage[lvSession]
+	var res livedb.PaginationResult[lvSession]
 	err := s.db.Query(s.ctx, func(q *livedb.QueryCtx) (err error) {
 		res, err = lvSessions.Query(q.DB).WithIndex("by_workflow", rng).Paginate(livedb.PaginationOptions{NumItems: n, Cursor: cur})
 		return err
