@@ -169,8 +169,8 @@ func checkSyncTrace(sc *bufio.Scanner, dbPath, dir string) (syncTraceStats, erro
 	created, dirSynced, ready := never, never, false
 	logDir := dbPath + "-wal/"
 	isLog := func(p string) bool { return strings.HasPrefix(p, logDir) }
-	lastWriteStart, lastWriteEnd := never, never // of writes to the log
-	dirty := false                               // a write to the log is not synced yet
+	lastWriteStart, lastWriteEnd := map[string]int{}, map[string]int{} // of writes to each segment
+	dirty := map[string]bool{}                                          // a write to the segment is not synced yet
 	writes, syncs := 0, 0                        // since the previous ack
 	syncStart := map[string]int{}                // pid -> line a sync of the file started
 	for i := 0; sc.Scan(); i++ {
@@ -203,11 +203,17 @@ func checkSyncTrace(sc *bufio.Scanner, dbPath, dir string) (syncTraceStats, erro
 					ready = true
 					writes, syncs = 0, 0 // Open's own commits
 				case strings.HasPrefix(line, "ack "):
+					unsynced := ""
+					for p, d := range dirty {
+						if d {
+							unsynced = p
+						}
+					}
 					switch {
 					case !ready:
 						return st, fmt.Errorf("line %d: %q before ready", i+1, line)
-					case dirty:
-						return st, fmt.Errorf("line %d: %q acknowledged while the write to the log that started at line %d was not synced", i+1, line, lastWriteStart+1)
+					case unsynced != "":
+						return st, fmt.Errorf("line %d: %q acknowledged while the write to %s that started at line %d was not synced", i+1, line, unsynced, lastWriteStart[unsynced]+1)
 					case writes == 0:
 						return st, fmt.Errorf("line %d: %q acknowledged without a write to the log since the previous ack (is the trace looking at the right files?)", i+1, line)
 					case syncs != 1:
@@ -219,11 +225,11 @@ func checkSyncTrace(sc *bufio.Scanner, dbPath, dir string) (syncTraceStats, erro
 			}
 			if isLog(fdPath) {
 				if ev.start {
-					lastWriteStart, dirty = i, true
+					lastWriteStart[fdPath], dirty[fdPath] = i, true
 					writes++
 				}
 				if ev.end {
-					lastWriteEnd = i
+					lastWriteEnd[fdPath] = i
 				}
 			}
 		case "fsync", "fdatasync", "sync_file_range":
@@ -239,8 +245,8 @@ func checkSyncTrace(sc *bufio.Scanner, dbPath, dir string) (syncTraceStats, erro
 				dirSynced = i
 			case isLog(fdPath) && ev.name != "sync_file_range":
 				// A sync covers the writes that ended before it began.
-				if start > lastWriteEnd && start > lastWriteStart {
-					dirty = false
+				if start > lastWriteEnd[fdPath] && start > lastWriteStart[fdPath] {
+					dirty[fdPath] = false
 				}
 				if ev.name == "fdatasync" {
 					syncs++
@@ -315,42 +321,53 @@ func TestCheckSyncTrace(t *testing.T) {
 	tests := []struct {
 		name, trace, wantErr string
 	}{
-		{"synced", `2 pwrite64(5</d/x.db>, "a", 1, 0) = 1
-2 fdatasync(5</d/x.db>) = 0
+		{"synced", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = 0
 1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
 `, ""},
-		{"split calls", `2 pwrite64(5</d/x.db>, "a", 1, 0 <unfinished ...>
+		{"split calls", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0 <unfinished ...>
 3 --- SIGURG {si_signo=SIGURG} ---
 2 <... pwrite64 resumed>) = 1
-2 fdatasync(5</d/x.db> <unfinished ...>
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal> <unfinished ...>
 2 <... fdatasync resumed>) = 0
 1 write(1<pipe:[7]>, "ack 0\n", 6 <unfinished ...>
 1 <... write resumed>) = 6
 `, ""},
-		{"write after the sync", `2 pwrite64(5</d/x.db>, "a", 1, 0) = 1
-2 fdatasync(5</d/x.db>) = 0
-2 pwrite64(5</d/x.db>, "b", 1, 0) = 1
+		{"write after the sync", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = 0
+2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "b", 1, 0) = 1
 1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
 `, "was not synced"},
-		{"sync begun before the write ended", `2 pwrite64(5</d/x.db>, "a", 1, 0 <unfinished ...>
-3 fdatasync(5</d/x.db> <unfinished ...>
+		{"sync begun before the write ended", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0 <unfinished ...>
+3 fdatasync(7</d/x.db-wal/00000000000000000001.wal> <unfinished ...>
 2 <... pwrite64 resumed>) = 1
 3 <... fdatasync resumed>) = 0
 1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
 `, "was not synced"},
-		{"failed sync", `2 pwrite64(5</d/x.db>, "a", 1, 0) = 1
-2 fdatasync(5</d/x.db>) = -1 EIO (Input/output error)
+		{"failed sync", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = -1 EIO (Input/output error)
 1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
 `, "was not synced"},
-		{"sync of another file", `2 pwrite64(5</d/x.db>, "a", 1, 0) = 1
-2 fdatasync(6</d/y.db>) = 0
+		{"sync of another file", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(9</d/x.db-wal/00000000000000000002.wal>) = 0
 1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
 `, "was not synced"},
-		{"no write since the last ack", `2 pwrite64(5</d/x.db>, "a", 1, 0) = 1
-2 fdatasync(5</d/x.db>) = 0
+		{"no write since the last ack", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = 0
 1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
 1 write(1<pipe:[7]>, "ack 1\n", 6) = 6
 `, "without a write"},
+		{"two syncs for one commit", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = 0
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = 0
+1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
+`, "want exactly 1"},
+		{"checkpoint running at the ack", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = 0
+3 pwrite64(5</d/x.db>, "b", 1, 4096) = 1
+1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
+3 fdatasync(5</d/x.db>) = 0
+`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,7 +31,7 @@ import (
 //     segments it covers are not deleted: the reopen must hold every
 //     acknowledged commit (and the deletion of note 0), pass Check, and
 //     delete the covered segments. (walkv's TestStore_Open_CheckpointNotTrimmed
-//     checks that their records are not applied again.)
+//     checks that a covered segment is not read at all.)
 
 const (
 	walKillEnv   = "LIVEDB_WAL_KILL"      // set in the child: the kill point
