@@ -170,9 +170,9 @@ func checkSyncTrace(sc *bufio.Scanner, dbPath, dir string) (syncTraceStats, erro
 	logDir := dbPath + "-wal/"
 	isLog := func(p string) bool { return strings.HasPrefix(p, logDir) }
 	lastWriteStart, lastWriteEnd := map[string]int{}, map[string]int{} // of writes to each segment
-	dirty := map[string]bool{}                                          // a write to the segment is not synced yet
-	writes, syncs := 0, 0                        // since the previous ack
-	syncStart := map[string]int{}                // pid -> line a sync of the file started
+	dirty := map[string]bool{}                                         // a write to the segment is not synced yet
+	writes, syncs := 0, 0                                              // since the previous ack
+	syncStart := map[string]int{}                                      // pid -> line a sync of the file started
 	for i := 0; sc.Scan(); i++ {
 		ev, ok := parseStraceLine(sc.Text(), open)
 		if !ok {
