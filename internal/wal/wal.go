@@ -106,9 +106,10 @@ func Open(path string, create, readOnly, noSync bool, first uint64, replay func(
 	}
 	f, err := os.OpenFile(path, flag, 0o600)
 	if errors.Is(err, os.ErrNotExist) && create && !readOnly {
-		if f, err = create1(path, noSync); err == nil {
-			rec.Created = true
+		if f, err = create1(path, noSync); err != nil {
+			return nil, rec, err // not "missing": creating it failed
 		}
+		rec.Created = true
 	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, rec, nil

@@ -349,6 +349,9 @@ func (s *Store) createSegment(first uint64) (*wal.Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l == nil {
+		return nil, fmt.Errorf("create %s: the segment was not created", filepath.Join(s.dir, segmentName(first)))
+	}
 	if err := s.syncDir(s.dir); err != nil {
 		_ = l.Close()
 		return nil, err

@@ -554,3 +554,26 @@ func TestStore_Commit_Backpressure(t *testing.T) {
 	}
 	wantList(t, dump(t, snap(t, s), "c", "", false), "c=3")
 }
+
+// TestStore_Checkpoint_LogGone checks that a checkpoint that cannot start
+// a new segment (the log directory was deleted under the open store)
+// fails the store with an error, which every later commit returns, rather
+// than crashing it.
+func TestStore_Checkpoint_LogGone(t *testing.T) {
+	path := tempPath(t)
+	s := mustOpen(t, path, noCkpt)
+	commit(t, s, "a", "1")
+	if err := os.RemoveAll(path + "-wal"); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Checkpoint()
+	if err == nil {
+		t.Fatal("Checkpoint with the log directory gone succeeded")
+	}
+	var b kv.Batch
+	b.Put([]byte("b"), []byte("2"))
+	if err2 := s.Commit(&b); err2 == nil || err2.Error() != err.Error() {
+		t.Fatalf("Commit after the failed checkpoint = %v, want its error %v", err2, err)
+	}
+	wantList(t, dumpNow(t, s), "a=1") // reads go on
+}
