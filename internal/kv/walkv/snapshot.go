@@ -248,10 +248,13 @@ func (m *mergeIter) Close() {
 	}
 }
 
-// Chunk sizes of a layer iterator, as memkv's: the first refill fetches
-// firstChunk entries, each later one twice as many, up to maxChunk.
+// Chunk sizes of a layer iterator: the first refill fetches firstChunk
+// entries, each later one twice as many, up to maxChunk. The first chunk is
+// small because most walks a query makes over the overlay are short (a
+// point read through an index, a page): a first chunk of 16 added 0.7 KiB
+// to each point get of bench's W3 (2.7 KiB, against 2.0 KiB with 4).
 const (
-	firstChunk = 16
+	firstChunk = 4
 	maxChunk   = 128
 )
 
