@@ -142,7 +142,7 @@ func Open(path string, schema *Schema, opts *Options) (*DB, error) {
 	if isDSN(path) {
 		return openDSN(path, schema, o)
 	}
-	store, err := bboltkv.Open(path, &bboltkv.Options{Timeout: o.Timeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly, InitialMmapSize: bboltMmapSize})
+	store, err := openFileStore(path, o, nil) // wal.go
 	if err != nil {
 		switch {
 		case errors.Is(err, bboltkv.ErrLocked):

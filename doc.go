@@ -64,9 +64,15 @@
 //
 // # Durability
 //
-// On bbolt, a mutation returns once its commit is fsynced (mutations that
-// commit together share one fsync), and Open fsyncs the directory of a file
-// it creates, unless [Options.NoSync]. When a storage commit fails in a way
+// On a database file, a mutation returns once its commit is in the
+// write-ahead log beside the file (path+"-wal/") and fdatasynced: one
+// appended, checksummed record and one fdatasync for each group of
+// mutations that commit together. bbolt is written only by checkpoints in
+// the background (every second, or every 32 MiB of commits, and at Close),
+// each one synced bbolt transaction, so the bbolt file is always a
+// consistent checkpoint, whatever a crash or power loss interrupts; Open
+// replays the log after it. Open fsyncs the directory of a file it
+// creates. [Options.NoSync] skips all of these syncs. When a storage commit fails in a way
 // that leaves its outcome unknown (an I/O or fsync error: the commit may or
 // may not be on disk), the DB fails closed: that mutation and every later
 // write return an error wrapping [ErrStorageFailed], while queries,

@@ -26,8 +26,11 @@ import (
 // then runs syncChildAcks mutations one after another and prints "ack N"
 // after each returned. The parent reads the trace of the child's writes
 // and syncs and checks that the directory was synced after the file was
-// created and before "ready", and that no write to the database file was
-// left unsynced when an "ack" was written.
+// created and before "ready", and that at each "ack" the commit was
+// written to the write-ahead log (the segments in path+"-wal/") and made
+// durable there by exactly one fdatasync, with no write to the log left
+// unsynced. (The bbolt file is written by the background checkpoints, each
+// a synced bbolt transaction, not by the commits.)
 
 const (
 	syncChildEnv  = "LIVEDB_SYNC_CHILD" // set in the child: the database path
@@ -75,7 +78,7 @@ func TestDB_Mutation_SyncBeforeAck(t *testing.T) {
 	if st.acks != syncChildAcks {
 		t.Fatalf("the trace has %d acks, want %d; child stdout:\n%s\nstderr:\n%s", st.acks, syncChildAcks, out, stderr.String())
 	}
-	t.Logf("%d acks, each after a sync of the database file (%d syncs of it in all); directory synced after creating the file", st.acks, st.syncs)
+	t.Logf("%d acks, each after one fdatasync of the write-ahead log (%d in all); directory synced after creating the file", st.acks, st.syncs)
 }
 
 // mustStrace returns the path of strace. Without it the test fails under
@@ -126,7 +129,7 @@ func syncChild(t *testing.T, path string) {
 // syncTraceStats is what checkSyncTrace counted.
 type syncTraceStats struct {
 	acks  int // "ack" lines written
-	syncs int // successful fsync/fdatasync calls on the database file
+	syncs int // successful fdatasync calls on the write-ahead log
 }
 
 // straceLine matches "PID rest" lines of strace -f; straceCall a call or
@@ -154,19 +157,22 @@ type syncEvent struct {
 // checkSyncTrace reads an strace -f -y trace and checks, in order:
 //   - the database file is created (openat with O_CREAT), then its
 //     directory is fsynced, before the child writes "ready";
-//   - at every "ack N" written to stdout, every write to the database file
-//     that started before it was followed by an fsync or fdatasync of the
-//     file that started after the write ended and returned 0, and since the
-//     previous ack the file was written (the commit) and synced.
+//   - at every "ack N" written to stdout, every write to the write-ahead
+//     log that started before it was followed by an fsync or fdatasync of
+//     the segment that started after the write ended and returned 0, and
+//     since the previous ack the log was written (the commit) and
+//     fdatasynced exactly once: one fdatasync per commit group.
 func checkSyncTrace(sc *bufio.Scanner, dbPath, dir string) (syncTraceStats, error) {
 	var st syncTraceStats
 	open := map[string]syncEvent{} // pid -> call started and not ended
 	const never = -1
 	created, dirSynced, ready := never, never, false
-	lastWriteStart, lastWriteEnd := never, never // of writes to the file
-	dirty := false                               // a write to the file is not synced yet
-	writes, syncs := 0, 0                        // since the previous ack
-	syncStart := map[string]int{}                // pid -> line a sync of the file started
+	logDir := dbPath + "-wal/"
+	isLog := func(p string) bool { return strings.HasPrefix(p, logDir) }
+	lastWriteStart, lastWriteEnd := map[string]int{}, map[string]int{} // of writes to each segment
+	dirty := map[string]bool{}                                         // a write to the segment is not synced yet
+	writes, syncs := 0, 0                                              // since the previous ack
+	syncStart := map[string]int{}                                      // pid -> line a sync of the file started
 	for i := 0; sc.Scan(); i++ {
 		ev, ok := parseStraceLine(sc.Text(), open)
 		if !ok {
@@ -195,28 +201,35 @@ func checkSyncTrace(sc *bufio.Scanner, dbPath, dir string) (syncTraceStats, erro
 						return st, fmt.Errorf("line %d: Open returned (ready) without an fsync of %s after creating %s", i+1, dir, dbPath)
 					}
 					ready = true
+					writes, syncs = 0, 0 // Open's own commits
 				case strings.HasPrefix(line, "ack "):
+					unsynced := ""
+					for p, d := range dirty {
+						if d {
+							unsynced = p
+						}
+					}
 					switch {
 					case !ready:
 						return st, fmt.Errorf("line %d: %q before ready", i+1, line)
-					case dirty:
-						return st, fmt.Errorf("line %d: %q acknowledged while the write to the database file that started at line %d was not synced", i+1, line, lastWriteStart+1)
+					case unsynced != "":
+						return st, fmt.Errorf("line %d: %q acknowledged while the write to %s that started at line %d was not synced", i+1, line, unsynced, lastWriteStart[unsynced]+1)
 					case writes == 0:
-						return st, fmt.Errorf("line %d: %q acknowledged without a write to the database file since the previous ack (is the trace looking at the right file?)", i+1, line)
-					case syncs == 0:
-						return st, fmt.Errorf("line %d: %q acknowledged without a sync of the database file since the previous ack", i+1, line)
+						return st, fmt.Errorf("line %d: %q acknowledged without a write to the log since the previous ack (is the trace looking at the right files?)", i+1, line)
+					case syncs != 1:
+						return st, fmt.Errorf("line %d: %q acknowledged after %d fdatasyncs of the log since the previous ack, want exactly 1", i+1, line, syncs)
 					}
 					st.acks++
 					writes, syncs = 0, 0
 				}
 			}
-			if fdPath == dbPath {
+			if isLog(fdPath) {
 				if ev.start {
-					lastWriteStart, dirty = i, true
+					lastWriteStart[fdPath], dirty[fdPath] = i, true
 					writes++
 				}
 				if ev.end {
-					lastWriteEnd = i
+					lastWriteEnd[fdPath] = i
 				}
 			}
 		case "fsync", "fdatasync", "sync_file_range":
@@ -230,13 +243,15 @@ func checkSyncTrace(sc *bufio.Scanner, dbPath, dir string) (syncTraceStats, erro
 			switch {
 			case fdPath == dir && created != never && start > created:
 				dirSynced = i
-			case fdPath == dbPath && ev.name != "sync_file_range":
+			case isLog(fdPath) && ev.name != "sync_file_range":
 				// A sync covers the writes that ended before it began.
-				if start > lastWriteEnd && start > lastWriteStart {
-					dirty = false
+				if start > lastWriteEnd[fdPath] && start > lastWriteStart[fdPath] {
+					dirty[fdPath] = false
 				}
-				syncs++
-				st.syncs++
+				if ev.name == "fdatasync" {
+					syncs++
+					st.syncs++
+				}
 			}
 		}
 	}
@@ -306,42 +321,53 @@ func TestCheckSyncTrace(t *testing.T) {
 	tests := []struct {
 		name, trace, wantErr string
 	}{
-		{"synced", `2 pwrite64(5</d/x.db>, "a", 1, 0) = 1
-2 fdatasync(5</d/x.db>) = 0
+		{"synced", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = 0
 1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
 `, ""},
-		{"split calls", `2 pwrite64(5</d/x.db>, "a", 1, 0 <unfinished ...>
+		{"split calls", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0 <unfinished ...>
 3 --- SIGURG {si_signo=SIGURG} ---
 2 <... pwrite64 resumed>) = 1
-2 fdatasync(5</d/x.db> <unfinished ...>
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal> <unfinished ...>
 2 <... fdatasync resumed>) = 0
 1 write(1<pipe:[7]>, "ack 0\n", 6 <unfinished ...>
 1 <... write resumed>) = 6
 `, ""},
-		{"write after the sync", `2 pwrite64(5</d/x.db>, "a", 1, 0) = 1
-2 fdatasync(5</d/x.db>) = 0
-2 pwrite64(5</d/x.db>, "b", 1, 0) = 1
+		{"write after the sync", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = 0
+2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "b", 1, 0) = 1
 1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
 `, "was not synced"},
-		{"sync begun before the write ended", `2 pwrite64(5</d/x.db>, "a", 1, 0 <unfinished ...>
-3 fdatasync(5</d/x.db> <unfinished ...>
+		{"sync begun before the write ended", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0 <unfinished ...>
+3 fdatasync(7</d/x.db-wal/00000000000000000001.wal> <unfinished ...>
 2 <... pwrite64 resumed>) = 1
 3 <... fdatasync resumed>) = 0
 1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
 `, "was not synced"},
-		{"failed sync", `2 pwrite64(5</d/x.db>, "a", 1, 0) = 1
-2 fdatasync(5</d/x.db>) = -1 EIO (Input/output error)
+		{"failed sync", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = -1 EIO (Input/output error)
 1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
 `, "was not synced"},
-		{"sync of another file", `2 pwrite64(5</d/x.db>, "a", 1, 0) = 1
-2 fdatasync(6</d/y.db>) = 0
+		{"sync of another file", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(9</d/x.db-wal/00000000000000000002.wal>) = 0
 1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
 `, "was not synced"},
-		{"no write since the last ack", `2 pwrite64(5</d/x.db>, "a", 1, 0) = 1
-2 fdatasync(5</d/x.db>) = 0
+		{"no write since the last ack", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = 0
 1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
 1 write(1<pipe:[7]>, "ack 1\n", 6) = 6
 `, "without a write"},
+		{"two syncs for one commit", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = 0
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = 0
+1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
+`, "want exactly 1"},
+		{"checkpoint running at the ack", `2 pwrite64(7</d/x.db-wal/00000000000000000001.wal>, "a", 1, 0) = 1
+2 fdatasync(7</d/x.db-wal/00000000000000000001.wal>) = 0
+3 pwrite64(5</d/x.db>, "b", 1, 4096) = 1
+1 write(1<pipe:[7]>, "ack 0\n", 6) = 6
+3 fdatasync(5</d/x.db>) = 0
+`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/livedb-go/livedb/internal/kv/bboltkv"
+	"github.com/livedb-go/livedb/internal/kv/walkv"
 )
 
 // TestOpen_NoSync checks that a database file syncs its commits unless
@@ -27,9 +27,9 @@ func TestOpen_NoSync(t *testing.T) {
 				t.Fatalf("Open: %v", err)
 			}
 			defer db.Close()
-			s, ok := db.store.(*bboltkv.Store)
+			s, ok := db.store.(*walkv.Store)
 			if !ok {
-				t.Fatalf("the store of a file database is a %T, want *bboltkv.Store", db.store)
+				t.Fatalf("the store of a file database is a %T, want *walkv.Store", db.store)
 			}
 			if got := s.NoSync(); got != tc.want {
 				t.Fatalf("NoSync() = %v, want %v", got, tc.want)

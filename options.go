@@ -15,11 +15,16 @@ type Options struct {
 
 	// NoSync skips the fsync after each commit, and of the directory of a
 	// file that Open creates. It is for tests and bulk loads that can be
-	// redone: a crash may lose acknowledged commits.
+	// redone: a crash may lose acknowledged commits. On a database file it
+	// makes the write-ahead log unsynced (no fdatasync per commit group)
+	// and the checkpoints into bbolt unsynced transactions, so a crash of
+	// the machine may also leave the bbolt file damaged.
 	NoSync bool
 
 	// ReadOnly opens the file without taking the write lock exclusively, so
-	// several read-only processes can share it; every mutation fails.
+	// several read-only processes can share it; every mutation fails. It
+	// sees every commit, including those only the write-ahead log holds
+	// (replayed into memory, nothing written).
 	// On a shared database (Open of a PostgreSQL URL), a read-only process
 	// writes nothing to PostgreSQL and never holds its log, so it never
 	// delays the processes that write: it follows their commits, and Open

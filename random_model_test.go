@@ -123,6 +123,12 @@ var modelBackends = []modelBackend{
 	{"bbolt", func(dir string, n int) (*livedb.DB, error) {
 		return livedb.Open(filepath.Join(dir, fmt.Sprintf("model-%d.db", n)), modelSchema(), &livedb.Options{NoSync: true})
 	}},
+	// The default file store with a background checkpoint after nearly
+	// every commit: reads merge the log's overlay over bbolt while
+	// checkpoints move it into bbolt.
+	{"bbolt-checkpoints", func(dir string, n int) (*livedb.DB, error) {
+		return livedb.OpenCheckpointing(filepath.Join(dir, fmt.Sprintf("model-ckpt-%d.db", n)), modelSchema(), &livedb.Options{NoSync: true}, 1)
+	}},
 	{name: "shared-memlog"}, // two processes on one log: see openBoth
 }
 

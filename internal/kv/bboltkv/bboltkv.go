@@ -298,7 +298,7 @@ func (s *Store) HasForeignBuckets() (found bool, err error) {
 	}()
 	err = s.db.View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-			if string(name) != BucketName {
+			if string(name) != BucketName && string(name) != MetaBucketName {
 				found = true
 			}
 			return nil
@@ -374,6 +374,13 @@ func (s *Store) Commit(b *kv.Batch) (err error) {
 	case b == nil || len(b.Ops) == 0:
 		return nil
 	}
+	return s.commit(b, nil)
+}
+
+// commit is Commit's transaction, under s.mu, of a batch that is not
+// read-only or closed; extra, if not nil, writes more in the same
+// transaction (checkpoint.go).
+func (s *Store) commit(b *kv.Batch, extra func(*bolt.Tx) error) (err error) {
 	if err := validate(b); err != nil {
 		return kv.Reject(pathError("commit", s.path, err))
 	}
@@ -421,6 +428,9 @@ func (s *Store) Commit(b *kv.Batch) (err error) {
 			if err != nil {
 				return fmt.Errorf("op %d: %w", op.seq, err)
 			}
+		}
+		if extra != nil {
+			return extra(tx)
 		}
 		return nil
 	})
