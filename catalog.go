@@ -68,9 +68,11 @@ const (
 	// hold no value, the last commit's record holds the catalog
 	// generation. Version 3: a change record holds a document's old
 	// version only, the new one is found in the store or the document's
-	// next change (changerec.go). A file of another version is refused
+	// next change (changerec.go). Version 4: the _id column of an index
+	// other than by_id is the 16-byte internal id (idkey.go). A file of
+	// another version is refused
 	// (ErrNotLivedb).
-	catalogVersion = 3
+	catalogVersion = 4
 )
 
 func (t *tableInfo) index(name string) (*indexInfo, bool) {

@@ -17,7 +17,7 @@ import (
 //
 //	0x00 "catalog"                          JSON catalog: schema, table numbers, index ids
 //	0x00 "pruned"                           8-byte timestamp of the newest pruned change
-//	0x01 indexID(4) sortkey(fields…, _creationTime, _id)   index entry; value empty
+//	0x01 indexID(4) sortkey(fields…, _creationTime) internal-id(16)   index entry; value empty (idkey.go)
 //	0x01 indexID(4) sortkey(_id)            by_id entry; value = the encoded document
 //	0x01 aggID(4) sel depth sortkey(v…)     aggregate row (aggregate.go); value n(8) sum(8)
 //	0x02 ts(8) seq(4)                       change-feed record (changerec.go)
@@ -182,7 +182,7 @@ func appendIndexKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
 		k = value.AppendKey(k, fieldValue(doc, p))
 	}
 	k = value.AppendKey(k, doc[fieldCreationTime])
-	return value.AppendKey(k, docID)
+	return appendIDTail(k, docID)
 }
 
 // indexKeys returns doc's key in every index of t, in t.indexes order. The
@@ -205,13 +205,18 @@ func indexKeys(t *tableInfo, doc map[string]any) [][]byte {
 }
 
 // indexEntryID returns the _id at the end of an index key of table t. Every
-// index key ends with the sort key of its document's _id, and all IDs of a
-// table have one length (id.TextLen), so an entry needs no value: this
-// saves 32 bytes an entry, a quarter of a secondary index's pages. idKey is
-// that sort key, the end of the document's by_id key.
+// index key ends with its document's _id, of one length per table (a
+// by_id key with the sort key of the text, id.TextLen; any other index's
+// with the internal id, idkey.go), so an entry needs no value: this saves
+// 32 bytes an entry, a quarter of a secondary index's pages. idKey is the
+// sort key of the text, the end of the document's by_id key. For a by_id
+// key both alias key; for another index's key they are a new allocation.
 func indexEntryID(t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
 	if len(key) < len(t.byID.prefix) {
 		return nil, nil, false
+	}
+	if !isByIDKey(t, key) {
+		return secondaryEntryID(t, key)
 	}
 	return value.TrailingString(key[len(t.byID.prefix):], id.TextLen(t.number))
 }
