@@ -182,11 +182,11 @@ func TestDB_Check_IndexDrift(t *testing.T) {
 		}, "entry for missing document"},
 		{"entry points at another document", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
 			// The first entry's fields with the second entry's _id (an
-			// entry's key ends with its _id: 0x10, 32 characters, 0x00).
+			// entry's key ends with its _id's 16-byte internal id).
 			p := corruptIndexPrefix(t, snap, "agentSessions", "by_workflow")
 			k0, _ := kvNthKey(t, snap, p, 0)
 			k1, _ := kvNthKey(t, snap, p, 1)
-			k := append(bytes.Clone(k0[:len(k0)-34]), k1[len(k1)-34:]...)
+			k := append(bytes.Clone(k0[:len(k0)-16]), k1[len(k1)-16:]...)
 			b.Put(k, []byte{})
 		}, "stale entry"},
 		{"entry holds a value", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -56,7 +57,7 @@ func report(path string) error {
 	return db.View(func(tx *bolt.Tx) error {
 		var totalPages float64
 		var branchPages int
-		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			ranges := map[string]*acct{}
 			root := b.Root()
 			var walk func(pgid uint64)
@@ -115,7 +116,7 @@ func report(path string) error {
 				names = append(names, r)
 			}
 			sort.Strings(names)
-			fmt.Printf("bucket %q\n", name)
+			fmt.Printf("bucket %q (root page %d)\n", name, root)
 			fmt.Printf("  %-28s %9s %8s %8s %8s %10s %6s\n", "range", "keys", "key B/k", "val B/k", "pages", "MiB", "fill")
 			for _, r := range names {
 				a := ranges[r]
@@ -124,16 +125,23 @@ func report(path string) error {
 					float64(a.keyBytes)/float64(a.keys), float64(a.valBytes)/float64(a.keys),
 					a.pages, a.pages*float64(psz)/(1<<20), 100*float64(a.leafUsed)/(a.pages*float64(psz)))
 			}
-			fmt.Printf("  leaf pages so far %.0f (%.2f MiB), branch pages %d\n", totalPages, totalPages*float64(psz)/(1<<20), branchPages)
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		filePages := int(fi.Size()) / psz
+		fmt.Printf("leaf pages %.0f (%.2f MiB), branch pages %d (%.2f MiB), other pages (free, freelist, meta) %.0f (%.2f MiB)\n",
+			totalPages, totalPages*float64(psz)/(1<<20), branchPages, float64(branchPages*psz)/(1<<20),
+			float64(filePages)-totalPages-float64(branchPages), (float64(filePages)-totalPages-float64(branchPages))*float64(psz)/(1<<20))
+		return nil
 	})
 }
 
 // rangeOf names the key range of k in bucket: livedb's key tags, with the
 // index id for index entries; one range per bucket elsewhere.
 func rangeOf(bucket string, k []byte) string {
-	if bucket != "livedb" || len(k) == 0 {
+	if !strings.HasPrefix(bucket, "livedb") || len(k) == 0 {
 		return bucket
 	}
 	switch k[0] {
