@@ -284,9 +284,13 @@ func TestDB_StoredDocumentWithAnotherID(t *testing.T) {
 	var victim livedb.ID
 	mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) {
 		p := corruptIndexPrefix(t, snap, "workflows", "by_id")
-		k0, _ := kvNthKey(t, snap, p, 0)
+		k0, v0 := kvNthKey(t, snap, p, 0)
 		_, v1 := kvNthKey(t, snap, p, 1)
-		victim = livedb.ID(k0[len(k0)-33 : len(k0)-1])
+		x, err := value.Decode(v0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		victim = livedb.ID(x.(map[string]any)["_id"].(string))
 		b.Put(k0, v1)
 	})
 	db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})

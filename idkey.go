@@ -7,25 +7,26 @@ import (
 	"github.com/livedb-go/livedb/internal/value"
 )
 
-// The _id column of a secondary index entry (every index but by_id,
-// by_creation_time included) is the document's 16-byte internal id, not
-// the sort key of its text _id (34 bytes for most tables): the text is
-// the base32 of the table number, the internal id and a checksum, so
-// within one table the internal ids sort as the texts do, and the table
-// number (the index's table) and the checksum give the text back. This
-// saves 18 bytes an entry. by_id keys keep the text's sort key: they are
-// what a range on by_id bounds, with any string.
+// The _id column of an index key (by_id, by_creation_time and the
+// user's indexes alike) is the document's 16-byte internal id, not the
+// sort key of its text _id (34 bytes for most tables): the text is the
+// base32 of the table number, the internal id and a checksum, so within
+// one table the internal ids sort as the texts do, and the table number
+// (the index's table) and the checksum give the text back. This saves 18
+// bytes a key.
 //
-// A range bound on _id in a secondary index (an Eq, Gt, Gte, Lt or Lte on
-// the trailing _id column) is a string, maybe no ID at all: idBound maps
-// it to the internal-id space so that the entries the bound keeps are
-// exactly those whose text _id it keeps.
+// A range bound on _id (an Eq, Gt, Gte, Lt or Lte on the _id column) is
+// a string, maybe no ID at all: idBound maps it to the internal-id space
+// so that the entries the bound keeps are exactly those whose text _id it
+// keeps. A point read of a string that is no ID of the table reads the
+// key of the string's sort key, longer than any stored by_id key, which
+// matches none.
 
 // idTailLen is the length of the _id column of a secondary index key.
 const idTailLen = 16
 
-// appendIDTail appends the _id column of a secondary index entry of the
-// document whose _id is docID. Stored documents always hold an ID of
+// appendIDTail appends the _id column of an index entry of the document
+// whose _id is docID. Stored documents always hold an ID of
 // their table; anything else (which the engine never stores) is appended
 // as its text's sort key, which indexEntryID then refuses as corrupt.
 func appendIDTail(k []byte, docID any) []byte {
@@ -47,13 +48,12 @@ func appendIDTail(k []byte, docID any) []byte {
 // the _creationTime, always 9 bytes.
 var floatKeyTag = value.AppendKey(nil, 0.0)[0]
 
-// secondaryEntryID reads the _id at the end of the key of a secondary
-// index entry of table t: the text of the ID and the sort key of that text
-// (the end of the document's by_id key), in one new allocation. Any 16
+// entryID reads the _id at the end of an index key of table t: the text
+// of the ID (a new allocation) and the internal id (aliasing key). Any 16
 // bytes are an internal id, so it checks the key's shape around them: an
-// index of the table, and (but in a vector index) the _creationTime's
-// sort key before them.
-func secondaryEntryID(t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
+// index of the table; for by_id, nothing else; for the others but vector
+// indexes, the _creationTime's sort key before them.
+func entryID(t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
 	p := len(t.byID.prefix)
 	if len(key) < p+idTailLen {
 		return nil, nil, false
@@ -68,25 +68,32 @@ func secondaryEntryID(t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
 	if ix == nil {
 		return nil, nil, false
 	}
-	if ix.vec == nil {
+	switch {
+	case ix == t.byID:
+		if len(key) != p+idTailLen {
+			return nil, nil, false
+		}
+	case ix.vec == nil:
 		ct := len(key) - idTailLen - 9
 		if ct < p || key[ct] != floatKeyTag {
 			return nil, nil, false
 		}
 	}
+	idKey = key[len(key)-idTailLen:]
 	n := id.TextLen(t.number)
-	buf := make([]byte, 0, 2*n+2)
-	buf = id.AppendText(buf, t.number, [16]byte(key[len(key)-idTailLen:]))
-	if len(buf) != n {
-		return nil, nil, false
-	}
-	buf = value.AppendStringKey(buf, string(buf[:n]))
-	return buf[:n:n], buf[n:], true
+	docID = id.AppendText(make([]byte, 0, n), t.number, [16]byte(idKey))
+	return docID, idKey, len(docID) == n
 }
 
-// isByIDKey reports whether key is a by_id key of table t.
-func isByIDKey(t *tableInfo, key []byte) bool {
-	return bytes.HasPrefix(key, t.byID.prefix)
+// appendIDKey appends the _id column of the key of the document whose ID
+// is docID in the table numbered table (0: any table) to k: its internal
+// id, or, for a string that is no ID of the table, its sort key, which no
+// stored key ends with.
+func appendIDKey(k []byte, table uint32, docID string) []byte {
+	if n, internal, err := id.Decode(docID); err == nil && (table == 0 || n == table) {
+		return append(k, internal[:]...)
+	}
+	return value.AppendStringKey(k, docID)
 }
 
 // appendColumnKey appends the sort key of x as the value of column field
@@ -95,7 +102,7 @@ func isByIDKey(t *tableInfo, key []byte) bool {
 // value can equal no entry's _id, and its text's sort key (longer than an
 // internal id) matches none.
 func appendColumnKey(k []byte, ix *indexInfo, field string, x any) []byte {
-	if field != fieldID || ix == ix.table.byID {
+	if field != fieldID {
 		return value.AppendKey(k, x)
 	}
 	if s, ok := x.(string); ok {
@@ -112,7 +119,7 @@ func appendColumnKey(k []byte, ix *indexInfo, field string, x any) []byte {
 // would, at the first key after x. On the _id column of a secondary index
 // the bound is idBound's.
 func appendBoundKey(k []byte, ix *indexInfo, field string, x any) (_ []byte, exact bool) {
-	if field != fieldID || ix == ix.table.byID {
+	if field != fieldID {
 		return value.AppendKey(k, x), true
 	}
 	s, ok := x.(string)
