@@ -54,6 +54,12 @@ var floatKeyTag = value.AppendKey(nil, 0.0)[0]
 // index of the table; for by_id, nothing else; for the others but vector
 // indexes, the _creationTime's sort key before them.
 func entryID(t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
+	return appendEntryID(nil, t, key)
+}
+
+// appendEntryID is entryID writing the text of the ID into dst[len(dst):]
+// (a scanner reuses one buffer for every row it reads).
+func appendEntryID(dst []byte, t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
 	p := len(t.byID.prefix)
 	if len(key) < p+idTailLen {
 		return nil, nil, false
@@ -81,7 +87,10 @@ func entryID(t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
 	}
 	idKey = key[len(key)-idTailLen:]
 	n := id.TextLen(t.number)
-	docID = id.AppendText(make([]byte, 0, n), t.number, [16]byte(idKey))
+	if dst == nil {
+		dst = make([]byte, 0, n)
+	}
+	docID = id.AppendText(dst, t.number, [16]byte(idKey))[len(dst):]
 	return docID, idKey, len(docID) == n
 }
 
