@@ -68,9 +68,12 @@ const (
 	// hold no value, the last commit's record holds the catalog
 	// generation. Version 3: a change record holds a document's old
 	// version only, the new one is found in the store or the document's
-	// next change (changerec.go). A file of another version is refused
-	// (ErrNotLivedb).
-	catalogVersion = 3
+	// next change (changerec.go). Version 4: the _id column of every
+	// index key (by_id's too) is the 16-byte internal id (idkey.go), and
+	// on bbolt each index's keys are in a bucket of their own
+	// (internal/kv/bboltkv/segments.go). A file of another version is
+	// refused (ErrNotLivedb).
+	catalogVersion = 4
 )
 
 func (t *tableInfo) index(name string) (*indexInfo, bool) {

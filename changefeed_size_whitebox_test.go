@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +16,9 @@ import (
 )
 
 // leafBytes opens the bbolt file at path (closed) and returns the bytes
-// its leaf pages use, as bbolt's own statistics count them: keys, values
-// and their headers, without the free space of the pages.
+// the leaf pages of livedb's buckets use (the main bucket and each
+// index's), as bbolt's own statistics count them: keys, values and their
+// headers, without the free space of the pages.
 func leafBytes(t *testing.T, path string) int {
 	t.Helper()
 	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
@@ -24,17 +26,21 @@ func leafBytes(t *testing.T, path string) int {
 		t.Fatal(err)
 	}
 	defer bdb.Close()
-	var n int
+	var n, buckets int
 	err = bdb.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bboltkv.BucketName))
-		if b == nil {
-			return fmt.Errorf("no bucket %q", bboltkv.BucketName)
-		}
-		n = b.Stats().LeafInuse
-		return nil
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if strings.HasPrefix(string(name), bboltkv.BucketName) {
+				n += b.Stats().LeafInuse
+				buckets++
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if buckets < 2 {
+		t.Fatalf("%d livedb buckets in %s, want the main one and the indexes'", buckets, path)
 	}
 	return n
 }

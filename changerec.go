@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/livedb-go/livedb/internal/kv"
-	"github.com/livedb-go/livedb/internal/value"
 )
 
 // Change records: how the change feed stores a committed write. This file
@@ -217,7 +216,7 @@ func changeNewVersion(snap kv.Snapshot, c *Change, r changeRecord) ([]byte, erro
 	if err := it.Err(); err != nil {
 		return nil, storeErr(err)
 	}
-	enc, ok, err := snap.Get(value.AppendStringKey(indexPrefix(r.byID), string(r.id)))
+	enc, ok, err := snap.Get(appendIDKey(indexPrefix(r.byID), 0, string(r.id)))
 	if err != nil {
 		return nil, storeErr(err)
 	}

@@ -182,11 +182,11 @@ func TestDB_Check_IndexDrift(t *testing.T) {
 		}, "entry for missing document"},
 		{"entry points at another document", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
 			// The first entry's fields with the second entry's _id (an
-			// entry's key ends with its _id: 0x10, 32 characters, 0x00).
+			// entry's key ends with its _id's 16-byte internal id).
 			p := corruptIndexPrefix(t, snap, "agentSessions", "by_workflow")
 			k0, _ := kvNthKey(t, snap, p, 0)
 			k1, _ := kvNthKey(t, snap, p, 1)
-			k := append(bytes.Clone(k0[:len(k0)-34]), k1[len(k1)-34:]...)
+			k := append(bytes.Clone(k0[:len(k0)-16]), k1[len(k1)-16:]...)
 			b.Put(k, []byte{})
 		}, "stale entry"},
 		{"entry holds a value", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
@@ -284,9 +284,13 @@ func TestDB_StoredDocumentWithAnotherID(t *testing.T) {
 	var victim livedb.ID
 	mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) {
 		p := corruptIndexPrefix(t, snap, "workflows", "by_id")
-		k0, _ := kvNthKey(t, snap, p, 0)
+		k0, v0 := kvNthKey(t, snap, p, 0)
 		_, v1 := kvNthKey(t, snap, p, 1)
-		victim = livedb.ID(k0[len(k0)-33 : len(k0)-1])
+		x, err := value.Decode(v0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		victim = livedb.ID(x.(map[string]any)["_id"].(string))
 		b.Put(k0, v1)
 	})
 	db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})

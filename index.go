@@ -237,7 +237,7 @@ func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error
 	prefix := make([]byte, 0, len(ix.prefix)+48)
 	prefix = append(prefix, ix.prefix...)
 	for _, e := range eqs {
-		prefix = value.AppendKey(prefix, e.value)
+		prefix = appendColumnKey(prefix, ix, e.field, e.value)
 	}
 	n := len(prefix)
 	var cr compiledRange
@@ -249,15 +249,15 @@ func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error
 		cr = compiledRange{start: prefix[:n:n], end: prefixEnd(prefix[:n:n])}
 	}
 	if lower != nil {
-		k := value.AppendKey(slices.Clone(cr.start), lower.value)
-		if lower.op == rangeGt {
+		k, exact := appendBoundKey(slices.Clone(cr.start), ix, lower.field, lower.value)
+		if lower.op == rangeGt && exact {
 			k = afterValues(k)
 		}
 		cr.start = k
 	}
 	if upper != nil {
-		k := value.AppendKey(slices.Clone(cr.start[:n:n]), upper.value)
-		if upper.op == rangeLte {
+		k, exact := appendBoundKey(slices.Clone(cr.start[:n:n]), ix, upper.field, upper.value)
+		if upper.op == rangeLte && exact {
 			k = afterValues(k)
 		}
 		cr.end = k

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/value"
 )
 
@@ -17,8 +16,8 @@ import (
 //
 //	0x00 "catalog"                          JSON catalog: schema, table numbers, index ids
 //	0x00 "pruned"                           8-byte timestamp of the newest pruned change
-//	0x01 indexID(4) sortkey(fields…, _creationTime, _id)   index entry; value empty
-//	0x01 indexID(4) sortkey(_id)            by_id entry; value = the encoded document
+//	0x01 indexID(4) sortkey(fields…, _creationTime) internal-id(16)   index entry; value empty (idkey.go)
+//	0x01 indexID(4) internal-id(16)         by_id entry; value = the encoded document
 //	0x01 aggID(4) sel depth sortkey(v…)     aggregate row (aggregate.go); value n(8) sum(8)
 //	0x02 ts(8) seq(4)                       change-feed record (changerec.go)
 //	0x03                                    big-endian timestamp of the last commit (8
@@ -145,18 +144,19 @@ func changeKeyTS(k []byte) (ts uint64, seq uint32, ok bool) {
 
 // docKey returns the by_id key of a document.
 func docKey(t *tableInfo, docID string) []byte {
-	return appendDocKey(make([]byte, 0, len(t.byID.prefix)+len(docID)+2), t, docID)
+	return appendDocKey(make([]byte, 0, len(t.byID.prefix)+idTailLen), t, docID)
 }
 
-// appendDocKey appends the by_id key of a document to dst.
+// appendDocKey appends the by_id key of a document to dst: the by_id
+// prefix and the ID's internal id (idkey.go).
 func appendDocKey(dst []byte, t *tableInfo, docID string) []byte {
-	return value.AppendStringKey(append(dst, t.byID.prefix...), docID)
+	return appendIDKey(append(dst, t.byID.prefix...), t.number, docID)
 }
 
 // pointKeys returns the by_id key of a document and its successor, the
 // read interval of a point read, in one allocation.
 func pointKeys(t *tableInfo, docID string) (k, succ []byte) {
-	buf := make([]byte, 0, len(t.byID.prefix)+len(docID)+3)
+	buf := make([]byte, 0, len(t.byID.prefix)+idTailLen+1)
 	buf = appendDocKey(buf, t, docID)
 	n := len(buf)
 	buf = append(buf, 0)
@@ -173,7 +173,7 @@ func appendIndexKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
 	k = append(k, ix.prefix...)
 	docID := doc[fieldID]
 	if ix == ix.table.byID {
-		return value.AppendKey(k, docID)
+		return appendIDTail(k, docID)
 	}
 	if ix.vec != nil {
 		return appendVectorKey(k, ix, doc)
@@ -182,7 +182,7 @@ func appendIndexKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
 		k = value.AppendKey(k, fieldValue(doc, p))
 	}
 	k = value.AppendKey(k, doc[fieldCreationTime])
-	return value.AppendKey(k, docID)
+	return appendIDTail(k, docID)
 }
 
 // indexKeys returns doc's key in every index of t, in t.indexes order. The
@@ -205,15 +205,13 @@ func indexKeys(t *tableInfo, doc map[string]any) [][]byte {
 }
 
 // indexEntryID returns the _id at the end of an index key of table t. Every
-// index key ends with the sort key of its document's _id, and all IDs of a
-// table have one length (id.TextLen), so an entry needs no value: this
-// saves 32 bytes an entry, a quarter of a secondary index's pages. idKey is
-// that sort key, the end of the document's by_id key.
+// index key ends with its document's _id as its 16-byte internal id
+// (idkey.go), so an entry needs no value: this saves 32 bytes an entry, a
+// quarter of a secondary index's pages. docID is the ID's text, a new
+// allocation; idKey is the internal id, the end of the document's by_id
+// key, aliasing key.
 func indexEntryID(t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
-	if len(key) < len(t.byID.prefix) {
-		return nil, nil, false
-	}
-	return value.TrailingString(key[len(t.byID.prefix):], id.TextLen(t.number))
+	return entryID(t, key)
 }
 
 // tableKeyName returns the table a tableNameKey or tableNumberKey names,

@@ -25,7 +25,10 @@ func TestIndexEntryID(t *testing.T) {
 		}
 	}
 	k := indexKey(tbl.byTime, doc)
-	for _, bad := range [][]byte{k[:len(k)-1], k[:10], append(append([]byte(nil), k[:len(k)-1]...), 'x')} {
+	other := append(indexPrefix(999), k[len(tbl.byTime.prefix):]...) // no index of the table
+	kb := indexKey(tbl.byID, doc)
+	for _, bad := range [][]byte{k[:len(k)-1], k[:10], append(append([]byte(nil), k...), 'x'), other,
+		kb[:len(kb)-1], append(append([]byte(nil), kb...), 'x')} {
 		if got, _, ok := indexEntryID(tbl, bad); ok {
 			t.Errorf("indexEntryID(%x) = %q, want a refusal", bad, got)
 		}

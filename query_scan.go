@@ -31,6 +31,7 @@ type scanner struct {
 	oi       int
 
 	docKeyBuf []byte // by_id key of the last row looked up, reused
+	idBuf     []byte // text _id of the last row read, reused (idkey.go)
 	lastKey   []byte // last key consumed
 	exhausted bool   // the scan ran off the end of the interval
 	recorded  bool
@@ -144,16 +145,18 @@ func (s *scanner) snapRow(key []byte) (docRow, error) {
 		if err != nil {
 			return r, err
 		}
-		id, _, ok := indexEntryID(t, key)
+		id, _, ok := appendEntryID(s.idBuf[:0], t, key)
 		if !ok {
 			return docRow{}, fmt.Errorf("%w: by_id key %x of table %s does not end with an ID of the table", ErrCorrupt, key, t.name)
 		}
+		s.idBuf = id
 		return r, checkDocID(r.doc, id, key)
 	}
-	docID, idKey, ok := indexEntryID(t, key)
+	docID, idKey, ok := appendEntryID(s.idBuf[:0], t, key)
 	if !ok {
 		return docRow{}, fmt.Errorf("%w: index %s.%s has entry %x that does not end with an ID of the table", ErrCorrupt, t.name, s.ix.name, key)
 	}
+	s.idBuf = docID
 	memo := s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(docID)] == nil)
 	if memo {
 		if c, ok := s.snapMemo.Load().(*cachedDoc); ok && c.memo != nil && s.ms.Current(c.memo) {

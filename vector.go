@@ -373,7 +373,7 @@ func checkIndexVector(ix *indexInfo, doc map[string]any) error {
 func appendVectorKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
 	vec, err := docVector(doc, ix.vec)
 	if err != nil || vec == nil {
-		return value.AppendKey(append(k, vectorAbsent), doc[fieldID])
+		return appendIDTail(append(k, vectorAbsent), doc[fieldID])
 	}
 	k = append(k, vectorPresent)
 	for _, p := range ix.paths {
@@ -382,7 +382,7 @@ func appendVectorKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
 	start := len(k)
 	k = vecindex.Pack(k, vec)
 	k = vecindex.AppendNorm(k, k[start:])
-	return value.AppendKey(k, doc[fieldID])
+	return appendIDTail(k, doc[fieldID])
 }
 
 // vectorEntry is a present entry of a vector index, split: its filter
@@ -402,11 +402,11 @@ func parseVectorEntry(ix *indexInfo, key []byte) (e vectorEntry, ok bool) {
 	if len(key) <= p || key[p] != vectorPresent {
 		return e, false
 	}
-	docID, idKey, ok := indexEntryID(ix.table, key)
+	docID, _, ok := indexEntryID(ix.table, key)
 	if !ok {
 		return e, false
 	}
-	end := len(key) - len(idKey) - vecindex.NormBytes
+	end := len(key) - idTailLen - vecindex.NormBytes
 	start := end - ix.vec.dims*vecindex.BytesPerDim
 	if start < p+1 {
 		return e, false

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/value"
 	"github.com/livedb-go/livedb/internal/vecindex"
 )
@@ -124,7 +123,7 @@ type vectorRead struct {
 	ivs   []interval
 	q     *vecindex.Query
 	limit int
-	// idKeyLen is the length of the sort key of an _id of the table.
+	// idKeyLen is the length of the _id column of the index's keys.
 	idKeyLen int
 	// terms are the filter's equalities, or nil when the intervals hold
 	// exactly the entries that pass the filter.
@@ -137,7 +136,7 @@ type vectorRead struct {
 }
 
 // locate returns the packed vector and the norm of a present entry of
-// the search's index, found from the key's end (an _id's sort key has a
+// the search's index, found from the key's end (the _id column has a
 // fixed length per table), without checking the _id: a search checks it
 // with parseVectorEntry for the entries that rank. ok is false for an
 // absent entry or a key too short to hold a vector.
@@ -185,7 +184,7 @@ func (tx *txn) planVectorSearch(table, index string, vector []float64, opts Vect
 	if limit < 1 || limit > vectorMaxLimit {
 		return nil, fmt.Errorf("%w: %s: limit %d is not between 1 and %d", ErrInvalidQuery, where, opts.Limit, vectorMaxLimit)
 	}
-	s := &vectorRead{ix: ix, q: vecindex.NewQuery(vector), limit: limit, idKeyLen: id.TextLen(ix.table.number) + 2}
+	s := &vectorRead{ix: ix, q: vecindex.NewQuery(vector), limit: limit, idKeyLen: idTailLen}
 	if opts.Filter != nil {
 		if s.terms, err = vectorFilterTerms(ix, opts.Filter); err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidQuery, where, err)

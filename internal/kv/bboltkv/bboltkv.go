@@ -1,5 +1,6 @@
 // Package bboltkv is the durable implementation of [kv.Store]: one bbolt
-// file, one bucket ([BucketName]) holding every key. A snapshot is a bbolt
+// file, one bucket ([BucketName]) holding the keys, but for those of each
+// index, in a bucket of its own (segments.go). A snapshot is a bbolt
 // read transaction; a commit is one bbolt write transaction, fsynced before
 // Commit returns unless Options.NoSync is set.
 //
@@ -47,8 +48,10 @@ import (
 	"github.com/livedb-go/livedb/internal/kv"
 )
 
-// BucketName is the name of the bbolt bucket that holds every key. A bbolt
-// file without it opens as an empty store; the first Commit creates it.
+// BucketName is the name of the bbolt bucket that holds every key but the
+// indexes' (whose buckets are named BucketName followed by a 5-byte key
+// prefix, segments.go). A bbolt file without it opens as an empty store;
+// the first Commit creates it.
 const BucketName = "livedb"
 
 // DefaultTimeout is how long Open waits for the file lock when
@@ -298,7 +301,7 @@ func (s *Store) HasForeignBuckets() (found bool, err error) {
 	}()
 	err = s.db.View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
-			if string(name) != BucketName && string(name) != MetaBucketName {
+			if string(name) != BucketName && string(name) != MetaBucketName && !isSegmentName(name) {
 				found = true
 			}
 			return nil
@@ -407,19 +410,33 @@ func (s *Store) commit(b *kv.Batch, extra func(*bolt.Tx) error) (err error) {
 		}
 	}()
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		bkt, err := tx.CreateBucketIfNotExists(bucketName)
+		main, err := tx.CreateBucketIfNotExists(bucketName)
 		if err != nil {
 			return err
 		}
 		// Most of livedb's writes land at the end of a key range: by_id
 		// (IDs start with the time), by_creation_time, the change feed and
 		// the timestamp keys. bbolt splits a node at FillPercent, so the 0.5
-		// default leaves every appended page half empty for good; at 0.9 the
-		// appended pages stay nearly full, and a load makes a much smaller
-		// file at the same speed (bench/README.md). Pages of the randomly
-		// written indexes still split.
-		bkt.FillPercent = fillPercent
+		// default leaves every appended page half empty for good. Each
+		// index has a bucket of its own, whose FillPercent the commit sets
+		// from where its new keys fall (segments.go): appended pages split
+		// full, pages of randomly written indexes at 70%.
+		main.FillPercent = fillPercent
+		groups, err := bucketGroups(tx, main, ops)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			g.b.FillPercent = fillFor(g.b, g.puts)
+		}
 		for _, op := range ops {
+			bkt := main
+			if p := segmentOf(op.Key); p != nil {
+				bkt = groups[string(p)].b
+			}
+			if bkt == nil {
+				continue // a delete in a segment that does not exist
+			}
 			if op.Delete {
 				err = bkt.Delete(op.Key)
 			} else {

@@ -15,6 +15,7 @@ type snapshot struct {
 	s        *Store
 	tx       *bolt.Tx
 	b        *bolt.Bucket
+	segs     segments
 	released bool
 }
 
@@ -44,27 +45,68 @@ func (sn *snapshot) Get(key []byte) (value []byte, ok bool, err error) {
 			value, ok, err = nil, false, panicError(sn.s.path, "get", r)
 		}
 	}()
+	b := sn.b
+	if p := segmentOf(key); p != nil {
+		if b = sn.segs.get(sn.tx, p); b == nil {
+			return nil, false, nil
+		}
+	}
 	// A cursor rather than Bucket.Get, which cannot tell an empty value
 	// from an absent key.
-	k, v := sn.b.Cursor().Seek(key)
+	k, v := b.Cursor().Seek(key)
 	if !bytes.Equal(k, key) {
 		return nil, false, nil
 	}
 	return v, true, nil
 }
 
-// Iter returns an iterator over [start, end).
+// Iter returns an iterator over [start, end): over one segment when the
+// range lies in it (an index's range), else over the main bucket and the
+// segments side by side (segments.go).
 func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
 	it := &iterator{sn: sn, start: start, end: end, reverse: reverse}
 	switch err := sn.check(); {
 	case err != nil:
 		it.err, it.done = err, true
+		return it
 	case sn.b == nil, start != nil && end != nil && bytes.Compare(start, end) >= 0:
 		it.done = true
-	default:
-		it.c = sn.b.Cursor()
+		return it
 	}
-	return it
+	if p := segmentOf(start); p != nil && end != nil && bytes.Compare(end, segmentEnd(p)) <= 0 {
+		b, err := sn.segment(p)
+		switch {
+		case err != nil:
+			it.err, it.done = err, true
+		case b == nil:
+			it.done = true
+		default:
+			it.c = b.Cursor()
+		}
+		return it
+	}
+	segs, err := sn.listSegments(start, end, reverse)
+	if err != nil {
+		it.err, it.done = err, true
+		return it
+	}
+	it.c = sn.b.Cursor()
+	if len(segs) == 0 {
+		return it
+	}
+	return &mergeIter{sn: sn, main: it, segs: segs, start: start, end: end, reverse: reverse}
+}
+
+// segment returns the segment bucket with prefix p, or nil, with a damaged
+// page turned into an error.
+func (sn *snapshot) segment(p []byte) (b *bolt.Bucket, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, panicError(sn.s.path, "iterate", r)
+		}
+	}()
+	return sn.segs.get(sn.tx, p), nil
 }
 
 // Release rolls the read transaction back. It is idempotent.

@@ -1,0 +1,137 @@
+package bboltkv_test
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/livedb-go/livedb/internal/kv"
+)
+
+// segmentKey returns a random key of the forms the store splits across
+// buckets: index entries and later-change keys (tag 0x01 or 0x05, a 4-byte
+// id, more) in a bucket per 5-byte prefix, and every other form (other
+// tags, and keys of these tags shorter than 5 bytes) in the main bucket.
+func segmentKey(rng *rand.Rand) []byte {
+	suffix := func(n int) []byte {
+		b := make([]byte, rng.IntN(n))
+		for i := range b {
+			b[i] = byte(rng.IntN(4)) * 0x55 // 0x00, 0x55, 0xAA, 0xFF
+		}
+		return b
+	}
+	switch rng.IntN(6) {
+	case 0:
+		return append([]byte{byte(rng.IntN(4)) + 0x00}, suffix(4)...) // tags 0x00-0x03
+	case 1:
+		return append([]byte{0x01}, suffix(4)...) // short: main bucket
+	case 2:
+		return append([]byte{0x05, 0, 0, 0, byte(1 + rng.IntN(2))}, suffix(4)...)
+	default:
+		return append([]byte{0x01, 0, 0, byte(rng.IntN(2)), byte(rng.IntN(3))}, suffix(4)...)
+	}
+}
+
+// TestStore_Segments_MatchModel commits random batches of keys spread
+// over the main bucket and several segments, and compares every Get and
+// every scan (random bounds, both directions, a bound inside, before,
+// after or across segments) with a model, before and after reopening.
+func TestStore_Segments_MatchModel(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	path := filepath.Join(t.TempDir(), "seg.db")
+	s := MustOpen(t, path, nil)
+	model := map[string]string{}
+	var keys [][]byte // every key ever written, for gets and bounds
+	for round := range 60 {
+		var b kv.Batch
+		for i := range 1 + rng.IntN(40) {
+			k := segmentKey(rng)
+			if rng.IntN(5) == 0 && len(keys) > 0 {
+				k = keys[rng.IntN(len(keys))]
+				b.Delete(k)
+				delete(model, string(k))
+				continue
+			}
+			v := fmt.Sprintf("%d.%d", round, i)
+			b.Put(k, []byte(v))
+			model[string(k)] = v
+			keys = append(keys, k)
+		}
+		if err := s.Commit(&b); err != nil {
+			t.Fatalf("round %d: Commit: %v", round, err)
+		}
+		checkModel(t, s, model, keys, rng, round)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkModel(t, MustOpen(t, path, nil), model, keys, rng, -1)
+}
+
+// checkModel compares the store with the model: a get of every key, and
+// scans over random bounds.
+func checkModel(t *testing.T, s kv.Store, model map[string]string, keys [][]byte, rng *rand.Rand, round int) {
+	t.Helper()
+	sn, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sn.Release()
+	for _, k := range keys {
+		v, ok, err := sn.Get(k)
+		want, wok := model[string(k)]
+		if err != nil || ok != wok || string(v) != want {
+			t.Fatalf("round %d: Get(%x) = %q, %v, %v; want %q, %v", round, k, v, ok, err, want, wok)
+		}
+	}
+	sorted := make([]string, 0, len(model))
+	for k := range model {
+		sorted = append(sorted, k)
+	}
+	slices.Sort(sorted)
+	bound := func() []byte {
+		switch rng.IntN(4) {
+		case 0:
+			return nil
+		case 1:
+			if len(keys) > 0 {
+				return keys[rng.IntN(len(keys))]
+			}
+		}
+		return segmentKey(rng)
+	}
+	for range 20 {
+		start, end := bound(), bound()
+		for _, reverse := range []bool{false, true} {
+			var want []string
+			for _, k := range sorted {
+				if (start == nil || k >= string(start)) && (end == nil || k < string(end)) {
+					want = append(want, k+"="+model[k])
+				}
+			}
+			if reverse {
+				slices.Reverse(want)
+			}
+			if start != nil && end != nil && bytes.Compare(start, end) >= 0 {
+				want = nil
+			}
+			it := sn.Iter(start, end, reverse)
+			var got []string
+			for it.Next() {
+				got = append(got, string(it.Key())+"="+string(it.Value()))
+			}
+			if err := it.Err(); err != nil {
+				t.Fatal(err)
+			}
+			it.Close()
+			if !slices.Equal(got, want) {
+				t.Fatalf("round %d: Iter(%x, %x, reverse %v) =\n%q\nwant\n%q", round, start, end, reverse, got, want)
+			}
+		}
+	}
+}
