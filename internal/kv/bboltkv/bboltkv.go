@@ -427,7 +427,9 @@ func (s *Store) commit(b *kv.Batch, extra func(*bolt.Tx) error) (err error) {
 			return err
 		}
 		for _, g := range groups {
-			g.b.FillPercent = fillFor(g.b, g.puts)
+			if g.b != nil { // nil: only deletes, in a segment never created
+				g.b.FillPercent = fillFor(g.b, g.puts)
+			}
 		}
 		for _, op := range ops {
 			bkt := main

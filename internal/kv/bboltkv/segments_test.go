@@ -135,3 +135,28 @@ func checkModel(t *testing.T, s kv.Store, model map[string]string, keys [][]byte
 		}
 	}
 }
+
+// TestStore_Commit_DeleteInMissingSegment commits deletes of keys whose
+// segment bucket was never created, alone and beside puts elsewhere: a
+// checkpoint of package walkv writes such a delete for a key that was
+// inserted and deleted again between two checkpoints. The commit must
+// succeed and write what its puts say.
+func TestStore_Commit_DeleteInMissingSegment(t *testing.T) {
+	s := MustOpen(t, filepath.Join(t.TempDir(), "seg.db"), nil)
+	var b kv.Batch
+	b.Delete([]byte{0x01, 0, 0, 0, 9, 'a'})
+	b.Delete([]byte{0x05, 0, 0, 0, 9, 'b'})
+	if err := s.Commit(&b); err != nil {
+		t.Fatalf("Commit of deletes only: %v", err)
+	}
+	b = kv.Batch{}
+	b.Delete([]byte{0x01, 0, 0, 0, 8, 'a'})
+	b.Put([]byte{0x01, 0, 0, 0, 7, 'k'}, []byte("v"))
+	b.Put([]byte{0x02, 'm'}, []byte("w"))
+	if err := s.Commit(&b); err != nil {
+		t.Fatalf("Commit of deletes beside puts: %v", err)
+	}
+	model := map[string]string{"\x01\x00\x00\x00\x07k": "v", "\x02m": "w"}
+	keys := [][]byte{{0x01, 0, 0, 0, 9, 'a'}, {0x01, 0, 0, 0, 7, 'k'}, {0x02, 'm'}}
+	checkModel(t, s, model, keys, rand.New(rand.NewPCG(1, 2)), 0)
+}
