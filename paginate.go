@@ -147,6 +147,12 @@ func (q *Query) decodeCursor(s string) (cursor, error) {
 // end per function; livedb's subscriptions keep one page end per Paginate
 // call, in call order, so the restriction is not needed.
 func (q *Query) Paginate(opts PaginationOptions) (PaginationResult, error) {
+	return q.paginate(opts, nil)
+}
+
+// paginate is Paginate; a non-nil add gets the page's rows, which may be
+// raw (read_direct.go), instead of the result's Page.
+func (q *Query) paginate(opts PaginationOptions, add func(docRow) error) (PaginationResult, error) {
 	var res PaginationResult
 	switch {
 	case opts.NumItems < 0:
@@ -197,7 +203,7 @@ func (q *Query) Paginate(opts PaginationOptions) (PaginationResult, error) {
 			}
 		}
 	}
-	res, err = q.page(cr, opts, bounded)
+	res, err = q.page(cr, opts, bounded, add)
 	if err != nil {
 		return res, err
 	}
@@ -223,8 +229,8 @@ func maxKey(a, b []byte) []byte {
 	return b
 }
 
-// page scans cr for one page.
-func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (PaginationResult, error) {
+// page scans cr for one page; rows go to add when it is not nil.
+func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add func(docRow) error) (PaginationResult, error) {
 	res := PaginationResult{Page: []Doc{}}
 	if q.t == nil || bytes.Compare(cr.start, cr.end) >= 0 {
 		res.IsDone = true
@@ -232,6 +238,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 		return res, nil
 	}
 	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
+	s.raw = q.rawScan(add)
 	limits := q.tx.limits
 	maxRows, maxBytes := opts.MaximumRowsRead, opts.MaximumBytesRead
 	var rows int
@@ -240,7 +247,8 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 	if !bounded {
 		keys = make([][]byte, 0, min(opts.NumItems+1, 64))
 	}
-	for bounded || len(res.Page) < opts.NumItems {
+	items := 0 // rows kept
+	for bounded || items < opts.NumItems {
 		if !bounded && rows > 0 && (maxRows > 0 && rows >= maxRows ||
 			maxBytes > 0 && bytesRead >= maxBytes ||
 			q.tx.docsRead >= limits.DocumentsRead || q.tx.bytesRead >= limits.BytesRead) {
@@ -265,6 +273,15 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 			return res, err
 		}
 		if pass {
+			items++
+		}
+		switch {
+		case pass && add != nil:
+			if err := add(row); err != nil {
+				s.close()
+				return res, err
+			}
+		case pass:
 			res.Page = append(res.Page, q.emit(row))
 		}
 	}
@@ -278,7 +295,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 	default:
 		res.ContinueCursor = q.encodeCursor(cursor{key: s.lastKey})
 	}
-	if res.PageStatus == "" && !bounded && splitRecommended(rows, bytesRead, len(res.Page), opts, limits) {
+	if res.PageStatus == "" && !bounded && splitRecommended(rows, bytesRead, items, opts, limits) {
 		res.PageStatus = SplitRecommended
 	}
 	if len(keys) > 2 {

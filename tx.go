@@ -188,6 +188,11 @@ type docRow struct {
 	doc    map[string]any
 	size   int // encoded size, for the read limits
 	shared *cachedDoc
+
+	// A raw row of a typed read (read_direct.go): doc is nil unless
+	// shared is set; enc is the stored version, id the _id its key names.
+	enc []byte
+	id  []byte
 }
 
 // own returns the row's document for a caller to keep and modify.
@@ -213,6 +218,12 @@ type cachedDoc struct {
 	size int            // encoded size
 	deep bool           // doc holds arrays, objects or bytes, which clone copies
 	memo *kv.Memo       // memo of the by_id version decoded; nil for readOnce
+
+	// The version's bytes (the store's own, immutable) and a string
+	// holding them that doc's strings are sliced from, for typed reads
+	// (read_direct.go); nil and "" for readOnce.
+	enc []byte
+	str string
 }
 
 // clone returns a copy of the document that shares nothing mutable with
@@ -291,15 +302,18 @@ func memoDoc(enc []byte, m *kv.Memo) (docRow, error) {
 	if c != nil && c != readOnce {
 		return sharedRow(c), nil
 	}
-	doc, err := decodePublicDoc(enc)
-	if err != nil {
-		return docRow{}, err
-	}
 	if c == nil {
+		doc, err := decodePublicDoc(enc)
+		if err != nil {
+			return docRow{}, err
+		}
 		m.Store(readOnce)
 		return docRow{doc: doc, size: len(enc)}, nil
 	}
-	c = &cachedDoc{doc: doc, size: len(enc), deep: hasMutable(doc), memo: m}
+	c, err := newCachedDoc(enc, m) // read_direct.go
+	if err != nil {
+		return docRow{}, err
+	}
 	m.Store(c)
 	return sharedRow(c), nil
 }
