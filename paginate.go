@@ -87,16 +87,10 @@ func (q *Query) fingerprint() []byte {
 }
 
 // cursorMAC returns the MAC of a cursor body, made with the database's
-// secret. The HMAC state is made once per query and reset between uses.
+// secret (cursor_mac.go).
 func (q *Query) cursorMAC(body []byte) []byte {
-	if q.mac == nil {
-		q.mac = hmac.New(sha256.New, q.tx.cat.secret)
-	} else {
-		q.mac.Reset()
-	}
-	q.mac.Write(body)
-	var sum [sha256.Size]byte
-	return q.mac.Sum(sum[:0])[:cursorMACLen]
+	var buf [cursorMACLen]byte
+	return macCursor(buf[:0], q.tx.cat.secret, body)
 }
 
 // encodeCursor writes version, kind, fingerprint and key, then a MAC made
@@ -109,7 +103,7 @@ func (q *Query) encodeCursor(c cursor) string {
 	}
 	b = append(b, q.fingerprint()...)
 	b = append(b, c.key...)
-	b = append(b, q.cursorMAC(b)...)
+	b = macCursor(b, q.tx.cat.secret, b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 

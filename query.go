@@ -2,7 +2,6 @@ package livedb
 
 import (
 	"fmt"
-	"hash"
 	"iter"
 	"strings"
 )
@@ -54,8 +53,7 @@ type Query struct {
 
 	termBuf [4]rangeTerm // backs rng's terms when they fit
 
-	fp  []byte    // fingerprint, once computed
-	mac hash.Hash // cursor HMAC, once made
+	fp []byte // fingerprint, once computed
 }
 
 // Query starts a query on table.
