@@ -6,21 +6,21 @@ import (
 
 	"github.com/livedb-go/livedb/internal/codec"
 	"github.com/livedb-go/livedb/internal/kv"
-	"github.com/livedb-go/livedb/internal/value"
 )
 
 // Typed reads straight from the stored bytes.
 //
 // A typed read (Table.Get, and the TypedQuery terminals Collect, Take and
-// Paginate without filters) does not need a document map: it reads the
-// stored encoding of a version field by field into the caller's T
-// (codec.DecodeStored), and builds no map at all for a version that is
-// not cached. Strings in T are sliced from one string copy of the
-// version's bytes: a copy made for this read, or, for a version the
-// memory backend has cached (cachedDoc), the cached copy every reader
-// shares. Strings are immutable, so T still shares nothing mutable with
-// the store or with another reader; arrays, objects and bytes are decoded
-// into values of T's own, as FromDoc does.
+// Paginate without filters) does not need a document map: for a version
+// that is not cached (every read on bbolt; a version's first read on the
+// memory backend) it reads the stored encoding field by field into the
+// caller's T (codec.DecodeStored) and builds no map at all. Strings in T
+// are sliced from one string copy of the version's bytes, made for this
+// read; arrays, objects and bytes are decoded into values of T's own, as
+// FromDoc does, so T shares nothing mutable with the store. A version the
+// memory backend has cached (cachedDoc) is read from its map, as before:
+// its fields found by name cost less than walking and checking the bytes
+// again.
 //
 // The rows of such a read are raw (docRow.enc set, doc nil) when the
 // version is not cached; a scan hands them out only when its query has no
@@ -29,22 +29,6 @@ import (
 // encoding, an _id that is not the one the key names), the read takes the
 // map path, which makes the error as an untyped read followed by FromDoc
 // would: the two paths give the same T or the same error.
-
-// newCachedDoc decodes the stored version enc, whose memo is m, for
-// caching in m: the map, and the string of enc's bytes its strings share.
-func newCachedDoc(enc []byte, m *kv.Memo) (*cachedDoc, error) {
-	doc, str, err := value.DecodeDocumentString(enc)
-	if err != nil {
-		return nil, fmt.Errorf("%w: corrupt document: %w", ErrCorrupt, err)
-	}
-	if _, ok := doc[fieldID].(ID); !ok {
-		return nil, fmt.Errorf("%w: corrupt document: no string _id", ErrCorrupt)
-	}
-	if _, ok := doc[fieldCreationTime].(float64); !ok {
-		return nil, fmt.Errorf("%w: corrupt document %v: no float64 _creationTime", ErrCorrupt, doc[fieldID])
-	}
-	return &cachedDoc{doc: doc, size: len(enc), deep: hasMutable(doc), memo: m, enc: enc, str: str}, nil
-}
 
 // memoRaw returns the row of the stored version enc whose memo is m, for a
 // typed read, as memoDoc does for a map read: the cached decoding when
@@ -171,12 +155,14 @@ func (s *scanner) rawRow(key []byte) (docRow, error) {
 // path (see the top of this file).
 func (t *Table[T]) decodeRow(row docRow, out *T) error {
 	rv := reflect.ValueOf(out).Elem()
-	enc, str := row.enc, ""
-	if c := row.shared; c != nil {
-		enc, str = c.enc, c.str
+	if row.shared != nil {
+		// A cached version: its map is checked and decoded, and reading
+		// its fields by name is faster than walking (and checking) the
+		// bytes again.
+		return t.decodeInto(Doc(row.doc), out)
 	}
-	if enc != nil {
-		id, ok := codec.DecodeStored(enc, str, rv)
+	if enc := row.enc; enc != nil {
+		id, ok := codec.DecodeStored(enc, "", rv)
 		if ok && (row.id == nil || id == string(row.id)) {
 			return nil
 		}

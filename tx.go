@@ -218,12 +218,6 @@ type cachedDoc struct {
 	size int            // encoded size
 	deep bool           // doc holds arrays, objects or bytes, which clone copies
 	memo *kv.Memo       // memo of the by_id version decoded; nil for readOnce
-
-	// The version's bytes (the store's own, immutable) and a string
-	// holding them that doc's strings are sliced from, for typed reads
-	// (read_direct.go); nil and "" for readOnce.
-	enc []byte
-	str string
 }
 
 // clone returns a copy of the document that shares nothing mutable with
@@ -302,18 +296,15 @@ func memoDoc(enc []byte, m *kv.Memo) (docRow, error) {
 	if c != nil && c != readOnce {
 		return sharedRow(c), nil
 	}
-	if c == nil {
-		doc, err := decodePublicDoc(enc)
-		if err != nil {
-			return docRow{}, err
-		}
-		m.Store(readOnce)
-		return docRow{doc: doc, size: len(enc)}, nil
-	}
-	c, err := newCachedDoc(enc, m) // read_direct.go
+	doc, err := decodePublicDoc(enc)
 	if err != nil {
 		return docRow{}, err
 	}
+	if c == nil {
+		m.Store(readOnce)
+		return docRow{doc: doc, size: len(enc)}, nil
+	}
+	c = &cachedDoc{doc: doc, size: len(enc), deep: hasMutable(doc), memo: m}
 	m.Store(c)
 	return sharedRow(c), nil
 }

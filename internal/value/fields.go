@@ -171,26 +171,3 @@ func (r *FieldReader) End() error {
 	}
 	return nil
 }
-
-// DecodeDocumentString is [DecodeDocument] that also returns the string
-// copy of b from which the document's strings are sliced (b itself when b
-// holds no string), for a caller that keeps both and later reads the same
-// bytes with a [FieldReader] without copying them again.
-func DecodeDocumentString(b []byte) (map[string]any, string, error) {
-	d := decoder{buf: b}
-	if len(b) == 0 || b[0] != codecObject {
-		return nil, "", d.errorf("not an object")
-	}
-	d.pos = 1
-	m, err := d.fields(1, true)
-	if err != nil {
-		return nil, "", err
-	}
-	if d.pos != len(b) {
-		return nil, "", d.errorf("%d trailing bytes", len(b)-d.pos)
-	}
-	if d.str == "" {
-		d.str = string(b)
-	}
-	return m, d.str, nil
-}
