@@ -103,16 +103,10 @@ func (q *Query) fingerprint() []byte {
 }
 
 // cursorMAC returns the MAC of a cursor body, made with the database's
-// secret. The HMAC state is made once per query and reset between uses.
+// secret (cursor_mac.go).
 func (q *Query) cursorMAC(body []byte) []byte {
-	if q.mac == nil {
-		q.mac = hmac.New(sha256.New, q.tx.cat.secret)
-	} else {
-		q.mac.Reset()
-	}
-	q.mac.Write(body)
-	var sum [sha256.Size]byte
-	return q.mac.Sum(sum[:0])[:cursorMACLen]
+	var buf [cursorMACLen]byte
+	return macCursor(buf[:0], q.tx.cat.secret, body)
 }
 
 // encodeCursor writes version, kind, fingerprint and key, then a MAC made
@@ -125,7 +119,7 @@ func (q *Query) encodeCursor(c cursor) string {
 	}
 	b = append(b, q.fingerprint()...)
 	b = append(b, c.key...)
-	b = append(b, q.cursorMAC(b)...)
+	b = macCursor(b, q.tx.cat.secret, b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -163,6 +157,12 @@ func (q *Query) decodeCursor(s string) (cursor, error) {
 // end per function; livedb's subscriptions keep one page end per Paginate
 // call, in call order, so the restriction is not needed.
 func (q *Query) Paginate(opts PaginationOptions) (PaginationResult[Doc], error) {
+	return q.paginate(opts, nil)
+}
+
+// paginate is Paginate; a non-nil add gets the page's rows, which may be
+// raw (read_direct.go), instead of the result's Page.
+func (q *Query) paginate(opts PaginationOptions, add func(docRow) error) (PaginationResult[Doc], error) {
 	var res PaginationResult[Doc]
 	switch {
 	case opts.NumItems < 0:
@@ -213,7 +213,7 @@ func (q *Query) Paginate(opts PaginationOptions) (PaginationResult[Doc], error) 
 			}
 		}
 	}
-	res, err = q.page(cr, opts, bounded)
+	res, err = q.page(cr, opts, bounded, add)
 	if err != nil {
 		return res, err
 	}
@@ -239,8 +239,8 @@ func maxKey(a, b []byte) []byte {
 	return b
 }
 
-// page scans cr for one page.
-func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (PaginationResult[Doc], error) {
+// page scans cr for one page; rows go to add when it is not nil.
+func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add func(docRow) error) (PaginationResult[Doc], error) {
 	res := PaginationResult[Doc]{Page: []Doc{}}
 	if q.t == nil || bytes.Compare(cr.start, cr.end) >= 0 {
 		res.IsDone = true
@@ -248,6 +248,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 		return res, nil
 	}
 	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
+	s.raw = q.rawScan(add)
 	limits := q.tx.limits
 	maxRows, maxBytes := opts.MaximumRowsRead, int64(opts.MaximumBytesRead)
 	var rows int
@@ -256,7 +257,8 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 	if !bounded {
 		keys = make([][]byte, 0, min(opts.NumItems+1, 64))
 	}
-	for bounded || len(res.Page) < opts.NumItems {
+	items := 0 // rows kept
+	for bounded || items < opts.NumItems {
 		if !bounded && rows > 0 && (maxRows > 0 && rows >= maxRows ||
 			maxBytes > 0 && bytesRead >= maxBytes ||
 			q.tx.docsRead >= limits.DocumentsRead || q.tx.bytesRead >= limits.BytesRead) {
@@ -281,6 +283,15 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 			return res, err
 		}
 		if pass {
+			items++
+		}
+		switch {
+		case pass && add != nil:
+			if err := add(row); err != nil {
+				s.close()
+				return res, err
+			}
+		case pass:
 			res.Page = append(res.Page, q.emit(row))
 		}
 	}
@@ -294,7 +305,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool) (Pa
 	default:
 		res.ContinueCursor = q.encodeCursor(cursor{key: s.lastKey})
 	}
-	if res.PageStatus == "" && !bounded && splitRecommended(rows, bytesRead, len(res.Page), opts, limits) {
+	if res.PageStatus == "" && !bounded && splitRecommended(rows, bytesRead, items, opts, limits) {
 		res.PageStatus = pageSplitRecommended
 	}
 	if len(keys) > 2 {

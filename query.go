@@ -2,7 +2,6 @@ package livedb
 
 import (
 	"fmt"
-	"hash"
 	"iter"
 	"strings"
 )
@@ -54,8 +53,7 @@ type Query struct {
 
 	termBuf [4]rangeTerm // backs rng's terms when they fit
 
-	fp  []byte    // fingerprint, once computed
-	mac hash.Hash // cursor HMAC, once made
+	fp []byte // fingerprint, once computed
 }
 
 // Query starts a query on table.
@@ -296,31 +294,45 @@ func (q *Query) collect(n int) ([]Doc, error) {
 	if q.search != nil {
 		return q.searchCollect(n)
 	}
-	cr, err := q.plan()
-	if err != nil || n == 0 || q.t == nil {
-		return nil, err
-	}
-	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
 	var out []Doc
-	var failed error
-	for n < 0 || len(out) < n {
-		_, row, ok, err := q.nextKept(s)
-		if err != nil || !ok {
-			failed = err
-			break
-		}
+	err := q.collectRows(n, func(row docRow) error {
 		if out == nil {
 			out = make([]Doc, 0, collectCap(n))
 		}
 		out = append(out, q.emit(row))
+		return nil
+	}, false)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// collectRows passes up to n result rows (all when n < 0) to add, in
+// order; add stops the scan with an error. With raw, rows may be raw
+// (read_direct.go): add must then not keep them past its return.
+func (q *Query) collectRows(n int, add func(docRow) error, raw bool) error {
+	cr, err := q.plan()
+	if err != nil || n == 0 || q.t == nil {
+		return err
+	}
+	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
+	s.raw = raw && q.rawScan(add)
+	var failed error
+	for i := 0; n < 0 || i < n; i++ {
+		_, row, ok, err := q.nextKept(s)
+		if err == nil && ok {
+			err = add(row)
+		}
+		if err != nil || !ok {
+			failed = err
+			break
+		}
 	}
 	if err := s.close(); err != nil && failed == nil {
 		failed = err
 	}
-	if failed != nil {
-		return nil, failed
-	}
-	return out, nil
+	return failed
 }
 
 // collectCap is the initial capacity of the result of collect(n): small

@@ -35,6 +35,7 @@ type scanner struct {
 	lastKey   []byte // last key consumed
 	exhausted bool   // the scan ran off the end of the interval
 	recorded  bool
+	raw       bool // rows may be raw, for a typed read (read_direct.go)
 }
 
 func (tx *txn) newScanner(ix *indexInfo, start, end []byte, reverse bool) *scanner {
@@ -108,7 +109,11 @@ func (s *scanner) next() (key []byte, row docRow, ok bool, err error) {
 				continue
 			}
 			key = e.key
-			row, err = privateRow(s.tx.writes.docs[e.id].newEnc)
+			if enc := s.tx.writes.docs[e.id].newEnc; s.raw {
+				row = docRow{size: len(enc), enc: enc}
+			} else {
+				row, err = privateRow(enc)
+			}
 		case s.snapKey != nil:
 			key = s.snapKey
 			s.snapKey = nil
@@ -133,6 +138,9 @@ func (s *scanner) next() (key []byte, row docRow, ok bool, err error) {
 // decoding of the document version it led to, so that while that version
 // is current the by_id lookup is skipped.
 func (s *scanner) snapRow(key []byte) (docRow, error) {
+	if s.raw {
+		return s.rawRow(key) // read_direct.go
+	}
 	t := s.ix.table
 	if s.ix == t.byID {
 		var r docRow

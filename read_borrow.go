@@ -9,9 +9,10 @@ package livedb
 // another reader sees.
 //
 // A typed read (Table.Get, the terminal methods of TypedQuery) only
-// decodes the document into a T: the struct mapping reads the fields and
-// stores copies of every array, object and []byte it puts into T (see
-// FromDoc). It therefore takes the row as the scan found it, shared or
+// decodes the document into a T (Get, Collect, Take and Paginate straight
+// from the stored bytes when they can: read_direct.go): the struct
+// mapping reads the fields and stores copies of every array, object and
+// []byte it puts into T (see FromDoc). It therefore takes the row as the scan found it, shared or
 // not, and the copy of the whole map is spared: T is the caller's own, and
 // shares nothing mutable with the store's decoded document. The shared
 // documents never leave the package: a TypedQuery's Query is its own, and
@@ -26,14 +27,4 @@ func (q *Query) emit(r docRow) Doc {
 		return Doc(r.doc)
 	}
 	return r.own()
-}
-
-// getShared is [Reader.Get] for a typed read: the document is the row's,
-// possibly shared with other readers, and must only be read (decoded).
-func (r *Reader) getShared(id ID) (Doc, bool, error) {
-	row, ok, err := r.tx.getRow(id)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	return Doc(row.doc), true, nil
 }

@@ -147,3 +147,68 @@ func BenchmarkTypedQueryPaginate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTypedQueryPaginateFirstRead is BenchmarkTypedQueryPaginate on
+// versions read for the first time (W5 of bench/, where each workflow is
+// paged once): before each iteration, untimed, a mutation rewrites the
+// workflow's 100 sessions, so that the memory backend has cached none of
+// the versions the pages read.
+func BenchmarkTypedQueryPaginateFirstRead(b *testing.B) {
+	ctx := context.Background()
+	ds := mustQBDataset(b, "memory")
+	sessions := make(map[livedb.ID][]livedb.ID, len(ds.workflows))
+	for _, wf := range ds.workflows {
+		err := ds.db.Query(ctx, func(q *livedb.QueryCtx) error {
+			xs, err := qbTypedSessions.Query(q.DB).WithIndex("by_workflow", func(r livedb.IndexRange) livedb.IndexRange {
+				return r.Eq("workflowId", wf)
+			}).Collect()
+			for _, x := range xs {
+				sessions[wf] = append(sessions[wf], livedb.ID(x.ID))
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		wf := ds.workflows[i%len(ds.workflows)]
+		i++
+		err := ds.db.Mutation(ctx, func(m *livedb.MutationCtx) error {
+			for _, id := range sessions[wf] {
+				if err := m.DB.Patch(id, livedb.Doc{"attempt": int64(i % 5)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		cursor, n := "", 0
+		for {
+			var page livedb.PaginationResult[qbTypedSession]
+			err := ds.db.Query(ctx, func(q *livedb.QueryCtx) (err error) {
+				page, err = qbTypedSessions.Query(q.DB).WithIndex("by_workflow", func(r livedb.IndexRange) livedb.IndexRange {
+					return r.Eq("workflowId", wf)
+				}).Paginate(livedb.PaginationOptions{NumItems: 20, Cursor: cursor})
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(page.Page)
+			if page.IsDone {
+				break
+			}
+			cursor = page.ContinueCursor
+		}
+		if n != qbSessionsPerWorkflow {
+			b.Fatalf("%d sessions, want %d", n, qbSessionsPerWorkflow)
+		}
+	}
+}

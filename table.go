@@ -156,12 +156,12 @@ func (t *Table[T]) Get(db DBReader, id Ref[T]) (T, bool, error) {
 	if err != nil || !exists {
 		return zero, false, err
 	}
-	d, ok, err := readerOf(db).getShared(ID(id)) // decoded, not kept (read_borrow.go)
+	row, ok, err := readerOf(db).tx.getRaw(ID(id)) // read_direct.go
 	if err != nil || !ok {
 		return zero, false, err
 	}
-	x, err := t.decode(d)
-	if err != nil {
+	var x T
+	if err := t.decodeRow(row, &x); err != nil {
 		return zero, false, err
 	}
 	return x, true, nil
@@ -339,6 +339,9 @@ func (tq *TypedQuery[T]) Collect() ([]T, error) {
 	if tq.err != nil {
 		return nil, tq.err
 	}
+	if tq.q.search == nil {
+		return tq.collect(-1) // read_direct.go
+	}
 	return tq.decodeAll(tq.q.Collect())
 }
 
@@ -346,6 +349,9 @@ func (tq *TypedQuery[T]) Collect() ([]T, error) {
 func (tq *TypedQuery[T]) Take(n int) ([]T, error) {
 	if tq.err != nil {
 		return nil, tq.err
+	}
+	if tq.q.search == nil && n >= 0 {
+		return tq.collect(n) // read_direct.go
 	}
 	return tq.decodeAll(tq.q.Take(n))
 }
@@ -410,6 +416,9 @@ func (tq *TypedQuery[T]) All() iter.Seq2[T, error] {
 func (tq *TypedQuery[T]) Paginate(opts PaginationOptions) (PaginationResult[T], error) {
 	if tq.err != nil {
 		return PaginationResult[T]{}, tq.err
+	}
+	if tq.q.search == nil {
+		return tq.paginate(opts) // read_direct.go
 	}
 	res, err := tq.q.Paginate(opts)
 	if err != nil {

@@ -188,6 +188,11 @@ type docRow struct {
 	doc    map[string]any
 	size   int // encoded size, for the read limits
 	shared *cachedDoc
+
+	// A raw row of a typed read (read_direct.go): doc is nil unless
+	// shared is set; enc is the stored version, id the _id its key names.
+	enc []byte
+	id  []byte
 }
 
 // own returns the row's document for a caller to keep and modify.

@@ -1,0 +1,39 @@
+package livedb
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"hash"
+	"sync"
+)
+
+// cursorMACs keeps the HMAC states that sign and check cursors, for reuse
+// by later queries: making one (hmac.New, and the first Reset, which
+// saves its keyed state) cost about as much as the rest of a page's
+// cursor work, and every Paginate is a new Query. A state is keyed by the
+// secret it was made with (a database's, see catalog.secret); one taken
+// for another secret is dropped and a new one made.
+var cursorMACs sync.Pool // of *cursorMAC
+
+// cursorMAC is an HMAC-SHA256 state keyed with secret.
+type cursorMAC struct {
+	secret []byte
+	h      hash.Hash
+}
+
+// macCursor returns the first cursorMACLen bytes of the HMAC of body made
+// with secret, appended to dst.
+func macCursor(dst, secret, body []byte) []byte {
+	m, _ := cursorMACs.Get().(*cursorMAC)
+	if m == nil || !bytes.Equal(m.secret, secret) {
+		m = &cursorMAC{secret: secret, h: hmac.New(sha256.New, secret)}
+	} else {
+		m.h.Reset()
+	}
+	m.h.Write(body)
+	var sum [sha256.Size]byte
+	dst = append(dst, m.h.Sum(sum[:0])[:cursorMACLen]...)
+	cursorMACs.Put(m)
+	return dst
+}
