@@ -47,31 +47,7 @@ func memoRaw(enc []byte, m *kv.Memo, id []byte) (docRow, error) {
 }
 
 // getRaw is getRow for a typed read: the row may be raw (see docRow).
-func (tx *txn) getRaw(docID ID) (_ docRow, _ bool, err error) {
-	defer catchFault(&err, guardFaults())
-	if err := tx.checkUsable(); err != nil {
-		return docRow{}, false, err
-	}
-	t, ok, err := tx.resolveID(docID)
-	if err != nil {
-		return docRow{}, false, idError("get", docID, err)
-	}
-	if !ok {
-		return docRow{}, false, nil
-	}
-	k, succ := pointKeys(t, string(docID))
-	if err := tx.recordRead(k, succ); err != nil {
-		return docRow{}, false, err
-	}
-	r, ok, err := tx.loadRaw(t, string(docID), k)
-	if err != nil || !ok {
-		return docRow{}, false, err
-	}
-	if err := tx.countRead(r.size); err != nil {
-		return docRow{}, false, err
-	}
-	return r, true, nil
-}
+func (tx *txn) getRaw(docID ID) (docRow, bool, error) { return tx.readRow(docID, true) }
 
 // loadRaw is loadDoc for a typed read: the row may be raw. key is the
 // document's by_id key.
@@ -220,11 +196,5 @@ func (tq *TypedQuery[T]) paginate(opts PaginationOptions) (PaginationResult[T], 
 	if err != nil {
 		return PaginationResult[T]{}, err
 	}
-	return PaginationResult[T]{
-		Page:           page,
-		IsDone:         res.IsDone,
-		ContinueCursor: res.ContinueCursor,
-		SplitCursor:    res.SplitCursor,
-		PageStatus:     res.PageStatus,
-	}, nil
+	return withPage(res, page), nil
 }

@@ -428,11 +428,16 @@ func (tq *TypedQuery[T]) Paginate(opts PaginationOptions) (PaginationResult[T], 
 	if err != nil {
 		return PaginationResult[T]{}, err
 	}
+	return withPage(res, page), nil
+}
+
+// withPage returns res with page as its documents.
+func withPage[T any](res PaginationResult[Doc], page []T) PaginationResult[T] {
 	return PaginationResult[T]{
 		Page:           page,
 		IsDone:         res.IsDone,
 		ContinueCursor: res.ContinueCursor,
 		SplitCursor:    res.SplitCursor,
 		PageStatus:     res.PageStatus,
-	}, nil
+	}
 }

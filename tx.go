@@ -153,7 +153,11 @@ func (tx *txn) get(docID ID) (Doc, bool, error) {
 
 // getRow is get returning the row as read, which may be shared (see
 // docRow): the caller copies it (own) or only reads it.
-func (tx *txn) getRow(docID ID) (_ docRow, _ bool, err error) {
+func (tx *txn) getRow(docID ID) (docRow, bool, error) { return tx.readRow(docID, false) }
+
+// readRow reads the document docID names and records the read; raw rows
+// (see docRow) are for typed reads, which may decode the stored bytes.
+func (tx *txn) readRow(docID ID, raw bool) (_ docRow, _ bool, err error) {
 	defer catchFault(&err, guardFaults())
 	if err := tx.checkUsable(); err != nil {
 		return docRow{}, false, err
@@ -169,7 +173,12 @@ func (tx *txn) getRow(docID ID) (_ docRow, _ bool, err error) {
 	if err := tx.recordRead(k, succ); err != nil {
 		return docRow{}, false, err
 	}
-	r, ok, err := tx.loadDoc(t, string(docID), k)
+	var r docRow
+	if raw {
+		r, ok, err = tx.loadRaw(t, string(docID), k)
+	} else {
+		r, ok, err = tx.loadDoc(t, string(docID), k)
+	}
 	if err != nil || !ok {
 		return docRow{}, false, err
 	}
