@@ -37,6 +37,22 @@ func qbWarm(b *testing.B, n int, op func(i int) error) {
 	}
 }
 
+// qbMeasure warms op up (qbWarm) and runs it in the benchmark's loop, on
+// inputs 0, 1, 2, ..., reporting allocations and CPU time.
+func qbMeasure(b *testing.B, n int, op func(i int) error) {
+	b.Helper()
+	qbWarm(b, n, op)
+	i := 0
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		if err := op(i); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
 // BenchmarkTableGetByID is BenchmarkReaderGet (W3) read as a struct with
 // Table.Get.
 func BenchmarkTableGetByID(b *testing.B) {
@@ -55,16 +71,7 @@ func BenchmarkTableGetByID(b *testing.B) {
 					return err
 				})
 			}
-			qbWarm(b, len(ids), get)
-			i := 0
-			b.ReportAllocs()
-			defer reportCPU(b)()
-			for b.Loop() {
-				if err := get(i); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
+			qbMeasure(b, len(ids), get)
 		})
 	}
 }
@@ -88,16 +95,7 @@ func BenchmarkTypedQueryIndexEq(b *testing.B) {
 					return err
 				})
 			}
-			qbWarm(b, len(ds.workflows), run)
-			i := 0
-			b.ReportAllocs()
-			defer reportCPU(b)()
-			for b.Loop() {
-				if err := run(i); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
+			qbMeasure(b, len(ds.workflows), run)
 		})
 	}
 }
@@ -134,16 +132,7 @@ func BenchmarkTypedQueryPaginate(b *testing.B) {
 				}
 				return nil
 			}
-			qbWarm(b, len(ds.workflows), run)
-			i := 0
-			b.ReportAllocs()
-			defer reportCPU(b)()
-			for b.Loop() {
-				if err := run(i); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
+			qbMeasure(b, len(ds.workflows), run)
 		})
 	}
 }
