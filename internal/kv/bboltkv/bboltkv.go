@@ -369,15 +369,22 @@ type seqOp struct {
 func (s *Store) Commit(b *kv.Batch) (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.writable(); err != nil || b == nil || len(b.Ops) == 0 {
+		return err
+	}
+	return s.commit(b, nil)
+}
+
+// writable returns the error of a commit to a closed or read-only store,
+// nil when the store takes commits.
+func (s *Store) writable() error {
 	switch {
 	case s.closed.Load():
 		return kv.ErrClosed
 	case s.readOnly:
 		return kv.Reject(pathError("commit", s.path, ErrReadOnly))
-	case b == nil || len(b.Ops) == 0:
-		return nil
 	}
-	return s.commit(b, nil)
+	return nil
 }
 
 // commit is Commit's transaction, under s.mu, of a batch that is not

@@ -26,11 +26,8 @@ var checkpointKey = []byte("checkpoint")
 func (s *Store) CommitCheckpoint(b *kv.Batch, seq uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.closed.Load():
-		return kv.ErrClosed
-	case s.readOnly:
-		return kv.Reject(pathError("commit", s.path, ErrReadOnly))
+	if err := s.writable(); err != nil {
+		return err
 	}
 	if b == nil {
 		b = &kv.Batch{}
