@@ -233,12 +233,19 @@ func parse(data []byte, off int64, prev uint64) (seq uint64, payload []byte, ok 
 	return seq, data[off+headSize : end], true
 }
 
+// maxDamagedRun bounds how many records in a row validAfter assumes damaged:
+// only a head whose sequence number is at most this far after prev is
+// checksummed. Without the bound, the bytes of a torn record's payload
+// would pass for heads half the time, and scanning a large one would
+// checksum up to its length at every offset.
+const maxDamagedRun = 1 << 16
+
 // validAfter looks for a valid record at or after byte from whose sequence
-// number is after prev.
+// number is after prev (by at most maxDamagedRun).
 func validAfter(data []byte, from int64, prev uint64) (at int64, seq uint64, found bool) {
 	for at = from; at+headSize <= int64(len(data)); at++ {
 		s := binary.LittleEndian.Uint64(data[at+8:])
-		if s <= prev {
+		if s <= prev || s-prev > maxDamagedRun {
 			continue
 		}
 		if _, _, ok := parse(data, at, s-1); ok {

@@ -391,7 +391,7 @@ func (s *Store) writable() error {
 // read-only or closed; extra, if not nil, writes more in the same
 // transaction (checkpoint.go).
 func (s *Store) commit(b *kv.Batch, extra func(*bolt.Tx) error) (err error) {
-	if err := validate(b); err != nil {
+	if err := Validate(b); err != nil {
 		return kv.Reject(pathError("commit", s.path, err))
 	}
 	// Writing keys in order keeps bbolt's work linear: in one transaction,
@@ -466,8 +466,12 @@ func (s *Store) commit(b *kv.Batch, extra func(*bolt.Tx) error) (err error) {
 	return nil
 }
 
-// validate checks every operation of b before the transaction begins.
-func validate(b *kv.Batch) error {
+// Validate checks every operation of b as Commit does before its
+// transaction begins: the error Commit would refuse the batch with, nil
+// when Commit would take it. A store that logs batches before they reach
+// bbolt (package walkv) checks them with it, so that bbolt never refuses
+// what the log accepted.
+func Validate(b *kv.Batch) error {
 	for i, op := range b.Ops {
 		switch {
 		case len(op.Key) == 0:

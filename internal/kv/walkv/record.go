@@ -7,7 +7,6 @@ import (
 	"io/fs"
 
 	"github.com/livedb-go/livedb/internal/kv"
-	"github.com/livedb-go/livedb/internal/kv/bboltkv"
 )
 
 // A log record's payload is one batch: the number of operations (uvarint),
@@ -94,22 +93,6 @@ func decode(p []byte) ([]entry, error) {
 		return nil, fmt.Errorf("%d bytes after the last operation", len(p))
 	}
 	return out, nil
-}
-
-// validate checks every operation of b as bboltkv's Commit does, so that
-// the checkpoint never refuses what the log accepted.
-func validate(b *kv.Batch) error {
-	for i, op := range b.Ops {
-		switch {
-		case len(op.Key) == 0:
-			return fmt.Errorf("op %d: %w", i, bboltkv.ErrEmptyKey)
-		case len(op.Key) > bboltkv.MaxKeySize:
-			return fmt.Errorf("op %d: %w (%d bytes, max %d)", i, bboltkv.ErrKeyTooLarge, len(op.Key), bboltkv.MaxKeySize)
-		case !op.Delete && int64(len(op.Value)) > bboltkv.MaxValueSize:
-			return fmt.Errorf("op %d: %w (%d bytes, max %d)", i, bboltkv.ErrValueTooLarge, len(op.Value), bboltkv.MaxValueSize)
-		}
-	}
-	return nil
 }
 
 // pathErr is "<op> <path>: <err>", as bboltkv's errors read.

@@ -302,7 +302,10 @@ func (s *Store) recover() error {
 			if seq <= ckpt {
 				return nil
 			}
-			if err := s.apply(payload); err != nil {
+			// The overlay keeps slices of what it applies, and a payload
+			// is only valid during the call: copy it (which also lets the
+			// segment's read buffer go).
+			if err := s.apply(bytes.Clone(payload)); err != nil {
 				return corrupt("%s: record %d: %v", p, seq, err)
 			}
 			return nil
@@ -435,7 +438,7 @@ func (s *Store) Commit(b *kv.Batch) error {
 	case b == nil || len(b.Ops) == 0:
 		return nil
 	}
-	if err := validate(b); err != nil {
+	if err := bboltkv.Validate(b); err != nil {
 		return kv.Reject(pathErr("commit", s.path, err))
 	}
 	payload := encode(b)
@@ -559,9 +562,12 @@ func (s *Store) checkpoint() error {
 	// Freeze: a new segment for the commits that follow, a fresh active
 	// layer above the frozen one.
 	s.commitMu.Lock()
-	if s.w.Len() == 0 {
+	// Checked again under commitMu: a Commit whose append failed after the
+	// check above may have left part of a record at Next in the segment,
+	// and a new segment starting at that number would overlap it.
+	if err := s.err(); err != nil || s.w.Len() == 0 {
 		s.commitMu.Unlock()
-		return nil
+		return err
 	}
 	last := s.log.Next() - 1
 	nl, err := s.createSegment(last + 1)

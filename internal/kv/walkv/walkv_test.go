@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -517,6 +518,12 @@ func TestStore_Commit_Backpressure(t *testing.T) {
 	}
 	t.Cleanup(func() { walkv.Hook = nil })
 	s := mustOpen(t, tempPath(t), &walkv.Options{NoSync: true, CheckpointAge: time.Hour, CheckpointBytes: 1 << 10, MaxOverlayBytes: 1 << 10})
+	// Runs before the store's Close (cleanups run last first), so that a
+	// test that fails while the hook holds the checkpoint ends instead of
+	// Close waiting for it forever.
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
 	big := strings.Repeat("x", 2<<10)
 	commit(t, s, "a", big) // the active layer is over CheckpointBytes: a checkpoint starts
 	select {
@@ -543,7 +550,7 @@ func TestStore_Commit_Backpressure(t *testing.T) {
 		t.Fatalf("a commit over MaxOverlayBytes returned (%v) while the checkpoint ran", err)
 	default:
 	}
-	close(release)
+	unblock()
 	select {
 	case err := <-third:
 		if err != nil {
