@@ -34,16 +34,24 @@ import (
 // typed read, as memoDoc does for a map read: the cached decoding when
 // there is one; on the version's first read a raw row (enc, nothing
 // decoded); on its second the decoding memoDoc caches. id is the _id the
-// version's key names.
-func memoRaw(enc []byte, m *kv.Memo, id []byte) (docRow, error) {
+// version's key, key, names; a decoding whose _id is another is
+// ErrCorrupt, as memoRow makes it (the raw row's is checked when it is
+// decoded, by decodeRow).
+func memoRaw(enc []byte, m *kv.Memo, id, key []byte) (docRow, error) {
 	c, _ := m.Load().(*cachedDoc)
 	if c == nil {
 		m.Store(readOnce)
 		return docRow{size: len(enc), enc: enc, id: id}, nil
 	}
 	r, err := memoDoc(enc, m)
+	if err == nil {
+		err = checkDocID(r.doc, id, key)
+	}
+	if err != nil {
+		return docRow{}, err
+	}
 	r.id = id
-	return r, err
+	return r, nil
 }
 
 // getRaw is getRow for a typed read: the row may be raw (see docRow).
@@ -66,7 +74,7 @@ func (tx *txn) loadRaw(t *tableInfo, docID string, key []byte) (docRow, bool, er
 		if err != nil || !found {
 			return docRow{}, false, storeErr(err)
 		}
-		r, err := memoRaw(enc, m, id)
+		r, err := memoRaw(enc, m, id, key)
 		return r, err == nil, err
 	}
 	enc, found, err := tx.snap.Get(key)
@@ -87,7 +95,7 @@ func (s *scanner) rawRow(key []byte) (docRow, error) {
 	}
 	if s.ix == t.byID {
 		if s.mit != nil {
-			return memoRaw(s.snapVal, s.snapMemo, docID)
+			return memoRaw(s.snapVal, s.snapMemo, docID, key)
 		}
 		return docRow{size: len(s.snapVal), enc: s.snapVal, id: docID}, nil
 	}
@@ -110,7 +118,7 @@ func (s *scanner) rawRow(key []byte) (docRow, error) {
 		err = storeErr(err)
 		if found && err == nil {
 			// As snapRow: link only a cached decoding.
-			if r, err = memoRaw(enc, m, docID); err == nil && r.shared != nil {
+			if r, err = memoRaw(enc, m, docID, s.docKeyBuf); err == nil && r.shared != nil {
 				s.snapMemo.Store(r.shared)
 			}
 		}
