@@ -96,14 +96,19 @@ func appendEntryID(dst []byte, t *tableInfo, key []byte) (docID, idKey []byte, o
 
 // appendIDKey appends the _id column of the key of the document whose ID
 // is docID in the table numbered table (0: any table) to k: its internal
-// id, or, for a string that is no ID of the table, its sort key, which no
-// stored key ends with.
+// id, or, for a string that is no ID of the table, noIDTail, which no
+// stored key holds.
 func appendIDKey(k []byte, table uint32, docID string) []byte {
 	if n, internal, err := id.Decode(docID); err == nil && (table == 0 || n == table) {
 		return append(k, internal[:]...)
 	}
-	return value.AppendStringKey(k, docID)
+	return append(k, noIDTail...)
 }
+
+// noIDTail is an _id column no stored key has, after every internal id:
+// one byte longer than any (a text's sort key could be 16 bytes long and
+// equal one).
+var noIDTail = bytes.Repeat([]byte{0xFF}, idTailLen+1)
 
 // appendColumnKey appends the sort key of x as the value of column field
 // of index ix, for an equality. On the _id column of a secondary index, a
@@ -114,12 +119,8 @@ func appendColumnKey(k []byte, ix *indexInfo, field string, x any) []byte {
 	if field != fieldID {
 		return value.AppendKey(k, x)
 	}
-	if s, ok := x.(string); ok {
-		if n, internal, err := id.Decode(s); err == nil && n == ix.table.number {
-			return append(k, internal[:]...)
-		}
-	}
-	return value.AppendKey(k, x)
+	s, _ := x.(string)
+	return appendIDKey(k, ix.table.number, s)
 }
 
 // appendBoundKey appends the sort key of x as a range bound on column
@@ -133,9 +134,13 @@ func appendBoundKey(k []byte, ix *indexInfo, field string, x any) (_ []byte, exa
 	}
 	s, ok := x.(string)
 	if !ok {
-		// An _id is a string, and every string sorts after every value of
-		// a type before it: only strings reach here (rangeValue).
-		return value.AppendKey(k, x), true
+		// Every _id is a string: a value of a type that sorts before
+		// strings (undefined, null, numbers, booleans) is a bound before
+		// every internal id, one of a type after them a bound after all.
+		if value.Compare(x, "") < 0 {
+			return append(k, make([]byte, idTailLen)...), false
+		}
+		return append(k, noIDTail...), false
 	}
 	tail, exact := idBound(ix.table.number, s)
 	return append(k, tail...), exact
@@ -175,5 +180,5 @@ func idBound(table uint32, s string) (tail []byte, exact bool) {
 			return x[:], string(buf) == s
 		}
 	}
-	return bytes.Repeat([]byte{0xFF}, idTailLen+1), false
+	return noIDTail, false
 }
