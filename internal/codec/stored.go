@@ -140,6 +140,10 @@ func storeField(r *value.FieldReader, f *field, rv reflect.Value, depth int) (st
 	if err != nil {
 		return "", false
 	}
+	if tag == value.TagNull && f.nullIsZero() { // as decodeStruct does
+		fv.SetZero()
+		return "", r.Skip() == nil
+	}
 	if f.special == specialNone {
 		switch k := fv.Kind(); {
 		case k == reflect.String && tag == value.TagString:

@@ -240,3 +240,21 @@ func TestDecodeStored_Refuses(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeStored_NullIntoOmitEmpty: a null in a field tagged omitempty
+// is its zero value on the direct path too, as on the map path, rather
+// than sending the document to be decoded again.
+func TestDecodeStored_NullIntoOmitEmpty(t *testing.T) {
+	type opts struct {
+		NumItems float64 `json:"numItems"`
+		Cursor   string  `json:"cursor,omitempty"`
+	}
+	enc := value.Encode(map[string]any{"_id": "k1", "_creationTime": 1.0, "numItems": 5.0, "cursor": nil})
+	x := opts{Cursor: "stale"}
+	if _, ok := codec.DecodeStored(enc, "", reflect.ValueOf(&x).Elem()); !ok {
+		t.Fatal("a null cursor sent the document to the map path")
+	}
+	if x != (opts{NumItems: 5}) {
+		t.Fatalf("got %#v, want NumItems 5 and an empty cursor", x)
+	}
+}
