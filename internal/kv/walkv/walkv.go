@@ -12,12 +12,15 @@
 //
 // bbolt is written only by checkpoints: a background goroutine freezes the
 // overlay (new commits go to a fresh layer above it, and to a new log
-// segment), writes the frozen layer into bbolt in one normal, synced bbolt
-// transaction that also records the sequence number of the last log record
-// it holds (bboltkv's CommitCheckpoint), drops the layer, and deletes the
-// log segments the checkpoint covers. The bbolt file is therefore always a
-// consistent, fully synced checkpoint, whatever a power loss interrupts,
-// and the log holds every commit after it.
+// segment), writes the frozen layer into bbolt in normal, synced bbolt
+// transactions of at most CheckpointPieceOps keys each (pieces.go), the
+// last of which also records the sequence number of the last log record
+// the file holds (bboltkv's CommitCheckpoint), drops the layer, and
+// deletes the log segments the checkpoint covers. The bbolt file is
+// therefore always a fully synced bbolt file, whatever a power loss
+// interrupts, holding the recorded checkpoint and maybe part of the next;
+// the log holds every commit after the recorded one, and replaying it
+// over that part gives the same state.
 //
 // A checkpoint runs when the active layer holds CheckpointBytes, when its
 // oldest commit is CheckpointAge old, and at Close. While one runs, commits
@@ -123,6 +126,10 @@ type Options struct {
 	// means DefaultMaxOverlayBytes; it is raised to CheckpointBytes when
 	// lower.
 	MaxOverlayBytes int64
+	// CheckpointPieceOps is the most keys one bbolt transaction of a
+	// checkpoint writes (pieces.go). Zero means
+	// DefaultCheckpointPieceOps.
+	CheckpointPieceOps int
 }
 
 func (o *Options) withDefaults() Options {
@@ -140,13 +147,17 @@ func (o *Options) withDefaults() Options {
 		out.MaxOverlayBytes = DefaultMaxOverlayBytes
 	}
 	out.MaxOverlayBytes = max(out.MaxOverlayBytes, out.CheckpointBytes)
+	if out.CheckpointPieceOps <= 0 {
+		out.CheckpointPieceOps = DefaultCheckpointPieceOps
+	}
 	return out
 }
 
 // Hook, when set (by tests), is called at named points of the store's
 // work: "waiting" when a commit waits for a running checkpoint
 // (backpressure); "appended" after a commit's record is synced in the log and before
-// the commit is applied; "checkpointed" after a checkpoint's bbolt
+// the commit is applied; "piece" after each piece of a checkpoint but the
+// last is committed to bbolt (pieces.go); "checkpointed" after a checkpoint's last bbolt
 // transaction is synced and before its segments are deleted. A test that
 // kills its process there leaves exactly the files a crash at that point
 // leaves.
@@ -590,12 +601,7 @@ func (s *Store) checkpoint() error {
 	s.commitMu.Unlock()
 	_ = old.Close()
 
-	b := &kv.Batch{Ops: make([]kv.Op, 0, frozen.Len())}
-	frozen.Ascend(func(e entry) bool {
-		b.Ops = append(b.Ops, kv.Op{Key: e.key, Value: e.value, Delete: e.del})
-		return true
-	})
-	if err := s.bolt.CommitCheckpoint(b, last); err != nil {
+	if err := s.writeCheckpoint(frozen, last); err != nil { // pieces.go
 		// The frozen layer stays in the view: reads stay right, and the
 		// log still holds it for the next Open. Commits waiting for the
 		// layer wake up to the failure.
