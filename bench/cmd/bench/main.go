@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -231,11 +232,14 @@ func runChild(c *config) error {
 		if m, err = workload.RunOpen(func() (workload.Store, error) { return kind.Reopen(c.dir) }, wf); err != nil {
 			return err
 		}
-		fi, err := os.Stat(filepath.Join(c.dir, kind.File))
+		if _, err := os.Stat(filepath.Join(c.dir, kind.File)); err != nil {
+			return err
+		}
+		size, err := dirSize(c.dir)
 		if err != nil {
 			return err
 		}
-		m["size"] = float64(fi.Size())
+		m["size"] = float64(size)
 	case "watch":
 		ds := workload.Generate(c.n)
 		st, err := kind.Open(c.dir, false)
@@ -448,4 +452,23 @@ func loadAvg() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// dirSize returns the bytes of every file under dir: a store's database
+// file and whatever it keeps beside it (livedb's write-ahead log in
+// <file>-wal/), all of which a copy of the database must take.
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		n += fi.Size()
+		return nil
+	})
+	return n, err
 }

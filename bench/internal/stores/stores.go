@@ -23,7 +23,8 @@ type Kind struct {
 	Open func(dir string, noSync bool) (workload.Store, error)
 	// Reopen opens the existing store in dir (W7).
 	Reopen func(dir string) (workload.Store, error)
-	// File is the file (in dir) whose size is the size on disk.
+	// File is the database file in dir. The size on disk is that of
+	// every file in dir (the file and what the store keeps beside it).
 	File string
 }
 
