@@ -71,9 +71,11 @@ const (
 	// next change (changerec.go). Version 4: the _id column of every
 	// index key (by_id's too) is the 16-byte internal id (idkey.go), and
 	// on bbolt each index's keys are in a bucket of their own
-	// (internal/kv/bboltkv/segments.go). A file of another version is
-	// refused (ErrNotLivedb).
-	catalogVersion = 4
+	// (internal/kv/bboltkv/segments.go). Version 5: change records and
+	// later-change keys hold a document's internal id, not the text of
+	// its _id (changerec.go). A file of another version is refused
+	// (ErrNotLivedb).
+	catalogVersion = 5
 )
 
 func (t *tableInfo) index(name string) (*indexInfo, bool) {

@@ -3,7 +3,9 @@ package livedb
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 
+	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/kv"
 )
 
@@ -14,12 +16,18 @@ import (
 // more, so that a document is stored once, not once in the store and again
 // in the feed:
 //
-//	0x02 ts(8) seq(4)        flags(1) byID(4) uvarint-len table, uvarint-len id,
+//	0x02 ts(8) seq(4)        flags(1) byID(4) uvarint-len table, id,
 //	                         [uvarint-len old version]   (flag changeOld)
-//	0x05 byID(4) id ts(8) seq(4)   empty: a later change of the document
+//	0x05 byID(4) idkey ts(8) seq(4)   empty: a later change of the document
 //	                         (written for updates and deletes only)
 //
 // byID is the id of the by_id index of the table the document was in. The
+// document's _id is kept as its table number (uvarint) and its 16-byte
+// internal id, which give the text back (idkey.go), and idkey is that
+// internal id: 16 bytes instead of the text's 32 or more, in a record that
+// every write keeps for the whole retention. An _id that is not an ID
+// (which the engine never stores) is kept as its text, uvarint-len, with
+// the flag changeTextID, and idkey is then the text. The
 // old version (updates and deletes) is in the record: the store no longer
 // holds it. The new version (inserts and updates, flag changeNew) is not:
 // it is the document's version in the store, unless the document was
@@ -42,8 +50,9 @@ import (
 const (
 	tagDocChange = 0x05
 
-	changeOld = 1 << 0 // the record holds the old version
-	changeNew = 1 << 1 // the change has a new version (not a delete)
+	changeOld    = 1 << 0 // the record holds the old version
+	changeNew    = 1 << 1 // the change has a new version (not a delete)
+	changeTextID = 1 << 2 // the _id is kept as its text (not an ID)
 )
 
 // isFeedKey reports whether k is a key of the change feed: a record or a
@@ -53,17 +62,18 @@ func isFeedKey(k []byte) bool {
 }
 
 // docChangePrefix returns the prefix of the later-change keys of a
-// document: byID is its table's by_id index id.
-func docChangePrefix(byID uint32, docID []byte) []byte {
-	b := make([]byte, 0, 5+len(docID)+12)
+// document: byID is its table's by_id index id, idKey its internal id (or
+// the text of an _id that is no ID).
+func docChangePrefix(byID uint32, idKey []byte) []byte {
+	b := make([]byte, 0, 5+len(idKey)+12)
 	b = binary.BigEndian.AppendUint32(append(b, tagDocChange), byID)
-	return append(b, docID...)
+	return append(b, idKey...)
 }
 
 // docChangeKey returns the later-change key of the change (ts, seq) of a
 // document.
-func docChangeKey(byID uint32, docID []byte, ts uint64, seq uint32) []byte {
-	b := binary.BigEndian.AppendUint64(docChangePrefix(byID, docID), ts)
+func docChangeKey(byID uint32, idKey []byte, ts uint64, seq uint32) []byte {
+	b := binary.BigEndian.AppendUint64(docChangePrefix(byID, idKey), ts)
 	return binary.BigEndian.AppendUint32(b, seq)
 }
 
@@ -76,14 +86,20 @@ func putChange(b *kv.Batch, ts uint64, seq uint32, pd *pendingDoc) {
 		return
 	}
 	byID := pd.table.byID.id
-	b.Put(changeKey(ts, seq), encodeChange(byID, pd))
+	number, internal, err := id.Decode(string(pd.id))
+	b.Put(changeKey(ts, seq), encodeChange(byID, pd, number, internal, err == nil))
 	if pd.oldEnc != nil {
-		b.Put(docChangeKey(byID, []byte(pd.id), ts, seq), noValue)
+		idKey := []byte(pd.id)
+		if err == nil {
+			idKey = internal[:]
+		}
+		b.Put(docChangeKey(byID, idKey, ts, seq), noValue)
 	}
 }
 
-// encodeChange encodes the change record of pd.
-func encodeChange(byID uint32, pd *pendingDoc) []byte {
+// encodeChange encodes the change record of pd, whose _id decodes to
+// number and internal when isID.
+func encodeChange(byID uint32, pd *pendingDoc, number uint32, internal [16]byte, isID bool) []byte {
 	var flags byte
 	if pd.oldEnc != nil {
 		flags |= changeOld
@@ -91,28 +107,38 @@ func encodeChange(byID uint32, pd *pendingDoc) []byte {
 	if pd.newEnc != nil {
 		flags |= changeNew
 	}
+	if !isID {
+		flags |= changeTextID
+	}
 	b := make([]byte, 0, 16+len(pd.table.name)+len(pd.id)+len(pd.oldEnc))
 	b = binary.BigEndian.AppendUint32(append(b, flags), byID)
 	b = appendBytes(b, []byte(pd.table.name))
-	b = appendBytes(b, []byte(pd.id))
+	if isID {
+		b = binary.AppendUvarint(b, uint64(number))
+		b = append(b, internal[:]...)
+	} else {
+		b = appendBytes(b, []byte(pd.id))
+	}
 	if pd.oldEnc != nil {
 		b = appendBytes(b, pd.oldEnc)
 	}
 	return b
 }
 
-// changeRecord is a decoded change record; its slices alias the value.
+// changeRecord is a decoded change record; its slices alias the value
+// but id, the text of the _id.
 type changeRecord struct {
 	flags byte
 	byID  uint32
 	table []byte
-	id    []byte
+	id    []byte // the text of the _id
+	idKey []byte // the _id as the later-change keys hold it
 	old   []byte // nil unless flags has changeOld
 }
 
 // decodeChangeRecord reads the value of a change record.
 func decodeChangeRecord(b []byte) (r changeRecord, err error) {
-	if len(b) < 5 || b[0]&^(changeOld|changeNew) != 0 || b[0] == 0 {
+	if len(b) < 5 || b[0]&^(changeOld|changeNew|changeTextID) != 0 || b[0]&(changeOld|changeNew) == 0 {
 		return r, errBadChange
 	}
 	r.flags, r.byID = b[0], binary.BigEndian.Uint32(b[1:5])
@@ -120,8 +146,18 @@ func decodeChangeRecord(b []byte) (r changeRecord, err error) {
 	if r.table, rest, err = readBytes(rest); err != nil {
 		return r, err
 	}
-	if r.id, rest, err = readBytes(rest); err != nil {
-		return r, err
+	if r.flags&changeTextID != 0 {
+		if r.id, rest, err = readBytes(rest); err != nil {
+			return r, err
+		}
+		r.idKey = r.id
+	} else {
+		number, n := binary.Uvarint(rest)
+		if n <= 0 || number > math.MaxUint32 || len(rest) < n+16 {
+			return r, errBadChange
+		}
+		r.idKey, rest = rest[n:n+16], rest[n+16:]
+		r.id = id.AppendText(nil, uint32(number), [16]byte(r.idKey))
 	}
 	if r.flags&changeOld != 0 {
 		if r.old, rest, err = readBytes(rest); err != nil {
@@ -141,7 +177,7 @@ func deleteChange(b *kv.Batch, k, v []byte) {
 	ts, seq, ok := changeKeyTS(k)
 	r, err := decodeChangeRecord(v)
 	if ok && err == nil && r.flags&changeOld != 0 {
-		b.Delete(docChangeKey(r.byID, r.id, ts, seq))
+		b.Delete(docChangeKey(r.byID, r.idKey, ts, seq))
 	}
 }
 
@@ -194,8 +230,8 @@ func decodeChange(snap kv.Snapshot, k, v []byte, tables map[string]bool) (Change
 // changeNewVersion finds the new version of change c (record r): the old
 // version of the document's next change, or else its version in the store.
 func changeNewVersion(snap kv.Snapshot, c *Change, r changeRecord) ([]byte, error) {
-	p := docChangePrefix(r.byID, r.id)
-	it := snap.Iter(keySuccessor(docChangeKey(r.byID, r.id, c.Timestamp, c.seq)), prefixEnd(p), false)
+	p := docChangePrefix(r.byID, r.idKey)
+	it := snap.Iter(keySuccessor(docChangeKey(r.byID, r.idKey, c.Timestamp, c.seq)), prefixEnd(p), false)
 	defer it.Close()
 	if it.Next() {
 		tail := it.Key()[len(p):]

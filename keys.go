@@ -24,7 +24,7 @@ import (
 //	                                        bytes), then the catalog's generation (8)
 //	0x04 'n' name                           a table's existence, by name   } read-set keys:
 //	0x04 '#' number(4)                      a table's existence, by number } never stored
-//	0x05 byID(4) id ts(8) seq(4)            a document's later change (changerec.go)
+//	0x05 byID(4) internal-id(16) ts(8) seq(4)  a document's later change (changerec.go)
 //
 // A table exists when the catalog lists it. The catalog is written by the
 // committer only, in the same storage commit as the mutations whose
