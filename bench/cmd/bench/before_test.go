@@ -10,7 +10,9 @@ import (
 )
 
 // TestReadBefore reads the committed results.md back: every figure of its
-// "Every figure" table, in the units format writes.
+// "Every figure" table, in the units format writes. The bands only check
+// that a figure is read in the right unit (allocations, bytes,
+// nanoseconds), wide enough to hold any regenerated report.
 func TestReadBefore(t *testing.T) {
 	f, err := readBefore(filepath.Join("..", "..", "results.md"))
 	if err != nil {
@@ -20,7 +22,7 @@ func TestReadBefore(t *testing.T) {
 		store, key string
 		min, max   float64
 	}{
-		{stores.LivedbBolt, "W1.allocs", 50, 70},
+		{stores.LivedbBolt, "W1.allocs", 10, 500},
 		{stores.RawBolt, "W7n100000.size", 90 << 20, 110 << 20},
 		{stores.LivedbBolt, "W2x1.ns", 1e5, 1e8},
 	} {
