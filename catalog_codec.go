@@ -18,8 +18,8 @@ import (
 // reflection, which cost more than the rest of loading the catalog. The
 // bytes and the results are encoding/json's: appendCatalogJSON writes what
 // json.Marshal writes for a catalogJSON, and decodeCatalogJSON fills a
-// catalogJSON as json.Unmarshal does (catalog_codec_test.go checks both,
-// and fuzzes the decoder against json.Unmarshal). Leaf values (strings,
+// catalogJSON as json.Unmarshal does (catalog_codec_whitebox_test.go
+// checks both, and fuzzes the decoder against json.Unmarshal). Leaf values (strings,
 // numbers, booleans, byte strings, string lists) still go through
 // encoding/json, whose decoders for those types need no reflection over
 // structs; only the objects are walked by hand.
