@@ -313,7 +313,7 @@ func (c *catalog) marshal() ([]byte, error) {
 		cj.Tables = append(cj.Tables, tj)
 	}
 	slices.SortFunc(cj.Tables, func(a, b tableJSON) int { return int(a.Number) - int(b.Number) })
-	return json.Marshal(cj)
+	return appendCatalogJSON(nil, &cj) // json.Marshal's bytes (catalog_codec.go)
 }
 
 // unmarshalCatalog reads a stored catalog. Its schema is kept as stored
@@ -321,7 +321,7 @@ func (c *catalog) marshal() ([]byte, error) {
 // from the schema the database is opened with.
 func unmarshalCatalog(b []byte) (*catalog, error) {
 	var cj catalogJSON
-	if err := json.Unmarshal(b, &cj); err != nil {
+	if err := decodeCatalogJSON(b, &cj); err != nil { // as json.Unmarshal (catalog_codec.go)
 		return nil, fmt.Errorf("%w: catalog: %w", ErrNotLivedb, err)
 	}
 	if cj.Version != catalogVersion {
@@ -376,7 +376,7 @@ func unmarshalCatalog(b []byte) (*catalog, error) {
 func schemaJSON(s *Schema) (json.RawMessage, error) {
 	b, err := s.MarshalJSON()
 	if err == nil {
-		b, err = json.Marshal(json.RawMessage(b))
+		b, err = appendJSONRaw(nil, b) // json.Marshal(json.RawMessage(b))
 	}
 	if err != nil {
 		return nil, wrapErr("livedb: store schema", err)

@@ -102,13 +102,13 @@ func (s *Schema) MarshalJSON() ([]byte, error) {
 		})
 	}
 	// JSON.stringify does not escape <, > and &; neither does livedb.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
+	// The bytes are those of a json.Encoder without HTML escaping
+	// (schema_json_append.go).
+	b, err := appendSchemaExportJSON(nil, &out)
+	if err != nil {
 		return nil, fmt.Errorf("livedb: marshal schema: %w", err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return b, nil
 }
 
 func schemaIndexesJSON(ixs []IndexDefinition) []schemaIndexJSON {

@@ -350,8 +350,9 @@ func (s *Store) recover() error {
 		if s.log, err = s.createSegment(next); err != nil {
 			return err
 		}
+		firsts = append(firsts, next)
 	}
-	return s.trim(s.log.Next(), ckpt)
+	return s.trimListed(firsts, s.log.Next(), ckpt) // the segments just listed: no second listing at Open
 }
 
 // createSegment creates the segment whose first record has sequence
@@ -380,6 +381,12 @@ func (s *Store) trim(keep, ckpt uint64) error {
 	if err != nil {
 		return fmt.Errorf("trim %s: %w", s.dir, err)
 	}
+	return s.trimListed(firsts, keep, ckpt)
+}
+
+// trimListed is trim of the segments firsts (ascending), as listed by the
+// caller: recover passes the list it read, so Open lists the log once.
+func (s *Store) trimListed(firsts []uint64, keep, ckpt uint64) error {
 	removed := false
 	for i, first := range firsts {
 		if first >= keep || i+1 >= len(firsts) || firsts[i+1] > ckpt+1 {

@@ -1,0 +1,107 @@
+// Command openprof opens a W7 database many times in one process, each
+// open followed by the first indexed query (W4) and Close, to profile what
+// an open costs: a CPU profile (samples labelled phase=open for the open
+// and its query, phase=close for Close) and the time of each.
+//
+//	openprof -store livedb-bbolt -dir /tmp/w7 -n 1000000 -opens 50 -cpuprofile cpu.out
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/livedb-go/livedb/bench/internal/stores"
+	"github.com/livedb-go/livedb/bench/internal/workload"
+)
+
+func main() {
+	store := flag.String("store", stores.LivedbBolt, "store (with a file: livedb-bbolt, raw-bbolt, ...)")
+	dir := flag.String("dir", "", "directory of a database built by bench -child build")
+	n := flag.Int("n", 100_000, "documents the database was built with")
+	opens := flag.Int("opens", 50, "opens")
+	cpu := flag.String("cpuprofile", "", "write a CPU profile of the opens and first queries")
+	rate := flag.Int("profilerate", 0, "CPU profile samples per second (0: the runtime's default, 100); a fresh process that opens once needs more")
+	flag.Parse()
+	if *rate > 0 {
+		runtime.SetCPUProfileRate(*rate)
+	}
+	if err := run(*store, *dir, *n, *opens, *cpu); err != nil {
+		fmt.Fprintln(os.Stderr, "openprof:", err)
+		os.Exit(1)
+	}
+}
+
+func run(store, dir string, n, opens int, cpu string) error {
+	k, err := stores.Lookup(store)
+	if err != nil {
+		return err
+	}
+	if k.Reopen == nil {
+		return fmt.Errorf("%s has no file to open", store)
+	}
+	wf := workload.WorkflowIDs(n)[0]
+	if cpu != "" {
+		f, err := os.Create(cpu)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var ds []time.Duration
+	var faults, cpuT []int64
+	for range opens {
+		r0 := rusage()
+		var st workload.Store
+		var got int
+		var d time.Duration
+		pprof.Do(context.Background(), pprof.Labels("phase", "open"), func(context.Context) {
+			start := time.Now()
+			if st, err = k.Reopen(dir); err != nil {
+				return
+			}
+			got, err = st.Running(wf)
+			d = time.Since(start)
+		})
+		r1 := rusage()
+		faults = append(faults, r1.Minflt-r0.Minflt+r1.Majflt-r0.Majflt)
+		cpuT = append(cpuT, r1.Utime.Nano()+r1.Stime.Nano()-r0.Utime.Nano()-r0.Stime.Nano())
+		if err == nil && got != workload.RunningPerWorkflow {
+			err = fmt.Errorf("first query: %d rows, want %d", got, workload.RunningPerWorkflow)
+		}
+		if st != nil {
+			pprof.Do(context.Background(), pprof.Labels("phase", "close"), func(context.Context) {
+				if cerr := st.Close(); err == nil {
+					err = cerr
+				}
+			})
+		}
+		if err != nil {
+			return err
+		}
+		ds = append(ds, d)
+	}
+	slices.Sort(ds)
+	slices.Sort(faults)
+	slices.Sort(cpuT)
+	fmt.Printf("%s n=%d opens=%d min %v median %v max %v; page faults median %d; CPU median %v\n", store, n, opens,
+		ds[0], ds[len(ds)/2], ds[len(ds)-1], faults[len(faults)/2], time.Duration(cpuT[len(cpuT)/2]))
+	return nil
+}
+
+// rusage returns the process's resource usage so far.
+func rusage() syscall.Rusage {
+	var r syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &r)
+	return r
+}
