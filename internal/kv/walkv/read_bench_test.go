@@ -60,34 +60,12 @@ func openRead(b *testing.B, frozen, active int, hold bool) kv.Store {
 	if err := s.Checkpoint(); err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = s.Close() }) // after the held checkpoint's release
 	fillFrom(b, s, readKeys, frozen)
-	if !hold {
-		b.Cleanup(func() { _ = s.Close() })
-		return s
+	if hold {
+		holdCheckpoint(b, s)
 	}
-	entered, release := make(chan struct{}), make(chan struct{})
-	walkv.Hook = func(point string) {
-		if point == "checkpointed" {
-			close(entered)
-			<-release
-		}
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Checkpoint() }()
-	select {
-	case <-entered:
-	case <-time.After(time.Minute):
-		b.Fatal("the checkpoint did not reach its hook within a minute")
-	}
-	walkv.Hook = nil
 	fillFrom(b, s, readKeys+frozen, active)
-	b.Cleanup(func() {
-		close(release)
-		if err := <-done; err != nil {
-			b.Error(err)
-		}
-		_ = s.Close()
-	})
 	return s
 }
 

@@ -664,6 +664,7 @@ func (s *Store) Snapshot() (kv.Snapshot, error) {
 		return nil, err
 	}
 	sn := &snapshot{s: s, b: bs}
+	sn.layers = sn.buf[:0]
 	if v.active.Len() > 0 {
 		sn.layers = append(sn.layers, v.active)
 	}
