@@ -1,10 +1,12 @@
 package walkv_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/internal/kv/walkv"
 )
 
@@ -169,4 +171,34 @@ func holdCheckpoint(tb testing.TB, s *walkv.Store) (release func()) {
 	}
 	tb.Cleanup(release)
 	return release
+}
+
+// TestStore_Commit_NoCloneWithoutSnapshot checks that commits with no
+// snapshot between them write the active layer in place: a commit of one
+// key into a layer of 5,000 keys allocates no more than one into an empty
+// layer. Were the layer cloned at every commit, the next one would copy
+// the tree's path to its key, a node per level.
+func TestStore_Commit_NoCloneWithoutSnapshot(t *testing.T) {
+	allocs := func(keys int) float64 {
+		s := mustOpen(t, tempPath(t), noCkpt)
+		var b kv.Batch
+		for i := range keys {
+			b.Put(fmt.Appendf(nil, "a%05d", i), []byte("1"))
+		}
+		if err := s.Commit(&b); err != nil {
+			t.Fatal(err)
+		}
+		i := 0
+		return testing.AllocsPerRun(200, func() {
+			i++
+			b.Reset()
+			b.Put(fmt.Appendf(nil, "b%05d", i), []byte("2"))
+			if err := s.Commit(&b); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if empty, full := allocs(0), allocs(5000); full > empty+0.5 {
+		t.Fatalf("a commit allocates %v times into a layer of 5,000 keys, %v into an empty one", full, empty)
+	}
 }
