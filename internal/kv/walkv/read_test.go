@@ -202,3 +202,45 @@ func TestStore_Commit_NoCloneWithoutSnapshot(t *testing.T) {
 		t.Fatalf("a commit allocates %v times into a layer of 5,000 keys, %v into an empty one", full, empty)
 	}
 }
+
+// TestStore_Checkpoint_HotReadsBounded checks that reads never stop the
+// background checkpoints: with a goroutine opening snapshots without
+// pause, a commit still reaches bbolt (its deferral is bounded by the
+// layer's age).
+func TestStore_Checkpoint_HotReadsBounded(t *testing.T) {
+	checkpointed := make(chan struct{}, 1)
+	walkv.Hook = func(point string) {
+		if point == "checkpointed" {
+			select {
+			case checkpointed <- struct{}{}:
+			default:
+			}
+		}
+	}
+	t.Cleanup(func() { walkv.Hook = nil })
+	s := mustOpen(t, tempPath(t), &walkv.Options{NoSync: true, CheckpointAge: 10 * time.Millisecond})
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			sn, err := s.Snapshot()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			sn.Release()
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-stopped })
+	commit(t, s, "a", "1")
+	select {
+	case <-checkpointed:
+	case <-time.After(time.Minute):
+		t.Fatal("no checkpoint within a minute of a commit while snapshots were opened without pause")
+	}
+}
