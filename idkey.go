@@ -151,10 +151,20 @@ func appendBoundKey(k []byte, ix *indexInfo, field string, x any) (_ []byte, exa
 // every ID of the table sorts before s, it returns 17 bytes 0xFF, after
 // every internal id.
 //
-// An ID's text grows with its internal id (same length, the bits packed
-// big-endian, the checksum after them), so the search sets the bits of
-// the largest internal id whose ID sorts before s, most significant first.
+// An ID of the table is its own internal id, read by decoding it; other
+// strings take idBoundSearch's search.
 func idBound(table uint32, s string) (tail []byte, exact bool) {
+	if n, internal, err := id.Decode(s); err == nil && n == table {
+		return internal[:], true
+	}
+	return idBoundSearch(table, s)
+}
+
+// idBoundSearch is idBound for any string. An ID's text grows with its
+// internal id (same length, the bits packed big-endian, the checksum after
+// them), so the search sets the bits of the largest internal id whose ID
+// sorts before s, most significant first: about 130 encodings.
+func idBoundSearch(table uint32, s string) (tail []byte, exact bool) {
 	var buf []byte
 	before := func(x [16]byte) bool {
 		buf = id.AppendText(buf[:0], table, x)
