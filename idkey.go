@@ -61,17 +61,24 @@ func entryID(t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
 // (a scanner reuses one buffer for every row it reads).
 func appendEntryID(dst []byte, t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
 	p := len(t.byID.prefix)
-	if len(key) < p+idTailLen {
+	if len(key) < p {
 		return nil, nil, false
 	}
-	var ix *indexInfo
-	for _, x := range t.indexes {
-		if bytes.Equal(x.prefix, key[:p]) {
-			ix = x
-			break
+	for _, ix := range t.indexes {
+		if bytes.Equal(ix.prefix, key[:p]) {
+			return appendIndexEntryID(dst, ix, key)
 		}
 	}
-	if ix == nil {
+	return nil, nil, false
+}
+
+// appendIndexEntryID is appendEntryID for a key of index ix, which a
+// reader that walks one index knows: no search of the table's indexes, and
+// a key of another index is refused.
+func appendIndexEntryID(dst []byte, ix *indexInfo, key []byte) (docID, idKey []byte, ok bool) {
+	t := ix.table
+	p := len(ix.prefix)
+	if len(key) < p+idTailLen || !bytes.Equal(ix.prefix, key[:p]) {
 		return nil, nil, false
 	}
 	switch {

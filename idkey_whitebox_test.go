@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb/internal/id"
+	"github.com/livedb-go/livedb/internal/value"
 )
 
 // TestIDBound_DecodeMatchesSearch checks idBound's decoding of an ID of
@@ -47,4 +48,58 @@ func BenchmarkIDBound(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestAppendIndexEntryID checks the _id read from an index key when the
+// reader knows the index: the ID of every index's key, and a refusal of a
+// key of another index of the same table, which appendEntryID, looking
+// the index up by the key's prefix, accepts.
+func TestAppendIndexEntryID(t *testing.T) {
+	c := newCatalog()
+	tbl := c.addTable("items")
+	// Two user indexes whose keys have the same shape: only the prefix
+	// tells them apart.
+	tbl.indexes = append(tbl.indexes, newIndexInfo(tbl, c.allocIndex(), "by_a", []string{"a"}), newIndexInfo(tbl, c.allocIndex(), "by_b", []string{"b"}))
+	docID := id.Encode(tbl.number, [16]byte{1, 2, 3})
+	doc := map[string]any{fieldID: value.ID(docID), fieldCreationTime: 1.5, "a": "x", "b": "x"}
+	for _, ix := range tbl.indexes {
+		k := indexKey(ix, doc)
+		got, _, ok := appendIndexEntryID([]byte("buf"), ix, k)
+		if !ok || string(got) != docID {
+			t.Errorf("index %s: appendIndexEntryID = %q, %v; want %q", ix.name, got, ok, docID)
+		}
+		for _, other := range tbl.indexes {
+			if other == ix {
+				continue
+			}
+			if _, _, ok := appendEntryID(nil, tbl, k); !ok {
+				t.Errorf("appendEntryID refuses a key of index %s", ix.name)
+			}
+			if got, _, ok := appendIndexEntryID(nil, other, k); ok {
+				t.Errorf("appendIndexEntryID(%s) reads %q from a key of index %s, want a refusal", other.name, got, ix.name)
+			}
+		}
+	}
+}
+
+// BenchmarkEntryID reads the _id of a key of a table's fourth index, with
+// the index looked up by the key's prefix (appendEntryID) and given
+// (appendIndexEntryID, as a scanner reads its rows).
+func BenchmarkEntryID(b *testing.B) {
+	c := newCatalog()
+	tbl := c.addTable("items")
+	tbl.indexes = append(tbl.indexes, newIndexInfo(tbl, c.allocIndex(), "by_a", []string{"a"}), newIndexInfo(tbl, c.allocIndex(), "by_b", []string{"b"}))
+	ix := tbl.indexes[len(tbl.indexes)-1]
+	k := indexKey(ix, map[string]any{fieldID: value.ID(id.Encode(tbl.number, [16]byte{1, 2, 3})), fieldCreationTime: 1.5, "b": "x"})
+	buf := make([]byte, 0, 64)
+	b.Run("by-key", func(b *testing.B) {
+		for b.Loop() {
+			appendEntryID(buf[:0], tbl, k)
+		}
+	})
+	b.Run("by-index", func(b *testing.B) {
+		for b.Loop() {
+			appendIndexEntryID(buf[:0], ix, k)
+		}
+	})
 }
