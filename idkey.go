@@ -37,10 +37,17 @@ func appendIDTail(k []byte, docID any) []byte {
 	case ID:
 		s = string(x)
 	}
-	if _, internal, err := id.Decode(s); err == nil {
+	if internal, ok := internalID(0, s); ok {
 		return append(k, internal[:]...)
 	}
 	return value.AppendKey(k, docID)
+}
+
+// internalID returns the internal id of docID when it is an ID of the
+// table numbered table (0: of any table): the _id column of its keys.
+func internalID(table uint32, docID string) ([16]byte, bool) {
+	n, internal, err := id.Decode(docID)
+	return internal, err == nil && (table == 0 || n == table)
 }
 
 // floatKeyTag is the first byte of a Float64's sort key: the column
@@ -106,7 +113,7 @@ func appendIndexEntryID(dst []byte, ix *indexInfo, key []byte) (docID, idKey []b
 // id, or, for a string that is no ID of the table, noIDTail, which no
 // stored key holds.
 func appendIDKey(k []byte, table uint32, docID string) []byte {
-	if n, internal, err := id.Decode(docID); err == nil && (table == 0 || n == table) {
+	if internal, ok := internalID(table, docID); ok {
 		return append(k, internal[:]...)
 	}
 	return append(k, noIDTail...)
@@ -161,7 +168,7 @@ func appendBoundKey(k []byte, ix *indexInfo, field string, x any) (_ []byte, exa
 // An ID of the table is its own internal id, read by decoding it; other
 // strings take idBoundSearch's search.
 func idBound(table uint32, s string) (tail []byte, exact bool) {
-	if n, internal, err := id.Decode(s); err == nil && n == table {
+	if internal, ok := internalID(table, s); ok {
 		return internal[:], true
 	}
 	return idBoundSearch(table, s)
