@@ -30,17 +30,32 @@ const idTailLen = 16
 // their table; anything else (which the engine never stores) is appended
 // as its text's sort key, which indexEntryID then refuses as corrupt.
 func appendIDTail(k []byte, docID any) []byte {
-	var s string
-	switch x := docID.(type) {
-	case string:
-		s = x
-	case ID:
-		s = string(x)
-	}
-	if internal, ok := internalID(0, s); ok {
+	if internal, ok := internalID(0, idText(docID)); ok {
 		return append(k, internal[:]...)
 	}
 	return value.AppendKey(k, docID)
+}
+
+// idColumn returns appendIDTail(nil, docID), in *buf when docID is an ID
+// (a writer's keys of every index share it, decoded once).
+func idColumn(buf *[idTailLen]byte, docID any) []byte {
+	if internal, ok := internalID(0, idText(docID)); ok {
+		*buf = internal
+		return buf[:]
+	}
+	return appendIDTail(nil, docID)
+}
+
+// idText returns the text of an _id value: a string or an ID; "" for any
+// other value.
+func idText(docID any) string {
+	switch x := docID.(type) {
+	case string:
+		return x
+	case ID:
+		return string(x)
+	}
+	return ""
 }
 
 // internalID returns the internal id of docID when it is an ID of the
