@@ -30,17 +30,39 @@ const idTailLen = 16
 // their table; anything else (which the engine never stores) is appended
 // as its text's sort key, which indexEntryID then refuses as corrupt.
 func appendIDTail(k []byte, docID any) []byte {
-	var s string
-	switch x := docID.(type) {
-	case string:
-		s = x
-	case ID:
-		s = string(x)
-	}
-	if _, internal, err := id.Decode(s); err == nil {
+	if internal, ok := internalID(0, idText(docID)); ok {
 		return append(k, internal[:]...)
 	}
 	return value.AppendKey(k, docID)
+}
+
+// idColumn returns appendIDTail(nil, docID), in *buf when docID is an ID
+// (a writer's keys of every index share it, decoded once).
+func idColumn(buf *[idTailLen]byte, docID any) []byte {
+	if internal, ok := internalID(0, idText(docID)); ok {
+		*buf = internal
+		return buf[:]
+	}
+	return appendIDTail(nil, docID)
+}
+
+// idText returns the text of an _id value: a string or an ID; "" for any
+// other value.
+func idText(docID any) string {
+	switch x := docID.(type) {
+	case string:
+		return x
+	case ID:
+		return string(x)
+	}
+	return ""
+}
+
+// internalID returns the internal id of docID when it is an ID of the
+// table numbered table (0: of any table): the _id column of its keys.
+func internalID(table uint32, docID string) ([16]byte, bool) {
+	n, internal, err := id.Decode(docID)
+	return internal, err == nil && (table == 0 || n == table)
 }
 
 // floatKeyTag is the first byte of a Float64's sort key: the column
@@ -61,17 +83,24 @@ func entryID(t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
 // (a scanner reuses one buffer for every row it reads).
 func appendEntryID(dst []byte, t *tableInfo, key []byte) (docID, idKey []byte, ok bool) {
 	p := len(t.byID.prefix)
-	if len(key) < p+idTailLen {
+	if len(key) < p {
 		return nil, nil, false
 	}
-	var ix *indexInfo
-	for _, x := range t.indexes {
-		if bytes.Equal(x.prefix, key[:p]) {
-			ix = x
-			break
+	for _, ix := range t.indexes {
+		if bytes.Equal(ix.prefix, key[:p]) {
+			return appendIndexEntryID(dst, ix, key)
 		}
 	}
-	if ix == nil {
+	return nil, nil, false
+}
+
+// appendIndexEntryID is appendEntryID for a key of index ix, which a
+// reader that walks one index knows: no search of the table's indexes, and
+// a key of another index is refused.
+func appendIndexEntryID(dst []byte, ix *indexInfo, key []byte) (docID, idKey []byte, ok bool) {
+	t := ix.table
+	p := len(ix.prefix)
+	if len(key) < p+idTailLen || !bytes.Equal(ix.prefix, key[:p]) {
 		return nil, nil, false
 	}
 	switch {
@@ -99,7 +128,7 @@ func appendEntryID(dst []byte, t *tableInfo, key []byte) (docID, idKey []byte, o
 // id, or, for a string that is no ID of the table, noIDTail, which no
 // stored key holds.
 func appendIDKey(k []byte, table uint32, docID string) []byte {
-	if n, internal, err := id.Decode(docID); err == nil && (table == 0 || n == table) {
+	if internal, ok := internalID(table, docID); ok {
 		return append(k, internal[:]...)
 	}
 	return append(k, noIDTail...)
@@ -151,10 +180,20 @@ func appendBoundKey(k []byte, ix *indexInfo, field string, x any) (_ []byte, exa
 // every ID of the table sorts before s, it returns 17 bytes 0xFF, after
 // every internal id.
 //
-// An ID's text grows with its internal id (same length, the bits packed
-// big-endian, the checksum after them), so the search sets the bits of
-// the largest internal id whose ID sorts before s, most significant first.
+// An ID of the table is its own internal id, read by decoding it; other
+// strings take idBoundSearch's search.
 func idBound(table uint32, s string) (tail []byte, exact bool) {
+	if internal, ok := internalID(table, s); ok {
+		return internal[:], true
+	}
+	return idBoundSearch(table, s)
+}
+
+// idBoundSearch is idBound for any string. An ID's text grows with its
+// internal id (same length, the bits packed big-endian, the checksum after
+// them), so the search sets the bits of the largest internal id whose ID
+// sorts before s, most significant first: about 130 encodings.
+func idBoundSearch(table uint32, s string) (tail []byte, exact bool) {
 	var buf []byte
 	before := func(x [16]byte) bool {
 		buf = id.AppendText(buf[:0], table, x)

@@ -170,10 +170,17 @@ func indexKey(ix *indexInfo, doc map[string]any) []byte {
 
 // appendIndexKey appends the full key of doc in index ix to k.
 func appendIndexKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
+	var buf [idTailLen]byte
+	return appendIndexKeyTail(k, ix, doc, idColumn(&buf, doc[fieldID]))
+}
+
+// appendIndexKeyTail is appendIndexKey given the _id column of doc's keys,
+// tail (appendIDTail's), which a writer of every index of a document
+// decodes from its _id once.
+func appendIndexKeyTail(k []byte, ix *indexInfo, doc map[string]any, tail []byte) []byte {
 	k = append(k, ix.prefix...)
-	docID := doc[fieldID]
 	if ix == ix.table.byID {
-		return appendIDTail(k, docID)
+		return append(k, tail...)
 	}
 	if ix.vec != nil {
 		return appendVectorKey(k, ix, doc)
@@ -182,7 +189,7 @@ func appendIndexKey(k []byte, ix *indexInfo, doc map[string]any) []byte {
 		k = value.AppendKey(k, fieldValue(doc, p))
 	}
 	k = value.AppendKey(k, doc[fieldCreationTime])
-	return appendIDTail(k, docID)
+	return append(k, tail...)
 }
 
 // indexKeys returns doc's key in every index of t, in t.indexes order. The
@@ -192,8 +199,10 @@ func indexKeys(t *tableInfo, doc map[string]any) [][]byte {
 	keys := make([][]byte, len(t.indexes))
 	ends := make([]int, len(t.indexes))
 	buf := make([]byte, 0, 96*len(t.indexes))
+	var tailBuf [idTailLen]byte
+	tail := idColumn(&tailBuf, doc[fieldID])
 	for i, ix := range t.indexes {
-		buf = appendIndexKey(buf, ix, doc)
+		buf = appendIndexKeyTail(buf, ix, doc, tail)
 		ends[i] = len(buf)
 	}
 	start := 0

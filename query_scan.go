@@ -153,14 +153,14 @@ func (s *scanner) snapRow(key []byte) (docRow, error) {
 		if err != nil {
 			return r, err
 		}
-		id, _, ok := appendEntryID(s.idBuf[:0], t, key)
+		id, _, ok := appendIndexEntryID(s.idBuf[:0], s.ix, key)
 		if !ok {
 			return docRow{}, fmt.Errorf("%w: by_id key %x of table %s does not end with an ID of the table", ErrCorrupt, key, t.name)
 		}
 		s.idBuf = id
 		return r, checkDocID(r.doc, id, key)
 	}
-	docID, idKey, ok := appendEntryID(s.idBuf[:0], t, key)
+	docID, idKey, ok := appendIndexEntryID(s.idBuf[:0], s.ix, key)
 	if !ok {
 		return docRow{}, fmt.Errorf("%w: index %s.%s has entry %x that does not end with an ID of the table", ErrCorrupt, t.name, s.ix.name, key)
 	}

@@ -41,7 +41,7 @@ func memoRaw(enc []byte, m *kv.Memo, id, key []byte) (docRow, error) {
 	c, _ := m.Load().(*cachedDoc)
 	if c == nil {
 		m.Store(readOnce)
-		return docRow{size: len(enc), enc: enc, id: id}, nil
+		return docRow{size: len(enc), enc: enc, id: id, key: key}, nil
 	}
 	r, err := memoDoc(enc, m)
 	if err == nil {
@@ -81,7 +81,7 @@ func (tx *txn) loadRaw(t *tableInfo, docID string, key []byte) (docRow, bool, er
 	if err != nil || !found {
 		return docRow{}, false, storeErr(err)
 	}
-	return docRow{size: len(enc), enc: enc, id: id}, true, nil
+	return docRow{size: len(enc), enc: enc, id: id, key: key}, true, nil
 }
 
 // rawRow is scanner.snapRow for a scan whose rows may be raw (s.raw): the
@@ -89,7 +89,7 @@ func (tx *txn) loadRaw(t *tableInfo, docID string, key []byte) (docRow, bool, er
 // version that is not cached.
 func (s *scanner) rawRow(key []byte) (docRow, error) {
 	t := s.ix.table
-	docID, idKey, ok := indexEntryID(t, key)
+	docID, idKey, ok := appendIndexEntryID(nil, s.ix, key)
 	if !ok {
 		return docRow{}, fmt.Errorf("%w: index %s.%s has entry %x that does not end with an ID of the table", ErrCorrupt, t.name, s.ix.name, key)
 	}
@@ -97,7 +97,7 @@ func (s *scanner) rawRow(key []byte) (docRow, error) {
 		if s.mit != nil {
 			return memoRaw(s.snapVal, s.snapMemo, docID, key)
 		}
-		return docRow{size: len(s.snapVal), enc: s.snapVal, id: docID}, nil
+		return docRow{size: len(s.snapVal), enc: s.snapVal, id: docID, key: key}, nil
 	}
 	memo := s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(docID)] == nil)
 	if memo {
@@ -159,7 +159,7 @@ func (t *Table[T]) decodeRow(row docRow, out *T) error {
 			return err
 		}
 		if row.id != nil {
-			if err := checkDocID(r.doc, row.id, row.id); err != nil {
+			if err := checkDocID(r.doc, row.id, row.key); err != nil {
 				return err
 			}
 		}

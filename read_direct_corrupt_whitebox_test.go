@@ -3,6 +3,8 @@ package livedb
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/livedb-go/livedb/internal/kv"
@@ -75,6 +77,9 @@ func TestTable_Get_StoredDocumentWithAnotherID_EveryRead(t *testing.T) {
 		})
 		if !errors.Is(err, ErrCorrupt) {
 			t.Errorf("round %d: Get = %v, want ErrCorrupt", round, err)
+		}
+		if want := fmt.Sprintf("key %x ", keyB); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("round %d: Get = %v, want an error naming the %s", round, err, want)
 		}
 		err = db.Query(ctx, func(q *QueryCtx) error {
 			ns, err := notes.Query(q.DB).WithIndex("by_id", func(r IndexRange) IndexRange { return r.Eq("_id", string(b)) }).Collect()

@@ -199,9 +199,11 @@ type docRow struct {
 	shared *cachedDoc
 
 	// A raw row of a typed read (read_direct.go): doc is nil unless
-	// shared is set; enc is the stored version, id the _id its key names.
+	// shared is set; enc is the stored version, id the _id its key names,
+	// key that key (for errors; valid while the row is decoded).
 	enc []byte
 	id  []byte
+	key []byte
 }
 
 // own returns the row's document for a caller to keep and modify.

@@ -425,10 +425,10 @@ func (s *Store) commit(b *kv.Batch, extra func(*bolt.Tx) error) (err error) {
 		// (IDs start with the time), by_creation_time, the change feed and
 		// the timestamp keys. bbolt splits a node at FillPercent, so the 0.5
 		// default leaves every appended page half empty for good. Each
-		// index has a bucket of its own, whose FillPercent the commit sets
-		// from where its new keys fall (segments.go): appended pages split
-		// full, pages of randomly written indexes at 70%.
-		main.FillPercent = fillPercent
+		// index has a bucket of its own, whose FillPercent the commit sets,
+		// as the main bucket's, from where its new keys fall (segments.go):
+		// appended pages split full, pages of randomly written indexes at
+		// 70%.
 		groups, err := bucketGroups(tx, main, ops)
 		if err != nil {
 			return err

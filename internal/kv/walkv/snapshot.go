@@ -15,7 +15,8 @@ import (
 type snapshot struct {
 	s        *Store
 	b        kv.Snapshot
-	layers   []*btree.BTreeG[entry]
+	layers   []*btree.BTreeG[entry] // slices buf
+	buf      [2]*btree.BTreeG[entry]
 	released bool
 }
 
@@ -46,21 +47,29 @@ func (sn *snapshot) Get(key []byte) ([]byte, bool, error) {
 	return sn.b.Get(key)
 }
 
-// Iter returns an iterator over [start, end) that merges the layers over
-// bbolt; without layers it is bbolt's.
+// Iter returns an iterator over [start, end) that merges the layers
+// holding a key in it over bbolt; when no layer does (an empty overlay, or
+// one whose keys all lie elsewhere), it is bbolt's, at bbolt's cost.
 func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
 	if err := sn.check(); err != nil {
 		return &mergeIter{sn: sn, err: err, done: true}
 	}
-	if len(sn.layers) == 0 {
+	if start != nil && end != nil && bytes.Compare(start, end) >= 0 {
+		return &mergeIter{sn: sn, done: true}
+	}
+	var in [len(snapshot{}.buf)]*btree.BTreeG[entry]
+	n := 0
+	for _, t := range sn.layers {
+		if holdsKeyIn(t, start, end) {
+			in[n] = t
+			n++
+		}
+	}
+	if n == 0 {
 		return &plainIter{sn: sn, it: sn.b.Iter(start, end, reverse)}
 	}
-	m := &mergeIter{sn: sn, reverse: reverse}
-	if start != nil && end != nil && bytes.Compare(start, end) >= 0 {
-		m.done = true
-		return m
-	}
-	for _, t := range sn.layers {
+	m := &mergeIter{sn: sn, reverse: reverse, srcs: make([]source, 0, n+1)}
+	for _, t := range in[:n] {
 		m.srcs = append(m.srcs, source{layer: &layerIter{t: t, start: start, end: end, reverse: reverse, chunk: firstChunk}})
 	}
 	m.srcs = append(m.srcs, source{base: sn.b.Iter(start, end, reverse)})
@@ -68,6 +77,22 @@ func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
 		m.srcs[i].stale = true
 	}
 	return m
+}
+
+// holdsKeyIn reports whether layer t holds a key (a value or a deletion)
+// in [start, end): one descent of the tree, without allocating.
+func holdsKeyIn(t *btree.BTreeG[entry], start, end []byte) bool {
+	found := false
+	first := func(e entry) bool {
+		found = end == nil || bytes.Compare(e.key, end) < 0
+		return false
+	}
+	if start == nil {
+		t.Ascend(first)
+	} else {
+		t.AscendGreaterOrEqual(entry{key: start}, first)
+	}
+	return found
 }
 
 // Release ends the bbolt transaction. It is idempotent.

@@ -6,9 +6,10 @@
 //
 // Commit appends its batch to the log as one checksummed record and
 // fdatasyncs the log once, then applies the batch to the overlay, an
-// ordered in-memory map of key to value or deletion (google/btree, cloned
-// copy-on-write for every snapshot), and returns. Snapshots merge the
-// overlay over a bbolt read transaction.
+// ordered in-memory map of key to value or deletion (google/btree), and
+// returns. Snapshots merge the overlay over a bbolt read transaction; the
+// first snapshot after a commit clones the overlay (copy-on-write), so
+// that commits with no snapshot between them write the tree in place.
 //
 // bbolt is written only by checkpoints: a background goroutine freezes the
 // overlay (new commits go to a fresh layer above it, and to a new log
@@ -23,7 +24,8 @@
 // over that part gives the same state.
 //
 // A checkpoint runs when the active layer holds CheckpointBytes, when its
-// oldest commit is CheckpointAge old, and at Close. While one runs, commits
+// oldest commit is CheckpointAge old, and at Close. While reads are hot it
+// waits, within bounds (see deferCheckpoint). While one runs, commits
 // go on into the active layer; when that reaches MaxOverlayBytes too,
 // commits wait for the running checkpoint to finish. The overlay therefore
 // holds at most about twice MaxOverlayBytes (the frozen layer and the
@@ -181,11 +183,14 @@ const degree = 32
 
 func newTree() *btree.BTreeG[entry] { return btree.NewG(degree, lessEntry) }
 
-// view is what a new snapshot sees above bbolt: the active layer as of the
-// last commit (a clone, never written) and, while a checkpoint runs, the
-// frozen layer under it. A view is replaced, never changed.
+// view is what a new snapshot sees above bbolt: a clone of the active
+// layer (never written) and, while a checkpoint runs, the frozen layer
+// under it. A view is replaced, never changed. Commits do not publish a
+// view: the first snapshot after them does (Store.refresh), when gen is
+// behind the active layer's.
 type view struct {
 	active *btree.BTreeG[entry]
+	gen    uint64               // Store.wGen when active was cloned
 	frozen *btree.BTreeG[entry] // nil when no checkpoint runs
 	done   chan struct{}        // closed when frozen is in bbolt and dropped
 }
@@ -199,13 +204,18 @@ type Store struct {
 	opts     Options
 	readOnly bool
 
-	// Lock order: ckptMu, commitMu, pubMu; snapMu after commitMu.
-	ckptMu   sync.Mutex           // held by a running checkpoint
-	commitMu sync.Mutex           // serialises Commit and the freeze of a checkpoint
-	log      *wal.Log             // the newest segment; guarded by commitMu
-	w        *btree.BTreeG[entry] // the active layer, written under commitMu
-	wBytes   atomic.Int64         // what w holds, as CheckpointBytes counts
-	wSince   atomic.Int64         // unix nanoseconds of w's first commit, 0 when empty
+	// Lock order: ckptMu, commitMu, snapMu, wMu, pubMu.
+	ckptMu   sync.Mutex // held by a running checkpoint
+	commitMu sync.Mutex // serialises Commit and the freeze of a checkpoint
+	log      *wal.Log   // the newest segment; guarded by commitMu
+	// wMu guards w (its writes, its replacement by the freeze, and its
+	// clones by refresh, which write its copy-on-write context) and wGen;
+	// commits hold it while they apply a batch, never during an append.
+	wMu    sync.Mutex
+	w      *btree.BTreeG[entry] // the active layer, written under commitMu and wMu
+	wGen   atomic.Uint64        // counts the changes of w; written under wMu
+	wBytes atomic.Int64         // what w holds, as CheckpointBytes counts
+	wSince atomic.Int64         // unix nanoseconds of w's first commit, 0 when empty
 
 	// snapMu is held shared by Snapshot from loading the view to beginning
 	// the bbolt transaction, and exclusively by the freeze: a snapshot's
@@ -215,6 +225,7 @@ type Store struct {
 	pubMu  sync.Mutex // guards the replacement of cur
 	cur    atomic.Pointer[view]
 
+	reads  atomic.Int64          // snapshots opened, for deferCheckpoint
 	failed atomic.Pointer[error] // a checkpoint or log failure: commits stop
 	closed atomic.Bool
 
@@ -243,7 +254,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = b.Close()
 		return nil, err
 	}
-	s.cur.Store(&view{active: s.w.Clone()})
+	s.cur.Store(&view{active: s.w.Clone(), gen: s.wGen.Load()})
 	if s.readOnly {
 		close(s.stopped)
 	} else {
@@ -490,10 +501,6 @@ func (s *Store) Commit(b *kv.Batch) error {
 	if err := s.apply(payload); err != nil {
 		return s.fail(fmt.Errorf("commit %s: %w", s.path, err)) // encode's output always decodes
 	}
-	s.pubMu.Lock()
-	v := s.cur.Load()
-	s.cur.Store(&view{active: s.w.Clone(), frozen: v.frozen, done: v.done})
-	s.pubMu.Unlock()
 	if s.wBytes.Load() >= s.opts.CheckpointBytes {
 		select {
 		case s.kick <- struct{}{}:
@@ -511,10 +518,13 @@ func (s *Store) apply(payload []byte) error {
 		return err
 	}
 	var n int64
+	s.wMu.Lock()
 	for _, op := range ops {
 		s.w.ReplaceOrInsert(op)
 		n += int64(len(op.key)+len(op.value)) + entryOverhead
 	}
+	s.wGen.Add(1)
+	s.wMu.Unlock()
 	if s.wBytes.Add(n) == n {
 		s.wSince.Store(time.Now().UnixNano())
 	}
@@ -527,6 +537,7 @@ func (s *Store) checkpointer() {
 	defer close(s.stopped)
 	t := time.NewTimer(s.opts.CheckpointAge)
 	defer t.Stop()
+	reads := s.readRate(time.Now)
 	for {
 		select {
 		case <-s.stop:
@@ -536,14 +547,21 @@ func (s *Store) checkpointer() {
 		}
 		since := s.wSince.Load()
 		age := time.Duration(time.Now().UnixNano() - since)
-		if s.wBytes.Load() >= s.opts.CheckpointBytes || since != 0 && age >= s.opts.CheckpointAge {
-			if err := s.checkpoint(); err != nil {
-				return // s.failed holds it: commits fail, Close reports it
+		bytes := s.wBytes.Load()
+		deferred := false
+		if bytes >= s.opts.CheckpointBytes || since != 0 && age >= s.opts.CheckpointAge {
+			if deferred = s.opts.deferCheckpoint(bytes, age, reads()); !deferred {
+				if err := s.checkpoint(); err != nil {
+					return // s.failed holds it: commits fail, Close reports it
+				}
 			}
 		}
 		wait := s.opts.CheckpointAge
 		if since := s.wSince.Load(); since != 0 {
 			wait = max(time.Millisecond, s.opts.CheckpointAge-time.Duration(time.Now().UnixNano()-since))
+		}
+		if deferred {
+			wait = hotPoll
 		}
 		if !t.Stop() {
 			select {
@@ -595,14 +613,19 @@ func (s *Store) checkpoint() error {
 	}
 	old := s.log
 	s.log = nl
+	done := make(chan struct{})
+	// The swap of the layers and the new view are one step for Snapshot
+	// (snapMu): none may clone the fresh layer under the old view.
+	s.snapMu.Lock()
+	s.wMu.Lock()
 	frozen := s.w // never written again
 	s.w = newTree()
+	gen := s.wGen.Add(1)
+	s.wMu.Unlock()
 	s.wBytes.Store(0)
 	s.wSince.Store(0)
-	done := make(chan struct{})
-	s.snapMu.Lock()
 	s.pubMu.Lock()
-	s.cur.Store(&view{active: s.w.Clone(), frozen: frozen, done: done})
+	s.cur.Store(&view{active: newTree(), gen: gen, frozen: frozen, done: done}) // as empty as s.w
 	s.pubMu.Unlock()
 	s.snapMu.Unlock()
 	s.commitMu.Unlock()
@@ -619,7 +642,7 @@ func (s *Store) checkpoint() error {
 	hook("checkpointed")
 	s.pubMu.Lock()
 	v := s.cur.Load()
-	s.cur.Store(&view{active: v.active})
+	s.cur.Store(&view{active: v.active, gen: v.gen})
 	s.pubMu.Unlock()
 	close(done)
 	if err := s.trim(last+1, last); err != nil {
@@ -671,12 +694,17 @@ func (s *Store) Snapshot() (kv.Snapshot, error) {
 	}
 	s.snapMu.RLock()
 	v := s.cur.Load()
+	if v.gen != s.wGen.Load() {
+		v = s.refresh()
+	}
 	bs, err := s.bolt.Snapshot()
 	s.snapMu.RUnlock()
 	if err != nil {
 		return nil, err
 	}
+	s.reads.Add(1)
 	sn := &snapshot{s: s, b: bs}
+	sn.layers = sn.buf[:0]
 	if v.active.Len() > 0 {
 		sn.layers = append(sn.layers, v.active)
 	}
@@ -684,4 +712,25 @@ func (s *Store) Snapshot() (kv.Snapshot, error) {
 		sn.layers = append(sn.layers, v.frozen)
 	}
 	return sn, nil
+}
+
+// refresh publishes a view whose active layer is a clone of the active
+// layer as it is now, and returns it (or a newer one another snapshot
+// published meanwhile). The caller holds snapMu shared, so no freeze
+// swaps the layers meanwhile; a checkpoint may still drop the frozen
+// layer, which the new view then leaves out too.
+func (s *Store) refresh() *view {
+	s.wMu.Lock()
+	gen := s.wGen.Load()
+	active := s.w.Clone()
+	s.wMu.Unlock()
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	cur := s.cur.Load()
+	if cur.gen >= gen {
+		return cur
+	}
+	v := &view{active: active, gen: gen, frozen: cur.frozen, done: cur.done}
+	s.cur.Store(v)
+	return v
 }
