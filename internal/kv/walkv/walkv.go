@@ -24,8 +24,7 @@
 // over that part gives the same state.
 //
 // A checkpoint runs when the active layer holds CheckpointBytes, when its
-// oldest commit is CheckpointAge old, and at Close. While reads are hot it
-// waits, within bounds (see deferCheckpoint). While one runs, commits
+// oldest commit is CheckpointAge old, and at Close. While one runs, commits
 // go on into the active layer; when that reaches MaxOverlayBytes too,
 // commits wait for the running checkpoint to finish. The overlay therefore
 // holds at most about twice MaxOverlayBytes (the frozen layer and the
@@ -225,7 +224,6 @@ type Store struct {
 	pubMu  sync.Mutex // guards the replacement of cur
 	cur    atomic.Pointer[view]
 
-	reads  atomic.Int64          // snapshots opened, for deferCheckpoint
 	failed atomic.Pointer[error] // a checkpoint or log failure: commits stop
 	closed atomic.Bool
 
@@ -537,7 +535,6 @@ func (s *Store) checkpointer() {
 	defer close(s.stopped)
 	t := time.NewTimer(s.opts.CheckpointAge)
 	defer t.Stop()
-	reads := s.readRate(time.Now)
 	for {
 		select {
 		case <-s.stop:
@@ -547,21 +544,14 @@ func (s *Store) checkpointer() {
 		}
 		since := s.wSince.Load()
 		age := time.Duration(time.Now().UnixNano() - since)
-		bytes := s.wBytes.Load()
-		deferred := false
-		if bytes >= s.opts.CheckpointBytes || since != 0 && age >= s.opts.CheckpointAge {
-			if deferred = s.opts.deferCheckpoint(bytes, age, reads()); !deferred {
-				if err := s.checkpoint(); err != nil {
-					return // s.failed holds it: commits fail, Close reports it
-				}
+		if s.wBytes.Load() >= s.opts.CheckpointBytes || since != 0 && age >= s.opts.CheckpointAge {
+			if err := s.checkpoint(); err != nil {
+				return // s.failed holds it: commits fail, Close reports it
 			}
 		}
 		wait := s.opts.CheckpointAge
 		if since := s.wSince.Load(); since != 0 {
 			wait = max(time.Millisecond, s.opts.CheckpointAge-time.Duration(time.Now().UnixNano()-since))
-		}
-		if deferred {
-			wait = hotPoll
 		}
 		if !t.Stop() {
 			select {
@@ -702,7 +692,6 @@ func (s *Store) Snapshot() (kv.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.reads.Add(1)
 	sn := &snapshot{s: s, b: bs}
 	sn.layers = sn.buf[:0]
 	if v.active.Len() > 0 {
