@@ -127,3 +127,20 @@ func putEntryMemo(b *kv.Batch, key []byte, pd *pendingDoc) {
 	}
 	b.PutMemo(key, noValue, pd.newCached, false)
 }
+
+// linkedRow returns, in a query (no writes of its own to merge) on the
+// memory backend, the row that the current index entry's memo leads to
+// when that document version is current, before anything is derived from
+// the entry's key: the _id it ends with, which the entry was checked to
+// hold when the link was made (by the read that linked it, scanner.snapRow,
+// or by the commit that wrote the entry with its document), is not needed.
+func (s *scanner) linkedRow() (docRow, bool) {
+	if s.mit == nil || s.tx.writes != nil {
+		return docRow{}, false
+	}
+	c, ok := s.snapMemo.Load().(*cachedDoc)
+	if !ok || c.memo == nil || !s.ms.Current(c.memo) {
+		return docRow{}, false
+	}
+	return sharedRow(c), true
+}
