@@ -381,9 +381,9 @@ func writeBatch(b *kv.Batch, pd *pendingDoc) {
 			continue
 		}
 		if ix == pd.table.byID {
-			b.Put(newK, pd.newEnc)
+			putDocMemo(b, newK, pd) // read_precache.go
 		} else if oldK == nil || string(oldK) != string(newK) {
-			b.Put(newK, noValue)
+			putEntryMemo(b, newK, pd)
 		}
 	}
 }

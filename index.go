@@ -3,6 +3,7 @@ package livedb
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/livedb-go/livedb/internal/value"
@@ -140,7 +141,7 @@ func (r IndexRange) Lte(field string, x any) IndexRange { return r.with(rangeLte
 func (r IndexRange) String() string {
 	parts := make([]string, len(r.terms))
 	for i, t := range r.terms {
-		parts[i] = fmt.Sprintf("%s(%q, %s)", rangeOpNames[t.op], t.field, value.Format(t.value))
+		parts[i] = rangeOpNames[t.op] + "(" + strconv.Quote(t.field) + ", " + value.Format(t.value) + ")" // as "%s(%q, %s)", without fmt
 	}
 	return strings.Join(parts, ".")
 }

@@ -3,6 +3,7 @@ package livedb
 import (
 	"fmt"
 	"iter"
+	"strconv"
 	"strings"
 )
 
@@ -346,12 +347,18 @@ func collectCap(n int) int {
 
 // describe prints the query for fingerprints and messages.
 func (q *Query) describe() string {
+	// Written piece by piece rather than with fmt (the same text): a
+	// Paginate describes its query for the cursor's fingerprint.
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|", q.table)
+	b.WriteString(q.table)
+	b.WriteByte('|')
 	if q.ix != nil {
 		b.WriteString(q.ix.name)
 	}
-	fmt.Fprintf(&b, "|%s|%s", q.rng.String(), q.order)
+	b.WriteByte('|')
+	b.WriteString(q.rng.String())
+	b.WriteByte('|')
+	b.WriteString(q.order.String())
 	if q.search != nil {
 		fmt.Fprintf(&b, "|search=%s:%s", q.search.si.def.Name, q.search.filter)
 	}
@@ -359,6 +366,7 @@ func (q *Query) describe() string {
 		b.WriteString("|")
 		b.WriteString(f.String())
 	}
-	fmt.Fprintf(&b, "|preds=%d", len(q.preds))
+	b.WriteString("|preds=")
+	b.WriteString(strconv.Itoa(len(q.preds)))
 	return b.String()
 }

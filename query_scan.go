@@ -160,6 +160,9 @@ func (s *scanner) snapRow(key []byte) (docRow, error) {
 		s.idBuf = id
 		return r, checkDocID(r.doc, id, key)
 	}
+	if r, ok := s.linkedRow(); ok { // read_precache.go
+		return r, nil
+	}
 	docID, idKey, ok := appendIndexEntryID(s.idBuf[:0], s.ix, key)
 	if !ok {
 		return docRow{}, fmt.Errorf("%w: index %s.%s has entry %x that does not end with an ID of the table", ErrCorrupt, t.name, s.ix.name, key)

@@ -89,6 +89,11 @@ func (tx *txn) loadRaw(t *tableInfo, docID string, key []byte) (docRow, bool, er
 // version that is not cached.
 func (s *scanner) rawRow(key []byte) (docRow, error) {
 	t := s.ix.table
+	if s.ix != t.byID {
+		if r, ok := s.linkedRow(); ok { // read_precache.go
+			return r, nil
+		}
+	}
 	docID, idKey, ok := appendIndexEntryID(nil, s.ix, key)
 	if !ok {
 		return docRow{}, fmt.Errorf("%w: index %s.%s has entry %x that does not end with an ID of the table", ErrCorrupt, t.name, s.ix.name, key)

@@ -23,6 +23,8 @@ type pendingDoc struct {
 	oldKeys [][]byte // index keys of oldEnc; nil when inserted here
 	newEnc  []byte   // the current version; nil when deleted
 	newKeys [][]byte // index keys of newEnc; nil when deleted
+
+	newCached *cachedDoc // newEnc decoded, for the memory backend's readers (read_precache.go); may be nil
 }
 
 // overlayEntry is an index entry written by a mutation: present (pointing
@@ -367,10 +369,13 @@ func (tx *txn) stage(op string, t *tableInfo, docID string, prevEnc []byte, prev
 	if !seen {
 		prevKeys = pd.oldKeys
 	}
-	pd.newEnc, pd.newKeys = nil, nil
+	pd.newEnc, pd.newKeys, pd.newCached = nil, nil, nil
 	if next != nil {
 		pd.newEnc = value.Encode(next)
 		pd.newKeys = newKeys
+		if tx.db.keepsMemos() {
+			pd.newCached = precachedDoc(next, pd.newEnc)
+		}
 		tx.bytesWritten += int64(len(pd.newEnc))
 		if tx.bytesWritten > tx.limits.BytesWritten {
 			return &LimitError{Limit: "bytes written", Max: tx.limits.BytesWritten}

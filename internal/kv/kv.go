@@ -22,8 +22,10 @@
 //     iterator return the same *Memo for the same version, a different one
 //     for any other version, and the memo lives as long as the version does.
 //   - Who writes what. The store alone sets the commits between which the
-//     version is current ([Memo.Init], [Memo.Supersede]); readers alone call
-//     [Memo.Store], from any goroutine, concurrently.
+//     version is current ([Memo.Init], [Memo.Supersede]); readers call
+//     [Memo.Store], from any goroutine, concurrently; a writer may hand
+//     the first value with its Put ([Op.Memo]), which the store stores
+//     before the version is visible.
 //   - Immutability. A value stored in a memo is derived from committed,
 //     never-changing state and is not modified after it is stored; a reader
 //     that wants to modify it copies it. Concurrent readers may store
@@ -140,6 +142,23 @@ type Op struct {
 	Key    []byte
 	Value  []byte // ignored when Delete is true
 	Delete bool
+
+	// Memo, when not nil, is what a store that keeps memos (memkv) stores
+	// in the [Memo] of the version this Put writes, before any snapshot
+	// sees the version, as a reader would store it later ([Memo.Store]);
+	// the writer hands over what it already derived from the value, under
+	// the same rules (see the package doc). When Bind is set and Memo
+	// implements [MemoBinder], the store first gives it the version's
+	// Memo. Other stores, and Deletes, ignore both.
+	Memo any
+	Bind bool
+}
+
+// MemoBinder is implemented by an [Op.Memo] that must know the Memo of the
+// version it is stored with (livedb's decoded document, which index
+// entries use to check that the version they led to is current).
+type MemoBinder interface {
+	BindMemo(m *Memo)
 }
 
 // Batch is an ordered list of writes applied atomically by Store.Commit.
@@ -149,6 +168,12 @@ type Batch struct {
 
 // Put appends a write of value at key.
 func (b *Batch) Put(key, value []byte) { b.Ops = append(b.Ops, Op{Key: key, Value: value}) }
+
+// PutMemo appends a write of value at key whose version's memo starts out
+// holding memo (see [Op.Memo]); bind sets [Op.Bind].
+func (b *Batch) PutMemo(key, value []byte, memo any, bind bool) {
+	b.Ops = append(b.Ops, Op{Key: key, Value: value, Memo: memo, Bind: bind})
+}
 
 // Delete appends a deletion of key. Deleting an absent key is not an error.
 func (b *Batch) Delete(key []byte) { b.Ops = append(b.Ops, Op{Key: key, Delete: true}) }

@@ -138,6 +138,7 @@ func (s *Store) Commit(b *kv.Batch) error {
 			old, found = s.w.Delete(item{key: op.Key})
 		} else {
 			nu = newItem(op.Key, op.Value, seq)
+			withMemo(nu.e, op)
 			old, found = s.w.ReplaceOrInsert(nu)
 		}
 		if found {
@@ -225,6 +226,18 @@ func newItem(key, value []byte, seq uint64) item {
 	e.value = buf[k:]
 	e.memo.Init(seq)
 	return item{key: buf[:k:k], e: e}
+}
+
+// withMemo stores the memo a Put hands over (kv.Op.Memo) in its new
+// version e, before the version is published.
+func withMemo(e *entry, op kv.Op) {
+	if op.Memo == nil {
+		return
+	}
+	if b, ok := op.Memo.(kv.MemoBinder); ok && op.Bind {
+		b.BindMemo(&e.memo)
+	}
+	e.memo.Store(op.Memo)
 }
 
 // Close waits for a running Commit and releases the store. Snapshots still

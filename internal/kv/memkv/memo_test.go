@@ -334,3 +334,36 @@ func TestMemo_Store_ConcurrentReaders(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// binder is an Op.Memo that records the memo it was bound to.
+type binder struct{ m *kv.Memo }
+
+func (b *binder) BindMemo(m *kv.Memo) { b.m = m }
+
+// A Put that hands over a memo (kv.Op.Memo) finds it in the new version's
+// memo from the first snapshot that sees the version; with Bind the value
+// learns that memo first, without Bind (or on a Delete) it is not bound.
+func TestStore_Commit_PutMemo(t *testing.T) {
+	s := memkv.New()
+	defer s.Close()
+	doc, entry := &binder{}, &binder{}
+	var b kv.Batch
+	b.PutMemo([]byte("doc"), []byte("v1"), doc, true)
+	b.PutMemo([]byte("entry"), []byte{}, entry, false)
+	b.Put([]byte("plain"), []byte("p"))
+	sn := mustSnapshotAfter(t, s, &b)
+	_, m := mustGetMemo(t, sn, "doc")
+	if got := m.Load(); got != doc {
+		t.Fatalf("memo of doc holds %v, want the Put's memo", got)
+	}
+	if doc.m != m {
+		t.Fatalf("doc bound to %p, want its version's memo %p", doc.m, m)
+	}
+	_, m = mustGetMemo(t, sn, "entry")
+	if got := m.Load(); got != entry || entry.m != nil {
+		t.Fatalf("memo of entry holds %v, bound to %p: want the Put's memo, unbound", got, entry.m)
+	}
+	if _, m = mustGetMemo(t, sn, "plain"); m.Load() != nil {
+		t.Fatalf("memo of a plain Put holds %v, want nothing", m.Load())
+	}
+}
