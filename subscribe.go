@@ -169,6 +169,7 @@ type subManager struct {
 	// hasPending is set when pending or forced grow, cleared when the loop
 	// takes them: late re-runs give way to it (subscribe_sched.go).
 	hasPending atomic.Bool
+	lateSkips  int // loops in a row that left the late re-runs for later; loop's goroutine only
 }
 
 func newSubManager(db *DB) *subManager {
@@ -416,9 +417,9 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 //
 // With late set (subscriptions whose readers have not taken their last
 // update, subscribe_sched.go), the workers give way: they yield before
-// each re-run after their first, and stop when a commit is pending. rerun
-// returns how many of subs it took, a prefix of subs; the others are left
-// for the next loop.
+// each re-run but the first of all, and stop when a commit is pending.
+// rerun returns how many of subs it took, a prefix of subs; the others are
+// left for the next loop.
 func (m *subManager) rerun(subs []*subState, late bool) int {
 	workers := min(runtime.GOMAXPROCS(0), len(subs))
 	var next atomic.Int64
@@ -446,8 +447,8 @@ func (m *subManager) rerunFrom(subs []*subState, next *atomic.Int64, late bool) 
 	}
 	defer v.snap.Release()
 	snap, ts, cat := v.snap, v.ts, v.cat
-	for ran := 0; ; ran++ {
-		if late && ran > 0 && m.giveWay() { // subscribe_sched.go
+	for {
+		if late && next.Load() > 0 && m.giveWay() { // subscribe_sched.go
 			return
 		}
 		i := next.Add(1) - 1

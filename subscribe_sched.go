@@ -12,10 +12,12 @@ import "runtime"
 // early result gains it nothing: it gets the newest when it reads) are
 // late: re-run after the waiting ones, yielding before each re-run so that
 // writers and readers are not held up by a worker that never blocks, and
-// set aside as soon as a commit is pending, to be re-run, oldest first,
-// after that commit's waiting subscriptions. A loop re-runs at least one
-// late subscription per worker, so a stream of commits cannot starve
-// them; the done mark (WaitSubscriptions) waits for them.
+// set aside as soon as a commit is pending (not started at all when one is
+// pending already), to be re-run, oldest first, after that commit's
+// waiting subscriptions. At most maxLateSkips loops in a row re-run no
+// late subscription, and the next re-runs at least one, so a stream of
+// commits cannot starve them; the done mark (WaitSubscriptions)
+// waits for them.
 //
 // Example: 10 subscriptions watch one workflow, and only the first is read.
 // A commit there invalidates all ten: the first re-runs at once and its
@@ -43,15 +45,24 @@ func (m *subManager) rerunWaitingFirst(subs []*subState) (late []*subState) {
 	if n > 0 {
 		m.rerun(subs[:n], false)
 	}
-	if len(late) > 0 {
-		late = late[m.rerun(late, true):]
+	if len(late) == 0 {
+		return nil
 	}
-	return late
+	if m.hasPending.Load() && m.lateSkips < maxLateSkips {
+		m.lateSkips++
+		return late
+	}
+	m.lateSkips = 0
+	return late[m.rerun(late, true):]
 }
 
-// giveWay is called by a worker of late re-runs before each re-run after
-// its first: it yields, and reports whether a commit is pending (the
-// worker then stops).
+// maxLateSkips is how many loops in a row may leave every late re-run for
+// later because a commit is pending; the next one re-runs at least one.
+const maxLateSkips = 4
+
+// giveWay is called by a worker of late re-runs before each re-run but
+// the first of all: it yields, and reports whether a commit is pending
+// (the worker then stops).
 func (m *subManager) giveWay() bool {
 	runtime.Gosched()
 	return m.hasPending.Load()
