@@ -10,6 +10,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/livedb-go/livedb"
@@ -366,8 +367,9 @@ func TestSubscribe_OverlappingRanges_ExactReruns(t *testing.T) {
 // TestSubscribe_WaitingReaderRerunsFirst checks the order of re-runs: a
 // subscription whose reader waits for an update re-runs before the ones
 // whose last update is still unread (registered before it, on the same
-// range), and a commit that comes while those re-run has its waiting
-// subscription re-run before the rest of them.
+// range); a commit that comes while those re-run has its waiting
+// subscription re-run before the rest of them; and WaitSubscriptions
+// waits for the rest.
 func TestSubscribe_WaitingReaderRerunsFirst(t *testing.T) {
 	const late = 40
 	for _, b := range bubbleBackends() {
@@ -375,18 +377,49 @@ func TestSubscribe_WaitingReaderRerunsFirst(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
 				db := openBackend(t, b, rxSchema(), nil)
 				ctx := context.Background()
-				var mu sync.Mutex
+				var mu sync.Mutex // guards log, gate, open and caughtUp
 				var log []string
-				gate := make(chan struct{}) // late re-runs wait on it while closed is false
-				gated := false
-				logged := func(name string, fn func(q *livedb.QueryCtx) (map[livedb.ID]int64, error), wait bool) func(q *livedb.QueryCtx) (map[livedb.ID]int64, error) {
+				var gate chan struct{} // when not nil, late re-runs wait until it is closed
+				var open []chan struct{}
+				var caughtUp bool
+				// newGate makes late re-runs wait at a new gate.
+				newGate := func() chan struct{} {
+					mu.Lock()
+					defer mu.Unlock()
+					g := make(chan struct{})
+					gate, open = g, append(open, g)
+					return g
+				}
+				// runs returns the re-runs so far, and forgets them when reset.
+				runs := func(reset bool) []string {
+					mu.Lock()
+					defer mu.Unlock()
+					out := slices.Clone(log)
+					if reset {
+						log = nil
+					}
+					return out
+				}
+				t.Cleanup(func() { // before the DB closes, which waits for the re-runs
+					mu.Lock()
+					defer mu.Unlock()
+					gate = nil
+					for _, g := range open {
+						select {
+						case <-g:
+						default:
+							close(g)
+						}
+					}
+				})
+				logged := func(name string, fn func(q *livedb.QueryCtx) (map[livedb.ID]int64, error), isLate bool) func(q *livedb.QueryCtx) (map[livedb.ID]int64, error) {
 					return func(q *livedb.QueryCtx) (map[livedb.ID]int64, error) {
 						mu.Lock()
 						log = append(log, name)
-						g := gated && wait
+						g := gate
 						mu.Unlock()
-						if g {
-							<-gate
+						if g != nil && isLate {
+							<-g
 						}
 						return fn(q)
 					}
@@ -404,37 +437,58 @@ func TestSubscribe_WaitingReaderRerunsFirst(t *testing.T) {
 				require.NoError(t, err)
 				rxNext(t, second)
 				synctest.Wait()
-				mu.Lock()
-				log = nil
-				mu.Unlock()
+				runs(true)
 
 				// One commit into bucket 1: "first" re-runs before every late one.
 				rxInsert(t, db, 1, 1)
 				synctest.Wait()
-				mu.Lock()
-				require.Len(t, log, late+1)
-				require.Equal(t, "first", log[0], "re-run order: %v", log)
-				log, gated = nil, true
-				mu.Unlock()
+				got := runs(true)
+				require.Len(t, got, late+1)
+				require.Equal(t, "first", got[0], "re-run order: %v", got)
 				rxNext(t, first)
 
-				// Another into bucket 1: the late re-runs block at the gate
-				// (one per worker); a commit into bucket 2 comes; once the
-				// gate opens, "second" re-runs before the other late ones.
-				rxInsert(t, db, 1, 2)
+				// Another into bucket 1: the late re-runs block at gate1
+				// (one per worker), and a commit into bucket 2 comes.
+				gate1 := newGate()
+				_, ts := rxInsert(t, db, 1, 2)
 				synctest.Wait()
-				mu.Lock()
-				blocked := len(log) - 1 // "first", then one late per worker
-				require.Equal(t, "first", log[0], "re-run order: %v", log)
-				mu.Unlock()
+				got = runs(false)
+				blocked := len(got) - 1 // "first", then one late per worker
+				require.Equal(t, "first", got[0], "re-run order: %v", got)
 				rxInsert(t, db, 2, 1)
 				synctest.Wait() // the committer hands the commit to the subscriptions after the writer returns
-				close(gate)
+				var waited sync.WaitGroup
+				waited.Go(func() {
+					_, err := db.WaitSubscriptions(ctx, ts)
+					assert.NoError(t, err)
+					mu.Lock()
+					caughtUp = true
+					mu.Unlock()
+				})
+
+				// Once gate1 opens, "second" re-runs before the other late
+				// ones, which block at gate2: WaitSubscriptions for the
+				// second commit into bucket 1 waits for them.
+				gate2 := newGate()
+				close(gate1)
 				synctest.Wait()
+				got = runs(false)
+				require.Greater(t, len(got), 1+blocked, "re-run order: %v", got)
+				require.Equal(t, "second", got[1+blocked], "re-run order: %v", got)
 				mu.Lock()
-				defer mu.Unlock()
-				require.Len(t, log, late+2, "every subscription re-ran once: %v", log)
-				require.Equal(t, "second", log[1+blocked], "re-run order: %v", log)
+				early := caughtUp
+				gate = nil
+				mu.Unlock()
+				require.False(t, early, "WaitSubscriptions returned before the late re-runs: %v", got)
+				close(gate2)
+				synctest.Wait()
+				got = runs(false)
+				mu.Lock()
+				done := caughtUp
+				mu.Unlock()
+				require.True(t, done, "WaitSubscriptions did not return after every re-run")
+				require.Len(t, got, late+2, "every subscription re-ran once: %v", got)
+				waited.Wait()
 				rxNext(t, second)
 				for _, s := range lates {
 					require.Len(t, (<-s.Updates()).Value, 2)
