@@ -7,7 +7,6 @@ import (
 	"math"
 	"reflect"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -103,6 +102,7 @@ func Subscribe[T any](ctx context.Context, db *DB, fn func(q *QueryCtx) (T, erro
 			}
 		}
 	}
+	st.unread = func() bool { return len(s.ch) > 0 }
 	st.closeCh = func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -125,6 +125,7 @@ type subState struct {
 	run     func(q *QueryCtx) (any, error)
 	deliver func(x any, err error, ts uint64)
 	closeCh func()
+	unread  func() bool // whether an update delivered is unread; nil: never (subscribe_sched.go)
 
 	// Guarded by mgr.mu.
 	stop    func() bool                  // unregisters the context callback
@@ -164,6 +165,11 @@ type subManager struct {
 	index   intervals.Index[*subState]
 	closed  bool
 	done    doneMark // how far the deliveries have caught up (subscribe_wait.go)
+
+	// hasPending is set when pending or forced grow, cleared when the loop
+	// takes them: late re-runs give way to it (subscribe_sched.go).
+	hasPending atomic.Bool
+	lateSkips  int // loops in a row that left the late re-runs for later; loop's goroutine only
 }
 
 func newSubManager(db *DB) *subManager {
@@ -203,6 +209,7 @@ func (m *subManager) add(st *subState) error {
 		// A commit after our snapshot may have been matched before we
 		// registered: re-run once to be sure not to miss it.
 		m.forced = append(m.forced, st)
+		m.hasPending.Store(true)
 	}
 	// The callback runs on a goroutine of its own, so registering it under
 	// the lock cannot deadlock even when ctx is already done.
@@ -284,6 +291,7 @@ func (m *subManager) notify(recs []*commitRecord) {
 		return
 	}
 	m.pending = append(m.pending, recs...)
+	m.hasPending.Store(true)
 	m.mu.Unlock()
 	m.kick()
 }
@@ -306,29 +314,35 @@ func (m *subManager) close() {
 
 func (m *subManager) loop() {
 	defer m.wg.Done()
+	// late are invalidated subscriptions not re-run yet, whose readers had
+	// not taken their last update (subscribe_sched.go); upTo is the last
+	// commit matched, which the done mark reaches once late is empty.
+	var late []*subState
+	var upTo uint64
 	for {
-		select {
-		case <-m.wake:
-		case <-m.db.closing:
+		if len(late) == 0 {
+			select {
+			case <-m.wake:
+			case <-m.db.closing:
+				return
+			}
+		} else if m.closing() {
 			return
 		}
 		m.mu.Lock()
 		recs := m.pending
 		m.pending = nil
-		invalid := m.matchLocked(recs)
-		for _, st := range m.forced {
-			if !slices.Contains(invalid, st) {
-				invalid = append(invalid, st)
-			}
-		}
+		m.hasPending.Store(false)
+		invalid := mergeSubs(late, m.matchLocked(recs), m.forced)
 		m.forced = nil
 		m.mu.Unlock()
-		if len(invalid) > 0 {
-			m.rerun(invalid)
-		}
 		if len(recs) > 0 {
+			upTo = recs[len(recs)-1].ts
+		}
+		late = m.rerunWaitingFirst(invalid)
+		if len(late) == 0 && upTo > 0 {
 			m.mu.Lock()
-			m.done.advanceLocked(recs[len(recs)-1].ts)
+			m.done.advanceLocked(upTo)
 			m.mu.Unlock()
 		}
 	}
@@ -400,24 +414,32 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 // hold a commit newer than the ones that invalidated the subscriptions;
 // the subscription's ts then says so, and matchLocked does not re-run it
 // for that commit again.
-func (m *subManager) rerun(subs []*subState) {
+//
+// With late set (subscriptions whose readers have not taken their last
+// update, subscribe_sched.go), the workers give way: they yield before
+// each re-run but the first of all, and stop when a commit is pending.
+// rerun returns how many of subs it took, a prefix of subs; the others are
+// left for the next loop.
+func (m *subManager) rerun(subs []*subState, late bool) int {
 	workers := min(runtime.GOMAXPROCS(0), len(subs))
-	if workers <= 1 {
-		m.rerunFrom(subs, new(atomic.Int64))
-		return
-	}
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(func() { m.rerunFrom(subs, &next) })
+	if workers <= 1 {
+		m.rerunFrom(subs, &next, late)
+	} else {
+		var wg sync.WaitGroup
+		for range workers - 1 {
+			wg.Go(func() { m.rerunFrom(subs, &next, late) })
+		}
+		m.rerunFrom(subs, &next, late)
+		wg.Wait()
 	}
-	m.rerunFrom(subs, &next)
-	wg.Wait()
+	return int(min(next.Load(), int64(len(subs))))
 }
 
 // rerunFrom re-runs subs[next], subs[next+1], ... at one snapshot until
-// next passes the end; next is shared with the other workers.
-func (m *subManager) rerunFrom(subs []*subState, next *atomic.Int64) {
+// next passes the end, or, when late, until a commit is pending; next is
+// shared with the other workers.
+func (m *subManager) rerunFrom(subs []*subState, next *atomic.Int64, late bool) {
 	db := m.db
 	v, err := db.view(false)
 	if err != nil {
@@ -426,6 +448,9 @@ func (m *subManager) rerunFrom(subs []*subState, next *atomic.Int64) {
 	defer v.snap.Release()
 	snap, ts, cat := v.snap, v.ts, v.cat
 	for {
+		if late && next.Load() > 0 && m.giveWay() { // subscribe_sched.go
+			return
+		}
 		i := next.Add(1) - 1
 		if i >= int64(len(subs)) {
 			return
@@ -463,7 +488,11 @@ func (m *subManager) rerunFrom(subs []*subState, next *atomic.Int64) {
 		m.mu.Unlock()
 		// Only this re-run touches st.last now: compare outside the lock.
 		if !sameResult(last, lastErr, x, runErr) {
+			waiting := st.waiting()
 			st.deliver(x, runErr, ts)
+			if waiting {
+				yieldToReader() // subscribe_sched.go
+			}
 		}
 	}
 }
