@@ -3,6 +3,7 @@ package livedb
 import (
 	"reflect"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/livedb-go/livedb/internal/codec"
 )
@@ -23,11 +24,19 @@ import (
 // before. One T is kept per version: Tables of different types reading the
 // same versions replace each other's, which costs only the decoding.
 
-// typedSlot holds the typedCopy of a cached version (cachedDoc.typed).
-type typedSlot = atomic.Pointer[typedCopy]
+// typedSlot holds the T kept for a cached version (cachedDoc.typed).
+type typedSlot = atomic.Pointer[typedHead]
 
-// typedCopy is a Table's decoding of a cached version: v is a *T.
-type typedCopy struct{ v any }
+// typedHead starts every typedKept: typ is its T, which says what the
+// typedKept behind a *typedHead is.
+type typedHead struct{ typ reflect.Type }
+
+// typedKept is a Table's decoding of a cached version, kept in one
+// allocation.
+type typedKept[T any] struct {
+	typedHead // first, so that a *typedHead is a *typedKept[T] of its typ
+	v         T
+}
 
 // isFlat reports whether T is flat (see the top of this file).
 func isFlat[T any]() bool { return codec.Flat(reflect.TypeFor[T]()) }
@@ -36,17 +45,14 @@ func isFlat[T any]() bool { return codec.Flat(reflect.TypeFor[T]()) }
 // holds T's zero value: a copy of the T kept in c when there is one, else
 // by decodeInto, keeping the result. t.flat must be set.
 func (t *Table[T]) decodeCached(c *cachedDoc, out *T) error {
-	if tc := c.typed.Load(); tc != nil {
-		if v, ok := tc.v.(*T); ok {
-			*out = *v
-			return nil
-		}
+	if h := c.typed.Load(); h != nil && h.typ == t.typ {
+		*out = (*typedKept[T])(unsafe.Pointer(h)).v
+		return nil
 	}
 	if err := t.decodeInto(Doc(c.doc), out); err != nil {
 		return err
 	}
-	v := new(T)
-	*v = *out
-	c.typed.Store(&typedCopy{v: v})
+	k := &typedKept[T]{typedHead: typedHead{typ: t.typ}, v: *out}
+	c.typed.Store(&k.typedHead)
 	return nil
 }
