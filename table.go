@@ -41,6 +41,7 @@ type Table[T any] struct {
 	name string
 	typ  reflect.Type // T
 	err  error        // why T or name cannot be used; returned by every method
+	flat bool         // T is flat: reads of cached versions copy a cached T (read_typed_cache.go)
 }
 
 // NewTable returns typed access to the table name, as T. A name that is
@@ -66,6 +67,7 @@ func NewTable[T any](name string) *Table[T] {
 		return t
 	}
 	t.err = codecError(codec.CheckType(st, name))
+	t.flat = isFlat[T]()
 	return t
 }
 

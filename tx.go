@@ -229,6 +229,8 @@ type cachedDoc struct {
 	size int            // encoded size
 	deep bool           // doc holds arrays, objects or bytes, which clone copies
 	memo *kv.Memo       // memo of the by_id version decoded; nil for readOnce
+
+	typed typedSlot // a Table's T of doc (read_typed_cache.go)
 }
 
 // clone returns a copy of the document that shares nothing mutable with

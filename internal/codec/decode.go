@@ -4,6 +4,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"unsafe"
 
 	"github.com/livedb-go/livedb/internal/value"
 )
@@ -290,10 +291,17 @@ func decodeStruct(x any, rv reflect.Value, depth int) (bool, error) {
 	if si.err != nil {
 		return true, layoutErr(si)
 	}
+	var base unsafe.Pointer // for storeFast (decode_fast.go)
+	if rv.CanSet() {
+		base = rv.Addr().UnsafePointer()
+	}
 	for i := range si.fields {
 		f := &si.fields[i]
 		e, ok := m[f.name]
-		if !ok || value.IsUndefined(e) {
+		if !ok || f.fast != fastNone && base != nil && f.storeFast(base, e) {
+			continue
+		}
+		if value.IsUndefined(e) {
 			continue
 		}
 		fv, err := fieldAlloc(rv, f.index)

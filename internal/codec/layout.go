@@ -26,10 +26,12 @@ type field struct {
 	typ       reflect.Type
 	omitEmpty bool
 	omitZero  bool
-	tagged    bool // the name came from a tag
-	depth     int  // embedding depth, for name clashes
-	sys       int  // sysNone, sysID or sysCreationTime
-	special   int  // staticSpecial(typ)
+	tagged    bool    // the name came from a tag
+	depth     int     // embedding depth, for name clashes
+	sys       int     // sysNone, sysID or sysCreationTime
+	special   int     // staticSpecial(typ)
+	fast      int     // fastNone or how decodeStruct stores it (decode_fast.go)
+	offset    uintptr // the field's offset in the struct, when fast is set
 }
 
 // structInfo is the cached layout of a struct type; err is set for a type
@@ -48,6 +50,9 @@ func structOf(t reflect.Type) *structInfo {
 		return si.(*structInfo)
 	}
 	fields, err := typeFields(t)
+	for i := range fields {
+		fields[i].setFast(t)
+	}
 	si, _ := structCache.LoadOrStore(t, &structInfo{fields: fields, err: err})
 	return si.(*structInfo)
 }

@@ -1,0 +1,58 @@
+package livedb
+
+import (
+	"reflect"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/livedb-go/livedb/internal/codec"
+)
+
+// Typed reads of cached versions, from a cached T.
+//
+// On the memory backend every version read twice keeps its decoded map
+// (cachedDoc), which every reader shares. Decoding that map into a T
+// touches each of its values, scattered over the heap; for a T that is
+// flat (codec.Flat: booleans, numbers, strings, arrays and structs of
+// those, no method of the user's decodes it) the first typed read of a
+// cached version keeps its T next to the map (cachedDoc.typed), and later
+// reads copy it with =, one contiguous copy. A flat T shares nothing a
+// caller can change (its strings are immutable), so the copy is the
+// caller's own, and it is the T the decoding would give, since the map
+// never changes and decoding it calls nothing of the user's. Only a
+// successful decoding is kept: an error is made again on every read, as
+// before. One T is kept per version: Tables of different types reading the
+// same versions replace each other's, which costs only the decoding.
+
+// typedSlot holds the T kept for a cached version (cachedDoc.typed).
+type typedSlot = atomic.Pointer[typedHead]
+
+// typedHead starts every typedKept: typ is its T, which says what the
+// typedKept behind a *typedHead is.
+type typedHead struct{ typ reflect.Type }
+
+// typedKept is a Table's decoding of a cached version, kept in one
+// allocation.
+type typedKept[T any] struct {
+	typedHead // first, so that a *typedHead is a *typedKept[T] of its typ
+	v         T
+}
+
+// isFlat reports whether T is flat (see the top of this file).
+func isFlat[T any]() bool { return codec.Flat(reflect.TypeFor[T]()) }
+
+// decodeCached stores the document of cached version c into *out, which
+// holds T's zero value: a copy of the T kept in c when there is one, else
+// by decodeInto, keeping the result. t.flat must be set.
+func (t *Table[T]) decodeCached(c *cachedDoc, out *T) error {
+	if h := c.typed.Load(); h != nil && h.typ == t.typ {
+		*out = (*typedKept[T])(unsafe.Pointer(h)).v
+		return nil
+	}
+	if err := t.decodeInto(Doc(c.doc), out); err != nil {
+		return err
+	}
+	k := &typedKept[T]{typedHead: typedHead{typ: t.typ}, v: *out}
+	c.typed.Store(&k.typedHead)
+	return nil
+}
