@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -220,4 +221,73 @@ func FuzzCatalogCodec_AppendString(f *testing.F) {
 			t.Fatalf("appendJSONString(%q) = %s, json.Marshal writes %s", s, got, want)
 		}
 	})
+}
+
+// TestCatalogCodec_EveryField fills every field of the catalog's structs
+// by reflection, so that a field added to them later and not to
+// catalog_codec.go is caught: written by the hand codec it must read back
+// through encoding/json, and json.Marshal's form must read back through
+// the hand decoder, each to the same value.
+func TestCatalogCodec_EveryField(t *testing.T) {
+	var cj catalogJSON
+	fillEveryField(t, reflect.ValueOf(&cj).Elem(), 1)
+	if cj.Schema == nil {
+		t.Fatal("fillEveryField left the schema empty")
+	}
+
+	b, err := appendCatalogJSON(nil, &cj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var viaJSON catalogJSON
+	if err := json.Unmarshal(b, &viaJSON); err != nil {
+		t.Fatalf("json.Unmarshal of appendCatalogJSON's %s: %v", b, err)
+	}
+	if !reflect.DeepEqual(viaJSON, cj) {
+		t.Errorf("appendCatalogJSON lost a field:\nwrote %s\nread back %+v\nwant %+v", b, viaJSON, cj)
+	}
+
+	m, err := json.Marshal(cj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var viaCodec catalogJSON
+	if err := decodeCatalogJSON(m, &viaCodec); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(viaCodec, cj) {
+		t.Errorf("decodeCatalogJSON lost a field of %s:\ngot %+v\nwant %+v", m, viaCodec, cj)
+	}
+}
+
+// fillEveryField sets every field of v, recursively, to a value that is
+// not its zero value (n makes the values of one call differ).
+func fillEveryField(t *testing.T, v reflect.Value, n int) {
+	t.Helper()
+	if v.Type() == reflect.TypeFor[json.RawMessage]() {
+		v.SetBytes([]byte(`{"tables":[]}`))
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			fillEveryField(t, v.Field(i), n+i)
+		}
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 2, 2)
+		for i := range 2 {
+			fillEveryField(t, s.Index(i), n*10+i)
+		}
+		v.Set(s)
+	case reflect.String:
+		v.SetString(fmt.Sprintf("s%d", n))
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(int64(n))
+	case reflect.Uint8, reflect.Uint32:
+		v.SetUint(uint64(n % 200))
+	default:
+		t.Fatalf("fillEveryField: no value for a field of kind %s (%s): teach it, and catalog_codec.go", v.Kind(), v.Type())
+	}
 }
