@@ -340,9 +340,17 @@ func (m *subManager) loop() {
 			upTo = recs[len(recs)-1].ts
 		}
 		late = m.rerunWaitingFirst(invalid)
-		if len(late) == 0 && upTo > 0 {
+		if upTo > 0 {
+			// A late subscription has seen every commit up to its last
+			// run's ts and not the one after it that invalidated it: the
+			// mark stops there, so that it moves on under a stream of
+			// commits that keeps a subscription late.
+			mark := upTo
 			m.mu.Lock()
-			m.done.advanceLocked(upTo)
+			for _, st := range late {
+				mark = min(mark, st.ts)
+			}
+			m.done.advanceLocked(mark)
 			m.mu.Unlock()
 		}
 	}
@@ -443,7 +451,11 @@ func (m *subManager) rerunFrom(subs []*subState, next *atomic.Int64, late bool) 
 	db := m.db
 	v, err := db.view(false)
 	if err != nil {
-		return // the DB is closing
+		// The DB is closing, or its store failed: the re-runs are
+		// dropped (all taken), so that late ones do not come back to
+		// fail again in a loop that never waits.
+		next.Store(int64(len(subs)))
+		return
 	}
 	defer v.snap.Release()
 	snap, ts, cat := v.snap, v.ts, v.cat
@@ -488,9 +500,9 @@ func (m *subManager) rerunFrom(subs []*subState, next *atomic.Int64, late bool) 
 		m.mu.Unlock()
 		// Only this re-run touches st.last now: compare outside the lock.
 		if !sameResult(last, lastErr, x, runErr) {
-			waiting := st.waiting()
+			wakes := st.unread != nil && st.waiting() // a channel reader waits
 			st.deliver(x, runErr, ts)
-			if waiting {
+			if wakes {
 				yieldToReader() // subscribe_sched.go
 			}
 		}

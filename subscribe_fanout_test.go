@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 
@@ -496,4 +497,62 @@ func TestSubscribe_WaitingReaderRerunsFirst(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestDB_WaitSubscriptions_UnreadSubscriptionsUnderSteadyWrites: with
+// subscriptions whose readers never take their updates (late re-runs,
+// which give way to every pending commit) and a writer that commits inside
+// their read sets without pause, WaitSubscriptions for an early commit
+// returns while the writer still writes: the done mark moves on once each
+// has re-run past that commit, and does not wait for a pause in the writes.
+func TestDB_WaitSubscriptions_UnreadSubscriptionsUnderSteadyWrites(t *testing.T) {
+	db, err := livedb.OpenMemory(rxSchema())
+	require.NoError(t, err)
+	defer db.Close()
+	ctx := context.Background()
+	var id livedb.ID
+	require.NoError(t, db.Mutation(ctx, func(m *livedb.MutationCtx) (err error) {
+		id, err = m.DB.Insert("items", livedb.Doc{"bucket": int64(1), "n": int64(0)})
+		return err
+	}))
+	for range 30 { // never read: each holds an unread update after its first re-run
+		sub, err := livedb.Subscribe(ctx, db, fanRange(0, 10))
+		require.NoError(t, err)
+		defer sub.Close()
+	}
+	write := func(n int64) uint64 {
+		ts, err := db.MutationTS(ctx, func(m *livedb.MutationCtx) error {
+			return m.DB.Patch(id, livedb.Doc{"n": n})
+		})
+		require.NoError(t, err)
+		return ts
+	}
+	first := write(1)
+
+	// Four writers, so that a commit is nearly always pending.
+	stop := make(chan struct{})
+	var commits atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for n := int64(w); ; n += 4 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := db.MutationTS(ctx, func(m *livedb.MutationCtx) error {
+					return m.DB.Patch(id, livedb.Doc{"n": n})
+				}); err != nil {
+					return
+				}
+				commits.Add(1)
+			}
+		})
+	}
+	done, err := db.WaitSubscriptions(boundedCtx(t), first)
+	close(stop)
+	wg.Wait()
+	require.NoError(t, err, "WaitSubscriptions(%d) while the writers made %d commits", first, commits.Load())
+	require.GreaterOrEqual(t, done, first)
 }
