@@ -101,7 +101,7 @@ func (sn *snapshot) Release() {
 		return
 	}
 	sn.released = true
-	sn.layers = nil
+	sn.layers, sn.buf = nil, [len(sn.buf)]*btree.BTreeG[entry]{} // a kept snapshot must not keep the layers
 	sn.b.Release()
 }
 

@@ -563,8 +563,10 @@ func (s *Store) checkpointer() {
 	}
 }
 
-// Checkpoint writes every commit so far into bbolt, in one synced bbolt
-// transaction, and deletes the log segments it covers. It waits for a
+// Checkpoint writes every commit so far into bbolt, in synced bbolt
+// transactions of at most Options.CheckpointPieceOps keys (the last one
+// recording the checkpoint, pieces.go), and deletes the log segments it
+// covers. It waits for a
 // running checkpoint first. Checkpoints also run by themselves (see the
 // package doc).
 func (s *Store) Checkpoint() error {
