@@ -170,7 +170,7 @@ func (s *scanner) snapRow(key []byte) (docRow, error) {
 	s.idBuf = docID
 	memo := s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(docID)] == nil)
 	if memo {
-		if c, ok := s.snapMemo.Load().(*cachedDoc); ok && c.memo != nil && s.ms.Current(c.memo) {
+		if c := entryLink(s.snapMemo); c != nil && c.memo != nil && s.ms.Current(c.memo) {
 			return sharedRow(c), nil
 		}
 	}
@@ -182,7 +182,7 @@ func (s *scanner) snapRow(key []byte) (docRow, error) {
 		// Link only a cached decoding: a version read once has none yet,
 		// and its next read caches it and links it.
 		if r, found, err = memoRow(s.ms, s.docKeyBuf, docID); found && r.shared != nil {
-			s.snapMemo.Store(r.shared)
+			linkEntry(s.snapMemo, r.shared)
 		}
 	} else {
 		r, found, err = s.tx.loadDoc(t, string(docID), s.docKeyBuf)

@@ -106,7 +106,7 @@ func (s *scanner) rawRow(key []byte) (docRow, error) {
 	}
 	memo := s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(docID)] == nil)
 	if memo {
-		if c, ok := s.snapMemo.Load().(*cachedDoc); ok && c.memo != nil && s.ms.Current(c.memo) {
+		if c := entryLink(s.snapMemo); c != nil && c.memo != nil && s.ms.Current(c.memo) {
 			r := sharedRow(c)
 			r.id = docID
 			return r, nil
@@ -124,7 +124,7 @@ func (s *scanner) rawRow(key []byte) (docRow, error) {
 		if found && err == nil {
 			// As snapRow: link only a cached decoding.
 			if r, err = memoRaw(enc, m, docID, s.docKeyBuf); err == nil && r.shared != nil {
-				s.snapMemo.Store(r.shared)
+				linkEntry(s.snapMemo, r.shared)
 			}
 		}
 	} else {

@@ -4,6 +4,7 @@ import (
 	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/internal/kv/memkv"
 	"github.com/livedb-go/livedb/internal/value"
+	"weak"
 )
 
 // Decoded documents cached at commit, on the memory backend.
@@ -129,7 +130,24 @@ func putEntryMemo(b *kv.Batch, key []byte, pd *pendingDoc) {
 		b.Put(key, noValue)
 		return
 	}
-	b.PutMemo(key, noValue, pd.newCached, false)
+	b.PutMemo(key, noValue, weak.Make(pd.newCached), false)
+}
+
+// An index entry's memo leads to the decoded document of the version it
+// was last found to lead to (a link): weakly, so that an entry that is
+// never written again nor read (by_creation_time's, when the table is read
+// through other indexes) does not keep a replaced version and its decoding
+// alive. The by_id version's own memo holds the decoding while the version
+// is in the store.
+
+// linkEntry makes the index entry memo m lead to c.
+func linkEntry(m *kv.Memo, c *cachedDoc) { m.Store(weak.Make(c)) }
+
+// entryLink returns the decoded document the index entry memo m leads to,
+// or nil when it leads nowhere or to a decoding that is gone.
+func entryLink(m *kv.Memo) *cachedDoc {
+	w, _ := m.Load().(weak.Pointer[cachedDoc])
+	return w.Value()
 }
 
 // linkedRow returns, in a query (no writes of its own to merge) on the
@@ -142,8 +160,8 @@ func (s *scanner) linkedRow() (docRow, bool) {
 	if s.mit == nil || s.tx.writes != nil {
 		return docRow{}, false
 	}
-	c, ok := s.snapMemo.Load().(*cachedDoc)
-	if !ok || c.memo == nil || !s.ms.Current(c.memo) {
+	c := entryLink(s.snapMemo)
+	if c == nil || c.memo == nil || !s.ms.Current(c.memo) {
 		return docRow{}, false
 	}
 	return sharedRow(c), true

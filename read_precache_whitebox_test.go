@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"runtime"
 	"testing"
+	"weak"
 
 	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/internal/value"
@@ -159,7 +161,7 @@ func TestPrecachedDoc_Commit_MemosHoldDecoding(t *testing.T) {
 			if !it.Next() {
 				t.Fatalf("%s: no entry", ixName)
 			}
-			ec, _ := it.(kv.MemoIterator).Memo().Load().(*cachedDoc)
+			ec := entryLink(it.(kv.MemoIterator).Memo())
 			it.Close()
 			current := ec != nil && ec.memo != nil && ms.Current(ec.memo)
 			want := ixName == "by_n" || groupCurrent
@@ -175,4 +177,52 @@ func TestPrecachedDoc_Commit_MemosHoldDecoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(2, false) // by_group's key did not change: its entry was not rewritten
+}
+
+// TestPrecachedDoc_Patch_OldVersionCollected: an index entry that a patch
+// leaves alone (by_group, by_creation_time) links the version it was
+// written with only weakly, so once the patch replaced it and no snapshot
+// holds it, the old version's decoding is garbage.
+func TestPrecachedDoc_Patch_OldVersionCollected(t *testing.T) {
+	s := DefineSchema(Tables{"notes": DefineTable(v.Object(v.Fields{
+		"group": v.String(),
+		"n":     v.Int64(),
+	})).Index("by_group", "group")})
+	db, err := OpenMemory(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	var id ID
+	if err := db.Mutation(ctx, func(m *MutationCtx) (err error) {
+		id, err = m.DB.Insert("notes", Doc{"group": "g", "n": int64(1)})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	old := func() weak.Pointer[cachedDoc] {
+		snap, err := db.store.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer snap.Release()
+		_, m, ok, err := snap.(kv.MemoSnapshot).GetMemo(docKey(db.cat.Load().tables["notes"], string(id)))
+		c, _ := m.Load().(*cachedDoc)
+		if err != nil || !ok || c == nil {
+			t.Fatalf("GetMemo(by_id) = %v, %v, %v", c, ok, err)
+		}
+		return weak.Make(c)
+	}()
+	if err := db.Mutation(ctx, func(m *MutationCtx) error {
+		return m.DB.Patch(id, Doc{"n": int64(2)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		runtime.GC()
+	}
+	if old.Value() != nil {
+		t.Fatal("the replaced version's decoding is still reachable (an index entry's link keeps it)")
+	}
 }
