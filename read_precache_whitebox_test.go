@@ -117,23 +117,8 @@ func mustDecode(t *testing.T, doc map[string]any, c *cachedDoc) map[string]any {
 // A patch that leaves an index key alone leaves that entry's memo on the
 // old version, which is no longer current.
 func TestPrecachedDoc_Commit_MemosHoldDecoding(t *testing.T) {
-	s := DefineSchema(Tables{"notes": DefineTable(v.Object(v.Fields{
-		"group": v.String(),
-		"n":     v.Int64(),
-	})).Index("by_group", "group").Index("by_n", "n")})
-	db, err := OpenMemory(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, id := openPrecacheNotes(t)
 	ctx := context.Background()
-	var id ID
-	if err := db.Mutation(ctx, func(m *MutationCtx) (err error) {
-		id, err = m.DB.Insert("notes", Doc{"group": "g", "n": int64(1)})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
 	check := func(n int64, groupCurrent bool) {
 		t.Helper()
 		snap, err := db.store.Snapshot()
@@ -184,23 +169,8 @@ func TestPrecachedDoc_Commit_MemosHoldDecoding(t *testing.T) {
 // written with only weakly, so once the patch replaced it and no snapshot
 // holds it, the old version's decoding is garbage.
 func TestPrecachedDoc_Patch_OldVersionCollected(t *testing.T) {
-	s := DefineSchema(Tables{"notes": DefineTable(v.Object(v.Fields{
-		"group": v.String(),
-		"n":     v.Int64(),
-	})).Index("by_group", "group")})
-	db, err := OpenMemory(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, id := openPrecacheNotes(t)
 	ctx := context.Background()
-	var id ID
-	if err := db.Mutation(ctx, func(m *MutationCtx) (err error) {
-		id, err = m.DB.Insert("notes", Doc{"group": "g", "n": int64(1)})
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
 	old := func() weak.Pointer[cachedDoc] {
 		snap, err := db.store.Snapshot()
 		if err != nil {
@@ -225,4 +195,27 @@ func TestPrecachedDoc_Patch_OldVersionCollected(t *testing.T) {
 	if old.Value() != nil {
 		t.Fatal("the replaced version's decoding is still reachable (an index entry's link keeps it)")
 	}
+}
+
+// openPrecacheNotes opens a memory DB whose notes table has the indexes
+// by_group and by_n, and inserts one note {group: "g", n: 1}.
+func openPrecacheNotes(t *testing.T) (*DB, ID) {
+	t.Helper()
+	s := DefineSchema(Tables{"notes": DefineTable(v.Object(v.Fields{
+		"group": v.String(),
+		"n":     v.Int64(),
+	})).Index("by_group", "group").Index("by_n", "n")})
+	db, err := OpenMemory(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var id ID
+	if err := db.Mutation(context.Background(), func(m *MutationCtx) (err error) {
+		id, err = m.DB.Insert("notes", Doc{"group": "g", "n": int64(1)})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return db, id
 }
