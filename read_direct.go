@@ -105,7 +105,7 @@ func (s *scanner) rawRow(key []byte) (docRow, error) {
 		return docRow{size: len(s.snapVal), enc: s.snapVal, id: docID, key: key}, nil
 	}
 	memo := s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(docID)] == nil)
-	if memo {
+	if memo && s.tx.writes != nil { // without writes, linkedRow checked the link already
 		if c := entryLink(s.snapMemo); c != nil && c.memo != nil && s.ms.Current(c.memo) {
 			r := sharedRow(c)
 			r.id = docID
