@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 	"testing/synctest"
-
-	"github.com/livedb-go/livedb/v"
 )
 
 // TestSubManager_RerunWaitingFirst_LateNotStarved checks the guard
@@ -15,20 +13,11 @@ import (
 // re-runs them all.
 func TestSubManager_RerunWaitingFirst_LateNotStarved(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := DefineSchema(Tables{"items": DefineTable(v.Object(v.Fields{"n": v.Int64()}))})
-		db, err := OpenMemory(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := openItemsMemory(t)
 		ctx := context.Background()
-		count := func(q *QueryCtx) (int, error) {
-			docs, err := q.DB.Query("items").Collect()
-			return len(docs), err
-		}
 		var late []*subState
 		for range 20 {
-			sub, err := Subscribe(ctx, db, count) // the first update stays unread: late
+			sub, err := Subscribe(ctx, db, countItems) // the first update stays unread: late
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,17 +20,8 @@ import (
 // subscriber must end up with the newest result.
 func TestSubscribe_FirstUpdateNeverReplacesNewer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := DefineSchema(Tables{"items": DefineTable(v.Object(v.Fields{"n": v.Int64()}))})
-		db, err := OpenMemory(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
+		db := openItemsMemory(t)
 		ctx := context.Background()
-		count := func(q *QueryCtx) (int, error) {
-			docs, err := q.DB.Query("items").Collect()
-			return len(docs), err
-		}
 		var sub *Subscription[int]
 		hook := func() {
 			testHookRegistered.Store(nil)
@@ -44,7 +35,8 @@ func TestSubscribe_FirstUpdateNeverReplacesNewer(t *testing.T) {
 		}
 		testHookRegistered.Store(&hook)
 		defer testHookRegistered.Store(nil)
-		sub, err = Subscribe(ctx, db, count)
+		var err error
+		sub, err = Subscribe(ctx, db, countItems)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,4 +231,22 @@ func BenchmarkSameValue(b *testing.B) {
 			}
 		})
 	}
+}
+
+// openItemsMemory opens a memory DB with one table, items {n: int64},
+// closed when the test ends.
+func openItemsMemory(t *testing.T) *DB {
+	t.Helper()
+	db, err := OpenMemory(DefineSchema(Tables{"items": DefineTable(v.Object(v.Fields{"n": v.Int64()}))}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// countItems is a subscription query: how many items there are.
+func countItems(q *QueryCtx) (int, error) {
+	docs, err := q.DB.Query("items").Collect()
+	return len(docs), err
 }
