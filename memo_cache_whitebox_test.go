@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"testing"
-	"weak"
 
 	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/v"
@@ -88,7 +87,7 @@ func TestCachedDoc_Memo_PrivateCopiesOneType(t *testing.T) {
 		t.Fatalf("GetMemo of the document: %v, %v", ok, err)
 	}
 	c, _ := docMemo.Load().(*cachedDoc)
-	if c == nil || c == readOnce || c.memo != docMemo {
+	if c == nil || c == readOnce || c.born != docMemo.Born() || c.link.c.Load() != c {
 		t.Fatalf("by_id memo holds %#v, want the cached decoding of its own version", docMemo.Load())
 	}
 	fresh, err := decodePublicDoc(enc)
@@ -104,10 +103,10 @@ func TestCachedDoc_Memo_PrivateCopiesOneType(t *testing.T) {
 	for it.Next() {
 		switch x := it.Memo().Load().(type) {
 		case nil, *cachedDoc: // a version's own decoding
-		case weak.Pointer[cachedDoc]: // an index entry's link
+		case *docLink: // an index entry's link
 			if bytes.HasPrefix(it.Key(), byGroup.prefix) {
-				if x.Value() != c {
-					t.Errorf("by_group entry %x links %p, want the document's cached decoding %p", it.Key(), x.Value(), c)
+				if x.c.Load() != c {
+					t.Errorf("by_group entry %x links %p, want the document's cached decoding %p", it.Key(), x.c.Load(), c)
 				}
 				linked++
 			}

@@ -170,7 +170,7 @@ func (s *scanner) snapRow(key []byte) (docRow, error) {
 	s.idBuf = docID
 	memo := s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(docID)] == nil)
 	if memo && s.tx.writes != nil { // without writes, linkedRow checked the link already
-		if c := entryLink(s.snapMemo); c != nil && c.memo != nil && s.ms.Current(c.memo) {
+		if c := currentLink(s.ms, s.snapMemo); c != nil {
 			return sharedRow(c), nil
 		}
 	}

@@ -106,7 +106,7 @@ func (s *scanner) rawRow(key []byte) (docRow, error) {
 	}
 	memo := s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(docID)] == nil)
 	if memo && s.tx.writes != nil { // without writes, linkedRow checked the link already
-		if c := entryLink(s.snapMemo); c != nil && c.memo != nil && s.ms.Current(c.memo) {
+		if c := currentLink(s.ms, s.snapMemo); c != nil {
 			r := sharedRow(c)
 			r.id = docID
 			return r, nil

@@ -1,10 +1,11 @@
 package livedb
 
 import (
+	"sync/atomic"
+
 	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/internal/kv/memkv"
 	"github.com/livedb-go/livedb/internal/value"
-	"weak"
 )
 
 // Decoded documents cached at commit, on the memory backend.
@@ -65,7 +66,7 @@ func precachedDoc(doc map[string]any, enc []byte) *cachedDoc {
 		}
 		out[k] = c
 	}
-	return &cachedDoc{doc: out, size: len(enc), deep: deep}
+	return newCachedDoc(out, len(enc), deep, 0) // born set by BindMemo
 }
 
 // decodedCopy returns the value that decoding the encoding of the
@@ -106,11 +107,11 @@ func decodedCopy(x any) (any, bool) {
 	return nil, false
 }
 
-// BindMemo links a decoding handed to the store with its version's by_id
-// entry (kv.Op.Bind) to that version's memo, as memoDoc links the ones
-// readers cache: index entries use it to check that the version they led
-// to is still current.
-func (c *cachedDoc) BindMemo(m *kv.Memo) { c.memo = m }
+// BindMemo gives a decoding handed to the store with its version's by_id
+// entry (kv.Op.Bind) the commit that wrote the version, as memoDoc gives
+// the ones readers cache: index entries use it to check that the version
+// they led to is old enough for their snapshot.
+func (c *cachedDoc) BindMemo(m *kv.Memo) { c.born = m.Born() }
 
 // putDocMemo is the by_id Put of writeBatch: pd's new version, with its
 // decoded document when the mutation kept one.
@@ -130,24 +131,78 @@ func putEntryMemo(b *kv.Batch, key []byte, pd *pendingDoc) {
 		b.Put(key, noValue)
 		return
 	}
-	b.PutMemo(key, noValue, weak.Make(pd.newCached), false)
+	b.PutMemo(key, noValue, pd.newCached.link, false)
 }
 
 // An index entry's memo leads to the decoded document of the version it
-// was last found to lead to (a link): weakly, so that an entry that is
-// never written again nor read (by_creation_time's, when the table is read
-// through other indexes) does not keep a replaced version and its decoding
-// alive. The by_id version's own memo holds the decoding while the version
-// is in the store.
+// was last found to lead to (a link), so that a scan takes the row without
+// looking the document up by its _id. The link is a docLink, which the
+// decoding's own by_id memo empties when the store replaces or deletes the
+// version (cachedDoc.Superseded, through kv.Memo.Supersede): an entry that
+// is never written again nor read (by_creation_time's, when the table is
+// read through other indexes) then holds only the empty docLink, not the
+// replaced version and its decoding. The by_id version's own memo holds
+// the decoding while the version is in the store.
+//
+// A link that is not empty leads to a version that no commit has replaced
+// yet, so that version is current at every snapshot that can see it
+// (kv.MemoSnapshot.Visible of its born): the check reads nothing but the
+// link and the decoding. Two readers caching the same version keep one
+// decoding (memoDoc's CompareAndSwap), so that the one the by_id memo
+// empties is the only one index entries can lead to; a decoding stored
+// while its version was being replaced is emptied by the store call
+// itself (kv.Superseder).
+//
+// Example: an insert commits version D1 of a note with its decoding c1;
+// the by_group entry E is written linking c1.link. A patch of the note's
+// other fields commits D2 (decoding c2), leaves E alone, and supersedes
+// D1, which empties c1.link. A query on by_group finds E's link empty,
+// looks the note up by its _id, finds c2 and links E to c2.link.
+
+// docLink is what an index entry's memo holds: the decoding of a document
+// version, until that version is replaced or deleted; then nil.
+type docLink struct{ c atomic.Pointer[cachedDoc] }
+
+// newCachedDoc returns the cached decoding of a version written by commit
+// born (0 when the store sets it later, BindMemo), with its link.
+func newCachedDoc(doc map[string]any, size int, deep bool, born uint64) *cachedDoc {
+	c := &cachedDoc{doc: doc, size: size, deep: deep, born: born, link: new(docLink)}
+	c.link.c.Store(c)
+	return c
+}
+
+// Superseded empties c's link: its version was replaced or deleted
+// (kv.Superseder; the store calls it).
+func (c *cachedDoc) Superseded() {
+	if c.link != nil {
+		c.link.c.Store(nil)
+	}
+}
 
 // linkEntry makes the index entry memo m lead to c.
-func linkEntry(m *kv.Memo, c *cachedDoc) { m.Store(weak.Make(c)) }
+func linkEntry(m *kv.Memo, c *cachedDoc) {
+	if c.link != nil {
+		m.Store(c.link)
+	}
+}
 
 // entryLink returns the decoded document the index entry memo m leads to,
-// or nil when it leads nowhere or to a decoding that is gone.
+// or nil when it leads nowhere or to a version since replaced.
 func entryLink(m *kv.Memo) *cachedDoc {
-	w, _ := m.Load().(weak.Pointer[cachedDoc])
-	return w.Value()
+	l, _ := m.Load().(*docLink)
+	if l == nil {
+		return nil
+	}
+	return l.c.Load()
+}
+
+// currentLink returns the decoded document the index entry memo m leads
+// to when that version is the one snapshot ms sees, else nil.
+func currentLink(ms kv.MemoSnapshot, m *kv.Memo) *cachedDoc {
+	if c := entryLink(m); c != nil && ms.Visible(c.born) {
+		return c
+	}
+	return nil
 }
 
 // linkedRow returns, in a query (no writes of its own to merge) on the
@@ -160,8 +215,8 @@ func (s *scanner) linkedRow() (docRow, bool) {
 	if s.mit == nil || s.tx.writes != nil {
 		return docRow{}, false
 	}
-	c := entryLink(s.snapMemo)
-	if c == nil || c.memo == nil || !s.ms.Current(c.memo) {
+	c := currentLink(s.ms, s.snapMemo)
+	if c == nil {
 		return docRow{}, false
 	}
 	return sharedRow(c), true

@@ -228,7 +228,8 @@ type cachedDoc struct {
 	doc  map[string]any // _id is an ID
 	size int            // encoded size
 	deep bool           // doc holds arrays, objects or bytes, which clone copies
-	memo *kv.Memo       // memo of the by_id version decoded; nil for readOnce
+	born uint64         // commit that wrote the by_id version decoded (kv.Memo.Born)
+	link *docLink       // what index entries leading here hold (read_precache.go); nil for readOnce
 
 	typed typedSlot // a Table's T of doc (read_typed_cache.go)
 }
@@ -317,8 +318,10 @@ func memoDoc(enc []byte, m *kv.Memo) (docRow, error) {
 		m.Store(readOnce)
 		return docRow{doc: doc, size: len(enc)}, nil
 	}
-	c = &cachedDoc{doc: doc, size: len(enc), deep: hasMutable(doc), memo: m}
-	m.Store(c)
+	c = newCachedDoc(doc, len(enc), hasMutable(doc), m.Born())
+	if !m.CompareAndSwap(readOnce, c) {
+		c = m.Load().(*cachedDoc) // another reader cached it first: one decoding per version (read_precache.go)
+	}
 	return sharedRow(c), nil
 }
 

@@ -23,19 +23,20 @@
 //     for any other version, and the memo lives as long as the version does.
 //   - Who writes what. The store alone sets the commits between which the
 //     version is current ([Memo.Init], [Memo.Supersede]); readers call
-//     [Memo.Store], from any goroutine, concurrently; a writer may hand
-//     the first value with its Put ([Op.Memo]), which the store stores
-//     before the version is visible.
+//     [Memo.Store] and [Memo.CompareAndSwap], from any goroutine,
+//     concurrently; a writer may hand the first value with its Put
+//     ([Op.Memo]), which the store stores before the version is visible.
 //   - Immutability. A value stored in a memo is derived from committed,
-//     never-changing state and is not modified after it is stored; a reader
-//     that wants to modify it copies it. Concurrent readers may store
-//     equivalent values; the last one stays.
+//     never-changing state and is not modified after it is stored (except
+//     by its own Superseded, see [Superseder]); a reader that wants to
+//     modify it copies it. Concurrent readers may store equivalent values;
+//     the last one stays.
 //   - One concrete type. A memo is an [atomic.Value], so every Store to
 //     one Memo must use the same concrete type or it panics. livedb stores
-//     only *cachedDoc (a decoded document, with the memo of the version it
-//     was decoded from): in a by_id entry's memo the decoding of that
-//     version, in an index entry's memo the decoding of the document it led
-//     to, valid while that document memo is current ([MemoSnapshot.Current]).
+//     *cachedDoc (a decoded document) in a by_id entry's memo, and in an
+//     index entry's memo a *docLink: the decoding of the document version
+//     the entry led to, which that decoding's Superseded empties when the
+//     version is replaced.
 package kv
 
 import (
@@ -212,8 +213,30 @@ func (m *Memo) Born() uint64 { return m.born }
 func (m *Memo) Init(born uint64) { m.born = born }
 
 // Supersede records that commit number seq replaced or deleted the
-// version. Only the store's writer calls it.
-func (m *Memo) Supersede(seq uint64) { m.dead.Store(seq) }
+// version, then tells what the memo holds, when it is a [Superseder].
+// Only the store's writer calls it.
+func (m *Memo) Supersede(seq uint64) {
+	m.dead.Store(seq)
+	superseded(m.x.Load())
+}
+
+// Superseder is implemented by a value stored in a memo that must know
+// when its version stops being current: [Memo.Supersede] calls
+// Superseded once the commit that replaced or deleted the version is
+// recorded, and so does a [Memo.Store] or [Memo.CompareAndSwap] that
+// stores it after that, so that a value stored while the version was
+// being replaced is told too (Superseded may then run more than once).
+// It must be quick: the store's writer calls it inside Commit.
+type Superseder interface {
+	Superseded()
+}
+
+// superseded calls x's Superseded when x is a Superseder.
+func superseded(x any) {
+	if s, ok := x.(Superseder); ok {
+		s.Superseded()
+	}
+}
 
 // CurrentAt reports whether the version is the one a snapshot taken after
 // commit number seq (and before the next) sees.
@@ -234,7 +257,26 @@ func (m *Memo) Load() any { return m.x.Load() }
 // must use the same concrete type (it panics otherwise): a user of the
 // extension stores one type in every memo (see the package doc). A pointer
 // is stored without allocating.
-func (m *Memo) Store(x any) { m.x.Store(x) }
+func (m *Memo) Store(x any) {
+	m.x.Store(x)
+	if m.dead.Load() != 0 {
+		superseded(x)
+	}
+}
+
+// CompareAndSwap stores x when the memo holds old, as Store does, and
+// reports whether it did: of concurrent readers that each derived a value
+// from the one they found, one keeps its value and the others learn to
+// use it.
+func (m *Memo) CompareAndSwap(old, x any) bool {
+	if !m.x.CompareAndSwap(old, x) {
+		return false
+	}
+	if m.dead.Load() != 0 {
+		superseded(x)
+	}
+	return true
+}
 
 // MemoSnapshot is implemented by the snapshots of stores that have a [Memo]
 // per committed version (memkv). Callers find it with a type assertion and
@@ -246,6 +288,10 @@ type MemoSnapshot interface {
 	// Current reports whether m is the memo of the version of its key that
 	// this snapshot sees.
 	Current(m *Memo) bool
+	// Visible reports whether a version written by commit number born
+	// ([Memo.Born]) is old enough for this snapshot to see: Current, for a
+	// version known not to be replaced or deleted yet.
+	Visible(born uint64) bool
 }
 
 // MemoIterator is implemented by the iterators of a [MemoSnapshot]. Their

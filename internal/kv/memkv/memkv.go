@@ -340,6 +340,10 @@ func (sn *snapshot) lookup(key []byte) *entry {
 // Current reports whether m is the memo of a version this snapshot sees.
 func (sn *snapshot) Current(m *kv.Memo) bool { return m.CurrentAt(sn.seq) }
 
+// Visible reports whether a version written by commit number born is old
+// enough for this snapshot to see.
+func (sn *snapshot) Visible(born uint64) bool { return born <= sn.seq }
+
 // Iter returns an iterator over [start, end).
 func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
 	it := &iterator{sn: sn, start: start, end: end, reverse: reverse, chunk: firstChunk}
