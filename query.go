@@ -336,13 +336,14 @@ func (q *Query) collectRows(n int, add func(docRow) error, raw bool) error {
 	return failed
 }
 
-// collectCap is the initial capacity of the result of collect(n): small
-// results need a single allocation.
+// collectCap is the initial capacity of the result of collect(n): Take(n)
+// gets room for its n results, up to 128, so that they need a single
+// allocation and no copy as the slice grows; Collect starts at 16.
 func collectCap(n int) int {
-	if n < 0 || n > 16 {
+	if n < 0 {
 		return 16
 	}
-	return n
+	return min(n, 128)
 }
 
 // describe prints the query for fingerprints and messages.
