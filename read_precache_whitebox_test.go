@@ -166,8 +166,9 @@ func TestPrecachedDoc_Commit_MemosHoldDecoding(t *testing.T) {
 
 // TestPrecachedDoc_Patch_OldVersionCollected: an index entry that a patch
 // leaves alone (by_group, by_creation_time) links the version it was
-// written with only weakly, so once the patch replaced it and no snapshot
-// holds it, the old version's decoding is garbage.
+// written with only through a link the patch empties, so once the patch
+// replaced it and no snapshot holds it, the old version's decoding is
+// garbage.
 func TestPrecachedDoc_Patch_OldVersionCollected(t *testing.T) {
 	db, id := openPrecacheNotes(t)
 	ctx := context.Background()
