@@ -439,17 +439,17 @@ func (s *Store) commit(b *kv.Batch, extra func(*bolt.Tx) error) (err error) {
 			}
 		}
 		for _, op := range ops {
-			bkt := main
+			bkt, key := main, op.Key
 			if p := segmentOf(op.Key); p != nil {
-				bkt = groups[string(p)].b
+				bkt, key = groups[string(p)].b, op.Key[len(p):] // a segment stores keys without prefix
 			}
 			if bkt == nil {
 				continue // a delete in a segment that does not exist
 			}
 			if op.Delete {
-				err = bkt.Delete(op.Key)
+				err = bkt.Delete(key)
 			} else {
-				err = bkt.Put(op.Key, op.Value)
+				err = bkt.Put(key, op.Value)
 			}
 			if err != nil {
 				return fmt.Errorf("op %d: %w", op.seq, err)

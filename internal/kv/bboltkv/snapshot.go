@@ -50,6 +50,7 @@ func (sn *snapshot) Get(key []byte) (value []byte, ok bool, err error) {
 		if b = sn.segs.get(sn.tx, p); b == nil {
 			return nil, false, nil
 		}
+		key = key[len(p):] // as the segment stores it
 	}
 	// A cursor rather than Bucket.Get, which cannot tell an empty value
 	// from an absent key.
@@ -73,7 +74,7 @@ func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
 		it.done = true
 		return it
 	}
-	if p := segmentOf(start); p != nil && end != nil && bytes.Compare(end, segmentEnd(p)) <= 0 {
+	if p := rangeSegment(start, end); p != nil && (len(start) > len(p) || !sn.mainHas(p)) {
 		b, err := sn.segment(p)
 		switch {
 		case err != nil:
@@ -81,7 +82,8 @@ func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
 		case b == nil:
 			it.done = true
 		default:
-			it.c = b.Cursor()
+			it.start, it.end, _ = segmentBounds(p, start, end) // ok: start >= p, end > start
+			it.prefix, it.c = p, b.Cursor()
 		}
 		return it
 	}
@@ -95,6 +97,19 @@ func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
 		return it
 	}
 	return &mergeIter{sn: sn, main: it, segs: segs, start: start, end: end, reverse: reverse}
+}
+
+// mainHas reports whether the main bucket holds key (a segment's prefix
+// alone, which a scan of the segment's range must also return), with a
+// damaged page taken as true: the merge that follows reports it.
+func (sn *snapshot) mainHas(key []byte) (found bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			found = true
+		}
+	}()
+	return hasKey(sn.b, key)
 }
 
 // segment returns the segment bucket with prefix p, or nil, with a damaged
@@ -118,18 +133,23 @@ func (sn *snapshot) Release() {
 	_ = sn.tx.Rollback()
 }
 
-// iterator walks [start, end) with a bbolt cursor. Its keys and values point
-// into the memory map and stay valid until the snapshot is released (longer
-// than the kv contract requires), so nothing is copied.
+// iterator walks [start, end) with a bbolt cursor. Its keys and values
+// stay valid until the snapshot is released (longer than the kv contract
+// requires): values and the main bucket's keys point into the memory map,
+// a segment's keys are rebuilt in buffers never reused (keyOf).
 type iterator struct {
 	sn         *snapshot
 	c          *bolt.Cursor
-	start, end []byte
+	start, end []byte // as the bucket stores keys: a segment's without prefix
 	reverse    bool
 	started    bool
 	done       bool
 	k, v       []byte
 	err        error
+
+	prefix []byte       // the segment's prefix, given back to each key; nil in the main bucket
+	keys   []byte       // where keyOf rebuilds keys
+	inline [2 * 64]byte // keys' first buffer: two index keys of a typical size
 }
 
 // Next advances to the next entry.
@@ -164,6 +184,9 @@ func (it *iterator) Next() (ok bool) {
 		it.reverse && it.start != nil && bytes.Compare(k, it.start) < 0 {
 		it.stop(nil)
 		return false
+	}
+	if it.prefix != nil {
+		k = it.keyOf(k)
 	}
 	it.k, it.v = k, v
 	return true
