@@ -144,7 +144,7 @@ func rangeOf(bucket string, k []byte) string {
 	if !strings.HasPrefix(bucket, "livedb") || len(k) == 0 {
 		return bucket
 	}
-	if p := bucket[len("livedb"):]; len(p) == 5 && (p[0] == 0x01 || p[0] == 0x05) {
+	if p := bucket[len("livedb"):]; len(p) == 6 && (p[0] == 0x01 || p[0] == 0x05) {
 		k = append([]byte(p), k...) // an index's bucket stores its keys without this prefix
 	}
 	switch k[0] {

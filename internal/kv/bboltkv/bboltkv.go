@@ -49,7 +49,7 @@ import (
 )
 
 // BucketName is the name of the bbolt bucket that holds every key but the
-// indexes' (whose buckets are named BucketName followed by a 5-byte key
+// indexes' (whose buckets are named BucketName followed by a 6-byte key
 // prefix, segments.go). A bbolt file without it opens as an empty store;
 // the first Commit creates it.
 const BucketName = "livedb"

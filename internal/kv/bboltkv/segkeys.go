@@ -2,20 +2,24 @@ package bboltkv
 
 import (
 	"bytes"
+	"runtime/debug"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// Segment keys: a segment's bucket stores its keys without the 5-byte
+// Segment keys: a segment's bucket stores its keys without the 6-byte
 // prefix its name holds (segments.go). Every read converts at the edge:
 // Get and Commit drop the prefix of the key they are given, an iterator
 // over a segment translates its bounds into the segment's stored keys
 // (segmentBounds) and gives each key it returns its prefix back (keyOf).
 //
 // Worked example: the index entry 01 00 00 00 03 10 'a' 00 … of index 3
-// is stored in the bucket "livedb" 01 00 00 00 03 under the key 10 'a'
-// 00 …; a scan of [01 00 00 00 03 10 'a', 01 00 00 00 04) walks that
-// bucket from 10 'a' to its end.
+// (a string column first: tag 10) is stored in the bucket "livedb" 01 00
+// 00 00 03 10 under the key 'a' 00 …; a scan of [01 00 00 00 03 10 'a',
+// 01 00 00 00 04) walks that bucket from 'a' to its end, and a scan of
+// the whole index, [01 00 00 00 03, 01 00 00 00 04), walks it alone when
+// it is the index's only segment and the main bucket holds no key there
+// (soleSegment).
 
 // segment is a segment bucket and its prefix.
 type segment struct {
@@ -49,30 +53,65 @@ func segmentBounds(p, start, end []byte) (s, e []byte, ok bool) {
 	return s, e, true
 }
 
-// rangeSegment returns the prefix of the one segment that can hold keys of
-// [start, end) when every key there but the prefix itself has that
-// prefix (an index's range), else nil.
-func rangeSegment(start, end []byte) []byte {
-	if len(start) < segmentPrefix || end == nil || !isSegmentPrefix(start[:segmentPrefix]) {
+// soleSegment returns the prefix of the one segment that holds every key
+// of the store in [start, end) (none is in the main bucket or another
+// segment), or nil. It looks at two shapes of interval: one inside a
+// segment (a range of an index's first column), which needs one look at
+// the main bucket when start is the prefix alone; and one inside an index
+// (a scan of the whole index), which needs a look at the main bucket and
+// one at the segment names. A damaged page makes it return nil: the merge
+// that the caller falls back to reports it.
+func (sn *snapshot) soleSegment(start, end []byte) (p []byte) {
+	if len(start) < indexPrefix || end == nil || !isSegmentTag(start[0]) {
 		return nil
 	}
-	p := start[:segmentPrefix]
-	if bytes.HasPrefix(end, p) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			p = nil
+		}
+	}()
+	if len(start) >= segmentPrefix {
+		p = start[:segmentPrefix]
+		if !endWithin(p, end) || len(start) == segmentPrefix && hasKey(sn.b, p) {
+			return nil
+		}
 		return p
 	}
-	// end may be the segment's end: p plus one, carried.
+	if len(start) != indexPrefix || !endWithin(start, end) {
+		return nil
+	}
+	if k, _ := sn.b.Cursor().Seek(start); k != nil && bytes.Compare(k, end) < 0 {
+		return nil // a key of the main bucket lies in the interval
+	}
+	c := sn.tx.Cursor()
+	name, _ := c.Seek(segmentName(start))
+	if name == nil || !isSegmentName(name) || !bytes.HasPrefix(name[len(BucketName):], start) {
+		return nil
+	}
+	p = name[len(BucketName):]
+	if next, _ := c.Next(); next != nil && isSegmentName(next) && bytes.HasPrefix(next[len(BucketName):], start) &&
+		bytes.Compare(next[len(BucketName):], end) < 0 {
+		return nil // a second segment of the index lies in the interval
+	}
+	return p
+}
+
+// endWithin reports whether end is at most the first key after every key
+// that begins with p.
+func endWithin(p, end []byte) bool {
+	if bytes.HasPrefix(end, p) {
+		return true
+	}
 	var after [segmentPrefix]byte
-	copy(after[:], p)
-	i := segmentPrefix - 1
+	n := copy(after[:], p)
+	i := n - 1
 	for ; i >= 0; i-- {
 		if after[i]++; after[i] != 0 {
 			break
 		}
 	}
-	if i < 0 || bytes.Compare(end, after[:i+1]) <= 0 {
-		return p
-	}
-	return nil
+	return i < 0 || bytes.Compare(end, after[:i+1]) <= 0
 }
 
 // newSegmentIter returns an iterator over the keys of segment sg in

@@ -14,7 +14,7 @@ import (
 )
 
 // indexKey returns the key of entry i of index id: tag 0x01, the 4-byte
-// id, then a 12-byte sort key.
+// id, then the 12-byte sort key of a string.
 func indexKey(id byte, i int) []byte {
 	return fmt.Appendf([]byte{0x01, 0, 0, 0, id}, "\x10k%09d\x00", i)
 }
@@ -32,8 +32,9 @@ func mustCommitIndex(t testing.TB, s kv.Store, id byte, n int) {
 }
 
 // TestStore_Commit_SegmentKeysWithoutPrefix checks how the file stores an
-// index's keys: in the bucket named for their 5-byte prefix, without the
-// prefix, which the bucket's name already holds.
+// index's keys: in the bucket named for their 6-byte prefix (tag, index
+// id, the type tag of the first column), without the prefix, which the
+// bucket's name already holds.
 func TestStore_Commit_SegmentKeysWithoutPrefix(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "seg.db")
 	s := MustOpen(t, path, &bboltkv.Options{NoSync: true})
@@ -47,14 +48,14 @@ func TestStore_Commit_SegmentKeysWithoutPrefix(t *testing.T) {
 	}
 	defer db.Close()
 	err = db.View(func(tx *bolt.Tx) error {
-		name := append([]byte(bboltkv.BucketName), 0x01, 0, 0, 0, 3)
+		name := append([]byte(bboltkv.BucketName), 0x01, 0, 0, 0, 3, 0x10)
 		b := tx.Bucket(name)
 		if b == nil {
 			return fmt.Errorf("no bucket %q", name)
 		}
 		i, c := 0, b.Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if want := indexKey(3, i)[5:]; !bytes.Equal(k, want) {
+			if want := indexKey(3, i)[6:]; !bytes.Equal(k, want) {
 				return fmt.Errorf("key %d of bucket %q is %q, want %q", i, name, k, want)
 			}
 			i++
@@ -149,5 +150,81 @@ func TestIterator_SegmentKeysAllocs(t *testing.T) {
 	few, many := scan(10), scan(1000)
 	if many-few > 1000/20 {
 		t.Fatalf("a scan of 1000 keys allocates %v times, one of 10 keys %v times: an allocation per key", many, few)
+	}
+}
+
+// TestIterator_WholeIndex scans whole indexes, [prefix, next prefix), in
+// both directions, where a scan may walk the index's segment alone: with
+// one segment, with two (a column of two types), and with keys of the
+// index's range in the main bucket (the index prefix alone, a segment
+// prefix alone), each of which the scan must return in order.
+func TestIterator_WholeIndex(t *testing.T) {
+	idx := func(id byte, rest string) []byte { return append([]byte{0x01, 0, 0, 0, id}, rest...) }
+	tests := []struct {
+		name string
+		keys [][]byte // of index 3, in order; index 2 and 4 hold a key each
+	}{
+		{"one segment", [][]byte{idx(3, "\x10a\x00"), idx(3, "\x10b\x00")}},
+		{"two segments", [][]byte{idx(3, "\x03x"), idx(3, "\x10a\x00"), idx(3, "\x10b\x00")}},
+		{"index prefix in main", [][]byte{idx(3, ""), idx(3, "\x10a\x00"), idx(3, "\x10b\x00")}},
+		{"segment prefix in main", [][]byte{idx(3, "\x10"), idx(3, "\x10a\x00"), idx(3, "\x10b\x00")}},
+		{"main only", [][]byte{idx(3, "\x10")}},
+		{"empty", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := MustOpen(t, filepath.Join(t.TempDir(), "seg.db"), &bboltkv.Options{NoSync: true})
+			var b kv.Batch
+			for _, k := range slices.Concat(tc.keys, [][]byte{idx(2, "\x10z\x00"), idx(4, "\x10a\x00")}) {
+				b.Put(k, k)
+			}
+			if err := s.Commit(&b); err != nil {
+				t.Fatal(err)
+			}
+			sn, err := s.Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sn.Release()
+			for _, r := range []struct{ start, end []byte }{
+				{idx(3, ""), idx(4, "")},         // the whole index
+				{idx(3, "\x10"), idx(3, "\x11")}, // its strings
+				{idx(3, ""), idx(3, "\x03")},     // before its first segment, if it has two
+			} {
+				for _, reverse := range []bool{false, true} {
+					checkScan(t, sn, r.start, r.end, reverse, tc.keys)
+				}
+			}
+		})
+	}
+}
+
+// checkScan compares the scan of [start, end) with the keys of all in it,
+// each of which is its own value.
+func checkScan(t *testing.T, sn kv.Snapshot, start, end []byte, reverse bool, all [][]byte) {
+	t.Helper()
+	it := sn.Iter(start, end, reverse)
+	var got [][]byte
+	for it.Next() {
+		if !bytes.Equal(it.Key(), it.Value()) {
+			t.Errorf("key %q holds %q", it.Key(), it.Value())
+		}
+		got = append(got, bytes.Clone(it.Key()))
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	it.Close()
+	var want [][]byte
+	for _, k := range all {
+		if bytes.Compare(k, start) >= 0 && bytes.Compare(k, end) < 0 {
+			want = append(want, k)
+		}
+	}
+	if reverse {
+		slices.Reverse(want)
+	}
+	if !slices.EqualFunc(got, want, bytes.Equal) {
+		t.Errorf("Iter(%q, %q, reverse %v) =\n%q\nwant\n%q", start, end, reverse, got, want)
 	}
 }

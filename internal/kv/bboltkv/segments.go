@@ -18,25 +18,31 @@ import (
 // fall to about half (a page split at 90% leaves a nearly full page that
 // the next insert splits again); at 1.0 the first are full and the second
 // at a third; at 0.7 both near two thirds. So the keys of each index (the
-// first byte segmentTag1 or segmentTag2, then 4 bytes of index id: the
-// segment's prefix) live in a bucket of their own, named BucketName +
-// prefix, and every commit sets each bucket's FillPercent from how its
-// new keys fall (fillFor): at the end or in a few places, pages split
-// full; spread out, they split at 70%. The other keys stay in the
+// first byte segmentTag1 or segmentTag2, then 4 bytes of index id) live
+// in buckets of their own, one per segment prefix: those 5 bytes and the
+// next one (the value-type tag of the index's first column, or the first
+// byte of a document's internal id, which starts with the time and
+// changes every 35 years), so an index has one segment but for the
+// columns that mix types. A segment is named BucketName + prefix, and
+// every commit sets each bucket's FillPercent from how its new keys fall
+// (fillFor): at the end or in a few places, pages split full; spread out,
+// they split at 70% (at a million documents, 0.6 to 0.9 and 1.0 all left
+// bench's two spread indexes larger). The other keys stay in the
 // BucketName bucket.
 //
 // A segment stores its keys without their prefix, which its name holds
-// (5 bytes of every index key: 24 MiB of a file of a million documents
+// (6 bytes of every index key: 29 MiB of a file of a million documents
 // with five indexes); reads give the prefix back (segkeys.go). A key that
-// is the prefix alone stays in the main bucket (a bbolt key cannot be
-// empty). Stripping a common prefix keeps the order, so a segment's keys
-// and the main bucket's still merge in key order: a scan walks the main
-// bucket and the segments its range meets, in name order, side by side
-// (mergeIter).
+// is the prefix alone, or shorter, stays in the main bucket (a bbolt key
+// cannot be empty). Stripping a common prefix keeps the order, so a
+// segment's keys and the main bucket's still merge in key order: a scan
+// walks the main bucket and the segments its range meets, in name order,
+// side by side (mergeIter).
 const (
 	segmentTag1   = 0x01 // livedb's index entries
 	segmentTag2   = 0x05 // livedb's later-change keys, by table
-	segmentPrefix = 5
+	segmentPrefix = 6    // a segment's prefix: tag, 4 bytes of index id, the first byte after them
+	indexPrefix   = 5    // the prefix of all of an index's keys: tag and index id
 
 	fillAppend = 1.0 // a bucket whose new keys cluster
 	fillSpread = 0.7 // a bucket whose new keys are spread out
@@ -53,8 +59,11 @@ func segmentOf(key []byte) []byte {
 
 // isSegmentPrefix reports whether p is the prefix of a segment.
 func isSegmentPrefix(p []byte) bool {
-	return len(p) == segmentPrefix && (p[0] == segmentTag1 || p[0] == segmentTag2)
+	return len(p) == segmentPrefix && isSegmentTag(p[0])
 }
+
+// isSegmentTag reports whether keys that begin with tag go to segments.
+func isSegmentTag(tag byte) bool { return tag == segmentTag1 || tag == segmentTag2 }
 
 // segmentName returns the bucket name of the segment with prefix p.
 func segmentName(p []byte) []byte {

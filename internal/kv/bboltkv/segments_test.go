@@ -13,8 +13,8 @@ import (
 
 // segmentKey returns a random key of the forms the store splits across
 // buckets: index entries and later-change keys (tag 0x01 or 0x05, a 4-byte
-// id, more) in a bucket per 5-byte prefix, and every other form (other
-// tags, and keys of these tags shorter than 5 bytes) in the main bucket.
+// id, more) in a bucket per 6-byte prefix, and every other form (other
+// tags, and keys of these tags of 6 bytes or fewer) in the main bucket.
 func segmentKey(rng *rand.Rand) []byte {
 	suffix := func(n int) []byte {
 		b := make([]byte, rng.IntN(n))

@@ -74,7 +74,7 @@ func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
 		it.done = true
 		return it
 	}
-	if p := rangeSegment(start, end); p != nil && (len(start) > len(p) || !sn.mainHas(p)) {
+	if p := sn.soleSegment(start, end); p != nil {
 		b, err := sn.segment(p)
 		switch {
 		case err != nil:
@@ -82,7 +82,11 @@ func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
 		case b == nil:
 			it.done = true
 		default:
-			it.start, it.end, _ = segmentBounds(p, start, end) // ok: start >= p, end > start
+			var ok bool
+			if it.start, it.end, ok = segmentBounds(p, start, end); !ok {
+				it.done = true // no key of the segment, hence none at all, in [start, end)
+				break
+			}
 			it.prefix, it.c = p, b.Cursor()
 		}
 		return it
@@ -97,19 +101,6 @@ func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
 		return it
 	}
 	return &mergeIter{sn: sn, main: it, segs: segs, start: start, end: end, reverse: reverse}
-}
-
-// mainHas reports whether the main bucket holds key (a segment's prefix
-// alone, which a scan of the segment's range must also return), with a
-// damaged page taken as true: the merge that follows reports it.
-func (sn *snapshot) mainHas(key []byte) (found bool) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			found = true
-		}
-	}()
-	return hasKey(sn.b, key)
 }
 
 // segment returns the segment bucket with prefix p, or nil, with a damaged
