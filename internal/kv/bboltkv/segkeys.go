@@ -27,8 +27,10 @@ type segment struct {
 	b *bolt.Bucket
 }
 
-// keyChunk is the size of the buffers in which an iterator rebuilds a
-// segment's keys after its inline one (iterator.inline) is full.
+// keyChunk is the largest buffer in which an iterator rebuilds a
+// segment's keys: after its inline one (iterator.inline), each buffer is
+// twice the size of the one before, up to keyChunk, so that a short scan
+// allocates little and a long one once per keyChunk bytes of keys.
 const keyChunk = 4096
 
 // segmentBounds returns the interval [start, end) of keys in the stored
@@ -127,15 +129,15 @@ func newSegmentIter(sn *snapshot, sg segment, start, end []byte, reverse bool) *
 // keyOf returns the key k of the iterator's segment with its prefix given
 // back. The keys are rebuilt in buffers that are only ever appended to, so
 // that each stays valid until the snapshot is released, as the main
-// bucket's do, at the cost of an allocation per keyChunk bytes of keys,
-// not one per key.
+// bucket's do, at the cost of an allocation per keyChunk bytes of keys
+// (fewer in a short scan), not one per key.
 func (it *iterator) keyOf(k []byte) []byte {
 	n := len(it.prefix) + len(k)
 	if it.keys == nil {
 		it.keys = it.inline[:0]
 	}
 	if cap(it.keys)-len(it.keys) < n {
-		it.keys = make([]byte, 0, max(n, keyChunk))
+		it.keys = make([]byte, 0, max(n, min(2*cap(it.keys), keyChunk)))
 	}
 	i := len(it.keys)
 	it.keys = append(append(it.keys, it.prefix...), k...)

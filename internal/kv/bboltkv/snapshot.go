@@ -138,9 +138,9 @@ type iterator struct {
 	k, v       []byte
 	err        error
 
-	prefix []byte       // the segment's prefix, given back to each key; nil in the main bucket
-	keys   []byte       // where keyOf rebuilds keys
-	inline [2 * 64]byte // keys' first buffer: two index keys of a typical size
+	prefix []byte    // the segment's prefix, given back to each key; nil in the main bucket
+	keys   []byte    // where keyOf rebuilds keys
+	inline [256]byte // keys' first buffer: a few index keys of a typical size
 }
 
 // Next advances to the next entry.
