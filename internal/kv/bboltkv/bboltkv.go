@@ -169,6 +169,8 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	segSet atomic.Pointer[segSet] // what scans know of the segments (segset.go)
 }
 
 var _ kv.Store = (*Store)(nil)
@@ -221,7 +223,9 @@ func Open(path string, opts *Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	return &Store{path: path, db: db, readOnly: o.ReadOnly}, nil
+	s := &Store{path: path, db: db, readOnly: o.ReadOnly}
+	s.segSet.Store(loadSegSet(db)) // segset.go
+	return s, nil
 }
 
 // validateFile checks an existing file before a read-write open: its meta
@@ -416,6 +420,7 @@ func (s *Store) commit(b *kv.Batch, extra func(*bolt.Tx) error) (err error) {
 			err = panicError(s.path, "commit", r) // bbolt's Update rolled back
 		}
 	}()
+	s.noteCommit(ops) // before any snapshot can see what the batch creates (segset.go)
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		main, err := tx.CreateBucketIfNotExists(bucketName)
 		if err != nil {

@@ -2,7 +2,6 @@ package bboltkv
 
 import (
 	"bytes"
-	"runtime/debug"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -19,7 +18,7 @@ import (
 // 01 00 00 00 04) walks that bucket from 'a' to its end, and a scan of
 // the whole index, [01 00 00 00 03, 01 00 00 00 04), walks it alone when
 // it is the index's only segment and the main bucket holds no key there
-// (soleSegment).
+// (soleSegment, segset.go).
 
 // segment is a segment bucket and its prefix.
 type segment struct {
@@ -53,50 +52,6 @@ func segmentBounds(p, start, end []byte) (s, e []byte, ok bool) {
 		e = end[len(p):]
 	}
 	return s, e, true
-}
-
-// soleSegment returns the prefix of the one segment that holds every key
-// of the store in [start, end) (none is in the main bucket or another
-// segment), or nil. It looks at two shapes of interval: one inside a
-// segment (a range of an index's first column), which needs one look at
-// the main bucket when start is the prefix alone; and one inside an index
-// (a scan of the whole index), which needs a look at the main bucket and
-// one at the segment names. A damaged page makes it return nil: the merge
-// that the caller falls back to reports it.
-func (sn *snapshot) soleSegment(start, end []byte) (p []byte) {
-	if len(start) < indexPrefix || end == nil || !isSegmentTag(start[0]) {
-		return nil
-	}
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			p = nil
-		}
-	}()
-	if len(start) >= segmentPrefix {
-		p = start[:segmentPrefix]
-		if !endWithin(p, end) || len(start) == segmentPrefix && hasKey(sn.b, p) {
-			return nil
-		}
-		return p
-	}
-	if len(start) != indexPrefix || !endWithin(start, end) {
-		return nil
-	}
-	if k, _ := sn.b.Cursor().Seek(start); k != nil && bytes.Compare(k, end) < 0 {
-		return nil // a key of the main bucket lies in the interval
-	}
-	c := sn.tx.Cursor()
-	name, _ := c.Seek(segmentName(start))
-	if name == nil || !isSegmentName(name) || !bytes.HasPrefix(name[len(BucketName):], start) {
-		return nil
-	}
-	p = name[len(BucketName):]
-	if next, _ := c.Next(); next != nil && isSegmentName(next) && bytes.HasPrefix(next[len(BucketName):], start) &&
-		bytes.Compare(next[len(BucketName):], end) < 0 {
-		return nil // a second segment of the index lies in the interval
-	}
-	return p
 }
 
 // endWithin reports whether end is at most the first key after every key
@@ -142,10 +97,4 @@ func (it *iterator) keyOf(k []byte) []byte {
 	i := len(it.keys)
 	it.keys = append(append(it.keys, it.prefix...), k...)
 	return it.keys[i:len(it.keys):len(it.keys)]
-}
-
-// hasKey reports whether bucket b holds key.
-func hasKey(b *bolt.Bucket, key []byte) bool {
-	k, _ := b.Cursor().Seek(key)
-	return bytes.Equal(k, key)
 }

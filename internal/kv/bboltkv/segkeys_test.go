@@ -157,7 +157,8 @@ func TestIterator_SegmentKeysAllocs(t *testing.T) {
 // both directions, where a scan may walk the index's segment alone: with
 // one segment, with two (a column of two types), and with keys of the
 // index's range in the main bucket (the index prefix alone, a segment
-// prefix alone), each of which the scan must return in order.
+// prefix alone), each of which the scan must return in order, before and
+// after reopening the store (which learns its segments from the file).
 func TestIterator_WholeIndex(t *testing.T) {
 	idx := func(id byte, rest string) []byte { return append([]byte{0x01, 0, 0, 0, id}, rest...) }
 	tests := []struct {
@@ -173,7 +174,8 @@ func TestIterator_WholeIndex(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := MustOpen(t, filepath.Join(t.TempDir(), "seg.db"), &bboltkv.Options{NoSync: true})
+			path := filepath.Join(t.TempDir(), "seg.db")
+			s := MustOpen(t, path, &bboltkv.Options{NoSync: true})
 			var b kv.Batch
 			for _, k := range slices.Concat(tc.keys, [][]byte{idx(2, "\x10z\x00"), idx(4, "\x10a\x00")}) {
 				b.Put(k, k)
@@ -181,19 +183,28 @@ func TestIterator_WholeIndex(t *testing.T) {
 			if err := s.Commit(&b); err != nil {
 				t.Fatal(err)
 			}
-			sn, err := s.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sn.Release()
-			for _, r := range []struct{ start, end []byte }{
-				{idx(3, ""), idx(4, "")},         // the whole index
-				{idx(3, "\x10"), idx(3, "\x11")}, // its strings
-				{idx(3, ""), idx(3, "\x03")},     // before its first segment, if it has two
-			} {
-				for _, reverse := range []bool{false, true} {
-					checkScan(t, sn, r.start, r.end, reverse, tc.keys)
+			for _, reopen := range []bool{false, true} {
+				if reopen {
+					if err := s.Close(); err != nil {
+						t.Fatal(err)
+					}
+					s = MustOpen(t, path, &bboltkv.Options{NoSync: true})
 				}
+				sn, err := s.Snapshot()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range []struct{ start, end []byte }{
+					{idx(3, ""), idx(4, "")},         // the whole index
+					{idx(3, "\x10"), idx(3, "\x11")}, // its strings
+					{idx(3, "\x10a"), idx(4, "")},    // from a key to the index's end
+					{idx(3, ""), idx(3, "\x03")},     // before its first segment, if it has two
+				} {
+					for _, reverse := range []bool{false, true} {
+						checkScan(t, sn, r.start, r.end, reverse, tc.keys)
+					}
+				}
+				sn.Release()
 			}
 		})
 	}
@@ -226,5 +237,38 @@ func checkScan(t *testing.T, sn kv.Snapshot, start, end []byte, reverse bool, al
 	}
 	if !slices.EqualFunc(got, want, bytes.Equal) {
 		t.Errorf("Iter(%q, %q, reverse %v) =\n%q\nwant\n%q", start, end, reverse, got, want)
+	}
+}
+
+// TestIterator_IndexRangeAllocs checks that a scan from a key of an index
+// to the index's end (a page after a cursor) walks its one segment alone,
+// as a scan that ends inside the segment does, not a merge of the main
+// bucket and the segments, which allocates more.
+func TestIterator_IndexRangeAllocs(t *testing.T) {
+	s := MustOpen(t, filepath.Join(t.TempDir(), "seg.db"), &bboltkv.Options{NoSync: true})
+	mustCommitIndex(t, s, 3, 100)
+	mustCommitIndex(t, s, 4, 1)
+	sn, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sn.Release()
+	scan := func(end []byte) float64 {
+		return testing.AllocsPerRun(20, func() {
+			it := sn.Iter(indexKey(3, 50), end, false)
+			n := 0
+			for it.Next() {
+				n++
+			}
+			if err := it.Err(); err != nil || n != 50 {
+				t.Fatalf("scanned %d keys (%v), want 50", n, err)
+			}
+			it.Close()
+		})
+	}
+	inSegment, toIndexEnd := scan([]byte{0x01, 0, 0, 0, 3, 0x11}), scan([]byte{0x01, 0, 0, 0, 4})
+
+	if toIndexEnd > inSegment {
+		t.Fatalf("a scan to the index's end allocates %v times, one to its segment's end %v times", toIndexEnd, inSegment)
 	}
 }

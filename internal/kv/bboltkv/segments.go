@@ -31,8 +31,8 @@ import (
 // BucketName bucket.
 //
 // A segment stores its keys without their prefix, which its name holds
-// (6 bytes of every index key: 29 MiB of a file of a million documents
-// with five indexes); reads give the prefix back (segkeys.go). A key that
+// (6 bytes of every index key: 29 MiB of keys in a file of a million
+// documents with five indexes); reads give the prefix back (segkeys.go). A key that
 // is the prefix alone, or shorter, stays in the main bucket (a bbolt key
 // cannot be empty). Stripping a common prefix keeps the order, so a
 // segment's keys and the main bucket's still merge in key order: a scan
