@@ -73,9 +73,12 @@ const (
 	// on bbolt each index's keys are in a bucket of their own
 	// (internal/kv/bboltkv/segments.go). Version 5: change records and
 	// later-change keys hold a document's internal id, not the text of
-	// its _id (changerec.go). A file of another version is refused
-	// (ErrNotLivedb).
-	catalogVersion = 5
+	// its _id (changerec.go). Version 6: on bbolt an index's keys are
+	// in buckets named for their first 6 bytes (tag, index id, the type
+	// tag of the first column), which store them without those bytes
+	// (internal/kv/bboltkv/segkeys.go). A file of another version is
+	// refused (ErrNotLivedb).
+	catalogVersion = 6
 )
 
 func (t *tableInfo) index(name string) (*indexInfo, bool) {

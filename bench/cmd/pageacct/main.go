@@ -144,6 +144,9 @@ func rangeOf(bucket string, k []byte) string {
 	if !strings.HasPrefix(bucket, "livedb") || len(k) == 0 {
 		return bucket
 	}
+	if p := bucket[len("livedb"):]; len(p) == 6 && (p[0] == 0x01 || p[0] == 0x05) {
+		k = append([]byte(p), k...) // an index's bucket stores its keys without this prefix
+	}
 	switch k[0] {
 	case 0x00:
 		return "0x00 " + string(k[1:])

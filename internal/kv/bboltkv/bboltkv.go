@@ -49,7 +49,7 @@ import (
 )
 
 // BucketName is the name of the bbolt bucket that holds every key but the
-// indexes' (whose buckets are named BucketName followed by a 5-byte key
+// indexes' (whose buckets are named BucketName followed by a 6-byte key
 // prefix, segments.go). A bbolt file without it opens as an empty store;
 // the first Commit creates it.
 const BucketName = "livedb"
@@ -169,6 +169,8 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	segSet atomic.Pointer[segSet] // what scans know of the segments (segset.go)
 }
 
 var _ kv.Store = (*Store)(nil)
@@ -221,7 +223,9 @@ func Open(path string, opts *Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	return &Store{path: path, db: db, readOnly: o.ReadOnly}, nil
+	s := &Store{path: path, db: db, readOnly: o.ReadOnly}
+	s.segSet.Store(loadSegSet(db)) // segset.go
+	return s, nil
 }
 
 // validateFile checks an existing file before a read-write open: its meta
@@ -416,6 +420,7 @@ func (s *Store) commit(b *kv.Batch, extra func(*bolt.Tx) error) (err error) {
 			err = panicError(s.path, "commit", r) // bbolt's Update rolled back
 		}
 	}()
+	s.noteCommit(ops) // before any snapshot can see what the batch creates (segset.go)
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		main, err := tx.CreateBucketIfNotExists(bucketName)
 		if err != nil {
@@ -439,17 +444,17 @@ func (s *Store) commit(b *kv.Batch, extra func(*bolt.Tx) error) (err error) {
 			}
 		}
 		for _, op := range ops {
-			bkt := main
+			bkt, key := main, op.Key
 			if p := segmentOf(op.Key); p != nil {
-				bkt = groups[string(p)].b
+				bkt, key = groups[string(p)].b, op.Key[len(p):] // a segment stores keys without prefix
 			}
 			if bkt == nil {
 				continue // a delete in a segment that does not exist
 			}
 			if op.Delete {
-				err = bkt.Delete(op.Key)
+				err = bkt.Delete(key)
 			} else {
-				err = bkt.Put(op.Key, op.Value)
+				err = bkt.Put(key, op.Value)
 			}
 			if err != nil {
 				return fmt.Errorf("op %d: %w", op.seq, err)

@@ -18,55 +18,62 @@ import (
 // fall to about half (a page split at 90% leaves a nearly full page that
 // the next insert splits again); at 1.0 the first are full and the second
 // at a third; at 0.7 both near two thirds. So the keys of each index (the
-// first byte segmentTag1 or segmentTag2, then 4 bytes of index id: the
-// segment's prefix) live in a bucket of their own, named BucketName +
-// prefix, and every commit sets each bucket's FillPercent from how its
-// new keys fall (fillFor): at the end or in a few places, pages split
-// full; spread out, they split at 70%. The other keys stay in the
+// first byte segmentTag1 or segmentTag2, then 4 bytes of index id) live
+// in buckets of their own, one per segment prefix: those 5 bytes and the
+// next one (the value-type tag of the index's first column, or the first
+// byte of a document's internal id, which starts with the time and
+// changes every 35 years), so an index has one segment but for the
+// columns that mix types. A segment is named BucketName + prefix, and
+// every commit sets each bucket's FillPercent from how its new keys fall
+// (fillFor): at the end or in a few places, pages split full; spread out,
+// they split at 70% (at a million documents, 0.6 to 0.9 and 1.0 all left
+// bench's two spread indexes larger). The other keys stay in the
 // BucketName bucket.
 //
-// Keys keep their prefix inside the segment, so a segment's keys and the
-// main bucket's merge in key order: a scan walks the main bucket and the
-// segments its range meets, in name order, side by side (mergeIter).
+// A segment stores its keys without their prefix, which its name holds
+// (6 bytes of every index key: 29 MiB of keys in a file of a million
+// documents with five indexes); reads give the prefix back (segkeys.go). A key that
+// is the prefix alone, or shorter, stays in the main bucket (a bbolt key
+// cannot be empty). Stripping a common prefix keeps the order, so a
+// segment's keys and the main bucket's still merge in key order: a scan
+// walks the main bucket and the segments its range meets, in name order,
+// side by side (mergeIter).
 const (
 	segmentTag1   = 0x01 // livedb's index entries
 	segmentTag2   = 0x05 // livedb's later-change keys, by table
-	segmentPrefix = 5
+	segmentPrefix = 6    // a segment's prefix: tag, 4 bytes of index id, the first byte after them
+	indexPrefix   = 5    // the prefix of all of an index's keys: tag and index id
 
 	fillAppend = 1.0 // a bucket whose new keys cluster
 	fillSpread = 0.7 // a bucket whose new keys are spread out
 )
 
 // segmentOf returns the prefix of key's segment, or nil for a key of the
-// main bucket.
+// main bucket (which holds a key that is a prefix alone).
 func segmentOf(key []byte) []byte {
-	if len(key) >= segmentPrefix && (key[0] == segmentTag1 || key[0] == segmentTag2) {
+	if len(key) > segmentPrefix && isSegmentPrefix(key[:segmentPrefix]) {
 		return key[:segmentPrefix]
 	}
 	return nil
 }
+
+// isSegmentPrefix reports whether p is the prefix of a segment.
+func isSegmentPrefix(p []byte) bool {
+	return len(p) == segmentPrefix && isSegmentTag(p[0])
+}
+
+// isSegmentTag reports whether keys that begin with tag go to segments.
+func isSegmentTag(tag byte) bool { return tag == segmentTag1 || tag == segmentTag2 }
 
 // segmentName returns the bucket name of the segment with prefix p.
 func segmentName(p []byte) []byte {
 	return append([]byte(BucketName), p...)
 }
 
-// segmentEnd returns the first key after every key of the segment with
-// prefix p.
-func segmentEnd(p []byte) []byte {
-	e := bytes.Clone(p)
-	for i := len(e) - 1; i >= 0; i-- {
-		if e[i]++; e[i] != 0 {
-			return e[:i+1]
-		}
-	}
-	return nil
-}
-
 // isSegmentName reports whether a bucket name is a segment's.
 func isSegmentName(name []byte) bool {
 	return len(name) == len(BucketName)+segmentPrefix && bytes.HasPrefix(name, bucketName) &&
-		segmentOf(name[len(BucketName):]) != nil
+		isSegmentPrefix(name[len(BucketName):])
 }
 
 // fillFor returns the FillPercent of a bucket for a commit whose puts to it
@@ -149,8 +156,8 @@ func (s *segments) get(tx *bolt.Tx, p []byte) *bolt.Bucket {
 
 // segmentsIn returns the segment buckets of tx that can hold keys of
 // [start, end), in key order.
-func segmentsIn(tx *bolt.Tx, start, end []byte) []*bolt.Bucket {
-	var out []*bolt.Bucket
+func segmentsIn(tx *bolt.Tx, start, end []byte) []segment {
+	var out []segment
 	c := tx.Cursor()
 	seek := bucketName
 	if start != nil {
@@ -168,7 +175,7 @@ func segmentsIn(tx *bolt.Tx, start, end []byte) []*bolt.Bucket {
 			continue
 		}
 		if b := tx.Bucket(name); b != nil {
-			out = append(out, b)
+			out = append(out, segment{p: p, b: b})
 		}
 	}
 	return out
@@ -179,9 +186,9 @@ func segmentsIn(tx *bolt.Tx, start, end []byte) []*bolt.Bucket {
 // larger in reverse).
 type mergeIter struct {
 	sn      *snapshot
-	main    *iterator      // nil without a main bucket
-	segs    []*bolt.Bucket // segments not yet begun, in walk order
-	seg     *iterator      // the current segment's walk
+	main    *iterator // nil without a main bucket
+	segs    []segment // segments not yet begun, in walk order
+	seg     *iterator // the current segment's walk
 	start   []byte
 	end     []byte
 	reverse bool
@@ -251,9 +258,11 @@ func (m *mergeIter) nextSeg() bool {
 			m.seg = nil
 			return false
 		}
-		b := m.segs[0]
+		sg := m.segs[0]
 		m.segs = m.segs[1:]
-		m.seg = &iterator{sn: m.sn, start: m.start, end: m.end, reverse: m.reverse, c: b.Cursor()}
+		if m.seg = newSegmentIter(m.sn, sg, m.start, m.end, m.reverse); m.seg == nil {
+			continue // no key of the segment lies in [start, end)
+		}
 	}
 }
 
@@ -287,7 +296,7 @@ func (m *mergeIter) Close() {
 }
 
 // listSegments is segmentsIn with a damaged root page turned into an error.
-func (sn *snapshot) listSegments(start, end []byte, reverse bool) (segs []*bolt.Bucket, err error) {
+func (sn *snapshot) listSegments(start, end []byte, reverse bool) (segs []segment, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -332,7 +341,7 @@ func bucketGroups(tx *bolt.Tx, main *bolt.Bucket, ops []seqOp) (map[string]*buck
 			}
 			g.b = b
 		}
-		g.puts = append(g.puts, op.Key)
+		g.puts = append(g.puts, op.Key[len(p):]) // the keys as the bucket stores them
 	}
 	return groups, nil
 }

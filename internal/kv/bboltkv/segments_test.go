@@ -13,9 +13,14 @@ import (
 
 // segmentKey returns a random key of the forms the store splits across
 // buckets: index entries and later-change keys (tag 0x01 or 0x05, a 4-byte
-// id, more) in a bucket per 5-byte prefix, and every other form (other
-// tags, and keys of these tags shorter than 5 bytes) in the main bucket.
-func segmentKey(rng *rand.Rand) []byte {
+// id, more) in a bucket per 6-byte prefix, and every other form (other
+// tags, and keys of these tags of 6 bytes or fewer) in the main bucket.
+func segmentKey(rng *rand.Rand) []byte { return segmentKeyOf(rng, true) }
+
+// segmentKeyOf is segmentKey, without keys of 6 bytes or fewer with tag
+// 0x01 or 0x05 unless short is set (livedb never writes such keys; scans
+// that meet none can walk one segment alone).
+func segmentKeyOf(rng *rand.Rand, short bool) []byte {
 	suffix := func(n int) []byte {
 		b := make([]byte, rng.IntN(n))
 		for i := range b {
@@ -23,16 +28,21 @@ func segmentKey(rng *rand.Rand) []byte {
 		}
 		return b
 	}
+	var k []byte
 	switch rng.IntN(6) {
 	case 0:
 		return append([]byte{byte(rng.IntN(4)) + 0x00}, suffix(4)...) // tags 0x00-0x03
 	case 1:
-		return append([]byte{0x01}, suffix(4)...) // short: main bucket
+		k = append([]byte{0x01}, suffix(4)...) // short: main bucket
 	case 2:
-		return append([]byte{0x05, 0, 0, 0, byte(1 + rng.IntN(2))}, suffix(4)...)
+		k = append([]byte{0x05, 0, 0, 0, byte(1 + rng.IntN(2))}, suffix(4)...)
 	default:
-		return append([]byte{0x01, 0, 0, byte(rng.IntN(2)), byte(rng.IntN(3))}, suffix(4)...)
+		k = append([]byte{0x01, 0, 0, byte(rng.IntN(2)), byte(rng.IntN(3))}, suffix(4)...)
 	}
+	if !short && len(k) <= 6 {
+		k = append(k, make([]byte, 7-len(k))...) // as long as a segment's shortest key
+	}
+	return k
 }
 
 // TestStore_Segments_MatchModel commits random batches of keys spread
@@ -40,6 +50,14 @@ func segmentKey(rng *rand.Rand) []byte {
 // every scan (random bounds, both directions, a bound inside, before,
 // after or across segments) with a model, before and after reopening.
 func TestStore_Segments_MatchModel(t *testing.T) {
+	for _, short := range []bool{true, false} {
+		t.Run(fmt.Sprintf("short=%v", short), func(t *testing.T) { testSegmentsMatchModel(t, short) })
+	}
+}
+
+// testSegmentsMatchModel is TestStore_Segments_MatchModel with or without
+// short keys of segment tags (segmentKeyOf).
+func testSegmentsMatchModel(t *testing.T, short bool) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
@@ -50,7 +68,7 @@ func TestStore_Segments_MatchModel(t *testing.T) {
 	for round := range 60 {
 		var b kv.Batch
 		for i := range 1 + rng.IntN(40) {
-			k := segmentKey(rng)
+			k := segmentKeyOf(rng, short)
 			if rng.IntN(5) == 0 && len(keys) > 0 {
 				k = keys[rng.IntN(len(keys))]
 				b.Delete(k)

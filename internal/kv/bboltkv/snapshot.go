@@ -50,6 +50,7 @@ func (sn *snapshot) Get(key []byte) (value []byte, ok bool, err error) {
 		if b = sn.segs.get(sn.tx, p); b == nil {
 			return nil, false, nil
 		}
+		key = key[len(p):] // as the segment stores it
 	}
 	// A cursor rather than Bucket.Get, which cannot tell an empty value
 	// from an absent key.
@@ -73,7 +74,7 @@ func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
 		it.done = true
 		return it
 	}
-	if p := segmentOf(start); p != nil && end != nil && bytes.Compare(end, segmentEnd(p)) <= 0 {
+	if p := sn.soleSegment(start, end); p != nil {
 		b, err := sn.segment(p)
 		switch {
 		case err != nil:
@@ -81,7 +82,12 @@ func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
 		case b == nil:
 			it.done = true
 		default:
-			it.c = b.Cursor()
+			var ok bool
+			if it.start, it.end, ok = segmentBounds(p, start, end); !ok {
+				it.done = true // no key of the segment, hence none at all, in [start, end)
+				break
+			}
+			it.prefix, it.c = p, b.Cursor()
 		}
 		return it
 	}
@@ -118,18 +124,23 @@ func (sn *snapshot) Release() {
 	_ = sn.tx.Rollback()
 }
 
-// iterator walks [start, end) with a bbolt cursor. Its keys and values point
-// into the memory map and stay valid until the snapshot is released (longer
-// than the kv contract requires), so nothing is copied.
+// iterator walks [start, end) with a bbolt cursor. Its keys and values
+// stay valid until the snapshot is released (longer than the kv contract
+// requires): values and the main bucket's keys point into the memory map,
+// a segment's keys are rebuilt in buffers never reused (keyOf).
 type iterator struct {
 	sn         *snapshot
 	c          *bolt.Cursor
-	start, end []byte
+	start, end []byte // as the bucket stores keys: a segment's without prefix
 	reverse    bool
 	started    bool
 	done       bool
 	k, v       []byte
 	err        error
+
+	prefix []byte    // the segment's prefix, given back to each key; nil in the main bucket
+	keys   []byte    // where keyOf rebuilds keys
+	inline [256]byte // keys' first buffer: a few index keys of a typical size
 }
 
 // Next advances to the next entry.
@@ -164,6 +175,9 @@ func (it *iterator) Next() (ok bool) {
 		it.reverse && it.start != nil && bytes.Compare(k, it.start) < 0 {
 		it.stop(nil)
 		return false
+	}
+	if it.prefix != nil {
+		k = it.keyOf(k)
 	}
 	it.k, it.v = k, v
 	return true
