@@ -2,6 +2,8 @@ package livedb
 
 import (
 	"bytes"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/livedb-go/livedb/internal/textsearch"
@@ -152,7 +154,12 @@ func (c *searchCorpus) rank(terms []searchTerm, eqs [][]byte) ([]searchHit, erro
 		if err != nil {
 			return nil, err
 		}
-		for term, df := range dfs {
+		// In term order, not the map's: a document's score is a sum of
+		// one float per term, and two documents with the same terms must
+		// sum them in the same order to get the same bits, or a tie that
+		// the newest should win is decided by rounding.
+		for _, term := range slices.Sorted(maps.Keys(dfs)) {
+			df := dfs[term]
 			if df <= 0 || seen[term] {
 				continue
 			}
