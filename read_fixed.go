@@ -1,6 +1,10 @@
 package livedb
 
-import "github.com/livedb-go/livedb/internal/kv"
+import (
+	"context"
+
+	"github.com/livedb-go/livedb/internal/kv"
+)
 
 // This file holds what keeps the fixed cost of a read low, the part spent
 // before its first row and after its last: a scanner's iterator is reused
@@ -37,4 +41,20 @@ func (endIter) Key() []byte   { return nil }
 func (endIter) Value() []byte { return nil }
 func (endIter) Err() error    { return nil }
 func (endIter) Close()        {}
+
+// queryTx is a query's transaction with the QueryCtx and Reader its
+// function gets, allocated together: three allocations were a third of
+// what an empty query allocated.
+type queryTx struct {
+	tx txn
+	r  Reader
+	qc QueryCtx
+}
+
+// ctx returns the QueryCtx of the transaction, which DB.beginIn opened.
+func (qt *queryTx) ctx(ctx context.Context) *QueryCtx {
+	qt.r.tx = &qt.tx
+	qt.qc = QueryCtx{DB: &qt.r, ctx: ctx}
+	return &qt.qc
+}
 
