@@ -1,7 +1,10 @@
 package livedb
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"reflect"
 	"testing"
@@ -50,5 +53,59 @@ func TestRangeValue_IDField_SameAsConform(t *testing.T) {
 		if gotErr != nil && !errors.Is(gotErr, wantErr) && gotErr.Error() != wantErr.Error() {
 			t.Errorf("rangeValue(ref, %#v): error %q, conform's %q", x, gotErr, wantErr)
 		}
+	}
+}
+
+// The fingerprint of a cursor hashes the text describe writes, built by
+// appendDescribe without allocating: the two must agree for every kind of
+// range value (plain and quoted strings, IDs, numbers, booleans, null,
+// bytes, Undefined, arrays, objects), both orders, filters and
+// predicates, or the cursors handed out before would stop matching.
+func TestQuery_AppendDescribe_SameAsDescribe(t *testing.T) {
+	s := DefineSchema(Tables{"notes": DefineTable(v.Object(v.Fields{
+		"g": v.Any(),
+		"n": v.Float64(),
+	})).Index("by_g_n", "g", "n")})
+	db, err := OpenMemory(s, &Options{AllowUndeclaredTables: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	good, err := id.New(id.FirstUserTableNumber, time.Now(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := []any{"plain text 123", "a \"quoted\"\n\x00é", "back\\slash", "", good, ID(good),
+		1.5, 1e300, int64(-7), true, nil, []byte{1, 2, 3}, Undefined, []any{"x", 2.0}, map[string]any{"k": "v"}}
+	err = db.Query(context.Background(), func(qc *QueryCtx) error {
+		var qs []*Query
+		for _, x := range values {
+			qs = append(qs, qc.DB.Query("notes").WithIndex("by_g_n", func(r IndexRange) IndexRange {
+				return r.Eq("g", x).Gt("n", 2.5)
+			}))
+		}
+		qs = append(qs,
+			qc.DB.Query("notes"),
+			qc.DB.Query("missing"),
+			qc.DB.Query("notes").WithIndex("by_g_n", nil).Order(Desc).Filter(func(f FilterBuilder) Expr {
+				return f.Eq(f.Field("n"), 2.0)
+			}).FilterFunc(func(Doc) (bool, error) { return true, nil }),
+		)
+		for i, q := range qs {
+			if _, err := q.plan(); err != nil { // normalizes the range values, as Paginate does first
+				return err
+			}
+			want := describeFmt(q)
+			if got := string(q.appendDescribe(nil)); got != want {
+				t.Errorf("query %d: appendDescribe %q, want %q", i, got, want)
+			}
+			if got, want := q.fingerprint(), sha256.Sum256([]byte(want)); !bytes.Equal(got, want[:8]) {
+				t.Errorf("query %d: fingerprint %x, want %x", i, got, want[:8])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
