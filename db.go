@@ -261,6 +261,12 @@ func (db *DB) isClosed() bool {
 // snapshot timestamp as active so that the commit log keeps what it may
 // conflict with.
 func (db *DB) begin(ctx context.Context, writable bool) (*txn, error) {
+	return db.beginIn(ctx, nil, writable)
+}
+
+// beginIn is begin into tx, a zero txn that the caller allocated with
+// what goes with it (read_fixed.go), or a new txn when tx is nil.
+func (db *DB) beginIn(ctx context.Context, tx *txn, writable bool) (*txn, error) {
 	if db.isClosed() {
 		return nil, ErrClosed
 	}
@@ -274,7 +280,10 @@ func (db *DB) begin(ctx context.Context, writable bool) (*txn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tx := &txn{db: db, ctx: ctx, snap: v.snap, ts: v.ts, cat: v.cat, base: v.cat, limits: &db.opts.Limits}
+	if tx == nil {
+		tx = new(txn)
+	}
+	*tx = txn{db: db, ctx: ctx, snap: v.snap, ts: v.ts, cat: v.cat, base: v.cat, limits: &db.opts.Limits}
 	if writable {
 		tx.writes = newWriteSet()
 	}
@@ -410,12 +419,13 @@ func (db *DB) Query(ctx context.Context, fn func(q *QueryCtx) error) error {
 
 // query runs fn and returns the transaction for its read set and timestamp.
 func (db *DB) query(ctx context.Context, fn func(q *QueryCtx) error) (*txn, error) {
-	tx, err := db.begin(ctx, false)
+	qt := new(queryTx) // the txn, QueryCtx and Reader in one allocation (read_fixed.go)
+	tx, err := db.beginIn(ctx, &qt.tx, false)
 	if err != nil {
 		return nil, err
 	}
 	defer db.end(tx)
-	err = fn(&QueryCtx{DB: &Reader{tx: tx}, ctx: ctx})
+	err = fn(qt.ctx(ctx))
 	return tx, err
 }
 

@@ -307,6 +307,9 @@ func rangeValue(tv v.Validator, field string, x any) (any, error) {
 	} else {
 		fv = fieldValidator(tv, []string{field})
 	}
+	if isIDValidator(fv) { // read_fixed.go
+		return idRangeValue(x)
+	}
 	if fv != nil {
 		if y, err := conform(fv, x, nil); err == nil {
 			return y, nil

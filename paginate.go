@@ -3,7 +3,6 @@ package livedb
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 )
@@ -96,8 +95,7 @@ type cursor struct {
 // query.
 func (q *Query) fingerprint() []byte {
 	if q.fp == nil {
-		h := sha256.Sum256([]byte(q.describe()))
-		q.fp = h[:8]
+		q.fp = q.fingerprintOf() // paginate_fixed.go
 	}
 	return q.fp
 }
@@ -112,7 +110,11 @@ func (q *Query) cursorMAC(body []byte) []byte {
 // encodeCursor writes version, kind, fingerprint and key, then a MAC made
 // with the database's secret, as URL-safe base64.
 func (q *Query) encodeCursor(c cursor) string {
-	b := make([]byte, 0, 2+8+len(c.key)+cursorMACLen)
+	var buf [128]byte // paginate_fixed.go: one allocation, the string
+	b := buf[:0]
+	if n := 2 + 8 + len(c.key) + cursorMACLen; n > len(buf) {
+		b = make([]byte, 0, n)
+	}
 	b = append(b, cursorVersion, cursorKindAfter)
 	if c.end {
 		b[1] = cursorKindEnd
@@ -120,7 +122,7 @@ func (q *Query) encodeCursor(c cursor) string {
 	b = append(b, q.fingerprint()...)
 	b = append(b, c.key...)
 	b = macCursor(b, q.tx.cat.secret, b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return appendCursorString(b)
 }
 
 func (q *Query) decodeCursor(s string) (cursor, error) {

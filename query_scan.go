@@ -40,7 +40,7 @@ type scanner struct {
 
 func (tx *txn) newScanner(ix *indexInfo, start, end []byte, reverse bool) *scanner {
 	s := &scanner{tx: tx, ix: ix, start: start, end: end, reverse: reverse}
-	s.it = tx.snap.Iter(start, end, reverse)
+	s.it = iterOnce(tx.snap, start, end, reverse) // read_fixed.go
 	if mit, ok := s.it.(kv.MemoIterator); ok {
 		if ms, ok := tx.snap.(kv.MemoSnapshot); ok {
 			s.mit, s.ms = mit, ms
@@ -209,7 +209,7 @@ func (s *scanner) snapRow(key []byte) (docRow, error) {
 
 // close records the read interval and releases the iterator.
 func (s *scanner) close() error {
-	s.it.Close()
+	s.closeIter() // read_fixed.go
 	if s.recorded {
 		return nil
 	}

@@ -25,11 +25,19 @@ type readSet struct {
 	// whose intervals are in ivs: a subscription re-runs on a key in one
 	// of them only when the search says the key could change its answer.
 	vec []*vectorRead
+
+	// first backs ivs up to its first interval, which is all that most
+	// transactions record (a Get, or one query), sparing them an
+	// allocation.
+	first [1]interval
 }
 
 func (rs *readSet) add(start, end []byte) {
 	if bytes.Compare(start, end) >= 0 {
 		return
+	}
+	if rs.ivs == nil {
+		rs.ivs = rs.first[:0]
 	}
 	rs.ivs = append(rs.ivs, interval{Start: start, End: end})
 	rs.sorted = false

@@ -40,6 +40,9 @@ type iterator struct {
 	err   error
 	visit func(item) bool  // the refill callback, allocated once
 	first [firstChunk]item // buf of the first refill, allocated with the iterator
+
+	// pooled marks an iterator of IterOnce: Close recycles it (iterpool.go).
+	pooled bool
 }
 
 // Next advances to the next entry.
@@ -173,4 +176,7 @@ func (it *iterator) Err() error { return it.err }
 func (it *iterator) Close() {
 	it.done = true
 	it.buf = nil
+	if it.pooled {
+		it.recycle()
+	}
 }

@@ -346,12 +346,17 @@ func (sn *snapshot) Visible(born uint64) bool { return born <= sn.seq }
 
 // Iter returns an iterator over [start, end).
 func (sn *snapshot) Iter(start, end []byte, reverse bool) kv.Iterator {
-	it := &iterator{sn: sn, start: start, end: end, reverse: reverse, chunk: firstChunk}
+	return sn.startIter(&iterator{sn: sn, start: start, end: end, reverse: reverse, chunk: firstChunk})
+}
+
+// startIter readies a new iterator over [it.start, it.end): one that is
+// done at once when the snapshot cannot be read or the interval is empty.
+func (sn *snapshot) startIter(it *iterator) kv.Iterator {
 	if err := sn.check(); err != nil {
 		it.err = err
 		it.done = true
 	}
-	if start != nil && end != nil && bytes.Compare(start, end) >= 0 {
+	if it.start != nil && it.end != nil && bytes.Compare(it.start, it.end) >= 0 {
 		it.done = true
 	}
 	return it
