@@ -73,9 +73,11 @@ const (
 	// on bbolt each index's keys are in a bucket of their own
 	// (internal/kv/bboltkv/segments.go). Version 5: change records and
 	// later-change keys hold a document's internal id, not the text of
-	// its _id (changerec.go). A file of another version is refused
-	// (ErrNotLivedb).
-	catalogVersion = 5
+	// its _id (changerec.go). Version 6: a document is stored without
+	// its _id, which its by_id key gives, and with its _creationTime as
+	// 8 bytes in front of its fields (value.EncodeStoredDocument). A file
+	// of another version is refused (ErrNotLivedb).
+	catalogVersion = 6
 )
 
 func (t *tableInfo) index(name string) (*indexInfo, bool) {

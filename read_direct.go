@@ -43,7 +43,7 @@ func memoRaw(enc []byte, m *kv.Memo, id, key []byte) (docRow, error) {
 		m.Store(readOnce)
 		return docRow{size: len(enc), enc: enc, id: id, key: key}, nil
 	}
-	r, err := memoDoc(enc, m)
+	r, err := memoDoc(enc, m, id)
 	if err == nil {
 		err = checkDocID(r.doc, id, key)
 	}
@@ -65,7 +65,7 @@ func (tx *txn) loadRaw(t *tableInfo, docID string, key []byte) (docRow, bool, er
 			if pd.newEnc == nil {
 				return docRow{}, false, nil
 			}
-			return docRow{size: len(pd.newEnc), enc: pd.newEnc}, true, nil
+			return docRow{size: len(pd.newEnc), enc: pd.newEnc, id: []byte(docID)}, true, nil
 		}
 	}
 	id, _, _ := indexEntryID(t, key)
@@ -154,22 +154,16 @@ func (t *Table[T]) decodeRow(row docRow, out *T) error {
 		return t.decodeInto(Doc(row.doc), out)
 	}
 	if enc := row.enc; enc != nil {
-		id, ok := codec.DecodeStored(enc, "", rv)
-		if ok && (row.id == nil || id == string(row.id)) {
+		if codec.DecodeStored(enc, row.id, rv) {
 			return nil
 		}
 		rv.SetZero()
 	}
 	doc := row.doc
 	if doc == nil {
-		r, err := privateRow(row.enc)
+		r, err := privateRow(row.enc, row.id)
 		if err != nil {
 			return err
-		}
-		if row.id != nil {
-			if err := checkDocID(r.doc, row.id, row.key); err != nil {
-				return err
-			}
 		}
 		doc = r.doc
 	}

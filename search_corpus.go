@@ -41,7 +41,7 @@ func (tx *txn) searchCorpus(si *searchInfo) (*searchCorpus, error) {
 			if v.enc == nil {
 				continue
 			}
-			doc, err := decodeDoc(v.enc)
+			doc, err := decodeDoc(v.enc, docID)
 			if err != nil {
 				return nil, err
 			}
