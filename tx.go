@@ -199,11 +199,10 @@ type docRow struct {
 	shared *cachedDoc
 
 	// A raw row of a typed read (read_direct.go): doc is nil unless
-	// shared is set; enc is the stored version, id the _id its key names,
-	// key that key (for errors; valid while the row is decoded).
+	// shared is set; enc is the stored version, id the _id its key names
+	// (a stored version does not hold it).
 	enc []byte
 	id  []byte
-	key []byte
 }
 
 // own returns the row's document for a caller to keep and modify.
@@ -357,9 +356,6 @@ func (tx *txn) loadDoc(t *tableInfo, docID string, key []byte) (docRow, bool, er
 		return docRow{}, false, storeErr(err)
 	}
 	r, err := privateRow(enc, docID)
-	if err == nil {
-		err = checkDocID(r.doc, docID, key)
-	}
 	return r, err == nil, err
 }
 
@@ -371,28 +367,7 @@ func memoRow[S ~string | []byte](ms kv.MemoSnapshot, key []byte, docID S) (docRo
 		return docRow{}, false, storeErr(err)
 	}
 	r, err := memoDoc(enc, m, docID)
-	if err == nil {
-		err = checkDocID(r.doc, docID, key)
-	}
 	return r, err == nil, err
-}
-
-// checkDocID fails with ErrCorrupt when a stored document's _id (an ID or,
-// decoded by decodeDoc, a string) is not the one its by_id key names: a
-// damaged page, which must not reach the caller or a write as a document
-// with an ID it cannot use.
-func checkDocID[S ~string | []byte](doc map[string]any, docID S, key []byte) error {
-	var got string
-	switch x := doc[fieldID].(type) {
-	case ID:
-		got = string(x)
-	case string:
-		got = x
-	}
-	if got != string(docID) {
-		return fmt.Errorf("%w: the document at key %x has _id %q", ErrCorrupt, key, got)
-	}
-	return nil
 }
 
 // decodeDoc decodes a stored document for the engine's own use (writes,

@@ -256,9 +256,6 @@ func (tx *txn) current(op string, docID ID) (_ *tableInfo, _ map[string]any, _ [
 		return nil, nil, nil, err
 	}
 	cur, err := decodeDoc(enc, docID)
-	if err == nil {
-		err = checkDocID(cur, docID, k)
-	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
