@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/livedb-go/livedb/internal/id"
@@ -387,7 +388,9 @@ func decodeDoc[S ~string | []byte](enc []byte, docID S) (map[string]any, error) 
 func decodePublicDoc[S ~string | []byte](enc []byte, docID S) (map[string]any, error) {
 	m, err := value.DecodeStoredDocument(enc, docID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: corrupt document %s: %w", ErrCorrupt, docID, err)
+		// A copy of docID in the message, so that docID does not escape:
+		// a caller's string(docID) of a 32-byte ID stays on its stack.
+		return nil, fmt.Errorf("%w: corrupt document %s: %w", ErrCorrupt, strings.Clone(string(docID)), err)
 	}
 	return m, nil
 }
