@@ -249,12 +249,12 @@ func (ab *aggBatch) recordErr(rec *commitRecord) error {
 				decoded = true
 				var err error
 				if pd.oldEnc != nil {
-					if old, err = decodeDoc(pd.oldEnc); err != nil {
+					if old, err = decodeDoc(pd.oldEnc, pd.id); err != nil {
 						return err
 					}
 				}
 				if pd.newEnc != nil {
-					if new, err = decodeDoc(pd.newEnc); err != nil {
+					if new, err = decodeDoc(pd.newEnc, pd.id); err != nil {
 						return err
 					}
 				}

@@ -173,11 +173,11 @@ func (tx *txn) ownAggDelta(ix *indexInfo, sel int, cr compiledRange) (aggVal, er
 	in := func(keys [][]byte) bool {
 		return keys != nil && bytes.Compare(keys[i], cr.start) >= 0 && bytes.Compare(keys[i], cr.end) < 0
 	}
-	contrib := func(enc []byte) (aggVal, error) {
+	contrib := func(enc []byte, docID string) (aggVal, error) {
 		if sel == 0 {
 			return aggVal{n: 1}, nil
 		}
-		doc, err := decodeDoc(enc)
+		doc, err := decodeDoc(enc, docID)
 		if err != nil {
 			return aggVal{}, err
 		}
@@ -192,14 +192,14 @@ func (tx *txn) ownAggDelta(ix *indexInfo, sel int, cr compiledRange) (aggVal, er
 			continue
 		}
 		if in(pd.oldKeys) {
-			c, err := contrib(pd.oldEnc)
+			c, err := contrib(pd.oldEnc, docID)
 			if err != nil {
 				return d, err
 			}
 			d.n, d.sum = d.n-c.n, d.sum-c.sum
 		}
 		if in(pd.newKeys) {
-			c, err := contrib(pd.newEnc)
+			c, err := contrib(pd.newEnc, docID)
 			if err != nil {
 				return d, err
 			}

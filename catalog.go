@@ -76,8 +76,10 @@ const (
 	// its _id (changerec.go). Version 6: on bbolt an index's keys are
 	// in buckets named for their first 6 bytes (tag, index id, the type
 	// tag of the first column), which store them without those bytes
-	// (internal/kv/bboltkv/segkeys.go). A file of another version is
-	// refused (ErrNotLivedb).
+	// (internal/kv/bboltkv/segkeys.go); a document is stored without its
+	// _id, which its by_id key gives, and with its _creationTime as 8
+	// bytes in front of its fields (value.EncodeStoredDocument). A file
+	// of another version is refused (ErrNotLivedb).
 	catalogVersion = 6
 )
 

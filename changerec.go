@@ -207,7 +207,7 @@ func decodeChange(snap kv.Snapshot, k, v []byte, tables map[string]bool) (Change
 		return c, nil
 	}
 	if r.old != nil {
-		m, err := decodePublicDoc(r.old)
+		m, err := decodePublicDoc(r.old, r.id)
 		if err != nil {
 			return c, err
 		}
@@ -218,7 +218,7 @@ func decodeChange(snap kv.Snapshot, k, v []byte, tables map[string]bool) (Change
 		if err != nil {
 			return c, err
 		}
-		m, err := decodePublicDoc(enc)
+		m, err := decodePublicDoc(enc, r.id)
 		if err != nil {
 			return c, err
 		}

@@ -136,7 +136,7 @@ func checkEntries(tx *txn, ix *indexInfo, add func(string, ...any)) (int, error)
 			add("table %q index %s: entry for missing document %q", ix.table.name, ix.name, docID)
 			continue
 		}
-		doc, err := decodeDoc(enc)
+		doc, err := decodeDoc(enc, docID)
 		if err != nil {
 			add("table %q document %q: %s", ix.table.name, docID, problem(err))
 			continue

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb"
+	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/internal/kv/bboltkv"
 	"github.com/livedb-go/livedb/internal/value"
@@ -197,17 +198,20 @@ func TestDB_Check_IndexDrift(t *testing.T) {
 		}, "holds a value"},
 		{"document changed, index not", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
 			k, v := kvFirstKey(t, snap, corruptIndexPrefix(t, snap, "workflows", "by_id"))
-			x, err := value.Decode(v)
+			doc, err := value.DecodeStoredDocument(v, corruptDocID(t, snap, "workflows", k))
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc := x.(map[string]any)
 			if doc["status"] == "failed" {
 				doc["status"] = "pending"
 			} else {
 				doc["status"] = "failed"
 			}
-			b.Put(k, value.Encode(doc))
+			enc, err := value.EncodeStoredDocument(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Put(k, enc)
 		}, "by_status"},
 		{"document bytes garbled", func(t *testing.T, snap kv.Snapshot, b *kv.Batch) {
 			k, _ := kvFirstKey(t, snap, corruptIndexPrefix(t, snap, "workflows", "by_id"))
@@ -224,10 +228,11 @@ func TestDB_Check_IndexDrift(t *testing.T) {
 	}
 }
 
-// TestWriter_Patch_StoredDocumentWithoutID: a stored document that decodes
-// but lacks a string _id (a damaged file) must make writes to it fail with
-// an error, not panic.
-func TestWriter_Patch_StoredDocumentWithoutID(t *testing.T) {
+// TestWriter_Patch_StoredDocumentInObjectForm: a stored document in the
+// object form (value.Encode, _id and _creationTime among its fields: a
+// damaged value, or a file of an older format) must make writes to it fail
+// with an error, not panic.
+func TestWriter_Patch_StoredDocumentInObjectForm(t *testing.T) {
 	_, data := mustLivedbFile(t)
 	writes := map[string]func(w *livedb.Writer, id livedb.ID) error{
 		"patch": func(w *livedb.Writer, id livedb.ID) error { return w.Patch(id, livedb.Doc{"status": "failed"}) },
@@ -242,13 +247,11 @@ func TestWriter_Patch_StoredDocumentWithoutID(t *testing.T) {
 			var id livedb.ID
 			mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) {
 				k, v := kvFirstKey(t, snap, corruptIndexPrefix(t, snap, "workflows", "by_id"))
-				x, err := value.Decode(v)
+				id = corruptDocID(t, snap, "workflows", k)
+				doc, err := value.DecodeStoredDocument(v, id)
 				if err != nil {
 					t.Fatal(err)
 				}
-				doc := x.(map[string]any)
-				id = livedb.ID(doc["_id"].(string))
-				delete(doc, "_id")
 				b.Put(k, value.Encode(doc))
 			})
 			db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
@@ -265,7 +268,7 @@ func TestWriter_Patch_StoredDocumentWithoutID(t *testing.T) {
 				return db.Mutation(context.Background(), func(m *livedb.MutationCtx) error { return write(m.DB, id) })
 			}()
 			if err == nil || strings.HasPrefix(err.Error(), "panic:") {
-				t.Fatalf("%s of a stored document without _id: %v, want an error wrapping ErrNotLivedb or ErrCorrupt", name, err)
+				t.Fatalf("%s of a stored document in the object form: %v, want an error wrapping ErrNotLivedb or ErrCorrupt", name, err)
 			}
 			if !errors.Is(err, livedb.ErrNotLivedb) && !errors.Is(err, livedb.ErrCorrupt) {
 				t.Fatalf("%s: %v wraps neither ErrNotLivedb nor ErrCorrupt", name, err)
@@ -274,23 +277,20 @@ func TestWriter_Patch_StoredDocumentWithoutID(t *testing.T) {
 	}
 }
 
-// TestDB_StoredDocumentWithAnotherID stores a document under the by_id key
-// of another: a get, a query and a patch of that key must all fail with
-// ErrCorrupt rather than hand out, or write back, a document whose _id is
-// not the one asked for.
+// TestDB_StoredDocumentWithAnotherID stores a document's bytes under the
+// by_id key of another. A stored document does not hold its _id: the key
+// gives it, so a get and a query of that key hand out a document whose
+// _id is the one asked for (never the other's), and Check reports the
+// damage (the document's index entries are the other's).
 func TestDB_StoredDocumentWithAnotherID(t *testing.T) {
 	_, data := mustLivedbFile(t)
 	path := corruptCopy(t, data)
-	var victim livedb.ID
+	var victim, other livedb.ID
 	mustEditKV(t, path, func(snap kv.Snapshot, b *kv.Batch) {
 		p := corruptIndexPrefix(t, snap, "workflows", "by_id")
-		k0, v0 := kvNthKey(t, snap, p, 0)
-		_, v1 := kvNthKey(t, snap, p, 1)
-		x, err := value.Decode(v0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		victim = livedb.ID(x.(map[string]any)["_id"].(string))
+		k0, _ := kvNthKey(t, snap, p, 0)
+		k1, v1 := kvNthKey(t, snap, p, 1)
+		victim, other = corruptDocID(t, snap, "workflows", k0), corruptDocID(t, snap, "workflows", k1)
 		b.Put(k0, v1)
 	})
 	db, err := livedb.Open(path, agentSchema(), &livedb.Options{NoSync: true})
@@ -299,29 +299,47 @@ func TestDB_StoredDocumentWithAnotherID(t *testing.T) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	wantCorrupt := func(what string, err error) {
-		t.Helper()
-		if !errors.Is(err, livedb.ErrCorrupt) {
-			t.Errorf("%s = %v, want ErrCorrupt", what, err)
+	err = db.Query(ctx, func(q *livedb.QueryCtx) error {
+		d, ok, err := q.DB.Get(victim)
+		if err != nil || !ok || d["_id"] != victim {
+			t.Errorf("Get(%s) = %v, %v, %v, want the document with _id %s (not %s)", victim, d, ok, err, victim, other)
 		}
-	}
-	err = db.Query(ctx, func(q *livedb.QueryCtx) error {
-		_, _, err := q.DB.Get(victim)
-		return err
-	})
-	wantCorrupt("get", err)
-	err = db.Query(ctx, func(q *livedb.QueryCtx) error {
-		_, err := q.DB.Query("workflows").WithIndex("by_id", func(r livedb.IndexRange) livedb.IndexRange {
+		docs, err := q.DB.Query("workflows").WithIndex("by_id", func(r livedb.IndexRange) livedb.IndexRange {
 			return r.Eq("_id", string(victim))
 		}).Collect()
-		return err
+		if err != nil || len(docs) != 1 || docs[0]["_id"] != victim {
+			t.Errorf("query by_id of %s = %v, %v, want the document with _id %s", victim, docs, err, victim)
+		}
+		return nil
 	})
-	wantCorrupt("query by_id", err)
-	err = db.Mutation(ctx, func(m *livedb.MutationCtx) error {
-		return m.DB.Patch(victim, livedb.Doc{"status": "failed"})
-	})
-	wantCorrupt("patch", err)
-	wantCorrupt("Check", db.Check(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Check(ctx); !errors.Is(err, livedb.ErrCorrupt) {
+		t.Errorf("Check = %v, want ErrCorrupt", err)
+	}
+}
+
+// corruptDocID returns the _id of the document of table whose by_id key
+// is k: the text of the table's number and the key's last 16 bytes (its
+// internal id).
+func corruptDocID(t *testing.T, snap kv.Snapshot, table string, k []byte) livedb.ID {
+	t.Helper()
+	b, ok, err := snap.Get(corruptKeyCatalog)
+	if err != nil || !ok {
+		t.Fatalf("catalog: ok=%v err=%v", ok, err)
+	}
+	var c corruptCatalog
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range c.Tables {
+		if tb.Name == table && len(k) >= 16 {
+			return livedb.ID(id.AppendText(nil, tb.Number, [16]byte(k[len(k)-16:])))
+		}
+	}
+	t.Fatalf("no table %s in the catalog", table)
+	return ""
 }
 
 // mustCheckDamaged applies damage to a copy of the database file data,

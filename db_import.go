@@ -315,7 +315,9 @@ func importConform(c *catalog, t *tableInfo, x any, job *importJob) (importDoc, 
 	if err := value.CheckDocument(m); err != nil {
 		return d, ErrInvalidDocument, err
 	}
-	d.enc = value.Encode(m)
+	if d.enc, err = value.EncodeStoredDocument(m); err != nil {
+		return d, ErrInvalidDocument, err
+	}
 	return d, nil, nil
 }
 
@@ -462,12 +464,17 @@ func importStage(tx *txn, mode engine.ImportMode, it *importTable) error {
 			break
 		}
 		enc := bytes.Clone(iter.Value())
-		doc, err := decodeDoc(enc)
+		id, _, ok := indexEntryID(t, iter.Key())
+		if !ok {
+			iter.Close()
+			return fmt.Errorf("%w: table %s has by_id key %x that does not end with an ID of the table", ErrCorrupt, t.name, iter.Key())
+		}
+		docID := string(id)
+		doc, err := decodeDoc(enc, docID)
 		if err != nil {
 			iter.Close()
 			return err
 		}
-		docID, _ := doc[fieldID].(string)
 		ws.docs[docID] = &pendingDoc{table: t, id: docID, oldEnc: enc, oldKeys: indexKeys(t, doc)}
 		ws.order = append(ws.order, docID)
 	}
@@ -490,7 +497,7 @@ func importStage(tx *txn, mode engine.ImportMode, it *importTable) error {
 			ws.docs[d.id] = pd
 			ws.order = append(ws.order, d.id)
 		}
-		doc, err := decodeDoc(d.enc)
+		doc, err := decodeDoc(d.enc, d.id)
 		if err != nil {
 			return err
 		}

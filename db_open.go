@@ -251,7 +251,11 @@ func forEachDoc(snap kv.Snapshot, t *tableInfo, fn func(doc map[string]any) erro
 	it := snap.Iter(t.byID.prefix, prefixEnd(t.byID.prefix), false)
 	defer it.Close()
 	for it.Next() {
-		doc, err := decodeDoc(it.Value())
+		id, _, ok := indexEntryID(t, it.Key())
+		if !ok {
+			return fmt.Errorf("%w: table %s has by_id key %x that does not end with an ID of the table", ErrCorrupt, t.name, it.Key())
+		}
+		doc, err := decodeDoc(it.Value(), id)
 		if err != nil {
 			return err
 		}

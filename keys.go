@@ -17,7 +17,8 @@ import (
 //	0x00 "catalog"                          JSON catalog: schema, table numbers, index ids
 //	0x00 "pruned"                           8-byte timestamp of the newest pruned change
 //	0x01 indexID(4) sortkey(fields…, _creationTime) internal-id(16)   index entry; value empty (idkey.go)
-//	0x01 indexID(4) internal-id(16)         by_id entry; value = the encoded document
+//	0x01 indexID(4) internal-id(16)         by_id entry; value = the stored document
+//	                                        (value.EncodeStoredDocument: no _id, the key gives it)
 //	0x01 aggID(4) sel depth sortkey(v…)     aggregate row (aggregate.go); value n(8) sum(8)
 //	0x02 ts(8) seq(4)                       change-feed record (changerec.go)
 //	0x03                                    big-endian timestamp of the last commit (8

@@ -90,7 +90,7 @@ func TestCachedDoc_Memo_PrivateCopiesOneType(t *testing.T) {
 	if c == nil || c == readOnce || c.born != docMemo.Born() || c.link.c.Load() != c {
 		t.Fatalf("by_id memo holds %#v, want the cached decoding of its own version", docMemo.Load())
 	}
-	fresh, err := decodePublicDoc(enc)
+	fresh, err := decodePublicDoc(enc, id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -121,9 +121,9 @@ func (s *scanner) advance() (key []byte, row docRow, ok bool, err error) {
 			}
 			key = e.key
 			if enc := s.tx.writes.docs[e.id].newEnc; s.raw {
-				row = docRow{size: len(enc), enc: enc}
+				row = docRow{size: len(enc), enc: enc, id: []byte(e.id)}
 			} else {
-				row, err = privateRow(enc)
+				row, err = privateRow(enc, e.id)
 			}
 		case s.snapKey != nil:
 			key = s.snapKey
@@ -154,22 +154,15 @@ func (s *scanner) snapRow(key []byte) (docRow, error) {
 	}
 	t := s.ix.table
 	if s.ix == t.byID {
-		var r docRow
-		var err error
-		if s.mit != nil {
-			r, err = memoDoc(s.snapVal, s.snapMemo)
-		} else {
-			r, err = privateRow(s.snapVal)
-		}
-		if err != nil {
-			return r, err
-		}
 		id, _, ok := appendIndexEntryID(s.idBuf[:0], s.ix, key)
 		if !ok {
 			return docRow{}, fmt.Errorf("%w: by_id key %x of table %s does not end with an ID of the table", ErrCorrupt, key, t.name)
 		}
 		s.idBuf = id
-		return r, checkDocID(r.doc, id, key)
+		if s.mit != nil {
+			return memoDoc(s.snapVal, s.snapMemo, id)
+		}
+		return privateRow(s.snapVal, id)
 	}
 	if r, ok := s.linkedRow(); ok { // read_precache.go
 		return r, nil

@@ -14,9 +14,10 @@ import (
 // Paginate without filters) does not need a document map: for a version
 // that is not cached (every read on bbolt; a version's first read on the
 // memory backend) it reads the stored encoding field by field into the
-// caller's T (codec.DecodeStored) and builds no map at all. Strings in T
-// are sliced from one string copy of the version's bytes, made for this
-// read; arrays, objects and bytes are decoded into values of T's own, as
+// caller's T (codec.DecodeStored) and builds no map at all; the _id, which
+// a stored version does not hold, is the one its key names (docRow.id).
+// Strings in T are sliced from one string copy of the _id and the
+// version's bytes, made for this read; arrays, objects and bytes are decoded into values of T's own, as
 // FromDoc does, so T shares nothing mutable with the store. A version the
 // memory backend has cached (cachedDoc) is read from its map, as before:
 // its fields found by name cost less than walking and checking the bytes
@@ -26,7 +27,7 @@ import (
 // version is not cached; a scan hands them out only when its query has no
 // filters, which read maps (scanner.raw). Whenever the direct decoding
 // cannot store a document (a value that does not fit T, a damaged
-// encoding, an _id that is not the one the key names), the read takes the
+// encoding), the read takes the
 // map path, which makes the error as an untyped read followed by FromDoc
 // would: the two paths give the same T or the same error.
 
@@ -34,19 +35,14 @@ import (
 // typed read, as memoDoc does for a map read: the cached decoding when
 // there is one; on the version's first read a raw row (enc, nothing
 // decoded); on its second the decoding memoDoc caches. id is the _id the
-// version's key, key, names; a decoding whose _id is another is
-// ErrCorrupt, as memoRow makes it (the raw row's is checked when it is
-// decoded, by decodeRow).
-func memoRaw(enc []byte, m *kv.Memo, id, key []byte) (docRow, error) {
+// version's key names.
+func memoRaw(enc []byte, m *kv.Memo, id []byte) (docRow, error) {
 	c, _ := m.Load().(*cachedDoc)
 	if c == nil {
 		m.Store(readOnce)
-		return docRow{size: len(enc), enc: enc, id: id, key: key}, nil
+		return docRow{size: len(enc), enc: enc, id: id}, nil
 	}
-	r, err := memoDoc(enc, m)
-	if err == nil {
-		err = checkDocID(r.doc, id, key)
-	}
+	r, err := memoDoc(enc, m, id)
 	if err != nil {
 		return docRow{}, err
 	}
@@ -65,7 +61,7 @@ func (tx *txn) loadRaw(t *tableInfo, docID string, key []byte) (docRow, bool, er
 			if pd.newEnc == nil {
 				return docRow{}, false, nil
 			}
-			return docRow{size: len(pd.newEnc), enc: pd.newEnc}, true, nil
+			return docRow{size: len(pd.newEnc), enc: pd.newEnc, id: []byte(docID)}, true, nil
 		}
 	}
 	id, _, _ := indexEntryID(t, key)
@@ -74,14 +70,14 @@ func (tx *txn) loadRaw(t *tableInfo, docID string, key []byte) (docRow, bool, er
 		if err != nil || !found {
 			return docRow{}, false, storeErr(err)
 		}
-		r, err := memoRaw(enc, m, id, key)
+		r, err := memoRaw(enc, m, id)
 		return r, err == nil, err
 	}
 	enc, found, err := tx.snap.Get(key)
 	if err != nil || !found {
 		return docRow{}, false, storeErr(err)
 	}
-	return docRow{size: len(enc), enc: enc, id: id, key: key}, true, nil
+	return docRow{size: len(enc), enc: enc, id: id}, true, nil
 }
 
 // rawRow is scanner.snapRow for a scan whose rows may be raw (s.raw): the
@@ -100,9 +96,9 @@ func (s *scanner) rawRow(key []byte) (docRow, error) {
 	}
 	if s.ix == t.byID {
 		if s.mit != nil {
-			return memoRaw(s.snapVal, s.snapMemo, docID, key)
+			return memoRaw(s.snapVal, s.snapMemo, docID)
 		}
-		return docRow{size: len(s.snapVal), enc: s.snapVal, id: docID, key: key}, nil
+		return docRow{size: len(s.snapVal), enc: s.snapVal, id: docID}, nil
 	}
 	memo := s.mit != nil && (s.tx.writes == nil || s.tx.writes.docs[string(docID)] == nil)
 	if memo && s.tx.writes != nil { // without writes, linkedRow checked the link already
@@ -123,7 +119,7 @@ func (s *scanner) rawRow(key []byte) (docRow, error) {
 		err = storeErr(err)
 		if found && err == nil {
 			// As snapRow: link only a cached decoding.
-			if r, err = memoRaw(enc, m, docID, s.docKeyBuf); err == nil && r.shared != nil {
+			if r, err = memoRaw(enc, m, docID); err == nil && r.shared != nil {
 				linkEntry(s.snapMemo, r.shared)
 			}
 		}
@@ -154,22 +150,16 @@ func (t *Table[T]) decodeRow(row docRow, out *T) error {
 		return t.decodeInto(Doc(row.doc), out)
 	}
 	if enc := row.enc; enc != nil {
-		id, ok := codec.DecodeStored(enc, "", rv)
-		if ok && (row.id == nil || id == string(row.id)) {
+		if codec.DecodeStored(enc, row.id, rv) {
 			return nil
 		}
 		rv.SetZero()
 	}
 	doc := row.doc
 	if doc == nil {
-		r, err := privateRow(row.enc)
+		r, err := privateRow(row.enc, row.id)
 		if err != nil {
 			return err
-		}
-		if row.id != nil {
-			if err := checkDocID(r.doc, row.id, row.key); err != nil {
-				return err
-			}
 		}
 		doc = r.doc
 	}

@@ -8,15 +8,18 @@ import (
 	"testing"
 
 	"github.com/livedb-go/livedb/internal/kv"
+	"github.com/livedb-go/livedb/internal/value"
 	"github.com/livedb-go/livedb/v"
 )
 
-// TestTable_Get_StoredDocumentWithAnotherID_EveryRead stores, on the
-// memory backend, one document's bytes under another's by_id key: every
-// typed read of the victim, the first (raw bytes) and the later ones (the
-// version's cached decoding), by Get and by a by_id query, must fail with
-// ErrCorrupt rather than hand out the other document.
-func TestTable_Get_StoredDocumentWithAnotherID_EveryRead(t *testing.T) {
+// TestTable_Get_StoredDocumentInObjectForm_EveryRead stores, on the
+// memory backend, a document in the object form (value.Encode, _id and
+// _creationTime among its fields: a damaged value, or a file of an older
+// format) under its by_id key: every typed read of it, the first (raw
+// bytes, which codec.DecodeStored refuses) and the later ones (the map
+// path), by Get and by a by_id query, must fail with ErrCorrupt naming the
+// document, never hand out what the bytes hold.
+func TestTable_Get_StoredDocumentInObjectForm_EveryRead(t *testing.T) {
 	type note struct {
 		ID   Ref[note] `json:"_id"`
 		Text string    `json:"text"`
@@ -28,9 +31,9 @@ func TestTable_Get_StoredDocumentWithAnotherID_EveryRead(t *testing.T) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	var a, b ID
+	var b ID
 	if err := db.Mutation(ctx, func(m *MutationCtx) (err error) {
-		if a, err = m.DB.Insert("notes", Doc{"text": "a"}); err != nil {
+		if _, err = m.DB.Insert("notes", Doc{"text": "a"}); err != nil {
 			return err
 		}
 		b, err = m.DB.Insert("notes", Doc{"text": "b"})
@@ -42,27 +45,18 @@ func TestTable_Get_StoredDocumentWithAnotherID_EveryRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var encA, keyB []byte
-	it := snap.Iter(nil, nil, false)
-	for it.Next() {
-		doc, err := decodeDoc(it.Value())
-		if err != nil {
-			continue // not a document
-		}
-		switch doc[fieldID] {
-		case string(a):
-			encA = append([]byte(nil), it.Value()...)
-		case string(b):
-			keyB = append([]byte(nil), it.Key()...)
-		}
-	}
-	it.Close()
+	keyB := docKey(db.cat.Load().tables["notes"], string(b))
+	encB, ok, err := snap.Get(keyB)
 	snap.Release()
-	if encA == nil || keyB == nil {
-		t.Fatalf("documents not found in the store (a %v, b key %x)", encA != nil, keyB)
+	if err != nil || !ok {
+		t.Fatalf("document %s not found in the store (%v, %v)", b, ok, err)
+	}
+	doc, err := decodeDoc(encB, b)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var batch kv.Batch
-	batch.Put(keyB, encA)
+	batch.Put(keyB, value.Encode(doc))
 	if err := db.store.Commit(&batch); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +72,7 @@ func TestTable_Get_StoredDocumentWithAnotherID_EveryRead(t *testing.T) {
 		if !errors.Is(err, ErrCorrupt) {
 			t.Errorf("round %d: Get = %v, want ErrCorrupt", round, err)
 		}
-		if want := fmt.Sprintf("key %x ", keyB); err == nil || !strings.Contains(err.Error(), want) {
+		if want := fmt.Sprintf("document %s", b); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("round %d: Get = %v, want an error naming the %s", round, err, want)
 		}
 		err = db.Query(ctx, func(q *QueryCtx) error {

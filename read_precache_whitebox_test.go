@@ -68,12 +68,12 @@ func TestPrecachedDoc_EqualsDecoding(t *testing.T) {
 			"o": map[string]any{"x": map[string]any{"y": []any{nil, 2.5}}}},
 	}
 	for i, doc := range docs {
-		enc := value.Encode(doc)
+		enc := mustStoredForm(t, doc)
 		c := precachedDoc(doc, enc)
 		if c == nil {
 			t.Fatalf("doc %d: no decoding kept", i)
 		}
-		want, err := decodePublicDoc(enc)
+		want, err := decodePublicDoc(enc, doc[fieldID].(string))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func TestPrecachedDoc_EqualsDecoding(t *testing.T) {
 	}
 	// Nothing mutable is shared with the writer's document.
 	doc := docs[1]
-	c := precachedDoc(doc, value.Encode(doc))
+	c := precachedDoc(doc, mustStoredForm(t, doc))
 	doc["b"].([]byte)[0] = '!'
 	doc["a"].([]any)[0] = "changed"
 	doc["o"].(map[string]any)["x"].(map[string]any)["y"] = "changed"
@@ -101,10 +101,20 @@ func TestPrecachedDoc_EqualsDecoding(t *testing.T) {
 	}
 }
 
+// mustStoredForm returns the stored form of doc (value.EncodeStoredDocument).
+func mustStoredForm(t *testing.T, doc map[string]any) []byte {
+	t.Helper()
+	enc, err := value.EncodeStoredDocument(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
+}
+
 // mustDecode decodes the encoding of doc, for comparing it with c.
 func mustDecode(t *testing.T, doc map[string]any, c *cachedDoc) map[string]any {
 	t.Helper()
-	m, err := decodePublicDoc(value.Encode(doc))
+	m, err := decodePublicDoc(mustStoredForm(t, doc), doc[fieldID].(string))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func (tx *txn) searchCorpus(si *searchInfo) (*searchCorpus, error) {
 			if v.enc == nil {
 				continue
 			}
-			doc, err := decodeDoc(v.enc)
+			doc, err := decodeDoc(v.enc, docID)
 			if err != nil {
 				return nil, err
 			}

@@ -284,13 +284,13 @@ func (g *searchGroup) add(b *kv.Batch, rec *commitRecord, pd *pendingDoc) {
 	var oldDoc, newDoc map[string]any
 	var err error
 	if pd.oldEnc != nil {
-		if oldDoc, err = decodeDoc(pd.oldEnc); err != nil {
+		if oldDoc, err = decodeDoc(pd.oldEnc, pd.id); err != nil {
 			g.err = err
 			return
 		}
 	}
 	if pd.newEnc != nil {
-		if newDoc, err = decodeDoc(pd.newEnc); err != nil {
+		if newDoc, err = decodeDoc(pd.newEnc, pd.id); err != nil {
 			g.err = err
 			return
 		}

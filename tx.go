@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/livedb-go/livedb/internal/id"
@@ -199,11 +200,10 @@ type docRow struct {
 	shared *cachedDoc
 
 	// A raw row of a typed read (read_direct.go): doc is nil unless
-	// shared is set; enc is the stored version, id the _id its key names,
-	// key that key (for errors; valid while the row is decoded).
+	// shared is set; enc is the stored version, id the _id its key names
+	// (a stored version does not hold it).
 	enc []byte
 	id  []byte
-	key []byte
 }
 
 // own returns the row's document for a caller to keep and modify.
@@ -302,15 +302,15 @@ func hasMutable(doc map[string]any) bool {
 // that a cached document costs every reader.
 var readOnce = &cachedDoc{}
 
-// memoDoc returns the row of the stored version enc whose memo is m: the
-// cached decoding when there is one; else a fresh decoding, which is
-// cached when the version was read before.
-func memoDoc(enc []byte, m *kv.Memo) (docRow, error) {
+// memoDoc returns the row of the stored version enc whose memo is m and
+// whose _id is docID: the cached decoding when there is one; else a fresh
+// decoding, which is cached when the version was read before.
+func memoDoc[S ~string | []byte](enc []byte, m *kv.Memo, docID S) (docRow, error) {
 	c, _ := m.Load().(*cachedDoc)
 	if c != nil && c != readOnce {
 		return sharedRow(c), nil
 	}
-	doc, err := decodePublicDoc(enc)
+	doc, err := decodePublicDoc(enc, docID)
 	if err != nil {
 		return docRow{}, err
 	}
@@ -328,9 +328,10 @@ func memoDoc(enc []byte, m *kv.Memo) (docRow, error) {
 // sharedRow returns the row of a cached decoding.
 func sharedRow(c *cachedDoc) docRow { return docRow{doc: c.doc, size: c.size, shared: c} }
 
-// privateRow decodes enc into a row of its own.
-func privateRow(enc []byte) (docRow, error) {
-	doc, err := decodePublicDoc(enc)
+// privateRow decodes enc, the stored version of the document docID, into
+// a row of its own.
+func privateRow[S ~string | []byte](enc []byte, docID S) (docRow, error) {
+	doc, err := decodePublicDoc(enc, docID)
 	if err != nil {
 		return docRow{}, err
 	}
@@ -346,7 +347,7 @@ func (tx *txn) loadDoc(t *tableInfo, docID string, key []byte) (docRow, bool, er
 			if pd.newEnc == nil {
 				return docRow{}, false, nil
 			}
-			r, err := privateRow(pd.newEnc)
+			r, err := privateRow(pd.newEnc, docID)
 			return r, err == nil, err
 		}
 	}
@@ -358,10 +359,7 @@ func (tx *txn) loadDoc(t *tableInfo, docID string, key []byte) (docRow, bool, er
 	if err != nil || !ok {
 		return docRow{}, false, storeErr(err)
 	}
-	r, err := privateRow(enc)
-	if err == nil {
-		err = checkDocID(r.doc, docID, key)
-	}
+	r, err := privateRow(enc, docID)
 	return r, err == nil, err
 }
 
@@ -372,35 +370,14 @@ func memoRow[S ~string | []byte](ms kv.MemoSnapshot, key []byte, docID S) (docRo
 	if err != nil || !ok {
 		return docRow{}, false, storeErr(err)
 	}
-	r, err := memoDoc(enc, m)
-	if err == nil {
-		err = checkDocID(r.doc, docID, key)
-	}
+	r, err := memoDoc(enc, m, docID)
 	return r, err == nil, err
-}
-
-// checkDocID fails with ErrCorrupt when a stored document's _id (an ID or,
-// decoded by decodeDoc, a string) is not the one its by_id key names: a
-// damaged page, which must not reach the caller or a write as a document
-// with an ID it cannot use.
-func checkDocID[S ~string | []byte](doc map[string]any, docID S, key []byte) error {
-	var got string
-	switch x := doc[fieldID].(type) {
-	case ID:
-		got = string(x)
-	case string:
-		got = x
-	}
-	if got != string(docID) {
-		return fmt.Errorf("%w: the document at key %x has _id %q", ErrCorrupt, key, got)
-	}
-	return nil
 }
 
 // decodeDoc decodes a stored document for the engine's own use (writes,
 // Check, backfills, import): as decodePublicDoc, with _id a string.
-func decodeDoc(enc []byte) (map[string]any, error) {
-	m, err := decodePublicDoc(enc)
+func decodeDoc[S ~string | []byte](enc []byte, docID S) (map[string]any, error) {
+	m, err := decodePublicDoc(enc, docID)
 	if err != nil {
 		return nil, err
 	}
@@ -408,18 +385,15 @@ func decodeDoc(enc []byte) (map[string]any, error) {
 	return m, nil
 }
 
-// decodePublicDoc decodes a stored document for a reader and checks its
-// system fields; its _id is an ID.
-func decodePublicDoc(enc []byte) (map[string]any, error) {
-	m, err := value.DecodeDocument(enc)
+// decodePublicDoc decodes a stored document for a reader; its _id is an
+// ID, docID, which the document's key gives (a stored document does not
+// hold it: value.EncodeStoredDocument).
+func decodePublicDoc[S ~string | []byte](enc []byte, docID S) (map[string]any, error) {
+	m, err := value.DecodeStoredDocument(enc, docID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: corrupt document: %w", ErrCorrupt, err)
-	}
-	if _, ok := m[fieldID].(ID); !ok {
-		return nil, fmt.Errorf("%w: corrupt document: no string _id", ErrCorrupt)
-	}
-	if _, ok := m[fieldCreationTime].(float64); !ok {
-		return nil, fmt.Errorf("%w: corrupt document %v: no float64 _creationTime", ErrCorrupt, m[fieldID])
+		// A copy of docID in the message, so that docID does not escape:
+		// a caller's string(docID) of a 32-byte ID stays on its stack.
+		return nil, fmt.Errorf("%w: corrupt document %s: %w", ErrCorrupt, strings.Clone(string(docID)), err)
 	}
 	return m, nil
 }

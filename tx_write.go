@@ -255,10 +255,7 @@ func (tx *txn) current(op string, docID ID) (_ *tableInfo, _ map[string]any, _ [
 	if err := tx.countRead(len(enc)); err != nil {
 		return nil, nil, nil, err
 	}
-	cur, err := decodeDoc(enc)
-	if err == nil {
-		err = checkDocID(cur, docID, k)
-	}
+	cur, err := decodeDoc(enc, docID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -339,6 +336,7 @@ func (tx *txn) stage(op string, t *tableInfo, docID string, prevEnc []byte, prev
 		return err
 	}
 	var newKeys [][]byte
+	var nextEnc []byte
 	if next != nil {
 		newKeys = indexKeys(t, next)
 		if err := checkKeySizes(t, newKeys); err != nil {
@@ -349,6 +347,10 @@ func (tx *txn) stage(op string, t *tableInfo, docID string, prevEnc []byte, prev
 		}
 		if err := tx.checkUnique(op, t, docID, next); err != nil { // unique.go
 			return err
+		}
+		var err error
+		if nextEnc, err = value.EncodeStoredDocument(next); err != nil {
+			return &DocumentError{Op: op, Table: t.name, ID: ID(docID), Kind: ErrInvalidDocument, Err: err}
 		}
 	}
 	pd, seen := ws.docs[docID]
@@ -371,7 +373,7 @@ func (tx *txn) stage(op string, t *tableInfo, docID string, prevEnc []byte, prev
 	}
 	pd.newEnc, pd.newKeys, pd.newCached = nil, nil, nil
 	if next != nil {
-		pd.newEnc = value.Encode(next)
+		pd.newEnc = nextEnc
 		pd.newKeys = newKeys
 		if tx.db.keepsMemos() {
 			pd.newCached = precachedDoc(next, pd.newEnc)

@@ -225,7 +225,7 @@ func importCheckUnique(tx *txn) error {
 			}
 			if doc == nil {
 				var err error
-				if doc, err = decodeDoc(pd.newEnc); err != nil {
+				if doc, err = decodeDoc(pd.newEnc, docID); err != nil {
 					return err
 				}
 			}

@@ -129,20 +129,36 @@ func randStoredDoc(rng *rand.Rand) map[string]any {
 	return d
 }
 
-// decodeBothWays decodes enc into a new T by DecodeStored and by the map
-// path (DecodeDocument, then DecodeDoc). It fails the test when
-// DecodeStored reports success and the two differ, and returns whether
-// DecodeStored stored the document.
-func decodeBothWays[T any](t *testing.T, enc []byte, str string) bool {
+// mustStored returns the stored form of d (value.EncodeStoredDocument).
+func mustStored(t *testing.T, d map[string]any) []byte {
+	t.Helper()
+	enc, err := value.EncodeStoredDocument(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
+}
+
+// decodeBothWays decodes the stored document enc, whose _id is id, into a
+// new T by DecodeStored (given id as a string, or as bytes when asBytes)
+// and by the map path (DecodeStoredDocument, then DecodeDoc). It fails the
+// test when DecodeStored reports success and the two differ, and returns
+// whether DecodeStored stored the document.
+func decodeBothWays[T any](t *testing.T, enc []byte, id string, asBytes bool) bool {
 	t.Helper()
 	var direct T
-	id, ok := codec.DecodeStored(enc, str, reflect.ValueOf(&direct).Elem())
+	var ok bool
+	if asBytes {
+		ok = codec.DecodeStored(enc, []byte(id), reflect.ValueOf(&direct).Elem())
+	} else {
+		ok = codec.DecodeStored(enc, id, reflect.ValueOf(&direct).Elem())
+	}
 	if !ok {
 		return false
 	}
-	m, err := value.DecodeDocument(enc)
+	m, err := value.DecodeStoredDocument(enc, id)
 	if err != nil {
-		t.Fatalf("DecodeStored stored a document that DecodeDocument refuses (%v): % x", err, enc)
+		t.Fatalf("DecodeStored stored a document that DecodeStoredDocument refuses (%v): % x", err, enc)
 	}
 	var viaMap T
 	if err := codec.DecodeDoc(m, reflect.ValueOf(&viaMap).Elem(), "t"); err != nil {
@@ -150,9 +166,6 @@ func decodeBothWays[T any](t *testing.T, enc []byte, str string) bool {
 	}
 	if !reflect.DeepEqual(direct, viaMap) {
 		t.Fatalf("DecodeStored and the map path differ for %#v:\n direct %#v\n map    %#v", m, direct, viaMap)
-	}
-	if want := string(m["_id"].(value.ID)); id != want {
-		t.Fatalf("DecodeStored returned _id %q, the document has %q", id, want)
 	}
 	return true
 }
@@ -166,18 +179,17 @@ func TestDecodeStored_MatchesMapPath_RandomDocuments(t *testing.T) {
 	rng := rand.New(rand.NewPCG(19, 2))
 	stored := map[string]int{}
 	for i := range 4000 {
-		enc := value.Encode(randStoredDoc(rng))
-		str := ""
-		if i%2 == 0 {
-			str = string(enc)
-		}
-		if decodeBothWays[storedFlat](t, enc, str) {
+		d := randStoredDoc(rng)
+		enc := mustStored(t, d)
+		id := d["_id"].(string)
+		asBytes := i%2 == 0
+		if decodeBothWays[storedFlat](t, enc, id, asBytes) {
 			stored["flat"]++
 		}
-		if decodeBothWays[storedDeep](t, enc, str) {
+		if decodeBothWays[storedDeep](t, enc, id, asBytes) {
 			stored["deep"]++
 		}
-		if decodeBothWays[*storedFlat](t, enc, str) {
+		if decodeBothWays[*storedFlat](t, enc, id, asBytes) {
 			stored["pointer"]++
 		}
 		// Damage: one byte changed, or the encoding cut short.
@@ -187,8 +199,8 @@ func TestDecodeStored_MatchesMapPath_RandomDocuments(t *testing.T) {
 		} else {
 			bad = bad[:rng.IntN(len(bad))]
 		}
-		decodeBothWays[storedFlat](t, bad, "")
-		decodeBothWays[storedDeep](t, bad, "")
+		decodeBothWays[storedFlat](t, bad, id, false)
+		decodeBothWays[storedDeep](t, bad, id, true)
 	}
 	t.Logf("stored directly: %v of 4000", stored)
 	// Documents that fit must go the direct way, or the test checks nothing.
@@ -199,43 +211,65 @@ func TestDecodeStored_MatchesMapPath_RandomDocuments(t *testing.T) {
 	}
 }
 
-// TestDecodeStored_SharesNothingMutable checks that strings are sliced
-// from the string given, never from the bytes (which the store owns), and
-// that bytes and arrays are the struct's own.
+// TestDecodeStored_SharesNothingMutable checks that strings and the _id
+// are copies, never slices of the bytes (which the store owns) or of the
+// _id given, and that bytes and arrays are the struct's own.
 func TestDecodeStored_SharesNothingMutable(t *testing.T) {
-	enc := value.Encode(map[string]any{"_id": "k1", "_creationTime": 1.0, "s": "abc",
+	enc := mustStored(t, map[string]any{"_id": "k1", "_creationTime": 1.0, "s": "abc",
 		"blob": []byte{1, 2}, "arr": []any{int64(1)}, "e": "emb"})
-	for _, str := range []string{"", string(enc)} {
-		buf := append([]byte(nil), enc...)
-		var x storedDeep
-		if _, ok := codec.DecodeStored(buf, str, reflect.ValueOf(&x).Elem()); !ok {
-			t.Fatalf("not stored")
-		}
-		for i := range buf {
-			buf[i] = 0xFF
-		}
-		if *x.PS != "abc" || x.E != "emb" || string(x.ID) != "k1" || x.Blob[0] != 1 || x.Arr[0] != 1 {
-			t.Fatalf("the struct changed with the encoding's bytes: %#v", x)
-		}
+	buf := append([]byte(nil), enc...)
+	id := []byte("k1")
+	var x storedDeep
+	if !codec.DecodeStored(buf, id, reflect.ValueOf(&x).Elem()) {
+		t.Fatalf("not stored")
+	}
+	for i := range buf {
+		buf[i] = 0xFF
+	}
+	id[0] = 'z'
+	if *x.PS != "abc" || x.E != "emb" || string(x.ID) != "k1" || x.Blob[0] != 1 || x.Arr[0] != 1 || !x.CT.Equal(time.UnixMilli(1)) {
+		t.Fatalf("the struct changed with the encoding's bytes: %#v", x)
 	}
 }
 
 // TestDecodeStored_Refuses lists documents DecodeStored must leave to the
-// map path.
+// map path: values that do not fit their field, system fields included,
+// and bytes that are not a stored document.
 func TestDecodeStored_Refuses(t *testing.T) {
 	for name, d := range map[string]map[string]any{
-		"no _id":                {"_creationTime": 1.0, "s": "x"},
-		"_id not a string":      {"_id": int64(3), "_creationTime": 1.0},
-		"no _creationTime":      {"_id": "k1", "s": "x"},
-		"int8 overflow":         {"_id": "k1", "_creationTime": 1.0, "i8": int64(300)},
-		"negative into uint":    {"_id": "k1", "_creationTime": 1.0, "u16": int64(-1)},
-		"float into int":        {"_id": "k1", "_creationTime": 1.0, "i": 1.5},
-		"float32 overflow":      {"_id": "k1", "_creationTime": 1.0, "f32": 1e300},
-		"string into bool":      {"_id": "k1", "_creationTime": 1.0, "b": "true"},
-		"_creationTime integer": {"_id": "k1", "_creationTime": int64(1)},
+		"int8 overflow":      {"_creationTime": 1.0, "i8": int64(300)},
+		"negative into uint": {"_creationTime": 1.0, "u16": int64(-1)},
+		"float into int":     {"_creationTime": 1.0, "i": 1.5},
+		"float32 overflow":   {"_creationTime": 1.0, "f32": 1e300},
+		"string into bool":   {"_creationTime": 1.0, "b": "true"},
 	} {
 		var x storedFlat
-		if _, ok := codec.DecodeStored(value.Encode(d), "", reflect.ValueOf(&x).Elem()); ok {
+		if codec.DecodeStored(mustStored(t, d), "k1", reflect.ValueOf(&x).Elem()) {
+			t.Errorf("%s: stored %#v", name, x)
+		}
+	}
+	type small struct {
+		ID int64 `json:"_id"`
+		CT int8  `json:"_creationTime"`
+	}
+	var y small
+	if codec.DecodeStored(mustStored(t, map[string]any{"_creationTime": 1.0}), "k1", reflect.ValueOf(&y).Elem()) {
+		t.Errorf("_id into an int64: stored %#v", y)
+	}
+	type smallCT struct {
+		CT int8 `json:"_creationTime"`
+	}
+	var z smallCT
+	if codec.DecodeStored(mustStored(t, map[string]any{"_creationTime": 1.7e12}), "k1", reflect.ValueOf(&z).Elem()) {
+		t.Errorf("_creationTime 1.7e12 into an int8: stored %#v", z)
+	}
+	for name, enc := range map[string][]byte{
+		"object form": value.Encode(map[string]any{"_id": "k1", "_creationTime": 1.0}),
+		"empty":       nil,
+		"short":       mustStored(t, map[string]any{"_creationTime": 1.0})[:5],
+	} {
+		var x storedFlat
+		if codec.DecodeStored(enc, "k1", reflect.ValueOf(&x).Elem()) {
 			t.Errorf("%s: stored %#v", name, x)
 		}
 	}
@@ -249,9 +283,9 @@ func TestDecodeStored_NullIntoOmitEmpty(t *testing.T) {
 		NumItems float64 `json:"numItems"`
 		Cursor   string  `json:"cursor,omitempty"`
 	}
-	enc := value.Encode(map[string]any{"_id": "k1", "_creationTime": 1.0, "numItems": 5.0, "cursor": nil})
+	enc := mustStored(t, map[string]any{"_creationTime": 1.0, "numItems": 5.0, "cursor": nil})
 	x := opts{Cursor: "stale"}
-	if _, ok := codec.DecodeStored(enc, "", reflect.ValueOf(&x).Elem()); !ok {
+	if !codec.DecodeStored(enc, "k1", reflect.ValueOf(&x).Elem()) {
 		t.Fatal("a null cursor sent the document to the map path")
 	}
 	if x != (opts{NumItems: 5}) {

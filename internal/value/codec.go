@@ -24,7 +24,9 @@ import (
 //	                 name order: uvarint name length, name, value
 //
 // Uvarints are encoding/binary's, in their shortest form. The encoding of a
-// value is unique, so equal canonical values encode to equal bytes.
+// value is unique, so equal canonical values encode to equal bytes. A
+// document is stored in a form of its own (tag 0x0B, stored.go), without
+// the system fields' names and its _id.
 const (
 	codecNull      byte = 0x01
 	codecFalse     byte = 0x02

@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// This file reads an encoded document field by field, without building a
+// This file reads a stored document field by field, without building a
 // map: the typed reads of the root package (internal/codec's
 // DecodeStored) store each field straight into a Go struct.
 
@@ -23,16 +23,17 @@ const (
 	TagUndefined = codecUndefined
 )
 
-// FieldReader walks the top-level fields of an encoded document (an
-// object written by [Encode]), in their stored order, which is increasing
-// name order. It checks the encoding as strictly as [DecodeDocument]: a
-// document DecodeDocument refuses makes some method of a FieldReader
-// return an error wrapping [ErrMalformedEncoding], at the latest [End].
+// FieldReader walks the fields of a stored document (written by
+// [EncodeStoredDocument]), in their stored order, which is increasing name
+// order; the system fields are not among them: [FieldReader.ID] and
+// [FieldReader.CreationTime] give them. It checks the encoding as
+// strictly as [DecodeStoredDocument]: a document DecodeStoredDocument
+// refuses makes some method of a FieldReader return an error wrapping
+// [ErrMalformedEncoding], at the latest [End].
 //
-// Strings it returns are sliced from one string holding the document's
-// bytes: the str given to [NewFieldReader] when it is not empty (it must
-// then hold exactly the bytes of enc), else a copy of enc made on the
-// first string. They never alias enc.
+// Strings it returns, and the _id, are sliced from one string holding the
+// _id's text and a copy of enc, made by NewFieldReader. They never alias
+// enc.
 //
 // Use: NewFieldReader, then Next; after each Next that returns true, read
 // the field's value with exactly one of String, Int64, Float64, Value or
@@ -42,27 +43,27 @@ type FieldReader struct {
 	d    decoder
 	n, i int
 	prev string
-	name string
+	id   string
+	ct   float64
 }
 
-// NewFieldReader starts reading the encoded document enc; str is "" or a
-// string with the same bytes as enc, from which strings are sliced.
-func NewFieldReader(enc []byte, str string) (FieldReader, error) {
-	r := FieldReader{d: decoder{buf: enc, str: str}}
-	if len(enc) == 0 || enc[0] != codecObject {
-		return r, r.d.errorf("not an object")
-	}
-	if str != "" && len(str) != len(enc) {
-		return r, r.d.errorf("string form of %d bytes for an encoding of %d", len(str), len(enc))
-	}
-	r.d.pos = 1
-	n, err := r.d.length(2)
+// NewFieldReader starts reading the stored document enc, whose _id is id.
+func NewFieldReader[S ~string | ~[]byte](enc []byte, id S) (FieldReader, error) {
+	r := FieldReader{d: decoder{buf: enc}}
+	ct, n, err := r.d.storedHeader()
 	if err != nil {
 		return r, err
 	}
-	r.n = n
+	r.id, r.d.str = storedStrings(enc, id)
+	r.n, r.ct = n, ct
 	return r, nil
 }
+
+// ID returns the document's _id, as given to NewFieldReader.
+func (r *FieldReader) ID() string { return r.id }
+
+// CreationTime returns the document's _creationTime.
+func (r *FieldReader) CreationTime() float64 { return r.ct }
 
 // Next moves to the next field and returns its name, or false after the
 // last one.
@@ -70,22 +71,12 @@ func (r *FieldReader) Next() (name string, ok bool, err error) {
 	if r.i == r.n {
 		return "", false, nil
 	}
-	klen, err := r.d.length(1)
+	k, err := r.d.storedName(r.i, r.prev)
 	if err != nil {
 		return "", false, err
-	}
-	k, err := r.d.string(klen)
-	if err != nil {
-		return "", false, err
-	}
-	if r.i > 0 && k <= r.prev {
-		return "", false, r.d.errorf("field %q out of order", k)
-	}
-	if r.d.pos >= len(r.d.buf) {
-		return "", false, r.d.errorf("unexpected end of input")
 	}
 	r.i++
-	r.prev, r.name = k, k
+	r.prev = k
 	return k, true, nil
 }
 
@@ -135,10 +126,6 @@ func (r *FieldReader) Float64() (float64, error) {
 // Value decodes the current field's value as [Decode] does (nested at
 // most [MaxNesting] levels below the document).
 func (r *FieldReader) Value() (any, error) {
-	if r.name == "_id" && r.Tag() == codecString {
-		s, err := r.String()
-		return ID(s), err
-	}
 	return r.d.value(1)
 }
 

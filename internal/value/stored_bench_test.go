@@ -1,0 +1,51 @@
+package value_test
+
+import (
+	"testing"
+
+	"github.com/livedb-go/livedb/internal/value"
+)
+
+// BenchmarkDecodeDocument decodes an agent session in the object form,
+// _id and _creationTime among its fields (the stored form before
+// EncodeStoredDocument), for contrast with BenchmarkDecodeStoredDocument.
+func BenchmarkDecodeDocument(b *testing.B) {
+	b.ReportAllocs()
+	enc := value.Encode(benchSessionDoc())
+	b.SetBytes(int64(len(enc)))
+	for b.Loop() {
+		if _, err := value.DecodeDocument(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeStoredDocument decodes the same session in its stored
+// form, its _id given as the key gives it.
+func BenchmarkDecodeStoredDocument(b *testing.B) {
+	b.ReportAllocs()
+	doc := benchSessionDoc()
+	enc, err := value.EncodeStoredDocument(doc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	id := []byte(doc["_id"].(string))
+	b.SetBytes(int64(len(enc)))
+	for b.Loop() {
+		if _, err := value.DecodeStoredDocument(enc, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodeStoredDocument encodes an agent session in its stored
+// form (BenchmarkEncode: the object form).
+func BenchmarkEncodeStoredDocument(b *testing.B) {
+	b.ReportAllocs()
+	doc := benchSessionDoc()
+	for b.Loop() {
+		if _, err := value.EncodeStoredDocument(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
