@@ -268,13 +268,18 @@ func segmentName(first uint64) string { return fmt.Sprintf("%020d.wal", first) }
 
 // segments lists the segment files of dir by first sequence number.
 func segments(dir string) ([]uint64, error) {
-	ents, err := os.ReadDir(dir)
+	d, err := fsutil.OpenFile(dir, os.O_RDONLY, 0) // os.ReadDir, without the runtime's poller
+	if err != nil {
+		return nil, err
+	}
+	names, err := d.Readdirnames(-1)
+	_ = d.Close()
 	if err != nil {
 		return nil, err
 	}
 	var firsts []uint64
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), ".wal")
+	for _, n := range names {
+		name, ok := strings.CutSuffix(n, ".wal")
 		if !ok || len(name) != 20 {
 			continue
 		}
