@@ -49,6 +49,7 @@ type DB struct {
 	closing    chan struct{}
 	closeOnce  sync.Once
 	wg         sync.WaitGroup // the committer and the subscription runner
+	lazy       lazyStart      // starts the committer on first need (db_lazy.go)
 	lastTS     atomic.Uint64  // timestamp of the last commit
 	sincePrune int            // committer only
 
@@ -217,11 +218,10 @@ func newDB(store kv.Store, path string, schema *Schema, o Options) (*DB, error) 
 	}, nil
 }
 
-// start starts the subscription manager and the committer of a loaded DB.
+// start starts the subscription manager of a loaded DB; its committer
+// starts at the first commit (db_lazy.go).
 func (db *DB) start() {
 	db.subs = newSubManager(db)
-	db.wg.Add(1)
-	go db.committer()
 }
 
 // Path returns the database file's path, or "" for a memory database.
@@ -237,7 +237,7 @@ func (db *DB) Schema() *Schema { return db.schema }
 func (db *DB) Close() error {
 	var err error
 	db.closeOnce.Do(func() {
-		close(db.closing)
+		db.closeLazy() // close(db.closing), with no committer starting
 		db.subs.close()
 		db.wg.Wait()
 		err = db.store.Close()

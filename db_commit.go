@@ -416,6 +416,7 @@ func (db *DB) trimLogLocked() {
 // committer took the request ends the wait.
 func (db *DB) submit(ctx context.Context, tx *txn) commitResult {
 	req := &commitReq{tx: tx, done: make(chan commitResult, 1)}
+	db.startCommitter()
 	select {
 	case db.commitCh <- req:
 	case <-db.closing:

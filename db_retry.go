@@ -108,6 +108,7 @@ func (db *DB) runAlone(ctx context.Context, n int, once func(submitter) (uint64,
 	defer func() { <-db.alone }()
 	p := &pause{db: db, max: exclusivePause << min(n, 10), commit: make(chan *commitReq),
 		done: make(chan struct{}), ended: make(chan struct{}), ready: make(chan struct{})}
+	db.startCommitter()
 	select {
 	case db.pauses <- p:
 	case <-ctx.Done():

@@ -409,8 +409,7 @@ func openShared(ctx context.Context, log sharedLog, store kv.Store, path string,
 	}
 	db.shared.held = nil
 	db.shared.ticker = time.NewTicker(sharedPoll)
-	db.wg.Add(1)
-	go db.committer()
+	db.startCommitter() // now, not at the first commit: it follows the log
 	return db, nil
 }
 

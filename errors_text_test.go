@@ -107,7 +107,7 @@ func TestOpen_ErrorText(t *testing.T) {
 		{
 			name: "a directory",
 			path: dir,
-			want: "livedb: open " + dir + ": read: is a directory",
+			want: "livedb: open " + dir + ": is a directory",
 		},
 		{
 			name: "not a bbolt file",

@@ -170,6 +170,8 @@ type subManager struct {
 	// takes them: late re-runs give way to it (subscribe_sched.go).
 	hasPending atomic.Bool
 	lateSkips  int // loops in a row that left the late re-runs for later; loop's goroutine only
+
+	looping atomic.Bool // loop runs (startLoop, db_lazy.go); set under mu
 }
 
 func newSubManager(db *DB) *subManager {
@@ -179,9 +181,7 @@ func newSubManager(db *DB) *subManager {
 		subs: map[*subState]struct{}{},
 		done: newDoneMark(db.lastTS.Load()),
 	}
-	m.wg.Add(1)
-	go m.loop()
-	return m
+	return m // kick starts the loop (db_lazy.go)
 }
 
 // add runs a new subscription for the first time, delivers the result and
@@ -273,6 +273,7 @@ func (m *subManager) remove(st *subState) {
 }
 
 func (m *subManager) kick() {
+	m.startLoop()
 	select {
 	case m.wake <- struct{}{}:
 	default:

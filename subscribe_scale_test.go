@@ -26,6 +26,7 @@ func TestSubscribe_NoGoroutinePerSubscription(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
 				before := rxEngineGoroutines()
 				db := openBackend(t, b, rxSchema(), nil)
+				rxStartEngine(t, db)
 				synctest.Wait()
 				withDB := rxEngineGoroutines()
 				require.Greater(t, withDB, before, "the count includes the database's own goroutines")
@@ -64,6 +65,18 @@ func TestSubscribe_NoGoroutinePerSubscription(t *testing.T) {
 			})
 		})
 	}
+}
+
+// rxStartEngine starts the database's own goroutines, which start on first
+// need (the committer at the first mutation, the subscription loop at the
+// first subscription), so that a count taken after it holds them: an
+// insert into bucket -1 and a subscription to it, closed.
+func rxStartEngine(t *testing.T, db *livedb.DB) {
+	t.Helper()
+	rxInsert(t, db, -1, 0)
+	sub, err := livedb.Subscribe(context.Background(), db, rxBucketFn(-1))
+	require.NoError(t, err)
+	sub.Close()
 }
 
 // rxStacks returns the stacks of every goroutine.
@@ -105,6 +118,7 @@ func TestSubscribe_TenThousand(t *testing.T) {
 		t.Run(b, func(t *testing.T) {
 			rxSynctest(t, func(t *testing.T) {
 				db := openBackend(t, b, rxSchema(), nil)
+				rxStartEngine(t, db)
 				synctest.Wait()
 				base := rxEngineGoroutines()
 				subs := make([]*livedb.Subscription[map[livedb.ID]int64], n)

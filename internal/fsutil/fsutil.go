@@ -6,4 +6,7 @@
 // directory that holds it is synced too. Every store that creates a file it
 // will acknowledge writes from (the bbolt file today, a write-ahead log
 // later) calls [SyncDir] on the file's directory once the file exists.
+//
+// [OpenFile] opens the files a database open reads with blocking calls
+// without registering them with the runtime's poller.
 package fsutil

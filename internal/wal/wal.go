@@ -104,7 +104,7 @@ func Open(path string, create, readOnly, noSync bool, first uint64, replay func(
 	if readOnly {
 		flag = os.O_RDONLY
 	}
-	f, err := os.OpenFile(path, flag, 0o600)
+	f, err := fsutil.OpenFile(path, flag, 0o600) // without the runtime's poller: a regular file
 	if errors.Is(err, os.ErrNotExist) && create && !readOnly {
 		if f, err = create1(path, noSync); err != nil {
 			return nil, rec, err // not "missing": creating it failed

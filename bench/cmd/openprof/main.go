@@ -4,6 +4,11 @@
 // and its query, phase=close for Close) and the time of each.
 //
 //	openprof -store livedb-bbolt -dir /tmp/w7 -n 1000000 -opens 50 -cpuprofile cpu.out
+//
+// With -fresh N it runs N fresh processes per store instead, one open
+// each, as W7 does (fresh.go).
+//
+//	openprof -fresh 50 -w7dir /tmp/w7 -stores livedb-bbolt,raw-bbolt -n 1000000
 package main
 
 import (
@@ -28,11 +33,28 @@ func main() {
 	opens := flag.Int("opens", 50, "opens")
 	cpu := flag.String("cpuprofile", "", "write a CPU profile of the opens and first queries")
 	rate := flag.Int("profilerate", 0, "CPU profile samples per second (0: the runtime's default, 100); a fresh process that opens once needs more")
+	fresh := flag.Int("fresh", 0, "run this many fresh processes per store instead (one open each, as W7 does), the stores of -stores alternating")
+	storeList := flag.String("stores", stores.LivedbBolt+","+stores.RawBolt, "-fresh: stores, comma-separated; ratios are to the last")
+	w7dir := flag.String("w7dir", "", "-fresh: a work directory kept by bench -keep -dir (holding w7-<store>-<n>)")
+	profileDir := flag.String("profiledir", "", "-fresh: write each child's CPU profile (at -profilerate, default 2000) into this directory")
+	child := flag.Bool("child", false, "internal: one fresh open of -store in -dir")
 	flag.Parse()
-	if *rate > 0 {
-		runtime.SetCPUProfileRate(*rate)
+	var err error
+	switch {
+	case *child:
+		err = runChild(*store, *dir, *n, *rate, *cpu)
+	case *fresh > 0:
+		if *rate == 0 {
+			*rate = 2000
+		}
+		err = runFresh(*storeList, *w7dir, *n, *fresh, *rate, *profileDir)
+	default:
+		if *rate > 0 {
+			runtime.SetCPUProfileRate(*rate)
+		}
+		err = run(*store, *dir, *n, *opens, *cpu)
 	}
-	if err := run(*store, *dir, *n, *opens, *cpu); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "openprof:", err)
 		os.Exit(1)
 	}

@@ -30,7 +30,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -192,20 +191,24 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	o := opts.withDefaults()
 	fresh := false // Open creates the file, or initialises an empty one
+	var check func(*os.File) error
 	if !o.ReadOnly {
-		// Validate an existing file first: a read-write open loads the
-		// freelist page, which faults if the file is truncated.
-		fi, err := os.Stat(path)
-		switch {
-		case err == nil && fi.Size() > 0:
-			if err := validateFile(path, o); err != nil {
-				return nil, err
+		// Validate an existing file first, on the descriptor bbolt goes on
+		// with, before bbolt reads it: a read-write open loads the freelist
+		// page, which faults if the file is truncated.
+		check = func(f *os.File) error {
+			fi, err := f.Stat()
+			if err != nil {
+				return pathError("open", path, err)
 			}
-		case err == nil || errors.Is(err, fs.ErrNotExist):
-			fresh = true
+			if fi.Size() == 0 {
+				fresh = true
+				return nil
+			}
+			return validateFile(f, fi.Size(), path, o)
 		}
 	}
-	db, err := openBolt(path, o, o.ReadOnly)
+	db, err := openBolt(path, o, o.ReadOnly, check)
 	if err != nil {
 		return nil, err
 	}
@@ -228,15 +231,16 @@ func Open(path string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// validateFile checks an existing file before a read-write open: its meta
-// pages, read directly (checkHeader), or when they do not decide, a
-// read-only open of the file and its size (checkSize), as bbolt reads it.
-func validateFile(path string, o *Options) error {
-	err := checkHeader(path)
+// validateFile checks an existing file of size bytes, open as f, before a
+// read-write open: its meta pages, read directly (checkHeader), or when
+// they do not decide, a read-only open of the file and its size
+// (checkSize), as bbolt reads it.
+func validateFile(f *os.File, size int64, path string, o *Options) error {
+	err := checkHeader(f, size, path)
 	if !errors.Is(err, errUndecided) {
 		return err
 	}
-	probe, err := openBolt(path, o, true)
+	probe, err := openBolt(path, o, true, nil)
 	if err != nil {
 		return err
 	}
@@ -249,11 +253,21 @@ func validateFile(path string, o *Options) error {
 
 // openBolt runs bolt.Open, turning a panic or a memory fault on a bad file
 // into ErrCorrupt. On a panic bbolt cannot clean up, so openBolt closes the
-// file itself (which drops the lock); the memory map, if any, leaks.
-func openBolt(path string, o *Options, readOnly bool) (db *bolt.DB, err error) {
+// file itself (which drops the lock); the memory map, if any, leaks. check,
+// if not nil, runs on the opened file before bbolt reads it (and before it
+// takes the lock); its error ends the open. The file is opened without
+// the runtime's poller (fsutil.OpenFile).
+func openBolt(path string, o *Options, readOnly bool, check func(*os.File) error) (db *bolt.DB, err error) {
 	var file *os.File
+	var checkErr error // check's, returned as it is
 	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
-		f, err := os.OpenFile(name, flag, perm)
+		f, err := fsutil.OpenFile(name, flag, perm)
+		if err == nil && check != nil {
+			if checkErr = check(f); checkErr != nil {
+				_ = f.Close()
+				return nil, checkErr
+			}
+		}
 		file = f
 		return f, err
 	}
@@ -267,7 +281,10 @@ func openBolt(path string, o *Options, readOnly bool) (db *bolt.DB, err error) {
 		}
 	}()
 	db, err = bolt.Open(path, o.FileMode, o.boltOptions(readOnly, openFile))
-	if err != nil {
+	switch {
+	case checkErr != nil:
+		return nil, checkErr
+	case err != nil:
 		return nil, openError(path, o, err)
 	}
 	return db, nil

@@ -60,8 +60,9 @@ func parseMeta(p []byte) (meta, bool) {
 // describe the file.
 var errUndecided = errors.New("meta pages undecided")
 
-// checkHeader reads the two meta pages of the file at path, with two small
-// reads and without the memory map, and fails with ErrCorrupt when the file
+// checkHeader reads the two meta pages of the file at path, open as f and
+// size bytes long, with two small reads and without the memory map, and
+// fails with ErrCorrupt when the file
 // is shorter than the pages its newest valid meta page accounts for, or when
 // that meta page puts the freelist beyond them: bbolt's read-write open
 // loads the freelist page through the memory map, where such a file faults.
@@ -73,16 +74,7 @@ var errUndecided = errors.New("meta pages undecided")
 // It runs before bbolt takes the file lock; a process that holds the lock
 // and writes meanwhile only ever grows the file before it writes a meta
 // page, so a sound file is never refused.
-func checkHeader(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return pathError("open", path, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return pathError("open", path, err)
-	}
+func checkHeader(f *os.File, size int64, path string) error {
 	var buf [metaEnd]byte
 	if _, err := f.ReadAt(buf[:], 0); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -92,7 +84,7 @@ func checkHeader(path string) error {
 	}
 	m0, ok := parseMeta(buf[:])
 	ps := int64(m0.pageSize)
-	if !ok || ps < minMetaPageSize || ps > maxMetaPageSize || ps&(ps-1) != 0 || fi.Size() < 2*ps {
+	if !ok || ps < minMetaPageSize || ps > maxMetaPageSize || ps&(ps-1) != 0 || size < 2*ps {
 		return errUndecided
 	}
 	if _, err := f.ReadAt(buf[:], ps); err != nil {
@@ -104,9 +96,9 @@ func checkHeader(path string) error {
 	}
 	want := int64(newest.pgid) * ps
 	switch {
-	case newest.pgid > uint64(fi.Size()/ps):
+	case newest.pgid > uint64(size/ps):
 		return pathError("open", path, fmt.Errorf("%w: the file holds %d bytes but its meta page accounts for %d (truncated)",
-			ErrCorrupt, fi.Size(), want))
+			ErrCorrupt, size, want))
 	case newest.freelist == noFreelist:
 		return nil
 	case newest.freelist < 2 || newest.freelist >= newest.pgid:

@@ -230,6 +230,7 @@ type Store struct {
 	kick      chan struct{}
 	stop      chan struct{}
 	stopped   chan struct{}
+	startOnce sync.Once // starts the checkpointer, or (Close, read-only) closes stopped instead
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -254,9 +255,9 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	s.cur.Store(&view{active: s.w.Clone(), gen: s.wGen.Load()})
 	if s.readOnly {
-		close(s.stopped)
-	} else {
-		go s.checkpointer()
+		s.startOnce.Do(func() { close(s.stopped) })
+	} else if s.w.Len() > 0 {
+		s.startCheckpointer() // the replayed records are due for one
 	}
 	return s, nil
 }
@@ -267,13 +268,18 @@ func segmentName(first uint64) string { return fmt.Sprintf("%020d.wal", first) }
 
 // segments lists the segment files of dir by first sequence number.
 func segments(dir string) ([]uint64, error) {
-	ents, err := os.ReadDir(dir)
+	d, err := fsutil.OpenFile(dir, os.O_RDONLY, 0) // os.ReadDir, without the runtime's poller
+	if err != nil {
+		return nil, err
+	}
+	names, err := d.Readdirnames(-1)
+	_ = d.Close()
 	if err != nil {
 		return nil, err
 	}
 	var firsts []uint64
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), ".wal")
+	for _, n := range names {
+		name, ok := strings.CutSuffix(n, ".wal")
 		if !ok || len(name) != 20 {
 			continue
 		}
@@ -499,6 +505,7 @@ func (s *Store) Commit(b *kv.Batch) error {
 	if err := s.apply(payload); err != nil {
 		return s.fail(fmt.Errorf("commit %s: %w", s.path, err)) // encode's output always decodes
 	}
+	s.startCheckpointer()
 	if s.wBytes.Load() >= s.opts.CheckpointBytes {
 		select {
 		case s.kick <- struct{}{}:
@@ -527,6 +534,15 @@ func (s *Store) apply(payload []byte) error {
 		s.wSince.Store(time.Now().UnixNano())
 	}
 	return nil
+}
+
+// startCheckpointer starts the checkpointer goroutine unless it runs
+// already (or Close has begun). Open starts it only when the log replay
+// left commits in the overlay; otherwise the first Commit does, so that
+// an open that only reads starts no goroutine. Its first checkpoint is
+// due CheckpointAge after the oldest commit either way.
+func (s *Store) startCheckpointer() {
+	s.startOnce.Do(func() { go s.checkpointer() })
 }
 
 // checkpointer runs checkpoints when the active layer is big or old
@@ -655,6 +671,7 @@ func (s *Store) Close() error {
 		if !s.readOnly {
 			close(s.stop)
 		}
+		s.startOnce.Do(func() { close(s.stopped) }) // never started: nothing to stop
 		<-s.stopped
 		var errs []error
 		if !s.readOnly {
