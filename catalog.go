@@ -73,9 +73,11 @@ const (
 	// on bbolt each index's keys are in a bucket of their own
 	// (internal/kv/bboltkv/segments.go). Version 5: change records and
 	// later-change keys hold a document's internal id, not the text of
-	// its _id (changerec.go). A file of another version is refused
+	// its _id (changerec.go). Version 6: a commit's change records are
+	// packed into pieces, one key per piece, not one per record
+	// (changerec.go). A file of another version is refused
 	// (ErrNotLivedb).
-	catalogVersion = 5
+	catalogVersion = 6
 )
 
 func (t *tableInfo) index(name string) (*indexInfo, bool) {

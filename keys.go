@@ -19,7 +19,7 @@ import (
 //	0x01 indexID(4) sortkey(fields…, _creationTime) internal-id(16)   index entry; value empty (idkey.go)
 //	0x01 indexID(4) internal-id(16)         by_id entry; value = the encoded document
 //	0x01 aggID(4) sel depth sortkey(v…)     aggregate row (aggregate.go); value n(8) sum(8)
-//	0x02 ts(8) seq(4)                       change-feed record (changerec.go)
+//	0x02 ts(8) seq(4)                       change-feed records seq, seq+1, … of a commit (changerec.go)
 //	0x03                                    big-endian timestamp of the last commit (8
 //	                                        bytes), then the catalog's generation (8)
 //	0x04 'n' name                           a table's existence, by name   } read-set keys:
