@@ -212,7 +212,7 @@ func (w *pieceWriter) flush(b *kv.Batch, ts uint64) {
 	if w.n > 0 {
 		b.Put(changeKey(ts, w.first), w.buf)
 	}
-	*w = pieceWriter{buf: make([]byte, 0, min(2*len(w.buf), changePieceMax))}
+	*w = pieceWriter{} // the next piece's buffer is new: b holds this one
 }
 
 // changeRecord is a decoded change record; table, text and old alias the

@@ -2,6 +2,7 @@ package livedb
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"github.com/livedb-go/livedb/internal/id"
 	"github.com/livedb-go/livedb/internal/kv"
 	"github.com/livedb-go/livedb/internal/kv/memkv"
+	"github.com/livedb-go/livedb/v"
 )
 
 // TestChangeRecord_Encode_InternalID checks the stored form of a commit of
@@ -79,6 +81,15 @@ func TestChangeRecord_Encode_InternalID(t *testing.T) {
 					t.Errorf("idKey %x, want %x", r.idKey(), tc.wantIDKey)
 				}
 			}
+			for _, bad := range []struct {
+				name string
+				flip byte
+			}{{"no table", changeTable}, {"neither old nor new", v[0] & (changeOld | changeNew)}, {"unknown flag", 1 << 7}} {
+				w := append([]byte{v[0] ^ bad.flip}, v[1:]...)
+				if _, err := newChangePiece(0, w).next(); !errors.Is(err, errBadChange) {
+					t.Errorf("first record with %s: err %v, want errBadChange", bad.name, err)
+				}
+			}
 			for n := range len(v) {
 				p := newChangePiece(0, v[:n])
 				if _, err := p.next(); !errors.Is(err, errBadChange) {
@@ -86,6 +97,35 @@ func TestChangeRecord_Encode_InternalID(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestChangeRecord_Decode_FirstRecordWithoutTable: a record without its
+// table is of the previous record's table, so a piece whose first record
+// has none (the first records of a piece cut off) is refused, not read as
+// a change of no table.
+func TestChangeRecord_Decode_FirstRecordWithoutTable(t *testing.T) {
+	tbl := &tableInfo{name: "items", number: 10001}
+	tbl.byID = &indexInfo{id: 7, table: tbl}
+	var b kv.Batch
+	putChanges(&b, 42, []*pendingDoc{
+		{table: tbl, id: "first", newEnc: []byte("new")},
+		{table: tbl, id: "second", newEnc: []byte("new")},
+	})
+	v := b.Ops[len(b.Ops)-1].Value
+	p := newChangePiece(0, v)
+	if more, err := p.next(); !more || err != nil {
+		t.Fatalf("first record: %v %v", more, err)
+	}
+	second := p.rest
+	if second[0]&changeTable != 0 {
+		t.Fatalf("the second record names its table again: flags %x", second[0])
+	}
+	if more, err := p.next(); !more || err != nil || string(p.rec.table) != "items" || string(p.rec.idText()) != "second" {
+		t.Fatalf("second record: %v %v %q %q", more, err, p.rec.table, p.rec.idText())
+	}
+	if _, err := newChangePiece(1, second).next(); !errors.Is(err, errBadChange) {
+		t.Errorf("a piece starting with a record without its table: err %v, want errBadChange", err)
 	}
 }
 
@@ -287,5 +327,48 @@ func TestChangeRecord_Pieces_Truncated(t *testing.T) {
 		case !atEnd && !errors.Is(err, errBadChange):
 			t.Fatalf("cut at %d, inside record %d: err %v, want errBadChange", cut, read, err)
 		}
+	}
+}
+
+// TestChangeFeed_Fill_StartsInsideAPiece puts a feed's position in the
+// middle of a piece of records (the feed itself stops only between
+// pieces): it reads on from that record, not from the piece's first nor
+// from the next piece.
+func TestChangeFeed_Fill_StartsInsideAPiece(t *testing.T) {
+	s := DefineSchema(Tables{"items": DefineTable(v.Object(v.Fields{"n": v.Int64()}))})
+	for _, backend := range []string{"memory", "bbolt"} {
+		t.Run(backend, func(t *testing.T) {
+			db := openWhitebox(t, backend, s, Options{})
+			const n = 200
+			ts, err := db.MutationTS(context.Background(), func(m *MutationCtx) error {
+				for i := range n {
+					if _, err := m.DB.Insert("items", Doc{"n": int64(i)}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, from := range []int{1, 37, 80, 81, n - 1} {
+				f := db.Changes(0)
+				f.oldest, f.after, f.seq = false, ts, from
+				var got []int64
+				for {
+					c, ok, err := f.TryNext()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !ok {
+						break
+					}
+					got = append(got, c.New["n"].(int64))
+				}
+				if len(got) != n-from || got[0] != int64(from) || got[len(got)-1] != n-1 {
+					t.Fatalf("from seq %d: %d changes, %v…, want %d from n=%d", from, len(got), got[:min(3, len(got))], n-from, from)
+				}
+			}
+		})
 	}
 }
