@@ -112,7 +112,8 @@ func (db *DB) Changes(after uint64, tables ...string) *ChangeFeed {
 // LastTimestamp returns the timestamp of the last commit.
 func (db *DB) LastTimestamp() uint64 { return db.lastTS.Load() }
 
-// changeBatch bounds how many change records one read fetches.
+// changeBatch bounds how many change records one read fetches; a read
+// takes whole pieces (changerec.go), so it may fetch up to a piece more.
 const changeBatch = 256
 
 // Next returns the next change, waiting for one to be committed if needed.
