@@ -78,8 +78,10 @@ const (
 	// tag of the first column), which store them without those bytes
 	// (internal/kv/bboltkv/segkeys.go); a document is stored without its
 	// _id, which its by_id key gives, and with its _creationTime as 8
-	// bytes in front of its fields (value.EncodeStoredDocument). A file
-	// of another version is refused (ErrNotLivedb).
+	// bytes in front of its fields (value.EncodeStoredDocument); a
+	// commit's change records are packed into pieces, one key per piece,
+	// not one per record (changerec.go). A file of another version is
+	// refused (ErrNotLivedb).
 	catalogVersion = 6
 )
 

@@ -44,9 +44,8 @@ func (db *DB) pruneChanges(b *kv.Batch, now uint64) {
 		if n >= pruneMax && ts != last {
 			break // never split a commit: its remaining changes would be skipped
 		}
-		deleteChange(b, k, it.Value())
+		n += deleteChange(b, k, it.Value())
 		last = ts
-		n++
 	}
 	if n > 0 {
 		// Every change at or before last is gone; later ones are kept.
@@ -113,7 +112,8 @@ func (db *DB) Changes(after uint64, tables ...string) *ChangeFeed {
 // LastTimestamp returns the timestamp of the last commit.
 func (db *DB) LastTimestamp() uint64 { return db.lastTS.Load() }
 
-// changeBatch bounds how many change records one read fetches.
+// changeBatch bounds how many change records one read fetches; a read
+// takes whole pieces (changerec.go), so it may fetch up to a piece more.
 const changeBatch = 256
 
 // Next returns the next change, waiting for one to be committed if needed.
@@ -202,30 +202,60 @@ func (f *ChangeFeed) fill() (more bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	it := snap.Iter(changeKey(f.after, uint32(f.seq)), []byte{tagChange + 1}, false)
+	start, err := pieceStart(snap, f.after, uint32(f.seq))
+	if err != nil {
+		return false, err
+	}
+	it := snap.Iter(start, []byte{tagChange + 1}, false)
 	defer it.Close()
 	n := 0
-	for ; n < changeBatch && it.Next(); n++ {
-		c, err := decodeChange(snap, it.Key(), it.Value(), f.tables)
-		if err != nil {
-			return false, err
+	for n < changeBatch && it.Next() {
+		ts, seq, ok := changeKeyTS(it.Key())
+		if !ok {
+			return false, fmt.Errorf("%w: change key %x", ErrNotLivedb, it.Key())
 		}
-		// Every change before this commit has been read.
-		f.through = max(f.through, c.Timestamp-1)
-		if f.tables != nil && !f.tables[c.Table] {
-			f.advance(c.Timestamp, c.seq) // skipped changes still move the position
-			continue
+		// A piece is read whole: it holds a bounded number of changes.
+		for p := newChangePiece(seq, it.Value()); ; n++ {
+			more, err := p.next()
+			if err != nil {
+				return false, badChange(ts, seq, err)
+			}
+			if !more {
+				break
+			}
+			if ts == f.after && int(p.seq) < f.seq {
+				continue // before the position, in the piece it starts in
+			}
+			if err := f.read(snap, ts, p); err != nil {
+				return false, err
+			}
 		}
-		f.buf = append(f.buf, c)
 	}
 	if err := it.Err(); err != nil {
 		return false, storeErr(err)
 	}
-	if n == changeBatch {
+	if n >= changeBatch {
 		return true, nil
 	}
 	f.through = max(f.through, snapTS) // read to the end of the snapshot
 	return false, nil
+}
+
+// read adds to f.buf the change of the record p holds, the p.seq-th of
+// the commit at ts, or moves past it when the feed skips its table.
+func (f *ChangeFeed) read(snap kv.Snapshot, ts uint64, p *changePiece) error {
+	c, err := decodeChange(snap, ts, p.seq, &p.rec, f.tables)
+	if err != nil {
+		return err
+	}
+	// Every change before this commit has been read.
+	f.through = max(f.through, c.Timestamp-1)
+	if f.tables != nil && !f.tables[c.Table] {
+		f.advance(c.Timestamp, c.seq) // skipped changes still move the position
+		return nil
+	}
+	f.buf = append(f.buf, c)
+	return nil
 }
 
 // prunedThrough returns the timestamp through which the retention deleted

@@ -210,13 +210,13 @@ func (db *DB) commitGroup(group []*commitReq) {
 			rec.tableKeys = append(rec.tableKeys, tableKeys(t, cat.tables[t.name])...)
 		}
 		cat = next
-		for i, docID := range tx.writes.order {
+		for _, docID := range tx.writes.order {
 			pd := tx.writes.docs[docID]
 			rec.writes = append(rec.writes, pd)
 			writeBatch(&batch, pd)
 			search.add(&batch, rec, pd)
-			putChange(&batch, ts, uint32(i), pd)
 		}
+		putChanges(&batch, ts, rec.writes)
 		aggs.record(rec)
 		accepted = append(accepted, req)
 		records = append(records, rec)

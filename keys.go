@@ -20,7 +20,7 @@ import (
 //	0x01 indexID(4) internal-id(16)         by_id entry; value = the stored document
 //	                                        (value.EncodeStoredDocument: no _id, the key gives it)
 //	0x01 aggID(4) sel depth sortkey(v…)     aggregate row (aggregate.go); value n(8) sum(8)
-//	0x02 ts(8) seq(4)                       change-feed record (changerec.go)
+//	0x02 ts(8) seq(4)                       change-feed records seq, seq+1, … of a commit (changerec.go)
 //	0x03                                    big-endian timestamp of the last commit (8
 //	                                        bytes), then the catalog's generation (8)
 //	0x04 'n' name                           a table's existence, by name   } read-set keys:
