@@ -353,7 +353,8 @@ func deleteChange(b *kv.Batch, k, v []byte) int {
 // ts, in snapshot snap. The documents of a change whose table is not in
 // tables (nil: every table) are left out: the feed skips it.
 func decodeChange(snap kv.Snapshot, ts uint64, seq uint32, r *changeRecord, tables map[string]bool) (Change, error) {
-	c := Change{Timestamp: ts, seq: seq, Table: string(r.table), ID: ID(r.idText())}
+	idText := r.idText()
+	c := Change{Timestamp: ts, seq: seq, Table: string(r.table), ID: ID(idText)}
 	switch {
 	case r.flags&changeOld == 0:
 		c.Op = "insert"
@@ -366,7 +367,7 @@ func decodeChange(snap kv.Snapshot, ts uint64, seq uint32, r *changeRecord, tabl
 		return c, nil
 	}
 	if r.old != nil {
-		m, err := decodePublicDoc(r.old, r.id)
+		m, err := decodePublicDoc(r.old, idText)
 		if err != nil {
 			return c, err
 		}
@@ -377,7 +378,7 @@ func decodeChange(snap kv.Snapshot, ts uint64, seq uint32, r *changeRecord, tabl
 		if err != nil {
 			return c, err
 		}
-		m, err := decodePublicDoc(enc, r.id)
+		m, err := decodePublicDoc(enc, idText)
 		if err != nil {
 			return c, err
 		}

@@ -79,23 +79,32 @@ func TestDB_Insert_StoresDocumentWithoutID(t *testing.T) {
 			if !bytes.Equal(enc, want) {
 				t.Fatalf("by_id entry holds % x, want the stored form % x", enc, want)
 			}
+			checkOldVersion := func(enc []byte) {
+				t.Helper()
+				if bytes.Contains(enc, []byte(docID)) || bytes.Contains(enc, []byte(fieldCreationTime)) {
+					t.Fatalf("change record's old version % x holds the _id or the name _creationTime", enc)
+				}
+				old, err := decodePublicDoc(enc, docID)
+				if err != nil || old["text"] != "first" || old[fieldID] != docID || old[fieldCreationTime] != ct {
+					t.Fatalf("change record's old version decodes to %v, %v", old, err)
+				}
+			}
 			var records int
 			it := snap.Iter([]byte{tagChange}, []byte{tagChange + 1}, false)
 			for it.Next() {
-				records++
-				r, err := decodeChangeRecord(it.Value())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if r.old == nil {
-					continue
-				}
-				if bytes.Contains(r.old, []byte(docID)) || bytes.Contains(r.old, []byte(fieldCreationTime)) {
-					t.Fatalf("change record's old version % x holds the _id or the name _creationTime", r.old)
-				}
-				old, err := decodePublicDoc(r.old, docID)
-				if err != nil || old["text"] != "first" || old[fieldID] != docID || old[fieldCreationTime] != ct {
-					t.Fatalf("change record's old version decodes to %v, %v", old, err)
+				p := newChangePiece(1, it.Value())
+				for {
+					more, err := p.next()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !more {
+						break
+					}
+					records++
+					if r := &p.rec; r.old != nil {
+						checkOldVersion(r.old)
+					}
 				}
 			}
 			it.Close()
