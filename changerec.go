@@ -236,13 +236,14 @@ func (r *changeRecord) idText() []byte {
 	return id.AppendText(nil, r.number, r.internal)
 }
 
-// idKey returns the _id as the later-change keys hold it (a new
-// allocation for an ID).
+// idKey returns the _id as the later-change keys hold it. It aliases r:
+// use it before r is decoded into again (docChangeKey and
+// docChangePrefix copy it).
 func (r *changeRecord) idKey() []byte {
 	if r.flags&changeTextID != 0 {
 		return r.text
 	}
-	return append([]byte(nil), r.internal[:]...)
+	return r.internal[:]
 }
 
 // changePiece reads the records of a piece, one by one with next.

@@ -125,8 +125,8 @@ func keySuccessor(k []byte) []byte {
 	return out
 }
 
-// changeKey returns the key of the change record of the seq-th write of
-// the commit at ts.
+// changeKey returns the key of the piece of change records of the commit
+// at ts whose first record is the seq-th record of the commit.
 func changeKey(ts uint64, seq uint32) []byte {
 	b := make([]byte, 0, 13)
 	b = append(b, tagChange)

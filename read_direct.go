@@ -39,7 +39,7 @@ import (
 func memoRaw(enc []byte, m *kv.Memo, id []byte) (docRow, error) {
 	c, _ := m.Load().(*cachedDoc)
 	if c == nil {
-		m.Store(readOnce)
+		markReadOnce(m)
 		return docRow{size: len(enc), enc: enc, id: id}, nil
 	}
 	r, err := memoDoc(enc, m, id)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/livedb-go/livedb/internal/kv"
 )
 
 // A version that a reader with an older snapshot caches after a commit
@@ -77,5 +79,59 @@ func TestDocLink_CachedAfterReplace_NotServed(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A reader that found a version's memo empty and marks it read once after
+// another reader cached the version's decoding (and linked an index entry
+// to it) leaves that decoding in place: otherwise the patch below would
+// empty nothing, and by_group's entry, which the patch leaves alone, would
+// keep leading to n=1.
+func TestDocLink_LateReadOnceMark_KeepsDecoding(t *testing.T) {
+	precacheWrites = false // the versions are cached by their readers, not at commit
+	t.Cleanup(func() { precacheWrites = true })
+	db, id := openPrecacheNotes(t)
+	ctx := context.Background()
+	readN := func() int64 {
+		t.Helper()
+		var n int64
+		if err := db.Query(ctx, func(q *QueryCtx) error {
+			d, ok, err := q.DB.Query("notes").WithIndex("by_group", func(r IndexRange) IndexRange { return r.Eq("group", "g") }).First()
+			if err != nil || !ok {
+				return fmt.Errorf("by_group: %v, %v", ok, err)
+			}
+			n = d["n"].(int64)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	readN()
+	readN() // caches the decoding and links by_group's entry to it
+	snap, err := db.store.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, ok := snap.(kv.MemoSnapshot)
+	if !ok {
+		t.Fatal("the memory store's snapshot has no memos")
+	}
+	_, m, found, err := ms.GetMemo(docKey(db.cat.Load().tables["notes"], string(id)))
+	snap.Release()
+	if err != nil || !found || m == nil {
+		t.Fatalf("by_id memo: %v, %v, %v", m, found, err)
+	}
+	markReadOnce(m) // the late first reader
+	if c, _ := m.Load().(*cachedDoc); c == nil || c == readOnce {
+		t.Fatalf("the by_id memo holds %v after a late read-once mark, want the cached decoding", m.Load())
+	}
+	if err := db.Mutation(ctx, func(m *MutationCtx) error {
+		return m.DB.Patch(id, Doc{"n": int64(2)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := readN(); n != 2 {
+		t.Fatalf("a query after the patch read n=%d through by_group, want 2", n)
 	}
 }

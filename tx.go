@@ -315,7 +315,7 @@ func memoDoc[S ~string | []byte](enc []byte, m *kv.Memo, docID S) (docRow, error
 		return docRow{}, err
 	}
 	if c == nil {
-		m.Store(readOnce)
+		markReadOnce(m)
 		return docRow{doc: doc, size: len(enc)}, nil
 	}
 	c = newCachedDoc(doc, len(enc), hasMutable(doc), m.Born())
@@ -324,6 +324,12 @@ func memoDoc[S ~string | []byte](enc []byte, m *kv.Memo, docID S) (docRow, error
 	}
 	return sharedRow(c), nil
 }
+
+// markReadOnce marks the version of memo m read once, unless a reader
+// cached its decoding since this one found the memo empty: that decoding
+// must stay, as the one decoding of the version, which index entries link
+// to and the store empties when the version is replaced (read_precache.go).
+func markReadOnce(m *kv.Memo) { m.CompareAndSwap(nil, readOnce) }
 
 // sharedRow returns the row of a cached decoding.
 func sharedRow(c *cachedDoc) docRow { return docRow{doc: c.doc, size: c.size, shared: c} }

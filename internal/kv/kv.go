@@ -29,8 +29,10 @@
 //   - Immutability. A value stored in a memo is derived from committed,
 //     never-changing state and is not modified after it is stored (except
 //     by its own Superseded, see [Superseder]); a reader that wants to
-//     modify it copies it. Concurrent readers may store equivalent values;
-//     the last one stays.
+//     modify it copies it. Concurrent readers may store equivalent values
+//     with Store, and the last one stays; a user whose value must be the
+//     only one of its version (livedb's decoding, which index entries
+//     link to) uses [Memo.CompareAndSwap] instead.
 //   - One concrete type. A memo is an [atomic.Value], so every Store to
 //     one Memo must use the same concrete type or it panics. livedb stores
 //     *cachedDoc (a decoded document) in a by_id entry's memo, and in an
