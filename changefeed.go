@@ -244,15 +244,15 @@ func (f *ChangeFeed) fill() (more bool, err error) {
 // read adds to f.buf the change of the record p holds, the p.seq-th of
 // the commit at ts, or moves past it when the feed skips its table.
 func (f *ChangeFeed) read(snap kv.Snapshot, ts uint64, p *changePiece) error {
-	c, err := decodeChange(snap, ts, p.seq, &p.rec, f.tables)
+	// Every change before this commit has been read.
+	f.through = max(f.through, ts-1)
+	if f.tables != nil && !f.tables[string(p.rec.table)] {
+		f.advance(ts, p.seq) // skipped changes still move the position, decoded or not
+		return nil
+	}
+	c, err := decodeChange(snap, ts, p.seq, &p.rec)
 	if err != nil {
 		return err
-	}
-	// Every change before this commit has been read.
-	f.through = max(f.through, c.Timestamp-1)
-	if f.tables != nil && !f.tables[c.Table] {
-		f.advance(c.Timestamp, c.seq) // skipped changes still move the position
-		return nil
 	}
 	f.buf = append(f.buf, c)
 	return nil

@@ -193,12 +193,17 @@ func (w *pieceWriter) add(pd *pendingDoc, number uint32, internal [16]byte, isID
 	} else {
 		b = appendBytes(b, []byte(pd.id))
 	}
+	size := len(b)
+	if pd.oldEnc != nil {
+		var n [binary.MaxVarintLen64]byte
+		size += binary.PutUvarint(n[:], uint64(len(pd.oldEnc))) + len(pd.oldEnc)
+	}
+	if w.n > 0 && size > changePieceMax {
+		w.buf = b[:start] // judged before the old version is copied in
+		return false
+	}
 	if pd.oldEnc != nil {
 		b = appendBytes(b, pd.oldEnc)
-	}
-	if w.n > 0 && len(b) > changePieceMax {
-		w.buf = b[:start]
-		return false
 	}
 	w.buf, w.table = b, pd.table
 	if isID {
@@ -351,9 +356,8 @@ func deleteChange(b *kv.Batch, k, v []byte) int {
 }
 
 // decodeChange returns the change of record r, the seq-th of the commit at
-// ts, in snapshot snap. The documents of a change whose table is not in
-// tables (nil: every table) are left out: the feed skips it.
-func decodeChange(snap kv.Snapshot, ts uint64, seq uint32, r *changeRecord, tables map[string]bool) (Change, error) {
+// ts, in snapshot snap. A feed that skips r's table does not call it.
+func decodeChange(snap kv.Snapshot, ts uint64, seq uint32, r *changeRecord) (Change, error) {
 	idText := r.idText()
 	c := Change{Timestamp: ts, seq: seq, Table: string(r.table), ID: ID(idText)}
 	switch {
@@ -363,9 +367,6 @@ func decodeChange(snap kv.Snapshot, ts uint64, seq uint32, r *changeRecord, tabl
 		c.Op = "delete"
 	default:
 		c.Op = "update"
-	}
-	if tables != nil && !tables[c.Table] {
-		return c, nil
 	}
 	if r.old != nil {
 		m, err := decodePublicDoc(r.old, idText)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -246,11 +247,17 @@ func (m *subManager) firstRun(st *subState) (x any, runErr error, tx *txn, err e
 // m.mu.
 func (m *subManager) setReadsLocked(st *subState, rs readSet) {
 	st.vec = rs.vec
+	ivs := rs.ivs
+	if cap(ivs) == 1 {
+		// Perhaps the run's txn's own first interval (readSet.first): a
+		// copy, so that the subscription does not keep the txn alive.
+		ivs = slices.Clone(ivs)
+	}
 	if st.reads == nil {
-		st.reads = m.index.Add(st, rs.ivs)
+		st.reads = m.index.Add(st, ivs)
 		return
 	}
-	m.index.Set(st.reads, rs.ivs)
+	m.index.Set(st.reads, ivs)
 }
 
 func (m *subManager) remove(st *subState) {
