@@ -3,7 +3,6 @@ package livedb
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/livedb-go/livedb/internal/value"
@@ -138,13 +137,7 @@ func (r IndexRange) Lte(field string, x any) IndexRange { return r.with(rangeLte
 
 // String prints the range as Convex's builder calls, e.g.
 // `eq("workflowId", "j57…").gt("_creationTime", 5.0)`.
-func (r IndexRange) String() string {
-	parts := make([]string, len(r.terms))
-	for i, t := range r.terms {
-		parts[i] = rangeOpNames[t.op] + "(" + strconv.Quote(t.field) + ", " + value.Format(t.value) + ")" // as "%s(%q, %s)", without fmt
-	}
-	return strings.Join(parts, ".")
-}
+func (r IndexRange) String() string { return string(r.appendTo(nil)) }
 
 // compiledRange is an index range as a key interval [start, end).
 type compiledRange struct {

@@ -3,6 +3,7 @@ package livedb
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"strconv"
 
 	"github.com/livedb-go/livedb/internal/value"
@@ -28,16 +29,29 @@ func (q *Query) fingerprintOf() []byte {
 
 // appendDescribe appends describe's text to dst.
 func (q *Query) appendDescribe(dst []byte) []byte {
-	if q.search != nil {
-		return append(dst, q.describe()...) // rare: written by describe itself
-	}
 	dst = append(dst, q.table...)
 	dst = append(dst, '|')
 	if q.ix != nil {
 		dst = append(dst, q.ix.name...)
 	}
 	dst = append(dst, '|')
-	for i, t := range q.rng.terms { // as IndexRange.String
+	dst = q.rng.appendTo(dst)
+	dst = append(dst, '|')
+	dst = append(dst, q.order.String()...)
+	if q.search != nil {
+		dst = fmt.Appendf(dst, "|search=%s:%s", q.search.si.def.Name, q.search.filter)
+	}
+	for _, f := range q.filters {
+		dst = append(dst, '|')
+		dst = append(dst, f.String()...)
+	}
+	dst = append(dst, "|preds="...)
+	return strconv.AppendInt(dst, int64(len(q.preds)), 10)
+}
+
+// appendTo appends String's text to dst.
+func (r IndexRange) appendTo(dst []byte) []byte {
+	for i, t := range r.terms { // as "%s(%q, %s)", without fmt
 		if i > 0 {
 			dst = append(dst, '.')
 		}
@@ -48,14 +62,7 @@ func (q *Query) appendDescribe(dst []byte) []byte {
 		dst = appendFormat(dst, t.value)
 		dst = append(dst, ')')
 	}
-	dst = append(dst, '|')
-	dst = append(dst, q.order.String()...)
-	for _, f := range q.filters {
-		dst = append(dst, '|')
-		dst = append(dst, f.String()...)
-	}
-	dst = append(dst, "|preds="...)
-	return strconv.AppendInt(dst, int64(len(q.preds)), 10)
+	return dst
 }
 
 // appendFormat appends value.Format(x) to dst, without its allocations for

@@ -3,8 +3,6 @@ package livedb
 import (
 	"fmt"
 	"iter"
-	"strconv"
-	"strings"
 )
 
 // Order is the direction of a query's scan.
@@ -347,27 +345,4 @@ func collectCap(n int) int {
 }
 
 // describe prints the query for fingerprints and messages.
-func (q *Query) describe() string {
-	// Written piece by piece rather than with fmt (the same text): a
-	// Paginate describes its query for the cursor's fingerprint.
-	var b strings.Builder
-	b.WriteString(q.table)
-	b.WriteByte('|')
-	if q.ix != nil {
-		b.WriteString(q.ix.name)
-	}
-	b.WriteByte('|')
-	b.WriteString(q.rng.String())
-	b.WriteByte('|')
-	b.WriteString(q.order.String())
-	if q.search != nil {
-		fmt.Fprintf(&b, "|search=%s:%s", q.search.si.def.Name, q.search.filter)
-	}
-	for _, f := range q.filters {
-		b.WriteString("|")
-		b.WriteString(f.String())
-	}
-	b.WriteString("|preds=")
-	b.WriteString(strconv.Itoa(len(q.preds)))
-	return b.String()
-}
+func (q *Query) describe() string { return string(q.appendDescribe(nil)) }

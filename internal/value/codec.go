@@ -193,25 +193,6 @@ func Decode(b []byte) (any, error) {
 	return x, nil
 }
 
-// DecodeDocument decodes an encoded object, as [Decode] does, for a stored
-// document: its top-level field "_id", when it is a string, is returned as
-// an [ID]. It is an error if b does not hold an object.
-func DecodeDocument(b []byte) (map[string]any, error) {
-	d := decoder{buf: b}
-	if len(b) == 0 || b[0] != codecObject {
-		return nil, d.errorf("not an object")
-	}
-	d.pos = 1
-	m, err := d.fields(1, true)
-	if err != nil {
-		return nil, err
-	}
-	if d.pos != len(b) {
-		return nil, d.errorf("%d trailing bytes", len(b)-d.pos)
-	}
-	return m, nil
-}
-
 // decoder reads an encoded value from buf. str is a copy of buf, made on
 // the first string, from which all strings are sliced.
 type decoder struct {
@@ -339,16 +320,15 @@ func (d *decoder) array(depth int) (any, error) {
 }
 
 func (d *decoder) object(depth int) (any, error) {
-	m, err := d.fields(depth, false)
+	m, err := d.fields(depth)
 	if err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// fields reads the count and fields of an object. With doc, a field "_id"
-// holding a string is returned as an ID.
-func (d *decoder) fields(depth int, doc bool) (map[string]any, error) {
+// fields reads the count and fields of an object.
+func (d *decoder) fields(depth int) (map[string]any, error) {
 	n, err := d.length(2)
 	if err != nil {
 		return nil, err
@@ -366,20 +346,6 @@ func (d *decoder) fields(depth int, doc bool) (map[string]any, error) {
 		}
 		if i > 0 && k <= prev {
 			return nil, d.errorf("field %q out of order", k)
-		}
-		if doc && k == "_id" && d.pos < len(d.buf) && d.buf[d.pos] == codecString {
-			d.pos++
-			n, err := d.length(1)
-			if err != nil {
-				return nil, err
-			}
-			s, err := d.string(n)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = ID(s)
-			prev = k
-			continue
 		}
 		if out[k], err = d.value(depth); err != nil {
 			return nil, err

@@ -6,15 +6,15 @@ import (
 	"github.com/livedb-go/livedb/internal/value"
 )
 
-// BenchmarkDecodeDocument decodes an agent session in the object form,
+// BenchmarkDecodeObject decodes an agent session in the object form,
 // _id and _creationTime among its fields (the stored form before
 // EncodeStoredDocument), for contrast with BenchmarkDecodeStoredDocument.
-func BenchmarkDecodeDocument(b *testing.B) {
+func BenchmarkDecodeObject(b *testing.B) {
 	b.ReportAllocs()
 	enc := value.Encode(benchSessionDoc())
 	b.SetBytes(int64(len(enc)))
 	for b.Loop() {
-		if _, err := value.DecodeDocument(enc); err != nil {
+		if _, err := value.Decode(enc); err != nil {
 			b.Fatal(err)
 		}
 	}
