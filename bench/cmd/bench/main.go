@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/livedb-go/livedb/bench/internal/machine"
 	"github.com/livedb-go/livedb/bench/internal/stores"
 	"github.com/livedb-go/livedb/bench/internal/workload"
 )
@@ -305,7 +306,7 @@ func drive(c *config) error {
 			return err
 		}
 	}
-	rep := &report{cfg: c, started: time.Now(), loadStart: loadAvg(), results: map[string]*result{}}
+	rep := &report{cfg: c, started: time.Now(), loadStart: machine.LoadAvg(), results: map[string]*result{}}
 	if c.beforePath != "" {
 		before, err := readBefore(c.beforePath)
 		if err != nil {
@@ -395,7 +396,7 @@ func drive(c *config) error {
 		}
 	}
 	rep.finished = time.Now()
-	rep.loadEnd = loadAvg()
+	rep.loadEnd = machine.LoadAvg()
 	md := rep.markdown()
 	if err := os.WriteFile(c.out, []byte(md), 0o644); err != nil {
 		return err
@@ -439,19 +440,6 @@ func joinInts(xs []int) string {
 
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-}
-
-// loadAvg returns /proc/loadavg's first three fields.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // dirSize returns the bytes of every file under dir: a store's database

@@ -18,14 +18,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/livedb-go/livedb/bench/internal/stores"
-	"github.com/livedb-go/livedb/bench/internal/workload"
+	"github.com/livedb-go/livedb/bench/internal/machine"
 )
 
 // freshResult is what one fresh child reports of its open and first query.
@@ -46,7 +44,7 @@ func runFresh(storeList, w7dir string, n, opens, rate int, profileDir string) er
 	}
 	names := strings.Split(storeList, ",")
 	res := make(map[string][]freshResult, len(names))
-	load0 := loadAvg()
+	load0 := machine.LoadAvg()
 	for i := range opens {
 		for _, name := range names {
 			store, childExe, ok := strings.Cut(name, "@")
@@ -70,7 +68,7 @@ func runFresh(storeList, w7dir string, n, opens, rate int, profileDir string) er
 			res[name] = append(res[name], r)
 		}
 	}
-	fmt.Printf("%d fresh processes per store, n=%d, load %s → %s\n", opens, n, load0, loadAvg())
+	fmt.Printf("%d fresh processes per store, n=%d, load %s → %s\n", opens, n, load0, machine.LoadAvg())
 	base := names[len(names)-1]
 	for _, name := range names {
 		fmt.Printf("%-14s", name)
@@ -105,64 +103,20 @@ func stats(rs []freshResult, get func(freshResult) int64) (lo, med, hi int64) {
 // runChild opens the store once, as W7's child does (a GC first, then
 // the open and the first query timed), and prints a freshResult.
 func runChild(store, dir string, n, rate int, cpu string) error {
-	k, err := stores.Lookup(store)
+	k, wf, stop, err := prepare(store, n, rate, cpu)
 	if err != nil {
 		return err
 	}
-	if k.Reopen == nil {
-		return fmt.Errorf("%s has no file to open", store)
-	}
-	wf := workload.WorkflowIDs(n)[0]
-	if cpu != "" {
-		if rate > 0 {
-			runtime.SetCPUProfileRate(rate)
-		}
-		f, err := os.Create(cpu)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
+	defer stop()
 	runtime.GC()
-	r0 := rusage()
-	start := time.Now()
-	st, err := k.Reopen(dir)
+	d, r0, r1, err := openOnce(k, dir, wf)
 	if err != nil {
 		return err
-	}
-	got, err := st.Running(wf)
-	d := time.Since(start)
-	r1 := rusage()
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if got != workload.RunningPerWorkflow {
-		return fmt.Errorf("first query: %d rows, want %d", got, workload.RunningPerWorkflow)
 	}
 	return json.NewEncoder(os.Stdout).Encode(freshResult{
 		NS:     d.Nanoseconds(),
-		CPU:    r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano(),
+		CPU:    cpuNanos(r0, r1),
 		MinFlt: r1.Minflt - r0.Minflt,
 		MajFlt: r1.Majflt - r0.Majflt,
 	})
-}
-
-// loadAvg returns the 1, 5 and 15 minute load averages.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -61,56 +61,20 @@ func main() {
 }
 
 func run(store, dir string, n, opens int, cpu string) error {
-	k, err := stores.Lookup(store)
+	k, wf, stop, err := prepare(store, n, 0, cpu)
 	if err != nil {
 		return err
 	}
-	if k.Reopen == nil {
-		return fmt.Errorf("%s has no file to open", store)
-	}
-	wf := workload.WorkflowIDs(n)[0]
-	if cpu != "" {
-		f, err := os.Create(cpu)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
+	defer stop()
 	var ds []time.Duration
 	var faults, cpuT []int64
 	for range opens {
-		r0 := rusage()
-		var st workload.Store
-		var got int
-		var d time.Duration
-		pprof.Do(context.Background(), pprof.Labels("phase", "open"), func(context.Context) {
-			start := time.Now()
-			if st, err = k.Reopen(dir); err != nil {
-				return
-			}
-			got, err = st.Running(wf)
-			d = time.Since(start)
-		})
-		r1 := rusage()
-		faults = append(faults, r1.Minflt-r0.Minflt+r1.Majflt-r0.Majflt)
-		cpuT = append(cpuT, r1.Utime.Nano()+r1.Stime.Nano()-r0.Utime.Nano()-r0.Stime.Nano())
-		if err == nil && got != workload.RunningPerWorkflow {
-			err = fmt.Errorf("first query: %d rows, want %d", got, workload.RunningPerWorkflow)
-		}
-		if st != nil {
-			pprof.Do(context.Background(), pprof.Labels("phase", "close"), func(context.Context) {
-				if cerr := st.Close(); err == nil {
-					err = cerr
-				}
-			})
-		}
+		d, r0, r1, err := openOnce(k, dir, wf)
 		if err != nil {
 			return err
 		}
+		faults = append(faults, r1.Minflt-r0.Minflt+r1.Majflt-r0.Majflt)
+		cpuT = append(cpuT, cpuNanos(r0, r1))
 		ds = append(ds, d)
 	}
 	slices.Sort(ds)
@@ -119,6 +83,70 @@ func run(store, dir string, n, opens int, cpu string) error {
 	fmt.Printf("%s n=%d opens=%d min %v median %v max %v; page faults median %d; CPU median %v\n", store, n, opens,
 		ds[0], ds[len(ds)/2], ds[len(ds)-1], faults[len(faults)/2], time.Duration(cpuT[len(cpuT)/2]))
 	return nil
+}
+
+// prepare looks up store, which must have a file to open, and returns
+// the workflow of the first query; with cpu set it starts a CPU profile
+// into that file (at rate samples a second when rate > 0), which stop
+// ends.
+func prepare(store string, n, rate int, cpu string) (k stores.Kind, wf string, stop func(), err error) {
+	if k, err = stores.Lookup(store); err != nil {
+		return k, "", nil, err
+	}
+	if k.Reopen == nil {
+		return k, "", nil, fmt.Errorf("%s has no file to open", store)
+	}
+	wf = workload.WorkflowIDs(n)[0]
+	if cpu == "" {
+		return k, wf, func() {}, nil
+	}
+	if rate > 0 {
+		runtime.SetCPUProfileRate(rate)
+	}
+	f, err := os.Create(cpu)
+	if err != nil {
+		return k, "", nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return k, "", nil, err
+	}
+	return k, wf, func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// openOnce opens the store's file in dir and runs the first query (W4 on
+// workflow wf), timed together as W7 does, then closes it (labelled
+// apart in a CPU profile). It returns the time and the process's usage
+// before and after the timed part.
+func openOnce(k stores.Kind, dir, wf string) (d time.Duration, r0, r1 syscall.Rusage, err error) {
+	var st workload.Store
+	var got int
+	r0 = rusage()
+	pprof.Do(context.Background(), pprof.Labels("phase", "open"), func(context.Context) {
+		start := time.Now()
+		if st, err = k.Reopen(dir); err != nil {
+			return
+		}
+		got, err = st.Running(wf)
+		d = time.Since(start)
+	})
+	r1 = rusage()
+	if err == nil && got != workload.RunningPerWorkflow {
+		err = fmt.Errorf("first query: %d rows, want %d", got, workload.RunningPerWorkflow)
+	}
+	if st != nil {
+		pprof.Do(context.Background(), pprof.Labels("phase", "close"), func(context.Context) {
+			if cerr := st.Close(); err == nil {
+				err = cerr
+			}
+		})
+	}
+	return d, r0, r1, err
+}
+
+// cpuNanos returns the CPU time, user and system, between two usages.
+func cpuNanos(r0, r1 syscall.Rusage) int64 {
+	return r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano()
 }
 
 // rusage returns the process's resource usage so far.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/livedb-go/livedb/bench/internal/machine"
 )
 
 // report collects the figures of a run, every one of them once per round.
@@ -20,7 +22,7 @@ type report struct {
 }
 
 func newReport(c *config) *report {
-	return &report{c: c, started: time.Now(), loadStart: loadAvg(), figs: map[string][]float64{}}
+	return &report{c: c, started: time.Now(), loadStart: machine.LoadAvg(), figs: map[string][]float64{}}
 }
 
 func (r *report) add(key string, x float64) { r.figs[key] = append(r.figs[key], x) }
@@ -75,7 +77,7 @@ func (r *report) markdown() string {
 	w("- run: %s, %s; %d rounds; every figure is the median over the rounds (min–max)\n",
 		r.started.UTC().Format("2006-01-02 15:04 MST"), time.Since(r.started).Round(time.Second), r.c.rounds)
 	w("- machine: %s, %d CPUs, %s %s/%s; load average (1, 5, 15 min) %s at the start, %s at the end\n",
-		host, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, r.loadStart, loadAvg())
+		host, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, r.loadStart, machine.LoadAvg())
 	for _, kv := range r.server {
 		w("- PostgreSQL %s: %s\n", kv[0], kv[1])
 	}
@@ -164,17 +166,4 @@ func verdict(ok bool) string {
 		return "met"
 	}
 	return "**missed**"
-}
-
-// loadAvg returns /proc/loadavg's first three fields.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
