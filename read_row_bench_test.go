@@ -19,25 +19,9 @@ import (
 // qbRowCounts are the row counts of the per-row benchmarks.
 var qbRowCounts = []int{1, 10, 100}
 
-// qbRowWorkflow returns the workflow of iteration i of a per-row
-// benchmark: always the first for "hot", each in turn for "cold".
-func qbRowWorkflow(ds *qbDataset, cache string, i int) livedb.ID {
-	if cache == "hot" {
-		return ds.workflows[0]
-	}
-	return ds.workflows[i%len(ds.workflows)]
-}
-
-// qbRowQuery is the query of the per-row benchmarks: one workflow's
-// sessions, in by_workflow order.
-func qbRowQuery(r *livedb.Reader, wf livedb.ID) *livedb.Query {
-	return r.Query("agentSessions").WithIndex("by_workflow", func(r livedb.IndexRange) livedb.IndexRange {
-		return r.Eq("workflowId", wf)
-	})
-}
-
-// BenchmarkQueryRows reads n rows of a workflow as documents (Take(n)).
-func BenchmarkQueryRows(b *testing.B) {
+// qbRows runs a per-row benchmark on every backend, cache and row count:
+// read reads n rows of workflow wf in one query.
+func qbRows(b *testing.B, read func(r *livedb.Reader, wf livedb.ID, n int) error) {
 	ctx := context.Background()
 	for _, backend := range qbBackends {
 		for _, cache := range []string{"hot", "cold"} {
@@ -45,44 +29,41 @@ func BenchmarkQueryRows(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/%s/rows=%d", backend, cache, n), func(b *testing.B) {
 					ds := mustQBDataset(b, backend)
 					qbMeasure(b, len(ds.workflows), func(i int) error {
-						wf := qbRowWorkflow(ds, cache, i)
-						return ds.db.Query(ctx, func(q *livedb.QueryCtx) error {
-							docs, err := qbRowQuery(q.DB, wf).Take(n)
-							if err == nil && (len(docs) != n || docs[n-1]["workflowId"] != string(wf)) {
-								err = fmt.Errorf("%d rows of workflow %s, want %d", len(docs), wf, n)
-							}
-							return err
-						})
+						wf := ds.workflows[0] // hot: the same workflow every time
+						if cache == "cold" {
+							wf = ds.workflows[i%len(ds.workflows)]
+						}
+						return ds.db.Query(ctx, func(q *livedb.QueryCtx) error { return read(q.DB, wf, n) })
 					})
 				})
 			}
 		}
 	}
+}
+
+// BenchmarkQueryRows reads n rows of a workflow as documents (Take(n)).
+func BenchmarkQueryRows(b *testing.B) {
+	qbRows(b, func(r *livedb.Reader, wf livedb.ID, n int) error {
+		docs, err := r.Query("agentSessions").WithIndex("by_workflow", func(r livedb.IndexRange) livedb.IndexRange {
+			return r.Eq("workflowId", wf)
+		}).Take(n)
+		if err == nil && (len(docs) != n || docs[n-1]["workflowId"] != string(wf)) {
+			err = fmt.Errorf("%d rows of workflow %s, want %d", len(docs), wf, n)
+		}
+		return err
+	})
 }
 
 // BenchmarkTypedQueryRows reads n rows of a workflow as structs
 // (TypedQuery.Take(n)).
 func BenchmarkTypedQueryRows(b *testing.B) {
-	ctx := context.Background()
-	for _, backend := range qbBackends {
-		for _, cache := range []string{"hot", "cold"} {
-			for _, n := range qbRowCounts {
-				b.Run(fmt.Sprintf("%s/%s/rows=%d", backend, cache, n), func(b *testing.B) {
-					ds := mustQBDataset(b, backend)
-					qbMeasure(b, len(ds.workflows), func(i int) error {
-						wf := qbRowWorkflow(ds, cache, i)
-						return ds.db.Query(ctx, func(q *livedb.QueryCtx) error {
-							xs, err := qbTypedSessions.Query(q.DB).WithIndex("by_workflow", func(r livedb.IndexRange) livedb.IndexRange {
-								return r.Eq("workflowId", wf)
-							}).Take(n)
-							if err == nil && (len(xs) != n || xs[n-1].WorkflowID != wf) {
-								err = fmt.Errorf("%d rows of workflow %s, want %d", len(xs), wf, n)
-							}
-							return err
-						})
-					})
-				})
-			}
+	qbRows(b, func(r *livedb.Reader, wf livedb.ID, n int) error {
+		xs, err := qbTypedSessions.Query(r).WithIndex("by_workflow", func(r livedb.IndexRange) livedb.IndexRange {
+			return r.Eq("workflowId", wf)
+		}).Take(n)
+		if err == nil && (len(xs) != n || xs[n-1].WorkflowID != wf) {
+			err = fmt.Errorf("%d rows of workflow %s, want %d", len(xs), wf, n)
 		}
-	}
+		return err
+	})
 }

@@ -6,22 +6,9 @@ import (
 	"github.com/livedb-go/livedb/internal/value"
 )
 
-// BenchmarkDecodeObject decodes an agent session in the object form,
-// _id and _creationTime among its fields (the stored form before
-// EncodeStoredDocument), for contrast with BenchmarkDecodeStoredDocument.
-func BenchmarkDecodeObject(b *testing.B) {
-	b.ReportAllocs()
-	enc := value.Encode(benchSessionDoc())
-	b.SetBytes(int64(len(enc)))
-	for b.Loop() {
-		if _, err := value.Decode(enc); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkDecodeStoredDocument decodes the same session in its stored
-// form, its _id given as the key gives it.
+// BenchmarkDecodeStoredDocument decodes the session of BenchmarkDecode
+// (the object form, _id and _creationTime among its fields) in its
+// stored form, its _id given as the key gives it.
 func BenchmarkDecodeStoredDocument(b *testing.B) {
 	b.ReportAllocs()
 	doc := benchSessionDoc()
