@@ -53,8 +53,8 @@ type corruptCatalog struct {
 	} `json:"tables"`
 }
 
-// corruptIndexPrefix returns the key prefix of an index, read from the catalog.
-func corruptIndexPrefix(t *testing.T, snap kv.Snapshot, table, index string) []byte {
+// corruptReadCatalog returns the catalog stored in snap.
+func corruptReadCatalog(t *testing.T, snap kv.Snapshot) corruptCatalog {
 	t.Helper()
 	b, ok, err := snap.Get(corruptKeyCatalog)
 	if err != nil || !ok {
@@ -64,6 +64,13 @@ func corruptIndexPrefix(t *testing.T, snap kv.Snapshot, table, index string) []b
 	if err := json.Unmarshal(b, &c); err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// corruptIndexPrefix returns the key prefix of an index, read from the catalog.
+func corruptIndexPrefix(t *testing.T, snap kv.Snapshot, table, index string) []byte {
+	t.Helper()
+	c := corruptReadCatalog(t, snap)
 	for _, tb := range c.Tables {
 		for _, ix := range tb.Indexes {
 			if tb.Name == table && ix.Name == index {
@@ -325,14 +332,7 @@ func TestDB_StoredDocumentWithAnotherID(t *testing.T) {
 // internal id).
 func corruptDocID(t *testing.T, snap kv.Snapshot, table string, k []byte) livedb.ID {
 	t.Helper()
-	b, ok, err := snap.Get(corruptKeyCatalog)
-	if err != nil || !ok {
-		t.Fatalf("catalog: ok=%v err=%v", ok, err)
-	}
-	var c corruptCatalog
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
+	c := corruptReadCatalog(t, snap)
 	for _, tb := range c.Tables {
 		if tb.Name == table && len(k) >= 16 {
 			return livedb.ID(id.AppendText(nil, tb.Number, [16]byte(k[len(k)-16:])))

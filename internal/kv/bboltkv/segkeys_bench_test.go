@@ -28,16 +28,23 @@ func mustFillIndex(b *testing.B, s kv.Store, n int) {
 	}
 }
 
-// BenchmarkSegmentGet reads index entries by key: a point read in a
-// segment.
-func BenchmarkSegmentGet(b *testing.B) {
+// benchIndexSnapshot returns a snapshot of a store filled with benchKeys
+// index entries, released when the benchmark ends.
+func benchIndexSnapshot(b *testing.B) kv.Snapshot {
 	s := openBench(b, true)
 	mustFillIndex(b, s, benchKeys)
 	sn, err := s.Snapshot()
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer sn.Release()
+	b.Cleanup(sn.Release)
+	return sn
+}
+
+// BenchmarkSegmentGet reads index entries by key: a point read in a
+// segment.
+func BenchmarkSegmentGet(b *testing.B) {
+	sn := benchIndexSnapshot(b)
 	i := 0
 	b.ReportAllocs()
 	for b.Loop() {
@@ -51,13 +58,7 @@ func BenchmarkSegmentGet(b *testing.B) {
 // BenchmarkSegmentScan scans the entries of one value of the index (an
 // equality on its column), the first rows of them or all 100.
 func BenchmarkSegmentScan(b *testing.B) {
-	s := openBench(b, true)
-	mustFillIndex(b, s, benchKeys)
-	sn, err := s.Snapshot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sn.Release()
+	sn := benchIndexSnapshot(b)
 	for _, rows := range []int{10, 100} {
 		b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) {
 			i := 0
