@@ -1,8 +1,6 @@
 package memkv
 
 import (
-	"bytes"
-
 	"github.com/livedb-go/livedb/internal/kv"
 )
 
@@ -34,11 +32,14 @@ type iterator struct {
 	pos   int    // index in buf of the current entry, after the first Next
 	chunk int    // size of the next refill
 	want  int    // size of the refill in progress
-	last  []byte // key of the last entry of the previous chunk, nil at first
+	last  item   // the last entry of the previous chunk; last.e is nil at first
 	more  bool   // the refill in progress stopped because buf was full
 	done  bool   // no refill is needed any more: the interval is exhausted
 	err   error
 	visit func(item) bool  // the refill callback, allocated once
+	probe probe            // the search item of refill
+	lo    bound            // start, with its words
+	hi    bound            // end, with its words
 	first [firstChunk]item // buf of the first refill, allocated with the iterator
 
 	// pooled marks an iterator of IterOnce: Close recycles it (iterpool.go).
@@ -74,7 +75,7 @@ func (it *iterator) Next() bool {
 // refill loads the next chunk after it.last into buf.
 func (it *iterator) refill() {
 	if len(it.buf) > 0 {
-		it.last = it.buf[len(it.buf)-1].key
+		it.last = it.buf[len(it.buf)-1]
 	}
 	if it.visit == nil {
 		it.visit = it.add
@@ -93,19 +94,20 @@ func (it *iterator) refill() {
 	it.more = false
 	t := it.sn.t
 	switch {
-	case !it.reverse && it.last != nil:
-		t.AscendGreaterOrEqual(item{key: it.last}, it.visit)
+	case !it.reverse && it.last.e != nil:
+		t.AscendGreaterOrEqual(it.last, it.visit)
 	case !it.reverse && it.start != nil:
-		t.AscendGreaterOrEqual(item{key: it.start}, it.visit)
+		t.AscendGreaterOrEqual(it.probe.item(it.start), it.visit)
 	case !it.reverse:
 		t.Ascend(it.visit)
-	case it.last != nil:
-		t.DescendLessOrEqual(item{key: it.last}, it.visit)
+	case it.last.e != nil:
+		t.DescendLessOrEqual(it.last, it.visit)
 	case it.end != nil:
-		t.DescendLessOrEqual(item{key: it.end}, it.visit)
+		t.DescendLessOrEqual(it.probe.item(it.end), it.visit)
 	default:
 		t.Descend(it.visit)
 	}
+	it.probe.clear()
 	if !it.more {
 		it.done = true
 	}
@@ -114,18 +116,24 @@ func (it *iterator) refill() {
 // add is the refill callback: it skips the pivot of the seek when that key
 // was already returned or is the exclusive end, stops at the interval's
 // bound, and stops when the chunk is full.
+//
+// It reads only the item, not its entry, unless a bound's words equal the
+// item's: the entries of the chunk past what the caller reads (a query of
+// 10 rows reads 10 of the first chunk's 24) are never reached. The tree
+// holds one item per key, so the pivot already returned is the item whose
+// entry is last's.
 func (it *iterator) add(x item) bool {
-	if it.last != nil && bytes.Equal(x.key, it.last) {
+	if x.e == it.last.e {
 		return true
 	}
 	if it.reverse {
-		if it.end != nil && bytes.Compare(x.key, it.end) >= 0 {
+		if it.end != nil && it.hi.compareItem(x) >= 0 {
 			return true // the pivot equal to the exclusive end
 		}
-		if it.start != nil && bytes.Compare(x.key, it.start) < 0 {
+		if it.start != nil && it.lo.compareItem(x) < 0 {
 			return false
 		}
-	} else if it.end != nil && bytes.Compare(x.key, it.end) >= 0 {
+	} else if it.end != nil && it.hi.compareItem(x) >= 0 {
 		return false
 	}
 	it.buf = append(it.buf, x)
@@ -146,7 +154,7 @@ func (it *iterator) fail(err error) {
 // modified.
 func (it *iterator) Key() []byte {
 	if it.pos < len(it.buf) {
-		return it.buf[it.pos].key
+		return it.buf[it.pos].e.key()
 	}
 	return nil
 }
@@ -155,7 +163,7 @@ func (it *iterator) Key() []byte {
 // be modified.
 func (it *iterator) Value() []byte {
 	if it.pos < len(it.buf) {
-		return it.buf[it.pos].e.value
+		return it.buf[it.pos].e.value()
 	}
 	return nil
 }

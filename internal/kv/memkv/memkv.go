@@ -26,23 +26,6 @@ const MaxKeySize = kv.MaxKeySize
 // degree is the B-tree degree: nodes hold up to 2*degree-1 items.
 const degree = 32
 
-// item is one entry of the tree. key and the entry's value are owned by the
-// tree and are never modified after insertion; they are one allocation
-// (value follows key in the same array). The entry is shared by every tree
-// that holds the item, so its memo outlives copy-on-write node copies.
-type item struct {
-	key []byte
-	e   *entry
-}
-
-// entry is one committed version of a key's value, with its memo.
-type entry struct {
-	value []byte
-	memo  kv.Memo
-}
-
-func lessItem(a, b item) bool { return bytes.Compare(a.key, b.key) < 0 }
-
 // Store is an in-memory [kv.Store]. It is safe for concurrent use by
 // multiple goroutines; its snapshots and iterators are not.
 //
@@ -63,9 +46,10 @@ type Store struct {
 	cur    atomic.Pointer[published] // the last committed tree; read-only
 	closed atomic.Bool
 
-	mu  sync.Mutex          // serialises Commit and Close
-	w   *btree.BTreeG[item] // guarded by mu; the writer's private tree
-	seq uint64              // guarded by mu; number of the last commit
+	mu    sync.Mutex          // serialises Commit and Close
+	w     *btree.BTreeG[item] // guarded by mu; the writer's private tree
+	seq   uint64              // guarded by mu; number of the last commit
+	probe probe               // guarded by mu; the search item of Commit's deletes
 
 	// hints maps a key that Get found to the newest version of it a
 	// reader has found, so that the next Get of the key usually skips the
@@ -135,7 +119,7 @@ func (s *Store) Commit(b *kv.Batch) error {
 		var old, nu item
 		var found bool
 		if op.Delete {
-			old, found = s.w.Delete(item{key: op.Key})
+			old, found = s.w.Delete(s.probe.item(op.Key))
 		} else {
 			nu = newItem(op.Key, op.Value, seq)
 			withMemo(nu.e, op)
@@ -155,6 +139,7 @@ func (s *Store) Commit(b *kv.Batch) error {
 		}
 	}
 	s.hintMu.Unlock()
+	s.probe.clear()
 	s.seq = seq
 	s.cur.Store(&published{t: s.w.Clone(), seq: seq})
 	return nil
@@ -176,46 +161,47 @@ func validate(b *kv.Batch) error {
 // newItem copies key and value into one new array, as a version written by
 // commit number seq. Small entries are one allocation, the entry followed by
 // its bytes, so that a scan that reads an item's key finds its memo in the
-// same or the next cache line; larger ones are two.
+// same or the next cache line; larger ones are two. Each of the sizes,
+// with the 64-byte entry, is one of the Go allocator's size classes.
 func newItem(key, value []byte, seq uint64) item {
 	n := len(key) + len(value)
 	var e *entry
 	var buf []byte
 	switch {
-	case n <= 72:
+	case n <= 64:
 		x := new(struct {
 			entry
-			b [72]byte
+			b [64]byte
 		})
 		e, buf = &x.entry, x.b[:n:n]
-	case n <= 136:
+	case n <= 128:
 		x := new(struct {
 			entry
-			b [136]byte
+			b [128]byte
 		})
 		e, buf = &x.entry, x.b[:n:n]
-	case n <= 200:
+	case n <= 192:
 		x := new(struct {
 			entry
-			b [200]byte
+			b [192]byte
 		})
 		e, buf = &x.entry, x.b[:n:n]
-	case n <= 328:
+	case n <= 320:
 		x := new(struct {
 			entry
-			b [328]byte
+			b [320]byte
 		})
 		e, buf = &x.entry, x.b[:n:n]
-	case n <= 456:
+	case n <= 448:
 		x := new(struct {
 			entry
-			b [456]byte
+			b [448]byte
 		})
 		e, buf = &x.entry, x.b[:n:n]
-	case n <= 584:
+	case n <= 576:
 		x := new(struct {
 			entry
-			b [584]byte
+			b [576]byte
 		})
 		e, buf = &x.entry, x.b[:n:n]
 	default:
@@ -223,9 +209,9 @@ func newItem(key, value []byte, seq uint64) item {
 	}
 	k := copy(buf, key)
 	copy(buf[k:], value)
-	e.value = buf[k:]
+	e.kv, e.klen = buf, k
 	e.memo.Init(seq)
-	return item{key: buf[:k:k], e: e}
+	return e.item()
 }
 
 // withMemo stores the memo a Put hands over (kv.Op.Memo) in its new
@@ -265,6 +251,7 @@ type snapshot struct {
 	t        *btree.BTreeG[item]
 	seq      uint64 // the commit t is the result of
 	released bool
+	probe    probe // the search item of lookup
 }
 
 // check returns the error that stops every use of the snapshot, if any.
@@ -288,7 +275,7 @@ func (sn *snapshot) Get(key []byte) ([]byte, bool, error) {
 	if e == nil {
 		return nil, false, nil
 	}
-	return e.value, true, nil
+	return e.value(), true, nil
 }
 
 // GetMemo is Get that also returns the memo of the version found.
@@ -300,7 +287,7 @@ func (sn *snapshot) GetMemo(key []byte) ([]byte, *kv.Memo, bool, error) {
 	if e == nil {
 		return nil, nil, false, nil
 	}
-	return e.value, &e.memo, true, nil
+	return e.value(), &e.memo, true, nil
 }
 
 // lookup finds the version of key this snapshot sees, or nil: from the
@@ -314,7 +301,8 @@ func (sn *snapshot) lookup(key []byte) *entry {
 	if h != nil && h.memo.CurrentAt(sn.seq) {
 		return h
 	}
-	it, ok := sn.t.Get(item{key: key})
+	it, ok := sn.t.Get(sn.probe.item(key))
+	sn.probe.clear()
 	switch {
 	case ok && (h == nil || it.e.memo.Born() > h.memo.Born()):
 		s.hintMu.Lock()
@@ -359,6 +347,7 @@ func (sn *snapshot) startIter(it *iterator) kv.Iterator {
 	if it.start != nil && it.end != nil && bytes.Compare(it.start, it.end) >= 0 {
 		it.done = true
 	}
+	it.lo, it.hi = newBound(it.start), newBound(it.end)
 	return it
 }
 
