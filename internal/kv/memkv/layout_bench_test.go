@@ -19,6 +19,9 @@ import (
 // _creationTime, then the internal id. Every document writes its by_id key
 // and two index entries, and every commit a change record and the last
 // timestamp: a commit of one document writes five keys, as livedb's does.
+//
+// Besides the wall time, each reports cpu-ns/op, the CPU time of its
+// thread: on a machine shared with other work, the time it ran.
 
 // Index ids of the benchmark's keyspace.
 const (
@@ -128,6 +131,7 @@ func BenchmarkLayout_Seek(b *testing.B) {
 			}
 			defer sn.Release()
 			rs := sn.(kv.ReuseSnapshot)
+			m := startCPU(b)
 			b.ResetTimer()
 			for b.Loop() {
 				k := keys[rng.IntN(len(keys))]
@@ -137,6 +141,7 @@ func BenchmarkLayout_Seek(b *testing.B) {
 				}
 				it.Close()
 			}
+			m.stop(b)
 		})
 	}
 }
@@ -162,6 +167,7 @@ func BenchmarkLayout_Workflow(b *testing.B) {
 			}
 			defer sn.Release()
 			rs := sn.(kv.ReuseSnapshot)
+			m := startCPU(b)
 			b.ResetTimer()
 			for b.Loop() {
 				bd := bounds[rng.IntN(len(bounds))]
@@ -175,6 +181,7 @@ func BenchmarkLayout_Workflow(b *testing.B) {
 				}
 				it.Close()
 			}
+			m.stop(b)
 		})
 	}
 }
@@ -192,6 +199,7 @@ func BenchmarkLayout_Commit(b *testing.B) {
 	doc := make([]byte, 200)
 	var bt kv.Batch
 	b.ReportAllocs()
+	m := startCPU(b)
 	b.ResetTimer()
 	i := docs
 	for b.Loop() {
@@ -210,4 +218,5 @@ func BenchmarkLayout_Commit(b *testing.B) {
 		}
 		i++
 	}
+	m.stop(b)
 }
