@@ -251,7 +251,6 @@ type snapshot struct {
 	t        *btree.BTreeG[item]
 	seq      uint64 // the commit t is the result of
 	released bool
-	probe    probe // the search item of lookup
 }
 
 // check returns the error that stops every use of the snapshot, if any.
@@ -301,8 +300,9 @@ func (sn *snapshot) lookup(key []byte) *entry {
 	if h != nil && h.memo.CurrentAt(sn.seq) {
 		return h
 	}
-	it, ok := sn.t.Get(sn.probe.item(key))
-	sn.probe.clear()
+	p := getProbe()
+	it, ok := sn.t.Get(p.item(key))
+	putProbe(p)
 	switch {
 	case ok && (h == nil || it.e.memo.Born() > h.memo.Born()):
 		s.hintMu.Lock()
