@@ -214,6 +214,17 @@ func TestResult_Pooled(t *testing.T) {
 	if _, ok := r.median(stores.LivedbMemory, "W8s100.p50.ns"); ok {
 		t.Error("a figure without samples or rounds was found")
 	}
+	// Late writers: "after" ≤ 0, 0 of the 9 commits so far, then 2 of 12.
+	if x, ok := res.lateWriters(1); !ok || x != 0 {
+		t.Errorf("late writers = %v (found %v), want 0", x, ok)
+	}
+	res.pool(workload.Samples{"W8s1.after": {-1, 0, 5}})
+	if x, _ := res.lateWriters(1); x != 2.0/12 {
+		t.Errorf("late writers = %v, want 2/12", x)
+	}
+	if !strings.Contains(r.markdown(), "| 1 subscription: share of commits whose writer returned after its subscriber had the result | 17% |") {
+		t.Error("the report has no share of late writers of 17%")
+	}
 }
 
 // TestConfig_MoreW8 runs the extra W8 processes of a round with a fake

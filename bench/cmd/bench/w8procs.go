@@ -107,7 +107,7 @@ func (r *report) w8ProcsText(b *strings.Builder) {
 	if r.cfg.w8procs > 1 {
 		fmt.Fprintf(b, " and %d more like it, whose W1–W6 figures are not kept", r.cfg.w8procs-1)
 	}
-	b.WriteString("). Latencies are percentiles over the commits of all of them, each process running the same number: a process's own p50 on the memory backends tends to sit in one of two modes, so a median of a few per-process p50s jumps between them from run to run. The per-process p50s are in the next table.")
+	b.WriteString("). Latencies are percentiles over the commits of all of them, each process running the same number: a process's own p50 on the memory backend can sit at one of two levels (see the late writers below), and a median of a few per-process p50s jumps between them from run to run. The per-process p50s are in the next table.")
 }
 
 // perProcess writes, for each subscription count, the median, minimum
@@ -144,5 +144,36 @@ func (r *report) perProcess(b *strings.Builder, cols []string) {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\n")
+	for _, s := range r.cfg.subs {
+		fmt.Fprintf(b, "| %s: share of commits whose writer returned after its subscriber had the result |", subsLabel(s))
+		for _, c := range cols {
+			if x, ok := r.results[c].lateWriters(s); ok {
+				fmt.Fprintf(b, " %.0f%% |", 100*x)
+			} else {
+				b.WriteString(" — |")
+			}
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\nA late writer is a commit whose writer returned no earlier than its subscriber had the new result: on livedb, the committer readies the writer and then the subscription manager, which runs next on the committer's processor, so unless another processor takes the writer at once it returns after the subscription has re-run and delivered.\n\n")
+}
+
+// lateWriters returns the share of W8 commits, pooled over the processes,
+// after which the writer returned no earlier than its subscriber had the
+// new result ("after" ≤ 0), with subs subscriptions.
+func (r *result) lateWriters(subs int) (float64, bool) {
+	if r == nil {
+		return 0, false
+	}
+	xs := r.samples[fmt.Sprintf("W8s%d.after", subs)]
+	if len(xs) == 0 {
+		return 0, false
+	}
+	n := 0
+	for _, x := range xs {
+		if x <= 0 {
+			n++
+		}
+	}
+	return float64(n) / float64(len(xs)), true
 }
