@@ -67,7 +67,7 @@ func main() {
 	flag.StringVar(&subs, "subs", "1,100,10000", "subscription counts for W8")
 	flag.IntVar(&c.opens, "opens", 3, "W7: opens per round and size (each in a fresh process; once when an open takes over 1 s)")
 	flag.IntVar(&c.commits, "commits", 200, "commits of each kind per subscription count in W8")
-	flag.IntVar(&c.w8procs, "w8-procs", 3, "W8: processes per store and round (the round's W1–W6 process and w8-procs−1 more like it); W8's percentiles are over the commits of them all")
+	flag.IntVar(&c.w8procs, "w8-procs", 2, "W8: processes per store and round (the round's W1–W6 process and w8-procs−1 more like it); W8's percentiles are over the commits of them all")
 	flag.StringVar(&storeList, "stores", "", "stores to run, comma-separated (default all)")
 	flag.StringVar(&groups, "groups", "load,open,watch", "workload groups: load (W1–W6), watch (W8, run after W1–W6 in the same process), open (W7)")
 	flag.Float64Var(&c.ops, "ops", 1, "scale of the operation counts of W2–W6")
