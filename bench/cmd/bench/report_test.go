@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -273,4 +274,34 @@ func mustLookup(t *testing.T, name string) stores.Kind {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// TestReport_Markdown_ReadBackAsBefore: a report with the typed column
+// and pooled W8 figures serves as the "before" of a later run, its
+// figures read back as written.
+func TestReport_Markdown_ReadBackAsBefore(t *testing.T) {
+	r := testReport(memoryFigures())
+	res := r.results[stores.LivedbMemoryTyped]
+	res.pool(workload.Samples{"W8s1.lat": {40e3, 50e3, 60e3}})
+	path := filepath.Join(t.TempDir(), "results.md")
+	if err := os.WriteFile(path, []byte(r.markdown()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, err := readBefore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		store, key string
+		want       float64
+	}{
+		{stores.LivedbMemoryTyped, "W3.ns", 3e3},
+		{stores.LivedbMemoryTyped, "W1.ns", 27e3}, // in "Every figure", though not in the tables
+		{stores.LivedbMemoryTyped, "W8s1.p50.ns", 50e3},
+		{stores.LivedbMemory, "W4.allocs", 60},
+	} {
+		if got, ok := before.get(c.store, c.key); !ok || got != c.want {
+			t.Errorf("%s %s read back as %v (found %v), want %v", c.store, c.key, got, ok, c.want)
+		}
+	}
 }
