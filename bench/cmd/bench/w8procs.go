@@ -123,7 +123,7 @@ func (r *report) perProcess(b *strings.Builder, cols []string) {
 	if n < 2 {
 		return
 	}
-	b.WriteString("Each W8 process's own p50 (write call → subscriber has the new result): median [min – max] over the processes (their number in parentheses).\n\n| per-process p50 |")
+	b.WriteString("Each W8 process's own p50 (write call → subscriber has the new result): median [min – max] over the processes (their number in parentheses); and the share of late writers over all their commits.\n\n| per process |")
 	for _, c := range cols {
 		fmt.Fprintf(b, " %s |", c)
 	}
@@ -133,7 +133,7 @@ func (r *report) perProcess(b *strings.Builder, cols []string) {
 	}
 	b.WriteString("\n")
 	for _, s := range r.cfg.subs {
-		fmt.Fprintf(b, "| %s |", subsLabel(s))
+		fmt.Fprintf(b, "| %s: each process's p50 |", subsLabel(s))
 		for _, c := range cols {
 			xs := r.results[c].rounds[fmt.Sprintf("W8s%d.p50.ns", s)]
 			if len(xs) == 0 {
