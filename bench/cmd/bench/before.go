@@ -106,14 +106,14 @@ func (r *report) beforeAfter(b *strings.Builder) {
 	b.WriteString("| workload | store | before | after | after ÷ before | ÷ reference before | ÷ reference after |\n|---|---|---:|---:|---:|---:|---:|\n")
 	rows := append(r.mainRows(), r.watchRows()...)
 	for _, rw := range rows {
-		for _, s := range []string{stores.LivedbBolt, stores.LivedbMemory} {
+		for _, s := range []string{stores.LivedbBolt, stores.LivedbMemory, stores.LivedbMemoryTyped} {
 			after, ok1 := r.median(s, rw.key)
 			before, ok2 := r.before.get(s, rw.key)
-			if !ok1 && !ok2 {
+			if !ok1 && !ok2 || !shown(s, rw.key) {
 				continue
 			}
 			ref := stores.RawBolt
-			if s == stores.LivedbMemory {
+			if comparedToMemdb(s) {
 				ref = stores.GoMemdb
 			}
 			cell := func(x float64, ok bool) string {
@@ -188,14 +188,20 @@ func (r *report) targets19(b *strings.Builder) {
 		}
 		add(name, x, true, limit, true)
 	}
+	// The memory backend against go-memdb, once per read API in this run
+	// (livedb-memory, livedb-memory-typed), each on its own line.
 	for _, k := range []struct{ key, name string }{{"W3.ns", "W3"}, {"W4.ns", "W4"}, {"W5wf.ns", "W5 (100 rows in pages)"}, {"W5p1.ns", "W5 (page 1 of the range)"}} {
-		x, ok := rel(M, k.key, G, k.key)
-		add("memory backend "+k.name+" within 2× go-memdb", x, ok, 2, false)
+		for _, m := range []string{M, stores.LivedbMemoryTyped} {
+			x, ok := rel(m, k.key, G, k.key)
+			add("memory backend "+k.name+" within 2× go-memdb ("+apiName(m)+")", x, ok, 2, false)
+		}
 	}
 	for _, s := range r.cfg.subs {
 		p := fmt.Sprintf("W8s%d.p50.ns", s)
-		x, ok := rel(M, p, G, p)
-		add(fmt.Sprintf("memory backend W8 (%s, p50) within 2× go-memdb", subsLabel(s)), x, ok, 2, false)
+		for _, m := range []string{M, stores.LivedbMemoryTyped} {
+			x, ok := rel(m, p, G, p)
+			add(fmt.Sprintf("memory backend W8 (%s, p50) within 2× go-memdb (%s)", subsLabel(s), apiName(m)), x, ok, 2, false)
+		}
 	}
 	sizes := r.w7Sizes()
 	for _, n := range sizes {

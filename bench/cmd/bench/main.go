@@ -37,6 +37,7 @@ type config struct {
 	w7         []int
 	subs       []int
 	commits    int
+	w8procs    int // W8 processes per watchable store and round
 	opens      int
 	storeNames []string
 	groups     []string
@@ -66,6 +67,7 @@ func main() {
 	flag.StringVar(&subs, "subs", "1,100,10000", "subscription counts for W8")
 	flag.IntVar(&c.opens, "opens", 3, "W7: opens per round and size (each in a fresh process; once when an open takes over 1 s)")
 	flag.IntVar(&c.commits, "commits", 200, "commits of each kind per subscription count in W8")
+	flag.IntVar(&c.w8procs, "w8-procs", 2, "W8: processes per store and round (the round's W1–W6 process and w8-procs−1 more like it); W8's percentiles are over the commits of them all")
 	flag.StringVar(&storeList, "stores", "", "stores to run, comma-separated (default all)")
 	flag.StringVar(&groups, "groups", "load,open,watch", "workload groups: load (W1–W6), watch (W8, run after W1–W6 in the same process), open (W7)")
 	flag.Float64Var(&c.ops, "ops", 1, "scale of the operation counts of W2–W6")
@@ -83,6 +85,9 @@ func main() {
 	flag.Parse()
 	if stores.LivedbAPI != "map" && stores.LivedbAPI != "typed" {
 		fatal(fmt.Errorf("-api is map or typed, not %q", stores.LivedbAPI))
+	}
+	if c.w8procs < 1 {
+		fatal(fmt.Errorf("-w8-procs is at least 1, not %d", c.w8procs))
 	}
 
 	var err error
@@ -186,6 +191,7 @@ func runChild(c *config) error {
 		}()
 	}
 	var m workload.Metrics
+	var samples workload.Samples
 	switch c.child {
 	case "load":
 		ds := workload.Generate(c.n)
@@ -199,12 +205,13 @@ func runChild(c *config) error {
 			return err
 		}
 		if w, ok := st.(workload.Watchable); ok && c.watch {
-			wm, err := workload.RunWatch(st, w, ds, ids, c.subs, c.commitsFor(c.store))
+			wm, ws, err := workload.RunWatch(st, w, ds, ids, c.subs, c.commitsFor(c.store))
 			if err != nil {
 				st.Close()
 				return err
 			}
 			maps.Copy(m, wm)
+			samples = ws
 		}
 		if err := st.Close(); err != nil {
 			return err
@@ -256,18 +263,28 @@ func runChild(c *config) error {
 		if err != nil {
 			return err
 		}
-		if m, err = workload.RunWatch(st, w, ds, ids, c.subs, c.commitsFor(c.store)); err != nil {
+		if m, samples, err = workload.RunWatch(st, w, ds, ids, c.subs, c.commitsFor(c.store)); err != nil {
 			return err
 		}
 	default:
 		return fmt.Errorf("unknown child group %q", c.child)
 	}
-	return json.NewEncoder(os.Stdout).Encode(m)
+	return json.NewEncoder(os.Stdout).Encode(childOutput{m, samples})
+}
+
+// childOutput is what a child prints: its figures, and W8's latency of
+// every commit when it ran W8.
+type childOutput struct {
+	Metrics workload.Metrics `json:"metrics"`
+	Samples workload.Samples `json:"samples,omitempty"`
 }
 
 // result is the metrics of one store over the rounds.
 type result struct {
 	rounds map[string][]float64
+	// samples pools W8's per-commit latencies of every process of the
+	// store (see pooled).
+	samples workload.Samples
 }
 
 func (r *result) add(m workload.Metrics) {
@@ -318,10 +335,10 @@ func drive(c *config) error {
 		rep.results[k.Name] = &result{rounds: map[string][]float64{}}
 		rep.order = append(rep.order, k.Name)
 	}
-	run := func(round int, k stores.Kind, group string, extra ...string) (workload.Metrics, error) {
+	run := func(round int, k stores.Kind, group string, extra ...string) (childOutput, error) {
 		dir, err := os.MkdirTemp(c.dir, k.Name+"-"+group+"-")
 		if err != nil {
-			return nil, err
+			return childOutput{}, err
 		}
 		defer os.RemoveAll(dir)
 		return c.exec(exe, round, k.Name, group, dir, extra...)
@@ -350,11 +367,11 @@ func drive(c *config) error {
 					return err
 				}
 				progress("build %s with %d documents for W7", k.Name, n)
-				m, err := c.exec(exe, 0, k.Name, "build", dir, "-n", strconv.Itoa(n))
+				out, err := c.exec(exe, 0, k.Name, "build", dir, "-n", strconv.Itoa(n))
 				if err != nil {
 					return err
 				}
-				rep.results[k.Name].add(workload.Metrics{fmt.Sprintf("build%d.ns", n): m["build.ns"]})
+				rep.results[k.Name].add(workload.Metrics{fmt.Sprintf("build%d.ns", n): out.Metrics["build.ns"]})
 				dbs = append(dbs, built{k, n, dir})
 			}
 		}
@@ -369,11 +386,17 @@ func drive(c *config) error {
 					what += ", W8"
 				}
 				progress("round %d: %s %s", round, k.Name, what)
-				m, err := run(round, k, "load", args...)
+				out, err := run(round, k, "load", args...)
 				if err != nil {
 					return err
 				}
-				rep.results[k.Name].add(m)
+				rep.results[k.Name].add(out.Metrics)
+				rep.results[k.Name].pool(out.Samples)
+			}
+			if has("watch") {
+				if err := c.moreW8(rep, kinds, round, run); err != nil {
+					return err
+				}
 			}
 		}
 		for _, b := range dbs {
@@ -381,10 +404,11 @@ func drive(c *config) error {
 			// are repeated (c.opens times a round) to tame the noise.
 			progress("round %d: %s W7 open of %d documents", round, b.k.Name, b.n)
 			for i := 0; i < c.opens; i++ {
-				m, err := c.exec(exe, round, b.k.Name, "open", b.dir, "-n", strconv.Itoa(b.n))
+				out, err := c.exec(exe, round, b.k.Name, "open", b.dir, "-n", strconv.Itoa(b.n))
 				if err != nil {
 					return err
 				}
+				m := out.Metrics
 				rep.results[b.k.Name].add(workload.Metrics{
 					fmt.Sprintf("W7n%d.ns", b.n):   m["W7.ns"],
 					fmt.Sprintf("W7n%d.size", b.n): m["size"],
@@ -405,12 +429,15 @@ func drive(c *config) error {
 	return nil
 }
 
-// exec runs one child and returns its metrics.
-func (c *config) exec(exe string, round int, store, group, dir string, extra ...string) (workload.Metrics, error) {
+// exec runs one child and returns what it printed.
+func (c *config) exec(exe string, round int, store, group, dir string, extra ...string) (childOutput, error) {
 	args := []string{"-child", group, "-store", store, "-dir", dir,
 		"-ops", strconv.FormatFloat(c.ops, 'g', -1, 64),
 		"-bolthold-ops", strconv.FormatFloat(c.boltOps, 'g', -1, 64),
 		"-subs", joinInts(c.subs), "-commits", strconv.Itoa(c.commits), "-api", stores.LivedbAPI}
+	if c.only != "" {
+		args = append(args, "-only", c.only)
+	}
 	args = append(args, extra...)
 	if c.profileDir != "" && round == 1 {
 		args = append(args, "-cpuprofile", filepath.Join(c.profileDir, fmt.Sprintf("cpu-%s-%s.out", store, group)))
@@ -420,14 +447,17 @@ func (c *config) exec(exe string, round int, store, group, dir string, extra ...
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s %s: %v\n%s", store, group, err, stderr.String())
+		return childOutput{}, fmt.Errorf("%s %s: %w\n%s", store, group, err, stderr.String())
 	}
-	var m workload.Metrics
-	if err := json.Unmarshal(stdout.Bytes(), &m); err != nil {
-		return nil, fmt.Errorf("%s %s: bad output %q: %w", store, group, stdout.String(), err)
+	var out childOutput
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		return childOutput{}, fmt.Errorf("%s %s: bad output %q: %w", store, group, stdout.String(), err)
+	}
+	if out.Metrics == nil {
+		return childOutput{}, fmt.Errorf("%s %s: output without metrics: %q", store, group, stdout.String())
 	}
 	progress("  done in %s", time.Since(start).Round(10*time.Millisecond))
-	return m, nil
+	return out, nil
 }
 
 func joinInts(xs []int) string {

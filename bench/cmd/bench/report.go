@@ -25,21 +25,31 @@ type report struct {
 	before             figures // medians of an earlier report (-before), or nil
 }
 
-// median returns the median of a store's figure over the rounds.
+// median returns the median of a store's figure over the rounds; for a
+// W8 latency, its percentile over the commits of every W8 process (see
+// result.pooled).
 func (r *report) median(store, key string) (float64, bool) {
 	res := r.results[store]
 	if res == nil {
 		return 0, false
 	}
+	if x, ok := res.pooled(key); ok {
+		return x, true
+	}
 	xs := res.rounds[key]
 	if len(xs) == 0 {
 		return 0, false
 	}
+	return medianOf(xs), true
+}
+
+// medianOf returns the median of xs, which is not empty.
+func medianOf(xs []float64) float64 {
 	s := slices.Sorted(slices.Values(xs))
 	if len(s)%2 == 1 {
-		return s[len(s)/2], true
+		return s[len(s)/2]
 	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2, true
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 type unit int
@@ -164,7 +174,7 @@ func count(n int) string {
 // livedb memory also to go-memdb.
 func (r *report) cell(store, key string, u unit, raw, memdb string) string {
 	x, ok := r.median(store, key)
-	if !ok {
+	if !ok || !shown(store, key) {
 		return "—"
 	}
 	s := format(x, u)
@@ -177,7 +187,7 @@ func (r *report) cell(store, key string, u unit, raw, memdb string) string {
 			rs = append(rs, ratio(x, b)+" raw")
 		}
 	}
-	if memdb != "" && store == stores.LivedbMemory {
+	if memdb != "" && comparedToMemdb(store) {
 		if b, ok := r.median(memdb, key); ok {
 			rs = append(rs, ratio(x, b)+" memdb")
 		}
@@ -205,7 +215,7 @@ func (r *report) table(b *strings.Builder, rows []row, cols []string, raw, memdb
 	for _, rw := range rows {
 		any := false
 		for _, c := range cols {
-			if _, ok := r.median(c, rw.key); ok {
+			if _, ok := r.median(c, rw.key); ok && shown(c, rw.key) {
 				any = true
 			}
 		}
@@ -231,7 +241,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- Go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(&b, "- Load average (1, 5, 15 min) at start: %s; at end: %s. fsync-bound figures (W2, W6, W8) vary between rounds on a virtual disk even when the machine is otherwise idle; the min and max are at the end.\n\n", r.loadStart, r.loadEnd)
 	b.WriteString("## Setup\n\n")
-	fmt.Fprintf(&b, "- %d rounds; every figure is the median over the rounds (W7: over rounds × %d opens, each open a fresh process). Each store runs in its own process per round and workload group; stores are interleaved within a round.\n", c.rounds, c.opens)
+	fmt.Fprintf(&b, "- %d rounds; every figure is the median over the rounds (W7: over rounds × %d opens, each open a fresh process; W8's latencies: percentiles over the commits of rounds × %d processes). Each store runs in its own process per round and workload group; stores are interleaved within a round.\n", c.rounds, c.opens, c.w8procs)
 	fmt.Fprintf(&b, "- %s agent sessions (%s workflows × 100, 10 running each), about 430 bytes of JSON each; indexes by_workflow, by_status, by_workflow_and_status.\n", count(c.n), count(c.n/100))
 	fmt.Fprintf(&b, "- Durability matched: fsync on every commit for every durable store (bbolt `NoSync=false`, buntdb `SyncPolicy=Always`).\n")
 	if stores.LivedbAPI == "typed" {
@@ -239,8 +249,11 @@ func (r *report) markdown() string {
 	} else {
 		b.WriteString("- livedb read through its map API (`livedb.Doc`, each result a private copy); `-api typed` reads into structs with `Table[T]`.\n")
 	}
+	if slices.Contains(r.order, stores.LivedbMemoryTyped) {
+		b.WriteString("- `livedb-memory-typed` is livedb in memory read through its typed API whatever `-api` says: `Table[T].Get` and `TypedQuery[T]` in W3, W4, W5 and W8's subscriptions, each document decoded into a struct that shares nothing mutable with the store; it runs the same workloads as `livedb-memory` in its own processes, and its writes (W1, W2, W6) use the map API, so the tables show only its reads (its writes are in \"Every figure\").\n")
+	}
 	fmt.Fprintf(&b, "- † bolthold ran with %s documents and %.0f%% of the operations: its index keeps one list of IDs per index value, rewritten on every insert, so its load is super-linear (minutes for 100k).\n", count(c.sizeFor(stores.Bolthold)), 100*c.boltOps)
-	b.WriteString("- Cells: median (ratio to raw bbolt; for livedb memory also to go-memdb). Lower is better; a ratio below 1 is faster than the reference.\n\n")
+	b.WriteString("- Cells: median (ratio to raw bbolt; for livedb memory, through either API, also to go-memdb). Lower is better; a ratio below 1 is faster than the reference.\n\n")
 
 	cols := r.order
 	b.WriteString("## Time per operation\n\n")
@@ -268,7 +281,7 @@ func (r *report) markdown() string {
 	return b.String()
 }
 
-var watchStores = []string{stores.LivedbBolt, stores.LivedbMemory, stores.RawBolt, stores.GoMemdb}
+var watchStores = []string{stores.LivedbBolt, stores.LivedbMemory, stores.LivedbMemoryTyped, stores.RawBolt, stores.GoMemdb}
 
 // watchRows returns W8's rows.
 func (r *report) watchRows() []row {
@@ -302,7 +315,9 @@ func (r *report) watchSection(b *strings.Builder) {
 	b.WriteString("## W8: subscriptions\n\n")
 	b.WriteString("Subscription i watches the running sessions of workflow i mod W (the W4 query); subscription 0's latency is measured. An inside commit moves a running session of workflow 0 to completed or back (every subscription on workflow 0 gets a new result); an outside commit rewrites the output of a completed session of workflow 0 (no watched result or index interval changes). ")
 	b.WriteString("raw bbolt has no subscriptions: its column is a hand-rolled broadcast (every commit wakes every watcher, which re-runs its query), the reference of issue 7. go-memdb watchers follow its WatchSet pattern (one goroutine each, re-run when the radix node of the query's prefix changes). bolthold and buntdb have no subscriptions or change notification and are not in this table. ")
-	fmt.Fprintf(b, "Commits per kind: %d (raw bbolt: fewer with many watchers, max(4, min(%d, 20000/subs))). W8 runs in the same process as W1–W6, after them, on the same data.\n\n", r.cfg.commits, r.cfg.commits)
+	fmt.Fprintf(b, "Commits per kind: %d (raw bbolt: fewer with many watchers, max(4, min(%d, 20000/subs))). W8 runs in the same process as W1–W6, after them, on the same data. ", r.cfg.commits, r.cfg.commits)
+	r.w8ProcsText(b)
+	b.WriteString("\n\n")
 	var cols []string
 	for _, s := range watchStores {
 		if slices.Contains(r.order, s) {
@@ -311,6 +326,7 @@ func (r *report) watchSection(b *strings.Builder) {
 	}
 	r.table(b, rows, cols, stores.RawBolt, stores.GoMemdb, map[string]string{stores.RawBolt: "raw bbolt (hand-rolled broadcast)"})
 	b.WriteString("\n")
+	r.perProcess(b, cols)
 }
 
 // targets checks the targets of issue 7 against the medians.

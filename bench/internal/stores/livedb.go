@@ -28,10 +28,13 @@ func lvSchema() *livedb.Schema {
 	})
 }
 
-// lvStore runs the workload on livedb, with the map API (livedb.Doc).
+// lvStore runs the workload on livedb. Writes use the map API
+// (livedb.Doc); reads (W3, W4, W5 and W8's subscriptions) use the map API,
+// or the typed API (Table[T]) when typed is set.
 type lvStore struct {
-	db  *livedb.DB
-	ctx context.Context
+	db    *livedb.DB
+	ctx   context.Context
+	typed bool
 }
 
 func openLivedbBolt(path string, noSync bool) (*lvStore, error) {
@@ -39,15 +42,16 @@ func openLivedbBolt(path string, noSync bool) (*lvStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &lvStore{db: db, ctx: context.Background()}, nil
+	return &lvStore{db: db, ctx: context.Background(), typed: LivedbAPI == "typed"}, nil
 }
 
-func openLivedbMemory() (*lvStore, error) {
+// openLivedbMemory opens livedb in memory; typed selects the read API.
+func openLivedbMemory(typed bool) (*lvStore, error) {
 	db, err := livedb.OpenMemory(lvSchema())
 	if err != nil {
 		return nil, err
 	}
-	return &lvStore{db: db, ctx: context.Background()}, nil
+	return &lvStore{db: db, ctx: context.Background(), typed: typed}, nil
 }
 
 func lvDoc(s workload.Session) livedb.Doc {
@@ -87,7 +91,7 @@ func (s *lvStore) Insert(doc workload.Session) (string, error) {
 }
 
 func (s *lvStore) Get(id string) (string, error) {
-	if LivedbAPI == "typed" {
+	if s.typed {
 		return s.typedGet(id)
 	}
 	var wf string
@@ -114,16 +118,16 @@ func lvRunning(q *livedb.QueryCtx, wf string) ([]livedb.Doc, error) {
 func (s *lvStore) Running(wf string) (int, error) {
 	var n int
 	err := s.db.Query(s.ctx, func(q *livedb.QueryCtx) (err error) {
-		n, err = lvRunningN(q, wf)
+		n, err = s.runningN(q, wf)
 		return err
 	})
 	return n, err
 }
 
-// lvRunningN counts the running sessions of wf with the API LivedbAPI
-// names (W4, and W8's subscriptions).
-func lvRunningN(q *livedb.QueryCtx, wf string) (int, error) {
-	if LivedbAPI == "typed" {
+// runningN counts the running sessions of wf with the store's read API
+// (W4, and W8's subscriptions).
+func (s *lvStore) runningN(q *livedb.QueryCtx, wf string) (int, error) {
+	if s.typed {
 		xs, err := lvTypedRunning(q, wf)
 		return len(xs), err
 	}
@@ -132,7 +136,7 @@ func lvRunningN(q *livedb.QueryCtx, wf string) (int, error) {
 }
 
 func (s *lvStore) page(rng func(livedb.IndexRange) livedb.IndexRange, after workload.Cursor, n int) (int, workload.Cursor, error) {
-	if LivedbAPI == "typed" {
+	if s.typed {
 		return s.typedPage(rng, after, n)
 	}
 	cur, _ := after.(string)
@@ -172,7 +176,7 @@ func (s *lvStore) Close() error { return s.db.Close() }
 // the newest result in the channel.
 func (s *lvStore) Watch(wf string, onResult func(n int)) (func(), error) {
 	sub, err := livedb.Subscribe(s.ctx, s.db, func(q *livedb.QueryCtx) (int, error) {
-		return lvRunningN(q, wf)
+		return s.runningN(q, wf)
 	})
 	if err != nil {
 		return nil, err

@@ -7,9 +7,11 @@ import (
 	"github.com/livedb-go/livedb/bench/internal/workload"
 )
 
-// LivedbAPI is the read API the livedb stores use: "map" (livedb.Doc, the
-// default) or "typed" (Table[T]: W3, W4, W5 and W8 read documents into a
-// struct). Writes use the map API either way.
+// LivedbAPI is the read API of the livedb-bbolt and livedb-memory stores
+// (and of [OpenLivedb]): "map" (livedb.Doc, the default) or "typed"
+// (Table[T]: W3, W4, W5 and W8 read documents into a struct). Writes use
+// the map API either way. The livedb-memory-typed store reads through
+// Table[T] whatever LivedbAPI says.
 var LivedbAPI = "map"
 
 // lvSession is a document of the workload's table as a struct, for the

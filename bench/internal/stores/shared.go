@@ -20,7 +20,7 @@ func OpenLivedb(path string, opts *livedb.Options) (*Livedb, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Livedb{&lvStore{db: db, ctx: context.Background()}}, nil
+	return &Livedb{&lvStore{db: db, ctx: context.Background(), typed: LivedbAPI == "typed"}}, nil
 }
 
 // DB returns the underlying database.

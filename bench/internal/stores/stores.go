@@ -38,6 +38,12 @@ const (
 	Buntdb       = "buntdb"
 )
 
+// LivedbMemoryTyped is livedb in memory read through its typed API
+// (Table[T]) whatever -api says: the same store as LivedbMemory, whose
+// reads (W3, W4, W5 and W8's subscriptions) decode into a struct; writes
+// use the map API. It comes right after LivedbMemory in report order.
+const LivedbMemoryTyped = "livedb-memory-typed"
+
 // All lists every store, in report order.
 var All = []Kind{
 	{
@@ -51,7 +57,11 @@ var All = []Kind{
 	},
 	{
 		Name: LivedbMemory, Watchable: true,
-		Open: func(string, bool) (workload.Store, error) { return openLivedbMemory() },
+		Open: func(string, bool) (workload.Store, error) { return openLivedbMemory(LivedbAPI == "typed") },
+	},
+	{
+		Name: LivedbMemoryTyped, Watchable: true,
+		Open: func(string, bool) (workload.Store, error) { return openLivedbMemory(true) },
 	},
 	{
 		Name: RawBolt, Durable: true, Watchable: true, File: "raw.db",

@@ -41,10 +41,13 @@ func TestKind_RunLoad_AllStoresAgree(t *testing.T) {
 			if w, ok := st.(workload.Watchable); ok != k.Watchable {
 				t.Errorf("Watchable = %v, but the store implements it: %v", k.Watchable, ok)
 			} else if ok {
-				wm, err := workload.RunWatch(st, w, ds, ids, []int{1, 20}, func(int) int { return 4 })
+				wm, samples, err := workload.RunWatch(st, w, ds, ids, []int{1, 20}, func(int) int { return 4 })
 				if err != nil {
 					st.Close()
 					t.Fatalf("RunWatch: %v", err)
+				}
+				if got := len(samples["W8s20.lat"]); got != 4 {
+					t.Errorf("W8 with 20 subscriptions kept %d latencies, want one per inside commit (4)", got)
 				}
 				if got := wm["W8s20.inside"]; got < 1 {
 					t.Errorf("re-runs per inside commit with 20 subscriptions = %v, want ≥ 1", got)
@@ -87,6 +90,37 @@ func TestKind_Reopen_FirstQueryAnswers(t *testing.T) {
 			}
 			if m["W7.ns"] <= 0 {
 				t.Errorf("W7.ns = %v, want > 0", m["W7.ns"])
+			}
+		})
+	}
+}
+
+// TestKind_Open_ReadAPI: livedb-memory-typed reads through Table[T]
+// whatever LivedbAPI says; livedb-memory and livedb-bbolt follow it.
+func TestKind_Open_ReadAPI(t *testing.T) {
+	for _, api := range []string{"map", "typed"} {
+		t.Run(api, func(t *testing.T) {
+			defer func(old string) { LivedbAPI = old }(LivedbAPI)
+			LivedbAPI = api
+			for name, want := range map[string]bool{
+				LivedbMemoryTyped: true,
+				LivedbMemory:      api == "typed",
+				LivedbBolt:        api == "typed",
+			} {
+				k, err := Lookup(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st, err := k.Open(t.TempDir(), true)
+				if err != nil {
+					t.Fatalf("open %s: %v", name, err)
+				}
+				if got := st.(*lvStore).typed; got != want {
+					t.Errorf("%s with -api %s reads typed: %v, want %v", name, api, got, want)
+				}
+				if err := st.Close(); err != nil {
+					t.Fatalf("close %s: %v", name, err)
+				}
 			}
 		})
 	}

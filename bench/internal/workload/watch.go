@@ -2,6 +2,7 @@ package workload
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 )
@@ -10,6 +11,14 @@ type observation struct {
 	n  int
 	at time.Time
 }
+
+// Samples are the latencies of every measured W8 commit of one process,
+// in nanoseconds, by name: "W8s<subs>.lat" (write call → subscriber has
+// the result), ".commit" (write call → writer returns) and ".after"
+// (writer returns → subscriber has the result), in commit order. A driver
+// that runs W8 in several processes pools them, so that its percentiles
+// are over every commit rather than a median of per-process percentiles.
+type Samples map[string][]float64
 
 // RunWatch runs W8 for each subscription count: subscription i watches the
 // running sessions of workflow i mod W; subscription 0 (on workflow 0) is
@@ -20,15 +29,17 @@ type observation struct {
 // subscription on workflow 0 changes; each "outside" commit rewrites the
 // output of a completed session of workflow 0, which changes no watched
 // result (and no watched index interval). commitsFor gives the number of
-// commits of each kind for a subscription count.
-func RunWatch(st Store, w Watchable, ds *Dataset, ids []string, counts []int, commitsFor func(subs int) int) (Metrics, error) {
-	m := Metrics{}
+// commits of each kind for a subscription count. It returns the metrics
+// of this process (percentiles of its commits) and every commit's
+// latencies.
+func RunWatch(st Store, w Watchable, ds *Dataset, ids []string, counts []int, commitsFor func(subs int) int) (Metrics, Samples, error) {
+	m, samples := Metrics{}, Samples{}
 	nw := len(ds.Workflows)
 	target := ids[ds.RunningIndex(0, 0)]
 	quiet := ids[ds.CompletedIndex(0, 0)]
 	base, err := st.Running(ds.Workflows[0])
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, subs := range counts {
 		obs := make(chan observation, 4096)
@@ -51,17 +62,20 @@ func RunWatch(st Store, w Watchable, ds *Dataset, ids []string, counts []int, co
 			stop, err := w.Watch(ds.Workflows[i%nw], on)
 			if err != nil {
 				stopAll()
-				return nil, fmt.Errorf("W8 %d subscriptions: watch %d: %w", subs, i, err)
+				return nil, nil, fmt.Errorf("W8 %d subscriptions: watch %d: %w", subs, i, err)
 			}
 			stops = append(stops, stop)
 		}
 		if _, err := waitFor(obs, base, time.Time{}); err != nil {
 			stopAll()
-			return nil, fmt.Errorf("W8 %d subscriptions: first result: %w", subs, err)
+			return nil, nil, fmt.Errorf("W8 %d subscriptions: first result: %w", subs, err)
 		}
 		settle(w)
 		commits := (commitsFor(subs) + 1) / 2 * 2 // even: the target ends running
 		var lat, commitLat, after []float64
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		gcs := ms.NumGC
 		before := w.Reruns()
 		for c := range commits {
 			status, want := StatusCompleted, base-1
@@ -71,25 +85,27 @@ func RunWatch(st Store, w Watchable, ds *Dataset, ids []string, counts []int, co
 			t0 := time.Now()
 			if err := st.SetStatus(target, status); err != nil {
 				stopAll()
-				return nil, fmt.Errorf("W8 %d subscriptions: inside commit %d: %w", subs, c, err)
+				return nil, nil, fmt.Errorf("W8 %d subscriptions: inside commit %d: %w", subs, c, err)
 			}
 			t1 := time.Now()
 			o, err := waitFor(obs, want, t0)
 			if err != nil {
 				stopAll()
-				return nil, fmt.Errorf("W8 %d subscriptions: commit %d: %w", subs, c, err)
+				return nil, nil, fmt.Errorf("W8 %d subscriptions: commit %d: %w", subs, c, err)
 			}
 			lat = append(lat, float64(o.Sub(t0).Nanoseconds()))
 			commitLat = append(commitLat, float64(t1.Sub(t0).Nanoseconds()))
 			after = append(after, float64(o.Sub(t1).Nanoseconds()))
 		}
+		runtime.ReadMemStats(&ms)
+		gcs = ms.NumGC - gcs
 		settle(w)
 		inside := w.Reruns() - before
 		before = w.Reruns()
 		for c := range commits {
 			if err := st.SetOutput(quiet, fmt.Sprintf("output %d", c)); err != nil {
 				stopAll()
-				return nil, fmt.Errorf("W8 %d subscriptions: outside commit %d: %w", subs, c, err)
+				return nil, nil, fmt.Errorf("W8 %d subscriptions: outside commit %d: %w", subs, c, err)
 			}
 		}
 		settle(w)
@@ -97,16 +113,18 @@ func RunWatch(st Store, w Watchable, ds *Dataset, ids []string, counts []int, co
 		stopAll()
 
 		p := fmt.Sprintf("W8s%d", subs)
-		m[p+".p50.ns"] = percentile(lat, 50)
-		m[p+".p99.ns"] = percentile(lat, 99)
-		m[p+".commit.ns"] = percentile(commitLat, 50)
-		m[p+".after.ns"] = percentile(after, 50)
+		m[p+".p50.ns"] = Percentile(lat, 50)
+		m[p+".p99.ns"] = Percentile(lat, 99)
+		m[p+".commit.ns"] = Percentile(commitLat, 50)
+		m[p+".after.ns"] = Percentile(after, 50)
 		m[p+".inside"] = float64(inside) / float64(commits)
 		m[p+".outside"] = float64(outside) / float64(commits)
 		m[p+".expected"] = float64((subs + nw - 1) / nw)
 		m[p+".commits"] = float64(commits)
+		m[p+".gcs"] = float64(gcs) // GC cycles completed during the inside commits
+		samples[p+".lat"], samples[p+".commit"], samples[p+".after"] = lat, commitLat, after
 	}
-	return m, nil
+	return m, samples, nil
 }
 
 // waitFor reads observations until one reports n running sessions and was
@@ -141,8 +159,8 @@ func settle(w Watchable) {
 	}
 }
 
-// percentile returns the p-th percentile (nearest rank) of xs.
-func percentile(xs []float64, p float64) float64 {
+// Percentile returns the p-th percentile (nearest rank) of xs.
+func Percentile(xs []float64, p float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
