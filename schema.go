@@ -192,7 +192,9 @@ func (e *SchemaError) Error() string {
 		if e.Reason != "" {
 			b.WriteString(": ")
 		}
-		b.WriteString(e.Err.Error())
+		// One "livedb: " prefix: a validator's mistake (v.DefinitionError)
+		// has its own, which this text already starts with.
+		b.WriteString(strings.TrimPrefix(e.Err.Error(), errPrefix))
 	}
 	return b.String()
 }

@@ -168,7 +168,8 @@ func TestDefineSchema_ValidatorErr(t *testing.T) {
 		t.Fatalf("v.Err(%s) = nil; the test needs an invalid validator", doc)
 	}
 	err := livedb.DefineSchema(livedb.Tables{"t": livedb.DefineTable(doc)}).Err()
-	MustSchemaError(t, err, "t", "", "invalid document validator: "+verr.Error())
+	MustSchemaError(t, err, "t", "", "invalid document validator: "+strings.TrimPrefix(verr.Error(), "livedb: "))
+	MustCleanErrorText(t, err, "")
 	if !errors.Is(err, v.ErrInvalidValidator) {
 		t.Errorf("errors.Is(err, v.ErrInvalidValidator) = false for %v", err)
 	}
@@ -360,6 +361,7 @@ func TestSchemaError_Error(t *testing.T) {
 		{&livedb.SchemaError{Table: "t", Index: "i", Reason: "r"}, `livedb: schema: table "t" index "i": r`},
 		{&livedb.SchemaError{Table: "t", Reason: "r", Err: inner}, `livedb: schema: table "t": r: inner`},
 		{&livedb.SchemaError{Err: inner}, `livedb: schema: inner`},
+		{&livedb.SchemaError{Table: "t", Reason: "r", Err: fmt.Errorf("livedb: wrapped: %w", inner)}, `livedb: schema: table "t": r: wrapped: inner`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
