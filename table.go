@@ -42,6 +42,8 @@ type Table[T any] struct {
 	typ  reflect.Type // T
 	err  error        // why T or name cannot be used; returned by every method
 	flat bool         // T is flat: reads of cached versions copy a cached T (read_typed_cache.go)
+
+	fast *codec.FlatDecoder // decodes a cached version's map into T, when T allows (read_typed_cache.go)
 }
 
 // NewTable returns typed access to the table name, as T. A name that is
@@ -68,6 +70,9 @@ func NewTable[T any](name string) *Table[T] {
 	}
 	t.err = codecError(codec.CheckType(st, name))
 	t.flat = isFlat[T]()
+	if t.err == nil && t.flat {
+		t.fast = codec.NewFlatDecoder(t.typ)
+	}
 	return t
 }
 
