@@ -50,8 +50,11 @@ func memoRaw(enc []byte, m *kv.Memo, id []byte) (docRow, error) {
 	return r, nil
 }
 
-// getRaw is getRow for a typed read: the row may be raw (see docRow).
-func (tx *txn) getRaw(docID ID) (docRow, bool, error) { return tx.readRow(docID, true) }
+// getRawIn is getRow for a typed read of docID, which the caller
+// resolved to its table t: the row may be raw (see docRow).
+func (tx *txn) getRawIn(t *tableInfo, docID ID) (docRow, bool, error) {
+	return tx.readRowIn(t, docID, true)
+}
 
 // loadRaw is loadDoc for a typed read: the row may be raw. key is the
 // document's by_id key.
@@ -64,15 +67,19 @@ func (tx *txn) loadRaw(t *tableInfo, docID string, key []byte) (docRow, bool, er
 			return docRow{size: len(pd.newEnc), enc: pd.newEnc, id: []byte(docID)}, true, nil
 		}
 	}
-	id, _, _ := indexEntryID(t, key)
 	if ms, ok := tx.snap.(kv.MemoSnapshot); ok {
 		enc, m, found, err := ms.GetMemo(key)
 		if err != nil || !found {
 			return docRow{}, false, storeErr(err)
 		}
+		if c, _ := m.Load().(*cachedDoc); c != nil && c != readOnce {
+			return sharedRow(c), true, nil // a cached row needs no _id bytes
+		}
+		id, _, _ := indexEntryID(t, key)
 		r, err := memoRaw(enc, m, id)
 		return r, err == nil, err
 	}
+	id, _, _ := indexEntryID(t, key)
 	enc, found, err := tx.snap.Get(key)
 	if err != nil || !found {
 		return docRow{}, false, storeErr(err)

@@ -49,10 +49,28 @@ func (t *Table[T]) decodeCached(c *cachedDoc, out *T) error {
 		*out = (*typedKept[T])(unsafe.Pointer(h)).v
 		return nil
 	}
-	if err := t.decodeInto(Doc(c.doc), out); err != nil {
-		return err
+	if !t.decodeFlat(c.doc, out) {
+		if err := t.decodeInto(Doc(c.doc), out); err != nil {
+			return err
+		}
 	}
 	k := &typedKept[T]{typedHead: typedHead{typ: t.typ}, v: *out}
 	c.typed.Store(&k.typedHead)
 	return nil
+}
+
+// decodeFlat stores doc into *out, which holds T's zero value, with T's
+// FlatDecoder, and reports whether it did: on false *out is T's zero value
+// again, and decodeInto stores doc or makes the error, as it would have
+// without the FlatDecoder.
+func (t *Table[T]) decodeFlat(doc map[string]any, out *T) bool {
+	if t.fast == nil {
+		return false
+	}
+	if t.fast.Decode(doc, unsafe.Pointer(out)) {
+		return true
+	}
+	var zero T
+	*out = zero
+	return false
 }

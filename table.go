@@ -42,6 +42,8 @@ type Table[T any] struct {
 	typ  reflect.Type // T
 	err  error        // why T or name cannot be used; returned by every method
 	flat bool         // T is flat: reads of cached versions copy a cached T (read_typed_cache.go)
+
+	fast *codec.FlatDecoder // decodes a cached version's map into T, when T allows (read_typed_cache.go)
 }
 
 // NewTable returns typed access to the table name, as T. A name that is
@@ -68,6 +70,9 @@ func NewTable[T any](name string) *Table[T] {
 	}
 	t.err = codecError(codec.CheckType(st, name))
 	t.flat = isFlat[T]()
+	if t.err == nil && t.flat {
+		t.fast = codec.NewFlatDecoder(t.typ)
+	}
 	return t
 }
 
@@ -100,27 +105,28 @@ func (t *Table[T]) decodeInto(d Doc, out *T) error {
 	return codecError(codec.DecodeDoc(d, reflect.ValueOf(out).Elem(), t.name))
 }
 
-// checkRef checks that id is an ID of this table. exists is false when the
-// ID's table does not exist (yet), so that no document can have it.
-func (t *Table[T]) checkRef(db DBReader, op string, id Ref[T]) (exists bool, err error) {
+// checkRef checks that id is an ID of this table and returns the table.
+// It returns nil, without an error, when the ID's table does not exist
+// (yet), so that no document can have it.
+func (t *Table[T]) checkRef(db DBReader, op string, id Ref[T]) (*tableInfo, error) {
 	if t.err != nil {
-		return false, t.err
+		return nil, t.err
 	}
 	r := readerOf(db)
 	if r == nil {
-		return false, fmt.Errorf("livedb: %s in table %q: nil Reader or Writer", op, t.name)
+		return nil, fmt.Errorf("livedb: %s in table %q: nil Reader or Writer", op, t.name)
 	}
 	ti, ok, err := r.tx.resolveID(ID(id))
 	switch {
 	case err != nil:
-		return false, &DocumentError{Op: op, Table: t.name, ID: ID(id), Kind: ErrInvalidID, Err: unwrapKind(err, ErrInvalidID)}
+		return nil, &DocumentError{Op: op, Table: t.name, ID: ID(id), Kind: ErrInvalidID, Err: unwrapKind(err, ErrInvalidID)}
 	case !ok:
-		return false, nil
+		return nil, nil
 	case ti.name != t.name:
-		return false, &DocumentError{Op: op, Table: t.name, ID: ID(id), Kind: ErrInvalidID,
+		return nil, &DocumentError{Op: op, Table: t.name, ID: ID(id), Kind: ErrInvalidID,
 			Err: fmt.Errorf("expected to be an Id<%q>, got Id<%q> instead", t.name, ti.name)}
 	}
-	return true, nil
+	return ti, nil
 }
 
 // Insert writes x as a new document and returns its reference. Fields of x
@@ -154,11 +160,11 @@ func (t *Table[T]) Insert(w *Writer, x T) (Ref[T], error) {
 // memory backend saves copying a map per read.
 func (t *Table[T]) Get(db DBReader, id Ref[T]) (T, bool, error) {
 	var zero T
-	exists, err := t.checkRef(db, "get", id)
-	if err != nil || !exists {
+	ti, err := t.checkRef(db, "get", id)
+	if err != nil || ti == nil {
 		return zero, false, err
 	}
-	row, ok, err := readerOf(db).tx.getRaw(ID(id)) // read_direct.go
+	row, ok, err := readerOf(db).tx.getRawIn(ti, ID(id)) // read_direct.go
 	if err != nil || !ok {
 		return zero, false, err
 	}

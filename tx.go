@@ -170,11 +170,28 @@ func (tx *txn) readRow(docID ID, raw bool) (_ docRow, _ bool, err error) {
 	if !ok {
 		return docRow{}, false, nil
 	}
+	return tx.readResolved(t, docID, raw)
+}
+
+// readRowIn is readRow for a docID the caller resolved to its table t
+// (Table.Get, which checks the table first): the ID is not decoded again.
+func (tx *txn) readRowIn(t *tableInfo, docID ID, raw bool) (_ docRow, _ bool, err error) {
+	defer catchFault(&err, guardFaults())
+	if err := tx.checkUsable(); err != nil {
+		return docRow{}, false, err
+	}
+	return tx.readResolved(t, docID, raw)
+}
+
+// readResolved is readRow's read of docID, of table t.
+func (tx *txn) readResolved(t *tableInfo, docID ID, raw bool) (docRow, bool, error) {
 	k, succ := pointKeys(t, string(docID))
 	if err := tx.recordRead(k, succ); err != nil {
 		return docRow{}, false, err
 	}
 	var r docRow
+	var ok bool
+	var err error
 	if raw {
 		r, ok, err = tx.loadRaw(t, string(docID), k)
 	} else {
