@@ -250,6 +250,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 		return res, nil
 	}
 	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
+	defer s.release() // read_fixed2.go
 	s.raw = q.rawScan(add)
 	limits := q.tx.limits
 	maxRows, maxBytes := opts.MaximumRowsRead, int64(opts.MaximumBytesRead)

@@ -47,6 +47,8 @@ type txn struct {
 	paginateCalls int
 	journalIn     []string
 	journalOut    []string
+
+	spare *Query // the Query allocated with a query's txn, until taken (read_fixed2.go)
 }
 
 func (tx *txn) checkUsable() error {
