@@ -57,8 +57,7 @@ type Query struct {
 
 // Query starts a query on table.
 func (r *Reader) Query(table string) *Query {
-	q := r.tx.spareQuery() // read_fixed2.go
-	q.tx, q.table = r.tx, table
+	q := &Query{tx: r.tx, table: table}
 	q.t, q.err = r.tx.table("query", table)
 	if q.t != nil {
 		q.ix = q.t.byTime

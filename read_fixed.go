@@ -47,19 +47,16 @@ func (endIter) Close()        {}
 
 // queryTx is a query's transaction with the QueryCtx and Reader its
 // function gets, allocated together: three allocations were a third of
-// what an empty query allocated. Its first Query is allocated with them
-// (txn.spareQuery, read_fixed2.go).
+// what an empty query allocated.
 type queryTx struct {
 	tx txn
 	r  Reader
 	qc QueryCtx
-	q  Query
 }
 
 // ctx returns the QueryCtx of the transaction, which DB.beginIn opened.
 func (qt *queryTx) ctx(ctx context.Context) *QueryCtx {
 	qt.r.tx = &qt.tx
-	qt.tx.spare = &qt.q // its first Query (read_fixed2.go)
 	qt.qc = QueryCtx{DB: &qt.r, ctx: ctx}
 	return &qt.qc
 }

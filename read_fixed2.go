@@ -3,21 +3,8 @@ package livedb
 import "sync"
 
 // This file holds more of what keeps the fixed cost of a read low (after
-// read_fixed.go): a query transaction's first Query is allocated with the
-// transaction, and scanners, which never reach a user, are pooled with
+// read_fixed.go): scanners, which never reach a user, are pooled with
 // their buffers.
-
-// spareQuery returns a zero Query for tx: the one allocated with a query
-// transaction (queryTx.q) the first time, then a new one. A Query is
-// never reused: a user holding one past its transaction keeps it, and it
-// fails there (ErrTxDone) as any other.
-func (tx *txn) spareQuery() *Query {
-	if q := tx.spare; q != nil {
-		tx.spare = nil
-		return q
-	}
-	return new(Query)
-}
 
 // scannerPool holds released scanners, with the buffers they grew.
 var scannerPool = sync.Pool{New: func() any { return new(scanner) }}
@@ -51,4 +38,19 @@ func (s *scanner) release() {
 		s.ov = ov[:0]
 	}
 	scannerPool.Put(s)
+}
+
+// pointKeys is pointKeys for a read of tx: the keys of its first point
+// read go in tx's own room when they fit, sparing a query that only Gets
+// one document an allocation. The read set keeps pointing into the room,
+// which no other read overwrites.
+func (tx *txn) pointKeys(t *tableInfo, docID string) (k, succ []byte) {
+	if tx.pointRoomUsed || len(t.byID.prefix)+idTailLen+1 > len(tx.pointRoom) {
+		return pointKeys(t, docID)
+	}
+	tx.pointRoomUsed = true
+	buf := appendDocKey(tx.pointRoom[:0], t, docID)
+	n := len(buf)
+	buf = append(buf, 0)
+	return buf[:n:n], buf
 }

@@ -48,7 +48,8 @@ type txn struct {
 	journalIn     []string
 	journalOut    []string
 
-	spare *Query // the Query allocated with a query's txn, until taken (read_fixed2.go)
+	pointRoom     [32]byte // the keys of the first Get (read_fixed2.go)
+	pointRoomUsed bool
 }
 
 func (tx *txn) checkUsable() error {
@@ -172,7 +173,7 @@ func (tx *txn) readRow(docID ID, raw bool) (_ docRow, _ bool, err error) {
 	if !ok {
 		return docRow{}, false, nil
 	}
-	k, succ := pointKeys(t, string(docID))
+	k, succ := tx.pointKeys(t, string(docID)) // read_fixed2.go
 	if err := tx.recordRead(k, succ); err != nil {
 		return docRow{}, false, err
 	}
