@@ -36,6 +36,8 @@ type scanner struct {
 	exhausted bool   // the scan ran off the end of the interval
 	recorded  bool
 	raw       bool // rows may be raw, for a typed read (read_direct.go)
+
+	pageKeys [][]byte // a page's keys, kept by the pool (paginate.go, read_fixed2.go)
 }
 
 func (tx *txn) newScanner(ix *indexInfo, start, end []byte, reverse bool) *scanner {

@@ -25,8 +25,9 @@ func pooledScanner() *scanner {
 // A scanner that is not released is left to the collector.
 func (s *scanner) release() {
 	s.closeIter()
-	idBuf, docKeyBuf, ov := s.idBuf[:0], s.docKeyBuf[:0], s.ov
-	clear(ov) // drop the overlay's keys and documents
+	idBuf, docKeyBuf, ov, keys := s.idBuf[:0], s.docKeyBuf[:0], s.ov, s.pageKeys
+	clear(ov)   // drop the overlay's keys and documents
+	clear(keys) // and a page's keys
 	*s = scanner{}
 	if cap(idBuf) <= maxPooledBuf {
 		s.idBuf = idBuf
@@ -36,6 +37,9 @@ func (s *scanner) release() {
 	}
 	if cap(ov) <= maxPooledBuf {
 		s.ov = ov[:0]
+	}
+	if cap(keys) <= maxPooledBuf {
+		s.pageKeys = keys[:0]
 	}
 	scannerPool.Put(s)
 }
