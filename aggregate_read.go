@@ -76,6 +76,7 @@ func (q *Query) aggregate(field string, sum bool) (n int64, s float64, err error
 			if cerr := sc.close(); err == nil {
 				err = cerr
 			}
+			sc.release() // read_fixed2.go
 			return n, s, err
 		}
 		if !sum {
@@ -93,7 +94,7 @@ func (q *Query) aggregate(field string, sum bool) (n int64, s float64, err error
 // keep. It runs after plan, which checked the range's grammar.
 func (q *Query) aggDepth() (depth int, bounded, ok bool) {
 	eqs := 0
-	for _, t := range q.rng.terms {
+	for _, t := range q.rng.list() {
 		if t.op == rangeEq {
 			eqs++
 		} else {

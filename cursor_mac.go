@@ -20,6 +20,10 @@ var cursorMACs sync.Pool // of *cursorMAC
 type cursorMAC struct {
 	secret []byte
 	h      hash.Hash
+	// Buffers kept with the state, so that neither the body nor the sum
+	// is moved to the heap by going through the hash.Hash interface.
+	in  []byte
+	sum [sha256.Size]byte
 }
 
 // macCursor returns the first cursorMACLen bytes of the HMAC of body made
@@ -31,9 +35,12 @@ func macCursor(dst, secret, body []byte) []byte {
 	} else {
 		m.h.Reset()
 	}
-	m.h.Write(body)
-	var sum [sha256.Size]byte
-	dst = append(dst, m.h.Sum(sum[:0])[:cursorMACLen]...)
+	m.in = append(m.in[:0], body...)
+	m.h.Write(m.in)
+	dst = append(dst, m.h.Sum(m.sum[:0])[:cursorMACLen]...)
+	if cap(m.in) > maxPooledBuf {
+		m.in = nil // a long cursor's body is not kept
+	}
 	cursorMACs.Put(m)
 	return dst
 }

@@ -283,7 +283,9 @@ func (db *DB) beginIn(ctx context.Context, tx *txn, writable bool) (*txn, error)
 	if tx == nil {
 		tx = new(txn)
 	}
-	*tx = txn{db: db, ctx: ctx, snap: v.snap, ts: v.ts, cat: v.cat, base: v.cat, limits: &db.opts.Limits}
+	// Field by field into the zero txn: a composite literal is copied
+	// whole, with a bulk write barrier while the collector marks.
+	tx.db, tx.ctx, tx.snap, tx.ts, tx.cat, tx.base, tx.limits = db, ctx, v.snap, v.ts, v.cat, v.cat, &db.opts.Limits
 	if writable {
 		tx.writes = newWriteSet()
 	}

@@ -113,11 +113,11 @@ type rangeTerm struct {
 //
 // IndexRange is a value: each method returns a new range.
 type IndexRange struct {
-	terms []rangeTerm
-}
-
-func (r IndexRange) with(op rangeOp, field string, x any) IndexRange {
-	return IndexRange{terms: append(slices.Clip(r.terms), rangeTerm{op: op, field: field, value: x})}
+	// The terms are inline while they fit, spilled beyond
+	// (index_range_terms.go): building the usual range allocates nothing.
+	n      int          // number of terms
+	inline [3]rangeTerm // the terms, while n <= len(inline)
+	spill  []rangeTerm  // all the terms, once there are more; never shared
 }
 
 // Eq restricts field to be equal to x.
@@ -147,16 +147,19 @@ type compiledRange struct {
 // compile checks the range against the index and turns it into a key
 // interval (docs/semantics.md#index-ranges): equalities sorted by index position then the inequality
 // field must be a prefix of the index's columns. The usual ranges compile
-// without allocating beyond the keys.
-func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error) {
+// without allocating beyond the keys, which go in buf's array when it has
+// room: the keys then share it, so each compile needs an array of its own.
+// Values are normalized in place, in r.
+func (r *IndexRange) compile(ix *indexInfo, tv v.Validator, buf []byte) (compiledRange, error) {
 	fail := func(field, format string, args ...any) (compiledRange, error) {
 		return compiledRange{}, &IndexRangeError{Table: ix.table.name, Index: ix.name, Fields: ix.fieldNames(), Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
 	var eqBuf [4]*rangeTerm
 	eqs := eqBuf[:0] // the equalities, in term order
 	var lower, upper *rangeTerm
-	for i := range r.terms {
-		t := &r.terms[i]
+	terms := r.list()
+	for i := range terms {
+		t := &terms[i]
 		x, err := rangeValue(tv, t.field, t.value)
 		if err != nil {
 			cr, e := fail(t.field, "value for %q: %s", t.field, err.Error())
@@ -228,7 +231,10 @@ func (r IndexRange) compile(ix *indexInfo, tv v.Validator) (compiledRange, error
 			return fail(f, "the query didn't use the index fields in order; query fields [%s], first incorrect field %q (expected %q)", strings.Join(used, ", "), f, ix.columns[i])
 		}
 	}
-	prefix := make([]byte, 0, len(ix.prefix)+48)
+	prefix := buf[:0]
+	if cap(prefix) < len(ix.prefix)+48 {
+		prefix = make([]byte, 0, len(ix.prefix)+48)
+	}
 	prefix = append(prefix, ix.prefix...)
 	for _, e := range eqs {
 		prefix = appendColumnKey(prefix, ix, e.field, e.value)

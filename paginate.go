@@ -145,6 +145,9 @@ func (q *Query) decodeCursor(s string) (cursor, error) {
 	if !bytes.Equal(body[2:10], q.fingerprint()) {
 		return bad("tried to run a query starting from a cursor, but it looks like this cursor is from a different query")
 	}
+	// key keeps the capacity of b: the MAC's bytes, checked and no longer
+	// needed, follow it, so that append(key, 0), its successor, is made in
+	// place rather than by a copy (keySuccessor).
 	return cursor{end: body[1] == cursorKindEnd, key: body[10:]}, nil
 }
 
@@ -198,7 +201,7 @@ func (q *Query) paginate(opts PaginationOptions, add func(docRow) error) (Pagina
 		} else if q.order == Desc {
 			cr.end = minKey(cr.end, c.key)
 		} else {
-			cr.start = maxKey(cr.start, keySuccessor(c.key))
+			cr.start = maxKey(cr.start, append(c.key, 0)) // in place (decodeCursor)
 		}
 	}
 	bounded := opts.EndCursor != ""
@@ -211,7 +214,7 @@ func (q *Query) paginate(opts PaginationOptions, add func(docRow) error) (Pagina
 			if q.order == Desc {
 				cr.start = maxKey(cr.start, endC.key)
 			} else {
-				cr.end = minKey(cr.end, keySuccessor(endC.key))
+				cr.end = minKey(cr.end, append(endC.key, 0)) // in place (decodeCursor)
 			}
 		}
 	}
@@ -250,6 +253,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 		return res, nil
 	}
 	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
+	defer s.release() // read_fixed2.go
 	s.raw = q.rawScan(add)
 	limits := q.tx.limits
 	maxRows, maxBytes := opts.MaximumRowsRead, int64(opts.MaximumBytesRead)
@@ -257,7 +261,10 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 	var bytesRead int64
 	var keys [][]byte
 	if !bounded {
-		keys = make([][]byte, 0, min(opts.NumItems+1, 64))
+		keys = s.pageKeys[:0] // the pooled scanner's (read_fixed2.go)
+		if cap(keys) < min(opts.NumItems+1, 64) {
+			keys = make([][]byte, 0, min(opts.NumItems+1, 64))
+		}
 	}
 	items := 0 // rows kept
 	for bounded || items < opts.NumItems {
@@ -313,6 +320,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 	if len(keys) > 2 {
 		res.SplitCursor = q.encodeCursor(cursor{key: keys[(len(keys)-1)/2]})
 	}
+	s.pageKeys = keys
 	return res, nil
 }
 

@@ -50,8 +50,8 @@ func (q *Query) appendDescribe(dst []byte) []byte {
 }
 
 // appendTo appends String's text to dst.
-func (r IndexRange) appendTo(dst []byte) []byte {
-	for i, t := range r.terms { // as "%s(%q, %s)", without fmt
+func (r *IndexRange) appendTo(dst []byte) []byte {
+	for i, t := range r.list() { // as "%s(%q, %s)", without fmt
 		if i > 0 {
 			dst = append(dst, '.')
 		}

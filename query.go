@@ -50,7 +50,7 @@ type Query struct {
 	borrow   bool        // hand out rows uncopied, for a TypedQuery (read_borrow.go)
 	search   *searchSpec // set by WithSearchIndex (search_query.go)
 
-	termBuf [4]rangeTerm // backs rng's terms when they fit
+	keyBuf [80]byte // room for the keys rng compiles to (index.go's compile)
 
 	fp []byte // fingerprint, once computed
 }
@@ -82,10 +82,16 @@ func (q *Query) fail(format string, args ...any) {
 // gives ErrIndexNotFound, a range that breaks the grammar an
 // *IndexRangeError.
 func (q *Query) WithIndex(name string, rng func(IndexRange) IndexRange) *Query {
+	return q.withIndex(name, rng, false)
+}
+
+// withIndex is WithIndex; with plain, range values are converted as a
+// TypedQuery's (plainRange).
+func (q *Query) withIndex(name string, rng func(IndexRange) IndexRange, plain bool) *Query {
 	if q.err != nil {
 		return q
 	}
-	if q.ix != nil && q.ix != q.t.byTime || len(q.rng.terms) > 0 || q.search != nil {
+	if q.ix != nil && q.ix != q.t.byTime || q.rng.n > 0 || q.search != nil {
 		q.fail("WithIndex may be called once, and not with WithSearchIndex")
 		return q
 	}
@@ -105,8 +111,11 @@ func (q *Query) WithIndex(name string, rng func(IndexRange) IndexRange) *Query {
 		// compile normalizes the terms in place: give it the query's own
 		// copy, since the range rng returns may be shared (a package-level
 		// variable used by several goroutines).
-		terms := rng(IndexRange{}).terms
-		q.rng.terms = append(q.termBuf[:0:len(q.termBuf)], terms...)
+		q.rng = rng(IndexRange{})
+		if plain {
+			q.rng = plainRange(q.rng)
+		}
+		q.rng.own()
 	}
 	return q
 }
@@ -152,7 +161,7 @@ func (q *Query) plan() (compiledRange, error) {
 	if q.t == nil {
 		return compiledRange{}, nil // a table that does not exist yet is empty
 	}
-	return q.rng.compile(q.ix, q.t.validator)
+	return q.rng.compile(q.ix, q.t.validator, q.keyBuf[:])
 }
 
 // keep applies the filters to a row. Filter expressions only read the
@@ -246,6 +255,7 @@ func (q *Query) All() iter.Seq2[Doc, error] {
 			if err := s.close(); err != nil && failed == nil {
 				failed = err
 			}
+			s.release() // read_fixed2.go
 		}
 		if failed != nil && !stopped {
 			yield(nil, failed)
@@ -331,6 +341,7 @@ func (q *Query) collectRows(n int, add func(docRow) error, raw bool) error {
 	if err := s.close(); err != nil && failed == nil {
 		failed = err
 	}
+	s.release() // read_fixed2.go
 	return failed
 }
 

@@ -19,8 +19,8 @@ func describeFmt(q *Query) string {
 	if q.ix != nil {
 		b.WriteString(q.ix.name)
 	}
-	parts := make([]string, len(q.rng.terms))
-	for i, t := range q.rng.terms {
+	parts := make([]string, len(q.rng.list()))
+	for i, t := range q.rng.list() {
 		parts[i] = fmt.Sprintf("%s(%q, %s)", rangeOpNames[t.op], t.field, value.Format(t.value))
 	}
 	fmt.Fprintf(&b, "|%s|%s", strings.Join(parts, "."), q.order)

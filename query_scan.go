@@ -36,10 +36,13 @@ type scanner struct {
 	exhausted bool   // the scan ran off the end of the interval
 	recorded  bool
 	raw       bool // rows may be raw, for a typed read (read_direct.go)
+
+	pageKeys [][]byte // a page's keys, kept by the pool (paginate.go, read_fixed2.go)
 }
 
 func (tx *txn) newScanner(ix *indexInfo, start, end []byte, reverse bool) *scanner {
-	s := &scanner{tx: tx, ix: ix, start: start, end: end, reverse: reverse}
+	s := pooledScanner() // read_fixed2.go: keeps its buffers; s.release gives it back
+	s.tx, s.ix, s.start, s.end, s.reverse = tx, ix, start, end, reverse
 	s.it = iterOnce(tx.snap, start, end, reverse) // read_fixed.go
 	if mit, ok := s.it.(kv.MemoIterator); ok {
 		if ms, ok := tx.snap.(kv.MemoSnapshot); ok {

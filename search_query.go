@@ -102,7 +102,7 @@ func (q *Query) WithSearchIndex(name string, build func(SearchFilter) SearchFilt
 	if q.err != nil {
 		return q
 	}
-	if q.search != nil || q.ix != nil && q.ix != q.t.byTime || len(q.rng.terms) > 0 {
+	if q.search != nil || q.ix != nil && q.ix != q.t.byTime || q.rng.n > 0 {
 		q.fail("a query may use one index: WithSearchIndex and WithIndex are called once, and not together")
 		return q
 	}
@@ -388,7 +388,7 @@ func (tq *TypedQuery[T]) WithSearchIndex(name string, build func(SearchFilter) S
 	if build != nil {
 		wrapped = func(s SearchFilter) SearchFilter {
 			s = build(s)
-			s.eqs = plainRange(IndexRange{terms: s.eqs}).terms
+			s.eqs = plainTerms(s.eqs)
 			return s
 		}
 	}

@@ -273,11 +273,7 @@ func (tq *TypedQuery[T]) WithIndex(name string, rng func(IndexRange) IndexRange)
 	if tq.q == nil {
 		return tq
 	}
-	var wrapped func(IndexRange) IndexRange
-	if rng != nil {
-		wrapped = func(r IndexRange) IndexRange { return plainRange(rng(r)) }
-	}
-	tq.q.WithIndex(name, wrapped)
+	tq.q.withIndex(name, rng, true)
 	return tq
 }
 
@@ -286,19 +282,48 @@ func (tq *TypedQuery[T]) WithIndex(name string, rng func(IndexRange) IndexRange)
 // Go integers among them, are left for the index field's validator to
 // type.
 func plainRange(r IndexRange) IndexRange {
-	r.terms = slices.Clone(r.terms)
-	for i, term := range r.terms {
-		if _, canonical := value.KindOf(term.value); canonical {
-			continue
-		}
-		if _, isInt := value.IsGoInt(term.value); isInt {
-			continue
-		}
-		if x, present, err := codec.Encode(reflect.ValueOf(term.value)); err == nil && present {
-			r.terms[i].value = x
+	if r.spill != nil {
+		r.spill = plainTerms(r.spill)
+		return r
+	}
+	for i := range r.n {
+		if x, ok := plainValue(r.inline[i].value); ok {
+			r.inline[i].value = x // r's own array (index_range_terms.go)
 		}
 	}
 	return r
+}
+
+// plainTerms is plainRange for a slice of terms, which may be shared: it
+// is copied before a value changes.
+func plainTerms(terms []rangeTerm) []rangeTerm {
+	owned := false
+	for i, term := range terms {
+		x, ok := plainValue(term.value)
+		if !ok {
+			continue
+		}
+		if !owned {
+			terms, owned = slices.Clone(terms), true
+		}
+		terms[i].value = x
+	}
+	return terms
+}
+
+// plainValue returns x converted by the struct mapping, and true, when the
+// engine does not take x as it is.
+func plainValue(x any) (any, bool) {
+	if _, canonical := value.KindOf(x); canonical {
+		return nil, false
+	}
+	if _, isInt := value.IsGoInt(x); isInt {
+		return nil, false
+	}
+	if y, present, err := codec.Encode(reflect.ValueOf(x)); err == nil && present {
+		return y, true
+	}
+	return nil, false
 }
 
 // Order sets the direction of the scan, as [Query.Order].

@@ -47,6 +47,9 @@ type txn struct {
 	paginateCalls int
 	journalIn     []string
 	journalOut    []string
+
+	pointRoom     [32]byte // the keys of the first Get (read_fixed2.go)
+	pointRoomUsed bool
 }
 
 func (tx *txn) checkUsable() error {
@@ -185,7 +188,7 @@ func (tx *txn) readRowIn(t *tableInfo, docID ID, raw bool) (_ docRow, _ bool, er
 
 // readResolved is readRow's read of docID, of table t.
 func (tx *txn) readResolved(t *tableInfo, docID ID, raw bool) (docRow, bool, error) {
-	k, succ := pointKeys(t, string(docID))
+	k, succ := tx.pointKeys(t, string(docID)) // read_fixed2.go
 	if err := tx.recordRead(k, succ); err != nil {
 		return docRow{}, false, err
 	}
