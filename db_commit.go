@@ -51,7 +51,10 @@ const maxGroup = 256
 //
 // Order of effects for a group: storage commit, publish the commit records
 // (OCC log, last timestamp), answer the callers, wake the subscriptions,
-// then answer the conflicting callers.
+// then answer the conflicting callers. On a memory database a mutation
+// that finds no commit in progress commits a group of one on its own
+// goroutine instead (db_commit_inline.go); commitMu keeps commits one at
+// a time.
 func (db *DB) committer() {
 	defer db.wg.Done()
 	var g grouper
