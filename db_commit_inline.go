@@ -1,7 +1,5 @@
 package livedb
 
-import "runtime"
-
 // A memory database's commit needs no fsync: it is a few microseconds of
 // CPU, less than the two goroutine hand-offs of the committer (the caller
 // wakes the committer, the committer wakes the caller), each of which
@@ -35,15 +33,7 @@ func (db *DB) submitInline(tx *txn) (res commitResult, ok bool) {
 	}
 	req := &commitReq{tx: tx, done: make(chan commitResult, 1)}
 	db.commitGroup([]*commitReq{req})
-	res = <-req.done // commitGroup answers every request of its group
-	if db.subs.hasPending.Load() {
-		// The commit woke the subscription manager, which waits on this
-		// P's run queue: let it start the re-runs now rather than after
-		// the caller's next blocking call (as on the committer, which
-		// blocks right after waking it).
-		runtime.Gosched()
-	}
-	return res, true
+	return <-req.done, true // commitGroup answers every request of its group
 }
 
 // waitInlineCommit waits for an inline commit in progress to end. Called
