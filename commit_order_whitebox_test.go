@@ -67,6 +67,8 @@ func TestDB_CommitGroup_PublishesBeforeReplying(t *testing.T) {
 				tx.snap.Release()
 				signal := db.commitSignal()
 				req := &commitReq{tx: tx, done: make(chan commitResult)} // unbuffered: the reply blocks
+				// A memory database's first commit was inline (db_commit_inline.go).
+				db.startCommitter()
 				db.commitCh <- req
 				synctest.Wait() // the committer is blocked in the reply
 

@@ -43,6 +43,7 @@ type DB struct {
 	nextIndex atomic.Uint32 // the next index id to hand out
 
 	commitCh   chan *commitReq
+	commitMu   sync.Mutex    // held by whoever commits: the committer, or an inline commit (db_commit_inline.go)
 	pauses     chan *pause   // a mutation that runs alone, to the committer
 	alone      chan struct{} // held by the mutation that runs alone
 	stats      dbStats
@@ -240,6 +241,7 @@ func (db *DB) Close() error {
 		db.closeLazy() // close(db.closing), with no committer starting
 		db.subs.close()
 		db.wg.Wait()
+		db.waitInlineCommit() // db_commit_inline.go
 		err = db.store.Close()
 		if db.shared != nil {
 			db.shared.log.close()

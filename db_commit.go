@@ -51,7 +51,10 @@ const maxGroup = 256
 //
 // Order of effects for a group: storage commit, publish the commit records
 // (OCC log, last timestamp), answer the callers, wake the subscriptions,
-// then answer the conflicting callers.
+// then answer the conflicting callers. On a memory database a mutation
+// that finds no commit in progress commits a group of one on its own
+// goroutine instead (db_commit_inline.go); commitMu keeps commits one at
+// a time.
 func (db *DB) committer() {
 	defer db.wg.Done()
 	var g grouper
@@ -59,12 +62,17 @@ func (db *DB) committer() {
 		select {
 		case req := <-db.commitCh:
 			group := g.gather(db, req)
+			db.commitMu.Lock() // an inline commit may be in progress (db_commit_inline.go)
 			start := time.Now()
 			db.commitGroup(group)
 			g.lastDur = time.Since(start)
+			db.commitMu.Unlock()
 			clear(group) // do not keep the last group's writes alive
 		case p := <-db.pauses:
-			if !db.paused(p) {
+			db.commitMu.Lock() // no inline commit during the pause
+			ok := db.paused(p)
+			db.commitMu.Unlock()
+			if !ok {
 				return
 			}
 		case <-db.shared.wakeups():
@@ -415,6 +423,9 @@ func (db *DB) trimLogLocked() {
 // is kept until the committer answered. A ctx that ends before the
 // committer took the request ends the wait.
 func (db *DB) submit(ctx context.Context, tx *txn) commitResult {
+	if res, ok := db.submitInline(tx); ok { // db_commit_inline.go
+		return res
+	}
 	req := &commitReq{tx: tx, done: make(chan commitResult, 1)}
 	db.startCommitter()
 	select {

@@ -1,0 +1,80 @@
+package livedb
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+)
+
+// TestDB_Submit_MemoryCommitsInline checks that a lone mutation of a
+// memory database commits on the caller's goroutine: the committer is not
+// started, and the commit is visible (published) when Mutation returns.
+// With submitInline disabled, the committer starts.
+func TestDB_Submit_MemoryCommitsInline(t *testing.T) {
+	db := openWhitebox(t, "memory", lazySchema(), Options{})
+	ctx := context.Background()
+	for i := range 3 {
+		ts, err := db.MutationTS(ctx, func(m *MutationCtx) error {
+			_, err := m.DB.Insert("items", Doc{"n": int64(i)})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := db.LastTimestamp(); got != ts {
+			t.Fatalf("commit %d: LastTimestamp() = %d after MutationTS returned %d", i, got, ts)
+		}
+	}
+	if db.lazy.on.Load() {
+		t.Fatal("three lone mutations of a memory database started the committer; want them committed inline")
+	}
+	n, err := QueryValue(ctx, db, countLazyItems)
+	if err != nil || n != 3 {
+		t.Fatalf("after 3 inserts: %d items, %v; want 3, nil", n, err)
+	}
+}
+
+// TestDB_Submit_InlineWaitsForPause checks that a mutation running alone
+// (runAlone) still has no commit land beside it on a memory database: a
+// mutation started during the pause does not commit inline, it waits for
+// the pause's commit. With the committer not holding commitMu during the
+// pause, the other mutation commits at once and the test fails.
+func TestDB_Submit_InlineWaitsForPause(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db := openWhitebox(t, "memory", lazySchema(), Options{})
+		ctx := context.Background()
+		otherDone := make(chan error, 1)
+		var otherTS uint64
+		aloneTS, err := db.retry(ctx, func(submitter) (uint64, *conflict, error) {
+			return db.runAlone(ctx, 0, func(sub submitter) (uint64, *conflict, error) {
+				return db.mutateOnce(ctx, func(m *MutationCtx) error {
+					go func() {
+						var err error
+						otherTS, err = db.MutationTS(ctx, func(m *MutationCtx) error {
+							_, err := m.DB.Insert("items", Doc{"n": int64(2)})
+							return err
+						})
+						otherDone <- err
+					}()
+					synctest.Wait() // the other mutation commits, or waits for the pause
+					select {
+					case err := <-otherDone:
+						t.Errorf("a mutation committed (err %v) while another ran alone", err)
+					default:
+					}
+					_, err := m.DB.Insert("items", Doc{"n": int64(1)})
+					return err
+				}, sub)
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-otherDone; err != nil {
+			t.Fatal(err)
+		}
+		if otherTS <= aloneTS {
+			t.Errorf("the mutation that waited committed at %d, not after the one that ran alone (%d)", otherTS, aloneTS)
+		}
+	})
+}
