@@ -7,7 +7,6 @@ import (
 	"math"
 	"reflect"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -247,17 +246,34 @@ func (m *subManager) firstRun(st *subState) (x any, runErr error, tx *txn, err e
 // m.mu.
 func (m *subManager) setReadsLocked(st *subState, rs readSet) {
 	st.vec = rs.vec
-	ivs := rs.ivs
-	if cap(ivs) == 1 {
-		// Perhaps the run's txn's own first interval (readSet.first): a
-		// copy, so that the subscription does not keep the txn alive.
-		ivs = slices.Clone(ivs)
-	}
+	ivs := ownIntervals(rs.ivs)
 	if st.reads == nil {
 		st.reads = m.index.Add(st, ivs)
 		return
 	}
 	m.index.Set(st.reads, ivs)
+}
+
+// ownIntervals returns a copy of ivs whose keys are the copy's own, all
+// in one array. A run's read set points into its txn and its queries (the
+// txn's first interval, the point keys of its first Get, a Query's compiled
+// range keys); a subscription keeps its read set until its next run, and
+// must not keep those, and the snapshot they hold, alive.
+func ownIntervals(ivs []interval) []interval {
+	n := 0
+	for _, iv := range ivs {
+		n += len(iv.Start) + len(iv.End)
+	}
+	keys := make([]byte, 0, n)
+	out := make([]interval, len(ivs))
+	for i, iv := range ivs {
+		s := len(keys)
+		keys = append(keys, iv.Start...)
+		e := len(keys)
+		keys = append(keys, iv.End...)
+		out[i] = interval{Start: keys[s:e:e], End: keys[e:len(keys):len(keys)]}
+	}
+	return out
 }
 
 func (m *subManager) remove(st *subState) {

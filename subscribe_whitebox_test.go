@@ -250,3 +250,30 @@ func countItems(q *QueryCtx) (int, error) {
 	docs, err := q.DB.Query("items").Collect()
 	return len(docs), err
 }
+
+// TestOwnIntervals_SharesNothing checks that a subscription's copy of a
+// run's read set shares no key bytes with the run: writing over the run's
+// buffers (as a reused txn, query or scanner would) leaves the copy as it
+// was.
+func TestOwnIntervals_SharesNothing(t *testing.T) {
+	buf := []byte("abcdefgh")
+	ivs := []interval{{Start: buf[0:2], End: buf[2:4]}, {Start: buf[4:6], End: nil}, {Start: nil, End: buf[6:8]}}
+	got := ownIntervals(ivs)
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	want := []interval{{Start: []byte("ab"), End: []byte("cd")}, {Start: []byte("ef"), End: []byte{}}, {Start: []byte{}, End: []byte("gh")}}
+	if len(got) != len(want) {
+		t.Fatalf("ownIntervals gave %d intervals, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i].Start, want[i].Start) || !bytes.Equal(got[i].End, want[i].End) {
+			t.Errorf("interval %d = [%q, %q), want [%q, %q)", i, got[i].Start, got[i].End, want[i].Start, want[i].End)
+		}
+	}
+	// Growing one copied key must not write over the next one.
+	_ = append(got[0].Start, 'z')
+	if !bytes.Equal(got[0].End, []byte("cd")) {
+		t.Errorf("appending to a copied start changed its end to %q", got[0].End)
+	}
+}
