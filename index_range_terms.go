@@ -17,8 +17,11 @@ func (r IndexRange) with(op rangeOp, field string, x any) IndexRange {
 		return r
 	}
 	if r.spill == nil {
-		r.spill = slices.Clone(r.inline[:r.n])
+		// One allocation: appending to the full inline slice copies it.
+		r.spill = append(r.inline[:r.n:r.n], t)
 		r.inline = [len(r.inline)]rangeTerm{} // the terms are in spill now
+		r.n++
+		return r
 	}
 	// Clip: a range built from this one must not append into the array
 	// that r's next sibling appends into.
@@ -43,14 +46,4 @@ func (r *IndexRange) own() {
 	if r.spill != nil {
 		r.spill = slices.Clone(r.spill)
 	}
-}
-
-// rangeOfTerms returns the range of terms, which it takes as they are.
-func rangeOfTerms(terms []rangeTerm) IndexRange {
-	var r IndexRange
-	if len(terms) <= len(r.inline) {
-		r.n = copy(r.inline[:], terms)
-		return r
-	}
-	return IndexRange{n: len(terms), spill: terms}
 }

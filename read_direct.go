@@ -75,16 +75,14 @@ func (tx *txn) loadRaw(t *tableInfo, docID string, key []byte) (docRow, bool, er
 		if c, _ := m.Load().(*cachedDoc); c != nil && c != readOnce {
 			return sharedRow(c), true, nil // a cached row needs no _id bytes
 		}
-		id, _, _ := indexEntryID(t, key)
-		r, err := memoRaw(enc, m, id)
+		r, err := memoRaw(enc, m, []byte(docID))
 		return r, err == nil, err
 	}
-	id, _, _ := indexEntryID(t, key)
 	enc, found, err := tx.snap.Get(key)
 	if err != nil || !found {
 		return docRow{}, false, storeErr(err)
 	}
-	return docRow{size: len(enc), enc: enc, id: id}, true, nil
+	return docRow{size: len(enc), enc: enc, id: []byte(docID)}, true, nil
 }
 
 // rawRow is scanner.snapRow for a scan whose rows may be raw (s.raw): the

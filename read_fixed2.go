@@ -26,8 +26,8 @@ func pooledScanner() *scanner {
 func (s *scanner) release() {
 	s.closeIter()
 	idBuf, docKeyBuf, ov, keys := s.idBuf[:0], s.docKeyBuf[:0], s.ov, s.pageKeys
-	clear(ov)   // drop the overlay's keys and documents
-	clear(keys) // and a page's keys
+	clear(ov)               // drop the overlay's keys and documents
+	clear(keys[:cap(keys)]) // and a page's keys (page sets s.pageKeys only when it succeeds)
 	*s = scanner{}
 	if cap(idBuf) <= maxPooledBuf {
 		s.idBuf = idBuf

@@ -157,11 +157,7 @@ func (tx *txn) get(docID ID) (Doc, bool, error) {
 
 // getRow is get returning the row as read, which may be shared (see
 // docRow): the caller copies it (own) or only reads it.
-func (tx *txn) getRow(docID ID) (docRow, bool, error) { return tx.readRow(docID, false) }
-
-// readRow reads the document docID names and records the read; raw rows
-// (see docRow) are for typed reads, which may decode the stored bytes.
-func (tx *txn) readRow(docID ID, raw bool) (_ docRow, _ bool, err error) {
+func (tx *txn) getRow(docID ID) (_ docRow, _ bool, err error) {
 	defer catchFault(&err, guardFaults())
 	if err := tx.checkUsable(); err != nil {
 		return docRow{}, false, err
@@ -173,11 +169,13 @@ func (tx *txn) readRow(docID ID, raw bool) (_ docRow, _ bool, err error) {
 	if !ok {
 		return docRow{}, false, nil
 	}
-	return tx.readResolved(t, docID, raw)
+	return tx.readResolved(t, docID, false)
 }
 
-// readRowIn is readRow for a docID the caller resolved to its table t
-// (Table.Get, which checks the table first): the ID is not decoded again.
+// readRowIn is getRow for a docID the caller resolved to its table t
+// (Table.Get, which checks the table first): the ID is not decoded again;
+// raw rows (see docRow) are for typed reads, which may decode the stored
+// bytes.
 func (tx *txn) readRowIn(t *tableInfo, docID ID, raw bool) (_ docRow, _ bool, err error) {
 	defer catchFault(&err, guardFaults())
 	if err := tx.checkUsable(); err != nil {
