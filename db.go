@@ -52,7 +52,7 @@ type DB struct {
 	wg         sync.WaitGroup // the committer and the subscription runner
 	lazy       lazyStart      // starts the committer on first need (db_lazy.go)
 	lastTS     atomic.Uint64  // timestamp of the last commit
-	sincePrune int            // committer only
+	sincePrune int            // under commitMu (the committer's, or an inline commit's)
 
 	failure atomic.Pointer[storageFailure] // set once a storage commit failed: writes are stopped
 

@@ -75,8 +75,8 @@ type dbStats struct {
 	conflicts                      map[string]uint64 // guarded by mu
 }
 
-// grouped counts a storage commit of n mutations that took d. Called by
-// the committer only.
+// grouped counts a storage commit of n mutations that took d. Called
+// under commitMu (by the committer or an inline commit).
 func (s *dbStats) grouped(n int, d time.Duration) {
 	s.groups.Add(1)
 	s.commits.Add(uint64(n))
