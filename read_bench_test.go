@@ -52,15 +52,8 @@ func BenchmarkReaderGet(b *testing.B) {
 			b.ReportAllocs()
 			defer reportCPU(b)()
 			for b.Loop() {
-				id := ids[i%len(ids)]
+				err := qbGetDoc(ctx, ds.db, ids[i%len(ids)])
 				i++
-				err := ds.db.Query(ctx, func(q *livedb.QueryCtx) error {
-					d, ok, err := q.DB.Get(id)
-					if err == nil && (!ok || d.ID() != id) {
-						err = fmt.Errorf("%s: got %v, %v", id, d.ID(), ok)
-					}
-					return err
-				})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -81,4 +74,27 @@ func reportCPU(b *testing.B) func() {
 			b.ReportMetric(float64((end-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		}
 	}
+}
+
+// qbGetDoc reads the session id with Reader.Get and checks its _id.
+func qbGetDoc(ctx context.Context, db *livedb.DB, id livedb.ID) error {
+	return db.Query(ctx, func(q *livedb.QueryCtx) error {
+		d, ok, err := q.DB.Get(id)
+		if err == nil && (!ok || d.ID() != id) {
+			err = fmt.Errorf("%s: got %v, %v", id, d.ID(), ok)
+		}
+		return err
+	})
+}
+
+// qbGetTyped reads the session id with Table.Get and checks its _id.
+func qbGetTyped(ctx context.Context, db *livedb.DB, id livedb.ID) error {
+	ref := livedb.Ref[qbTypedSession](id)
+	return db.Query(ctx, func(q *livedb.QueryCtx) error {
+		s, ok, err := qbTypedSessions.Get(q.DB, ref)
+		if err == nil && (!ok || s.ID != ref) {
+			err = fmt.Errorf("%s: got %v, %v", id, s.ID, ok)
+		}
+		return err
+	})
 }

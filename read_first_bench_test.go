@@ -2,7 +2,6 @@ package livedb_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"github.com/livedb-go/livedb"
@@ -16,37 +15,20 @@ import (
 // -benchtime of at most 50000x; the reads of BenchmarkReaderGetFirstRead
 // take the other half of the sessions.
 func BenchmarkTableGetFirstRead(b *testing.B) {
-	ctx := context.Background()
 	ds := mustQBDataset(b, "memory")
-	ids := mustQBSessionIDs(b, "memory", ds)[qbSessions/2:]
-	i := 0
-	b.ReportAllocs()
-	defer reportCPU(b)()
-	for b.Loop() {
-		if i == len(ids) {
-			b.Fatal("more iterations than sessions: use -benchtime 50000x or less")
-		}
-		id := livedb.Ref[qbTypedSession](ids[i])
-		i++
-		err := ds.db.Query(ctx, func(q *livedb.QueryCtx) error {
-			s, ok, err := qbTypedSessions.Get(q.DB, id)
-			if err == nil && (!ok || s.ID != id) {
-				err = fmt.Errorf("%s: got %v, %v", id, s.ID, ok)
-			}
-			return err
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
+	qbFirstReads(b, ds.db, mustQBSessionIDs(b, "memory", ds)[qbSessions/2:], qbGetTyped)
 }
 
 // BenchmarkReaderGetFirstRead is BenchmarkTableGetFirstRead read as a
 // document (Reader.Get), on the first half of the sessions.
 func BenchmarkReaderGetFirstRead(b *testing.B) {
-	ctx := context.Background()
 	ds := mustQBDataset(b, "memory")
-	ids := mustQBSessionIDs(b, "memory", ds)[:qbSessions/2]
+	qbFirstReads(b, ds.db, mustQBSessionIDs(b, "memory", ds)[:qbSessions/2], qbGetDoc)
+}
+
+// qbFirstReads reads each of ids once with get, one a benchmark iteration.
+func qbFirstReads(b *testing.B, db *livedb.DB, ids []livedb.ID, get func(context.Context, *livedb.DB, livedb.ID) error) {
+	ctx := context.Background()
 	i := 0
 	b.ReportAllocs()
 	defer reportCPU(b)()
@@ -54,17 +36,9 @@ func BenchmarkReaderGetFirstRead(b *testing.B) {
 		if i == len(ids) {
 			b.Fatal("more iterations than sessions: use -benchtime 50000x or less")
 		}
-		id := ids[i]
-		i++
-		err := ds.db.Query(ctx, func(q *livedb.QueryCtx) error {
-			d, ok, err := q.DB.Get(id)
-			if err == nil && (!ok || d.ID() != id) {
-				err = fmt.Errorf("%s: got %v, %v", id, d.ID(), ok)
-			}
-			return err
-		})
-		if err != nil {
+		if err := get(ctx, db, ids[i]); err != nil {
 			b.Fatal(err)
 		}
+		i++
 	}
 }

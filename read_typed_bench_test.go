@@ -61,16 +61,7 @@ func BenchmarkTableGetByID(b *testing.B) {
 		b.Run(backend, func(b *testing.B) {
 			ds := mustQBDataset(b, backend)
 			ids := mustQBSessionIDs(b, backend, ds)
-			get := func(i int) error {
-				id := livedb.Ref[qbTypedSession](ids[i%len(ids)])
-				return ds.db.Query(ctx, func(q *livedb.QueryCtx) error {
-					s, ok, err := qbTypedSessions.Get(q.DB, id)
-					if err == nil && (!ok || s.ID != id) {
-						err = fmt.Errorf("%s: got %v, %v", id, s.ID, ok)
-					}
-					return err
-				})
-			}
+			get := func(i int) error { return qbGetTyped(ctx, ds.db, ids[i%len(ids)]) }
 			qbMeasure(b, len(ids), get)
 		})
 	}

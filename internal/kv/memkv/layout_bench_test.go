@@ -125,12 +125,7 @@ func BenchmarkLayout_Seek(b *testing.B) {
 				keys[i] = d.byIDKey()
 			}
 			rng := rand.New(rand.NewPCG(3, 4))
-			sn, err := s.Snapshot()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer sn.Release()
-			rs := sn.(kv.ReuseSnapshot)
+			rs := benchSnapshot(b, s)
 			m := startCPU(b)
 			b.ResetTimer()
 			for b.Loop() {
@@ -161,12 +156,7 @@ func BenchmarkLayout_Workflow(b *testing.B) {
 				end := append(append([]byte(nil), p...), 0xFF)
 				bounds[i] = [2][]byte{p, end}
 			}
-			sn, err := s.Snapshot()
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer sn.Release()
-			rs := sn.(kv.ReuseSnapshot)
+			rs := benchSnapshot(b, s)
 			m := startCPU(b)
 			b.ResetTimer()
 			for b.Loop() {
@@ -219,4 +209,16 @@ func BenchmarkLayout_Commit(b *testing.B) {
 		i++
 	}
 	m.stop(b)
+}
+
+// benchSnapshot returns a snapshot of s for a benchmark's reads, released
+// when the benchmark ends.
+func benchSnapshot(b *testing.B, s *memkv.Store) kv.ReuseSnapshot {
+	b.Helper()
+	sn, err := s.Snapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(sn.Release)
+	return sn.(kv.ReuseSnapshot)
 }
