@@ -163,6 +163,20 @@ func putEntryMemo(b *kv.Batch, key []byte, pd *pendingDoc) {
 // version, until that version is replaced or deleted; then nil.
 type docLink struct{ c atomic.Pointer[cachedDoc] }
 
+// Touch reads what a scan reading l will read (kv.Toucher): the decoding
+// l leads to and the T a typed read keeps of it.
+func (l *docLink) Touch() uintptr {
+	c := l.c.Load()
+	if c == nil {
+		return 0
+	}
+	n := uintptr(c.size)
+	if h := c.typed.Load(); h != nil && h.typ != nil {
+		n++
+	}
+	return n
+}
+
 // newCachedDoc returns the cached decoding of a version written by commit
 // born (0 when the store sets it later, BindMemo), with its link.
 func newCachedDoc(doc map[string]any, size int, deep bool, born uint64) *cachedDoc {

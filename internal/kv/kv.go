@@ -157,6 +157,16 @@ type Op struct {
 	Bind bool
 }
 
+// Toucher is implemented by a memo value (see [Memo.Store]) that can
+// read ahead what a reader of it will read: a store's iterator calls
+// Touch on the memos of the entries it has buffered, in one loop, before
+// the caller reads them one by one, so that their cache misses overlap
+// instead of following each other. The result means nothing; it only
+// keeps the loads from being optimised away.
+type Toucher interface {
+	Touch() uintptr
+}
+
 // MemoBinder is implemented by an [Op.Memo] that must know the Memo of the
 // version it is stored with (livedb's decoded document, which index
 // entries use to check that the version they led to is current).

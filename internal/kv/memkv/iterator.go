@@ -28,19 +28,20 @@ type iterator struct {
 	start, end []byte
 	reverse    bool
 
-	buf   []item // current chunk
-	pos   int    // index in buf of the current entry, after the first Next
-	chunk int    // size of the next refill
-	want  int    // size of the refill in progress
-	last  item   // the last entry of the previous chunk; last.e is nil at first
-	more  bool   // the refill in progress stopped because buf was full
-	done  bool   // no refill is needed any more: the interval is exhausted
-	err   error
-	visit func(item) bool  // the refill callback, allocated once
-	probe probe            // the search item of refill
-	lo    bound            // start, with its words
-	hi    bound            // end, with its words
-	first [firstChunk]item // buf of the first refill, allocated with the iterator
+	buf     []item  // current chunk
+	pos     int     // index in buf of the current entry, after the first Next
+	touched uintptr // the sum touchAhead read, kept so that its loads stay
+	chunk   int     // size of the next refill
+	want    int     // size of the refill in progress
+	last    item    // the last entry of the previous chunk; last.e is nil at first
+	more    bool    // the refill in progress stopped because buf was full
+	done    bool    // no refill is needed any more: the interval is exhausted
+	err     error
+	visit   func(item) bool  // the refill callback, allocated once
+	probe   probe            // the search item of refill
+	lo      bound            // start, with its words
+	hi      bound            // end, with its words
+	first   [firstChunk]item // buf of the first refill, allocated with the iterator
 
 	// pooled marks an iterator of IterOnce: Close recycles it (iterpool.go).
 	pooled bool
@@ -111,6 +112,22 @@ func (it *iterator) refill() {
 	if !it.more {
 		it.done = true
 	}
+	it.touchAhead()
+}
+
+// touchAhead reads ahead, in one loop, what the caller will read of each
+// buffered entry: the entry itself and what its memo leads to
+// (kv.Toucher). Each is an allocation of its own, a cache miss; loads
+// that do not depend on each other overlap, where the caller's row-by-row
+// reads wait for each in turn.
+func (it *iterator) touchAhead() {
+	var n uintptr
+	for _, x := range it.buf {
+		if t, ok := x.e.memo.Load().(kv.Toucher); ok {
+			n += t.Touch()
+		}
+	}
+	it.touched = n
 }
 
 // add is the refill callback: it skips the pivot of the seek when that key

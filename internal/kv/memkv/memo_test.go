@@ -367,3 +367,41 @@ func TestStore_Commit_PutMemo(t *testing.T) {
 		t.Fatalf("memo of a plain Put holds %v, want nothing", m.Load())
 	}
 }
+
+// toucher is a memo value that counts the calls of its Touch.
+type toucher struct{ n *int }
+
+func (t *toucher) Touch() uintptr { *t.n++; return 0 }
+
+// TestIterator_TouchesBufferedMemos checks that an iterator reads ahead,
+// through kv.Toucher, the memos of the entries it buffers before its
+// caller reads them, and that the entries read are unchanged.
+func TestIterator_TouchesBufferedMemos(t *testing.T) {
+	s := memkv.New()
+	defer s.Close()
+	touched := 0
+	var b kv.Batch
+	for i := range 5 {
+		b.PutMemo([]byte(fmt.Sprintf("k%d", i)), []byte("v"), &toucher{n: &touched}, false)
+	}
+	b.Put([]byte("plain"), []byte("v")) // no memo: nothing to touch
+	if err := s.Commit(&b); err != nil {
+		t.Fatal(err)
+	}
+	sn := mustMemoSnapshot(t, s)
+	it := sn.Iter(nil, nil, false)
+	defer it.Close()
+	if !it.Next() {
+		t.Fatal("no first entry")
+	}
+	if touched != 5 {
+		t.Errorf("after the first Next, %d memos touched, want the 5 buffered", touched)
+	}
+	n := 1
+	for it.Next() {
+		n++
+	}
+	if n != 6 || touched != 5 {
+		t.Errorf("read %d entries and touched %d memos, want 6 and 5", n, touched)
+	}
+}
