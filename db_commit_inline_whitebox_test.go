@@ -78,3 +78,37 @@ func TestDB_Submit_InlineWaitsForPause(t *testing.T) {
 		}
 	})
 }
+
+// TestDB_Submit_SubscribedMemoryUsesCommitter checks that a memory
+// database with a subscription commits through the committer, which
+// answers the writer before it wakes the subscription manager, and inline
+// again once the subscription is closed.
+func TestDB_Submit_SubscribedMemoryUsesCommitter(t *testing.T) {
+	db := openWhitebox(t, "memory", lazySchema(), Options{})
+	ctx := context.Background()
+	sub, err := Subscribe(ctx, db, countLazyItems)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert := func(n int64) {
+		t.Helper()
+		if err := db.Mutation(ctx, func(m *MutationCtx) error {
+			_, err := m.DB.Insert("items", Doc{"n": n})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert(1)
+	if !db.lazy.on.Load() {
+		t.Fatal("a mutation of a memory database with a subscription did not start the committer")
+	}
+	sub.Close()
+	if got := db.subs.live.Load(); got != 0 {
+		t.Fatalf("%d live subscriptions after Close, want 0", got)
+	}
+	if !db.commitsInline() {
+		t.Error("a memory database without subscriptions does not commit inline")
+	}
+	insert(2)
+}

@@ -172,6 +172,10 @@ type subManager struct {
 	lateSkips  int // loops in a row that left the late re-runs for later; loop's goroutine only
 
 	looping atomic.Bool // loop runs (startLoop, db_lazy.go); set under mu
+
+	// live is len(subs), for commits that read it without mu
+	// (db_commit_inline.go); changed under mu.
+	live atomic.Int64
 }
 
 func newSubManager(db *DB) *subManager {
@@ -204,6 +208,7 @@ func (m *subManager) add(st *subState) error {
 	st.ts, st.journal = tx.ts, tx.journalOut
 	st.last, st.lastErr = x, runErr
 	m.subs[st] = struct{}{}
+	m.live.Add(1)
 	m.setReadsLocked(st, tx.reads)
 	if m.db.lastTS.Load() > st.ts {
 		// A commit after our snapshot may have been matched before we
@@ -284,6 +289,7 @@ func (m *subManager) remove(st *subState) {
 	}
 	st.removed = true
 	delete(m.subs, st)
+	m.live.Add(-1)
 	if st.reads != nil {
 		m.index.Remove(st.reads)
 	}

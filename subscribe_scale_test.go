@@ -73,9 +73,11 @@ func TestSubscribe_NoGoroutinePerSubscription(t *testing.T) {
 // insert into bucket -1 and a subscription to it, closed.
 func rxStartEngine(t *testing.T, db *livedb.DB) {
 	t.Helper()
-	rxInsert(t, db, -1, 0)
+	// The insert runs while a subscription is open: a memory database
+	// commits through its committer then (not inline), which starts it.
 	sub, err := livedb.Subscribe(context.Background(), db, rxBucketFn(-1))
 	require.NoError(t, err)
+	rxInsert(t, db, -1, 0)
 	sub.Close()
 }
 
