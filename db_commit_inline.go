@@ -11,10 +11,10 @@ package livedb
 // and are grouped there. A bbolt or shared database always commits on the
 // committer: there, grouping saves fsyncs and log round trips. So does a
 // memory database while it has subscriptions: the committer answers its
-// writers before it wakes the subscription manager, while an inline
-// commit's writer waits for the manager's lock in notify; with 10,000
-// subscriptions (bench/ W8, ten of them re-run by each commit) the
-// writers' median time went from 43 µs to 172 µs.
+// writers before it wakes the subscription manager, where an inline
+// commit's writer would also take the manager's lock in notify. (This was
+// a guess at why bench/'s W8 with 10,000 subscriptions got slower today;
+// the slowdown stayed with it, so its cause is elsewhere.)
 //
 // What holds: commits stay one at a time (commitMu), each checked against
 // every commit after its snapshot; a mutation running alone (runAlone)
