@@ -107,7 +107,7 @@ func (r *report) w8ProcsText(b *strings.Builder) {
 	if r.cfg.w8procs > 1 {
 		fmt.Fprintf(b, " and %d more like it, whose W1–W6 figures are not kept", r.cfg.w8procs-1)
 	}
-	b.WriteString("). Latencies are percentiles over the commits of all of them, each process running the same number: a process's own p50 on the memory backend can sit at one of two levels (see the late writers below), and a median of a few per-process p50s jumps between them from run to run. The per-process p50s are in the next table.")
+	b.WriteString("). Latencies are percentiles over the commits of all of them, each process running the same number: a median of a few per-process p50s moves with each process's scheduling and heap, the pooled percentiles much less. Each subscription count's measured commits start after a forced garbage collection, as W2–W6 do: the setup (every subscription's first run) allocates enough to start a collection, and when its marking (over 100 ms on this heap) overlapped the measured commits, they were several times slower and a process's p50 sat at one of two levels. The per-process p50s are in the next table.")
 }
 
 // perProcess writes, for each subscription count, the median, minimum

@@ -71,6 +71,15 @@ func RunWatch(st Store, w Watchable, ds *Dataset, ids []string, counts []int, co
 			return nil, nil, fmt.Errorf("W8 %d subscriptions: first result: %w", subs, err)
 		}
 		settle(w)
+		// Collect what the setup left behind (the first run of every
+		// subscription) before the measured commits, as measure does
+		// before W2–W6. Without it, whether the collection that the
+		// setup's allocations trigger overlaps the ~200 measured commits
+		// is a matter of timing: its marking (over 100 ms on the 240 MB
+		// heap of 100k documents, on 2 cores) slowed every commit it
+		// overlapped several-fold, and a process's p50 sat at one of two
+		// levels from run to run.
+		runtime.GC()
 		commits := (commitsFor(subs) + 1) / 2 * 2 // even: the target ends running
 		var lat, commitLat, after []float64
 		var ms runtime.MemStats
