@@ -177,16 +177,21 @@ func (r *report) targets19(b *strings.Builder) {
 	x, ok = rel(L, "W6.ns", B, "W6.ns")
 	add("W6 durable status move on bbolt ≤ buntdb (`SyncPolicy=Always`)", x, ok, 1, false)
 	if x, ok := rel(R, "W2x8.ns", L, "W2x8.ns"); ok {
-		limit, name := 4.0, "W2 8 writers: throughput ÷ raw bbolt's ≥ 4× (issue 7's target; no earlier run given)"
+		// Issue 19 asks for 8 writers "at least as far ahead of raw bbolt
+		// as today", a day on which group commit gave about 4–5× raw
+		// bbolt's throughput: the limit is the top of that range. An
+		// earlier run's ratio is shown beside it, not used as the limit:
+		// these runs are fsync-bound, and the ratio of one run moves by
+		// more than a tenth from run to run on this machine's virtual disk.
+		name := "W2 8 writers: throughput ÷ raw bbolt's ≥ 5× (when issue 19 was filed: about 4–5×)"
 		if r.before != nil {
 			rb, ok1 := r.before.get(R, "W2x8.ns")
 			lb, ok2 := r.before.get(L, "W2x8.ns")
 			if ok1 && ok2 && lb != 0 {
-				limit = rb / lb
-				name = fmt.Sprintf("W2 8 writers: throughput ÷ raw bbolt's at least the earlier run's (%.2f×)", limit)
+				name += fmt.Sprintf("; the earlier run: %.2f×", rb/lb)
 			}
 		}
-		add(name, x, true, limit, true)
+		add(name, x, true, 5, true)
 	}
 	// The memory backend against go-memdb, once per read API in this run
 	// (livedb-memory, livedb-memory-typed), each on its own line.
