@@ -457,9 +457,10 @@ func (c *config) openRound(exe string, rep *report, dbs []built, round int) erro
 }
 
 // turnOrder returns the order in which the n databases of W7 open at turn
-// i (from 0) of round (from 1): in order at the first turn of round 1,
-// reversed at the next, and so on, each round beginning where the last
-// left off reversed (so round 2 begins in reverse).
+// i (from 0) of round (from 1): build order and its reverse alternate from
+// turn to turn, round 1 beginning in build order, round 2 in reverse, and
+// so on, so that the first open after a round's load processes falls on
+// the first database and the last in turn.
 func turnOrder(n, i, round int) []int {
 	order := make([]int, n)
 	for j := range order {
