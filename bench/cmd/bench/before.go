@@ -215,15 +215,20 @@ func (r *report) targets19(b *strings.Builder) {
 	}
 	x, ok = rel(L, "W1.ns", R, "W1.ns")
 	add("W1 bulk load ≤ 1.2× raw bbolt", x, ok, 1.2, false)
-	for _, n := range sizes {
-		k := fmt.Sprintf("W7n%d.ns", n)
-		x, ok := rel(L, k, R, k)
-		add(fmt.Sprintf("W7 open + first query, %s docs, ≤ 1.2× raw bbolt", count(n)), x, ok, 1.2, false)
-	}
-	if len(sizes) > 1 {
-		lo, hi := slices.Min(sizes), slices.Max(sizes)
-		x, ok := rel(L, fmt.Sprintf("W7n%d.ns", hi), L, fmt.Sprintf("W7n%d.ns", lo))
-		add(fmt.Sprintf("W7 open flat: %s vs %s docs within 1.2×", count(hi), count(lo)), x, ok, 1.2, false)
+	// W7 on CPU time (the wall time counts waits for a core on a loaded
+	// machine), then on wall time; a run without the CPU figure (an older
+	// report) has only the second.
+	for _, f := range []struct{ suffix, what string }{{".cpu.ns", "CPU time"}, {".ns", "wall time"}} {
+		for _, n := range sizes {
+			k := fmt.Sprintf("W7n%d%s", n, f.suffix)
+			x, ok := rel(L, k, R, k)
+			add(fmt.Sprintf("W7 open + first query, %s docs, ≤ 1.2× raw bbolt (%s)", count(n), f.what), x, ok, 1.2, false)
+		}
+		if len(sizes) > 1 {
+			lo, hi := slices.Min(sizes), slices.Max(sizes)
+			x, ok := rel(L, fmt.Sprintf("W7n%d%s", hi, f.suffix), L, fmt.Sprintf("W7n%d%s", lo, f.suffix))
+			add(fmt.Sprintf("W7 open flat: %s vs %s docs within 1.2× (%s)", count(hi), count(lo), f.what), x, ok, 1.2, false)
+		}
 	}
 	for _, s := range r.cfg.subs {
 		if s > 100 {

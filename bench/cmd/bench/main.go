@@ -65,7 +65,7 @@ func main() {
 	flag.IntVar(&c.boltholdN, "bolthold-n", 5_000, "documents for bolthold, whose load is super-linear")
 	flag.StringVar(&w7, "w7", "100000,300000", "database sizes for W7 (open), comma-separated; 0 skips W7")
 	flag.StringVar(&subs, "subs", "1,100,10000", "subscription counts for W8")
-	flag.IntVar(&c.opens, "opens", 3, "W7: opens per round and size (each in a fresh process; once when an open takes over 1 s)")
+	flag.IntVar(&c.opens, "opens", 10, "W7: opens per round and size (each in a fresh process, the stores taking turns; once when an open takes over 1 s)")
 	flag.IntVar(&c.commits, "commits", 200, "commits of each kind per subscription count in W8")
 	flag.IntVar(&c.w8procs, "w8-procs", 2, "W8: processes per store and round (the round's W1–W6 process and w8-procs−1 more like it); W8's percentiles are over the commits of them all")
 	flag.StringVar(&storeList, "stores", "", "stores to run, comma-separated (default all)")
@@ -346,11 +346,6 @@ func drive(c *config) error {
 	has := func(g string) bool { return slices.Contains(c.groups, g) }
 
 	// W7 databases are built once, untimed, with fsync off.
-	type built struct {
-		k   stores.Kind
-		n   int
-		dir string
-	}
 	var dbs []built
 	if has("open") {
 		for _, k := range kinds {
@@ -376,6 +371,7 @@ func drive(c *config) error {
 			}
 		}
 	}
+	slices.SortStableFunc(dbs, func(a, b built) int { return a.n - b.n })
 	for round := 1; round <= c.rounds; round++ {
 		if has("load") || has("watch") { // W8 runs after W1–W6, on their data
 			for _, k := range kinds {
@@ -399,24 +395,15 @@ func drive(c *config) error {
 				}
 			}
 		}
-		for _, b := range dbs {
-			// Each open is a fresh process; opens that take under a second
-			// are repeated (c.opens times a round) to tame the noise.
-			progress("round %d: %s W7 open of %d documents", round, b.k.Name, b.n)
-			for i := 0; i < c.opens; i++ {
-				out, err := c.exec(exe, round, b.k.Name, "open", b.dir, "-n", strconv.Itoa(b.n))
-				if err != nil {
-					return err
-				}
-				m := out.Metrics
-				rep.results[b.k.Name].add(workload.Metrics{
-					fmt.Sprintf("W7n%d.ns", b.n):   m["W7.ns"],
-					fmt.Sprintf("W7n%d.size", b.n): m["size"],
-				})
-				if m["W7.ns"] > 1e9 {
-					break
-				}
-			}
+		// Each open is a fresh process; opens that take under a second are
+		// repeated (c.opens times a round) to tame the noise. The stores
+		// take turns open by open, in an order reversed at every turn
+		// (A B B A A B …), so that none always opens first after the
+		// load and watch processes of the round, or right after another
+		// store's opens: what ran just before an open (a process exiting,
+		// the page cache and dirty pages it leaves) falls on each alike.
+		if err := c.openRound(exe, rep, dbs, round); err != nil {
+			return err
 		}
 	}
 	rep.finished = time.Now()
@@ -427,6 +414,62 @@ func drive(c *config) error {
 	}
 	progress("wrote %s (%s)", c.out, rep.finished.Sub(rep.started).Round(time.Second))
 	return nil
+}
+
+// built is a W7 database: a store's file of n documents in dir.
+type built struct {
+	k   stores.Kind
+	n   int
+	dir string
+}
+
+// openRound runs a round of W7: c.opens fresh-process opens of each
+// database, the databases taking turns in an order that reverses at every
+// turn and from round to round (dbs is sorted by size, then store, so the
+// stores of one size open side by side). A database whose open took over
+// a second is not opened again in the round.
+func (c *config) openRound(exe string, rep *report, dbs []built, round int) error {
+	if len(dbs) == 0 {
+		return nil
+	}
+	progress("round %d: W7, %d opens of each of %d databases, taking turns", round, c.opens, len(dbs))
+	slow := make([]bool, len(dbs))
+	for i := 0; i < c.opens; i++ {
+		for _, j := range turnOrder(len(dbs), i, round) {
+			b := dbs[j]
+			if slow[j] {
+				continue
+			}
+			out, err := c.exec(exe, round, b.k.Name, "open", b.dir, "-n", strconv.Itoa(b.n))
+			if err != nil {
+				return err
+			}
+			m := out.Metrics
+			rep.results[b.k.Name].add(workload.Metrics{
+				fmt.Sprintf("W7n%d.ns", b.n):     m["W7.ns"],
+				fmt.Sprintf("W7n%d.cpu.ns", b.n): m["W7.cpu.ns"],
+				fmt.Sprintf("W7n%d.size", b.n):   m["size"],
+			})
+			slow[j] = m["W7.ns"] > 1e9
+		}
+	}
+	return nil
+}
+
+// turnOrder returns the order in which the n databases of W7 open at turn
+// i (from 0) of round (from 1): build order and its reverse alternate from
+// turn to turn, round 1 beginning in build order, round 2 in reverse, and
+// so on, so that the first open after a round's load processes falls on
+// the first database and the last in turn.
+func turnOrder(n, i, round int) []int {
+	order := make([]int, n)
+	for j := range order {
+		order[j] = j
+		if (i+round)%2 == 0 {
+			order[j] = n - 1 - j
+		}
+	}
+	return order
 }
 
 // exec runs one child and returns what it printed.
