@@ -252,6 +252,9 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 		res.ContinueCursor = q.encodeCursor(cursor{end: true})
 		return res, nil
 	}
+	if n := pageCap(opts, bounded); add == nil && n > 0 {
+		res.Page = make([]Doc, 0, n) // read_alloc.go
+	}
 	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
 	defer s.release() // read_fixed2.go
 	s.raw = q.rawScan(add)

@@ -239,14 +239,16 @@ func (t *Table[T]) checkWriter(w *Writer, op string, id Ref[T]) error {
 // the builder methods of [Query]. db is the DB of a query or of a
 // mutation (inside a mutation, the query sees its writes).
 func (t *Table[T]) Query(db DBReader) *TypedQuery[T] {
-	tq := &TypedQuery[T]{t: t, err: t.err}
+	tqa := new(typedQueryAlloc[T]) // read_alloc.go
+	tq := &tqa.tq
+	tq.t, tq.err = t, t.err
 	r := readerOf(db)
 	switch {
 	case tq.err != nil:
 	case r == nil:
 		tq.err = fmt.Errorf("livedb: query of table %q: nil Reader or Writer", t.name)
 	default:
-		tq.q = r.Query(t.name)
+		tq.q = r.queryIn(&tqa.q, t.name)
 		tq.q.borrow = true // results are decoded, not kept (read_borrow.go)
 	}
 	return tq
