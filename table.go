@@ -5,6 +5,7 @@ import (
 	"iter"
 	"reflect"
 	"slices"
+	"sync"
 
 	"github.com/livedb-go/livedb/internal/codec"
 	"github.com/livedb-go/livedb/internal/value"
@@ -44,6 +45,8 @@ type Table[T any] struct {
 	flat bool         // T is flat: reads of cached versions copy a cached T (read_typed_cache.go)
 
 	fast *codec.FlatDecoder // decodes a cached version's map into T, when T allows (read_typed_cache.go)
+
+	scratch sync.Pool // of *[]T: where a Collect decodes its rows before the result is sized (read_alloc.go)
 }
 
 // NewTable returns typed access to the table name, as T. A name that is
