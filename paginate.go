@@ -94,10 +94,10 @@ type cursor struct {
 // fingerprint identifies a query for its cursors. It is computed once per
 // query.
 func (q *Query) fingerprint() []byte {
-	if q.fp == nil {
-		q.fp = q.fingerprintOf() // paginate_fixed.go
+	if !q.fpSet {
+		q.fp, q.fpSet = q.fingerprintOf(), true // paginate_fixed.go
 	}
-	return q.fp
+	return q.fp[:]
 }
 
 // cursorMAC returns the MAC of a cursor body, made with the database's

@@ -52,7 +52,8 @@ type Query struct {
 
 	keyBuf [80]byte // room for the keys rng compiles to (index.go's compile)
 
-	fp []byte // fingerprint, once computed
+	fp    [8]byte // fingerprint, once computed (fpSet)
+	fpSet bool
 }
 
 // Query starts a query on table.
