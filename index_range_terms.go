@@ -17,8 +17,14 @@ func (r IndexRange) with(op rangeOp, field string, x any) IndexRange {
 		return r
 	}
 	if r.spill == nil {
-		// One allocation: appending to the full inline slice copies it.
-		r.spill = append(r.inline[:r.n:r.n], t)
+		// One allocation, made and filled here: appending to a slice of
+		// r.inline would make the compiler move r to the heap on every
+		// call, the two or three that fit inline included (an allocation
+		// of the whole range per Eq).
+		spill := make([]rangeTerm, r.n+1)
+		copy(spill, r.inline[:r.n])
+		spill[r.n] = t
+		r.spill = spill
 		r.inline = [len(r.inline)]rangeTerm{} // the terms are in spill now
 		r.n++
 		return r

@@ -29,6 +29,20 @@ func TestIndexRange_Eq_BranchesAreIndependent(t *testing.T) {
 	assert.Equal(t, abc+`.eq("d", "4").eq("g", "7")`, y.String())
 }
 
+// rangeSink keeps the ranges of TestIndexRange_Eq_InlineAllocatesNothing.
+var rangeSink livedb.IndexRange
+
+// Building a range whose terms fit inline (two or three, the usual
+// compound equality) allocates nothing: the range stays a value on the
+// caller's stack, term after term.
+func TestIndexRange_Eq_InlineAllocatesNothing(t *testing.T) {
+	var wf, status any = "a workflow's ID, already boxed", "running"
+	allocs := testing.AllocsPerRun(100, func() {
+		rangeSink = livedb.IndexRange{}.Eq("workflowId", wf).Eq("status", status).Gte("_creationTime", status)
+	})
+	assert.Zero(t, allocs, "allocations per range of three terms")
+}
+
 // sharedLongRange is a range with more terms than an IndexRange holds
 // inline, used by several queries at once: each query normalizes its own
 // copy of the values (the Go int 2 becomes the float64 k holds).

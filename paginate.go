@@ -94,10 +94,10 @@ type cursor struct {
 // fingerprint identifies a query for its cursors. It is computed once per
 // query.
 func (q *Query) fingerprint() []byte {
-	if q.fp == nil {
-		q.fp = q.fingerprintOf() // paginate_fixed.go
+	if !q.fpSet {
+		q.fp, q.fpSet = q.fingerprintOf(), true // paginate_fixed.go
 	}
-	return q.fp
+	return q.fp[:]
 }
 
 // cursorMAC returns the MAC of a cursor body, made with the database's
@@ -251,6 +251,9 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 		res.IsDone = true
 		res.ContinueCursor = q.encodeCursor(cursor{end: true})
 		return res, nil
+	}
+	if n := pageCap(opts, bounded); add == nil && n > 0 {
+		res.Page = make([]Doc, 0, n) // read_alloc.go
 	}
 	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
 	defer s.release() // read_fixed2.go

@@ -52,12 +52,17 @@ type Query struct {
 
 	keyBuf [80]byte // room for the keys rng compiles to (index.go's compile)
 
-	fp []byte // fingerprint, once computed
+	fp    [8]byte // fingerprint, once computed (fpSet)
+	fpSet bool
 }
 
 // Query starts a query on table.
-func (r *Reader) Query(table string) *Query {
-	q := &Query{tx: r.tx, table: table}
+func (r *Reader) Query(table string) *Query { return r.queryIn(new(Query), table) }
+
+// queryIn is Query, starting the query in q, which holds a zero Query
+// (read_alloc.go).
+func (r *Reader) queryIn(q *Query, table string) *Query {
+	q.tx, q.table = r.tx, table
 	q.t, q.err = r.tx.table("query", table)
 	if q.t != nil {
 		q.ix = q.t.byTime

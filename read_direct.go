@@ -180,6 +180,9 @@ func (q *Query) rawScan(add func(docRow) error) bool {
 // collect is Collect (n < 0) and Take(n) of a query that is not a search:
 // the rows are decoded into the result as the scan reads them.
 func (tq *TypedQuery[T]) collect(n int) ([]T, error) {
+	if n < 0 || n > 1 {
+		return tq.collectSized(n) // read_alloc.go
+	}
 	var out []T
 	err := tq.q.collectRows(n, func(row docRow) error {
 		if out == nil {

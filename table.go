@@ -5,6 +5,7 @@ import (
 	"iter"
 	"reflect"
 	"slices"
+	"sync"
 
 	"github.com/livedb-go/livedb/internal/codec"
 	"github.com/livedb-go/livedb/internal/value"
@@ -44,6 +45,8 @@ type Table[T any] struct {
 	flat bool         // T is flat: reads of cached versions copy a cached T (read_typed_cache.go)
 
 	fast *codec.FlatDecoder // decodes a cached version's map into T, when T allows (read_typed_cache.go)
+
+	scratch sync.Pool // of *[]T: where a Collect decodes its rows before the result is sized (read_alloc.go)
 }
 
 // NewTable returns typed access to the table name, as T. A name that is
@@ -239,14 +242,16 @@ func (t *Table[T]) checkWriter(w *Writer, op string, id Ref[T]) error {
 // the builder methods of [Query]. db is the DB of a query or of a
 // mutation (inside a mutation, the query sees its writes).
 func (t *Table[T]) Query(db DBReader) *TypedQuery[T] {
-	tq := &TypedQuery[T]{t: t, err: t.err}
+	tqa := new(typedQueryAlloc[T]) // read_alloc.go
+	tq := &tqa.tq
+	tq.t, tq.err = t, t.err
 	r := readerOf(db)
 	switch {
 	case tq.err != nil:
 	case r == nil:
 		tq.err = fmt.Errorf("livedb: query of table %q: nil Reader or Writer", t.name)
 	default:
-		tq.q = r.Query(t.name)
+		tq.q = r.queryIn(&tqa.q, t.name)
 		tq.q.borrow = true // results are decoded, not kept (read_borrow.go)
 	}
 	return tq
