@@ -158,13 +158,12 @@ type subManager struct {
 	wake chan struct{}
 	wg   sync.WaitGroup
 
-	mu      sync.Mutex
-	subs    map[*subState]struct{}
-	pending []*commitRecord
-	forced  []*subState
-	index   intervals.Index[*subState]
-	closed  bool
-	done    doneMark // how far the deliveries have caught up (subscribe_wait.go)
+	mu     sync.Mutex
+	subs   map[*subState]struct{}
+	forced []*subState
+	index  intervals.Index[*subState]
+	closed bool
+	done   doneMark // how far the deliveries have caught up (subscribe_wait.go)
 
 	// hasPending is set when pending or forced grow, cleared when the loop
 	// takes them: late re-runs give way to it (subscribe_sched.go).
@@ -173,9 +172,17 @@ type subManager struct {
 
 	looping atomic.Bool // loop runs (startLoop, db_lazy.go); set under mu
 
-	// live is len(subs), for commits that read it without mu
-	// (db_commit_inline.go); changed under mu.
+	// live is len(subs), for notify, which reads it without mu; changed
+	// under mu.
 	live atomic.Int64
+
+	// pendMu guards pending, the commit records not matched yet, so that
+	// a writer that notifies (often the mutation's own goroutine, on a
+	// memory database: db_commit_inline.go) does not wait for mu, which
+	// the loop holds while it matches and between re-runs. Lock order: mu,
+	// then pendMu.
+	pendMu  sync.Mutex
+	pending []*commitRecord
 }
 
 func newSubManager(db *DB) *subManager {
@@ -310,20 +317,32 @@ func (m *subManager) kick() {
 }
 
 // notify hands committed records to the manager. It never blocks on
-// subscribers.
+// subscribers, nor, while there are subscriptions, on the manager's mu.
 func (m *subManager) notify(recs []*commitRecord) {
-	m.mu.Lock()
-	if len(m.subs) == 0 && len(m.pending) == 0 {
-		if len(recs) > 0 {
-			m.done.advanceLocked(recs[len(recs)-1].ts) // nothing to re-run
-		}
-		m.mu.Unlock()
+	if m.live.Load() == 0 && m.notifyIdle(recs) {
 		return
 	}
+	m.pendMu.Lock()
 	m.pending = append(m.pending, recs...)
 	m.hasPending.Store(true)
-	m.mu.Unlock()
+	m.pendMu.Unlock()
 	m.kick()
+}
+
+// notifyIdle moves the done mark past recs and reports true when
+// there is no subscription and nothing pending: nothing to re-run. It
+// takes mu, so that a subscription that registers meanwhile either is
+// seen here or sees the commit's timestamp (add).
+func (m *subManager) notifyIdle(recs []*commitRecord) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pendMu.Lock()
+	idle := len(m.subs) == 0 && len(m.pending) == 0
+	m.pendMu.Unlock()
+	if idle && len(recs) > 0 {
+		m.done.advanceLocked(recs[len(recs)-1].ts)
+	}
+	return idle
 }
 
 // close ends every subscription and stops the manager's goroutine, after
@@ -360,9 +379,11 @@ func (m *subManager) loop() {
 			return
 		}
 		m.mu.Lock()
+		m.pendMu.Lock()
 		recs := m.pending
 		m.pending = nil
 		m.hasPending.Store(false)
+		m.pendMu.Unlock()
 		invalid := mergeSubs(late, m.matchLocked(recs), m.forced)
 		m.forced = nil
 		m.mu.Unlock()
