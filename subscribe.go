@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -136,6 +137,7 @@ type subState struct {
 	last    any
 	lastErr error
 	removed bool
+	matched uint64 // the matchLocked call that last found it (subManager.matchSeq)
 
 	reruns atomic.Int64 // re-runs after the first run, for the tests (export_whitebox_test.go)
 }
@@ -164,6 +166,9 @@ type subManager struct {
 	index  intervals.Index[*subState]
 	closed bool
 	done   doneMark // how far the deliveries have caught up (subscribe_wait.go)
+	// matchSeq numbers the calls of matchLocked, which marks each
+	// subscription it finds with it, instead of a set per call.
+	matchSeq uint64
 
 	// hasPending is set when pending or forced grow, cleared when the loop
 	// takes them: late re-runs give way to it (subscribe_sched.go).
@@ -258,12 +263,23 @@ func (m *subManager) firstRun(st *subState) (x any, runErr error, tx *txn, err e
 // m.mu.
 func (m *subManager) setReadsLocked(st *subState, rs readSet) {
 	st.vec = rs.vec
+	if st.reads != nil && sameIntervals(st.reads.Intervals(), rs.ivs) {
+		return // the usual re-run: nothing to copy, nothing changes
+	}
 	ivs := ownIntervals(rs.ivs)
 	if st.reads == nil {
 		st.reads = m.index.Add(st, ivs)
 		return
 	}
 	m.index.Set(st.reads, ivs)
+}
+
+// sameIntervals reports whether a and b hold the same intervals in the
+// same order.
+func sameIntervals(a, b []interval) bool {
+	return slices.EqualFunc(a, b, func(x, y interval) bool {
+		return bytes.Equal(x.Start, y.Start) && bytes.Equal(x.End, y.End)
+	})
 }
 
 // ownIntervals returns a copy of ivs whose keys are the copy's own, all
@@ -417,15 +433,15 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 	if m.index.NeedRebuild() {
 		m.index.Rebuild()
 	}
-	hit := map[*subState]struct{}{}
+	m.matchSeq++ // marks the subscriptions this call found (subState.matched)
 	var out []*subState
 	var ts uint64
 	add := func(st *subState) {
 		if st.ts >= ts {
 			return // its last run already saw this commit
 		}
-		if _, ok := hit[st]; !ok {
-			hit[st] = struct{}{}
+		if st.matched != m.matchSeq {
+			st.matched = m.matchSeq
 			out = append(out, st)
 		}
 	}
