@@ -79,36 +79,77 @@ func TestDB_Submit_InlineWaitsForPause(t *testing.T) {
 	})
 }
 
-// TestDB_Submit_SubscribedMemoryUsesCommitter checks that a memory
-// database with a subscription commits through the committer, which
-// answers the writer before it wakes the subscription manager, and inline
-// again once the subscription is closed.
-func TestDB_Submit_SubscribedMemoryUsesCommitter(t *testing.T) {
+// TestDB_Submit_SubscribedMemoryCommitsInline checks that a memory
+// database with a subscription still commits on the caller's goroutine
+// (the committer is not started) and that the subscription gets each
+// commit's result. With commitsInline false while subscriptions exist,
+// the committer starts and the test fails.
+func TestDB_Submit_SubscribedMemoryCommitsInline(t *testing.T) {
 	db := openWhitebox(t, "memory", lazySchema(), Options{})
 	ctx := context.Background()
 	sub, err := Subscribe(ctx, db, countLazyItems)
 	if err != nil {
 		t.Fatal(err)
 	}
-	insert := func(n int64) {
-		t.Helper()
-		if err := db.Mutation(ctx, func(m *MutationCtx) error {
+	defer sub.Close()
+	if u := <-sub.Updates(); u.Err != nil || u.Value != 0 {
+		t.Fatalf("first update %d, %v; want 0, nil", u.Value, u.Err)
+	}
+	for n := int64(1); n <= 3; n++ {
+		ts, err := db.MutationTS(ctx, func(m *MutationCtx) error {
 			_, err := m.DB.Insert("items", Doc{"n": n})
 			return err
-		}); err != nil {
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
+		for u := range sub.Updates() {
+			if u.Err != nil {
+				t.Fatal(u.Err)
+			}
+			if u.Timestamp >= ts {
+				if u.Value != int(n) {
+					t.Fatalf("update at %d: %d items, want %d", u.Timestamp, u.Value, n)
+				}
+				break
+			}
+		}
 	}
-	insert(1)
-	if !db.lazy.on.Load() {
-		t.Fatal("a mutation of a memory database with a subscription did not start the committer")
+	if db.lazy.on.Load() {
+		t.Fatal("mutations of a memory database with a subscription started the committer; want them committed inline")
 	}
-	sub.Close()
-	if got := db.subs.live.Load(); got != 0 {
-		t.Fatalf("%d live subscriptions after Close, want 0", got)
+}
+
+// TestSubManager_Notify_SubscribedSkipsMu checks that a commit hands its
+// records to the subscription manager without taking the manager's mu
+// while subscriptions exist: the loop holds mu while it matches and
+// between re-runs, and an inline commit's writer must not wait for it.
+// With notify taking mu, the call below never returns (the test times
+// out).
+func TestSubManager_Notify_SubscribedSkipsMu(t *testing.T) {
+	db := openWhitebox(t, "memory", lazySchema(), Options{})
+	ctx := context.Background()
+	sub, err := Subscribe(ctx, db, countLazyItems)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !db.commitsInline() {
-		t.Error("a memory database without subscriptions does not commit inline")
+	defer sub.Close()
+	<-sub.Updates()
+	ts, err := db.MutationTS(ctx, func(m *MutationCtx) error {
+		_, err := m.DB.Insert("items", Doc{"n": int64(1)})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	insert(2)
+	if _, err := db.WaitSubscriptions(ctx, ts); err != nil {
+		t.Fatal(err)
+	}
+	m := db.subs
+	m.mu.Lock()
+	m.notify([]*commitRecord{{ts: ts + 1}}) // must not wait for mu
+	m.mu.Unlock()
+	if _, err := db.WaitSubscriptions(ctx, ts+1); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -136,6 +137,7 @@ type subState struct {
 	last    any
 	lastErr error
 	removed bool
+	matched uint64 // the matchLocked call that last found it (subManager.matchSeq)
 
 	reruns atomic.Int64 // re-runs after the first run, for the tests (export_whitebox_test.go)
 }
@@ -158,13 +160,15 @@ type subManager struct {
 	wake chan struct{}
 	wg   sync.WaitGroup
 
-	mu      sync.Mutex
-	subs    map[*subState]struct{}
-	pending []*commitRecord
-	forced  []*subState
-	index   intervals.Index[*subState]
-	closed  bool
-	done    doneMark // how far the deliveries have caught up (subscribe_wait.go)
+	mu     sync.Mutex
+	subs   map[*subState]struct{}
+	forced []*subState
+	index  intervals.Index[*subState]
+	closed bool
+	done   doneMark // how far the deliveries have caught up (subscribe_wait.go)
+	// matchSeq numbers the calls of matchLocked, which marks each
+	// subscription it finds with it, instead of a set per call.
+	matchSeq uint64
 
 	// hasPending is set when pending or forced grow, cleared when the loop
 	// takes them: late re-runs give way to it (subscribe_sched.go).
@@ -173,9 +177,17 @@ type subManager struct {
 
 	looping atomic.Bool // loop runs (startLoop, db_lazy.go); set under mu
 
-	// live is len(subs), for commits that read it without mu
-	// (db_commit_inline.go); changed under mu.
+	// live is len(subs), for notify, which reads it without mu; changed
+	// under mu.
 	live atomic.Int64
+
+	// pendMu guards pending, the commit records not matched yet, so that
+	// a writer that notifies (often the mutation's own goroutine, on a
+	// memory database: db_commit_inline.go) does not wait for mu, which
+	// the loop holds while it matches and between re-runs. Lock order: mu,
+	// then pendMu.
+	pendMu  sync.Mutex
+	pending []*commitRecord
 }
 
 func newSubManager(db *DB) *subManager {
@@ -251,12 +263,23 @@ func (m *subManager) firstRun(st *subState) (x any, runErr error, tx *txn, err e
 // m.mu.
 func (m *subManager) setReadsLocked(st *subState, rs readSet) {
 	st.vec = rs.vec
+	if st.reads != nil && sameIntervals(st.reads.Intervals(), rs.ivs) {
+		return // the usual re-run: nothing to copy, nothing changes
+	}
 	ivs := ownIntervals(rs.ivs)
 	if st.reads == nil {
 		st.reads = m.index.Add(st, ivs)
 		return
 	}
 	m.index.Set(st.reads, ivs)
+}
+
+// sameIntervals reports whether a and b hold the same intervals in the
+// same order.
+func sameIntervals(a, b []interval) bool {
+	return slices.EqualFunc(a, b, func(x, y interval) bool {
+		return bytes.Equal(x.Start, y.Start) && bytes.Equal(x.End, y.End)
+	})
 }
 
 // ownIntervals returns a copy of ivs whose keys are the copy's own, all
@@ -310,20 +333,32 @@ func (m *subManager) kick() {
 }
 
 // notify hands committed records to the manager. It never blocks on
-// subscribers.
+// subscribers, nor, while there are subscriptions, on the manager's mu.
 func (m *subManager) notify(recs []*commitRecord) {
-	m.mu.Lock()
-	if len(m.subs) == 0 && len(m.pending) == 0 {
-		if len(recs) > 0 {
-			m.done.advanceLocked(recs[len(recs)-1].ts) // nothing to re-run
-		}
-		m.mu.Unlock()
+	if m.live.Load() == 0 && m.notifyIdle(recs) {
 		return
 	}
+	m.pendMu.Lock()
 	m.pending = append(m.pending, recs...)
 	m.hasPending.Store(true)
-	m.mu.Unlock()
+	m.pendMu.Unlock()
 	m.kick()
+}
+
+// notifyIdle moves the done mark past recs and reports true when
+// there is no subscription and nothing pending: nothing to re-run. It
+// takes mu, so that a subscription that registers meanwhile either is
+// seen here or sees the commit's timestamp (add).
+func (m *subManager) notifyIdle(recs []*commitRecord) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pendMu.Lock()
+	idle := len(m.subs) == 0 && len(m.pending) == 0
+	m.pendMu.Unlock()
+	if idle && len(recs) > 0 {
+		m.done.advanceLocked(recs[len(recs)-1].ts)
+	}
+	return idle
 }
 
 // close ends every subscription and stops the manager's goroutine, after
@@ -360,9 +395,11 @@ func (m *subManager) loop() {
 			return
 		}
 		m.mu.Lock()
+		m.pendMu.Lock()
 		recs := m.pending
 		m.pending = nil
 		m.hasPending.Store(false)
+		m.pendMu.Unlock()
 		invalid := mergeSubs(late, m.matchLocked(recs), m.forced)
 		m.forced = nil
 		m.mu.Unlock()
@@ -396,15 +433,15 @@ func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
 	if m.index.NeedRebuild() {
 		m.index.Rebuild()
 	}
-	hit := map[*subState]struct{}{}
+	m.matchSeq++ // marks the subscriptions this call found (subState.matched)
 	var out []*subState
 	var ts uint64
 	add := func(st *subState) {
 		if st.ts >= ts {
 			return // its last run already saw this commit
 		}
-		if _, ok := hit[st]; !ok {
-			hit[st] = struct{}{}
+		if st.matched != m.matchSeq {
+			st.matched = m.matchSeq
 			out = append(out, st)
 		}
 	}

@@ -73,8 +73,9 @@ func TestSubscribe_NoGoroutinePerSubscription(t *testing.T) {
 // insert into bucket -1 and a subscription to it, closed.
 func rxStartEngine(t *testing.T, db *livedb.DB) {
 	t.Helper()
-	// The insert runs while a subscription is open: a memory database
-	// commits through its committer then (not inline), which starts it.
+	// A bbolt database's insert starts its committer; a memory database
+	// commits on the caller's goroutine (its committer starts only when
+	// two commits meet), so the tests' sequential mutations never start it.
 	sub, err := livedb.Subscribe(context.Background(), db, rxBucketFn(-1))
 	require.NoError(t, err)
 	rxInsert(t, db, -1, 0)
