@@ -188,7 +188,7 @@ func (db *DB) commitGroup(group []*commitReq) {
 	var accepted, conflicted []*commitReq
 	var conflicts []*conflict
 	var records []*commitRecord
-	var batch kv.Batch
+	batch := newGroupBatch(group) // db_commit_batch.go
 	var aggs aggBatch      // aggregate rows the group changes (aggregate.go)
 	var search searchGroup // the search indexes' writes (search_index.go)
 	ts := db.lastTS.Load()
