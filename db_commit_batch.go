@@ -1,7 +1,5 @@
 package livedb
 
-import "github.com/livedb-go/livedb/internal/kv"
-
 // groupOps returns about how many storage writes a commit group makes, so
 // that commitGroup allocates its batch once: appended from empty, the
 // batch of one insert into a table of five indexes (about nine writes)
@@ -31,10 +29,4 @@ func groupOps(group []*commitReq) int {
 		}
 	}
 	return n
-}
-
-// newGroupBatch returns the empty batch of a commit group, with room for
-// groupOps(group) writes.
-func newGroupBatch(group []*commitReq) kv.Batch {
-	return kv.Batch{Ops: make([]kv.Op, 0, groupOps(group))}
 }
