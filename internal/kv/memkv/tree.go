@@ -30,10 +30,11 @@ package memkv
 // and readers descend without a comparison function value: items are
 // compared inline (bound.compareItem).
 
-// Sizes of a node: at most maxItems items; every node but the root holds
-// at least minItems. A full node splits into two of minItems around its
-// middle item, and a node that would fall under minItems takes an item
-// from a neighbour or merges with it.
+// Sizes of a node: at most maxItems items. A full node splits into two of
+// minItems around its middle item, or unevenly when the key that fills it
+// goes near its end (splitAt); before a delete descends into a node of
+// minItems or fewer, the node takes an item from a neighbour or merges
+// with it. Every node but the root holds one item at least.
 const (
 	maxItems = 61
 	minItems = maxItems / 2
@@ -181,7 +182,8 @@ func (n *node) insert(x item, b *bound, epoch uint64) (item, bool) {
 		return item{}, false
 	}
 	if len(n.children[i].items) >= maxItems {
-		mid, right := n.mutableChild(i, 0, epoch).split(maxItems/2, epoch)
+		child := n.mutableChild(i, 0, epoch)
+		mid, right := child.split(splitAt(child, b), epoch)
 		n.insertAt(i, mid)
 		n.insertChildAt(i+1, right)
 		switch c := b.compareItem(mid); {
@@ -193,6 +195,23 @@ func (n *node) insert(x item, b *bound, epoch uint64) (item, bool) {
 		}
 	}
 	return n.mutableChild(i, len(n.children[i].items)+1, epoch).insert(x, b, epoch)
+}
+
+// splitAt returns where to split the full node n for the insertion of
+// b's key: in the middle, unless the key goes into its last quarter. Then
+// the node is split just before the key: the items after it (at most a
+// quarter) go to the new right node, with the key, and the left node
+// keeps the rest. Keys that a commit adds at the end of an index, or of
+// the change feed, land there one after the other: the nodes they fill
+// are left full and never copied again, and the node they go on landing
+// in stays small, so its copies stay cheap. (Splitting in the middle left
+// every such node half full, and the last one between half and full.)
+func splitAt(n *node, b *bound) int {
+	p, _ := n.find(b)
+	if p > maxItems*3/4 {
+		return min(p-1, maxItems-2) // the right node holds one item at least
+	}
+	return maxItems / 2
 }
 
 // removeKind says what remove removes.
@@ -308,7 +327,7 @@ func (t *tree) set(x item, b *bound) (item, bool) {
 	}
 	r := t.mutableRoot(min(len(t.root.items)+1, maxItems))
 	if len(r.items) >= maxItems {
-		mid, right := r.split(maxItems/2, t.epoch)
+		mid, right := r.split(splitAt(r, b), t.epoch)
 		t.root = allocNode(false, 1, t.epoch)
 		t.root.items = append(t.root.items, mid)
 		t.root.children = append(t.root.children, r, right)

@@ -207,8 +207,8 @@ func clip(s []string) []string {
 }
 
 // checkTree checks the invariants of the tree of root: keys in order
-// within and across nodes, every node but the root holding minItems to
-// maxItems items, inner nodes one child more than items, every leaf at
+// within and across nodes, every node but the root holding 1 to maxItems
+// items, inner nodes one child more than items, every leaf at
 // the same depth, no node of a later epoch than the writer's, and no
 // entry left in a node's free slots.
 func checkTree(t *testing.T, root *node, epoch uint64) {
@@ -223,8 +223,8 @@ func checkTree(t *testing.T, root *node, epoch uint64) {
 	var last []byte
 	var walk func(n *node, depth int)
 	walk = func(n *node, depth int) {
-		if n != root && (len(n.items) < minItems || len(n.items) > maxItems) {
-			t.Fatalf("node at depth %d holds %d items, want %d..%d", depth, len(n.items), minItems, maxItems)
+		if n != root && (len(n.items) < 1 || len(n.items) > maxItems) { // splitAt may leave a node under minItems
+			t.Fatalf("node at depth %d holds %d items, want 1..%d", depth, len(n.items), maxItems)
 		}
 		if n.epoch > epoch {
 			t.Fatalf("node of epoch %d, writer at %d", n.epoch, epoch)
@@ -491,5 +491,45 @@ func TestTree_Set_MiddleOfFullChild(t *testing.T) {
 	}
 	if n != i {
 		t.Fatalf("%d keys, want %d", n, i)
+	}
+}
+
+// TestTree_Set_AppendsFillNodes appends keys in order, a few a commit, as
+// an index written in time order is: every leaf but the last must be left
+// nearly full (splitAt), not half full.
+func TestTree_Set_AppendsFillNodes(t *testing.T) {
+	s := New()
+	defer s.Close()
+	var b kv.Batch
+	for i := range 20000 {
+		b.Put(fmt.Appendf(nil, "a%08d", i), nil)
+		b.Put([]byte("b"), nil) // a key after them all, as the next index is
+		if i%3 == 2 {
+			if err := s.Commit(&b); err != nil {
+				t.Fatal(err)
+			}
+			b.Reset()
+		}
+	}
+	if err := s.Commit(&b); err != nil {
+		t.Fatal(err)
+	}
+	checkTree(t, s.w.root, s.w.epoch)
+	var leaves []*node
+	var walk func(n *node)
+	walk = func(n *node) {
+		if n.leaf() {
+			leaves = append(leaves, n)
+			return
+		}
+		for _, c := range n.children {
+			walk(c)
+		}
+	}
+	walk(s.w.root)
+	for i, n := range leaves[:len(leaves)-1] {
+		if len(n.items) < maxItems*3/4 {
+			t.Fatalf("leaf %d of %d holds %d items, want %d or more", i, len(leaves), len(n.items), maxItems*3/4)
+		}
 	}
 }
