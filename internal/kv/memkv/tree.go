@@ -23,12 +23,14 @@ package memkv
 // capacity, and every commit copies every node on the path of each key
 // it writes. Here a node is one allocation holding its items (and, in an
 // inner node, its children), and a copy is made with room for the items
-// it holds plus one, rounded to a Go size class (allocNode): nodes left
-// half full by splits (livedb's keys mostly grow at the right end of
-// their index, and a split leaves the left half for good) are copied at
-// about half the bytes. Commits allocate and collect about half as much,
-// and readers descend without a comparison function value: items are
-// compared inline (bound.compareItem).
+// it holds plus one, rounded to a Go size class (allocNode), so that a
+// node that is not full is copied for less than a full one. livedb's keys
+// mostly arrive at the end of their index: splitAt leaves the nodes they
+// filled full (never copied again) and the node they go on landing in
+// small. A 6-key commit into 400k keys (BenchmarkLayout_Commit) went from
+// 22.2 KB in 61 allocations to 16.1-16.3 KB in 38. Readers descend
+// without a comparison function value: items are compared inline
+// (bound.compareItem).
 
 // Sizes of a node: at most maxItems items. A full node splits into two of
 // minItems around its middle item, or unevenly when the key that fills it
