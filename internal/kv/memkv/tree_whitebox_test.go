@@ -380,7 +380,7 @@ func TestTree_Delete_DeepTreeRebalances(t *testing.T) {
 	s := New()
 	defer s.Close()
 	rng := rand.New(rand.NewPCG(9, 9))
-	const n = 100_000
+	const n = 30_000
 	perm := rng.Perm(n)
 	m := &refModel{vals: map[string]string{}}
 	commits := 0
@@ -423,7 +423,7 @@ func TestTree_Delete_DeepTreeRebalances(t *testing.T) {
 		m.del(k)
 		if i%500 == 499 || i == len(perm)-1 {
 			commit(&b)
-			if i%20_000 == 19_999 {
+			if i%10_000 == 9_999 {
 				sn, err := s.Snapshot()
 				if err != nil {
 					t.Fatal(err)
