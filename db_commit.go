@@ -191,6 +191,7 @@ func (db *DB) commitGroup(group []*commitReq) {
 	var batch kv.Batch
 	var aggs aggBatch      // aggregate rows the group changes (aggregate.go)
 	var search searchGroup // the search indexes' writes (search_index.go)
+	batch.Ops = make([]kv.Op, 0, groupOps(group))
 	ts := db.lastTS.Load()
 	base := db.cat.Load()
 	cat := base // with the tables of the mutations accepted so far

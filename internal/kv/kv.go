@@ -1,7 +1,7 @@
 // Package kv is the narrow, byte-oriented ordered key-value interface that
 // livedb's engine runs on. It has two implementations: package bboltkv
-// (durable, one bbolt file) and package memkv (google/btree with
-// copy-on-write clones). A later backend on a shared database server plugs in
+// (durable, one bbolt file) and package memkv (a copy-on-write B-tree in
+// memory). A later backend on a shared database server plugs in
 // here, so the interface stays small and knows nothing of documents.
 //
 // Keys are compared with bytes.Compare. Empty keys are not allowed.

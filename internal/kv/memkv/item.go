@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
-	"sync"
 
 	"github.com/livedb-go/livedb/internal/kv"
 )
@@ -73,53 +72,8 @@ func words(key []byte) (hi, lo uint64) {
 	return binary.BigEndian.Uint64(b[:]), binary.BigEndian.Uint64(b[8:])
 }
 
-// lessItem orders items as bytes.Compare orders their keys (see item).
-func lessItem(a, b item) bool {
-	switch {
-	case a.hi != b.hi:
-		return a.hi < b.hi
-	case a.lo != b.lo:
-		return a.lo < b.lo
-	}
-	return bytes.Compare(a.e.key(), b.e.key()) < 0
-}
-
-// probe is the entry of a search item: the tree's searches take an item,
-// whose entry holds the key sought. A probe is reused by one goroutine at
-// a time (an iterator's seeks, Commit's deletes, a snapshot's lookups
-// through probes), so that a search allocates nothing.
-type probe struct{ e entry }
-
-// probes holds the probes of snapshot lookups. A probe in each snapshot
-// would double the snapshot's allocation (from 32 to 96 bytes), paid by
-// every point read; most of them find a hint and need no probe.
-var probes sync.Pool // of *probe
-
-// getProbe returns a probe for one search; putProbe gives it back.
-func getProbe() *probe {
-	if p, ok := probes.Get().(*probe); ok {
-		return p
-	}
-	return new(probe)
-}
-
-// putProbe clears p and gives it back for reuse.
-func putProbe(p *probe) {
-	p.clear()
-	probes.Put(p)
-}
-
-// item returns the search item of key, valid until the next call.
-func (p *probe) item(key []byte) item {
-	p.e.kv, p.e.klen = key, len(key)
-	return p.e.item()
-}
-
-// clear drops the key of the last search, so that the probe keeps no
-// caller's buffer alive.
-func (p *probe) clear() { p.e.kv = nil }
-
-// bound is an end of an iterator's interval: its key and the key's words.
+// bound is a key sought in the tree (an end of an iterator's interval, a
+// key read or written): the key and its words.
 type bound struct {
 	hi, lo uint64
 	key    []byte

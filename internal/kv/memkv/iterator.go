@@ -4,25 +4,24 @@ import (
 	"github.com/livedb-go/livedb/internal/kv"
 )
 
-// Chunk sizes of the iterator: the first refill fetches firstChunk entries,
-// each later one twice as many, up to maxChunk. Every refill is a descent
-// of the tree, which costs far more than buffering a few more entries, so
-// the first chunk holds a typical page (20 rows) or small result in one
-// descent; long scans re-seek only every maxChunk entries.
+// Chunk sizes of the iterator: the first refill buffers firstChunk
+// entries, each later one twice as many, up to maxChunk. The buffer is
+// what touchAhead reads ahead over; the first chunk holds a typical page
+// (20 rows) or small result.
 const (
 	firstChunk = 24
 	maxChunk   = 128
 )
 
-// iterator walks [start, end) of a snapshot's tree. google/btree only offers
-// callback iteration, so the iterator pulls entries in chunks: each refill
-// re-seeks the tree from the last key it returned and copies the next few
-// items into buf. The tree is immutable, so re-seeking is exact, and no
-// goroutine is needed.
+// iterator walks [start, end) of a snapshot's tree with a cursor (its
+// path from the root, cursor.go), which the first refill seeks and every
+// refill moves on from: the tree is immutable, so the path stays exact.
+// Each refill copies the next few items into buf, so that touchAhead can
+// read their entries ahead before the caller reads them one by one.
 //
 // Example, ascending over [b, nil) of {a b c d e} with chunk 2: the first
-// refill seeks b and buffers b, c; the second seeks c, skips c (already
-// returned) and buffers d, e; the third seeks e, skips e and finds nothing.
+// refill seeks b and buffers b, c; the second buffers d, e; the third
+// finds the cursor past the end.
 type iterator struct {
 	sn         *snapshot
 	start, end []byte
@@ -32,13 +31,10 @@ type iterator struct {
 	pos     int     // index in buf of the current entry, after the first Next
 	touched uintptr // the sum touchAhead read, kept so that its loads stay
 	chunk   int     // size of the next refill
-	want    int     // size of the refill in progress
-	last    item    // the last entry of the previous chunk; last.e is nil at first
-	more    bool    // the refill in progress stopped because buf was full
+	sought  bool    // the cursor was positioned by the first refill
 	done    bool    // no refill is needed any more: the interval is exhausted
 	err     error
-	visit   func(item) bool  // the refill callback, allocated once
-	probe   probe            // the search item of refill
+	cur     cursor           // the next item to buffer
 	lo      bound            // start, with its words
 	hi      bound            // end, with its words
 	first   [firstChunk]item // buf of the first refill, allocated with the iterator
@@ -73,43 +69,55 @@ func (it *iterator) Next() bool {
 	return true
 }
 
-// refill loads the next chunk after it.last into buf.
+// refill loads the next chunk into buf: the items from the cursor on, up
+// to the interval's bound. It reads only the items, not their entries,
+// unless a bound's words equal an item's: the entries of the chunk past
+// what the caller reads (a query of 10 rows reads 10 of the first chunk's
+// 24) are never reached.
 func (it *iterator) refill() {
-	if len(it.buf) > 0 {
-		it.last = it.buf[len(it.buf)-1]
-	}
-	if it.visit == nil {
-		it.visit = it.add
-	}
-	it.want = it.chunk
+	want := it.chunk
 	if it.chunk < maxChunk {
 		it.chunk *= 2
 	}
 	switch {
-	case it.buf == nil && it.want <= len(it.first):
+	case it.buf == nil && want <= len(it.first):
 		it.buf = it.first[:0]
-	case cap(it.buf) < it.want:
-		it.buf = make([]item, 0, it.want)
+	case cap(it.buf) < want:
+		it.buf = make([]item, 0, want)
 	}
 	it.buf = it.buf[:0]
-	it.more = false
-	t := it.sn.t
-	switch {
-	case !it.reverse && it.last.e != nil:
-		t.AscendGreaterOrEqual(it.last, it.visit)
-	case !it.reverse && it.start != nil:
-		t.AscendGreaterOrEqual(it.probe.item(it.start), it.visit)
-	case !it.reverse:
-		t.Ascend(it.visit)
-	case it.last.e != nil:
-		t.DescendLessOrEqual(it.last, it.visit)
-	case it.end != nil:
-		t.DescendLessOrEqual(it.probe.item(it.end), it.visit)
-	default:
-		t.Descend(it.visit)
+	c := &it.cur
+	if !it.sought {
+		it.sought = true
+		switch {
+		case !it.reverse && it.start != nil:
+			c.seekGE(it.sn.root, &it.lo)
+		case !it.reverse:
+			c.seekGE(it.sn.root, nil)
+		case it.end != nil:
+			c.seekLT(it.sn.root, &it.hi)
+		default:
+			c.seekLT(it.sn.root, nil)
+		}
 	}
-	it.probe.clear()
-	if !it.more {
+	for len(it.buf) < want && c.valid() {
+		x := c.item()
+		if it.reverse {
+			if it.start != nil && it.lo.compareItem(x) < 0 {
+				it.done = true
+				break
+			}
+			c.prev()
+		} else {
+			if it.end != nil && it.hi.compareItem(x) >= 0 {
+				it.done = true
+				break
+			}
+			c.next()
+		}
+		it.buf = append(it.buf, x)
+	}
+	if !c.valid() {
 		it.done = true
 	}
 	it.touchAhead()
@@ -128,37 +136,6 @@ func (it *iterator) touchAhead() {
 		}
 	}
 	it.touched = n
-}
-
-// add is the refill callback: it skips the pivot of the seek when that key
-// was already returned or is the exclusive end, stops at the interval's
-// bound, and stops when the chunk is full.
-//
-// It reads only the item, not its entry, unless a bound's words equal the
-// item's: the entries of the chunk past what the caller reads (a query of
-// 10 rows reads 10 of the first chunk's 24) are never reached. The tree
-// holds one item per key, so the pivot already returned is the item whose
-// entry is last's.
-func (it *iterator) add(x item) bool {
-	if x.e == it.last.e {
-		return true
-	}
-	if it.reverse {
-		if it.end != nil && it.hi.compareItem(x) >= 0 {
-			return true // the pivot equal to the exclusive end
-		}
-		if it.start != nil && it.lo.compareItem(x) < 0 {
-			return false
-		}
-	} else if it.end != nil && it.hi.compareItem(x) >= 0 {
-		return false
-	}
-	it.buf = append(it.buf, x)
-	if len(it.buf) == it.want {
-		it.more = true
-		return false
-	}
-	return true
 }
 
 func (it *iterator) fail(err error) {

@@ -27,12 +27,8 @@ func (sn *snapshot) IterOnce(start, end []byte, reverse bool) kv.Iterator {
 }
 
 // recycle gives a closed iterator of IterOnce back to the pool. It zeroes
-// the iterator, so that the pool keeps no tree or entry alive, except for
-// the refill callback, which is bound to the iterator and so spares its
-// next user an allocation.
+// the iterator, so that the pool keeps no tree or entry alive.
 func (it *iterator) recycle() {
-	visit := it.visit
 	*it = iterator{}
-	it.visit = visit
 	iterators.Put(it)
 }

@@ -1,6 +1,9 @@
-// Package memkv is the in-memory implementation of [kv.Store]: a
-// google/btree B-tree whose committed version is an immutable copy-on-write
-// clone, so that a snapshot costs one atomic load and never copies data.
+// Package memkv is the in-memory implementation of [kv.Store]: a B-tree
+// of its own (tree.go) whose committed version is immutable, copy-on-write
+// by epoch, so that a snapshot costs one atomic load and never copies
+// data. It replaced google/btree, whose node copies (three allocations of
+// a full node's size each) were most of a commit's cost (tree.go says
+// what changed).
 //
 // # Limits
 //
@@ -14,8 +17,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/google/btree"
-
 	"github.com/livedb-go/livedb/internal/kv"
 )
 
@@ -23,33 +24,27 @@ import (
 // equals bbolt's limit.
 const MaxKeySize = kv.MaxKeySize
 
-// degree is the B-tree degree: nodes hold up to 2*degree-1 items.
-const degree = 32
-
 // Store is an in-memory [kv.Store]. It is safe for concurrent use by
 // multiple goroutines; its snapshots and iterators are not.
 //
-// Copy-on-write: the writer owns a private mutable tree, w. Commit applies
-// the batch to w and then publishes w.Clone() through cur. btree.Clone gives
-// the writer and the clone fresh copy-on-write contexts, so the writer's
-// later changes copy every shared node before touching it, and a published
-// tree is never written again by anyone. A snapshot is just the published
-// tree pointer, read concurrently with the writer's changes to w, which
-// google/btree documents as safe ("the original tree (t) and the new tree
-// (t2) can be used concurrently"). Clone is only ever called on w, under mu.
+// Copy-on-write: the writer owns a tree, w. Commit applies the batch to w
+// and then publishes w's root through cur, which ends w's epoch: the
+// writer's later changes copy every node of an earlier epoch before
+// touching it, so a published tree is never written again by anyone. A
+// snapshot is just a published root, read concurrently with the writer's
+// changes to w. Only Commit, under mu, writes w.
 //
-// Example: commit 1 inserts a and b into w, then publishes T1 = w.Clone().
-// A snapshot S loads T1. Commit 2 deletes a from w: w copies the root it
-// shared with T1 and removes a from the copy. S still sees a and b; commit
-// 2 publishes T2 = w.Clone(), which holds only b.
+// Example: commit 1 inserts a and b into w, then publishes its root R1. A
+// snapshot S loads R1. Commit 2 deletes a from w: w copies the root it
+// shared with R1 and removes a from the copy. S still sees a and b; commit
+// 2 publishes the copy, which holds only b.
 type Store struct {
 	cur    atomic.Pointer[published] // the last committed tree; read-only
 	closed atomic.Bool
 
-	mu    sync.Mutex          // serialises Commit and Close
-	w     *btree.BTreeG[item] // guarded by mu; the writer's private tree
-	seq   uint64              // guarded by mu; number of the last commit
-	probe probe               // guarded by mu; the search item of Commit's deletes
+	mu  sync.Mutex // serialises Commit and Close
+	w   *tree      // guarded by mu; the writer's tree
+	seq uint64     // guarded by mu; number of the last commit
 
 	// hints maps a key that Get found to the newest version of it a
 	// reader has found, so that the next Get of the key usually skips the
@@ -64,11 +59,12 @@ type Store struct {
 	hints  map[string]*entry
 }
 
-// published is a committed tree and the number of the commit that made it.
-// Every version in t has memo.CurrentAt(seq).
+// published is the root of a committed tree (nil when empty) and the
+// number of the commit that made it. Every version in it has
+// memo.CurrentAt(seq).
 type published struct {
-	t   *btree.BTreeG[item]
-	seq uint64
+	root *node
+	seq  uint64
 }
 
 var (
@@ -79,8 +75,8 @@ var (
 
 // New returns an empty in-memory store.
 func New() *Store {
-	s := &Store{w: btree.NewG(degree, lessItem), hints: map[string]*entry{}}
-	s.cur.Store(&published{t: s.w.Clone()})
+	s := &Store{w: &tree{epoch: 1}, hints: map[string]*entry{}}
+	s.cur.Store(&published{})
 	return s
 }
 
@@ -93,7 +89,7 @@ func (s *Store) Snapshot() (kv.Snapshot, error) {
 	if p == nil {
 		return nil, kv.ErrClosed
 	}
-	return &snapshot{s: s, t: p.t, seq: p.seq}, nil
+	return &snapshot{s: s, root: p.root, seq: p.seq}, nil
 }
 
 // Commit applies the batch atomically. The keys and values are copied, so
@@ -119,11 +115,13 @@ func (s *Store) Commit(b *kv.Batch) error {
 		var old, nu item
 		var found bool
 		if op.Delete {
-			old, found = s.w.Delete(s.probe.item(op.Key))
+			b := newBound(op.Key)
+			old, found = s.w.delete(&b)
 		} else {
 			nu = newItem(op.Key, op.Value, seq)
 			withMemo(nu.e, op)
-			old, found = s.w.ReplaceOrInsert(nu)
+			b := bound{hi: nu.hi, lo: nu.lo, key: nu.e.key()}
+			old, found = s.w.set(nu, &b)
 		}
 		if found {
 			old.e.memo.Supersede(seq)
@@ -139,9 +137,8 @@ func (s *Store) Commit(b *kv.Batch) error {
 		}
 	}
 	s.hintMu.Unlock()
-	s.probe.clear()
 	s.seq = seq
-	s.cur.Store(&published{t: s.w.Clone(), seq: seq})
+	s.cur.Store(&published{root: s.w.publish(), seq: seq})
 	return nil
 }
 
@@ -248,8 +245,8 @@ func (s *Store) Close() error {
 // goroutine at a time, as the kv contract requires.
 type snapshot struct {
 	s        *Store
-	t        *btree.BTreeG[item]
-	seq      uint64 // the commit t is the result of
+	root     *node  // nil when the tree is empty
+	seq      uint64 // the commit root is the result of
 	released bool
 }
 
@@ -300,9 +297,8 @@ func (sn *snapshot) lookup(key []byte) *entry {
 	if h != nil && h.memo.CurrentAt(sn.seq) {
 		return h
 	}
-	p := getProbe()
-	it, ok := sn.t.Get(p.item(key))
-	putProbe(p)
+	b := newBound(key)
+	it, ok := sn.root.get(&b)
 	switch {
 	case ok && (h == nil || it.e.memo.Born() > h.memo.Born()):
 		s.hintMu.Lock()
@@ -354,5 +350,5 @@ func (sn *snapshot) startIter(it *iterator) kv.Iterator {
 // Release ends the snapshot. It is idempotent.
 func (sn *snapshot) Release() {
 	sn.released = true
-	sn.t = nil
+	sn.root = nil
 }
