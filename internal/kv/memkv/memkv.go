@@ -45,6 +45,9 @@ type Store struct {
 	mu  sync.Mutex // serialises Commit and Close
 	w   *tree      // guarded by mu; the writer's tree
 	seq uint64     // guarded by mu; number of the last commit
+	// written is guarded by mu: Commit's new version of each op (nil for
+	// a delete), kept between commits so that it is not allocated again.
+	written []*entry
 
 	// hints maps a key that Get found to the newest version of it a
 	// reader has found, so that the next Get of the key usually skips the
@@ -110,7 +113,7 @@ func (s *Store) Commit(b *kv.Batch) error {
 		return kv.Reject(err)
 	}
 	seq := s.seq + 1
-	s.hintMu.Lock()
+	written := s.written[:0]
 	for _, op := range b.Ops {
 		var old, nu item
 		var found bool
@@ -126,17 +129,28 @@ func (s *Store) Commit(b *kv.Batch) error {
 		if found {
 			old.e.memo.Supersede(seq)
 		}
-		// A hint moves to the new version (or goes with the key), so that
-		// hints never keep a replaced or deleted version alive.
+		written = append(written, nu.e)
+	}
+	// A hint moves to the new version (or goes with the key), so that
+	// hints never keep a replaced or deleted version alive. This pass
+	// holds hintMu, the tree changes above did not: a reader's Get waits
+	// for this loop only, not for the copies and allocations of the
+	// commit. Meanwhile a hint of a written key still leads to the version
+	// the commit replaced, which is current at every snapshot a reader can
+	// hold until the tree below is published.
+	s.hintMu.Lock()
+	for i, op := range b.Ops {
 		if _, hinted := s.hints[string(op.Key)]; hinted {
 			if op.Delete {
 				delete(s.hints, string(op.Key))
 			} else {
-				s.hints[string(op.Key)] = nu.e
+				s.hints[string(op.Key)] = written[i]
 			}
 		}
 	}
 	s.hintMu.Unlock()
+	clear(written) // keeps no version alive until the next commit
+	s.written = written[:0]
 	s.seq = seq
 	s.cur.Store(&published{root: s.w.publish(), seq: seq})
 	return nil
