@@ -7,7 +7,6 @@ import (
 	"math"
 	"reflect"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -137,7 +136,7 @@ type subState struct {
 	last    any
 	lastErr error
 	removed bool
-	matched uint64 // the matchLocked call that last found it (subManager.matchSeq)
+	matched uint64 // the loop's pass that last took it (subManager.matchSeq, invalidLocked)
 
 	reruns atomic.Int64 // re-runs after the first run, for the tests (export_whitebox_test.go)
 }
@@ -166,8 +165,8 @@ type subManager struct {
 	index  intervals.Index[*subState]
 	closed bool
 	done   doneMark // how far the deliveries have caught up (subscribe_wait.go)
-	// matchSeq numbers the calls of matchLocked, which marks each
-	// subscription it finds with it, instead of a set per call.
+	// matchSeq numbers the loop's passes (invalidLocked), which mark each
+	// subscription they take with it, instead of a set per pass.
 	matchSeq uint64
 
 	// hasPending is set when pending or forced grow, cleared when the loop
@@ -263,7 +262,7 @@ func (m *subManager) firstRun(st *subState) (x any, runErr error, tx *txn, err e
 // m.mu.
 func (m *subManager) setReadsLocked(st *subState, rs readSet) {
 	st.vec = rs.vec
-	if st.reads != nil && sameIntervals(st.reads.Intervals(), rs.ivs) {
+	if st.reads != nil && m.index.Same(st.reads, rs.ivs) {
 		return // the usual re-run: nothing to copy, nothing changes
 	}
 	ivs := ownIntervals(rs.ivs)
@@ -272,14 +271,6 @@ func (m *subManager) setReadsLocked(st *subState, rs readSet) {
 		return
 	}
 	m.index.Set(st.reads, ivs)
-}
-
-// sameIntervals reports whether a and b hold the same intervals in the
-// same order.
-func sameIntervals(a, b []interval) bool {
-	return slices.EqualFunc(a, b, func(x, y interval) bool {
-		return bytes.Equal(x.Start, y.Start) && bytes.Equal(x.End, y.End)
-	})
 }
 
 // ownIntervals returns a copy of ivs whose keys are the copy's own, all
@@ -400,8 +391,7 @@ func (m *subManager) loop() {
 		m.pending = nil
 		m.hasPending.Store(false)
 		m.pendMu.Unlock()
-		invalid := mergeSubs(late, m.matchLocked(recs), m.forced)
-		m.forced = nil
+		invalid := m.invalidLocked(late, recs)
 		m.mu.Unlock()
 		if len(recs) > 0 {
 			upTo = recs[len(recs)-1].ts
@@ -423,18 +413,39 @@ func (m *subManager) loop() {
 	}
 }
 
-// matchLocked returns the subscriptions that a key of recs invalidates:
-// those that read an interval containing an old or new index key of a
-// write committed after the subscription's last run.
-func (m *subManager) matchLocked(recs []*commitRecord) []*subState {
+// invalidLocked returns the subscriptions the loop re-runs now: those of
+// late, then those recs invalidate (matchLocked), then the forced ones,
+// each once, and empties forced. It marks each with a new matchSeq
+// instead of building a set: with many subscriptions, most are late on
+// most loops.
+func (m *subManager) invalidLocked(late []*subState, recs []*commitRecord) []*subState {
+	m.matchSeq++
+	for _, st := range late {
+		st.matched = m.matchSeq
+	}
+	out := m.matchLocked(recs, late)
+	for _, st := range m.forced {
+		if st.matched != m.matchSeq {
+			st.matched = m.matchSeq
+			out = append(out, st)
+		}
+	}
+	m.forced = nil
+	return out
+}
+
+// matchLocked appends to out the subscriptions that a key of recs
+// invalidates: those that read an interval containing an old or new index
+// key of a write committed after the subscription's last run, and that
+// are not marked with the current matchSeq (the caller counts it up
+// first); it marks each it appends.
+func (m *subManager) matchLocked(recs []*commitRecord, out []*subState) []*subState {
 	if len(recs) == 0 || len(m.subs) == 0 {
-		return nil
+		return out
 	}
 	if m.index.NeedRebuild() {
 		m.index.Rebuild()
 	}
-	m.matchSeq++ // marks the subscriptions this call found (subState.matched)
-	var out []*subState
 	var ts uint64
 	add := func(st *subState) {
 		if st.ts >= ts {

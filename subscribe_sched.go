@@ -75,25 +75,6 @@ func (m *subManager) giveWay() bool {
 // whole fan-out of a commit.
 func yieldToReader() { runtime.Gosched() }
 
-// mergeSubs returns the subscriptions of late, then those of matched, then
-// those of forced, each once. matched holds each subscription once.
-func mergeSubs(late, matched, forced []*subState) []*subState {
-	if len(late) == 0 && len(forced) == 0 {
-		return matched
-	}
-	out := make([]*subState, 0, len(late)+len(matched)+len(forced))
-	seen := make(map[*subState]struct{}, cap(out))
-	for _, part := range [3][]*subState{late, matched, forced} {
-		for _, st := range part {
-			if _, ok := seen[st]; !ok {
-				seen[st] = struct{}{}
-				out = append(out, st)
-			}
-		}
-	}
-	return out
-}
-
 // closing reports whether the DB is closing.
 func (m *subManager) closing() bool {
 	select {

@@ -125,7 +125,8 @@ func TestSubManager_MatchLocked_Model(t *testing.T) {
 				keys = append(keys, pd.oldKeys...)
 			}
 			got := map[*subState]bool{}
-			for _, st := range m.matchLocked([]*commitRecord{rec}) {
+			m.matchSeq++
+			for _, st := range m.matchLocked([]*commitRecord{rec}, nil) {
 				if got[st] {
 					t.Fatalf("step %d: a subscription matched twice", step)
 				}

@@ -101,9 +101,7 @@ func (x *Index[T]) Set(m *Member[T], ivs []Interval) {
 		return
 	}
 	ivs = normalize(ivs)
-	if m.indexed && slices.EqualFunc(m.ivs, ivs, func(a, b Interval) bool {
-		return bytes.Equal(a.Start, b.Start) && bytes.Equal(a.End, b.End)
-	}) {
+	if m.has(ivs) {
 		return
 	}
 	if m.indexed {
@@ -113,6 +111,20 @@ func (x *Index[T]) Set(m *Member[T], ivs []Interval) {
 	}
 	m.gen++
 	m.ivs = ivs
+}
+
+// Same reports whether [Index.Set] of ivs would leave m as it is: m is
+// removed, or in the array with those intervals. A caller that copies the
+// intervals it gives Set can skip the copy then.
+func (x *Index[T]) Same(m *Member[T], ivs []Interval) bool {
+	return m.removed || m.has(normalize(ivs))
+}
+
+// has reports whether m is in the array with the normalized intervals ivs.
+func (m *Member[T]) has(ivs []Interval) bool {
+	return m.indexed && slices.EqualFunc(m.ivs, ivs, func(a, b Interval) bool {
+		return bytes.Equal(a.Start, b.Start) && bytes.Equal(a.End, b.End)
+	})
 }
 
 // Remove takes m out of the index: Stab no longer reports it, and its
