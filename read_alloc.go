@@ -15,7 +15,7 @@ type typedQueryAlloc[T any] struct {
 	q  Query
 }
 
-// pageCap is the initial capacity of a map Paginate's page: room for the
+// pageCap is the initial capacity of a Paginate's page: room for the
 // NumItems rows it asks for, up to 64 (a larger page grows by append), so
 // that a page of 20 is one allocation where growing it from empty was six.
 // A page bounded by its EndCursor, which ignores NumItems, starts empty
@@ -51,15 +51,20 @@ func (tq *TypedQuery[T]) collectSized(n int) ([]T, error) {
 		rows = append(rows, *new(T))
 		return tq.t.decodeRow(row, &rows[len(rows)-1])
 	}, true)
+	if cap(rows) > maxScratch {
+		// Too large to keep: the rows are the result, without a copy.
+		if err != nil {
+			return nil, err
+		}
+		return rows, nil
+	}
 	var out []T
 	if err == nil {
 		out = make([]T, len(rows)) // []T{} when there are none, as decodeAll returns
 		copy(out, rows)
 	}
 	clear(rows)
-	if cap(rows) <= maxScratch {
-		*sp = rows[:0]
-		tq.t.scratch.Put(sp)
-	}
+	*sp = rows[:0]
+	tq.t.scratch.Put(sp)
 	return out, err
 }

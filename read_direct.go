@@ -202,7 +202,7 @@ func (tq *TypedQuery[T]) collect(n int) ([]T, error) {
 
 // paginate is Paginate of a query that is not a search.
 func (tq *TypedQuery[T]) paginate(opts PaginationOptions) (PaginationResult[T], error) {
-	page := make([]T, 0, min(max(opts.NumItems, 1), 64))
+	page := make([]T, 0, pageCap(opts, opts.EndCursor != "")) // read_alloc.go
 	res, err := tq.q.paginate(opts, func(row docRow) error {
 		page = append(page, *new(T))
 		return tq.t.decodeRow(row, &page[len(page)-1])
