@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // TestDB_Submit_MemoryCommitsInline checks that a lone mutation of a
@@ -92,7 +93,7 @@ func TestDB_Submit_SubscribedMemoryCommitsInline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	if u := <-sub.Updates(); u.Err != nil || u.Value != 0 {
+	if u := nextCount(t, sub); u.Err != nil || u.Value != 0 {
 		t.Fatalf("first update %d, %v; want 0, nil", u.Value, u.Err)
 	}
 	for n := int64(1); n <= 3; n++ {
@@ -103,7 +104,8 @@ func TestDB_Submit_SubscribedMemoryCommitsInline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for u := range sub.Updates() {
+		for {
+			u := nextCount(t, sub)
 			if u.Err != nil {
 				t.Fatal(u.Err)
 			}
@@ -120,12 +122,28 @@ func TestDB_Submit_SubscribedMemoryCommitsInline(t *testing.T) {
 	}
 }
 
+// nextCount returns sub's next update, failing the test when none comes
+// within 30 s (a lost wake-up, not a speed limit) or the channel closes.
+func nextCount(t *testing.T, sub *Subscription[int]) Update[int] {
+	t.Helper()
+	select {
+	case u, ok := <-sub.Updates():
+		if !ok {
+			t.Fatal("the subscription's channel closed")
+		}
+		return u
+	case <-time.After(30 * time.Second):
+		t.Fatal("no update within 30 s")
+	}
+	panic("unreachable")
+}
+
 // TestSubManager_Notify_SubscribedSkipsMu checks that a commit hands its
 // records to the subscription manager without taking the manager's mu
 // while subscriptions exist: the loop holds mu while it matches and
 // between re-runs, and an inline commit's writer must not wait for it.
-// With notify taking mu, the call below never returns (the test times
-// out).
+// With notify taking mu, the notify below waits until the test gives up
+// (30 s) and fails.
 func TestSubManager_Notify_SubscribedSkipsMu(t *testing.T) {
 	db := openWhitebox(t, "memory", lazySchema(), Options{})
 	ctx := context.Background()
@@ -134,7 +152,7 @@ func TestSubManager_Notify_SubscribedSkipsMu(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	<-sub.Updates()
+	nextCount(t, sub)
 	ts, err := db.MutationTS(ctx, func(m *MutationCtx) error {
 		_, err := m.DB.Insert("items", Doc{"n": int64(1)})
 		return err
@@ -147,8 +165,18 @@ func TestSubManager_Notify_SubscribedSkipsMu(t *testing.T) {
 	}
 	m := db.subs
 	m.mu.Lock()
-	m.notify([]*commitRecord{{ts: ts + 1}}) // must not wait for mu
-	m.mu.Unlock()
+	notified := make(chan struct{})
+	go func() {
+		m.notify([]*commitRecord{{ts: ts + 1}}) // must not wait for mu
+		close(notified)
+	}()
+	select {
+	case <-notified:
+		m.mu.Unlock()
+	case <-time.After(30 * time.Second):
+		m.mu.Unlock()
+		t.Fatal("notify waited 30 s for the manager's mu")
+	}
 	if _, err := db.WaitSubscriptions(ctx, ts+1); err != nil {
 		t.Fatal(err)
 	}
