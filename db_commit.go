@@ -381,25 +381,33 @@ func conflictIn(rs *readSet, snapTS uint64, log, group []*commitRecord) *conflic
 // ends with the _id: see indexEntryID).
 func writeBatch(b *kv.Batch, pd *pendingDoc) {
 	for i, ix := range pd.table.indexes {
-		var oldK, newK []byte
-		if pd.oldKeys != nil {
-			oldK = pd.oldKeys[i]
-		}
-		if pd.newKeys != nil {
-			newK = pd.newKeys[i]
-		}
-		if oldK != nil && (newK == nil || string(oldK) != string(newK)) {
+		oldK, newK, del, put := entryWrites(pd, i)
+		if del {
 			b.Delete(oldK)
 		}
-		if newK == nil {
-			continue
-		}
-		if ix == pd.table.byID {
+		switch {
+		case !put:
+		case ix == pd.table.byID:
 			putDocMemo(b, newK, pd) // read_precache.go
-		} else if oldK == nil || string(oldK) != string(newK) {
+		default:
 			putEntryMemo(b, newK, pd)
 		}
 	}
+}
+
+// entryWrites returns the old and new keys of pd's entry in index i, and
+// whether writeBatch deletes the old one and puts the new one: an entry
+// is written only when its key changed, except the by_id entry, which
+// holds the document and is put at every write of it.
+func entryWrites(pd *pendingDoc, i int) (oldK, newK []byte, del, put bool) {
+	if pd.oldKeys != nil {
+		oldK = pd.oldKeys[i]
+	}
+	if pd.newKeys != nil {
+		newK = pd.newKeys[i]
+	}
+	moved := oldK == nil || newK == nil || string(oldK) != string(newK)
+	return oldK, newK, oldK != nil && moved, newK != nil && (moved || pd.table.indexes[i] == pd.table.byID)
 }
 
 // noValue is the value of an index entry.

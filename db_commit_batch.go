@@ -1,7 +1,5 @@
 package livedb
 
-import "bytes"
-
 // groupOps returns about how many storage writes a commit group makes, so
 // that commitGroup allocates its batch once: appended from empty, the
 // batch of one insert into a table of five indexes (about nine writes)
@@ -35,19 +33,12 @@ func docOps(pd *pendingDoc) int {
 	if pd.oldKeys != nil {
 		n++ // the later-change key
 	}
-	for i, ix := range pd.table.indexes {
-		var oldK, newK []byte
-		if pd.oldKeys != nil {
-			oldK = pd.oldKeys[i]
-		}
-		if pd.newKeys != nil {
-			newK = pd.newKeys[i]
-		}
-		moved := oldK == nil || newK == nil || !bytes.Equal(oldK, newK)
-		if oldK != nil && moved {
+	for i := range pd.table.indexes {
+		_, _, del, put := entryWrites(pd, i)
+		if del {
 			n++
 		}
-		if newK != nil && (moved || ix == pd.table.byID) {
+		if put {
 			n++
 		}
 	}
