@@ -228,8 +228,13 @@ func checkTree(t *testing.T, root *node, epoch uint64) {
 		if n != root && (len(n.items) < 1 || len(n.items) > maxItems) { // splitAt may leave a node under minItems
 			t.Fatalf("node at depth %d holds %d items, want 1..%d", depth, len(n.items), maxItems)
 		}
-		if n.epoch > epoch {
-			t.Fatalf("node of epoch %d, writer at %d", n.epoch, epoch)
+		if n.epoch >= epoch {
+			t.Fatalf("node of epoch %d in a published tree, writer at %d", n.epoch, epoch)
+		}
+		for _, c := range n.children {
+			if c.epoch > n.epoch {
+				t.Fatalf("a node of epoch %d points to a child of epoch %d: a commit wrote a published node", n.epoch, c.epoch)
+			}
 		}
 		for _, x := range n.items[len(n.items):cap(n.items)] {
 			if x.e != nil {
@@ -342,7 +347,7 @@ func TestTree_Commit_CopiesSmall(t *testing.T) {
 	defer s.Close()
 	var b kv.Batch
 	for i := range 100000 {
-		b.Put(fmt.Appendf(nil, "%08d", i), nil) // in order: splits leave nodes half full
+		b.Put(fmt.Appendf(nil, "%08d", i), nil) // in order: splitAt leaves nodes full
 	}
 	if err := s.Commit(&b); err != nil {
 		t.Fatal(err)
@@ -357,8 +362,8 @@ func TestTree_Commit_CopiesSmall(t *testing.T) {
 		if n.epoch != s.w.epoch-1 {
 			t.Fatalf("a node on the path is of epoch %d, want the commit's %d", n.epoch, s.w.epoch-1)
 		}
-		if cap(n.items) >= maxItems && len(n.items) < maxItems*2/3 {
-			t.Fatalf("a copy of %d items has room for %d", len(n.items), cap(n.items))
+		if want := cap(allocNode(n.leaf(), len(n.items)+1, 0).items); cap(n.items) > want {
+			t.Fatalf("a copy of %d items has room for %d, want at most %d", len(n.items), cap(n.items), want)
 		}
 		if n.leaf() {
 			break
