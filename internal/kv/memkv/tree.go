@@ -364,162 +364,75 @@ func allocNode(leaf bool, need int, epoch uint64) *node {
 	if leaf {
 		switch {
 		case need <= 8: // 256 bytes
-			x := new(struct {
-				node
-				a [8]item
-			})
-			n = &x.node
-			n.items = x.a[:0]
+			n = leafNode(func(a *[8]item) []item { return a[:0] })
 		case need <= 16: // 448
-			x := new(struct {
-				node
-				a [16]item
-			})
-			n = &x.node
-			n.items = x.a[:0]
+			n = leafNode(func(a *[16]item) []item { return a[:0] })
 		case need <= 24: // 640
-			x := new(struct {
-				node
-				a [24]item
-			})
-			n = &x.node
-			n.items = x.a[:0]
+			n = leafNode(func(a *[24]item) []item { return a[:0] })
 		case need <= 35: // 896
-			x := new(struct {
-				node
-				a [35]item
-			})
-			n = &x.node
-			n.items = x.a[:0]
+			n = leafNode(func(a *[35]item) []item { return a[:0] })
 		case need <= 40: // 1024
-			x := new(struct {
-				node
-				a [40]item
-			})
-			n = &x.node
-			n.items = x.a[:0]
+			n = leafNode(func(a *[40]item) []item { return a[:0] })
 		case need <= 45: // 1152
-			x := new(struct {
-				node
-				a [45]item
-			})
-			n = &x.node
-			n.items = x.a[:0]
+			n = leafNode(func(a *[45]item) []item { return a[:0] })
 		case need <= 51: // 1280
-			x := new(struct {
-				node
-				a [51]item
-			})
-			n = &x.node
-			n.items = x.a[:0]
+			n = leafNode(func(a *[51]item) []item { return a[:0] })
 		case need <= 56: // 1408
-			x := new(struct {
-				node
-				a [56]item
-			})
-			n = &x.node
-			n.items = x.a[:0]
+			n = leafNode(func(a *[56]item) []item { return a[:0] })
 		default: // 1536
-			x := new(struct {
-				node
-				a [maxItems]item
-			})
-			n = &x.node
-			n.items = x.a[:0]
+			n = leafNode(func(a *[maxItems]item) []item { return a[:0] })
 		}
 		n.epoch = epoch
 		return n
 	}
 	switch {
 	case need <= 8: // 320 bytes
-		x := new(struct {
-			node
-			a [8]item
-			c [9]*node
-		})
-		n = &x.node
-		n.items, n.children = x.a[:0], x.c[:0]
+		n = innerNode(func(a *[8]item, c *[9]*node) ([]item, []*node) { return a[:0], c[:0] })
 	case need <= 16: // 576
-		x := new(struct {
-			node
-			a [16]item
-			c [17]*node
-		})
-		n = &x.node
-		n.items, n.children = x.a[:0], x.c[:0]
+		n = innerNode(func(a *[16]item, c *[17]*node) ([]item, []*node) { return a[:0], c[:0] })
 	case need <= 22: // 768
-		x := new(struct {
-			node
-			a [22]item
-			c [23]*node
-		})
-		n = &x.node
-		n.items, n.children = x.a[:0], x.c[:0]
+		n = innerNode(func(a *[22]item, c *[23]*node) ([]item, []*node) { return a[:0], c[:0] })
 	case need <= 26: // 896
-		x := new(struct {
-			node
-			a [26]item
-			c [27]*node
-		})
-		n = &x.node
-		n.items, n.children = x.a[:0], x.c[:0]
+		n = innerNode(func(a *[26]item, c *[27]*node) ([]item, []*node) { return a[:0], c[:0] })
 	case need <= 30: // 1024
-		x := new(struct {
-			node
-			a [30]item
-			c [31]*node
-		})
-		n = &x.node
-		n.items, n.children = x.a[:0], x.c[:0]
+		n = innerNode(func(a *[30]item, c *[31]*node) ([]item, []*node) { return a[:0], c[:0] })
 	case need <= 34: // 1152
-		x := new(struct {
-			node
-			a [34]item
-			c [35]*node
-		})
-		n = &x.node
-		n.items, n.children = x.a[:0], x.c[:0]
+		n = innerNode(func(a *[34]item, c *[35]*node) ([]item, []*node) { return a[:0], c[:0] })
 	case need <= 38: // 1280
-		x := new(struct {
-			node
-			a [38]item
-			c [39]*node
-		})
-		n = &x.node
-		n.items, n.children = x.a[:0], x.c[:0]
+		n = innerNode(func(a *[38]item, c *[39]*node) ([]item, []*node) { return a[:0], c[:0] })
 	case need <= 42: // 1408
-		x := new(struct {
-			node
-			a [42]item
-			c [43]*node
-		})
-		n = &x.node
-		n.items, n.children = x.a[:0], x.c[:0]
+		n = innerNode(func(a *[42]item, c *[43]*node) ([]item, []*node) { return a[:0], c[:0] })
 	case need <= 46: // 1536
-		x := new(struct {
-			node
-			a [46]item
-			c [47]*node
-		})
-		n = &x.node
-		n.items, n.children = x.a[:0], x.c[:0]
+		n = innerNode(func(a *[46]item, c *[47]*node) ([]item, []*node) { return a[:0], c[:0] })
 	case need <= 54: // 1792
-		x := new(struct {
-			node
-			a [54]item
-			c [55]*node
-		})
-		n = &x.node
-		n.items, n.children = x.a[:0], x.c[:0]
+		n = innerNode(func(a *[54]item, c *[55]*node) ([]item, []*node) { return a[:0], c[:0] })
 	default: // 2048
-		x := new(struct {
-			node
-			a [maxItems]item
-			c [maxItems + 1]*node
-		})
-		n = &x.node
-		n.items, n.children = x.a[:0], x.c[:0]
+		n = innerNode(func(a *[maxItems]item, c *[maxItems + 1]*node) ([]item, []*node) { return a[:0], c[:0] })
 	}
 	n.epoch = epoch
 	return n
+}
+
+// leafNode returns a leaf allocated together with the item array A, whose
+// empty slice of the array's room slice returns (Go has no generic array
+// length, so each size of allocNode passes its own).
+func leafNode[A any](slice func(*A) []item) *node {
+	x := new(struct {
+		node
+		a A
+	})
+	x.items = slice(&x.a)
+	return &x.node
+}
+
+// innerNode is leafNode for an inner node: its items and its children are
+// allocated with it.
+func innerNode[A, C any](slice func(*A, *C) ([]item, []*node)) *node {
+	x := new(struct {
+		node
+		a A
+		c C
+	})
+	x.items, x.children = slice(&x.a, &x.c)
+	return &x.node
 }
