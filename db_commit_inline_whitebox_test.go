@@ -86,16 +86,8 @@ func TestDB_Submit_InlineWaitsForPause(t *testing.T) {
 // commit's result. With commitsInline false while subscriptions exist,
 // the committer starts and the test fails.
 func TestDB_Submit_SubscribedMemoryCommitsInline(t *testing.T) {
-	db := openWhitebox(t, "memory", lazySchema(), Options{})
+	db, sub := subscribedMemory(t)
 	ctx := context.Background()
-	sub, err := Subscribe(ctx, db, countLazyItems)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	if u := nextCount(t, sub); u.Err != nil || u.Value != 0 {
-		t.Fatalf("first update %d, %v; want 0, nil", u.Value, u.Err)
-	}
 	for n := int64(1); n <= 3; n++ {
 		ts, err := db.MutationTS(ctx, func(m *MutationCtx) error {
 			_, err := m.DB.Insert("items", Doc{"n": n})
@@ -122,6 +114,22 @@ func TestDB_Submit_SubscribedMemoryCommitsInline(t *testing.T) {
 	}
 }
 
+// subscribedMemory opens a memory database with a subscription to its
+// item count, closed when the test ends, and takes its first update (0).
+func subscribedMemory(t *testing.T) (*DB, *Subscription[int]) {
+	t.Helper()
+	db := openWhitebox(t, "memory", lazySchema(), Options{})
+	sub, err := Subscribe(context.Background(), db, countLazyItems)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sub.Close)
+	if u := nextCount(t, sub); u.Err != nil || u.Value != 0 {
+		t.Fatalf("first update %d, %v; want 0, nil", u.Value, u.Err)
+	}
+	return db, sub
+}
+
 // nextCount returns sub's next update, failing the test when none comes
 // within 30 s (a lost wake-up, not a speed limit) or the channel closes.
 func nextCount(t *testing.T, sub *Subscription[int]) Update[int] {
@@ -145,14 +153,8 @@ func nextCount(t *testing.T, sub *Subscription[int]) Update[int] {
 // With notify taking mu, the notify below waits until the test gives up
 // (30 s) and fails.
 func TestSubManager_Notify_SubscribedSkipsMu(t *testing.T) {
-	db := openWhitebox(t, "memory", lazySchema(), Options{})
+	db, _ := subscribedMemory(t)
 	ctx := context.Background()
-	sub, err := Subscribe(ctx, db, countLazyItems)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	nextCount(t, sub)
 	ts, err := db.MutationTS(ctx, func(m *MutationCtx) error {
 		_, err := m.DB.Insert("items", Doc{"n": int64(1)})
 		return err
