@@ -268,7 +268,10 @@ func TestIterator_IndexRangeAllocs(t *testing.T) {
 	}
 	inSegment, toIndexEnd := scan([]byte{0x01, 0, 0, 0, 3, 0x11}), scan([]byte{0x01, 0, 0, 0, 4})
 
-	if toIndexEnd > inSegment {
+	// One allocation of slack: under the race detector either count is
+	// 7 or 8 from one test process to the next (3 runs in 150), while the
+	// merge of the main bucket and the segments costs about 10 more.
+	if toIndexEnd > inSegment+1 {
 		t.Fatalf("a scan to the index's end allocates %v times, one to its segment's end %v times", toIndexEnd, inSegment)
 	}
 }
