@@ -35,21 +35,12 @@ func FuzzTree_Ops(f *testing.F) {
 		}()
 		var b kv.Batch
 		commit := func(n int) {
-			if err := s.Commit(&b); err != nil {
-				t.Fatal(err)
-			}
+			f := commitChecked(t, s, &b, m, rng)
 			b.Reset()
-			checkTree(t, s.w.root, s.w.epoch)
-			sn, err := s.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := frozen{sn: sn, keys: slices.Clone(m.keys), vals: maps(m.vals)}
-			checkReads(t, rng, f)
 			if n%3 == 0 && len(snaps) < 8 {
 				snaps = append(snaps, f)
 			} else {
-				sn.Release()
+				f.sn.Release()
 			}
 			for _, old := range snaps {
 				checkReads(t, rng, old)

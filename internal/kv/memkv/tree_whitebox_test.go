@@ -57,6 +57,24 @@ func treeKey(rng *rand.Rand, space int) string {
 	}
 }
 
+// commitChecked commits b to s and checks the tree's structure and the
+// reads of a new snapshot against m, which holds what b wrote; it returns
+// the snapshot with m's state, for the caller to keep or release.
+func commitChecked(t *testing.T, s *Store, b *kv.Batch, m *refModel, rng *rand.Rand) frozen {
+	t.Helper()
+	if err := s.Commit(b); err != nil {
+		t.Fatal(err)
+	}
+	checkTree(t, s.w.root, s.w.epoch)
+	sn, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := frozen{sn: sn, keys: slices.Clone(m.keys), vals: maps(m.vals)}
+	checkReads(t, rng, f)
+	return f
+}
+
 // TestTree_RandomOps_MatchesReference commits random batches of puts and
 // deletes (some emptying the tree, which merges and frees every node) and
 // checks, after each commit, the tree's structure and every read against
@@ -98,20 +116,11 @@ func TestTree_RandomOps_MatchesReference(t *testing.T) {
 					}
 					m.keys, m.vals = nil, map[string]string{}
 				}
-				if err := s.Commit(&b); err != nil {
-					t.Fatal(err)
-				}
-				checkTree(t, s.w.root, s.w.epoch)
-				sn, err := s.Snapshot()
-				if err != nil {
-					t.Fatal(err)
-				}
-				f := frozen{sn: sn, keys: slices.Clone(m.keys), vals: maps(m.vals)}
-				checkReads(t, rng, f)
+				f := commitChecked(t, s, &b, m, rng)
 				if c%10 == 0 {
 					snaps = append(snaps, f)
 				} else {
-					sn.Release()
+					f.sn.Release()
 				}
 				if c%5 == 0 {
 					for _, old := range snaps[max(0, len(snaps)-2):] {
