@@ -22,6 +22,7 @@ type scanner struct {
 
 	it       kv.Iterator
 	mit      kv.MemoIterator // it, when the store has memos (memory backend)
+	mn       memoNexter      // it, when it steps in one call (query_scan_memo.go)
 	ms       kv.MemoSnapshot // the snapshot, when mit is set
 	snapKey  []byte          // current snapshot entry (copied unless mit), nil when none
 	snapVal  []byte
@@ -47,6 +48,7 @@ func (tx *txn) newScanner(ix *indexInfo, start, end []byte, reverse bool) *scann
 	if mit, ok := s.it.(kv.MemoIterator); ok {
 		if ms, ok := tx.snap.(kv.MemoSnapshot); ok {
 			s.mit, s.ms = mit, ms
+			s.mn, _ = s.it.(memoNexter)
 		}
 	}
 	if tx.writes != nil {
@@ -97,6 +99,9 @@ func (s *scanner) next() (key []byte, row docRow, ok bool, err error) {
 		// The memory backend maps no file, so a read cannot fault: the
 		// guard's two runtime calls and deferred recover per row are
 		// spared.
+		if s.memoScan() {
+			return s.advanceMemo() // query_scan_memo.go
+		}
 		return s.advance()
 	}
 	defer catchFault(&err, guardFaults())

@@ -203,9 +203,9 @@ func (tq *TypedQuery[T]) collect(n int) ([]T, error) {
 // paginate is Paginate of a query that is not a search.
 func (tq *TypedQuery[T]) paginate(opts PaginationOptions) (PaginationResult[T], error) {
 	page := make([]T, 0, pageCap(opts, opts.EndCursor != "")) // read_alloc.go
-	res, err := tq.q.paginate(opts, func(row docRow) error {
-		page = append(page, *new(T))
-		return tq.t.decodeRow(row, &page[len(page)-1])
+	res, err := tq.q.paginate(opts, func(row docRow) (err error) {
+		page, err = tq.t.appendRow(page, row) // read_typed_append.go
+		return err
 	})
 	if err != nil {
 		return PaginationResult[T]{}, err

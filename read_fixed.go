@@ -30,7 +30,7 @@ func (s *scanner) closeIter() {
 		return
 	}
 	s.it.Close()
-	s.it, s.mit = closedIter, nil
+	s.it, s.mit, s.mn = closedIter, nil, nil
 }
 
 // closedIter is the iterator of a closed scanner: at its end, for good.

@@ -100,7 +100,10 @@ func (it *iterator) refill() {
 			c.seekLT(it.sn.root, nil)
 		}
 	}
-	for len(it.buf) < want && c.valid() {
+	for len(it.buf) < want && c.valid() && !it.done {
+		if it.takeRun(want) { // iterator_run.go: a leaf's items in one copy
+			continue
+		}
 		x := c.item()
 		if it.reverse {
 			if it.start != nil && it.lo.compareItem(x) < 0 {
