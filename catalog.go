@@ -320,7 +320,14 @@ func (c *catalog) marshal() ([]byte, error) {
 		cj.Tables = append(cj.Tables, tj)
 	}
 	slices.SortFunc(cj.Tables, func(a, b tableJSON) int { return int(a.Number) - int(b.Number) })
-	return appendCatalogJSON(nil, &cj) // json.Marshal's bytes (catalog_codec.go)
+	// One buffer of about the catalog's size, not a doubling from 8 bytes:
+	// in a fresh process each new size class is a new span and a page
+	// fault (W7).
+	size := 128 + len(cj.Schema)
+	for _, tj := range cj.Tables {
+		size += 64 + 96*len(tj.Indexes)
+	}
+	return appendCatalogJSON(make([]byte, 0, size), &cj) // json.Marshal's bytes (catalog_codec.go)
 }
 
 // unmarshalCatalog reads a stored catalog. Its schema is kept as stored
@@ -328,8 +335,11 @@ func (c *catalog) marshal() ([]byte, error) {
 // from the schema the database is opened with.
 func unmarshalCatalog(b []byte) (*catalog, error) {
 	var cj catalogJSON
-	if err := decodeCatalogJSON(b, &cj); err != nil { // as json.Unmarshal (catalog_codec.go)
-		return nil, fmt.Errorf("%w: catalog: %w", ErrNotLivedb, err)
+	if !decodeCatalogCanonical(b, &cj) { // the form livedb writes, without encoding/json (catalog_fast.go)
+		cj = catalogJSON{}
+		if err := decodeCatalogJSON(b, &cj); err != nil { // as json.Unmarshal (catalog_codec.go)
+			return nil, fmt.Errorf("%w: catalog: %w", ErrNotLivedb, err)
+		}
 	}
 	if cj.Version != catalogVersion {
 		return nil, fmt.Errorf("%w: catalog version %d, this livedb reads version %d", ErrNotLivedb, cj.Version, catalogVersion)
@@ -382,7 +392,7 @@ func unmarshalCatalog(b []byte) (*catalog, error) {
 // read back from a stored catalog compare equal to it.
 func schemaJSON(s *Schema) (json.RawMessage, error) {
 	b, err := s.MarshalJSON()
-	if err == nil {
+	if err == nil && (!isCompactJSON(b) || needsHTMLEscape(b)) { // else b is already that (catalog_fast.go)
 		b, err = appendJSONRaw(nil, b) // json.Marshal(json.RawMessage(b))
 	}
 	if err != nil {

@@ -140,6 +140,7 @@ func (db *DB) signalCommit() {
 // processes' commits meanwhile. NoSync does not apply: PostgreSQL makes
 // commits durable, and the copy is a cache that is never synced.
 func Open(path string, schema *Schema, opts *Options) (*DB, error) {
+	reserveOpenStack(len(path)) // where growing the stack is cheap (db_open_stack.go)
 	o := opts.withDefaults()
 	if isDSN(path) {
 		return openDSN(path, schema, o)

@@ -104,7 +104,11 @@ func (s *Schema) MarshalJSON() ([]byte, error) {
 	// JSON.stringify does not escape <, > and &; neither does livedb.
 	// The bytes are those of a json.Encoder without HTML escaping
 	// (schema_json_append.go).
-	b, err := appendSchemaExportJSON(nil, &out)
+	size := 64 // one buffer, not a doubling from 8 bytes (catalog.marshal says why)
+	for _, t := range out.Tables {
+		size += 256 + len(t.DocumentType)
+	}
+	b, err := appendSchemaExportJSON(make([]byte, 0, size), &out)
 	if err != nil {
 		return nil, fmt.Errorf("livedb: marshal schema: %w", err)
 	}

@@ -164,6 +164,9 @@ func appendJSONRawUnescaped(dst []byte, raw json.RawMessage) ([]byte, error) {
 	if raw == nil {
 		return append(dst, "null"...), nil
 	}
+	if isCompactJSON(raw) {
+		return append(dst, raw...), nil // as Compact gives it back (catalog_fast.go)
+	}
 	buf := bytes.NewBuffer(dst)
 	if err := json.Compact(buf, raw); err != nil {
 		return nil, err

@@ -268,12 +268,7 @@ func segmentName(first uint64) string { return fmt.Sprintf("%020d.wal", first) }
 
 // segments lists the segment files of dir by first sequence number.
 func segments(dir string) ([]uint64, error) {
-	d, err := fsutil.OpenFile(dir, os.O_RDONLY, 0) // os.ReadDir, without the runtime's poller
-	if err != nil {
-		return nil, err
-	}
-	names, err := d.Readdirnames(-1)
-	_ = d.Close()
+	names, err := fsutil.ReadDirNames(dir) // os.ReadDir without an *os.File
 	if err != nil {
 		return nil, err
 	}
