@@ -4,6 +4,7 @@ package livedb
 
 import (
 	"context"
+	"crypto/sha256"
 	"strings"
 	"syscall"
 	"testing"
@@ -117,4 +118,24 @@ func BenchmarkCursorMAC(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkCursorFingerprint measures a fingerprint of a W5-like query
+// description: hashed every time (as before the memo), and remembered.
+func BenchmarkCursorFingerprint(b *testing.B) {
+	desc := []byte(`sessions|by_workflow|eq("workflowId", "` + strings.Repeat("w", 32) + `")|asc|preds=0`)
+	b.Run("sha256", func(b *testing.B) {
+		b.ReportAllocs()
+		defer cursorBenchCPU(b)()
+		for b.Loop() {
+			_ = sha256.Sum256(desc)
+		}
+	})
+	b.Run("memo", func(b *testing.B) {
+		b.ReportAllocs()
+		defer cursorBenchCPU(b)()
+		for b.Loop() {
+			_ = fingerprintOfDescription(desc)
+		}
+	})
 }

@@ -1,7 +1,6 @@
 package livedb
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"strconv"
@@ -20,12 +19,12 @@ import (
 const describeBuf = 256
 
 // fingerprintOf returns the fingerprint of the query: the first 8 bytes
-// of the SHA-256 of its description. It is returned as an array, which
-// the Query keeps, so that the hash does not escape to the heap.
+// of the SHA-256 of its description (remembered for recent descriptions:
+// cursor_fingerprint.go). It is returned as an array, which the Query
+// keeps, so that the hash does not escape to the heap.
 func (q *Query) fingerprintOf() [8]byte {
 	var buf [describeBuf]byte
-	h := sha256.Sum256(q.appendDescribe(buf[:0]))
-	return [8]byte(h[:8])
+	return fingerprintOfDescription(q.appendDescribe(buf[:0]))
 }
 
 // appendDescribe appends describe's text to dst.
