@@ -12,10 +12,14 @@ import (
 // new Query, whose fingerprint would otherwise be a SHA-256 of the same
 // text each time). A description's fingerprint never changes, so a slot
 // that holds it gives the answer the hash would; another description
-// that lands in the slot replaces it.
+// that lands in the slot replaces it, but only on its second miss in a
+// row there (seen holds the hash of the last one that missed): a program
+// whose queries are each run once (every range value new) does not pay an
+// entry per Paginate.
 var fingerprints struct {
 	seed  maphash.Seed
 	slots [512]atomic.Pointer[fingerprintEntry]
+	seen  [512]atomic.Uint64
 }
 
 func init() { fingerprints.seed = maphash.MakeSeed() }
@@ -38,12 +42,15 @@ func fingerprintOfDescription(desc []byte) [8]byte {
 		h := sha256.Sum256(desc)
 		return [8]byte(h[:8])
 	}
-	slot := &fingerprints.slots[maphash.Bytes(fingerprints.seed, desc)%uint64(len(fingerprints.slots))]
-	if e := slot.Load(); e != nil && e.desc == string(desc) {
+	hash := maphash.Bytes(fingerprints.seed, desc)
+	i := hash % uint64(len(fingerprints.slots))
+	if e := fingerprints.slots[i].Load(); e != nil && e.desc == string(desc) {
 		return e.fp
 	}
 	h := sha256.Sum256(desc)
-	e := &fingerprintEntry{desc: string(desc), fp: [8]byte(h[:8])}
-	slot.Store(e)
-	return e.fp
+	fp := [8]byte(h[:8])
+	if fingerprints.seen[i].Swap(hash) == hash {
+		fingerprints.slots[i].Store(&fingerprintEntry{desc: string(desc), fp: fp})
+	}
+	return fp
 }

@@ -3,6 +3,7 @@ package livedb
 import (
 	"crypto/sha256"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"testing"
 )
@@ -29,5 +30,28 @@ func TestFingerprintOfDescription_SameAsSHA256(t *testing.T) {
 	}
 	for i := len(descs) - 1; i >= 0; i-- {
 		check(descs[i])
+	}
+}
+
+// A description seen once costs no allocation (it is not kept); one seen
+// twice in a row in its slot is kept, and found there after.
+func TestFingerprintOfDescription_KeepsRepeated(t *testing.T) {
+	descs := make([][]byte, 1000)
+	for i := range descs {
+		descs[i] = fmt.Appendf(nil, "once|by_k|eq(\"k\", %d)|asc|preds=0", i)
+	}
+	i := 0
+	if n := testing.AllocsPerRun(len(descs)-1, func() {
+		fingerprintOfDescription(descs[i])
+		i++
+	}); n != 0 {
+		t.Errorf("%v allocations for a description seen once, want 0", n)
+	}
+	d := []byte("twice|by_k||asc|preds=0")
+	fingerprintOfDescription(d)
+	fingerprintOfDescription(d)
+	slot := fingerprints.slots[maphash.Bytes(fingerprints.seed, d)%uint64(len(fingerprints.slots))].Load()
+	if slot == nil || slot.desc != string(d) {
+		t.Fatalf("after two uses, the slot of %q holds %v", d, slot)
 	}
 }
