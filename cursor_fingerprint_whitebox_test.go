@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"strings"
 	"testing"
+
+	"github.com/livedb-go/livedb/internal/value"
 )
 
 // A remembered fingerprint is the SHA-256 one, for more descriptions than
@@ -53,5 +55,18 @@ func TestFingerprintOfDescription_KeepsRepeated(t *testing.T) {
 	slot := fingerprints.slots[maphash.Bytes(fingerprints.seed, d)%uint64(len(fingerprints.slots))].Load()
 	if slot == nil || slot.desc != string(d) {
 		t.Fatalf("after two uses, the slot of %q holds %v", d, slot)
+	}
+}
+
+// An index range's text in a description quotes each field as %q does,
+// for plain names (the fast path) and for names with quotes, backslashes,
+// control characters, DEL, non-ASCII and invalid UTF-8 (strconv's).
+func TestIndexRange_AppendTo_QuotesFieldsAsFmt(t *testing.T) {
+	for _, field := range []string{"workflowId", "a.b", "", "sp ace", "q\"uote", "back\\slash", "tab\t", "\x00", "\x7f", "é", "\xff", "~!@#$%^&*()"} {
+		r := IndexRange{}.Eq(field, "v").Gt(field, 1.5)
+		want := fmt.Sprintf("eq(%q, %s).gt(%q, %s)", field, value.Format("v"), field, value.Format(1.5))
+		if got := string(r.appendTo(nil)); got != want {
+			t.Errorf("field %q: %s, want %s", field, got, want)
+		}
 	}
 }

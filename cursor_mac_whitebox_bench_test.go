@@ -139,3 +139,15 @@ func BenchmarkCursorFingerprint(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCursorDescribe measures the description a fingerprint hashes,
+// of a W5-like query (one equality on a 32-character string).
+func BenchmarkCursorDescribe(b *testing.B) {
+	r := IndexRange{}.Eq("workflowId", strings.Repeat("w", 32))
+	var buf [describeBuf]byte
+	b.ReportAllocs()
+	defer cursorBenchCPU(b)()
+	for b.Loop() {
+		_ = r.appendTo(buf[:0])
+	}
+}

@@ -57,7 +57,11 @@ func (r *IndexRange) appendTo(dst []byte) []byte {
 		}
 		dst = append(dst, rangeOpNames[t.op]...)
 		dst = append(dst, '(')
-		dst = strconv.AppendQuote(dst, t.field)
+		if plainASCII(t.field) { // strconv.Quote's text, without its rune loop
+			dst = append(append(append(dst, '"'), t.field...), '"')
+		} else {
+			dst = strconv.AppendQuote(dst, t.field)
+		}
 		dst = append(dst, ", "...)
 		dst = appendFormat(dst, t.value)
 		dst = append(dst, ')')
@@ -78,14 +82,24 @@ func appendFormat(dst []byte, x any) []byte {
 	default:
 		return append(dst, value.Format(x)...)
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7F || c == '"' || c == '\\' {
-			return append(dst, value.Format(x)...)
-		}
+	if !plainASCII(s) {
+		return append(dst, value.Format(x)...)
 	}
 	dst = append(dst, '"')
 	dst = append(dst, s...)
 	return append(dst, '"')
+}
+
+// plainASCII reports whether s is printable ASCII without double quotes or
+// backslashes: text that strconv.Quote and value.Format both print between
+// double quotes as it is.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7F || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // appendCursorString returns the cursor body b with its MAC as URL-safe
