@@ -78,7 +78,7 @@ const (
 const (
 	maxPageItems      = 32000
 	splitRecommendLen = 6144
-	cursorVersion     = 1
+	cursorVersion     = cursorVersionCMAC // cursor_mac.go: version 1 is still read
 	cursorMACLen      = 12
 	cursorKindAfter   = 1
 	cursorKindEnd     = 2
@@ -136,10 +136,13 @@ func (q *Query) decodeCursor(s string) (cursor, error) {
 		return bad("not a livedb cursor")
 	}
 	body, mac := b[:len(b)-cursorMACLen], b[len(b)-cursorMACLen:]
+	if body[0] != cursorVersionHMAC && body[0] != cursorVersionCMAC { // the version picks the MAC (cursor_mac.go)
+		return bad("unknown cursor version")
+	}
 	if !hmac.Equal(q.cursorMAC(body), mac) {
 		return bad("the cursor was altered, or comes from another database")
 	}
-	if body[0] != cursorVersion || (body[1] != cursorKindAfter && body[1] != cursorKindEnd) {
+	if body[1] != cursorKindAfter && body[1] != cursorKindEnd {
 		return bad("unknown cursor version")
 	}
 	if !bytes.Equal(body[2:10], q.fingerprint()) {

@@ -1,7 +1,6 @@
 package livedb
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"strconv"
@@ -20,12 +19,12 @@ import (
 const describeBuf = 256
 
 // fingerprintOf returns the fingerprint of the query: the first 8 bytes
-// of the SHA-256 of its description. It is returned as an array, which
-// the Query keeps, so that the hash does not escape to the heap.
+// of the SHA-256 of its description (remembered for recent descriptions:
+// cursor_fingerprint.go). It is returned as an array, which the Query
+// keeps, so that the hash does not escape to the heap.
 func (q *Query) fingerprintOf() [8]byte {
 	var buf [describeBuf]byte
-	h := sha256.Sum256(q.appendDescribe(buf[:0]))
-	return [8]byte(h[:8])
+	return fingerprintOfDescription(q.appendDescribe(buf[:0]))
 }
 
 // appendDescribe appends describe's text to dst.
@@ -58,7 +57,11 @@ func (r *IndexRange) appendTo(dst []byte) []byte {
 		}
 		dst = append(dst, rangeOpNames[t.op]...)
 		dst = append(dst, '(')
-		dst = strconv.AppendQuote(dst, t.field)
+		if plainASCII(t.field) { // strconv.Quote's text, without its rune loop
+			dst = append(append(append(dst, '"'), t.field...), '"')
+		} else {
+			dst = strconv.AppendQuote(dst, t.field)
+		}
 		dst = append(dst, ", "...)
 		dst = appendFormat(dst, t.value)
 		dst = append(dst, ')')
@@ -79,14 +82,24 @@ func appendFormat(dst []byte, x any) []byte {
 	default:
 		return append(dst, value.Format(x)...)
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7F || c == '"' || c == '\\' {
-			return append(dst, value.Format(x)...)
-		}
+	if !plainASCII(s) {
+		return append(dst, value.Format(x)...)
 	}
 	dst = append(dst, '"')
 	dst = append(dst, s...)
 	return append(dst, '"')
+}
+
+// plainASCII reports whether s is printable ASCII without double quotes or
+// backslashes: text that strconv.Quote and value.Format both print between
+// double quotes as it is.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7F || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // appendCursorString returns the cursor body b with its MAC as URL-safe
