@@ -29,7 +29,8 @@ type catalog struct {
 	// read from the file, kept so that an Open with the same schema
 	// neither parses them nor marshals the schema twice.
 	schemaJSON json.RawMessage
-	secret     []byte // signs cursors, so an altered cursor is refused
+	secret     []byte    // signs cursors, so an altered cursor is refused
+	cmac       *cmacCell // the cursors' AES-CMAC key of secret, made on first use (cursor_mac.go); shared by copies
 	// gen counts the catalog's stored versions: it is stored with the last
 	// commit timestamp, so a snapshot knows which catalog it holds.
 	gen uint64
@@ -127,6 +128,7 @@ func (c *catalog) clone() *catalog {
 		schema:     c.schema,
 		schemaJSON: c.schemaJSON,
 		secret:     c.secret,
+		cmac:       c.cmac, // the same secret, so the same key
 		gen:        c.gen,
 	}
 	for _, t := range c.tables {
@@ -191,7 +193,7 @@ func (t *tableInfo) renumbered(n uint32) *tableInfo {
 func newCatalog() *catalog {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret) // crypto/rand.Read never fails
-	return &catalog{tables: map[string]*tableInfo{}, byNumber: map[uint32]*tableInfo{}, nextTable: firstUserTable, nextIndex: 1, secret: secret}
+	return &catalog{tables: map[string]*tableInfo{}, byNumber: map[uint32]*tableInfo{}, nextTable: firstUserTable, nextIndex: 1, secret: secret, cmac: new(cmacCell)}
 }
 
 // addTable creates a table with its two built-in indexes.
@@ -347,7 +349,7 @@ func unmarshalCatalog(b []byte) (*catalog, error) {
 	if len(cj.Secret) < 16 {
 		return nil, fmt.Errorf("%w: catalog lacks its cursor secret", ErrNotLivedb)
 	}
-	c := &catalog{tables: map[string]*tableInfo{}, byNumber: map[uint32]*tableInfo{}, nextTable: cj.NextTable, nextIndex: cj.NextIndex, secret: cj.Secret}
+	c := &catalog{tables: map[string]*tableInfo{}, byNumber: map[uint32]*tableInfo{}, nextTable: cj.NextTable, nextIndex: cj.NextIndex, secret: cj.Secret, cmac: new(cmacCell)}
 	for _, tj := range cj.Tables {
 		if len(tj.Indexes) < 2 || tj.Indexes[0].Name != indexByID || tj.Indexes[1].Name != indexByCreationTime {
 			return nil, fmt.Errorf("%w: catalog: table %q lacks its built-in indexes", ErrNotLivedb, tj.Name)

@@ -37,13 +37,13 @@ const (
 const cmacKeyLabel = "livedb cursor AES-CMAC key v2\x00"
 
 // macCursor returns the first cursorMACLen bytes of the MAC of body made
-// with secret, appended to dst: the MAC of the version in body[0]
+// with c's secret, appended to dst: the MAC of the version in body[0]
 // (cursorVersionHMAC, else cursorVersionCMAC). body must not be empty.
-func macCursor(dst, secret, body []byte) []byte {
+func macCursor(dst []byte, c *catalog, body []byte) []byte {
 	if body[0] == cursorVersionHMAC {
-		return macCursorHMAC(dst, secret, body)
+		return macCursorHMAC(dst, c.secret, body)
 	}
-	return cmacKeyFor(secret).appendMAC(dst, body)
+	return c.cursorKey().appendMAC(dst, body)
 }
 
 // cursorMACs keeps the HMAC states that sign and check cursors, for reuse
@@ -87,53 +87,39 @@ func macCursorHMAC(dst, secret, body []byte) []byte {
 // SP 800-38B section 6.1. It is never changed once made, so one is shared
 // by every goroutine.
 type cmacKey struct {
-	secret []byte // the database secret the key was derived from (a copy)
 	block  cipher.Block
 	k1, k2 [aes.BlockSize]byte
 }
 
-// cmacKeys caches the key of the last secret seen in each slot, picked by
-// the secret's first byte (secrets are random): deriving a key (a SHA-256,
-// the AES key schedule and the subkeys) costs more than a cursor's whole
-// MAC. Two databases in use at once whose secrets share a slot take turns
-// in it, and find their keys in cmacKeysAll instead of deriving them again.
-var cmacKeys [64]atomic.Pointer[cmacKey]
+// cmacCell keeps a catalog's cursor key once made. Every copy of a
+// catalog (clone, with) has its secret, and shares its cell.
+type cmacCell struct{ atomic.Pointer[cmacKey] }
 
-// cmacKeysAll holds every key derived, by secret, up to maxCMACKeys of
-// them; when full it is emptied, so that a process opening databases
-// without end does not keep every key.
-var cmacKeysAll struct {
-	sync.Mutex
-	m map[string]*cmacKey
-}
-
-const maxCMACKeys = 1024
-
-// cmacKeyFor returns the AES-CMAC key derived from secret.
-func cmacKeyFor(secret []byte) *cmacKey {
-	slot := &cmacKeys[0]
-	if len(secret) > 0 {
-		slot = &cmacKeys[int(secret[0])%len(cmacKeys)]
+// cursorKey returns the AES-CMAC key of c's secret, derived on first use
+// (a SHA-256, the AES key schedule and the subkeys cost more than a
+// cursor's whole MAC) and kept in c's cell. Two goroutines deriving it at
+// once make the same key; either is kept. A catalog made without a cell
+// derives the key every time.
+func (c *catalog) cursorKey() *cmacKey {
+	if c.cmac == nil {
+		return deriveCMACKey(c.secret)
 	}
-	if k := slot.Load(); k != nil && bytes.Equal(k.secret, secret) {
+	if k := c.cmac.Load(); k != nil {
 		return k
 	}
-	cmacKeysAll.Lock()
-	k := cmacKeysAll.m[string(secret)]
-	if k == nil {
-		if len(cmacKeysAll.m) >= maxCMACKeys || cmacKeysAll.m == nil {
-			cmacKeysAll.m = map[string]*cmacKey{}
-		}
-		h := sha256.New()
-		h.Write([]byte(cmacKeyLabel))
-		h.Write(secret)
-		k = newCMACKey(h.Sum(nil)[:16])
-		k.secret = bytes.Clone(secret)
-		cmacKeysAll.m[string(secret)] = k
-	}
-	cmacKeysAll.Unlock()
-	slot.Store(k)
+	k := deriveCMACKey(c.secret)
+	c.cmac.Store(k)
 	return k
+}
+
+// deriveCMACKey returns the AES-CMAC key derived from a database's
+// secret: AES-128 keyed by the first 16 bytes of SHA-256(cmacKeyLabel ||
+// secret).
+func deriveCMACKey(secret []byte) *cmacKey {
+	h := sha256.New()
+	h.Write([]byte(cmacKeyLabel))
+	h.Write(secret)
+	return newCMACKey(h.Sum(nil)[:16])
 }
 
 // newCMACKey returns the AES-CMAC key for the AES key aesKey (16, 24 or 32

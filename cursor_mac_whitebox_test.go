@@ -60,25 +60,33 @@ func TestCMACKey_Sum_RFC4493Vectors(t *testing.T) {
 	}
 }
 
-// Each secret gets the key derived from it, also when two secrets share a
-// slot of the cache and take turns in it.
-func TestCMACKeyFor_SharedSlot(t *testing.T) {
+// A catalog's cursor key is the one derived from its own secret, made
+// once and kept, and a clone (same secret) keeps it.
+func TestCatalog_CursorKey_FromItsSecret(t *testing.T) {
 	a, b := bytes.Repeat([]byte{7}, 32), bytes.Repeat([]byte{7}, 32)
-	b[31] = 8 // the same first byte: the same slot
+	b[31] = 8
 	derive := func(secret []byte) *cmacKey {
 		h := sha256.Sum256(append([]byte(cmacKeyLabel), secret...))
 		return newCMACKey(h[:16])
 	}
-	wantA, wantB := derive(a), derive(b)
-	for range 3 {
-		for _, tc := range []struct {
-			secret []byte
-			want   *cmacKey
-		}{{a, wantA}, {b, wantB}} {
-			got := cmacKeyFor(tc.secret)
-			if got.k1 != tc.want.k1 || got.k2 != tc.want.k2 || !bytes.Equal(got.secret, tc.secret) {
-				t.Fatalf("cmacKeyFor(%x): subkeys %x %x, want %x %x", tc.secret, got.k1, got.k2, tc.want.k1, tc.want.k2)
-			}
+	for _, secret := range [][]byte{a, b} {
+		c := newCatalog()
+		c.secret = secret
+		got, want := c.cursorKey(), derive(secret)
+		if got.k1 != want.k1 || got.k2 != want.k2 {
+			t.Fatalf("secret %x: subkeys %x %x, want %x %x", secret, got.k1, got.k2, want.k1, want.k2)
+		}
+		if again := c.cursorKey(); again != got {
+			t.Errorf("secret %x: a second cursorKey made a new key", secret)
+		}
+		if cl := c.clone(); cl.cursorKey() != got {
+			t.Errorf("secret %x: the clone made a new key", secret)
+		}
+		var x, y [16]byte
+		got.sum(&x, []byte("body"))
+		want.sum(&y, []byte("body"))
+		if x != y {
+			t.Errorf("secret %x: MAC %x, want %x", secret, x, y)
 		}
 	}
 }
@@ -247,7 +255,7 @@ func TestQuery_DecodeCursor_UnknownVersion(t *testing.T) {
 			b := bytes.Clone(good)
 			b[0] = version
 			// Signed as version 2 would sign it: still refused.
-			b = cmacKeyFor(db.cat.Load().secret).appendMAC(b[:len(b)-cursorMACLen], b[:len(b)-cursorMACLen])
+			b = db.cat.Load().cursorKey().appendMAC(b[:len(b)-cursorMACLen], b[:len(b)-cursorMACLen])
 			_, err := q.decodeCursor(base64.RawURLEncoding.EncodeToString(b))
 			if !errors.Is(err, ErrInvalidCursor) || !strings.Contains(err.Error(), "unknown cursor version") {
 				t.Errorf("version %d: %v, want ErrInvalidCursor: unknown cursor version", version, err)

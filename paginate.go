@@ -104,7 +104,7 @@ func (q *Query) fingerprint() []byte {
 // secret (cursor_mac.go).
 func (q *Query) cursorMAC(body []byte) []byte {
 	var buf [cursorMACLen]byte
-	return macCursor(buf[:0], q.tx.cat.secret, body)
+	return macCursor(buf[:0], q.tx.cat, body)
 }
 
 // encodeCursor writes version, kind, fingerprint and key, then a MAC made
@@ -121,7 +121,7 @@ func (q *Query) encodeCursor(c cursor) string {
 	}
 	b = append(b, q.fingerprint()...)
 	b = append(b, c.key...)
-	b = macCursor(b, q.tx.cat.secret, b)
+	b = macCursor(b, q.tx.cat, b)
 	return appendCursorString(b)
 }
 
