@@ -277,16 +277,20 @@ func (r *canonReader) uint(max uint64) uint64 {
 
 // strList reads null (nil) or an array of strings (an empty one is a new
 // empty slice, as json.Unmarshal makes it).
-func (r *canonReader) strList() []string {
+func (r *canonReader) strList() []string { return canonList(r, (*canonReader).str) }
+
+// canonList reads null (nil) or an array of items, each read by item (an
+// empty array is a new empty slice, as json.Unmarshal makes it).
+func canonList[T any](r *canonReader, item func(*canonReader) T) []T {
 	if r.opt("null") {
 		return nil
 	}
-	list := []string{}
+	list := []T{}
 	if !r.lit("[") || r.opt("]") {
 		return list
 	}
 	for r.ok {
-		list = append(list, r.str())
+		list = append(list, item(r))
 		if r.opt("]") {
 			return list
 		}
@@ -319,18 +323,7 @@ func decodeCatalogCanonical(b []byte, cj *catalogJSON) bool {
 		r.i = end
 	}
 	r.lit(`,"tables":`)
-	if !r.opt("null") {
-		cj.Tables = []tableJSON{}
-		if r.lit("[") && !r.opt("]") {
-			for r.ok {
-				cj.Tables = append(cj.Tables, r.table())
-				if r.opt("]") {
-					break
-				}
-				r.lit(",")
-			}
-		}
-	}
+	cj.Tables = canonList(r, (*canonReader).table)
 	r.lit("}")
 	return r.ok && r.i == len(b)
 }
@@ -359,18 +352,7 @@ func (r *canonReader) table() tableJSON {
 	r.lit(`,"number":`)
 	tj.Number = uint32(r.uint(math.MaxUint32))
 	r.lit(`,"indexes":`)
-	if !r.opt("null") {
-		tj.Indexes = []indexJSON{}
-		if r.lit("[") && !r.opt("]") {
-			for r.ok {
-				tj.Indexes = append(tj.Indexes, r.index())
-				if r.opt("]") {
-					break
-				}
-				r.lit(",")
-			}
-		}
-	}
+	tj.Indexes = canonList(r, (*canonReader).index)
 	if r.opt(`,"search":[`) {
 		tj.Search = []searchJSON{}
 		for r.ok {
