@@ -394,7 +394,7 @@ func unmarshalCatalog(b []byte) (*catalog, error) {
 // read back from a stored catalog compare equal to it.
 func schemaJSON(s *Schema) (json.RawMessage, error) {
 	b, err := s.MarshalJSON()
-	if err == nil && (!isCompactJSON(b) || needsHTMLEscape(b)) { // else b is already that (catalog_fast.go)
+	if err == nil && !isMarshaledRaw(b) { // else b is already that, and needs no copy (catalog_fast.go)
 		b, err = appendJSONRaw(nil, b) // json.Marshal(json.RawMessage(b))
 	}
 	if err != nil {

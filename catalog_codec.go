@@ -144,7 +144,7 @@ func appendJSONBytes(dst, b []byte) []byte {
 // compacted, with <, >, &, U+2028 and U+2029 escaped. Invalid JSON is an
 // error.
 func appendJSONRaw(dst, raw []byte) ([]byte, error) {
-	if isCompactJSON(raw) && !needsHTMLEscape(raw) {
+	if isMarshaledRaw(raw) {
 		return append(dst, raw...), nil // as Compact and HTMLEscape give it back (catalog_fast.go)
 	}
 	var compact bytes.Buffer

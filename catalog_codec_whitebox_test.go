@@ -105,6 +105,36 @@ func TestCatalogCodec_Append_MatchesJSONMarshal(t *testing.T) {
 	}
 }
 
+// appendJSONRaw appends a schema as json.Marshal embeds a json.RawMessage,
+// also when the schema is already compact (its fast path, isMarshaledRaw)
+// but holds what json.Marshal escapes.
+func TestCatalogCodec_AppendJSONRaw_MatchesJSONMarshal(t *testing.T) {
+	var raws []string
+	for _, s := range catalogCodecStrings {
+		// The string as raw JSON text, <, >, & and U+2028 left as they are
+		// (only the bytes a JSON string cannot hold dropped).
+		q := []byte{'"'}
+		for _, c := range []byte(s) {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				q = append(q, c)
+			}
+		}
+		q = append(q, '"')
+		raws = append(raws, string(q), `{"k":`+string(q)+`}`, `{ "k" : [ `+string(q)+` , 1 ] }`)
+	}
+	raws = append(raws, `{"a":1}`, `[1,2.5e3,true,null]`, `{"a":"<"}`, `{"a":"\u2028"}`, "{\"a\":\"\u2028\"}", `{"a":`, `{} x`, ``)
+	for _, raw := range raws {
+		want, werr := json.Marshal(json.RawMessage(raw))
+		got, gerr := appendJSONRaw([]byte("p"), []byte(raw))
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("%q: appendJSONRaw error %v, json.Marshal error %v", raw, gerr, werr)
+		}
+		if werr == nil && !bytes.Equal(got[1:], want) {
+			t.Fatalf("%q: appendJSONRaw wrote %s, json.Marshal writes %s", raw, got[1:], want)
+		}
+	}
+}
+
 func TestCatalogCodec_Append_BadSchemaIsError(t *testing.T) {
 	cj := catalogJSON{Schema: json.RawMessage(`{"a":`)}
 	if _, err := json.Marshal(cj); err == nil {

@@ -188,6 +188,11 @@ func isCompactJSON(b []byte) bool {
 	return ok && end == len(b)
 }
 
+// isMarshaledRaw reports whether raw is valid JSON in the form json.Marshal
+// gives a json.RawMessage (compacted, HTML-escaped), so that appendJSONRaw
+// would append it as it is.
+func isMarshaledRaw(raw []byte) bool { return isCompactJSON(raw) && !needsHTMLEscape(raw) }
+
 // needsHTMLEscape reports whether json.HTMLEscape would change b: it holds
 // <, >, & or the UTF-8 of U+2028 or U+2029.
 func needsHTMLEscape(b []byte) bool {
@@ -208,10 +213,9 @@ type canonReader struct {
 	ok bool
 }
 
-// lit reads s.
+// lit reads s, which must come next.
 func (r *canonReader) lit(s string) bool {
-	if r.ok && bytes.HasPrefix(r.b[r.i:], []byte(s)) {
-		r.i += len(s)
+	if r.opt(s) {
 		return true
 	}
 	r.ok = false
