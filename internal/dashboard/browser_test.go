@@ -79,33 +79,49 @@ func mustBrowser(t *testing.T) *browser {
 	t.Helper()
 	path := findChromium(t)
 	b := &browser{t: t, out: testOutDir(t)}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1360, 860),
-	)
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithListener(b.listen))
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	b.ctx = ctx
-	// The first Run starts the browser; it must not have a timeout (a
-	// timeout would stop the browser), so it runs no page action.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium %s: %v", path, err)
+	// Chromium sometimes crashes as it starts when the machine is busy (seen
+	// once in go test -race ./..., with every package's tests running at
+	// once; it started on the next try): a start is tried up to
+	// browserStarts times, each with a fresh profile, before the test fails.
+	var errs []error
+	for range browserStarts {
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(path),
+			chromedp.Headless,
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.NoFirstRun,
+			chromedp.NoDefaultBrowserCheck,
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.UserDataDir(t.TempDir()),
+			chromedp.WindowSize(1360, 860),
+		)
+		ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithListener(b.listen))
+		// The first Run starts the browser; it must not have a timeout (a
+		// timeout would stop the browser), so it runs no page action.
+		if err := chromedp.Do(ctx); err != nil {
+			cancel()
+			cancelAlloc()
+			errs = append(errs, err)
+			t.Logf("start Chromium %s, try %d of %d: %v", path, len(errs), browserStarts, err)
+			continue
+		}
+		t.Cleanup(func() {
+			cancel()
+			cancelAlloc()
+		})
+		b.ctx = ctx
+		return b
 	}
-	return b
+	t.Fatalf("start Chromium %s: %d tries failed, the last: %v", path, len(errs), errs[len(errs)-1])
+	return nil
 }
+
+// browserStarts is how many times mustBrowser tries to start Chromium.
+const browserStarts = 3
 
 // listen records the page's uncaught exceptions and console.error calls.
 func (b *browser) listen(ev any) {
