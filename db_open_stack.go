@@ -1,5 +1,7 @@
 package livedb
 
+import "sync/atomic"
+
 // Open of a file runs on the caller's goroutine, and deep in it bbolt reads
 // the file's first page into a 4 KiB array on the stack
 // (getPageSizeFromFirstMeta), which a goroutine that is new, or whose stack
@@ -25,5 +27,12 @@ const openStackReserve = 8 << 10
 //go:noinline
 func reserveOpenStack(i int) byte {
 	var pad [openStackReserve]byte
+	if h := testHookOpenStack.Load(); h != nil {
+		(*h)()
+	}
 	return pad[uint(i)%openStackReserve]
 }
+
+// testHookOpenStack, when a test sets it, runs in reserveOpenStack, once
+// the reserved frame is on the stack.
+var testHookOpenStack atomic.Pointer[func()]

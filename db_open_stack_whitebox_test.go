@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime/debug"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -14,7 +15,8 @@ import (
 // TestOpen_ReservedStackHoldsOpenAndFirstQuery opens a file and runs an
 // indexed query on a new goroutine after reserveOpenStack, and fails when
 // its stack grew again meanwhile (a local variable's address moved): the
-// reserve must hold the whole open, bbolt's 4 KiB page read included.
+// reserve must hold the whole open, bbolt's 4 KiB page read included. It
+// also fails when Open does not call reserveOpenStack itself.
 func TestOpen_ReservedStackHoldsOpenAndFirstQuery(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "stack.db")
 	schema := DefineSchema(Tables{"tasks": DefineTable(v.Object(v.Fields{"wf": v.String(), "status": v.String()})).
@@ -39,9 +41,10 @@ func TestOpen_ReservedStackHoldsOpenAndFirstQuery(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // no collection shrinks the stack meanwhile
 
 	type result struct {
-		moved bool
-		rows  int
-		err   error
+		moved    bool
+		reserved int32 // reserveOpenStack's calls during Open
+		rows     int
+		err      error
 	}
 	done := make(chan result)
 	go func() {
@@ -49,7 +52,12 @@ func TestOpen_ReservedStackHoldsOpenAndFirstQuery(t *testing.T) {
 		reserveOpenStack(0)
 		before := uintptr(unsafe.Pointer(&here))
 		var r result
+		var calls atomic.Int32
+		count := func() { calls.Add(1) }
+		testHookOpenStack.Store(&count)
 		db, err := Open(path, schema, nil)
+		testHookOpenStack.Store(nil)
+		r.reserved = calls.Load()
 		if err != nil {
 			done <- result{err: err}
 			return
@@ -71,6 +79,8 @@ func TestOpen_ReservedStackHoldsOpenAndFirstQuery(t *testing.T) {
 	switch {
 	case r.err != nil:
 		t.Fatal(r.err)
+	case r.reserved != 1:
+		t.Fatalf("Open called reserveOpenStack %d times, want 1", r.reserved)
 	case r.rows != 10:
 		t.Fatalf("the query found %d rows, want 10", r.rows)
 	case r.moved:
