@@ -73,10 +73,13 @@ func words(key []byte) (hi, lo uint64) {
 }
 
 // bound is a key sought in the tree (an end of an iterator's interval, a
-// key read or written): the key and its words.
+// key read or written): the key and its words, those of key[off:]. A bound
+// made by newBound has off 0; relBound (prefix.go) makes one relative to a
+// node's prefix, which its key begins with.
 type bound struct {
 	hi, lo uint64
 	key    []byte
+	off    int
 }
 
 // newBound returns the bound of key.
@@ -86,7 +89,8 @@ func newBound(key []byte) bound {
 }
 
 // compareItem returns bytes.Compare(the key of x, b.key), reading x's entry
-// only when their words are equal.
+// only when their words are equal. x's words must be at b's offset: x is
+// an item of a node whose prefix, b.off bytes long, b's key begins with.
 func (b *bound) compareItem(x item) int {
 	switch {
 	case x.hi != b.hi:
@@ -94,5 +98,5 @@ func (b *bound) compareItem(x item) int {
 	case x.lo != b.lo:
 		return cmp.Compare(x.lo, b.lo)
 	}
-	return bytes.Compare(x.e.key(), b.key)
+	return bytes.Compare(x.e.key()[b.off:], b.key[b.off:])
 }
