@@ -38,8 +38,8 @@ package memkv
 // minItems or fewer, the node takes an item from a neighbour or merges
 // with it. Every node but the root holds one item at least.
 const (
-	maxItems = 60 // a full leaf and a full inner node fill 1536 and 2048 bytes
-	minItems = maxItems / 2
+	maxItems = 60                 // a full leaf and a full inner node fill 1536 and 2048 bytes
+	minItems = (maxItems - 1) / 2 // a merge of two and the item between them fits
 )
 
 // node is a node of the tree: items in key order, and in an inner node
