@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"unsafe"
 
 	"github.com/livedb-go/livedb/internal/kv"
 )
@@ -331,4 +332,39 @@ func FuzzTree_PrefixOps(f *testing.F) {
 		}
 		commit(n)
 	})
+}
+
+// TestIterator_Prefix_Gaps iterates, both ways, the gaps between every two
+// neighbouring keys of a tree of many leaves with different prefixes:
+// [k+"\x00", next) holds no key and [k, next) holds k alone. A bound in a
+// gap often falls outside the prefix of the leaf the cursor is in (before
+// or after every key of it), which takeRun must cut at.
+func TestIterator_Prefix_Gaps(t *testing.T) {
+	s := New()
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(9, 10))
+	m := &refModel{vals: map[string]string{}}
+	var b kv.Batch
+	for range 6000 {
+		k := prefixKey(rng, 20000)
+		b.Put([]byte(k), []byte("v"))
+		m.put(k, "v")
+	}
+	f := commitChecked(t, s, &b, m, rng)
+	defer f.sn.Release()
+	for i := 0; i+1 < len(m.keys); i++ {
+		k, next := m.keys[i], m.keys[i+1]
+		for _, reverse := range []bool{false, true} {
+			checkIter(t, f, []byte(k+"\x00"), []byte(next), reverse)
+			checkIter(t, f, []byte(k), []byte(next), reverse)
+		}
+	}
+}
+
+// TestNode_Size checks the node header that allocNode's size classes are
+// computed from: 96 bytes, the prefix and its length included.
+func TestNode_Size(t *testing.T) {
+	if n := unsafe.Sizeof(node{}); n != 96 {
+		t.Fatalf("a node header is %d bytes, want 96 (allocNode's sizes assume it)", n)
+	}
 }
