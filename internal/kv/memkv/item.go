@@ -11,11 +11,13 @@ import (
 // inline is the number of a key's first bytes that its item holds itself.
 const inline = 16
 
-// item is one entry of the tree: the first [inline] bytes of its key, as
-// two big-endian words (hi the first eight bytes, lo the next eight; a
-// shorter key is padded with zero bytes), and its entry, which holds the
-// whole key. The entry is shared by every tree that holds the item, so its
-// memo outlives copy-on-write node copies.
+// item is one entry of the tree: the first [inline] bytes of its key after
+// the common prefix of the node that holds it (prefix.go; the key's first
+// bytes when the prefix is empty, as in the examples below), as two
+// big-endian words (hi the first eight bytes, lo the next eight; a shorter
+// key is padded with zero bytes), and its entry, which holds the whole
+// key. The entry is shared by every tree that holds the item, so its memo
+// outlives copy-on-write node copies.
 //
 // The words let a descent compare keys without leaving the node: nodes hold
 // their items in one array, while each entry is an allocation of its own,
@@ -55,7 +57,7 @@ func (e *entry) key() []byte { return e.kv[:e.klen:e.klen] }
 // value returns the entry's value.
 func (e *entry) value() []byte { return e.kv[e.klen:] }
 
-// item returns the item of e.
+// item returns the item of e in a node whose prefix is empty.
 func (e *entry) item() item {
 	hi, lo := words(e.key())
 	return item{hi: hi, lo: lo, e: e}

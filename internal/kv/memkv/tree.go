@@ -30,7 +30,8 @@ package memkv
 // small. A 6-key commit into 400k keys (BenchmarkLayout_Commit) went from
 // 22.2 KB in 61 allocations to 16.1-16.3 KB in 38. Readers descend
 // without a comparison function value: items are compared inline
-// (bound.compareItem).
+// (bound.compareItem), by the words of what follows their node's common
+// prefix (prefix.go).
 
 // Sizes of a node: at most maxItems items. A full node splits into two of
 // minItems around its middle item, or unevenly when the key that fills it
