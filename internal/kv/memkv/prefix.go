@@ -166,3 +166,36 @@ func (n *node) lengthen() {
 		n.items[i] = itemIn(n.items[i].e, p)
 	}
 }
+
+// splitMiddle returns where to split the full node n when the split is not
+// at its end (splitAt): of the items in its middle third, the one that
+// differs earliest from the item before it (the first of a group of keys
+// sharing a longer prefix, such as an index's entries of one workflow),
+// the nearest to the middle among equals. Each half then holds fewer
+// groups, so that lengthen gives it a longer prefix and its words reach
+// further into its keys. The words tell where two neighbours differ (up to
+// 16 bytes after the prefix): no entry is read.
+func (n *node) splitMiddle() int {
+	mid := len(n.items) / 2
+	best, bestLen := mid, wordsCommon(n.items[mid-1], n.items[mid])
+	for d := 1; d <= len(n.items)/6; d++ {
+		for _, i := range [2]int{mid - d, mid + d} {
+			if c := wordsCommon(n.items[i-1], n.items[i]); c < bestLen {
+				best, bestLen = i, c
+			}
+		}
+	}
+	return best
+}
+
+// wordsCommon returns how many of the 16 bytes of their words two items of
+// one node share.
+func wordsCommon(a, b item) int {
+	if x := a.hi ^ b.hi; x != 0 {
+		return bits.LeadingZeros64(x) / 8
+	}
+	if x := a.lo ^ b.lo; x != 0 {
+		return 8 + bits.LeadingZeros64(x)/8
+	}
+	return inline
+}

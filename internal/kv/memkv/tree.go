@@ -216,7 +216,8 @@ func (n *node) insert(x item, b *bound, epoch uint64) (item, bool) {
 }
 
 // splitAt returns where to split the full node n for the insertion of
-// b's key: in the middle, unless the key goes into its last quarter. Then
+// b's key: near the middle (where a group of keys sharing a longer prefix
+// begins: splitMiddle), unless the key goes into its last quarter. Then
 // the node is split just before the key: the items after it (at most a
 // quarter) go to the new right node, with the key, and the left node
 // keeps the rest. Keys that a commit adds at the end of an index, or of
@@ -229,7 +230,7 @@ func splitAt(n *node, b *bound) int {
 	if p > maxItems*3/4 {
 		return min(p-1, maxItems-2) // the right node holds one item at least
 	}
-	return maxItems / 2
+	return n.splitMiddle() // prefix.go
 }
 
 // removeKind says what remove removes.

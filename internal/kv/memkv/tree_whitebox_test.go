@@ -501,7 +501,7 @@ func TestTree_Set_MiddleOfFullChild(t *testing.T) {
 		put(fmt.Sprintf("%08d", i), "old")
 		i++
 	}
-	mid := string(last().items[maxItems/2].e.key())
+	mid := string(last().items[last().splitMiddle()].e.key()) // the item the split sends up
 	put(mid, "new")
 	sn, err := s.Snapshot()
 	if err != nil {
