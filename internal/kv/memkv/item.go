@@ -11,11 +11,13 @@ import (
 // inline is the number of a key's first bytes that its item holds itself.
 const inline = 16
 
-// item is one entry of the tree: the first [inline] bytes of its key, as
-// two big-endian words (hi the first eight bytes, lo the next eight; a
-// shorter key is padded with zero bytes), and its entry, which holds the
-// whole key. The entry is shared by every tree that holds the item, so its
-// memo outlives copy-on-write node copies.
+// item is one entry of the tree: the first [inline] bytes of its key after
+// the common prefix of the node that holds it (prefix.go; the key's first
+// bytes when the prefix is empty, as in the examples below), as two
+// big-endian words (hi the first eight bytes, lo the next eight; a shorter
+// key is padded with zero bytes), and its entry, which holds the whole
+// key. The entry is shared by every tree that holds the item, so its memo
+// outlives copy-on-write node copies.
 //
 // The words let a descent compare keys without leaving the node: nodes hold
 // their items in one array, while each entry is an allocation of its own,
@@ -55,7 +57,7 @@ func (e *entry) key() []byte { return e.kv[:e.klen:e.klen] }
 // value returns the entry's value.
 func (e *entry) value() []byte { return e.kv[e.klen:] }
 
-// item returns the item of e.
+// item returns the item of e in a node whose prefix is empty.
 func (e *entry) item() item {
 	hi, lo := words(e.key())
 	return item{hi: hi, lo: lo, e: e}
@@ -73,10 +75,13 @@ func words(key []byte) (hi, lo uint64) {
 }
 
 // bound is a key sought in the tree (an end of an iterator's interval, a
-// key read or written): the key and its words.
+// key read or written): the key and its words, those of key[off:]. A bound
+// made by newBound has off 0; relBound (prefix.go) makes one relative to a
+// node's prefix, which its key begins with.
 type bound struct {
 	hi, lo uint64
 	key    []byte
+	off    int
 }
 
 // newBound returns the bound of key.
@@ -86,7 +91,8 @@ func newBound(key []byte) bound {
 }
 
 // compareItem returns bytes.Compare(the key of x, b.key), reading x's entry
-// only when their words are equal.
+// only when their words are equal. x's words must be at b's offset: x is
+// an item of a node whose prefix, b.off bytes long, b's key begins with.
 func (b *bound) compareItem(x item) int {
 	switch {
 	case x.hi != b.hi:
@@ -94,5 +100,5 @@ func (b *bound) compareItem(x item) int {
 	case x.lo != b.lo:
 		return cmp.Compare(x.lo, b.lo)
 	}
-	return bytes.Compare(x.e.key(), b.key)
+	return bytes.Compare(x.e.key()[b.off:], b.key[b.off:])
 }

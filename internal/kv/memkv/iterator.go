@@ -104,15 +104,16 @@ func (it *iterator) refill() {
 		if it.takeRun(want) { // iterator_run.go: a leaf's items in one copy
 			continue
 		}
-		x := c.item()
+		f := c.path[len(c.path)-1]
+		x := f.n.items[f.i]
 		if it.reverse {
-			if it.start != nil && it.lo.compareItem(x) < 0 {
+			if it.start != nil && it.lo.compareIn(f.n, x) < 0 {
 				it.done = true
 				break
 			}
 			c.prev()
 		} else {
-			if it.end != nil && it.hi.compareItem(x) >= 0 {
+			if it.end != nil && it.hi.compareIn(f.n, x) >= 0 {
 				it.done = true
 				break
 			}

@@ -29,11 +29,20 @@ func (it *iterator) takeRun(want int) bool {
 	if it.reverse {
 		n := min(f.i+1, room)
 		run := f.n.items[f.i+1-n : f.i+1]
-		if it.start != nil && it.lo.compareItem(run[0]) < 0 {
-			// The items at and after the first not less than start are in.
-			k := sort.Search(len(run), func(j int) bool { return it.lo.compareItem(run[j]) >= 0 })
-			run = run[k:]
-			it.done = true
+		if it.start != nil {
+			// lo is start relative to the leaf's prefix (prefix.go): start
+			// sorts after all the leaf (where > 0), before it, or among it.
+			lo, where := f.n.relBound(&it.lo)
+			switch {
+			case where > 0:
+				run = run[len(run):]
+				it.done = true
+			case where == 0 && lo.compareItem(run[0]) < 0:
+				// The items at and after the first not less than start are in.
+				k := sort.Search(len(run), func(j int) bool { return lo.compareItem(run[j]) >= 0 })
+				run = run[k:]
+				it.done = true
+			}
 		}
 		for j := len(run) - 1; j >= 0; j-- {
 			it.buf = append(it.buf, run[j])
@@ -44,11 +53,18 @@ func (it *iterator) takeRun(want int) bool {
 	}
 	n := min(len(f.n.items)-f.i, room)
 	run := f.n.items[f.i : f.i+n]
-	if it.end != nil && it.hi.compareItem(run[n-1]) >= 0 {
-		// The items before the first not less than end are in.
-		k := sort.Search(len(run), func(j int) bool { return it.hi.compareItem(run[j]) >= 0 })
-		run = run[:k]
-		it.done = true
+	if it.end != nil {
+		hi, where := f.n.relBound(&it.hi)
+		switch {
+		case where < 0:
+			run = run[:0]
+			it.done = true
+		case where == 0 && hi.compareItem(run[n-1]) >= 0:
+			// The items before the first not less than end are in.
+			k := sort.Search(len(run), func(j int) bool { return hi.compareItem(run[j]) >= 0 })
+			run = run[:k]
+			it.done = true
+		}
 	}
 	it.buf = append(it.buf, run...)
 	f.i += n

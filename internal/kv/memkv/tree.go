@@ -30,7 +30,8 @@ package memkv
 // small. A 6-key commit into 400k keys (BenchmarkLayout_Commit) went from
 // 22.2 KB in 61 allocations to 16.1-16.3 KB in 38. Readers descend
 // without a comparison function value: items are compared inline
-// (bound.compareItem).
+// (bound.compareItem), by the words of what follows their node's common
+// prefix (prefix.go).
 
 // Sizes of a node: at most maxItems items. A full node splits into two of
 // minItems around its middle item, or unevenly when the key that fills it
@@ -38,19 +39,22 @@ package memkv
 // minItems or fewer, the node takes an item from a neighbour or merges
 // with it. Every node but the root holds one item at least.
 const (
-	maxItems = 61
-	minItems = maxItems / 2
+	maxItems = 60                 // a full leaf and a full inner node fill 1536 and 2048 bytes
+	minItems = (maxItems - 1) / 2 // a merge of two and the item between them fits
 )
 
 // node is a node of the tree: items in key order, and in an inner node
 // len(items)+1 children, children[i] holding the keys between items[i-1]
 // and items[i]. A leaf's children is nil. items and children are slices
 // of arrays allocated with the node (allocNode); their capacities are the
-// node's room.
+// node's room. Every key of the node's items begins with its prefix,
+// pre[:plen], and the items' words are of what follows it (prefix.go).
 type node struct {
 	items    []item
 	children []*node
-	epoch    uint64 // the writer's epoch that made the node
+	epoch    uint64          // the writer's epoch that made the node
+	pre      [maxPrefix]byte // the common prefix of the items' keys, plen bytes
+	plen     uint8
 }
 
 // leaf reports whether n is a leaf.
@@ -59,10 +63,17 @@ func (n *node) leaf() bool { return n.children == nil }
 // find returns the index of the first item of n whose key is not less
 // than b's, and whether that item's key equals b's.
 func (n *node) find(b *bound) (int, bool) {
+	r, where := n.relBound(b)
+	switch {
+	case where < 0:
+		return 0, false
+	case where > 0:
+		return len(n.items), false
+	}
 	lo, hi := 0, len(n.items)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		switch c := b.compareItem(n.items[m]); {
+		switch c := r.compareItem(n.items[m]); {
 		case c < 0:
 			lo = m + 1
 		case c > 0:
@@ -99,6 +110,7 @@ func (n *node) clone(need int, epoch uint64) *node {
 		need += need / 2
 	}
 	c := allocNode(n.leaf(), min(need, maxItems), epoch)
+	c.pre, c.plen = n.pre, n.plen
 	c.items = append(c.items, n.items...)
 	if !n.leaf() {
 		c.children = append(c.children, n.children...)
@@ -153,10 +165,12 @@ func (n *node) removeChildAt(i int) *node {
 
 // split splits n (of epoch) around item i: n keeps the items before it,
 // a new node of epoch takes those after it, and item i is returned, to go
-// up into the parent.
+// up into the parent (which adopts it). Each half's prefix grows to what
+// its keys share.
 func (n *node) split(i int, epoch uint64) (item, *node) {
 	mid := n.items[i]
 	right := allocNode(n.leaf(), len(n.items)-i, epoch)
+	right.pre, right.plen = n.pre, n.plen
 	right.items = append(right.items, n.items[i+1:]...)
 	clear(n.items[i:])
 	n.items = n.items[:i]
@@ -165,6 +179,8 @@ func (n *node) split(i int, epoch uint64) (item, *node) {
 		clear(n.children[i+1:])
 		n.children = n.children[:i+1]
 	}
+	n.lengthen()
+	right.lengthen()
 	return mid, right
 }
 
@@ -176,21 +192,21 @@ func (n *node) insert(x item, b *bound, epoch uint64) (item, bool) {
 	i, found := n.find(b)
 	if found {
 		old := n.items[i]
-		n.items[i] = x
+		n.items[i] = n.adopt(x)
 		return old, true
 	}
 	if n.leaf() {
-		n.insertAt(i, x)
+		n.insertAt(i, n.adopt(x))
 		return item{}, false
 	}
 	if len(n.children[i].items) >= maxItems {
 		child := n.mutableChild(i, 0, epoch)
 		mid, right := child.split(splitAt(child, b), epoch)
-		n.insertAt(i, mid)
+		n.insertAt(i, n.adopt(mid))
 		n.insertChildAt(i+1, right)
-		switch c := b.compareItem(mid); {
+		switch c := b.compareIn(n, n.items[i]); {
 		case c == 0:
-			n.items[i] = x
+			n.items[i] = n.adopt(x)
 			return mid, true
 		case c < 0: // mid sorts before x
 			i++
@@ -200,7 +216,8 @@ func (n *node) insert(x item, b *bound, epoch uint64) (item, bool) {
 }
 
 // splitAt returns where to split the full node n for the insertion of
-// b's key: in the middle, unless the key goes into its last quarter. Then
+// b's key: near the middle (where a group of keys sharing a longer prefix
+// begins: splitMiddle), unless the key goes into its last quarter. Then
 // the node is split just before the key: the items after it (at most a
 // quarter) go to the new right node, with the key, and the left node
 // keeps the rest. Keys that a commit adds at the end of an index, or of
@@ -213,7 +230,7 @@ func splitAt(n *node, b *bound) int {
 	if p > maxItems*3/4 {
 		return min(p-1, maxItems-2) // the right node holds one item at least
 	}
-	return maxItems / 2
+	return n.splitMiddle() // prefix.go
 }
 
 // removeKind says what remove removes.
@@ -254,7 +271,8 @@ func (n *node) remove(b *bound, kind removeKind, epoch uint64) (item, bool) {
 		// The item is in this inner node: its predecessor, the greatest
 		// item of the child before it, takes its place.
 		out := n.items[i]
-		n.items[i], _ = c.remove(nil, removeMax, epoch)
+		pred, _ := c.remove(nil, removeMax, epoch)
+		n.items[i] = n.adopt(pred)
 		return out, true
 	}
 	return c.remove(b, kind, epoch)
@@ -268,16 +286,16 @@ func (n *node) growChildAndRemove(i int, b *bound, kind removeKind, epoch uint64
 	case i > 0 && len(n.children[i-1].items) > minItems:
 		child := n.mutableChild(i, len(n.children[i].items)+1, epoch)
 		from := n.mutableChild(i-1, 0, epoch)
-		child.insertAt(0, n.items[i-1])
-		n.items[i-1] = from.removeAt(len(from.items) - 1)
+		child.insertAt(0, child.adopt(n.items[i-1]))
+		n.items[i-1] = n.adopt(from.removeAt(len(from.items) - 1))
 		if !from.leaf() {
 			child.insertChildAt(0, from.removeChildAt(len(from.children)-1))
 		}
 	case i < len(n.items) && len(n.children[i+1].items) > minItems:
 		child := n.mutableChild(i, len(n.children[i].items)+1, epoch)
 		from := n.mutableChild(i+1, 0, epoch)
-		child.items = append(child.items, n.items[i])
-		n.items[i] = from.removeAt(0)
+		child.items = append(child.items, child.adopt(n.items[i]))
+		n.items[i] = n.adopt(from.removeAt(0))
 		if !from.leaf() {
 			child.children = append(child.children, from.removeChildAt(0))
 		}
@@ -287,12 +305,9 @@ func (n *node) growChildAndRemove(i int, b *bound, kind removeKind, epoch uint64
 		}
 		merged := n.children[i+1]
 		child := n.mutableChild(i, len(n.children[i].items)+1+len(merged.items), epoch)
-		child.items = append(child.items, n.removeAt(i))
+		child.items = append(child.items, child.adopt(n.removeAt(i)))
 		n.removeChildAt(i + 1)
-		child.items = append(child.items, merged.items...)
-		if !child.leaf() {
-			child.children = append(child.children, merged.children...)
-		}
+		child.appendFrom(merged)
 	}
 	return n.remove(b, kind, epoch)
 }
@@ -331,7 +346,8 @@ func (t *tree) set(x item, b *bound) (item, bool) {
 	if len(r.items) >= maxItems {
 		mid, right := r.split(splitAt(r, b), t.epoch)
 		t.root = allocNode(false, 1, t.epoch)
-		t.root.items = append(t.root.items, mid)
+		t.root.items = append(t.root.items, itemIn(mid.e, 0))
+		t.root.lengthen()
 		t.root.children = append(t.root.children, r, right)
 	}
 	return t.root.insert(x, b, t.epoch)
@@ -356,29 +372,29 @@ func (t *tree) delete(b *bound) (item, bool) {
 
 // allocNode returns an empty node of epoch, with room for at least need
 // (at most maxItems) items, in one allocation. The room is the most that
-// fits the Go size class the node needs (a leaf is 56 bytes and 24 per
-// item; an inner node 64 bytes and 32 per item): a copy of a node holding
+// fits the Go size class the node needs (a leaf is 96 bytes and 24 per
+// item; an inner node 104 bytes and 32 per item): a copy of a node holding
 // n items costs the bytes of n+1, not of a full node.
 func allocNode(leaf bool, need int, epoch uint64) *node {
 	var n *node
 	if leaf {
 		switch {
-		case need <= 8: // 256 bytes
-			n = leafNode(func(a *[8]item) []item { return a[:0] })
-		case need <= 16: // 448
-			n = leafNode(func(a *[16]item) []item { return a[:0] })
-		case need <= 24: // 640
-			n = leafNode(func(a *[24]item) []item { return a[:0] })
-		case need <= 35: // 896
-			n = leafNode(func(a *[35]item) []item { return a[:0] })
-		case need <= 40: // 1024
-			n = leafNode(func(a *[40]item) []item { return a[:0] })
-		case need <= 45: // 1152
-			n = leafNode(func(a *[45]item) []item { return a[:0] })
-		case need <= 51: // 1280
-			n = leafNode(func(a *[51]item) []item { return a[:0] })
-		case need <= 56: // 1408
-			n = leafNode(func(a *[56]item) []item { return a[:0] })
+		case need <= 6: // 240 bytes
+			n = leafNode(func(a *[6]item) []item { return a[:0] })
+		case need <= 14: // 432 (448)
+			n = leafNode(func(a *[14]item) []item { return a[:0] })
+		case need <= 22: // 624 (640)
+			n = leafNode(func(a *[22]item) []item { return a[:0] })
+		case need <= 33: // 888 (896)
+			n = leafNode(func(a *[33]item) []item { return a[:0] })
+		case need <= 38: // 1008 (1024)
+			n = leafNode(func(a *[38]item) []item { return a[:0] })
+		case need <= 44: // 1152
+			n = leafNode(func(a *[44]item) []item { return a[:0] })
+		case need <= 49: // 1272 (1280)
+			n = leafNode(func(a *[49]item) []item { return a[:0] })
+		case need <= 54: // 1392 (1408)
+			n = leafNode(func(a *[54]item) []item { return a[:0] })
 		default: // 1536
 			n = leafNode(func(a *[maxItems]item) []item { return a[:0] })
 		}
@@ -386,27 +402,27 @@ func allocNode(leaf bool, need int, epoch uint64) *node {
 		return n
 	}
 	switch {
-	case need <= 8: // 320 bytes
-		n = innerNode(func(a *[8]item, c *[9]*node) ([]item, []*node) { return a[:0], c[:0] })
-	case need <= 16: // 576
-		n = innerNode(func(a *[16]item, c *[17]*node) ([]item, []*node) { return a[:0], c[:0] })
-	case need <= 22: // 768
-		n = innerNode(func(a *[22]item, c *[23]*node) ([]item, []*node) { return a[:0], c[:0] })
-	case need <= 26: // 896
-		n = innerNode(func(a *[26]item, c *[27]*node) ([]item, []*node) { return a[:0], c[:0] })
-	case need <= 30: // 1024
-		n = innerNode(func(a *[30]item, c *[31]*node) ([]item, []*node) { return a[:0], c[:0] })
-	case need <= 34: // 1152
-		n = innerNode(func(a *[34]item, c *[35]*node) ([]item, []*node) { return a[:0], c[:0] })
-	case need <= 38: // 1280
-		n = innerNode(func(a *[38]item, c *[39]*node) ([]item, []*node) { return a[:0], c[:0] })
-	case need <= 42: // 1408
-		n = innerNode(func(a *[42]item, c *[43]*node) ([]item, []*node) { return a[:0], c[:0] })
-	case need <= 46: // 1536
-		n = innerNode(func(a *[46]item, c *[47]*node) ([]item, []*node) { return a[:0], c[:0] })
-	case need <= 54: // 1792
-		n = innerNode(func(a *[54]item, c *[55]*node) ([]item, []*node) { return a[:0], c[:0] })
-	default: // 2048
+	case need <= 6: // 296 (320) bytes
+		n = innerNode(func(a *[6]item, c *[7]*node) ([]item, []*node) { return a[:0], c[:0] })
+	case need <= 14: // 552 (576)
+		n = innerNode(func(a *[14]item, c *[15]*node) ([]item, []*node) { return a[:0], c[:0] })
+	case need <= 20: // 744 (768)
+		n = innerNode(func(a *[20]item, c *[21]*node) ([]item, []*node) { return a[:0], c[:0] })
+	case need <= 24: // 872 (896)
+		n = innerNode(func(a *[24]item, c *[25]*node) ([]item, []*node) { return a[:0], c[:0] })
+	case need <= 28: // 1000 (1024)
+		n = innerNode(func(a *[28]item, c *[29]*node) ([]item, []*node) { return a[:0], c[:0] })
+	case need <= 32: // 1128 (1152)
+		n = innerNode(func(a *[32]item, c *[33]*node) ([]item, []*node) { return a[:0], c[:0] })
+	case need <= 36: // 1256 (1280)
+		n = innerNode(func(a *[36]item, c *[37]*node) ([]item, []*node) { return a[:0], c[:0] })
+	case need <= 40: // 1384 (1408)
+		n = innerNode(func(a *[40]item, c *[41]*node) ([]item, []*node) { return a[:0], c[:0] })
+	case need <= 44: // 1512 (1536)
+		n = innerNode(func(a *[44]item, c *[45]*node) ([]item, []*node) { return a[:0], c[:0] })
+	case need <= 52: // 1768 (1792)
+		n = innerNode(func(a *[52]item, c *[53]*node) ([]item, []*node) { return a[:0], c[:0] })
+	default: // 2024 (2048)
 		n = innerNode(func(a *[maxItems]item, c *[maxItems + 1]*node) ([]item, []*node) { return a[:0], c[:0] })
 	}
 	n.epoch = epoch

@@ -250,9 +250,18 @@ func checkTree(t *testing.T, root *node, epoch uint64) {
 				t.Fatalf("a free slot holds entry %q", x.e.key())
 			}
 		}
+		if n.plen > maxPrefix {
+			t.Fatalf("a prefix of %d bytes, max %d", n.plen, maxPrefix)
+		}
+		if !bytes.Equal(n.pre[n.plen:], make([]byte, maxPrefix-int(n.plen))) {
+			t.Fatalf("bytes after the prefix %q: %q", n.prefix(), n.pre[n.plen:])
+		}
 		for _, x := range n.items {
-			if hi, lo := words(x.e.key()); hi != x.hi || lo != x.lo {
-				t.Fatalf("item of %q has wrong words", x.e.key())
+			if !bytes.HasPrefix(x.e.key(), n.prefix()) {
+				t.Fatalf("item of %q in a node of prefix %q", x.e.key(), n.prefix())
+			}
+			if hi, lo := words(x.e.key()[n.plen:]); hi != x.hi || lo != x.lo {
+				t.Fatalf("item of %q has wrong words for the prefix %q", x.e.key(), n.prefix())
 			}
 		}
 		if n.leaf() {
@@ -492,7 +501,7 @@ func TestTree_Set_MiddleOfFullChild(t *testing.T) {
 		put(fmt.Sprintf("%08d", i), "old")
 		i++
 	}
-	mid := string(last().items[maxItems/2].e.key())
+	mid := string(last().items[last().splitMiddle()].e.key()) // the item the split sends up
 	put(mid, "new")
 	sn, err := s.Snapshot()
 	if err != nil {
