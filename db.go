@@ -429,6 +429,7 @@ func (db *DB) query(ctx context.Context, fn func(q *QueryCtx) error) (*txn, erro
 	if err != nil {
 		return nil, err
 	}
+	tx.plain = true // read_fixed3.go
 	defer db.end(tx)
 	err = fn(qt.ctx(ctx))
 	return tx, err
