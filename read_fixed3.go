@@ -3,17 +3,20 @@ package livedb
 import (
 	"encoding/base64"
 	"unsafe"
+
+	"github.com/livedb-go/livedb/internal/kv"
 )
 
 // This file holds more of what keeps the fixed cost of a read low (after
 // read_fixed.go and read_fixed2.go): the successor key a read set records
 // for a scan that stopped early goes in the room left in the Query's key
 // buffer, a whole index's key interval is compiled into that buffer, a
-// page's two cursors share one string allocation, and DB.Query does not
-// journal its page ends. Each was an allocation of a Paginate (the first
-// page of a whole index allocated 9 times); every byte a read allocates
-// brings the collector's next cycle, which marks every document of the
-// memory backend, closer.
+// page's two cursors share one string allocation, DB.Query does not
+// journal its page ends, and a snapshot's timestamp is read from the last
+// commit's record only when the record changed. Each but the last was an
+// allocation of a Paginate (the first page of a whole index allocated 9
+// times); every byte a read allocates brings the collector's next cycle,
+// which marks every document of the memory backend, closer.
 
 // successor returns keySuccessor(k), in the room the scanner was given
 // when it fits (Query.scan): the read set keeps pointing into it, and
@@ -107,4 +110,36 @@ func (q *Query) cursorBody(dst []byte, c cursor) []byte {
 	dst = append(dst, c.key...)
 	body := dst
 	return macCursor(dst, q.tx.cat, body)
+}
+
+// lastTSRead is the last commit's record (keyLastTS) as a snapshot of
+// the memory backend read it: the memo of the version read, and what it
+// says.
+type lastTSRead struct {
+	m       *kv.Memo
+	ts, gen uint64
+}
+
+// snapshotTS is snapshotTS(snap), without reading the record again while
+// it is the version db.lastTSRead holds: on the memory backend a version's
+// memo tells whether a snapshot sees it (kv.MemoSnapshot.Current), and the
+// bytes of a version never change, so neither does what they say. Every
+// query's snapshot read the record, a descent of the tree, though it
+// changes only with a commit.
+func (db *DB) snapshotTS(snap kv.Snapshot) (ts, catalogGen uint64, err error) {
+	ms, ok := snap.(kv.MemoSnapshot)
+	if !ok {
+		return snapshotTS(snap)
+	}
+	if r := db.lastTSRead.Load(); r != nil && ms.Current(r.m) {
+		return r.ts, r.gen, nil
+	}
+	b, m, ok, err := ms.GetMemo(keyLastTS)
+	if err != nil || !ok {
+		return 0, 0, storeErr(err) // a new store: no commit yet
+	}
+	if ts, catalogGen, err = decodeLastTS(b); err == nil {
+		db.lastTSRead.Store(&lastTSRead{m: m, ts: ts, gen: catalogGen})
+	}
+	return ts, catalogGen, err
 }

@@ -213,3 +213,40 @@ func TestDB_Query_NoPageJournal(t *testing.T) {
 		t.Errorf("a subscription's run journals %q, want one page end", tx.journalOut)
 	}
 }
+
+// A query's snapshot timestamp and catalog follow every commit, though
+// the last commit's record is read only when it changed: each query sees
+// the timestamp of the mutation before it, and the table a mutation
+// created (a new catalog generation).
+func TestDB_SnapshotTS_FollowsCommits(t *testing.T) {
+	db := mustFixed3DB(t, 1)
+	ctx := context.Background()
+	for i := range 5 {
+		table := fmt.Sprintf("extra%d", i)
+		ts, err := db.MutationTS(ctx, func(m *MutationCtx) error {
+			_, err := m.DB.Insert(table, Doc{"i": float64(i)})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the second reads the timestamp the first kept
+			tx, err := db.query(ctx, func(qc *QueryCtx) error {
+				docs, err := qc.DB.Query(table).Collect()
+				if err == nil && len(docs) != 1 {
+					err = fmt.Errorf("table %s holds %d documents, want 1", table, len(docs))
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tx.ts != ts {
+				t.Fatalf("after commit %d the query's snapshot is at %d, want %d", ts, tx.ts, ts)
+			}
+		}
+		if r := db.lastTSRead.Load(); r == nil || r.ts != ts {
+			t.Fatalf("the kept record is %+v, want timestamp %d", r, ts)
+		}
+	}
+}
