@@ -264,6 +264,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 		}
 	}
 	items := 0 // rows kept
+	var row docRow
 	for bounded || items < opts.NumItems {
 		if !bounded && rows > 0 && (maxRows > 0 && rows >= maxRows ||
 			maxBytes > 0 && bytesRead >= maxBytes ||
@@ -272,7 +273,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 			break
 		}
 		before := q.tx.bytesRead
-		key, row, ok, err := s.next()
+		ok, err := s.nextRow(&row) // query_scan_memo.go
 		if err != nil {
 			s.close()
 			return res, err
@@ -282,7 +283,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 		}
 		rows++
 		bytesRead += q.tx.bytesRead - before
-		keys = append(keys, key)
+		keys = append(keys, s.lastKey)
 		pass, err := q.keep(row)
 		if err != nil {
 			s.close()

@@ -333,8 +333,9 @@ func (q *Query) collectRows(n int, add func(docRow) error, raw bool) error {
 	s := q.scan(cr) // read_fixed3.go
 	s.raw = raw && q.rawScan(add)
 	var failed error
+	var row docRow
 	for i := 0; n < 0 || i < n; i++ {
-		_, row, ok, err := q.nextKept(s)
+		ok, err := q.nextKeptRow(s, &row) // query_scan_memo.go
 		if err == nil && ok {
 			err = add(row)
 		}
