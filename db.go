@@ -77,6 +77,8 @@ type DB struct {
 
 	// runner is the Runner that StartScheduler attached, or nil.
 	runner atomic.Pointer[Runner]
+
+	lastTSRead atomic.Pointer[lastTSRead] // the last commit's record, as a snapshot last read it (read_fixed3.go)
 }
 
 // commitSignal returns a channel that is closed by the next commit.
@@ -345,7 +347,7 @@ func (db *DB) tryView(writable bool) (snapView, error) {
 	if err != nil {
 		return snapView{}, storeErr(err)
 	}
-	ts, gen, err := snapshotTS(snap)
+	ts, gen, err := db.snapshotTS(snap) // read_fixed3.go
 	if err != nil {
 		snap.Release()
 		return snapView{}, err
@@ -429,6 +431,7 @@ func (db *DB) query(ctx context.Context, fn func(q *QueryCtx) error) (*txn, erro
 	if err != nil {
 		return nil, err
 	}
+	tx.plain = true // read_fixed3.go
 	defer db.end(tx)
 	err = fn(qt.ctx(ctx))
 	return tx, err

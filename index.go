@@ -246,7 +246,7 @@ func (r *IndexRange) compile(ix *indexInfo, tv v.Validator, buf []byte) (compile
 		end := append(prefix, 0xFF)
 		cr = compiledRange{start: end[:n:n], end: end}
 	} else {
-		cr = compiledRange{start: prefix[:n:n], end: prefixEnd(prefix[:n:n])}
+		cr = compiledRange{start: prefix[:n:n], end: prefixEndAfter(prefix)} // read_fixed3.go
 	}
 	if lower != nil {
 		k, exact := appendBoundKey(slices.Clone(cr.start), ix, lower.field, lower.value)

@@ -110,19 +110,10 @@ func (q *Query) cursorMAC(body []byte) []byte {
 // encodeCursor writes version, kind, fingerprint and key, then a MAC made
 // with the database's secret, as URL-safe base64.
 func (q *Query) encodeCursor(c cursor) string {
-	var buf [128]byte // paginate_fixed.go: one allocation, the string
-	b := buf[:0]
-	if n := 2 + 8 + len(c.key) + cursorMACLen; n > len(buf) {
-		b = make([]byte, 0, n)
-	}
-	b = append(b, cursorVersion, cursorKindAfter)
-	if c.end {
-		b[1] = cursorKindEnd
-	}
-	b = append(b, q.fingerprint()...)
-	b = append(b, c.key...)
-	b = macCursor(b, q.tx.cat, b)
-	return appendCursorString(b)
+	// paginate_fixed.go: one allocation, the string; the body is
+	// cursorBody's (read_fixed3.go).
+	var buf [128]byte
+	return appendCursorString(q.cursorBody(buf[:0], c))
 }
 
 func (q *Query) decodeCursor(s string) (cursor, error) {
@@ -229,7 +220,7 @@ func (q *Query) paginate(opts PaginationOptions, add func(docRow) error) (Pagina
 		res.ContinueCursor = opts.EndCursor
 		res.IsDone = endC.end
 	}
-	q.tx.journalOut = append(q.tx.journalOut, res.ContinueCursor)
+	q.tx.addPageEnd(res.ContinueCursor) // read_fixed3.go
 	return res, nil
 }
 
@@ -258,8 +249,8 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 	if n := pageCap(opts, bounded); add == nil && n > 0 {
 		res.Page = make([]Doc, 0, n) // read_alloc.go
 	}
-	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
-	defer s.release() // read_fixed2.go
+	s := q.scan(cr) // read_fixed3.go
+	defer s.release()
 	s.raw = q.rawScan(add)
 	limits := q.tx.limits
 	maxRows, maxBytes := opts.MaximumRowsRead, int64(opts.MaximumBytesRead)
@@ -273,6 +264,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 		}
 	}
 	items := 0 // rows kept
+	var row docRow
 	for bounded || items < opts.NumItems {
 		if !bounded && rows > 0 && (maxRows > 0 && rows >= maxRows ||
 			maxBytes > 0 && bytesRead >= maxBytes ||
@@ -281,7 +273,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 			break
 		}
 		before := q.tx.bytesRead
-		key, row, ok, err := s.next()
+		ok, err := s.nextRow(&row) // query_scan_memo.go
 		if err != nil {
 			s.close()
 			return res, err
@@ -291,7 +283,7 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 		}
 		rows++
 		bytesRead += q.tx.bytesRead - before
-		keys = append(keys, key)
+		keys = append(keys, s.lastKey)
 		pass, err := q.keep(row)
 		if err != nil {
 			s.close()
@@ -313,18 +305,18 @@ func (q *Query) page(cr compiledRange, opts PaginationOptions, bounded bool, add
 	if err := s.close(); err != nil {
 		return res, err
 	}
-	switch {
-	case s.exhausted:
-		res.IsDone = true
-		res.ContinueCursor = q.encodeCursor(cursor{end: true})
-	default:
-		res.ContinueCursor = q.encodeCursor(cursor{key: s.lastKey})
+	cont := cursor{key: s.lastKey}
+	if s.exhausted {
+		res.IsDone, cont = true, cursor{end: true}
 	}
 	if res.PageStatus == "" && !bounded && splitRecommended(rows, bytesRead, items, opts, limits) {
 		res.PageStatus = pageSplitRecommended
 	}
 	if len(keys) > 2 {
-		res.SplitCursor = q.encodeCursor(cursor{key: keys[(len(keys)-1)/2]})
+		// Both cursors in one allocation (read_fixed3.go).
+		res.ContinueCursor, res.SplitCursor = q.encodeCursors(cont, cursor{key: keys[(len(keys)-1)/2]})
+	} else {
+		res.ContinueCursor = q.encodeCursor(cont)
 	}
 	s.pageKeys = keys
 	return res, nil

@@ -194,7 +194,7 @@ func (q *Query) rows(cr compiledRange) (*scanner, func(yield func([]byte, docRow
 	if q.t == nil {
 		return nil, func(func([]byte, docRow, error) bool) {}
 	}
-	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
+	s := q.scan(cr) // read_fixed3.go
 	return s, func(yield func([]byte, docRow, error) bool) {
 		for {
 			key, row, ok, err := q.nextKept(s)
@@ -330,11 +330,12 @@ func (q *Query) collectRows(n int, add func(docRow) error, raw bool) error {
 	if err != nil || n == 0 || q.t == nil {
 		return err
 	}
-	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
+	s := q.scan(cr) // read_fixed3.go
 	s.raw = raw && q.rawScan(add)
 	var failed error
+	var row docRow
 	for i := 0; n < 0 || i < n; i++ {
-		_, row, ok, err := q.nextKept(s)
+		ok, err := q.nextKeptRow(s, &row) // query_scan_memo.go
 		if err == nil && ok {
 			err = add(row)
 		}

@@ -39,6 +39,7 @@ type scanner struct {
 	raw       bool // rows may be raw, for a typed read (read_direct.go)
 
 	pageKeys [][]byte // a page's keys, kept by the pool (paginate.go, read_fixed2.go)
+	room     []byte   // spare room of the Query's key buffer, for the read set's keys (read_fixed3.go)
 }
 
 func (tx *txn) newScanner(ix *indexInfo, start, end []byte, reverse bool) *scanner {
@@ -223,6 +224,6 @@ func (s *scanner) close() error {
 	case s.reverse:
 		return s.tx.recordRead(s.lastKey, s.end)
 	default:
-		return s.tx.recordRead(s.start, keySuccessor(s.lastKey))
+		return s.tx.recordRead(s.start, s.successor(s.lastKey)) // read_fixed3.go
 	}
 }

@@ -31,40 +31,77 @@ func pageCap(opts PaginationOptions, bounded bool) int {
 // slices: a Collect of more gives its slice back to the collector.
 const maxScratch = 256
 
-// collectSized is collect for Collect (n < 0) and Take(n > 1): the rows
-// are decoded, as the scan reads them, into a scratch slice the Table
-// keeps for its reads, and the result is a copy of them made once their
-// number is known. Decoding into a result grown by append made it 16 rows
-// long for a Collect of 10 (and n long for a Take(n) that finds fewer),
-// 1,792 bytes where 1,152 hold the 10 rows of bench's session; a Collect
-// of 17 to 32 rows allocated twice. The scratch is cleared before it goes
-// back, so that it keeps no string or value of a result alive, and the
-// result shares nothing with it: T's values are copied as T is (a decoded
-// T holds arrays and objects of its own, which the scratch's copy drops).
+// collectScratch is where a Table's Collects gather their rows before the
+// result is sized (Table.scratch): the T kept with each row's cached
+// version while every row has one (read_typed_cache.go), else the rows
+// decoded.
+type collectScratch[T any] struct {
+	kept []*T
+	rows []T
+}
+
+// collectSized is collect for Collect (n < 0) and Take(n > 1): the result
+// is allocated once the number of rows is known. Growing it by append
+// made it 16 rows long for a Collect of 10 (and n long for a Take(n) that
+// finds fewer), 1,792 bytes where 1,152 hold the 10 rows of bench's
+// session; a Collect of 17 to 32 rows allocated twice.
+//
+// While every row read has a T kept with its cached version (the usual
+// case on the memory backend: a flat T, versions read before), the scan
+// only gathers pointers to those T, which are never changed, and each is
+// copied once, into the result, as appendRow copies it. From the first
+// row without one, the rows are decoded, as the scan reads them, into a
+// scratch slice (the kept ones gathered so far copied first), and the
+// result is a copy of them: T's values are copied as T is (a decoded T
+// holds arrays and objects of its own, which the scratch's copy drops).
+// The scratch is cleared before it goes back, so that it keeps no string
+// or value of a result alive. A kept T spares the copy into the scratch
+// and its clearing, which cost more than the copy into the result (the
+// GC's write barriers on each).
 func (tq *TypedQuery[T]) collectSized(n int) ([]T, error) {
-	sp, _ := tq.t.scratch.Get().(*[]T)
-	if sp == nil {
-		sp = new([]T)
+	sc, _ := tq.t.scratch.Get().(*collectScratch[T])
+	if sc == nil {
+		sc = new(collectScratch[T])
 	}
-	rows := (*sp)[:0]
+	kept, rows := sc.kept[:0], sc.rows[:0]
+	allKept := true
 	err := tq.q.collectRows(n, func(row docRow) error {
+		if allKept {
+			if k := tq.t.keptOf(row); k != nil { // read_typed_append.go
+				kept = append(kept, k)
+				return nil
+			}
+			allKept = false
+			for _, k := range kept {
+				rows = append(rows, *k)
+			}
+		}
 		rows = append(rows, *new(T))
 		return tq.t.decodeRow(row, &rows[len(rows)-1])
 	}, true)
-	if cap(rows) > maxScratch {
-		// Too large to keep: the rows are the result, without a copy.
-		if err != nil {
-			return nil, err
-		}
-		return rows, nil
-	}
 	var out []T
-	if err == nil {
-		out = make([]T, len(rows)) // []T{} when there are none, as decodeAll returns
+	switch {
+	case err != nil:
+	case allKept:
+		out = make([]T, len(kept)) // []T{} when there are none, as decodeAll returns
+		for i, k := range kept {
+			out[i] = *k
+		}
+	case cap(rows) > maxScratch:
+		out, rows = rows, nil // too large to keep: the rows are the result, without a copy
+	default:
+		out = make([]T, len(rows))
 		copy(out, rows)
 	}
+	clear(kept)
 	clear(rows)
-	*sp = rows[:0]
-	tq.t.scratch.Put(sp)
+	sc.kept, sc.rows = kept[:0], rows[:0]
+	if cap(kept) > maxScratch {
+		sc.kept = nil
+	}
+	if cap(rows) > maxScratch {
+		sc.rows = nil
+	}
+	tq.t.scratch.Put(sc)
 	return out, err
 }

@@ -92,3 +92,71 @@ func TestTypedQuery_Collect_ResultsIndependent(t *testing.T) {
 		}
 	})
 }
+
+// A typed Collect or Take of a flat T (flatNote) whose rows all have a
+// kept T copies those into its result; one whose rows have a kept T only for some (versions
+// written since the last read) decodes the others: either way the result
+// holds every row, in order, and is the caller's own, changing no later
+// read.
+func TestTypedQuery_Collect_KeptAndDecodedRows(t *testing.T) {
+	forEachBackend(t, noteSchema(), func(t *testing.T, db *livedb.DB) {
+		ctx := context.Background()
+		var ids []livedb.ID
+		mustMutate(t, db, func(m *livedb.MutationCtx) error {
+			for i := range 6 {
+				id, err := m.DB.Insert("notes", noteDoc("g", fmt.Sprintf("n%d", i)))
+				if err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			return nil
+		})
+		tb := livedb.NewTable[flatNote]("notes")
+		read := func(take int) []flatNote {
+			t.Helper()
+			var xs []flatNote
+			err := db.Query(ctx, func(q *livedb.QueryCtx) (err error) {
+				tq := tb.Query(q.DB).WithIndex("by_group", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("group", "g") })
+				if take < 0 {
+					xs, err = tq.Collect()
+				} else {
+					xs, err = tq.Take(take)
+				}
+				return err
+			})
+			require.NoError(t, err)
+			return xs
+		}
+		want := []string{"n0", "n1", "n2", "n3", "n4", "n5"}
+		check := func(what string, xs []flatNote, notes []string) {
+			t.Helper()
+			require.Len(t, xs, len(notes), what)
+			for i, x := range xs {
+				require.Equal(t, flatNote{ID: livedb.Ref[flatNote](ids[i]), Group: "g", Note: notes[i]}, x, "%s: row %d", what, i)
+			}
+		}
+		for i := range 3 { // the first reads cache the versions and keep their T
+			xs := read(-1)
+			check(fmt.Sprintf("read %d", i), xs, want)
+			xs[0].Note, xs[5].Group = "changed", "changed"
+		}
+		check("take", read(4), want[:4])
+		// New versions of n2 and n4: their rows have no kept T yet.
+		mustMutate(t, db, func(m *livedb.MutationCtx) error {
+			for _, i := range []int{2, 4} {
+				if err := m.DB.Patch(ids[i], livedb.Doc{"note": fmt.Sprintf("p%d", i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		want = []string{"n0", "n1", "p2", "n3", "p4", "n5"}
+		for i := range 3 {
+			xs := read(-1)
+			check(fmt.Sprintf("after the patch, read %d", i), xs, want)
+			xs[2].Note = "changed"
+		}
+		check("take after the patch", read(5), want[:5])
+	})
+}

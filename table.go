@@ -46,7 +46,7 @@ type Table[T any] struct {
 
 	fast *codec.FlatDecoder // decodes a cached version's map into T, when T allows (read_typed_cache.go)
 
-	scratch sync.Pool // of *[]T: where a Collect decodes its rows before the result is sized (read_alloc.go)
+	scratch sync.Pool // of *collectScratch[T]: where a Collect gathers its rows before the result is sized (read_alloc.go)
 }
 
 // NewTable returns typed access to the table name, as T. A name that is

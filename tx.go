@@ -32,6 +32,7 @@ type txn struct {
 	writes *writeSet // nil in a query
 	done   bool      // the user's function returned: no more reads or writes
 	ended  bool      // DB.end released the snapshot and registration
+	plain  bool      // DB.query's: no one reads its journal (read_fixed3.go)
 
 	// Time and work (systables.go, scheduler.go).
 	system    bool // livedb's own code is writing: system tables are writable (asSystem)
