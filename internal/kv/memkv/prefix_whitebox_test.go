@@ -282,55 +282,12 @@ func FuzzTree_PrefixOps(f *testing.F) {
 	f.Add(slices.Repeat([]byte{0x10, 0x90, 0x11, 0xFF}, 30), uint16(300), uint8(200))
 	f.Fuzz(func(t *testing.T, ops []byte, base uint16, fill uint8) {
 		const space = 4000
-		s := New()
-		defer s.Close()
-		m := &refModel{vals: map[string]string{}}
-		rng := rand.New(rand.NewPCG(uint64(base), uint64(fill)))
-		key := func(i int) string { return prefixKey(rand.New(rand.NewPCG(uint64(i), 1)), space) }
-		var snaps []frozen
-		defer func() {
-			for _, f := range snaps {
-				f.sn.Release()
-			}
-		}()
-		var b kv.Batch
-		commit := func(n int) {
-			f := commitChecked(t, s, &b, m, rng)
-			checkPrefixReads(t, rng, f, space)
-			b.Reset()
-			if n%3 == 0 && len(snaps) < 6 {
-				snaps = append(snaps, f)
-			} else {
-				f.sn.Release()
-			}
-			for _, old := range snaps {
-				checkPrefixReads(t, rng, old, space)
-			}
-		}
-		for i := range int(fill) * 2 {
-			k := key(int(base) + i)
-			b.Put([]byte(k), []byte("f"))
-			m.put(k, "f")
-		}
-		commit(0)
-		n := 1
-		for _, op := range ops {
-			if op == 0xFF {
-				commit(n)
-				n++
-				continue
-			}
-			k := key(int(base) + int(op&0x7F)*3)
-			if op&0x80 != 0 {
-				b.Delete([]byte(k))
-				m.del(k)
-				continue
-			}
-			v := "v" + strconv.Itoa(n)
-			b.Put([]byte(k), []byte(v))
-			m.put(k, v)
-		}
-		commit(n)
+		runFuzzOps(t, fuzzOps{
+			ops: ops, base: int(base), seed: uint64(fill), fill: int(fill) * 2, stride: 3, keep: 6,
+			key:   func(i int) string { return prefixKey(rand.New(rand.NewPCG(uint64(i), 1)), space) },
+			val:   func(int) string { return "f" },
+			check: func(t *testing.T, rng *rand.Rand, f frozen) { checkPrefixReads(t, rng, f, space) },
+		})
 	})
 }
 
