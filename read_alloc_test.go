@@ -17,7 +17,6 @@ import (
 // a result changed by its caller changes no later read.
 func TestTypedQuery_Collect_ResultsIndependent(t *testing.T) {
 	forEachBackend(t, noteSchema(), func(t *testing.T, db *livedb.DB) {
-		ctx := context.Background()
 		// Groups of 1, 3, 17 and 300 notes: 300 is more than the
 		// Table keeps room for.
 		sizes := map[string]int{"a": 1, "b": 3, "c": 17, "d": 300}
@@ -32,21 +31,7 @@ func TestTypedQuery_Collect_ResultsIndependent(t *testing.T) {
 			return nil
 		})
 		tb := livedb.NewTable[mapNote]("notes")
-		read := func(g string, take int) []mapNote {
-			t.Helper()
-			var xs []mapNote
-			err := db.Query(ctx, func(q *livedb.QueryCtx) (err error) {
-				tq := tb.Query(q.DB).WithIndex("by_group", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("group", g) })
-				if take < 0 {
-					xs, err = tq.Collect()
-				} else {
-					xs, err = tq.Take(take)
-				}
-				return err
-			})
-			require.NoError(t, err)
-			return xs
-		}
+		read := func(g string, take int) []mapNote { t.Helper(); return readGroup(t, db, tb, g, take) }
 		check := func(what string, xs []mapNote, g string, n int) {
 			t.Helper()
 			require.Len(t, xs, n, what)
@@ -100,7 +85,6 @@ func TestTypedQuery_Collect_ResultsIndependent(t *testing.T) {
 // read.
 func TestTypedQuery_Collect_KeptAndDecodedRows(t *testing.T) {
 	forEachBackend(t, noteSchema(), func(t *testing.T, db *livedb.DB) {
-		ctx := context.Background()
 		var ids []livedb.ID
 		mustMutate(t, db, func(m *livedb.MutationCtx) error {
 			for i := range 6 {
@@ -113,21 +97,7 @@ func TestTypedQuery_Collect_KeptAndDecodedRows(t *testing.T) {
 			return nil
 		})
 		tb := livedb.NewTable[flatNote]("notes")
-		read := func(take int) []flatNote {
-			t.Helper()
-			var xs []flatNote
-			err := db.Query(ctx, func(q *livedb.QueryCtx) (err error) {
-				tq := tb.Query(q.DB).WithIndex("by_group", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("group", "g") })
-				if take < 0 {
-					xs, err = tq.Collect()
-				} else {
-					xs, err = tq.Take(take)
-				}
-				return err
-			})
-			require.NoError(t, err)
-			return xs
-		}
+		read := func(take int) []flatNote { t.Helper(); return readGroup(t, db, tb, "g", take) }
 		want := []string{"n0", "n1", "n2", "n3", "n4", "n5"}
 		check := func(what string, xs []flatNote, notes []string) {
 			t.Helper()
@@ -159,4 +129,22 @@ func TestTypedQuery_Collect_KeptAndDecodedRows(t *testing.T) {
 		}
 		check("take after the patch", read(5), want[:5])
 	})
+}
+
+// readGroup reads the notes of group g through tb by_group: all of them
+// (Collect) when take < 0, else Take(take).
+func readGroup[T any](t *testing.T, db *livedb.DB, tb *livedb.Table[T], g string, take int) []T {
+	t.Helper()
+	var xs []T
+	err := db.Query(context.Background(), func(q *livedb.QueryCtx) (err error) {
+		tq := tb.Query(q.DB).WithIndex("by_group", func(r livedb.IndexRange) livedb.IndexRange { return r.Eq("group", g) })
+		if take < 0 {
+			xs, err = tq.Collect()
+		} else {
+			xs, err = tq.Take(take)
+		}
+		return err
+	})
+	require.NoError(t, err)
+	return xs
 }

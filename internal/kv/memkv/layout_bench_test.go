@@ -149,31 +149,42 @@ func BenchmarkLayout_Workflow(b *testing.B) {
 			s := memkv.New()
 			defer s.Close()
 			fillDocs(b, s, docs)
-			rng := rand.New(rand.NewPCG(3, 4))
-			bounds := make([][2][]byte, benchWorkflows)
-			for i := range bounds {
-				p := workflowPrefix(fmt.Sprintf("wf-%04d", i), "running")
-				end := append(append([]byte(nil), p...), 0xFF)
-				bounds[i] = [2][]byte{p, end}
+			names := make([]string, benchWorkflows)
+			for i := range names {
+				names[i] = fmt.Sprintf("wf-%04d", i)
 			}
-			rs := benchSnapshot(b, s)
-			m := startCPU(b)
-			b.ResetTimer()
-			for b.Loop() {
-				bd := bounds[rng.IntN(len(bounds))]
-				it := rs.IterOnce(bd[0], bd[1], false)
-				n := 0
-				for n < 10 && it.Next() {
-					n++
-				}
-				if n != 10 {
-					b.Fatalf("workflow %q: %d entries, want 10", bd[0], n)
-				}
-				it.Close()
-			}
-			m.stop(b)
+			benchRunning(b, s, names)
 		})
 	}
+}
+
+// benchRunning reads, b.N times, the first 10 running entries of a
+// workflow of names taken at random (the keys workflowPrefix makes), and
+// fails when one has fewer.
+func benchRunning(b *testing.B, s *memkv.Store, names []string) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	bounds := make([][2][]byte, len(names))
+	for i, wf := range names {
+		p := workflowPrefix(wf, "running")
+		end := append(append([]byte(nil), p...), 0xFF)
+		bounds[i] = [2][]byte{p, end}
+	}
+	rs := benchSnapshot(b, s)
+	m := startCPU(b)
+	b.ResetTimer()
+	for b.Loop() {
+		bd := bounds[rng.IntN(len(bounds))]
+		it := rs.IterOnce(bd[0], bd[1], false)
+		n := 0
+		for n < 10 && it.Next() {
+			n++
+		}
+		if n != 10 {
+			b.Fatalf("workflow %q: %d entries, want 10", bd[0], n)
+		}
+		it.Close()
+	}
+	m.stop(b)
 }
 
 // BenchmarkLayout_Commit measures the commit of one document (five keys:

@@ -68,29 +68,7 @@ func BenchmarkLayout_WorkflowIDs(b *testing.B) {
 			s := memkv.New()
 			defer s.Close()
 			fillDocsIDs(b, s, docs, wfs)
-			rng := rand.New(rand.NewPCG(3, 4))
-			bounds := make([][2][]byte, len(wfs))
-			for i := range bounds {
-				p := workflowPrefix(wfs[i], "running")
-				end := append(append([]byte(nil), p...), 0xFF)
-				bounds[i] = [2][]byte{p, end}
-			}
-			rs := benchSnapshot(b, s)
-			m := startCPU(b)
-			b.ResetTimer()
-			for b.Loop() {
-				bd := bounds[rng.IntN(len(bounds))]
-				it := rs.IterOnce(bd[0], bd[1], false)
-				n := 0
-				for n < 10 && it.Next() {
-					n++
-				}
-				if n != 10 {
-					b.Fatalf("workflow %q: %d entries, want 10", bd[0], n)
-				}
-				it.Close()
-			}
-			m.stop(b)
+			benchRunning(b, s, wfs)
 		})
 	}
 }
