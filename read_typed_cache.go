@@ -42,21 +42,35 @@ type typedKept[T any] struct {
 func isFlat[T any]() bool { return codec.Flat(reflect.TypeFor[T]()) }
 
 // decodeCached stores the document of cached version c into *out, which
-// holds T's zero value: a copy of the T kept in c when there is one, else
-// by decodeInto, keeping the result. t.flat must be set.
+// holds T's zero value: a copy of the T kept with it (keptIn). t.flat must
+// be set.
 func (t *Table[T]) decodeCached(c *cachedDoc, out *T) error {
-	if h := c.typed.Load(); h != nil && h.typ == t.typ {
-		*out = (*typedKept[T])(unsafe.Pointer(h)).v
-		return nil
+	k, err := t.keptIn(c)
+	if err != nil {
+		return err
 	}
-	if !t.decodeFlat(c.doc, out) {
-		if err := t.decodeInto(Doc(c.doc), out); err != nil {
-			return err
+	*out = *k
+	return nil
+}
+
+// keptIn returns the T kept with cached version c (not readOnce),
+// decoding and keeping it when there is none yet. The T is decoded
+// straight into the one allocation that keeps it, so that Table.Get,
+// copying it out, holds no T of its own on the heap: its result is a
+// copy, the caller's own, on the first read as on later ones. t.flat must
+// be set.
+func (t *Table[T]) keptIn(c *cachedDoc) (*T, error) {
+	if h := c.typed.Load(); h != nil && h.typ == t.typ {
+		return &(*typedKept[T])(unsafe.Pointer(h)).v, nil
+	}
+	k := &typedKept[T]{typedHead: typedHead{typ: t.typ}}
+	if !t.decodeFlat(c.doc, &k.v) {
+		if err := t.decodeInto(Doc(c.doc), &k.v); err != nil {
+			return nil, err
 		}
 	}
-	k := &typedKept[T]{typedHead: typedHead{typ: t.typ}, v: *out}
 	c.typed.Store(&k.typedHead)
-	return nil
+	return &k.v, nil
 }
 
 // decodeFlat stores doc into *out, which holds T's zero value, with T's
