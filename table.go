@@ -171,6 +171,13 @@ func (t *Table[T]) Get(db DBReader, id Ref[T]) (T, bool, error) {
 	if err != nil || !ok {
 		return zero, false, err
 	}
+	if c := row.shared; c != nil && c != readOnce && t.flat {
+		x, err := t.getCached(c) // read_typed_cache.go
+		if err != nil {
+			return zero, false, err
+		}
+		return x, true, nil
+	}
 	var x T
 	if err := t.decodeRow(row, &x); err != nil {
 		return zero, false, err

@@ -6,9 +6,10 @@ import (
 	"github.com/livedb-go/livedb/internal/kv"
 )
 
-// TestStore_Commit_MovesHints: a commit that writes a hinted key moves its
-// hint to the new version, and one that deletes it drops the hint, so that
-// hints never keep a replaced or deleted version alive.
+// TestStore_Commit_MovesHints: a version's second Get, not its first,
+// makes its hint; a commit that writes a hinted key moves its hint to the
+// new version, and one that deletes it drops the hint, so that hints never
+// keep a replaced or deleted version alive.
 func TestStore_Commit_MovesHints(t *testing.T) {
 	s := New()
 	defer s.Close()
@@ -44,8 +45,12 @@ func TestStore_Commit_MovesHints(t *testing.T) {
 	b.Put([]byte("b"), []byte("w1"))
 	commit(&b)
 	get("a")
+	if v, ok := hint("a"); ok {
+		t.Fatalf("after the first Get of a: hint %q, want none", v)
+	}
+	get("a")
 	if v, ok := hint("a"); !ok || v != "v1" {
-		t.Fatalf("after a Get of a: hint %q (%v), want v1", v, ok)
+		t.Fatalf("after a second Get of a: hint %q (%v), want v1", v, ok)
 	}
 
 	b.Reset()

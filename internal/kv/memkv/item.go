@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"sync/atomic"
 
 	"github.com/livedb-go/livedb/internal/kv"
 )
@@ -44,11 +45,21 @@ type item struct {
 
 // entry is one committed version of a key's value, with its memo. Key and
 // value are one array, kv, never modified after insertion: the key is
-// kv[:klen] and the value the rest.
+// kv[:klen] and the value the rest (klen <= MaxKeySize). looked is set by
+// the version's first lookup (snapshot.lookup), so that only its second
+// makes a hint; it shares klen's word, and an entry stays 64 bytes.
 type entry struct {
-	kv   []byte
-	klen int
-	memo kv.Memo
+	kv     []byte
+	klen   uint32
+	looked atomic.Bool
+	memo   kv.Memo
+}
+
+// firstLookup reports whether this is the first lookup that found e, and
+// marks e found. Later calls only read the flag, so that the cache line of
+// a version read often is not written again.
+func (e *entry) firstLookup() bool {
+	return !e.looked.Load() && !e.looked.Swap(true)
 }
 
 // key returns the entry's key.

@@ -220,7 +220,7 @@ func newItem(key, value []byte, seq uint64) item {
 	}
 	k := copy(buf, key)
 	copy(buf[k:], value)
-	e.kv, e.klen = buf, k
+	e.kv, e.klen = buf, uint32(k) // k <= MaxKeySize (validate)
 	e.memo.Init(seq)
 	return e.item()
 }
@@ -302,7 +302,8 @@ func (sn *snapshot) GetMemo(key []byte) ([]byte, *kv.Memo, bool, error) {
 
 // lookup finds the version of key this snapshot sees, or nil: from the
 // store's hints when the hinted version is current here, else by a descent
-// of the tree, which then updates the hint.
+// of the tree, which then updates the hint (from the version's second
+// lookup on).
 func (sn *snapshot) lookup(key []byte) *entry {
 	s := sn.s
 	s.hintMu.RLock()
@@ -314,6 +315,12 @@ func (sn *snapshot) lookup(key []byte) *entry {
 	b := newBound(key)
 	it, ok := sn.root.get(&b)
 	switch {
+	case ok && h == nil && it.e.firstLookup():
+		// The version's first lookup makes no hint, its second does: a
+		// point read of one document among many (a random one) is
+		// mostly the first of its version, and a hint of it (a copy of
+		// the key, the map's growth, the write lock) cost about as much
+		// as the descent.
 	case ok && (h == nil || it.e.memo.Born() > h.memo.Born()):
 		s.hintMu.Lock()
 		if cur := s.hints[string(key)]; s.hints != nil && (cur == nil || it.e.memo.Born() > cur.memo.Born()) {
