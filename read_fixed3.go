@@ -35,6 +35,9 @@ func (s *scanner) successor(k []byte) []byte {
 func (q *Query) scan(cr compiledRange) *scanner {
 	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
 	s.room = q.keyBuf[keysEnd(q.keyBuf[:], cr):]
+	if len(cr.room) > len(s.room) {
+		s.room = cr.room
+	}
 	return s
 }
 
