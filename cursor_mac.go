@@ -168,6 +168,12 @@ func (k *cmacKey) appendMAC(dst, msg []byte) []byte {
 // one padded block.
 func (k *cmacKey) sum(x *[aes.BlockSize]byte, msg []byte) {
 	*x = [aes.BlockSize]byte{}
+	k.sumFrom(x, msg)
+}
+
+// sumFrom is sum from the chaining value *x, which holds the state after
+// the blocks before msg (zero before the first): sumPair shares blocks.
+func (k *cmacKey) sumFrom(x *[aes.BlockSize]byte, msg []byte) {
 	for len(msg) > aes.BlockSize {
 		xorBlock(x, msg)
 		k.block.Encrypt(x[:], x[:])

@@ -58,6 +58,17 @@ func BenchmarkCursor(b *testing.B) {
 				_ = query().encodeCursor(cursor{key: key})
 			}
 		})
+		// A page's two cursors, as encodeCursors signs them: keys of one
+		// workflow, as page 1 of W5's whole index has.
+		key2 := append([]byte(nil), key...)
+		key2[len(key2)-1]++
+		b.Run("encodePair", func(b *testing.B) {
+			b.ReportAllocs()
+			defer cursorBenchCPU(b)()
+			for b.Loop() {
+				_, _ = query().encodeCursors(cursor{key: key}, cursor{key: key2})
+			}
+		})
 		b.Run("decode", func(b *testing.B) {
 			b.ReportAllocs()
 			defer cursorBenchCPU(b)()

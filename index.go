@@ -142,6 +142,10 @@ func (r IndexRange) String() string { return string(r.appendTo(nil)) }
 // compiledRange is an index range as a key interval [start, end).
 type compiledRange struct {
 	start, end []byte
+	// room, when longer than what the Query's key buffer has left, is
+	// where a scan of the range writes its read set's successor key
+	// (Query.scan): a decoded cursor's spare capacity.
+	room []byte
 }
 
 // compile checks the range against the index and turns it into a key

@@ -3,7 +3,6 @@ package livedb
 import (
 	"bytes"
 	"crypto/hmac"
-	"encoding/base64"
 	"fmt"
 )
 
@@ -89,6 +88,9 @@ const (
 type cursor struct {
 	end bool
 	key []byte
+	// room is spare capacity after a decoded cursor's bytes, for the
+	// successor key a page's read set records (cursor_decode.go).
+	room []byte
 }
 
 // fingerprint identifies a query for its cursors. It is computed once per
@@ -122,7 +124,7 @@ func (q *Query) decodeCursor(s string) (cursor, error) {
 	}
 	// Strict: the unused bits of the last character must be zero, so that
 	// every change to the string is refused, not just most of them.
-	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	b, err := decodeCursorText(s) // cursor_decode.go
 	if err != nil || len(b) < 2+8+cursorMACLen {
 		return bad("not a livedb cursor")
 	}
@@ -139,10 +141,11 @@ func (q *Query) decodeCursor(s string) (cursor, error) {
 	if !bytes.Equal(body[2:10], q.fingerprint()) {
 		return bad("tried to run a query starting from a cursor, but it looks like this cursor is from a different query")
 	}
-	// key keeps the capacity of b: the MAC's bytes, checked and no longer
-	// needed, follow it, so that append(key, 0), its successor, is made in
-	// place rather than by a copy (keySuccessor).
-	return cursor{end: body[1] == cursorKindEnd, key: body[10:]}, nil
+	// key keeps the capacity of b's bytes: the MAC's bytes, checked and no
+	// longer needed, follow it, so that append(key, 0), its successor, is
+	// made in place rather than by a copy (keySuccessor). The room beyond
+	// is out of its reach.
+	return cursor{end: body[1] == cursorKindEnd, key: body[10:len(body):len(b)], room: b[len(b):cap(b):cap(b)]}, nil
 }
 
 // Paginate returns one page of the query's results
@@ -197,6 +200,7 @@ func (q *Query) paginate(opts PaginationOptions, add func(docRow) error) (Pagina
 		} else {
 			cr.start = maxKey(cr.start, append(c.key, 0)) // in place (decodeCursor)
 		}
+		cr.room = c.room
 	}
 	bounded := opts.EndCursor != ""
 	var endC cursor

@@ -35,6 +35,9 @@ func (s *scanner) successor(k []byte) []byte {
 func (q *Query) scan(cr compiledRange) *scanner {
 	s := q.tx.newScanner(q.ix, cr.start, cr.end, q.order == Desc)
 	s.room = q.keyBuf[keysEnd(q.keyBuf[:], cr):]
+	if len(cr.room) > len(s.room) {
+		s.room = cr.room
+	}
 	return s
 }
 
@@ -85,7 +88,8 @@ func prefixEndAfter(p []byte) []byte {
 // invisible, and the page that hands both out allocates once.
 func (q *Query) encodeCursors(a, b cursor) (string, string) {
 	var bodyA, bodyB [128]byte
-	ba, bb := q.cursorBody(bodyA[:0], a), q.cursorBody(bodyB[:0], b)
+	ba, bb := q.appendCursorBody(bodyA[:0], a), q.appendCursorBody(bodyB[:0], b)
+	ba, bb = macCursorPair(q.tx.cat, ba, bb) // cursor_mac_pair.go
 	var buf [384]byte
 	na, nb := base64.RawURLEncoding.EncodedLen(len(ba)), base64.RawURLEncoding.EncodedLen(len(bb))
 	out := buf[:0]
@@ -101,15 +105,19 @@ func (q *Query) encodeCursors(a, b cursor) (string, string) {
 // cursorBody appends c's body and MAC to dst, as encodeCursor encodes
 // them.
 func (q *Query) cursorBody(dst []byte, c cursor) []byte {
+	body := q.appendCursorBody(dst, c)
+	return macCursor(body, q.tx.cat, body)
+}
+
+// appendCursorBody appends c's body, without its MAC, to dst.
+func (q *Query) appendCursorBody(dst []byte, c cursor) []byte {
 	kind := byte(cursorKindAfter)
 	if c.end {
 		kind = cursorKindEnd
 	}
 	dst = append(dst, cursorVersion, kind)
 	dst = append(dst, q.fingerprint()...)
-	dst = append(dst, c.key...)
-	body := dst
-	return macCursor(dst, q.tx.cat, body)
+	return append(dst, c.key...)
 }
 
 // lastTSRead is the last commit's record (keyLastTS) as a snapshot of
