@@ -172,11 +172,11 @@ func (t *Table[T]) Get(db DBReader, id Ref[T]) (T, bool, error) {
 		return zero, false, err
 	}
 	if c := row.shared; c != nil && c != readOnce && t.flat {
-		x, err := t.getCached(c) // read_typed_cache.go
+		k, err := t.keptIn(c) // read_typed_cache.go
 		if err != nil {
 			return zero, false, err
 		}
-		return x, true, nil
+		return *k, true, nil
 	}
 	var x T
 	if err := t.decodeRow(row, &x); err != nil {
