@@ -148,8 +148,7 @@ func (t *Table[T]) decodeRow(row docRow, out *T) error {
 	if row.shared != nil {
 		// A cached version: its map is checked and decoded, and reading
 		// its fields by name is faster than walking (and checking) the
-		// bytes again; a flat T is copied from the one kept with it
-		// from the version's second typed read on.
+		// bytes again; a flat T is copied from the one kept with it.
 		if t.flat && row.shared != readOnce {
 			return t.decodeCached(row.shared, out) // read_typed_cache.go
 		}
