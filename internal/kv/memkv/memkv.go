@@ -50,7 +50,8 @@ type Store struct {
 	written []*entry
 
 	// hints maps a key that Get found to the newest version of it a
-	// reader has found, so that the next Get of the key usually skips the
+	// reader has found (from the version's second lookup on: the first
+	// only marks it, entry.looked), so that the next Get of the key usually skips the
 	// descent of the tree (bytes.Compare of long shared prefixes at every
 	// level). A hint is only used when its version is current at the
 	// reader's snapshot (kv.Memo.CurrentAt); any version current at a
