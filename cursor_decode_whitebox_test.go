@@ -2,6 +2,7 @@ package livedb
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -92,5 +93,29 @@ func TestQuery_Paginate_CursorPageAllocs(t *testing.T) {
 	later := testing.AllocsPerRun(50, func() { page(c1) })
 	if later != first {
 		t.Errorf("page 2 allocates %.0f times, page 1 %.0f: want as many", later, first)
+	}
+}
+
+// A cursor longer than any livedb writes is refused before its text is
+// decoded (a network peer's cursor is bad input too), and one of the
+// longest length livedb can write is not refused for its length.
+func TestQuery_DecodeCursor_RefusesOverlongText(t *testing.T) {
+	db := mustLongKeyDB(t, 3)
+	err := db.Query(context.Background(), func(q *QueryCtx) error {
+		long := strings.Repeat("A", maxCursorText+4)
+		_, err := q.DB.Query("notes").WithIndex("by_group", nil).Paginate(PaginationOptions{NumItems: 1, Cursor: long})
+		if !errors.Is(err, ErrInvalidCursor) {
+			t.Errorf("Paginate with a cursor of %d characters: %v, want ErrInvalidCursor", len(long), err)
+		}
+		if _, err := decodeCursorText(long); !errors.Is(err, errCursorTooLong) {
+			t.Errorf("decodeCursorText of %d characters: %v, want errCursorTooLong", len(long), err)
+		}
+		if _, err := decodeCursorText(strings.Repeat("A", maxCursorText)); err != nil {
+			t.Errorf("decodeCursorText of the longest cursor text (%d characters): %v", maxCursorText, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
