@@ -24,8 +24,8 @@ type firstRow struct {
 	} `json:"in"`
 }
 
-// A typed Get's first read of a version (decoded from its bytes and
-// kept), its second (the kept T copied) and FromDoc of Reader.Get give the
+// A typed Get's first read of a version (decoded, and kept on the
+// memory backend), its second (the kept T copied) and FromDoc of Reader.Get give the
 // same T, or an error on the same field, whatever the document holds; a T the caller
 // changes changes nothing the next read returns.
 func TestTable_Get_FirstReadMatchesKept(t *testing.T) {
