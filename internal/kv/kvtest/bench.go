@@ -116,3 +116,16 @@ func BenchIterator(b *testing.B, s kv.Store, n int, reverse bool) {
 		it.Close()
 	}
 }
+
+// PointGet reads present key as a point read transaction does: a
+// snapshot of its own, one Get, the release.
+func PointGet(b *testing.B, s kv.Store, key []byte) {
+	sn, err := s.Snapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, ok, err := sn.Get(key); err != nil || !ok {
+		b.Fatalf("Get(%x) = %v, %v", key, ok, err)
+	}
+	sn.Release()
+}

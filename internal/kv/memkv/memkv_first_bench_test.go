@@ -27,13 +27,6 @@ func BenchmarkSnapshotGetFirst(b *testing.B) {
 		}
 		binary.BigEndian.PutUint64(key[4:], uint64(order[i]))
 		i++
-		sn, err := s.Snapshot()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, ok, err := sn.Get(key); err != nil || !ok {
-			b.Fatalf("Get(%x) = %v, %v", key, ok, err)
-		}
-		sn.Release()
+		kvtest.PointGet(b, s, key)
 	}
 }

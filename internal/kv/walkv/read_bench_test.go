@@ -116,14 +116,7 @@ func BenchmarkRead_PointQuery(b *testing.B) {
 			for b.Loop() {
 				i = i*2862933555777941757 + 3037000493
 				key = binary.BigEndian.AppendUint64(key[:4], i%readKeys)
-				sn, err := s.Snapshot()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, ok, err := sn.Get(key); err != nil || !ok {
-					b.Fatalf("Get(%x) = %v, %v", key, ok, err)
-				}
-				sn.Release()
+				kvtest.PointGet(b, s, key)
 			}
 		})
 	}
