@@ -3,6 +3,7 @@ package livedb
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -89,11 +90,23 @@ func TestQuery_Paginate_CursorPageAllocs(t *testing.T) {
 		return next
 	}
 	c1 := page("")
-	first := testing.AllocsPerRun(50, func() { page("") })
-	later := testing.AllocsPerRun(50, func() { page(c1) })
+	first := leastAllocs(50, func() { page("") })
+	later := leastAllocs(50, func() { page(c1) })
 	if later != first {
 		t.Errorf("page 2 allocates %.0f times, page 1 %.0f: want as many", later, first)
 	}
+}
+
+// leastAllocs returns the fewest allocations one call of f made over n
+// calls. The mean would count the pools' misses: under the race detector
+// sync.Pool drops some of what it is given, at random, and a page that
+// then finds a pool of MAC states empty allocates once more.
+func leastAllocs(n int, f func()) float64 {
+	least := math.Inf(1)
+	for range n {
+		least = min(least, testing.AllocsPerRun(1, f))
+	}
+	return least
 }
 
 // A cursor longer than any livedb writes is refused before its text is
