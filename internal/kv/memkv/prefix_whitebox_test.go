@@ -127,23 +127,8 @@ func TestTree_Prefix_LongSharedKeys(t *testing.T) {
 					ops = 1500
 				}
 				deleting := c%100 >= 65
-				for range ops {
-					k := prefixKey(rng, space)
-					if deleting || rng.IntN(3) == 0 {
-						b.Delete([]byte(k))
-						m.del(k)
-						continue
-					}
-					v := fmt.Sprintf("v%d", c)
-					b.Put([]byte(k), []byte(v))
-					m.put(k, v)
-				}
-				if c%100 == 99 {
-					for _, k := range m.keys {
-						b.Delete([]byte(k))
-					}
-					m.keys, m.vals = nil, map[string]string{}
-				}
+				randomBatch(&b, m, rng, c, ops, deleting, func() string { return prefixKey(rng, space) },
+					func() string { return fmt.Sprintf("v%d", c) })
 				f := commitChecked(t, s, &b, m, rng)
 				checkPrefixReads(t, rng, f, space)
 				if c%10 == 0 {

@@ -98,24 +98,8 @@ func TestTree_RandomOps_MatchesReference(t *testing.T) {
 					ops = 2000 // large commits fill and split many nodes at once
 				}
 				deleting := c%100 >= 70 // long runs of deletes shrink the tree to nothing
-				for range ops {
-					k := treeKey(rng, space)
-					if deleting || rng.IntN(3) == 0 {
-						b.Delete([]byte(k))
-						m.del(k)
-						continue
-					}
-					v := fmt.Sprintf("v%d-%d", c, rng.IntN(1000))
-					b.Put([]byte(k), []byte(v))
-					m.put(k, v)
-				}
-				if c%100 == 99 {
-					// Delete everything left.
-					for _, k := range m.keys {
-						b.Delete([]byte(k))
-					}
-					m.keys, m.vals = nil, map[string]string{}
-				}
+				randomBatch(&b, m, rng, c, ops, deleting, func() string { return treeKey(rng, space) },
+					func() string { return fmt.Sprintf("v%d-%d", c, rng.IntN(1000)) })
 				f := commitChecked(t, s, &b, m, rng)
 				if c%10 == 0 {
 					snaps = append(snaps, f)
@@ -133,6 +117,31 @@ func TestTree_RandomOps_MatchesReference(t *testing.T) {
 				old.sn.Release()
 			}
 		})
+	}
+}
+
+// randomBatch adds commit c's operations to b and to the reference m: ops
+// keys from key, each deleted when deleting and one time in three
+// otherwise, else put with a value from value; at every hundredth commit
+// (c%100 == 99) every key left is deleted too, so that the tree shrinks
+// to nothing.
+func randomBatch(b *kv.Batch, m *refModel, rng *rand.Rand, c, ops int, deleting bool, key, value func() string) {
+	for range ops {
+		k := key()
+		if deleting || rng.IntN(3) == 0 {
+			b.Delete([]byte(k))
+			m.del(k)
+			continue
+		}
+		v := value()
+		b.Put([]byte(k), []byte(v))
+		m.put(k, v)
+	}
+	if c%100 == 99 {
+		for _, k := range m.keys {
+			b.Delete([]byte(k))
+		}
+		m.keys, m.vals = nil, map[string]string{}
 	}
 }
 
