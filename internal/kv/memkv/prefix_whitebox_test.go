@@ -92,17 +92,7 @@ func checkPrefixReads(t *testing.T, rng *rand.Rand, f frozen, space int) {
 		}
 		checkIter(t, f, start, end, rng.IntN(2) == 0)
 	}
-	for range 30 {
-		k := string(prefixBound(rng, space))
-		if len(f.keys) > 0 && rng.IntN(2) == 0 {
-			k = f.keys[rng.IntN(len(f.keys))]
-		}
-		v, ok, err := f.sn.Get([]byte(k))
-		want, wantOK := f.vals[k]
-		if err != nil || ok != wantOK || string(v) != want {
-			t.Fatalf("Get(%q) = %q, %v, %v; want %q, %v", k, v, ok, err, want, wantOK)
-		}
-	}
+	checkGets(t, rng, f, 30, func() string { return string(prefixBound(rng, space)) })
 }
 
 // TestTree_Prefix_LongSharedKeys commits random puts and deletes of keys

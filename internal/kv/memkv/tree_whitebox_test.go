@@ -176,8 +176,15 @@ func checkReads(t *testing.T, rng *rand.Rand, f frozen) {
 		}
 		checkIter(t, f, start, end, rng.IntN(2) == 0)
 	}
-	for range 20 {
-		k := treeKey(rng, 50000)
+	checkGets(t, rng, f, 20, func() string { return treeKey(rng, 50000) })
+}
+
+// checkGets compares n Gets on f's snapshot with the reference: each of a
+// key from key or, one time in two, of a key the reference holds.
+func checkGets(t *testing.T, rng *rand.Rand, f frozen, n int, key func() string) {
+	t.Helper()
+	for range n {
+		k := key()
 		if len(f.keys) > 0 && rng.IntN(2) == 0 {
 			k = f.keys[rng.IntN(len(f.keys))]
 		}
