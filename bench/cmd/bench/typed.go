@@ -38,7 +38,7 @@ func shown(store, key string) bool {
 
 // apiName names the read API a livedb store used in this run.
 func apiName(store string) string {
-	if store == stores.LivedbMemoryTyped || stores.LivedbAPI == "typed" {
+	if typedReads(store) {
 		return "typed API, `Table[T]`"
 	}
 	return "map API, `livedb.Doc`"
