@@ -160,6 +160,18 @@ func TestReport_Targets19_BothAPIsOnTheirOwnLines(t *testing.T) {
 	}
 }
 
+// TestReport_Targets19_NoMemoryStoresNoReportedSection: a run without
+// the memory stores has no memory lines, so no section for them.
+func TestReport_Targets19_NoMemoryStoresNoReportedSection(t *testing.T) {
+	figs := memoryFigures()
+	delete(figs, stores.LivedbMemory)
+	delete(figs, stores.LivedbMemoryTyped)
+	md := testReport(figs).markdown()
+	if strings.Contains(md, "Reported beside the targets") {
+		t.Errorf("a report without livedb's memory stores has a section for their lines:\n%s", section(t, md, "Targets of issue 19"))
+	}
+}
+
 // TestReport_Targets19_OpenFlatOverLivedbsSizes: the flat-open target
 // compares livedb's largest and smallest W7 sizes, not the smallest of
 // any store (bolthold opens only 5k documents), which livedb has no
