@@ -16,7 +16,8 @@ import (
 // flat (codec.Flat: booleans, numbers, strings, arrays and structs of
 // those, no method of the user's decodes it) the first typed read of a
 // cached version keeps its T next to the map (cachedDoc.typed), and later
-// reads copy it with =, one contiguous copy. A flat T shares nothing a
+// reads copy it with =, one contiguous copy. A write through a Table keeps
+// it already (read_typed_write.go). A flat T shares nothing a
 // caller can change (its strings are immutable), so the copy is the
 // caller's own, and it is the T the decoding would give, since the map
 // never changes and decoding it calls nothing of the user's. Only a

@@ -148,6 +148,9 @@ func (t *Table[T]) Insert(w *Writer, x T) (Ref[T], error) {
 		return "", err
 	}
 	id, err := w.Insert(t.name, doc)
+	if err == nil {
+		t.keepWritten(w, string(id)) // read_typed_write.go
+	}
 	return Ref[T](id), err
 }
 
@@ -196,7 +199,11 @@ func (t *Table[T]) Replace(w *Writer, id Ref[T], x T) error {
 	if err != nil {
 		return err
 	}
-	return w.Replace(ID(id), doc)
+	if err := w.Replace(ID(id), doc); err != nil {
+		return err
+	}
+	t.keepWritten(w, string(id))
+	return nil
 }
 
 // Patch shallowly merges fields into the document id, as [Writer.Patch]:
@@ -222,7 +229,11 @@ func (t *Table[T]) Patch(w *Writer, id Ref[T], fields Doc) error {
 		}
 		conv[k] = y
 	}
-	return w.Patch(ID(id), conv)
+	if err := w.Patch(ID(id), conv); err != nil {
+		return err
+	}
+	t.keepWritten(w, string(id))
+	return nil
 }
 
 // Delete removes the document id. Deleting a document that does not exist
