@@ -109,7 +109,7 @@ func (r *report) beforeAfter(b *strings.Builder) {
 		for _, s := range []string{stores.LivedbBolt, stores.LivedbMemory, stores.LivedbMemoryTyped} {
 			after, ok1 := r.median(s, rw.key)
 			before, ok2 := r.before.get(s, rw.key)
-			if !ok1 && !ok2 || !shown(s, rw.key) {
+			if !ok1 && !ok2 {
 				continue
 			}
 			ref := stores.RawBolt

@@ -28,9 +28,10 @@ func lvSchema() *livedb.Schema {
 	})
 }
 
-// lvStore runs the workload on livedb. Writes use the map API
-// (livedb.Doc); reads (W3, W4, W5 and W8's subscriptions) use the map API,
-// or the typed API (Table[T]) when typed is set.
+// lvStore runs the workload on livedb through the map API (livedb.Doc),
+// or through the typed API (Table[T]) when typed is set: its reads (W3,
+// W4, W5 and W8's subscriptions) and its writes (W1, W2, W6 and W8's
+// commits).
 type lvStore struct {
 	db    *livedb.DB
 	ctx   context.Context
@@ -70,11 +71,11 @@ func (s *lvStore) InsertBatch(docs []workload.Session) ([]string, error) {
 	err := s.db.Mutation(s.ctx, func(m *livedb.MutationCtx) error {
 		ids = ids[:0]
 		for _, d := range docs {
-			id, err := m.DB.Insert(lvTable, lvDoc(d))
+			id, err := s.insert(m.DB, d)
 			if err != nil {
 				return err
 			}
-			ids = append(ids, string(id))
+			ids = append(ids, id)
 		}
 		return nil
 	})
@@ -82,11 +83,22 @@ func (s *lvStore) InsertBatch(docs []workload.Session) ([]string, error) {
 }
 
 func (s *lvStore) Insert(doc workload.Session) (string, error) {
-	var id livedb.ID
+	var id string
 	err := s.db.Mutation(s.ctx, func(m *livedb.MutationCtx) (err error) {
-		id, err = m.DB.Insert(lvTable, lvDoc(doc))
+		id, err = s.insert(m.DB, doc)
 		return err
 	})
+	return id, err
+}
+
+// insert writes one session with the store's API: livedb.Doc, or Table[T]
+// when typed.
+func (s *lvStore) insert(w *livedb.Writer, d workload.Session) (string, error) {
+	if s.typed {
+		ref, err := lvSessions.Insert(w, lvTypedSession(d))
+		return string(ref), err
+	}
+	id, err := w.Insert(lvTable, lvDoc(d))
 	return string(id), err
 }
 
@@ -157,6 +169,9 @@ func (s *lvStore) PageAll(after workload.Cursor, n int) (int, workload.Cursor, e
 }
 
 func (s *lvStore) set(id, field, val string) error {
+	if s.typed {
+		return s.typedSet(id, field, val)
+	}
 	return s.db.Mutation(s.ctx, func(m *livedb.MutationCtx) error {
 		if _, ok, err := m.DB.Get(livedb.ID(id)); err != nil || !ok {
 			return fmt.Errorf("livedb: get %s: found %v: %v", id, ok, err)

@@ -7,11 +7,10 @@ import (
 	"github.com/livedb-go/livedb/bench/internal/workload"
 )
 
-// LivedbAPI is the read API of the livedb-bbolt and livedb-memory stores
-// (and of [OpenLivedb]): "map" (livedb.Doc, the default) or "typed"
-// (Table[T]: W3, W4, W5 and W8 read documents into a struct). Writes use
-// the map API either way. The livedb-memory-typed store reads through
-// Table[T] whatever LivedbAPI says.
+// LivedbAPI is the API of the livedb-bbolt and livedb-memory stores (and
+// of [OpenLivedb]): "map" (livedb.Doc, the default) or "typed" (Table[T]:
+// documents written from a struct, and read into one). The
+// livedb-memory-typed store uses Table[T] whatever LivedbAPI says.
 var LivedbAPI = "map"
 
 // lvSession is a document of the workload's table as a struct, for the
@@ -58,4 +57,25 @@ func (s *lvStore) typedPage(rng func(livedb.IndexRange) livedb.IndexRange, after
 		return err
 	})
 	return len(res.Page), res.ContinueCursor, err
+}
+
+// lvTypedSession is session d as a struct to write (its ID is assigned by
+// the insert).
+func lvTypedSession(d workload.Session) lvSession {
+	return lvSession{
+		WorkflowID: d.WorkflowID, Status: d.Status, AgentType: d.AgentType,
+		StartedAt: d.StartedAt, Input: d.Input, Output: d.Output,
+	}
+}
+
+// typedSet is set through Table[T]: the read-modify-write of W6 and W8's
+// commits, the session read as a struct and patched.
+func (s *lvStore) typedSet(id, field, val string) error {
+	ref := livedb.Ref[lvSession](id)
+	return s.db.Mutation(s.ctx, func(m *livedb.MutationCtx) error {
+		if _, ok, err := lvSessions.Get(m.DB, ref); err != nil || !ok {
+			return fmt.Errorf("livedb: get %s: found %v: %v", id, ok, err)
+		}
+		return lvSessions.Patch(m.DB, ref, livedb.Doc{field: val})
+	})
 }

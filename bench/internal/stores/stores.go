@@ -38,10 +38,10 @@ const (
 	Buntdb       = "buntdb"
 )
 
-// LivedbMemoryTyped is livedb in memory read through its typed API
-// (Table[T]) whatever -api says: the same store as LivedbMemory, whose
-// reads (W3, W4, W5 and W8's subscriptions) decode into a struct; writes
-// use the map API. It comes right after LivedbMemory in report order.
+// LivedbMemoryTyped is livedb in memory through its typed API (Table[T])
+// whatever -api says: the same store as LivedbMemory, whose writes encode
+// a struct and whose reads (W3, W4, W5 and W8's subscriptions) decode into
+// one. It comes right after LivedbMemory in report order.
 const LivedbMemoryTyped = "livedb-memory-typed"
 
 // All lists every store, in report order.
