@@ -37,10 +37,15 @@ func (o Ops) runs(w string) bool { return len(o.Only) == 0 || slices.Contains(o.
 // stores was a window of about 1 ms, whose rounds spread over up to 3×
 // in one run (go-memdb's page at depth 100: 1.9 to 5.6 µs), and whose
 // medians in two runs of one day differed by up to 1.65× (go-memdb's page
-// at depth 1,000: 3.3 and 2.0 µs).
+// at depth 1,000: 3.3 and 2.0 µs). W2's single writer commits 2,000 times:
+// each commit waits for the disk's flush, whose time on a virtual disk
+// drifts from one process to the next; at 500, livedb's rounds spread
+// over 152–249 µs and buntdb's over 165–271 µs in one run, whose medians
+// put livedb at 1.01× buntdb, where 16 processes alternated one after
+// the other measured 0.60×.
 func DefaultOps() Ops {
 	return Ops{
-		Insert1: 500, Insert8: 1000, Get: 20000, Running: 5000, Walks: 500,
+		Insert1: 2000, Insert8: 1000, Get: 20000, Running: 5000, Walks: 500,
 		PageReads: 2000, PageDepths: []int{1, 100, 1000, 4000}, Moves: 500,
 	}
 }
