@@ -192,7 +192,7 @@ func (r *report) targets19(b *strings.Builder) {
 	// get there, for "a way not to pay for copies" for readers that do not
 	// mutate: that way is Table[T], and the targets are judged on it.
 	// Through livedb.Doc every row is a private map the caller may change,
-	// by contract; its lines are reported beside the targets (reported19),
+	// by contract; its lines are reported beside the targets (reported),
 	// with the same 2× bar, and do not decide them. So are the pages at
 	// depth k of the whole range, issue 7's cursor-depth workload: issue
 	// 19's W5 is a workflow's 100 rows in pages of 20.
@@ -301,7 +301,8 @@ func writeTargets(b *strings.Builder, ts []target19) {
 	}
 }
 
-// typedReads reports whether store reads through Table[T] in this run.
+// typedReads reports whether store reads (and writes) through Table[T]
+// in this run.
 func typedReads(store string) bool {
 	return store == stores.LivedbMemoryTyped || stores.LivedbAPI == "typed"
 }
