@@ -6,8 +6,6 @@ import (
 	"math"
 	"strings"
 	"testing"
-
-	"github.com/livedb-go/livedb/v"
 )
 
 // mustLongKeyDB opens a memory database of notes indexed by a group of 60
@@ -15,24 +13,7 @@ import (
 // whole index's range leaves in a Query's key buffer.
 func mustLongKeyDB(t *testing.T, n int) *DB {
 	t.Helper()
-	s := DefineSchema(Tables{"notes": DefineTable(v.Object(v.Fields{"group": v.String()})).Index("by_group", "group")})
-	db, err := OpenMemory(s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	err = db.Mutation(context.Background(), func(m *MutationCtx) error {
-		for range n {
-			if _, err := m.DB.Insert("notes", Doc{"group": strings.Repeat("g", 60)}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return mustGroupNotesDB(t, n, strings.Repeat("g", 60))
 }
 
 // A decoded cursor's key may grow in place over its MAC only: the room

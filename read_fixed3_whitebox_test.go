@@ -13,7 +13,11 @@ import (
 
 // mustFixed3DB opens a memory database with a table of notes indexed by
 // group, holding n notes in group "g".
-func mustFixed3DB(t *testing.T, n int) *DB {
+func mustFixed3DB(t *testing.T, n int) *DB { return mustGroupNotesDB(t, n, "g") }
+
+// mustGroupNotesDB opens a memory database with a table of notes indexed
+// by group, holding n notes in group g, numbered by n.
+func mustGroupNotesDB(t *testing.T, n int, g string) *DB {
 	t.Helper()
 	s := DefineSchema(Tables{"notes": DefineTable(v.Object(v.Fields{
 		"group": v.String(),
@@ -26,7 +30,7 @@ func mustFixed3DB(t *testing.T, n int) *DB {
 	t.Cleanup(func() { db.Close() })
 	err = db.Mutation(context.Background(), func(m *MutationCtx) error {
 		for i := range n {
-			if _, err := m.DB.Insert("notes", Doc{"group": "g", "n": float64(i)}); err != nil {
+			if _, err := m.DB.Insert("notes", Doc{"group": g, "n": float64(i)}); err != nil {
 				return err
 			}
 		}
